@@ -1,0 +1,97 @@
+"""AWS Site-to-Site VPN rules, as data.
+
+Pure module: no pulumi import. The plan validates against these, the offline
+emulator enforces them, and the renderer's cross-check uses them. Sources:
+AWS Site-to-Site VPN User Guide, "Tunnel options for your Site-to-Site VPN
+connection" and "Site-to-Site VPN quotas".
+"""
+
+from __future__ import annotations
+
+import re
+
+from netaddr import IPNetwork
+
+# Tunnel inside CIDRs: a /30 inside 169.254.0.0/16. AWS reserves these /30s
+# for its own link-local services (169.254.169.252/30 holds the instance
+# metadata neighbourhood), so CreateVpnConnection rejects them.
+INSIDE_V4_SUPERNET = IPNetwork("169.254.0.0/16")
+INSIDE_V4_PREFIXLEN = 30
+RESERVED_INSIDE_V4 = tuple(
+    IPNetwork(c)
+    for c in (
+        "169.254.0.0/30",
+        "169.254.1.0/30",
+        "169.254.2.0/30",
+        "169.254.3.0/30",
+        "169.254.4.0/30",
+        "169.254.5.0/30",
+        "169.254.169.252/30",
+    )
+)
+# IPv6 inside CIDRs exist only on transit gateway attachments.
+INSIDE_V6_SUPERNET = IPNetwork("fd00::/8")
+INSIDE_V6_PREFIXLEN = 126
+
+# Pre-shared keys: 8-64 of letters, digits, '.' and '_', not starting with '0'.
+PSK_RE = re.compile(r"^[A-Za-z1-9._][A-Za-z0-9._]{7,63}$")
+PSK_RULE = "8-64 characters from letters, digits, '.' and '_', not starting with '0'"
+
+IKE_VERSIONS = ("ikev1", "ikev2")
+PHASE1_ENCRYPTION = ("AES128", "AES256", "AES128-GCM-16", "AES256-GCM-16")
+PHASE2_ENCRYPTION = PHASE1_ENCRYPTION
+PHASE1_INTEGRITY = ("SHA1", "SHA2-256", "SHA2-384", "SHA2-512")
+PHASE2_INTEGRITY = PHASE1_INTEGRITY
+PHASE1_DH_GROUPS = (2, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
+PHASE2_DH_GROUPS = (2, 5, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24)
+PHASE1_LIFETIME = (900, 28800)
+PHASE2_LIFETIME = (900, 3600)
+PHASE1_LIFETIME_DEFAULT = 28800
+PHASE2_LIFETIME_DEFAULT = 3600
+REKEY_MARGIN_MIN = 60
+REKEY_MARGIN_DEFAULT = 540
+REKEY_FUZZ_DEFAULT = 100
+REPLAY_WINDOW = (64, 2048)
+REPLAY_WINDOW_DEFAULT = 1024
+DPD_TIMEOUT_MIN = 30
+DPD_TIMEOUT_DEFAULT = 30
+DPD_ACTIONS = ("clear", "none", "restart")
+STARTUP_ACTIONS = ("add", "start")
+
+# BGP on the AWS side of every tunnel.
+AWS_DEFAULT_ASN = 64512
+CUSTOMER_DEFAULT_ASN = 65000
+ASN_RANGE = (1, 2147483647)
+# Amazon-side ASNs a VGW or TGW accepts: the 16-bit and 32-bit private ranges.
+AMAZON_SIDE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
+BGP_HOLD_TIME = 30
+BGP_KEEPALIVE = 10
+MAX_PREFIXES_FROM_CUSTOMER = 100
+MAX_PREFIXES_TO_CUSTOMER = 1000
+
+# Quotas.
+MAX_CONNECTIONS_PER_VGW = 10
+MAX_CONNECTIONS_PER_REGION = 50
+TUNNELS_PER_CONNECTION = 2
+
+# Tunnel bandwidth, bits per second.
+STANDARD_TUNNEL_BPS = 1.25e9
+LARGE_TUNNEL_BPS = 5e9
+
+# Tunnel interface sizing. AWS's device best-practice page gives an MTU of
+# 1399: the outer IP header, UDP encapsulation (NAT-T), ESP header, IV,
+# padding and ICV must fit in a 1500-byte path. The TCP MSS clamp is the MTU
+# less 40 bytes of IPv4 and TCP headers, so full-size segments are never
+# fragmented (AWS's samples pair MSS 1379 with their larger 1419+ MTUs).
+TUNNEL_MTU = 1399
+TCP_MSS = 1359
+
+
+def is_reserved_inside_cidr(cidr: IPNetwork) -> bool:
+    """True when a /30 overlaps one of AWS's reserved inside ranges."""
+    return any(cidr in r or r in cidr for r in RESERVED_INSIDE_V4)
+
+
+def psk_ok(value: str) -> bool:
+    """True when a pre-shared key obeys AWS's character and length rules."""
+    return bool(PSK_RE.match(value))
