@@ -1,0 +1,65 @@
+"""Errors that reach the user as one screen: every problem, no traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with the input: where, what was found, which rule it breaks."""
+
+    field: str
+    value: str
+    rule: str
+
+    def line(self) -> str:
+        return f"  - {self.field}: {self.value} ({self.rule})"
+
+
+def show(value: Any) -> str:
+    """A short, printable form of an offending value."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class CrossnetError(Exception):
+    """Base class for errors crossnet reports without a traceback."""
+
+    exit_code = 1
+
+    def render(self) -> str:
+        return f"error: {self}"
+
+
+class ConfigError(CrossnetError):
+    """The stack config (or another input file) breaks one or more rules."""
+
+    exit_code = 2
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = sorted(set(problems))
+        super().__init__(f"{source}: {len(self.problems)} problem(s)")
+
+    def render(self) -> str:
+        head = f"error: {self.source} is invalid: {len(self.problems)} problem(s)"
+        return "\n".join([head, *(p.line() for p in self.problems), "nothing was declared or written."])
+
+
+class Problems:
+    """Collects problems so that validation can report all of them at once."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def add(self, field: str, value: Any, rule: str) -> None:
+        self.items.append(Problem(field, show(value), rule))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self, source: str) -> None:
+        if self.items:
+            raise ConfigError(source, self.items)

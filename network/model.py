@@ -1,0 +1,181 @@
+"""The stack's network, as typed and validated data (pure: no pulumi import).
+
+`network.config` builds a `NetworkSpec` from the stack config; `network.plan`
+turns it into a `Plan` with every address allocated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netaddr import IPAddress, IPNetwork
+
+
+class Secret:
+    """A value that must never be printed: str() and repr() mask it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str):
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    prefix_length: int | None = None
+    subnets: tuple[tuple[str, IPNetwork], ...] = ()  # explicit (az, cidr) pairs
+
+
+@dataclass(frozen=True)
+class PortRange:
+    first: int
+    last: int
+
+    def __str__(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True)
+class IngressRule:
+    """Flows the datacenter side may open towards some tiers of one VPC."""
+
+    sources: tuple[IPNetwork, ...]
+    tiers: tuple[str, ...]
+    icmp: bool
+    tcp: tuple[PortRange, ...]
+    udp: tuple[PortRange, ...]
+
+
+@dataclass(frozen=True)
+class VpcSpec:
+    name: str
+    region: str
+    cidr: IPNetwork
+    azs: tuple[str, ...]
+    tiers: tuple[Tier, ...]
+    ingress: tuple[IngressRule, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    datacenter: str
+    name: str
+    public_ip: IPAddress
+    platform: str
+
+    @property
+    def key(self) -> str:
+        """Stable identity of a datacenter router across the whole stack."""
+        return f"{self.datacenter}-{self.name}"
+
+
+@dataclass(frozen=True)
+class DatacenterSpec:
+    name: str
+    asn: int
+    prefixes: tuple[IPNetwork, ...]
+    routers: tuple[RouterSpec, ...]
+
+
+@dataclass(frozen=True)
+class VpnGatewaySpec:
+    name: str
+    vpc: str
+    asn: int
+
+
+@dataclass(frozen=True)
+class RouteTableSpec:
+    name: str
+    associations: tuple[str, ...]  # attachment refs: "vpc:<name>" or "vpn:<connection>"
+    propagations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TransitGatewaySpec:
+    name: str
+    region: str
+    asn: int
+    ecmp: bool
+    attachments: tuple[tuple[str, str], ...]  # (vpc, tier whose subnets carry the attachment)
+    route_tables: tuple[RouteTableSpec, ...]
+
+
+@dataclass(frozen=True)
+class Phase:
+    encryption: tuple[str, ...]
+    integrity: tuple[str, ...]
+    dh_groups: tuple[int, ...]
+    lifetime: int
+
+
+@dataclass(frozen=True)
+class TunnelOptions:
+    ike_versions: tuple[str, ...]
+    phase1: Phase
+    phase2: Phase
+    rekey_margin: int
+    rekey_fuzz: int
+    replay_window: int
+    dpd_timeout: int
+    dpd_action: str
+    startup_action: str
+
+
+@dataclass(frozen=True)
+class TunnelSpec:
+    number: int
+    inside_cidr: IPNetwork | None = None
+    inside_ipv6_cidr: IPNetwork | None = None
+    psk: Secret | None = None
+    psk_source: str | None = None  # the config key the PSK came from
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    name: str
+    router: str  # RouterSpec.key
+    gateway: str
+    routing: str  # "bgp" | "static"
+    options: TunnelOptions
+    tunnels: tuple[TunnelSpec, TunnelSpec]
+
+
+@dataclass(frozen=True)
+class PeeringSpec:
+    name: str
+    requester: str
+    accepter: str
+    dns_resolution: bool
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    stack: str
+    default_region: str
+    vpcs: tuple[VpcSpec, ...]
+    datacenters: tuple[DatacenterSpec, ...]
+    vpn_gateways: tuple[VpnGatewaySpec, ...]
+    transit_gateways: tuple[TransitGatewaySpec, ...]
+    connections: tuple[ConnectionSpec, ...]
+    peerings: tuple[PeeringSpec, ...]
+    aws_supernets: tuple[IPNetwork, ...] = ()
+    datacenter_supernets: tuple[IPNetwork, ...] = ()
+
+    def routers(self) -> dict[str, RouterSpec]:
+        return {r.key: r for dc in self.datacenters for r in dc.routers}
