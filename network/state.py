@@ -1,0 +1,37 @@
+"""Where crossnet keeps per-stack state (pure).
+
+`.crossnet/<stack>/` in the project (or `$CROSSNET_STATE_DIR/<stack>/`), mode 0700:
+`outputs.json` (the stack outputs contract, 0600), `applied.json` (what the
+last offline apply declared), `configs/` (rendered router configs) and `lab/`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def state_dir(stack: str) -> Path:
+    root = Path(os.environ.get("CROSSNET_STATE_DIR", PROJECT_DIR / ".crossnet"))
+    path = root / stack
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
+
+
+def outputs_path(stack: str) -> Path:
+    return state_dir(stack) / "outputs.json"
+
+
+def configs_dir(stack: str) -> Path:
+    return state_dir(stack) / "configs"
+
+
+def lab_dir(stack: str) -> Path:
+    return state_dir(stack) / "lab"
