@@ -32,10 +32,7 @@ _AUTO_EXCLUDED = IPSet(["169.254.0.0/21", "169.254.169.0/24"])
 @lru_cache(maxsize=1)
 def inside_slots() -> tuple[IPNetwork, ...]:
     """All /29s that auto-allocated tunnel inside CIDRs may use, in address order."""
-    return tuple(
-        n for n in aws.INSIDE_V4_SUPERNET.subnet(29)
-        if not (IPSet([n]) & _AUTO_EXCLUDED)
-    )
+    return tuple(n for n in aws.INSIDE_V4_SUPERNET.subnet(29) if not (IPSet([n]) & _AUTO_EXCLUDED))
 
 
 def inside_cidr_for(connection: str, tunnel: int) -> IPNetwork:
@@ -71,9 +68,7 @@ def allocate_subnets(
     for tier, plen in sorted(tiers.items(), key=lambda kv: (kv[1], kv[0])):
         block_len = plen - (per_block.bit_length() - 1)
         if block_len < vpc_cidr.prefixlen:
-            raise AllocationError(
-                f"{len(zones)} x /{plen} does not fit in {vpc_cidr}"
-            )
+            raise AllocationError(f"{len(zones)} x /{plen} does not fit in {vpc_cidr}")
         block = _first_fit(free, block_len)
         if block is None:
             left = ", ".join(str(c) for c in free.iter_cidrs()) or "nothing"

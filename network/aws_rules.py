@@ -51,6 +51,7 @@ PHASE2_LIFETIME_DEFAULT = 3600
 REKEY_MARGIN_MIN = 60
 REKEY_MARGIN_DEFAULT = 540
 REKEY_FUZZ_DEFAULT = 100
+REKEY_FUZZ = (0, 100)
 REPLAY_WINDOW = (64, 2048)
 REPLAY_WINDOW_DEFAULT = 1024
 DPD_TIMEOUT_MIN = 30
@@ -85,6 +86,15 @@ LARGE_TUNNEL_BPS = 5e9
 # fragmented (AWS's samples pair MSS 1379 with their larger 1419+ MTUs).
 TUNNEL_MTU = 1399
 TCP_MSS = 1359
+
+
+# A pre-shared key AWS generates itself, when none is given, is 32 characters long.
+GENERATED_PSK_LENGTH = 32
+# What AWS's generic customer gateway configuration (the connection's XML) prints
+# per tunnel: DPD probes every 10 s (retries = DPD timeout / interval) and the
+# TCP MSS clamp of AWS's current samples.
+CGW_CONFIG_DPD_INTERVAL = 10
+CGW_CONFIG_TCP_MSS = 1379
 
 
 def is_reserved_inside_cidr(cidr: IPNetwork) -> bool:

@@ -66,7 +66,9 @@ class _Reader:
             return {}
         return dict(value)
 
-    def keys(self, obj: Mapping[str, Any], path: str, allowed: set[str], required: set[str]) -> None:
+    def keys(
+        self, obj: Mapping[str, Any], path: str, allowed: set[str], required: set[str]
+    ) -> None:
         for key in obj:
             if key not in allowed:
                 known = ", ".join(sorted(allowed))
@@ -133,8 +135,14 @@ class _Reader:
             return None
         return ip
 
-    def list_(self, value: Any, path: str, item: Callable[[Any, str], T | None],
-              required: bool = True, allow_empty: bool = False) -> tuple[T, ...]:
+    def list_(
+        self,
+        value: Any,
+        path: str,
+        item: Callable[[Any, str], T | None],
+        required: bool = True,
+        allow_empty: bool = False,
+    ) -> tuple[T, ...]:
         if value is None:
             if required:
                 self.p.add(path, "missing", "required list")
@@ -179,15 +187,25 @@ def _parse(config: Mapping[str, Any], stack: str, problems: Problems) -> Network
     r = _Reader(problems)
     region = config.get("aws:region")
     if not isinstance(region, str) or not region:
-        problems.add("aws:region", region if region is not None else "missing",
-                     "the stack's default AWS region is required")
+        problems.add(
+            "aws:region",
+            region if region is not None else "missing",
+            "the stack's default AWS region is required",
+        )
         region = "us-east-1"
     raw = config.get(NETWORK_KEY)
     root = r.mapping(raw, NETWORK_KEY)
     if not root:
         return None
-    top = {"addressSpace", "vpcs", "datacenters", "vpnGateways", "transitGateways",
-           "connections", "peerings"}
+    top = {
+        "addressSpace",
+        "vpcs",
+        "datacenters",
+        "vpnGateways",
+        "transitGateways",
+        "connections",
+        "peerings",
+    }
     r.keys(root, NETWORK_KEY, top, {"vpcs", "datacenters", "connections"})
     p = NETWORK_KEY
 
@@ -197,39 +215,56 @@ def _parse(config: Mapping[str, Any], stack: str, problems: Problems) -> Network
     if space:
         r.keys(space, f"{p}.addressSpace", {"aws", "datacenters"}, set())
         aws_super = r.list_(space.get("aws"), f"{p}.addressSpace.aws", r.net, required=False)
-        dc_super = r.list_(space.get("datacenters"), f"{p}.addressSpace.datacenters", r.net,
-                           required=False)
+        dc_super = r.list_(
+            space.get("datacenters"), f"{p}.addressSpace.datacenters", r.net, required=False
+        )
 
     vpcs = tuple(
-        v for name, body in r.mapping(root.get("vpcs"), f"{p}.vpcs").items()
+        v
+        for name, body in r.mapping(root.get("vpcs"), f"{p}.vpcs").items()
         if (v := _vpc(r, name, body, f"{p}.vpcs.{name}", region)) is not None
     )
     dcs = tuple(
-        d for name, body in r.mapping(root.get("datacenters"), f"{p}.datacenters").items()
+        d
+        for name, body in r.mapping(root.get("datacenters"), f"{p}.datacenters").items()
         if (d := _datacenter(r, name, body, f"{p}.datacenters.{name}")) is not None
     )
     vgws = tuple(
-        g for name, body in r.mapping(root.get("vpnGateways"), f"{p}.vpnGateways",
-                                      required=False).items()
+        g
+        for name, body in r.mapping(
+            root.get("vpnGateways"), f"{p}.vpnGateways", required=False
+        ).items()
         if (g := _vgw(r, name, body, f"{p}.vpnGateways.{name}")) is not None
     )
     tgws = tuple(
-        g for name, body in r.mapping(root.get("transitGateways"), f"{p}.transitGateways",
-                                      required=False).items()
+        g
+        for name, body in r.mapping(
+            root.get("transitGateways"), f"{p}.transitGateways", required=False
+        ).items()
         if (g := _tgw(r, name, body, f"{p}.transitGateways.{name}", region)) is not None
     )
     conns = tuple(
-        c for name, body in r.mapping(root.get("connections"), f"{p}.connections").items()
+        c
+        for name, body in r.mapping(root.get("connections"), f"{p}.connections").items()
         if (c := _connection(r, name, body, f"{p}.connections.{name}", config)) is not None
     )
     peers = tuple(
-        x for name, body in r.mapping(root.get("peerings"), f"{p}.peerings",
-                                      required=False).items()
+        x
+        for name, body in r.mapping(root.get("peerings"), f"{p}.peerings", required=False).items()
         if (x := _peering(r, name, body, f"{p}.peerings.{name}")) is not None
     )
-    return NetworkSpec(stack=stack, default_region=region, vpcs=vpcs, datacenters=dcs,
-                       vpn_gateways=vgws, transit_gateways=tgws, connections=conns,
-                       peerings=peers, aws_supernets=aws_super, datacenter_supernets=dc_super)
+    return NetworkSpec(
+        stack=stack,
+        default_region=region,
+        vpcs=vpcs,
+        datacenters=dcs,
+        vpn_gateways=vgws,
+        transit_gateways=tgws,
+        connections=conns,
+        peerings=peers,
+        aws_supernets=aws_super,
+        datacenter_supernets=dc_super,
+    )
 
 
 def _vpc(r: _Reader, name: str, body: Any, path: str, default_region: str) -> VpcSpec | None:
@@ -257,8 +292,9 @@ def _vpc(r: _Reader, name: str, body: Any, path: str, default_region: str) -> Vp
             r.p.add(tp, "prefixLength/subnets", "give exactly one of prefixLength or subnets")
             continue
         if "prefixLength" in tb:
-            plen = r.int_(tb["prefixLength"], f"{tp}.prefixLength", 16, 28,
-                          "a subnet is between /16 and /28")
+            plen = r.int_(
+                tb["prefixLength"], f"{tp}.prefixLength", 16, 28, "a subnet is between /16 and /28"
+            )
             if plen is not None:
                 tiers.append(Tier(tname, prefix_length=plen))
         else:
@@ -270,8 +306,13 @@ def _vpc(r: _Reader, name: str, body: Any, path: str, default_region: str) -> Vp
                 elif net is not None:
                     subs.append((az, net))
             tiers.append(Tier(tname, subnets=tuple(sorted(subs))))
-    ingress = r.list_(b.get("ingress"), f"{path}.ingress", lambda v, q: _ingress(r, v, q),
-                      required=False, allow_empty=True)
+    ingress = r.list_(
+        b.get("ingress"),
+        f"{path}.ingress",
+        lambda v, q: _ingress(r, v, q),
+        required=False,
+        allow_empty=True,
+    )
     if not ok or cidr is None or not azs:
         return None
     return VpcSpec(name, region, cidr, tuple(azs), tuple(tiers), ingress)
@@ -281,7 +322,9 @@ def _ingress(r: _Reader, body: Any, path: str) -> IngressRule | None:
     b = r.mapping(body, path)
     r.keys(b, path, {"from", "tiers", "icmp", "tcp", "udp"}, {"from", "tiers"})
     sources = r.list_(b.get("from"), f"{path}.from", r.net) if "from" in b else ()
-    tiers = r.list_(b.get("tiers"), f"{path}.tiers", lambda v, q: r.str_(v, q)) if "tiers" in b else ()
+    tiers = (
+        r.list_(b.get("tiers"), f"{path}.tiers", lambda v, q: r.str_(v, q)) if "tiers" in b else ()
+    )
     icmp = r.bool_(b.get("icmp", False), f"{path}.icmp")
     tcp = r.list_(b.get("tcp", []), f"{path}.tcp", r.ports, allow_empty=True)
     udp = r.list_(b.get("udp", []), f"{path}.udp", r.ports, allow_empty=True)
@@ -294,8 +337,12 @@ def _datacenter(r: _Reader, name: str, body: Any, path: str) -> DatacenterSpec |
     ok = r.name(name, path)
     b = r.mapping(body, path)
     r.keys(b, path, {"asn", "prefixes", "routers"}, {"prefixes", "routers"})
-    asn = r.int_(b.get("asn", aws.CUSTOMER_DEFAULT_ASN), f"{path}.asn", *aws.ASN_RANGE,
-                 rule=f"an ASN is {aws.ASN_RANGE[0]}-{aws.ASN_RANGE[1]}")
+    asn = r.int_(
+        b.get("asn", aws.CUSTOMER_DEFAULT_ASN),
+        f"{path}.asn",
+        *aws.ASN_RANGE,
+        rule=f"an ASN is {aws.ASN_RANGE[0]}-{aws.ASN_RANGE[1]}",
+    )
     prefixes = r.list_(b.get("prefixes"), f"{path}.prefixes", r.net) if "prefixes" in b else ()
     routers = []
     for rname, rbody in r.mapping(b.get("routers"), f"{path}.routers").items():
@@ -333,7 +380,9 @@ def _amazon_asn(r: _Reader, value: Any, path: str) -> int | None:
     return asn
 
 
-def _tgw(r: _Reader, name: str, body: Any, path: str, default_region: str) -> TransitGatewaySpec | None:
+def _tgw(
+    r: _Reader, name: str, body: Any, path: str, default_region: str
+) -> TransitGatewaySpec | None:
     ok = r.name(name, path)
     b = r.mapping(body, path)
     r.keys(b, path, {"region", "asn", "ecmp", "attachments", "routeTables"}, {"attachments"})
@@ -349,15 +398,20 @@ def _tgw(r: _Reader, name: str, body: Any, path: str, default_region: str) -> Tr
         if tier is not None:
             attachments.append((vpc, tier))
     tables = []
-    for tname, tbody in r.mapping(b.get("routeTables"), f"{path}.routeTables",
-                                  required=False).items():
+    for tname, tbody in r.mapping(
+        b.get("routeTables"), f"{path}.routeTables", required=False
+    ).items():
         tp = f"{path}.routeTables.{tname}"
         r.name(tname, tp)
         tb = r.mapping(tbody, tp)
         r.keys(tb, tp, {"associations", "propagations"}, {"associations"})
         assoc = r.list_(tb.get("associations"), f"{tp}.associations", lambda v, q: _ref(r, v, q))
-        prop = r.list_(tb.get("propagations", []), f"{tp}.propagations",
-                       lambda v, q: _ref(r, v, q), allow_empty=True)
+        prop = r.list_(
+            tb.get("propagations", []),
+            f"{tp}.propagations",
+            lambda v, q: _ref(r, v, q),
+            allow_empty=True,
+        )
         tables.append(RouteTableSpec(tname, assoc, prop))
     if not ok or asn is None:
         return None
@@ -366,7 +420,9 @@ def _tgw(r: _Reader, name: str, body: Any, path: str, default_region: str) -> Tr
 
 def _ref(r: _Reader, value: Any, path: str) -> str | None:
     if not isinstance(value, str) or not re.fullmatch(r"(vpc|vpn):[a-z0-9-]+|vpn:\*", value):
-        r.p.add(path, value, "an attachment is 'vpc:<vpc name>', 'vpn:<connection name>' or 'vpn:*'")
+        r.p.add(
+            path, value, "an attachment is 'vpc:<vpc name>', 'vpn:<connection name>' or 'vpn:*'"
+        )
         return None
     return value
 
@@ -378,10 +434,16 @@ def _phase(r: _Reader, body: Any, path: str, n: int) -> Phase:
     int_ok = aws.PHASE1_INTEGRITY if n == 1 else aws.PHASE2_INTEGRITY
     dh_ok = aws.PHASE1_DH_GROUPS if n == 1 else aws.PHASE2_DH_GROUPS
     lo, hi = aws.PHASE1_LIFETIME if n == 1 else aws.PHASE2_LIFETIME
-    enc = r.list_(b.get("encryption", list(DEFAULT_ENCRYPTION)), f"{path}.encryption",
-                  lambda v, q: r.str_(v, q, enc_ok))
-    integ = r.list_(b.get("integrity", list(DEFAULT_INTEGRITY)), f"{path}.integrity",
-                    lambda v, q: r.str_(v, q, int_ok))
+    enc = r.list_(
+        b.get("encryption", list(DEFAULT_ENCRYPTION)),
+        f"{path}.encryption",
+        lambda v, q: r.str_(v, q, enc_ok),
+    )
+    integ = r.list_(
+        b.get("integrity", list(DEFAULT_INTEGRITY)),
+        f"{path}.integrity",
+        lambda v, q: r.str_(v, q, int_ok),
+    )
 
     def dh(v: Any, q: str) -> int | None:
         if v not in dh_ok or isinstance(v, bool):
@@ -391,70 +453,120 @@ def _phase(r: _Reader, body: Any, path: str, n: int) -> Phase:
 
     groups = r.list_(b.get("dhGroups", list(DEFAULT_DH_GROUPS)), f"{path}.dhGroups", dh)
     default_life = aws.PHASE1_LIFETIME_DEFAULT if n == 1 else aws.PHASE2_LIFETIME_DEFAULT
-    life = r.int_(b.get("lifetimeSeconds", default_life), f"{path}.lifetimeSeconds", lo, hi,
-                  f"phase {n} lifetime is {lo}-{hi} seconds")
-    return Phase(tuple(dict.fromkeys(enc)), tuple(dict.fromkeys(integ)),
-                 tuple(dict.fromkeys(groups)), life if life is not None else default_life)
+    life = r.int_(
+        b.get("lifetimeSeconds", default_life),
+        f"{path}.lifetimeSeconds",
+        lo,
+        hi,
+        f"phase {n} lifetime is {lo}-{hi} seconds",
+    )
+    return Phase(
+        tuple(dict.fromkeys(enc)),
+        tuple(dict.fromkeys(integ)),
+        tuple(dict.fromkeys(groups)),
+        life if life is not None else default_life,
+    )
 
 
 def _options(r: _Reader, body: Any, path: str) -> TunnelOptions:
     b = r.mapping(body, path, required=False)
-    r.keys(b, path, {"ikeVersions", "phase1", "phase2", "rekeyMarginSeconds",
-                     "rekeyFuzzPercentage", "replayWindowSize", "dpd", "startupAction"}, set())
-    ike = r.list_(b.get("ikeVersions", list(DEFAULT_IKE_VERSIONS)), f"{path}.ikeVersions",
-                  lambda v, q: r.str_(v, q, aws.IKE_VERSIONS))
+    r.keys(
+        b,
+        path,
+        {
+            "ikeVersions",
+            "phase1",
+            "phase2",
+            "rekeyMarginSeconds",
+            "rekeyFuzzPercentage",
+            "replayWindowSize",
+            "dpd",
+            "startupAction",
+        },
+        set(),
+    )
+    ike = r.list_(
+        b.get("ikeVersions", list(DEFAULT_IKE_VERSIONS)),
+        f"{path}.ikeVersions",
+        lambda v, q: r.str_(v, q, aws.IKE_VERSIONS),
+    )
     p1 = _phase(r, b.get("phase1"), f"{path}.phase1", 1)
     p2 = _phase(r, b.get("phase2"), f"{path}.phase2", 2)
-    margin = r.int_(b.get("rekeyMarginSeconds", aws.REKEY_MARGIN_DEFAULT),
-                    f"{path}.rekeyMarginSeconds", aws.REKEY_MARGIN_MIN, 1800,
-                    f"rekey margin is at least {aws.REKEY_MARGIN_MIN} seconds")
-    fuzz = r.int_(b.get("rekeyFuzzPercentage", aws.REKEY_FUZZ_DEFAULT),
-                  f"{path}.rekeyFuzzPercentage", 0, 100)
-    window = r.int_(b.get("replayWindowSize", aws.REPLAY_WINDOW_DEFAULT),
-                    f"{path}.replayWindowSize", *aws.REPLAY_WINDOW,
-                    f"replay window is {aws.REPLAY_WINDOW[0]}-{aws.REPLAY_WINDOW[1]} packets")
+    margin = r.int_(
+        b.get("rekeyMarginSeconds", aws.REKEY_MARGIN_DEFAULT),
+        f"{path}.rekeyMarginSeconds",
+        aws.REKEY_MARGIN_MIN,
+        1800,
+        f"rekey margin is at least {aws.REKEY_MARGIN_MIN} seconds",
+    )
+    fuzz = r.int_(
+        b.get("rekeyFuzzPercentage", aws.REKEY_FUZZ_DEFAULT), f"{path}.rekeyFuzzPercentage", 0, 100
+    )
+    window = r.int_(
+        b.get("replayWindowSize", aws.REPLAY_WINDOW_DEFAULT),
+        f"{path}.replayWindowSize",
+        *aws.REPLAY_WINDOW,
+        f"replay window is {aws.REPLAY_WINDOW[0]}-{aws.REPLAY_WINDOW[1]} packets",
+    )
     dpd = r.mapping(b.get("dpd"), f"{path}.dpd", required=False)
     r.keys(dpd, f"{path}.dpd", {"timeoutSeconds", "action"}, set())
-    dpd_timeout = r.int_(dpd.get("timeoutSeconds", aws.DPD_TIMEOUT_DEFAULT),
-                         f"{path}.dpd.timeoutSeconds", aws.DPD_TIMEOUT_MIN, 3600,
-                         f"DPD timeout is at least {aws.DPD_TIMEOUT_MIN} seconds")
+    dpd_timeout = r.int_(
+        dpd.get("timeoutSeconds", aws.DPD_TIMEOUT_DEFAULT),
+        f"{path}.dpd.timeoutSeconds",
+        aws.DPD_TIMEOUT_MIN,
+        3600,
+        f"DPD timeout is at least {aws.DPD_TIMEOUT_MIN} seconds",
+    )
     dpd_action = r.str_(dpd.get("action", "clear"), f"{path}.dpd.action", aws.DPD_ACTIONS)
     startup = r.str_(b.get("startupAction", "add"), f"{path}.startupAction", aws.STARTUP_ACTIONS)
     return TunnelOptions(
-        ike_versions=tuple(dict.fromkeys(ike)), phase1=p1, phase2=p2,
+        ike_versions=tuple(dict.fromkeys(ike)),
+        phase1=p1,
+        phase2=p2,
         rekey_margin=margin if margin is not None else aws.REKEY_MARGIN_DEFAULT,
         rekey_fuzz=fuzz if fuzz is not None else aws.REKEY_FUZZ_DEFAULT,
         replay_window=window if window is not None else aws.REPLAY_WINDOW_DEFAULT,
         dpd_timeout=dpd_timeout if dpd_timeout is not None else aws.DPD_TIMEOUT_DEFAULT,
-        dpd_action=dpd_action or "clear", startup_action=startup or "add",
+        dpd_action=dpd_action or "clear",
+        startup_action=startup or "add",
     )
 
 
-def _connection(r: _Reader, name: str, body: Any, path: str,
-                config: Mapping[str, Any]) -> ConnectionSpec | None:
+def _connection(
+    r: _Reader, name: str, body: Any, path: str, config: Mapping[str, Any]
+) -> ConnectionSpec | None:
     ok = r.name(name, path)
     b = r.mapping(body, path)
-    r.keys(b, path, {"router", "gateway", "routing", "tunnelOptions", "tunnel1", "tunnel2"},
-           {"router", "gateway", "routing"})
+    r.keys(
+        b,
+        path,
+        {"router", "gateway", "routing", "tunnelOptions", "tunnel1", "tunnel2"},
+        {"router", "gateway", "routing"},
+    )
     router = r.str_(b.get("router"), f"{path}.router") if "router" in b else None
     if router is not None and not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+", router):
         r.p.add(f"{path}.router", router, "a router is named '<datacenter>/<router>'")
         router = None
     gateway = r.str_(b.get("gateway"), f"{path}.gateway") if "gateway" in b else None
-    routing = r.str_(b.get("routing"), f"{path}.routing", ("bgp", "static")) if "routing" in b else None
+    routing = (
+        r.str_(b.get("routing"), f"{path}.routing", ("bgp", "static")) if "routing" in b else None
+    )
     options = _options(r, b.get("tunnelOptions"), f"{path}.tunnelOptions")
     tunnels = tuple(_tunnel(r, n, b.get(f"tunnel{n}"), f"{path}.tunnel{n}", config) for n in (1, 2))
     if not ok or router is None or gateway is None or routing is None:
         return None
-    return ConnectionSpec(name, router.replace("/", "-"), gateway, routing, options,
-                          (tunnels[0], tunnels[1]))
+    return ConnectionSpec(
+        name, router.replace("/", "-"), gateway, routing, options, (tunnels[0], tunnels[1])
+    )
 
 
 def _tunnel(r: _Reader, n: int, body: Any, path: str, config: Mapping[str, Any]) -> TunnelSpec:
     b = r.mapping(body, path, required=False)
     r.keys(b, path, {"insideCidr", "insideIpv6Cidr", "presharedKeySecret"}, set())
     inside = r.net(b["insideCidr"], f"{path}.insideCidr") if "insideCidr" in b else None
-    inside6 = r.net(b["insideIpv6Cidr"], f"{path}.insideIpv6Cidr", 6) if "insideIpv6Cidr" in b else None
+    inside6 = (
+        r.net(b["insideIpv6Cidr"], f"{path}.insideIpv6Cidr", 6) if "insideIpv6Cidr" in b else None
+    )
     psk = None
     source = None
     if "presharedKeySecret" in b:
@@ -462,17 +574,26 @@ def _tunnel(r: _Reader, n: int, body: Any, path: str, config: Mapping[str, Any])
         source = f"crossnet:{key}" if isinstance(key, str) and ":" not in key else key
         value = config.get(source) if isinstance(source, str) else None
         if isinstance(value, Mapping) and "secure" in value:
-            r.p.add(f"{path}.presharedKeySecret", key,
-                    "a 'secure:' value needs the Pulumi CLI to decrypt it; for the "
-                    "offline run, leave presharedKeySecret out and a key is generated")
+            r.p.add(
+                f"{path}.presharedKeySecret",
+                key,
+                "a 'secure:' value needs the Pulumi CLI to decrypt it; for the "
+                "offline run, leave presharedKeySecret out and a key is generated",
+            )
         elif not isinstance(value, str):
-            r.p.add(f"{path}.presharedKeySecret", key,
-                    f"names config key '{source}', which is not set "
-                    f"(pulumi config set --secret {source} ...)")
+            r.p.add(
+                f"{path}.presharedKeySecret",
+                key,
+                f"names config key '{source}', which is not set "
+                f"(pulumi config set --secret {source} ...)",
+            )
         elif not aws.psk_ok(value):
             # never echo the key itself: show only its length
-            r.p.add(f"{path}.presharedKeySecret", f"<secret {key}, {len(value)} chars>",
-                    "a pre-shared key is " + aws.PSK_RULE)
+            r.p.add(
+                f"{path}.presharedKeySecret",
+                f"<secret {key}, {len(value)} chars>",
+                "a pre-shared key is " + aws.PSK_RULE,
+            )
         else:
             psk = Secret(value)
     return TunnelSpec(n, inside, inside6, psk, source)

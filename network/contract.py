@@ -26,8 +26,15 @@ from network.naming import tunnel_id
 from network.plan import ConnectionPlan, Plan
 
 CONTRACT_VERSION = 1
-OUTPUT_NAMES = ("crossnet", "datacenters", "vpcs", "gateways", "peerings", "routers",
-                "presharedKeys")
+OUTPUT_NAMES = (
+    "crossnet",
+    "datacenters",
+    "vpcs",
+    "gateways",
+    "peerings",
+    "routers",
+    "presharedKeys",
+)
 
 
 # ---------------------------------------------------------------- building
@@ -35,10 +42,18 @@ def crypto_record(o: TunnelOptions) -> dict[str, Any]:
     """The tunnel options both sides must agree on, as the contract spells them."""
     return {
         "ikeVersions": list(o.ike_versions),
-        "phase1": {"encryption": list(o.phase1.encryption), "integrity": list(o.phase1.integrity),
-                   "dhGroups": list(o.phase1.dh_groups), "lifetimeSeconds": o.phase1.lifetime},
-        "phase2": {"encryption": list(o.phase2.encryption), "integrity": list(o.phase2.integrity),
-                   "dhGroups": list(o.phase2.dh_groups), "lifetimeSeconds": o.phase2.lifetime},
+        "phase1": {
+            "encryption": list(o.phase1.encryption),
+            "integrity": list(o.phase1.integrity),
+            "dhGroups": list(o.phase1.dh_groups),
+            "lifetimeSeconds": o.phase1.lifetime,
+        },
+        "phase2": {
+            "encryption": list(o.phase2.encryption),
+            "integrity": list(o.phase2.integrity),
+            "dhGroups": list(o.phase2.dh_groups),
+            "lifetimeSeconds": o.phase2.lifetime,
+        },
         "rekeyMarginSeconds": o.rekey_margin,
         "rekeyFuzzPercentage": o.rekey_fuzz,
         "replayWindowSize": o.replay_window,
@@ -57,27 +72,34 @@ def connection_record(c: ConnectionPlan, aws_values: Mapping[str, Any]) -> dict[
     tunnels = []
     for t in c.tunnels:
         n = t.number
-        tunnels.append({
-            "number": n,
-            "awsOutsideIp": aws_values[f"tunnel{n}Address"],
-            "customerOutsideIp": str(c.router.public_ip),
-            "insideCidr": aws_values[f"tunnel{n}InsideCidr"],
-            "awsInsideIp": aws_values[f"tunnel{n}VgwInsideAddress"],
-            "customerInsideIp": aws_values[f"tunnel{n}CgwInsideAddress"],
-            "insideIpv6Cidr": str(t.inside_ipv6_cidr) if t.inside_ipv6_cidr else None,
-            "awsAsn": int(aws_values[f"tunnel{n}BgpAsn"] or c.aws_asn),
-            "customerAsn": c.datacenter.asn,
-            "bgpHoldTime": int(aws_values[f"tunnel{n}BgpHoldtime"] or aws.BGP_HOLD_TIME),
-            "bgpKeepalive": aws.BGP_KEEPALIVE,
-            "preference": t.preference,
-            "presharedKeyRef": tunnel_id(c.name, n),
-        })
+        tunnels.append(
+            {
+                "number": n,
+                "awsOutsideIp": aws_values[f"tunnel{n}Address"],
+                "customerOutsideIp": str(c.router.public_ip),
+                "insideCidr": aws_values[f"tunnel{n}InsideCidr"],
+                "awsInsideIp": aws_values[f"tunnel{n}VgwInsideAddress"],
+                "customerInsideIp": aws_values[f"tunnel{n}CgwInsideAddress"],
+                "insideIpv6Cidr": str(t.inside_ipv6_cidr) if t.inside_ipv6_cidr else None,
+                "awsAsn": int(aws_values[f"tunnel{n}BgpAsn"] or c.aws_asn),
+                "customerAsn": c.datacenter.asn,
+                "bgpHoldTime": int(aws_values[f"tunnel{n}BgpHoldtime"] or aws.BGP_HOLD_TIME),
+                "bgpKeepalive": aws.BGP_KEEPALIVE,
+                "preference": t.preference,
+                "presharedKeyRef": tunnel_id(c.name, n),
+            }
+        )
     return {
         "name": c.name,
         "vpnConnectionId": aws_values["id"],
         "customerGatewayId": aws_values["customerGatewayId"],
-        "gateway": {"name": c.spec.gateway, "type": c.gateway_type, "id": aws_values["gatewayId"],
-                    "region": c.region, "asn": c.aws_asn},
+        "gateway": {
+            "name": c.spec.gateway,
+            "type": c.gateway_type,
+            "id": aws_values["gatewayId"],
+            "region": c.region,
+            "asn": c.aws_asn,
+        },
         "routing": c.spec.routing,
         "redundancy": c.redundancy,
         "announce": [str(p) for p in c.announce],
@@ -98,8 +120,11 @@ def router_records(plan: Plan, connections: Mapping[str, dict[str, Any]]) -> dic
         for r in dc.routers:
             conns = [connections[c.name] for c in plan.connections if c.router.key == r.key]
             out[r.key] = {
-                "datacenter": dc.name, "name": r.name, "platform": r.platform,
-                "publicIp": str(r.public_ip), "asn": dc.asn,
+                "datacenter": dc.name,
+                "name": r.name,
+                "platform": r.platform,
+                "publicIp": str(r.public_ip),
+                "asn": dc.asn,
                 "prefixes": [str(p) for p in dc.prefixes],
                 "connections": sorted(conns, key=lambda x: x["name"]),
             }
@@ -108,8 +133,11 @@ def router_records(plan: Plan, connections: Mapping[str, dict[str, Any]]) -> dic
 
 def datacenter_records(plan: Plan) -> dict[str, Any]:
     return {
-        d.name: {"asn": d.asn, "prefixes": [str(p) for p in d.prefixes],
-                 "routers": [r.key for r in d.routers]}
+        d.name: {
+            "asn": d.asn,
+            "prefixes": [str(p) for p in d.prefixes],
+            "routers": [r.key for r in d.routers],
+        }
         for d in plan.spec.datacenters
     }
 
@@ -169,11 +197,34 @@ class StackOutputs:
     raw: dict[str, Any]  # every output, secrets included: never print
 
 
-_TUNNEL_KEYS = ("number", "awsOutsideIp", "customerOutsideIp", "insideCidr", "awsInsideIp",
-                "customerInsideIp", "awsAsn", "customerAsn", "bgpHoldTime", "bgpKeepalive",
-                "preference", "presharedKeyRef")
-_CONN_KEYS = ("name", "gateway", "routing", "redundancy", "announce", "accept", "maxPrefixesIn",
-              "maxPrefixesOut", "tunnelMtu", "tcpMss", "crypto", "tunnels")
+_TUNNEL_KEYS = (
+    "number",
+    "awsOutsideIp",
+    "customerOutsideIp",
+    "insideCidr",
+    "awsInsideIp",
+    "customerInsideIp",
+    "awsAsn",
+    "customerAsn",
+    "bgpHoldTime",
+    "bgpKeepalive",
+    "preference",
+    "presharedKeyRef",
+)
+_CONN_KEYS = (
+    "name",
+    "gateway",
+    "routing",
+    "redundancy",
+    "announce",
+    "accept",
+    "maxPrefixesIn",
+    "maxPrefixesOut",
+    "tunnelMtu",
+    "tcpMss",
+    "crypto",
+    "tunnels",
+)
 _ROUTER_KEYS = ("datacenter", "name", "platform", "publicIp", "asn", "prefixes", "connections")
 
 
@@ -190,7 +241,9 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
     meta = data["crossnet"] if isinstance(data["crossnet"], Mapping) else {}
     version = meta.get("contractVersion")
     if version != CONTRACT_VERSION:
-        p.add("crossnet.contractVersion", version, f"this crossnet reads version {CONTRACT_VERSION}")
+        p.add(
+            "crossnet.contractVersion", version, f"this crossnet reads version {CONTRACT_VERSION}"
+        )
     psks = data["presharedKeys"] if isinstance(data["presharedKeys"], Mapping) else {}
     routers: dict[str, Router] = {}
     raw_routers = data["routers"] if isinstance(data["routers"], Mapping) else {}
@@ -210,40 +263,76 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
                     continue
                 psk = psks.get(t["presharedKeyRef"])
                 if not isinstance(psk, str) or not psk:
-                    p.add(f"presharedKeys.{t['presharedKeyRef']}", "missing",
-                          "every tunnel's key must be in presharedKeys "
-                          "(did the export run without --show-secrets?)")
+                    p.add(
+                        f"presharedKeys.{t['presharedKeyRef']}",
+                        "missing",
+                        "every tunnel's key must be in presharedKeys "
+                        "(did the export run without --show-secrets?)",
+                    )
                     continue
                 if psk == "[secret]" or not aws.psk_ok(psk):
-                    p.add(f"presharedKeys.{t['presharedKeyRef']}", "<redacted>",
-                          "not a usable key: export with --show-secrets")
+                    p.add(
+                        f"presharedKeys.{t['presharedKeyRef']}",
+                        "<redacted>",
+                        "not a usable key: export with --show-secrets",
+                    )
                     continue
-                tunnels.append(Tunnel(
-                    connection=c["name"], number=int(t["number"]),
-                    aws_outside_ip=t["awsOutsideIp"], customer_outside_ip=t["customerOutsideIp"],
-                    inside_cidr=t["insideCidr"], aws_inside_ip=t["awsInsideIp"],
-                    customer_inside_ip=t["customerInsideIp"], aws_asn=int(t["awsAsn"]),
-                    customer_asn=int(t["customerAsn"]), hold_time=int(t["bgpHoldTime"]),
-                    keepalive=int(t["bgpKeepalive"]), preference=t["preference"],
-                    psk=Secret(psk)))
+                tunnels.append(
+                    Tunnel(
+                        connection=c["name"],
+                        number=int(t["number"]),
+                        aws_outside_ip=t["awsOutsideIp"],
+                        customer_outside_ip=t["customerOutsideIp"],
+                        inside_cidr=t["insideCidr"],
+                        aws_inside_ip=t["awsInsideIp"],
+                        customer_inside_ip=t["customerInsideIp"],
+                        aws_asn=int(t["awsAsn"]),
+                        customer_asn=int(t["customerAsn"]),
+                        hold_time=int(t["bgpHoldTime"]),
+                        keepalive=int(t["bgpKeepalive"]),
+                        preference=t["preference"],
+                        psk=Secret(psk),
+                    )
+                )
             if len(c["tunnels"] or []) != aws.TUNNELS_PER_CONNECTION:
-                p.add(f"{cpath}.tunnels", len(c["tunnels"] or []),
-                      "a VPN connection has exactly two tunnels")
-            conns.append(Connection(
-                name=c["name"], gateway=dict(c["gateway"]), routing=c["routing"],
-                redundancy=c["redundancy"], announce=tuple(c["announce"]),
-                accept=tuple(c["accept"]), max_prefixes_in=int(c["maxPrefixesIn"]),
-                max_prefixes_out=int(c["maxPrefixesOut"]), tunnel_mtu=int(c["tunnelMtu"]),
-                tcp_mss=int(c["tcpMss"]), crypto=dict(c["crypto"]),
-                tunnels=tuple(tunnels), raw=dict(c)))
+                p.add(
+                    f"{cpath}.tunnels",
+                    len(c["tunnels"] or []),
+                    "a VPN connection has exactly two tunnels",
+                )
+            conns.append(
+                Connection(
+                    name=c["name"],
+                    gateway=dict(c["gateway"]),
+                    routing=c["routing"],
+                    redundancy=c["redundancy"],
+                    announce=tuple(c["announce"]),
+                    accept=tuple(c["accept"]),
+                    max_prefixes_in=int(c["maxPrefixesIn"]),
+                    max_prefixes_out=int(c["maxPrefixesOut"]),
+                    tunnel_mtu=int(c["tunnelMtu"]),
+                    tcp_mss=int(c["tcpMss"]),
+                    crypto=dict(c["crypto"]),
+                    tunnels=tuple(tunnels),
+                    raw=dict(c),
+                )
+            )
         if not conns:
             p.add(f"{path}.connections", "[]", "a router with no tunnels has nothing to render")
-        routers[key] = Router(key=key, datacenter=r["datacenter"], name=r["name"],
-                              platform=r["platform"], public_ip=r["publicIp"], asn=int(r["asn"]),
-                              prefixes=tuple(r["prefixes"]), connections=tuple(conns))
+        routers[key] = Router(
+            key=key,
+            datacenter=r["datacenter"],
+            name=r["name"],
+            platform=r["platform"],
+            public_ip=r["publicIp"],
+            asn=int(r["asn"]),
+            prefixes=tuple(r["prefixes"]),
+            connections=tuple(conns),
+        )
     p.raise_if_any(source)
-    return StackOutputs(stack=str(meta.get("stack")), version=int(version), routers=routers,
-                        raw=dict(data))
+    return StackOutputs(
+        stack=str(meta.get("stack")), version=int(version), routers=routers, raw=dict(data)
+    )
 
 
 def _has(p: Problems, obj: Any, path: str, keys: tuple[str, ...]) -> bool:
@@ -260,8 +349,14 @@ def load_outputs(path: Path) -> StackOutputs:
     """Read an outputs file (offline apply, or `pulumi stack output --json --show-secrets`)."""
     source = str(path)
     if not path.exists():
-        raise ConfigError(source, [_problem("file", source, "not found: run `crossnet up` first, "
-                                            "or pass --outputs FILE")])
+        raise ConfigError(
+            source,
+            [
+                _problem(
+                    "file", source, "not found: run `crossnet up` first, or pass --outputs FILE"
+                )
+            ],
+        )
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -271,6 +366,7 @@ def load_outputs(path: Path) -> StackOutputs:
 
 def _problem(field: str, value: str, rule: str) -> Any:
     from network.errors import Problem
+
     return Problem(field, value, rule)
 
 

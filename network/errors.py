@@ -45,7 +45,9 @@ class ConfigError(CrossnetError):
 
     def render(self) -> str:
         head = f"error: {self.source} is invalid: {len(self.problems)} problem(s)"
-        return "\n".join([head, *(p.line() for p in self.problems), "nothing was declared or written."])
+        return "\n".join(
+            [head, *(p.line() for p in self.problems), "nothing was declared or written."]
+        )
 
 
 class Problems:

@@ -170,7 +170,11 @@ def _plan(spec: NetworkSpec, p: Problems) -> Plan | None:
         by_vpc[g.vpc].append(g.name)
     for vpc, names in by_vpc.items():
         if len(names) > 1:
-            p.add(f"{P}.vpnGateways", names, f"VPC {vpc!r} can have one VGW attached, not {len(names)}")
+            p.add(
+                f"{P}.vpnGateways",
+                names,
+                f"VPC {vpc!r} can have one VGW attached, not {len(names)}",
+            )
 
     for t in spec.transit_gateways:
         for vpc, tier in t.attachments:
@@ -186,7 +190,9 @@ def _plan(spec: NetworkSpec, p: Problems) -> Plan | None:
     for peer in spec.peerings:
         for side in ("requester", "accepter"):
             if getattr(peer, side) not in vpcs:
-                p.add(f"{P}.peerings.{peer.name}.{side}", getattr(peer, side), _missing("VPC", vpcs))
+                p.add(
+                    f"{P}.peerings.{peer.name}.{side}", getattr(peer, side), _missing("VPC", vpcs)
+                )
         if peer.requester == peer.accepter:
             p.add(f"{P}.peerings.{peer.name}", peer.requester, "a VPC cannot peer with itself")
 
@@ -201,8 +207,11 @@ def _plan(spec: NetworkSpec, p: Problems) -> Plan | None:
         if not any(c.router.key == r.key for c in conns) and not any(
             c.router == r.key for c in spec.connections
         ):
-            p.add(f"{P}.datacenters.{r.datacenter}.routers.{r.name}", r.key,
-                  "a router with no connection gets no tunnels: add one under connections")
+            p.add(
+                f"{P}.datacenters.{r.datacenter}.routers.{r.name}",
+                r.key,
+                "a router with no connection gets no tunnels: add one under connections",
+            )
 
     transit = {t.name: _plan_transit(t, spec, p) for t in spec.transit_gateways}
     if p:
@@ -211,9 +220,12 @@ def _plan(spec: NetworkSpec, p: Problems) -> Plan | None:
     conns = [_with_tgw_accept(c, transit, vpcs) for c in conns]
     for c in conns:
         if not c.accept:
-            p.add(f"{P}.connections.{c.name}", c.spec.gateway,
-                  "this connection would learn no AWS prefix: propagate a VPC attachment "
-                  "into the route table its VPN attachment is associated with")
+            p.add(
+                f"{P}.connections.{c.name}",
+                c.spec.gateway,
+                "this connection would learn no AWS prefix: propagate a VPC attachment "
+                "into the route table its VPN attachment is associated with",
+            )
     if p:
         return None
     vpc_routes = _vpc_routes(spec, conns, transit, vpcs)
@@ -238,21 +250,28 @@ def _plan_vpc(v: VpcSpec, p: Problems) -> VpcPlan:
     for t in v.tiers:
         for az, cidr in t.subnets:
             if cidr not in v.cidr:
-                p.add(f"{path}.tiers.{t.name}.subnets.{az}", str(cidr),
-                      f"a subnet must lie inside its VPC {v.cidr}")
+                p.add(
+                    f"{path}.tiers.{t.name}.subnets.{az}",
+                    str(cidr),
+                    f"a subnet must lie inside its VPC {v.cidr}",
+                )
             subs.append(SubnetPlan(v.name, t.name, az, cidr))
             explicit.append(cidr)
         if t.subnets and {az for az, _ in t.subnets} != set(v.azs):
-            p.add(f"{path}.tiers.{t.name}.subnets", sorted(az for az, _ in t.subnets),
-                  f"a tier has one subnet in each of the VPC's azs {list(v.azs)}")
+            p.add(
+                f"{path}.tiers.{t.name}.subnets",
+                sorted(az for az, _ in t.subnets),
+                f"a tier has one subnet in each of the VPC's azs {list(v.azs)}",
+            )
     auto = {t.name: t.prefix_length for t in v.tiers if t.prefix_length is not None}
     for name, plen in auto.items():
         if plen < v.cidr.prefixlen:
             p.add(f"{path}.tiers.{name}.prefixLength", plen, f"larger than the VPC {v.cidr}")
     if auto and all(pl >= v.cidr.prefixlen for pl in auto.values()):
         try:
-            placed = allocate_subnets(v.cidr, list(v.azs), auto,
-                                      [c for c in explicit if c in v.cidr])
+            placed = allocate_subnets(
+                v.cidr, list(v.azs), auto, [c for c in explicit if c in v.cidr]
+            )
         except AllocationError as e:
             p.add(f"{path}.tiers", ", ".join(f"{k}=/{x}" for k, x in auto.items()), str(e))
             placed = {}
@@ -264,32 +283,46 @@ def _check_overlaps(spec: NetworkSpec, vpcs: dict[str, VpcPlan], p: Problems) ->
     ranges: list[tuple[str, IPNetwork]] = [(f"{P}.vpcs.{v.name}.cidr", v.cidr) for v in spec.vpcs]
     ranges += [
         (f"{P}.datacenters.{d.name}.prefixes[{i}]", n)
-        for d in spec.datacenters for i, n in enumerate(d.prefixes)
+        for d in spec.datacenters
+        for i, n in enumerate(d.prefixes)
     ]
     for (fa, a), (fb, b) in combinations(ranges, 2):
         if a in b or b in a:
-            p.add(fa, str(a), f"overlaps {b} at {fb}; VPC CIDRs, datacenter prefixes and "
-                              "peered ranges must not overlap")
+            p.add(
+                fa,
+                str(a),
+                f"overlaps {b} at {fb}; VPC CIDRs, datacenter prefixes and "
+                "peered ranges must not overlap",
+            )
     for v in vpcs.values():
         for sa, sb in combinations(v.subnets, 2):
             if sa.cidr in sb.cidr or sb.cidr in sa.cidr:
-                p.add(f"{P}.vpcs.{v.name}.tiers.{sa.tier}", f"{sa.az} {sa.cidr}",
-                      f"overlaps subnet {sb.cidr} ({sb.tier}, {sb.az})")
+                p.add(
+                    f"{P}.vpcs.{v.name}.tiers.{sa.tier}",
+                    f"{sa.az} {sa.cidr}",
+                    f"overlaps subnet {sb.cidr} ({sb.tier}, {sb.az})",
+                )
 
 
 def _check_supernets(spec: NetworkSpec, p: Problems) -> None:
     if spec.aws_supernets:
         for v in spec.vpcs:
             if not any(v.cidr in s for s in spec.aws_supernets):
-                p.add(f"{P}.vpcs.{v.name}.cidr", str(v.cidr),
-                      "outside addressSpace.aws " + ", ".join(map(str, spec.aws_supernets)))
+                p.add(
+                    f"{P}.vpcs.{v.name}.cidr",
+                    str(v.cidr),
+                    "outside addressSpace.aws " + ", ".join(map(str, spec.aws_supernets)),
+                )
     if spec.datacenter_supernets:
         for d in spec.datacenters:
             for i, n in enumerate(d.prefixes):
                 if not any(n in s for s in spec.datacenter_supernets):
-                    p.add(f"{P}.datacenters.{d.name}.prefixes[{i}]", str(n),
-                          "outside addressSpace.datacenters "
-                          + ", ".join(map(str, spec.datacenter_supernets)))
+                    p.add(
+                        f"{P}.datacenters.{d.name}.prefixes[{i}]",
+                        str(n),
+                        "outside addressSpace.datacenters "
+                        + ", ".join(map(str, spec.datacenter_supernets)),
+                    )
 
 
 def _check_routers(spec: NetworkSpec, p: Problems) -> None:
@@ -300,7 +333,13 @@ def _check_routers(spec: NetworkSpec, p: Problems) -> None:
         for r in d.routers:
             path = f"{P}.datacenters.{d.name}.routers.{r.name}.publicIp"
             ip = r.public_ip
-            if ip.is_ipv4_private_use() or ip in _SHARED_CGN or ip.is_loopback() or ip.is_link_local() or ip.is_multicast():
+            if (
+                ip.is_ipv4_private_use()
+                or ip in _SHARED_CGN
+                or ip.is_loopback()
+                or ip.is_link_local()
+                or ip.is_multicast()
+            ):
                 p.add(path, str(ip), "a customer gateway needs a public, routable address")
             if ip in seen:
                 p.add(path, str(ip), f"also the address of router {seen[ip]}")
@@ -317,32 +356,51 @@ def _check_ingress(spec: NetworkSpec, p: Problems) -> None:
                 if src.prefixlen == 0:
                     p.add(f"{path}.from[{j}]", str(src), "0.0.0.0/0 is never admitted")
                 elif not any(src in n for n in planned):
-                    p.add(f"{path}.from[{j}]", str(src),
-                          "not inside a planned datacenter prefix ("
-                          + ", ".join(map(str, planned)) + ")")
+                    p.add(
+                        f"{path}.from[{j}]",
+                        str(src),
+                        "not inside a planned datacenter prefix ("
+                        + ", ".join(map(str, planned))
+                        + ")",
+                    )
             for j, tier in enumerate(rule.tiers):
                 if tier not in tiers:
                     p.add(f"{path}.tiers[{j}]", tier, f"VPC {v.name!r} has no such tier")
 
 
-def _plan_connection(c: ConnectionSpec, spec: NetworkSpec, routers: dict[str, RouterSpec],
-                     dcs: dict[str, DatacenterSpec], vgws: dict[str, VpnGatewaySpec],
-                     tgws: dict[str, TransitGatewaySpec], vpcs: dict[str, VpcSpec],
-                     p: Problems) -> ConnectionPlan | None:
+def _plan_connection(
+    c: ConnectionSpec,
+    spec: NetworkSpec,
+    routers: dict[str, RouterSpec],
+    dcs: dict[str, DatacenterSpec],
+    vgws: dict[str, VpnGatewaySpec],
+    tgws: dict[str, TransitGatewaySpec],
+    vpcs: dict[str, VpcSpec],
+    p: Problems,
+) -> ConnectionPlan | None:
     path = f"{P}.connections.{c.name}"
     o = c.options
     if o.phase2.lifetime >= o.phase1.lifetime:
-        p.add(f"{path}.tunnelOptions.phase2.lifetimeSeconds", o.phase2.lifetime,
-              f"phase 2 lifetime must be below phase 1 ({o.phase1.lifetime})")
+        p.add(
+            f"{path}.tunnelOptions.phase2.lifetimeSeconds",
+            o.phase2.lifetime,
+            f"phase 2 lifetime must be below phase 1 ({o.phase1.lifetime})",
+        )
     if o.rekey_margin > o.phase2.lifetime // 2:
-        p.add(f"{path}.tunnelOptions.rekeyMarginSeconds", o.rekey_margin,
-              f"rekey margin is at most half of phase 2 lifetime ({o.phase2.lifetime // 2})")
+        p.add(
+            f"{path}.tunnelOptions.rekeyMarginSeconds",
+            o.rekey_margin,
+            f"rekey margin is at most half of phase 2 lifetime ({o.phase2.lifetime // 2})",
+        )
     if o.startup_action == "start" and "ikev2" not in o.ike_versions:
         p.add(f"{path}.tunnelOptions.startupAction", "start", "startup action 'start' needs ikev2")
     router = routers.get(c.router)
     if router is None:
-        p.add(f"{path}.router", c.router.replace("-", "/", 1),
-              _missing("router", {k.replace("-", "/", 1): 1 for k in routers}))
+        p.add(
+            f"{path}.router",
+            c.router.replace("-", "/", 1),
+            _missing("router", {k.replace("-", "/", 1): 1 for k in routers}),
+        )
     gw_type = "vgw" if c.gateway in vgws else "tgw" if c.gateway in tgws else None
     if gw_type is None:
         p.add(f"{path}.gateway", c.gateway, _missing("gateway", {**vgws, **tgws}))
@@ -355,13 +413,19 @@ def _plan_connection(c: ConnectionSpec, spec: NetworkSpec, routers: dict[str, Ro
             elif ic not in aws.INSIDE_V4_SUPERNET:
                 p.add(f"{tp}.insideCidr", str(ic), "a tunnel inside CIDR lies in 169.254.0.0/16")
             elif aws.is_reserved_inside_cidr(ic):
-                p.add(f"{tp}.insideCidr", str(ic), "reserved by AWS (169.254.0-5.0/30, "
-                                                  "169.254.169.252/30)")
+                p.add(
+                    f"{tp}.insideCidr",
+                    str(ic),
+                    "reserved by AWS (169.254.0-5.0/30, 169.254.169.252/30)",
+                )
         if t.inside_ipv6_cidr is not None:
             i6 = t.inside_ipv6_cidr
             if gw_type == "vgw":
-                p.add(f"{tp}.insideIpv6Cidr", str(i6),
-                      "IPv6 inside CIDRs need a transit gateway; a VGW has no IPv6")
+                p.add(
+                    f"{tp}.insideIpv6Cidr",
+                    str(i6),
+                    "IPv6 inside CIDRs need a transit gateway; a VGW has no IPv6",
+                )
             elif i6.prefixlen != aws.INSIDE_V6_PREFIXLEN or i6 not in aws.INSIDE_V6_SUPERNET:
                 p.add(f"{tp}.insideIpv6Cidr", str(i6), "an IPv6 inside CIDR is a /126 in fd00::/8")
     if router is None or gw_type is None:
@@ -378,21 +442,36 @@ def _plan_connection(c: ConnectionSpec, spec: NetworkSpec, routers: dict[str, Ro
         aws_asn, ecmp, region = gw_tgw.asn, gw_tgw.ecmp and c.routing == "bgp", gw_tgw.region
         accept = ()  # filled from the route tables once they are planned
     if dc.asn == aws_asn:
-        p.add(f"{P}.datacenters.{dc.name}.asn", dc.asn,
-              f"equals the AWS-side ASN of gateway {c.gateway!r}; eBGP needs two ASNs")
+        p.add(
+            f"{P}.datacenters.{dc.name}.asn",
+            dc.asn,
+            f"equals the AWS-side ASN of gateway {c.gateway!r}; eBGP needs two ASNs",
+        )
     if len(dc.prefixes) > aws.MAX_PREFIXES_FROM_CUSTOMER:
-        p.add(f"{P}.datacenters.{dc.name}.prefixes", f"{len(dc.prefixes)} prefixes",
-              f"AWS accepts at most {aws.MAX_PREFIXES_FROM_CUSTOMER} prefixes from a customer")
+        p.add(
+            f"{P}.datacenters.{dc.name}.prefixes",
+            f"{len(dc.prefixes)} prefixes",
+            f"AWS accepts at most {aws.MAX_PREFIXES_FROM_CUSTOMER} prefixes from a customer",
+        )
     tunnels = []
     for t in c.tunnels:
         cidr = t.inside_cidr if t.inside_cidr is not None else inside_cidr_for(c.name, t.number)
         pref = "equal" if ecmp else ("primary" if t.number == 1 else "secondary")
-        tunnels.append(TunnelPlan(t.number, cidr, cidr[1], cidr[2], t.inside_ipv6_cidr, t.psk, pref))
+        tunnels.append(
+            TunnelPlan(t.number, cidr, cidr[1], cidr[2], t.inside_ipv6_cidr, t.psk, pref)
+        )
     return ConnectionPlan(
-        spec=c, router=router, datacenter=dc, gateway_type=gw_type, region=region,
-        aws_asn=aws_asn, announce=tuple(dc.prefixes), accept=accept,
+        spec=c,
+        router=router,
+        datacenter=dc,
+        gateway_type=gw_type,
+        region=region,
+        aws_asn=aws_asn,
+        announce=tuple(dc.prefixes),
+        accept=accept,
         redundancy="ecmp" if ecmp else "active-standby",
-        tunnels=(tunnels[0], tunnels[1]), max_prefixes_in=0,
+        tunnels=(tunnels[0], tunnels[1]),
+        max_prefixes_in=0,
     )
 
 
@@ -407,9 +486,12 @@ def _check_tunnels(conns: list[ConnectionPlan], p: Problems) -> None:
                 here = f"{c.name}.tunnel{t.number}"
                 key = (owner, t.inside_cidr)
                 if key in seen:
-                    p.add(f"{P}.connections.{here}.insideCidr", str(t.inside_cidr),
-                          f"also used by {seen[key]} on {scope} {owner!r}; inside CIDRs are "
-                          f"unique per {scope} (set insideCidr explicitly to another /30)")
+                    p.add(
+                        f"{P}.connections.{here}.insideCidr",
+                        str(t.inside_cidr),
+                        f"also used by {seen[key]} on {scope} {owner!r}; inside CIDRs are "
+                        f"unique per {scope} (set insideCidr explicitly to another /30)",
+                    )
                 else:
                     seen[key] = here
 
@@ -423,12 +505,18 @@ def _check_quotas(conns: list[ConnectionPlan], p: Problems) -> None:
         per_region[c.region] += 1
     for gw, n in per_gw.items():
         if n > aws.MAX_CONNECTIONS_PER_VGW:
-            p.add(f"{P}.connections", f"{n} connections on VGW {gw!r}",
-                  f"a VGW takes at most {aws.MAX_CONNECTIONS_PER_VGW} VPN connections")
+            p.add(
+                f"{P}.connections",
+                f"{n} connections on VGW {gw!r}",
+                f"a VGW takes at most {aws.MAX_CONNECTIONS_PER_VGW} VPN connections",
+            )
     for region, n in per_region.items():
         if n > aws.MAX_CONNECTIONS_PER_REGION:
-            p.add(f"{P}.connections", f"{n} connections in {region}",
-                  f"a region holds at most {aws.MAX_CONNECTIONS_PER_REGION} VPN connections")
+            p.add(
+                f"{P}.connections",
+                f"{n} connections in {region}",
+                f"a region holds at most {aws.MAX_CONNECTIONS_PER_REGION} VPN connections",
+            )
 
 
 def _plan_transit(t: TransitGatewaySpec, spec: NetworkSpec, p: Problems) -> TransitPlan:
@@ -449,9 +537,11 @@ def _plan_transit(t: TransitGatewaySpec, spec: NetworkSpec, p: Problems) -> Tran
             if ref == "vpn:*":
                 out += [f"vpn:{c}" for c in vpns]
             elif ref not in known:
-                p.add(f"{path}.routeTables.{where}[{i}]", ref,
-                      "not an attachment of this transit gateway; known: "
-                      + ", ".join(sorted(known)))
+                p.add(
+                    f"{path}.routeTables.{where}[{i}]",
+                    ref,
+                    "not an attachment of this transit gateway; known: " + ", ".join(sorted(known)),
+                )
             else:
                 out.append(ref)
         return tuple(dict.fromkeys(out))
@@ -463,9 +553,12 @@ def _plan_transit(t: TransitGatewaySpec, spec: NetworkSpec, p: Problems) -> Tran
         prop = expand(rt.propagations, f"{rt.name}.propagations")
         for ref in assoc:
             if ref in association:
-                p.add(f"{path}.routeTables.{rt.name}.associations", ref,
-                      f"already associated with route table {association[ref]!r}; an "
-                      "attachment has one association")
+                p.add(
+                    f"{path}.routeTables.{rt.name}.associations",
+                    ref,
+                    f"already associated with route table {association[ref]!r}; an "
+                    "attachment has one association",
+                )
             association[ref] = rt.name
         expanded.append(RouteTableSpec(rt.name, assoc, prop))
     for ref in sorted(known - set(association)):
@@ -482,26 +575,32 @@ def _plan_transit(t: TransitGatewaySpec, spec: NetworkSpec, p: Problems) -> Tran
     return TransitPlan(t, tuple(expanded), association, tuple(static))
 
 
-def _with_tgw_accept(c: ConnectionPlan, transit: dict[str, TransitPlan],
-                     vpcs: dict[str, VpcSpec]) -> ConnectionPlan:
+def _with_tgw_accept(
+    c: ConnectionPlan, transit: dict[str, TransitPlan], vpcs: dict[str, VpcSpec]
+) -> ConnectionPlan:
     if c.gateway_type == "tgw":
         tp = transit[c.spec.gateway]
         rt_name = tp.association.get(f"vpn:{c.name}")
         rt = next((r for r in tp.route_tables if r.name == rt_name), None)
         accept = tuple(
-            vpcs[ref[4:]].cidr for ref in (rt.propagations if rt else ())
-            if ref.startswith("vpc:")
+            vpcs[ref[4:]].cidr for ref in (rt.propagations if rt else ()) if ref.startswith("vpc:")
         )
     else:
         accept = c.accept
     # Guard against a leak from AWS: the planned prefixes, with headroom, and
     # never more than AWS itself would send.
     guard = min(aws.MAX_PREFIXES_TO_CUSTOMER, max(10, 2 * len(accept)))
-    return ConnectionPlan(**{**c.__dict__, "accept": tuple(sorted(accept)), "max_prefixes_in": guard})
+    return ConnectionPlan(
+        **{**c.__dict__, "accept": tuple(sorted(accept)), "max_prefixes_in": guard}
+    )
 
 
-def _vpc_routes(spec: NetworkSpec, conns: list[ConnectionPlan], transit: dict[str, TransitPlan],
-                vpcs: dict[str, VpcSpec]) -> tuple[VpcRoute, ...]:
+def _vpc_routes(
+    spec: NetworkSpec,
+    conns: list[ConnectionPlan],
+    transit: dict[str, TransitPlan],
+    vpcs: dict[str, VpcSpec],
+) -> tuple[VpcRoute, ...]:
     routes: list[VpcRoute] = []
     # Through a transit gateway: each attached VPC reaches the datacenters whose
     # VPN attachments propagate (BGP) or are routed statically into its table.

@@ -1,0 +1,5 @@
+"""crossnet's Pulumi program: `pulumi up` runs this, and so does `crossnet up` offline."""
+
+from network.program import run
+
+run()

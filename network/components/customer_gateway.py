@@ -1,0 +1,42 @@
+"""CustomerGateway: AWS's record of one datacenter router (public address, ASN)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from network.components.base import child, resource_name, tags, token
+from network.model import RouterSpec
+
+
+@dataclass(frozen=True)
+class CustomerGatewayArgs:
+    router: RouterSpec
+    asn: int
+    stack: str
+    provider: pulumi.ProviderResource
+
+
+class CustomerGateway(pulumi.ComponentResource):
+    gateway_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: CustomerGatewayArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__(token("CustomerGateway"), name, None, opts)
+        r = args.router
+        # ip_address and bgp_asn force replacement, and a replaced customer
+        # gateway replaces every VPN connection on it (new outside addresses
+        # and keys): `crossnet diff` flags such changes before `up`.
+        cgw = aws.ec2.CustomerGateway(
+            resource_name("cgw", r.key),
+            ip_address=str(r.public_ip),
+            bgp_asn=str(args.asn),
+            type="ipsec.1",
+            tags=tags(args.stack, "cgw", r.key),
+            opts=child(self, args.provider),
+        )
+        self.gateway_id = cgw.id
+        self.register_outputs({"customerGatewayId": self.gateway_id})

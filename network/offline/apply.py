@@ -1,0 +1,148 @@
+"""The offline apply: the unchanged Pulumi program, in-process, under Pulumi's
+mock runtime backed by the AWS emulator. Nothing is written unless the run and
+the emulator-state checks succeed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from network.contract import parse_outputs, write_private
+from network.errors import CrossnetError
+from network.offline.emulator import AwsEmulator
+from network.offline.mocks import MotoMocks, RecordingMonitor, Registration
+from network.offline.verify import verify_emulator
+from network.plan import Plan, build_plan
+from network.stack_file import read_stack_config
+from network.state import PROJECT_DIR, outputs_path, state_dir
+
+PROGRAM = PROJECT_DIR / "__main__.py"
+
+
+class ApplyError(CrossnetError):
+    """The offline apply failed: AWS rejected something, or the result is wrong."""
+
+    def __init__(self, title: str, lines: list[str]):
+        self.title, self.lines = title, lines
+        super().__init__(title)
+
+    def render(self) -> str:
+        return "\n".join(
+            [f"error: {self.title}", *(f"  - {x}" for x in self.lines), "nothing was written."]
+        )
+
+
+@dataclass
+class ApplyResult:
+    stack: str
+    plan: Plan
+    outputs: dict[str, Any]  # plain values, secrets included: never print
+    secret_outputs: list[str]
+    resources: list[Registration]
+    checks: list[str] = field(default_factory=list)
+    outputs_file: Path | None = None
+
+
+def run_program(
+    config: dict[str, Any], stack: str, emulator: AwsEmulator, seed: int | None = None
+) -> tuple[dict[str, Any], list[str], list[Registration]]:
+    """Run __main__.py under mocks; return (outputs, secret output names, resources)."""
+    mocks = MotoMocks(
+        emulator, default_region=str(config.get("aws:region") or "us-east-1"), seed=seed
+    )
+    monitor = RecordingMonitor(mocks)
+    quiet = logging.getLogger("crossnet.pulumi")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    # A fresh root stack per run: set_mocks only makes one when none exists.
+    pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
+    pulumi.runtime.set_mocks(
+        mocks, project="crossnet", stack=stack, preview=False, logger=quiet, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+        [k for k, v in config.items() if isinstance(v, dict) and "secure" in v],
+    )
+    pulumi_settings.SETTINGS.rpc_manager.clear()
+    pulumi_settings.SETTINGS.outputs.clear()
+    failure: BaseException | None = None
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+    except BaseException as e:
+        failure = e
+    if mocks.errors or failure is not None:
+        lines = list(dict.fromkeys(mocks.errors))
+        if failure is not None and not lines:
+            text = str(failure)
+            lines = (
+                text.splitlines()
+                if isinstance(failure, pulumi.RunError)
+                else [f"{type(failure).__name__}: {text}"]
+            )
+        raise ApplyError(f"the Pulumi program failed for stack {stack!r}", lines)
+    root = pulumi_settings.get_root_resource()
+    raw = dict(getattr(root, "outputs", {}) or {})
+    outputs: dict[str, Any] = {}
+    secret: list[str] = []
+    for name, value in raw.items():
+        out = pulumi.Output.from_input(value)
+        outputs[name] = _sync_await(out.future())
+        if _sync_await(out.is_secret()):
+            secret.append(name)
+    regs = []
+    for urn, reg in monitor.resources.items():
+        typ = urn.split("::")[-2].split("$")[-1]
+        name = urn.split("::")[-1]
+        rec = mocks.registrations.get((typ, name))
+        if rec is None:
+            rec = Registration(urn, typ, name, "", reg.id or "", {}, [])
+        rec.urn, rec.parent = urn, monitor.parents.get(urn, "")
+        regs.append(rec)
+    return outputs, secret, regs
+
+
+def offline_up(stack: str, seed: int | None = None, write: bool = True) -> ApplyResult:
+    """Plan, run the program against the emulator, check its state, write the outputs."""
+    config = read_stack_config(stack)
+    plan = build_plan(config, stack)  # every config problem, before anything is declared
+    with AwsEmulator(seed=seed) as emu:
+        outputs, secret, resources = run_program(config, stack, emu, seed)
+        parse_outputs(outputs, f"outputs of stack {stack!r}")  # the contract holds
+        failures, checks = verify_emulator(emu, plan, outputs)
+    if failures:
+        raise ApplyError(f"the emulator's state does not match the plan for {stack!r}", failures)
+    result = ApplyResult(stack, plan, outputs, secret, resources, checks)
+    if write:
+        path = outputs_path(stack)
+        write_private(path, json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+        applied = {
+            "stack": stack,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "id": r.id,
+                    "inputs": r.inputs,
+                    "secretInputs": r.secret_inputs,
+                }
+                for r in resources
+            ],
+        }
+        write_private(
+            state_dir(stack) / "applied.json",
+            json.dumps(applied, indent=2, sort_keys=True, default=str) + "\n",
+        )
+        result.outputs_file = path
+    return result

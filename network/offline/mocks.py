@@ -1,0 +1,511 @@
+"""Pulumi mocks backed by the in-process AWS emulator.
+
+Every resource the program registers is created in moto through boto3, and
+the state handed back to the program is what moto (with crossnet's VPN
+extensions) answers, not what the program asked for. Property names in
+`args.inputs` and in the returned state are camelCase, as the engine uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import secrets
+import string
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from botocore.exceptions import ClientError
+from pulumi.runtime.mocks import MockMonitor
+
+from network.offline.emulator import AwsEmulator, tunnel_attachment_id
+
+# The RPC layer wraps secret inputs in this sentinel dict.
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"
+_SECRET_VAL = "1b47061264138c4ac30d75fd1eb44270"
+
+
+class OfflineApplyError(Exception):
+    """AWS (the emulator) rejected a resource, or the type is not emulated."""
+
+
+def unwrap(value: Any) -> tuple[Any, bool]:
+    """Strip the RPC secret sentinel from a value; report whether any was secret."""
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == _SECRET_VAL:
+            inner, _ = unwrap(value.get("value"))
+            return inner, True
+        out, secret = {}, False
+        for k, v in value.items():
+            out[k], s = unwrap(v)
+            secret = secret or s
+        return out, secret
+    if isinstance(value, list):
+        items = [unwrap(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    if isinstance(value, float) and value.is_integer():
+        return int(value), False  # the RPC layer turns every number into a float
+    return value, False
+
+
+@dataclass
+class Registration:
+    """One resource as the offline apply saw it (inputs with secrets masked)."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    id: str
+    inputs: dict[str, Any]
+    secret_inputs: list[str] = field(default_factory=list)
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also recording each registration with its parent."""
+
+    def __init__(self, mocks: MotoMocks):
+        super().__init__(mocks)
+        self.moto_mocks = mocks
+        self.parents: dict[str, str] = {}
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)
+        resp = super().RegisterResource(request)
+        self.parents[resp.urn] = request.parent
+        return resp
+
+
+class MotoMocks(pulumi.runtime.Mocks):
+    """Creates every declared resource in the AWS emulator."""
+
+    def __init__(self, emulator: AwsEmulator, default_region: str, seed: int | None = None):
+        self.emu = emulator
+        self.default_region = default_region
+        self.seed = seed
+        self.provider_regions: dict[str, str] = {}
+        self.lock = threading.Lock()
+        self.registrations: dict[tuple[str, str], Registration] = {}
+        self.errors: list[str] = []
+        self._clients: dict[str, Any] = {}
+        self.handlers: dict[
+            str, Callable[[dict[str, Any], str, str], tuple[str, dict[str, Any]]]
+        ] = {
+            "aws:ec2/vpc:Vpc": self._vpc,
+            "aws:ec2/subnet:Subnet": self._subnet,
+            "aws:ec2/routeTable:RouteTable": self._route_table,
+            "aws:ec2/routeTableAssociation:RouteTableAssociation": self._rt_assoc,
+            "aws:ec2/securityGroup:SecurityGroup": self._sg,
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": self._sg_ingress,
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": self._sg_egress,
+            "aws:ec2/vpnGateway:VpnGateway": self._vgw,
+            "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": self._vgw_prop,
+            "aws:ec2/customerGateway:CustomerGateway": self._cgw,
+            "aws:ec2/vpnConnection:VpnConnection": self._vpn,
+            "aws:ec2/vpnConnectionRoute:VpnConnectionRoute": self._vpn_route,
+            "aws:ec2/route:Route": self._route,
+            "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": self._pcx,
+            "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": self._pcx_accept,
+            "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions": self._pcx_options,
+            "aws:ec2transitgateway/transitGateway:TransitGateway": self._tgw,
+            "aws:ec2transitgateway/vpcAttachment:VpcAttachment": self._tgw_vpc_att,
+            "aws:ec2transitgateway/routeTable:RouteTable": self._tgw_rt,
+            "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": self._tgw_assoc,
+            "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": self._tgw_prop,
+            "aws:ec2transitgateway/route:Route": self._tgw_route,
+            "random:index/randomPassword:RandomPassword": self._password,
+        }
+
+    # ------------------------------------------------------------ engine hooks
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
+        raise OfflineApplyError(f"the offline AWS answers no data-source call ({args.token})")
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        inputs, _ = unwrap(dict(args.inputs))
+        secret_keys = [k for k, v in args.inputs.items() if unwrap(v)[1]]
+        if args.typ.startswith("pulumi:providers:"):
+            region = inputs.get("region") or self.default_region
+            pid = f"{args.name}-provider-id"
+            self.provider_regions[pid] = region
+            return pid, inputs
+        if not args.custom:  # a component: nothing to create
+            return "", {}
+        handler = self.handlers.get(args.typ)
+        if handler is None:
+            msg = f"{args.typ} '{args.name}': not emulated by the offline AWS"
+            self.errors.append(msg)
+            raise OfflineApplyError(msg)
+        region = self._region(args.provider)
+        try:
+            with self.lock:
+                rid, state = handler(inputs, region, args.name)
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            msg = f"{args.typ} '{args.name}': AWS said {err.get('Code')}: {err.get('Message')}"
+            self.errors.append(msg)
+            raise OfflineApplyError(msg) from None
+        masked = {k: ("[secret]" if k in secret_keys else v) for k, v in inputs.items()}
+        self.registrations[(args.typ, args.name)] = Registration(
+            "", args.typ, args.name, "", rid, masked, sorted(secret_keys)
+        )
+        return rid, {**inputs, **state}
+
+    def _region(self, provider_ref: str) -> str:
+        pid = provider_ref.rsplit("::", 1)[-1] if provider_ref else ""
+        return self.provider_regions.get(pid, self.default_region)
+
+    def ec2(self, region: str) -> Any:
+        # A boto3 client costs tens of milliseconds to build: one per region.
+        if region not in self._clients:
+            self._clients[region] = self.emu.client("ec2", region)
+        return self._clients[region]
+
+    # ------------------------------------------------------------ VPC
+    def _vpc(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        ec2 = self.ec2(region)
+        vpc = ec2.create_vpc(CidrBlock=i["cidrBlock"], TagSpecifications=_tags("vpc", i))["Vpc"]
+        for attr in ("EnableDnsSupport", "EnableDnsHostnames"):
+            key = attr[0].lower() + attr[1:]
+            if i.get(key):
+                ec2.modify_vpc_attribute(VpcId=vpc["VpcId"], **{attr: {"Value": True}})
+        main = ec2.describe_route_tables(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc["VpcId"]]},
+                {"Name": "association.main", "Values": ["true"]},
+            ]
+        )["RouteTables"]
+        return vpc["VpcId"], {
+            "arn": f"arn:aws:ec2:{region}:123456789012:vpc/{vpc['VpcId']}",
+            "defaultRouteTableId": main[0]["RouteTableId"] if main else "",
+            "mainRouteTableId": main[0]["RouteTableId"] if main else "",
+            "ownerId": vpc.get("OwnerId", ""),
+        }
+
+    def _subnet(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        s = self.ec2(region).create_subnet(
+            VpcId=i["vpcId"],
+            CidrBlock=i["cidrBlock"],
+            AvailabilityZone=i["availabilityZone"],
+            TagSpecifications=_tags("subnet", i),
+        )["Subnet"]
+        return s["SubnetId"], {"arn": s.get("SubnetArn", "")}
+
+    def _route_table(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        rt = self.ec2(region).create_route_table(
+            VpcId=i["vpcId"], TagSpecifications=_tags("route-table", i)
+        )["RouteTable"]
+        return rt["RouteTableId"], {}
+
+    def _rt_assoc(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        r = self.ec2(region).associate_route_table(
+            SubnetId=i["subnetId"], RouteTableId=i["routeTableId"]
+        )
+        return r["AssociationId"], {}
+
+    def _sg(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        ec2 = self.ec2(region)
+        sg = ec2.create_security_group(
+            GroupName=i.get("name") or name,
+            VpcId=i["vpcId"],
+            Description=i.get("description") or name,
+            TagSpecifications=_tags("security-group", i),
+        )
+        # Like the AWS provider, drop the default allow-all egress rule: egress
+        # is declared explicitly.
+        ec2.revoke_security_group_egress(
+            GroupId=sg["GroupId"],
+            IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+        )
+        return sg["GroupId"], {
+            "arn": f"arn:aws:ec2:{region}:123456789012:security-group/{sg['GroupId']}"
+        }
+
+    def _perm(self, i: dict[str, Any]) -> dict[str, Any]:
+        perm: dict[str, Any] = {"IpProtocol": i["ipProtocol"]}
+        if i["ipProtocol"] not in ("-1",):
+            perm["FromPort"] = int(i.get("fromPort", -1))
+            perm["ToPort"] = int(i.get("toPort", -1))
+        if i.get("cidrIpv4"):
+            perm["IpRanges"] = [{"CidrIp": i["cidrIpv4"], "Description": i.get("description", "")}]
+        if i.get("referencedSecurityGroupId"):
+            perm["UserIdGroupPairs"] = [{"GroupId": i["referencedSecurityGroupId"]}]
+        return perm
+
+    def _sg_ingress(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        r = self.ec2(region).authorize_security_group_ingress(
+            GroupId=i["securityGroupId"], IpPermissions=[self._perm(i)]
+        )
+        return _rule_id(r, name), {}
+
+    def _sg_egress(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        r = self.ec2(region).authorize_security_group_egress(
+            GroupId=i["securityGroupId"], IpPermissions=[self._perm(i)]
+        )
+        return _rule_id(r, name), {}
+
+    # ------------------------------------------------------------ VPN
+    def _vgw(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        ec2 = self.ec2(region)
+        g = ec2.create_vpn_gateway(
+            Type="ipsec.1",
+            AmazonSideAsn=int(i["amazonSideAsn"]),
+            TagSpecifications=_tags("vpn-gateway", i),
+        )["VpnGateway"]
+        if i.get("vpcId"):
+            ec2.attach_vpn_gateway(VpcId=i["vpcId"], VpnGatewayId=g["VpnGatewayId"])
+        return g["VpnGatewayId"], {"amazonSideAsn": str(g.get("AmazonSideAsn", i["amazonSideAsn"]))}
+
+    def _vgw_prop(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        self.ec2(region).enable_vgw_route_propagation(
+            GatewayId=i["vpnGatewayId"], RouteTableId=i["routeTableId"]
+        )
+        return f"{i['routeTableId']}_{i['vpnGatewayId']}", {}
+
+    def _cgw(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        g = self.ec2(region).create_customer_gateway(
+            Type=i.get("type", "ipsec.1"),
+            BgpAsn=int(i["bgpAsn"]),
+            PublicIp=i["ipAddress"],
+            TagSpecifications=_tags("customer-gateway", i),
+        )["CustomerGateway"]
+        return g["CustomerGatewayId"], {}
+
+    def _vpn(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        ec2 = self.ec2(region)
+        tunnels = []
+        for n in (1, 2):
+            t: dict[str, Any] = {}
+            for src, dst in _TUNNEL_OPTION_MAP:
+                value = i.get(f"tunnel{n}{src}")
+                if value is None:
+                    continue
+                if dst.endswith("Algorithms") or dst.endswith("Numbers") or dst == "IKEVersions":
+                    key = {"IKEVersions": "Value"}.get(dst, "Value")
+                    value = [{key: v} for v in value]
+                t[dst] = value
+            tunnels.append(t)
+        kwargs: dict[str, Any] = {
+            "CustomerGatewayId": i["customerGatewayId"],
+            "Type": i.get("type", "ipsec.1"),
+            "Options": {
+                "StaticRoutesOnly": bool(i.get("staticRoutesOnly")),
+                "TunnelOptions": tunnels,
+            },
+            "TagSpecifications": _tags("vpn-connection", i),
+        }
+        if i.get("vpnGatewayId"):
+            kwargs["VpnGatewayId"] = i["vpnGatewayId"]
+        if i.get("transitGatewayId"):
+            kwargs["TransitGatewayId"] = i["transitGatewayId"]
+        vpn = ec2.create_vpn_connection(**kwargs)["VpnConnection"]
+        vid = vpn["VpnConnectionId"]
+        got = ec2.describe_vpn_connections(VpnConnectionIds=[vid])["VpnConnections"][0]
+        if i.get("vpnGatewayId"):
+            gw = ec2.describe_vpn_gateways(VpnGatewayIds=[i["vpnGatewayId"]])["VpnGateways"][0]
+            aws_asn = str(gw["AmazonSideAsn"])
+        else:
+            gw = ec2.describe_transit_gateways(TransitGatewayIds=[i["transitGatewayId"]])[
+                "TransitGateways"
+            ][0]
+            aws_asn = str(gw["Options"]["AmazonSideAsn"])
+        state: dict[str, Any] = {
+            "customerGatewayConfiguration": got.get("CustomerGatewayConfiguration", ""),
+            "transitGatewayAttachmentId": tunnel_attachment_id(ec2, vid) or "",
+            "arn": f"arn:aws:ec2:{region}:123456789012:vpn-connection/{vid}",
+        }
+        # pulumi-aws numbers tunnels in the order AWS reports them.
+        for n, opt in enumerate(got["Options"]["TunnelOptions"], start=1):
+            cidr = opt["TunnelInsideCidr"]
+            base = cidr.split("/")[0].rsplit(".", 1)
+            last = int(base[1])
+            state |= {
+                f"tunnel{n}Address": opt["OutsideIpAddress"],
+                f"tunnel{n}InsideCidr": cidr,
+                f"tunnel{n}VgwInsideAddress": f"{base[0]}.{last + 1}",
+                f"tunnel{n}CgwInsideAddress": f"{base[0]}.{last + 2}",
+                f"tunnel{n}BgpAsn": aws_asn,
+                f"tunnel{n}BgpHoldtime": 30,
+                f"tunnel{n}PresharedKey": opt["PreSharedKey"],
+            }
+        return vid, state
+
+    def _vpn_route(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        self.ec2(region).create_vpn_connection_route(
+            VpnConnectionId=i["vpnConnectionId"], DestinationCidrBlock=i["destinationCidrBlock"]
+        )
+        return f"{i['destinationCidrBlock']}:{i['vpnConnectionId']}", {}
+
+    def _route(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        kw = {
+            k[0].upper() + k[1:]: v
+            for k, v in i.items()
+            if k
+            in (
+                "routeTableId",
+                "destinationCidrBlock",
+                "transitGatewayId",
+                "vpcPeeringConnectionId",
+                "gatewayId",
+            )
+        }
+        self.ec2(region).create_route(**kw)
+        return f"r-{i['routeTableId']}{_h(i['destinationCidrBlock'])}", {"origin": "CreateRoute"}
+
+    def _pcx(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        ec2 = self.ec2(region)
+        kw: dict[str, Any] = {
+            "VpcId": i["vpcId"],
+            "PeerVpcId": i["peerVpcId"],
+            "TagSpecifications": _tags("vpc-peering-connection", i),
+        }
+        if i.get("peerRegion"):
+            kw["PeerRegion"] = i["peerRegion"]
+        pcx = ec2.create_vpc_peering_connection(**kw)["VpcPeeringConnection"]
+        pid = pcx["VpcPeeringConnectionId"]
+        status = pcx["Status"]["Code"]
+        if i.get("autoAccept"):
+            status = ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pid)[
+                "VpcPeeringConnection"
+            ]["Status"]["Code"]
+        return pid, {"acceptStatus": status}
+
+    def _pcx_accept(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        pid = i["vpcPeeringConnectionId"]
+        r = self.ec2(region).accept_vpc_peering_connection(VpcPeeringConnectionId=pid)
+        return pid, {"acceptStatus": r["VpcPeeringConnection"]["Status"]["Code"]}
+
+    def _pcx_options(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        kw: dict[str, Any] = {"VpcPeeringConnectionId": i["vpcPeeringConnectionId"]}
+        for side in ("requester", "accepter"):
+            if i.get(side):
+                kw[f"{side.capitalize()}PeeringConnectionOptions"] = {
+                    "AllowDnsResolutionFromRemoteVpc": bool(
+                        i[side].get("allowRemoteVpcDnsResolution")
+                    )
+                }
+        self.ec2(region).modify_vpc_peering_connection_options(**kw)
+        return i["vpcPeeringConnectionId"], {}
+
+    # ------------------------------------------------------------ transit gateway
+    def _tgw(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        opts = {
+            "AmazonSideAsn": int(i.get("amazonSideAsn", 64512)),
+            "VpnEcmpSupport": i.get("vpnEcmpSupport", "enable"),
+            "DefaultRouteTableAssociation": i.get("defaultRouteTableAssociation", "enable"),
+            "DefaultRouteTablePropagation": i.get("defaultRouteTablePropagation", "enable"),
+            "DnsSupport": i.get("dnsSupport", "enable"),
+        }
+        t = self.ec2(region).create_transit_gateway(
+            Description=i.get("description", ""),
+            Options=opts,
+            TagSpecifications=_tags("transit-gateway", i),
+        )["TransitGateway"]
+        return t["TransitGatewayId"], {
+            "arn": t.get("TransitGatewayArn", ""),
+            "associationDefaultRouteTableId": t["Options"].get(
+                "AssociationDefaultRouteTableId", ""
+            ),
+        }
+
+    def _tgw_vpc_att(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        a = self.ec2(region).create_transit_gateway_vpc_attachment(
+            TransitGatewayId=i["transitGatewayId"],
+            VpcId=i["vpcId"],
+            SubnetIds=i["subnetIds"],
+            TagSpecifications=_tags("transit-gateway-attachment", i),
+        )["TransitGatewayVpcAttachment"]
+        return a["TransitGatewayAttachmentId"], {}
+
+    def _tgw_rt(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        rt = self.ec2(region).create_transit_gateway_route_table(
+            TransitGatewayId=i["transitGatewayId"],
+            TagSpecifications=_tags("transit-gateway-route-table", i),
+        )["TransitGatewayRouteTable"]
+        return rt["TransitGatewayRouteTableId"], {}
+
+    def _tgw_assoc(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        self.ec2(region).associate_transit_gateway_route_table(
+            TransitGatewayRouteTableId=i["transitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=i["transitGatewayAttachmentId"],
+        )
+        return f"{i['transitGatewayRouteTableId']}_{i['transitGatewayAttachmentId']}", {}
+
+    def _tgw_prop(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        self.ec2(region).enable_transit_gateway_route_table_propagation(
+            TransitGatewayRouteTableId=i["transitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=i["transitGatewayAttachmentId"],
+        )
+        return f"{i['transitGatewayRouteTableId']}_{i['transitGatewayAttachmentId']}", {}
+
+    def _tgw_route(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        self.ec2(region).create_transit_gateway_route(
+            DestinationCidrBlock=i["destinationCidrBlock"],
+            TransitGatewayRouteTableId=i["transitGatewayRouteTableId"],
+            TransitGatewayAttachmentId=i["transitGatewayAttachmentId"],
+        )
+        return f"{i['transitGatewayRouteTableId']}_{_h(i['destinationCidrBlock'])}", {}
+
+    # ------------------------------------------------------------ random
+    def _password(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        alphabet = ""
+        if i.get("lower", True):
+            alphabet += string.ascii_lowercase
+        if i.get("upper", True):
+            alphabet += string.ascii_uppercase
+        if i.get("numeric", i.get("number", True)):
+            alphabet += string.digits
+        if i.get("special", True):
+            alphabet += i.get("overrideSpecial") or "!@#$%&*()-_=+[]{}<>:?"
+        length = int(i.get("length", 16))
+        if self.seed is None:
+            value = "".join(secrets.choice(alphabet) for _ in range(length))
+        else:  # a seeded run is reproducible (tests, golden files)
+            rng = random.Random(f"{self.seed}/{name}")
+            value = "".join(rng.choice(alphabet) for _ in range(length))
+        return "none", {"result": value, "bcryptHash": ""}
+
+
+# (pulumi-aws input suffix after "tunnelN", EC2 TunnelOptions member)
+_TUNNEL_OPTION_MAP = (
+    ("InsideCidr", "TunnelInsideCidr"),
+    ("InsideIpv6Cidr", "TunnelInsideIpv6Cidr"),
+    ("PresharedKey", "PreSharedKey"),
+    ("Phase1EncryptionAlgorithms", "Phase1EncryptionAlgorithms"),
+    ("Phase1IntegrityAlgorithms", "Phase1IntegrityAlgorithms"),
+    ("Phase1DhGroupNumbers", "Phase1DHGroupNumbers"),
+    ("Phase1LifetimeSeconds", "Phase1LifetimeSeconds"),
+    ("Phase2EncryptionAlgorithms", "Phase2EncryptionAlgorithms"),
+    ("Phase2IntegrityAlgorithms", "Phase2IntegrityAlgorithms"),
+    ("Phase2DhGroupNumbers", "Phase2DHGroupNumbers"),
+    ("Phase2LifetimeSeconds", "Phase2LifetimeSeconds"),
+    ("RekeyMarginTimeSeconds", "RekeyMarginTimeSeconds"),
+    ("RekeyFuzzPercentage", "RekeyFuzzPercentage"),
+    ("ReplayWindowSize", "ReplayWindowSize"),
+    ("DpdTimeoutSeconds", "DPDTimeoutSeconds"),
+    ("DpdTimeoutAction", "DPDTimeoutAction"),
+    ("StartupAction", "StartupAction"),
+    ("IkeVersions", "IKEVersions"),
+)
+
+
+def _tags(resource_type: str, i: dict[str, Any]) -> list[dict[str, Any]]:
+    tags = i.get("tags") or {}
+    if not tags:
+        return []
+    return [
+        {
+            "ResourceType": resource_type,
+            "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(tags.items())],
+        }
+    ]
+
+
+def _rule_id(resp: dict[str, Any], name: str) -> str:
+    rules = resp.get("SecurityGroupRules") or []
+    return rules[0]["SecurityGroupRuleId"] if rules else f"sgr-{_h(name)}"
+
+
+def _h(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

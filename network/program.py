@@ -1,0 +1,243 @@
+"""The Pulumi program: plan first, then declare, then export the contract.
+
+`__main__.py` calls `run()`; the offline apply runs that same `__main__.py`
+under Pulumi's mock runtime. Nothing here differs between the two paths.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from network.components.customer_gateway import CustomerGateway, CustomerGatewayArgs
+from network.components.peering import PeeringSide, VpcPeering, VpcPeeringArgs
+from network.components.routing import Routing, RoutingArgs
+from network.components.site_to_site_vpn import SiteToSiteVpn, SiteToSiteVpnArgs
+from network.components.transit_hub import TransitHub, TransitHubArgs
+from network.components.vpc import Vpc, VpcArgs
+from network.components.vpn_gateway import VpnGateway, VpnGatewayArgs
+from network.config import NETWORK_KEY
+from network.contract import (
+    CONTRACT_VERSION,
+    connection_record,
+    datacenter_records,
+    router_records,
+)
+from network.errors import CrossnetError
+from network.naming import tunnel_id
+from network.plan import ConnectionPlan, Plan, build_plan
+
+
+def read_config() -> dict[str, Any]:
+    """The stack config as a plain mapping, read through Pulumi's own config API."""
+    cfg: dict[str, Any] = {"aws:region": pulumi.runtime.get_config("aws:region")}
+    raw = pulumi.runtime.get_config(NETWORK_KEY)
+    cfg[NETWORK_KEY] = json.loads(raw) if isinstance(raw, str) else raw
+    # Secret keys named by presharedKeySecret are read the same way (the
+    # engine hands them to the program decrypted); they stay Secret objects.
+    for conn in (
+        (cfg[NETWORK_KEY] or {}).get("connections", {}).values()
+        if isinstance(cfg[NETWORK_KEY], dict)
+        else []
+    ):
+        for n in (1, 2):
+            ref = ((conn or {}).get(f"tunnel{n}") or {}).get("presharedKeySecret")
+            if isinstance(ref, str):
+                key = ref if ":" in ref else f"crossnet:{ref}"
+                cfg[key] = pulumi.runtime.get_config(key)
+    return cfg
+
+
+def _cgw_name(plan: Plan, c: ConnectionPlan) -> str:
+    return c.router.key if c.region == plan.spec.default_region else f"{c.router.key}-{c.region}"
+
+
+def declare(plan: Plan) -> dict[str, Any]:
+    """Declare every resource of the plan; return the stack outputs (the contract)."""
+    stack = plan.stack
+    providers = {region: aws.Provider(f"aws-{region}", region=region) for region in plan.regions()}
+    vpcs = {
+        name: Vpc(name, VpcArgs(p, stack, providers[p.spec.region]))
+        for name, p in sorted(plan.vpcs.items())
+    }
+    vgws = {
+        g.name: VpnGateway(
+            g.name,
+            VpnGatewayArgs(
+                g,
+                stack,
+                vpcs[g.vpc].vpc_id,
+                vpcs[g.vpc].route_table_ids,
+                providers[plan.vpcs[g.vpc].spec.region],
+            ),
+        )
+        for g in plan.vpn_gateways.values()
+    }
+    hubs = {}
+    for tp in plan.transit.values():
+        subnets = {
+            vpc: [vpcs[vpc].subnet_ids[(tier, s.az)] for s in plan.vpcs[vpc].tier_subnets(tier)]
+            for vpc, tier in tp.spec.attachments
+        }
+        hubs[tp.name] = TransitHub(
+            tp.name,
+            TransitHubArgs(
+                tp,
+                stack,
+                {v: vpcs[v].vpc_id for v, _ in tp.spec.attachments},
+                subnets,
+                providers[tp.spec.region],
+            ),
+        )
+    # One customer gateway per router and region: AWS's record of the router.
+    cgws: dict[str, CustomerGateway] = {}
+    for c in plan.connections:
+        if _cgw_name(plan, c) not in cgws:
+            cgws[_cgw_name(plan, c)] = CustomerGateway(
+                _cgw_name(plan, c),
+                CustomerGatewayArgs(c.router, c.datacenter.asn, stack, providers[c.region]),
+            )
+    vpns: dict[str, SiteToSiteVpn] = {}
+    records: dict[str, pulumi.Output[dict[str, Any]]] = {}
+    psks: dict[str, pulumi.Output[str]] = {}
+    for c in plan.connections:
+        cgw_name = _cgw_name(plan, c)
+        gw_id = (
+            vgws[c.spec.gateway].gateway_id
+            if c.gateway_type == "vgw"
+            else (hubs[c.spec.gateway].gateway_id)
+        )
+        vpn = SiteToSiteVpn(
+            c.name,
+            SiteToSiteVpnArgs(c, stack, cgws[cgw_name].gateway_id, gw_id, providers[c.region]),
+        )
+        vpns[c.name] = vpn
+        records[c.name] = vpn.aws_values(cgws[cgw_name].gateway_id, gw_id).apply(
+            lambda values, c=c: connection_record(c, values)
+        )
+        for n, key in vpn.preshared_keys.items():
+            psks[tunnel_id(c.name, n)] = key
+    peerings = {}
+    for peer in plan.peerings:
+        sides = []
+        for vpc in (peer.requester, peer.accepter):
+            vp = plan.vpcs[vpc].spec
+            sides.append(
+                PeeringSide(
+                    vpc,
+                    vp.region,
+                    str(vp.cidr),
+                    vpcs[vpc].vpc_id,
+                    vpcs[vpc].route_table_ids,
+                    providers[vp.region],
+                )
+            )
+        peerings[peer.name] = VpcPeering(peer.name, VpcPeeringArgs(peer, stack, *sides))
+    Routing(
+        "routing",
+        RoutingArgs(
+            plan=plan,
+            route_table_ids={n: v.route_table_ids for n, v in vpcs.items()},
+            tgw_ids={n: h.gateway_id for n, h in hubs.items()},
+            tgw_route_table_ids={n: h.route_table_ids for n, h in hubs.items()},
+            vpn_attachment_ids={
+                c.name: vpns[c.name].connection.transit_gateway_attachment_id
+                for c in plan.connections
+                if c.gateway_type == "tgw"
+            },
+            providers=providers,
+            depends_on=list(hubs.values()),
+        ),
+    )
+    return {
+        "crossnet": {
+            "contractVersion": CONTRACT_VERSION,
+            "project": pulumi.get_project(),
+            "stack": stack,
+        },
+        "datacenters": datacenter_records(plan),
+        "vpcs": {
+            name: {
+                "region": p.spec.region,
+                "id": vpcs[name].vpc_id,
+                "cidr": str(p.spec.cidr),
+                "azs": list(p.spec.azs),
+                "subnets": {
+                    s.tier + "/" + s.az: {
+                        "cidr": str(s.cidr),
+                        "id": vpcs[name].subnet_ids[(s.tier, s.az)],
+                    }
+                    for s in p.subnets
+                },
+                "routeTables": dict(vpcs[name].route_table_ids),
+                "securityGroups": dict(vpcs[name].security_group_ids),
+                "ingress": [
+                    {
+                        "from": [str(x) for x in r.sources],
+                        "tiers": list(r.tiers),
+                        "icmp": r.icmp,
+                        "tcp": [str(x) for x in r.tcp],
+                        "udp": [str(x) for x in r.udp],
+                    }
+                    for r in p.spec.ingress
+                ],
+            }
+            for name, p in sorted(plan.vpcs.items())
+        },
+        "gateways": {
+            **{
+                g.name: {
+                    "type": "vgw",
+                    "id": vgws[g.name].gateway_id,
+                    "asn": g.asn,
+                    "vpc": g.vpc,
+                    "region": plan.vpcs[g.vpc].spec.region,
+                }
+                for g in plan.vpn_gateways.values()
+            },
+            **{
+                t.name: {
+                    "type": "tgw",
+                    "id": hubs[t.name].gateway_id,
+                    "asn": t.spec.asn,
+                    "region": t.spec.region,
+                    "ecmp": t.spec.ecmp,
+                    "routeTables": {
+                        rt.name: {
+                            "id": hubs[t.name].route_table_ids[rt.name],
+                            "associations": list(rt.associations),
+                            "propagations": list(rt.propagations),
+                        }
+                        for rt in t.route_tables
+                    },
+                }
+                for t in plan.transit.values()
+            },
+        },
+        "peerings": {
+            name: {
+                "id": pc.peering_id,
+                "requester": peer.requester,
+                "accepter": peer.accepter,
+                "dnsResolution": peer.dns_resolution,
+            }
+            for peer in plan.peerings
+            for name, pc in [(peer.name, peerings[peer.name])]
+        },
+        "routers": pulumi.Output.all(**records).apply(lambda recs: router_records(plan, recs)),
+        "presharedKeys": pulumi.Output.secret(pulumi.Output.all(**psks)),
+    }
+
+
+def run() -> None:
+    """Entry point of the Pulumi program."""
+    try:
+        plan = build_plan(read_config(), pulumi.get_stack())
+    except CrossnetError as e:
+        # RunError is reported by the engine without a stack trace.
+        raise pulumi.RunError(e.render()) from None
+    for name, value in declare(plan).items():
+        pulumi.export(name, value)
