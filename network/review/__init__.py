@@ -1,0 +1,13 @@
+"""What a network engineer reviews before `pulumi up` (pure, except `diagram`).
+
+* `report`: the address plan as tables, and what is free in each supernet.
+* `snapshot`: a secret-free JSON summary of a plan, stored by every apply.
+* `resources`: the AWS resources a snapshot implies, as the guardrails and the
+  diff see them (no Pulumi run needed).
+* `guardrails`: the CrossGuard rules as pure functions (`policy/` wraps them).
+* `replacements`: which property changes replace a resource, with sources.
+* `diff`: proposed plan against the last applied one.
+* `estimate`: monthly cost and bulk-transfer time from a dated price table.
+* `diagram`: the topology as SVG, laid out by Graphviz.
+* `cli`: the `plan`, `diff`, `diagram`, `estimate` and `guardrails` commands.
+"""

@@ -1,0 +1,60 @@
+"""The review commands: `crossnet plan`, `diagram`, `estimate`, `guardrails` and `diff`.
+
+Each parser sets `func=run_<command>`; a run returns the exit status. Invalid
+input raises `ConfigError` (exit 2) so that `network.cli` prints one clean
+screen. `diff` exits 0 when nothing changed and 1 when something did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from network.plan import Plan, build_plan
+from network.review.report import plan_tables
+from network.review.tables import render_markdown, render_text
+from network.stack_file import read_stack_config
+
+
+def _stack_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
+
+
+def load_plan(stack: str, config: Path | None = None) -> Plan:
+    """Read a stack file and build its plan. Raises ConfigError listing every problem."""
+    return build_plan(read_stack_config(stack, config), stack)
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        print(f"wrote {out}", file=sys.stderr)
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    """`crossnet plan`: the address plan as tables, and the free space."""
+    plan = load_plan(args.stack, args.config)
+    tables = plan_tables(plan)
+    heading = f"crossnet plan: stack {plan.stack}"
+    render = render_markdown if args.format == "markdown" else render_text
+    _write(render(tables, heading), args.out)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the review sub-commands to the `crossnet` parser."""
+    p = subparsers.add_parser(
+        "plan", help="the address plan as tables, and what is free",
+        description="Print the stack's address plan (VPCs, subnets per AZ, datacenter "
+                    "prefixes, tunnel inside CIDRs per router, ASNs, routes) and the free "
+                    "space left in each supernet and VPC. Nothing is declared.")
+    _stack_args(p)
+    p.add_argument("--format", choices=("text", "markdown"), default="text")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
+    p.set_defaults(func=run_plan)
