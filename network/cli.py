@@ -16,6 +16,7 @@ from network.errors import CrossnetError
 # Each module has `register(subparsers)`, adding parsers whose `func(args) -> int` runs them.
 COMMAND_MODULES = (
     "network.offline.cli",
+    "network.demo",
     "network.review.cli",
 )
 

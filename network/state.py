@@ -13,8 +13,10 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
-    return project_dir / "stacks" / f"Pulumi.{stack}.yaml"
+def stack_file(stack: str) -> Path:
+    """The stack's config file; `$CROSSNET_STACKS_DIR` points elsewhere (tests, reviews)."""
+    root = Path(os.environ.get("CROSSNET_STACKS_DIR", PROJECT_DIR / "stacks"))
+    return root / f"Pulumi.{stack}.yaml"
 
 
 def state_dir(stack: str) -> Path:
