@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from network.plan import Plan, build_plan
+from network.review.diagram import render_svg
 from network.review.report import plan_tables
 from network.review.tables import render_markdown, render_text
 from network.stack_file import read_stack_config
@@ -47,6 +48,13 @@ def run_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_diagram(args: argparse.Namespace) -> int:
+    """`crossnet diagram`: the topology as SVG."""
+    plan = load_plan(args.stack, args.config)
+    _write(render_svg(plan), args.out)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the review sub-commands to the `crossnet` parser."""
     p = subparsers.add_parser(
@@ -58,3 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
     p.set_defaults(func=run_plan)
+
+    p = subparsers.add_parser(
+        "diagram", help="the topology as SVG (Graphviz)",
+        description="Draw datacenters and their routers, every tunnel (inside CIDR, BGP "
+                    "session or static), the VGWs and TGWs, the VPCs with their CIDRs and "
+                    "the peerings, laid out by Graphviz 'dot'.")
+    _stack_args(p)
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write the SVG to FILE (default: standard output)")
+    p.set_defaults(func=run_diagram)
