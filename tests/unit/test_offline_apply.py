@@ -1,0 +1,146 @@
+"""The offline apply against the emulator, for every example stack: the
+emulator's own state, the outputs contract, secrets and file modes."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from network import aws_rules as aws
+from network.cli import main
+from network.contract import load_outputs
+from network.offline.apply import offline_up, run_program
+from network.offline.emulator import AwsEmulator
+from network.offline.verify import verify_emulator
+from network.plan import build_plan
+from tests.conftest import EXAMPLE_STACKS, load_stack
+
+
+@pytest.mark.parametrize("stack", EXAMPLE_STACKS)
+def test_offline_apply_writes_the_contract(stack: str, state_dir: Path) -> None:
+    result = offline_up(stack, seed=11)
+    path = state_dir / stack / "outputs.json"
+    assert result.outputs_file == path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((state_dir / stack).stat().st_mode) == 0o700
+    outputs = load_outputs(path)  # the contract parser accepts it
+    plan = build_plan(load_stack(stack), stack)
+    assert set(outputs.routers) == {c.router.key for c in plan.connections}
+    for router in outputs.routers.values():
+        for conn in router.connections:
+            outside = [t.aws_outside_ip for t in conn.tunnels]
+            assert len(set(outside)) == 2
+            assert outside[0].startswith("198.51.100.") and outside[1].startswith("203.0.113.")
+            for t in conn.tunnels:
+                assert aws.psk_ok(t.psk.reveal())
+                assert t.customer_inside_ip.endswith(
+                    str(int(t.inside_cidr.split("/")[0].rsplit(".", 1)[1]) + 2))
+    assert result.secret_outputs == ["presharedKeys"]
+    assert all(r.startswith("ok") is False for r in result.checks)  # plain sentences
+    assert result.checks
+
+
+def test_applied_record_never_holds_a_key(state_dir: Path) -> None:
+    result = offline_up("dev", seed=5)
+    keys = list(result.outputs["presharedKeys"].values())
+    applied = (state_dir / "dev" / "applied.json").read_text()
+    assert stat.S_IMODE((state_dir / "dev" / "applied.json").stat().st_mode) == 0o600
+    assert keys and not any(k in applied for k in keys)
+    vpn = next(r for r in json.loads(applied)["resources"]
+               if r["type"] == "aws:ec2/vpnConnection:VpnConnection")
+    assert vpn["inputs"]["tunnel1PresharedKey"] == "[secret]"
+    assert "tunnel1PresharedKey" in vpn["secretInputs"]
+
+
+def _without_ids(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_ids(v) for k, v in value.items()
+                if not (k == "id" or k.endswith("Id") or k in ("routeTables", "securityGroups"))}
+    if isinstance(value, list):
+        return [_without_ids(v) for v in value]
+    return value
+
+
+def test_seeded_runs_are_reproducible(state_dir: Path) -> None:
+    """Same seed, same keys, addresses and contract. (Resource IDs depend on the
+    order the engine registers resources in, which is concurrent, so they are
+    left out, as they would differ between two real applies too.)"""
+    a = offline_up("staging", seed=9, write=False).outputs
+    b = offline_up("staging", seed=9, write=False).outputs
+    assert a["presharedKeys"] == b["presharedKeys"]
+    assert _without_ids(a) == _without_ids(b)
+
+
+def test_up_prints_a_summary_without_secrets(state_dir: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["up", "--stack", "prod", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    keys = json.loads((state_dir / "prod" / "outputs.json").read_text())["presharedKeys"]
+    assert not any(k in out for k in keys.values())
+    for text in ("TransitHub", "Tunnels per datacenter router", "ash-edge1-hub",
+                 "via tgw hub", "via peering shared-dr", "Checked in the emulator's own state"):
+        assert text in out
+
+
+def test_verification_reads_the_emulator_not_the_program() -> None:
+    """Break the emulator's state after the run: the checks must notice."""
+    cfg = load_stack("dev")
+    plan = build_plan(cfg, "dev")
+    with AwsEmulator(seed=1) as emu:
+        outputs, _, _ = run_program(cfg, "dev", emu, seed=1)
+        assert verify_emulator(emu, plan, outputs)[0] == []
+        ec2 = emu.client("ec2", "us-east-1")
+        rt = outputs["vpcs"]["app"]["routeTables"]["private"]
+        ec2.disable_vgw_route_propagation(GatewayId=outputs["gateways"]["app-vgw"]["id"],
+                                          RouteTableId=rt)
+        sg = outputs["vpcs"]["app"]["securityGroups"]["data"]
+        ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 23, "ToPort": 23,
+             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        failures, _ = verify_emulator(emu, plan, outputs)
+    text = "\n".join(failures)
+    assert "route table app/private" in text and "no propagation from VGW app-vgw" in text
+    assert "security group app/data admits 0.0.0.0/0" in text
+
+
+def test_psk_from_secret_config_stays_secret(state_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A key given through a (secret) config value reaches AWS and the outputs
+    file, and nothing printed."""
+    import yaml
+
+    cfg = load_stack("dev")
+    cfg["crossnet:t1"] = "ValidButShared_key1"
+    cfg["crossnet:network"]["connections"]["dc1-edge1-app"]["tunnel1"] = {
+        "presharedKeySecret": "t1"}
+    (tmp_path / "Pulumi.psk.yaml").write_text(yaml.safe_dump({"config": cfg}))
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path))
+    assert main(["up", "--stack", "psk", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ValidButShared_key1" not in out
+    data = json.loads((state_dir / "psk" / "outputs.json").read_text())
+    assert data["presharedKeys"]["dc1-edge1-app/1"] == "ValidButShared_key1"
+
+
+def test_aws_rejection_is_reported_cleanly(state_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """When AWS refuses a resource: one clean screen, exit 1, nothing written."""
+    from botocore.exceptions import ClientError
+
+    from network.offline import mocks
+
+    def refuse(self: object, i: dict, region: str, name: str) -> tuple[str, dict]:
+        raise ClientError({"Error": {"Code": "CustomerGatewayLimitExceeded",
+                                     "Message": "too many customer gateways"}},
+                          "CreateCustomerGateway")
+
+    monkeypatch.setattr(mocks.MotoMocks, "_cgw", refuse)
+    assert main(["up", "--stack", "dev"]) == 1
+    err = capsys.readouterr().err
+    assert "CustomerGatewayLimitExceeded: too many customer gateways" in err
+    assert "dc1-edge1-cgw" in err and "Traceback" not in err
+    assert not (state_dir / "dev" / "outputs.json").exists()
