@@ -13,6 +13,14 @@ from pathlib import Path
 
 from network.plan import Plan, build_plan
 from network.review.diagram import render_svg
+from network.review.estimate import (
+    DEFAULT_DEADLINE_DAYS,
+    DEFAULT_PRICES,
+    estimate,
+    estimate_tables,
+    load_prices,
+    parse_size,
+)
 from network.review.report import plan_tables
 from network.review.tables import render_markdown, render_text
 from network.stack_file import read_stack_config
@@ -55,6 +63,17 @@ def run_diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_estimate(args: argparse.Namespace) -> int:
+    """`crossnet estimate`: monthly cost, and the time and cost of moving --data."""
+    size = parse_size(args.data) if args.data is not None else None
+    prices = load_prices(args.prices)
+    plan = load_plan(args.stack, args.config)
+    e = estimate(plan, prices, size, args.direction, args.deadline_days)
+    render = render_markdown if args.format == "markdown" else render_text
+    _write(render(estimate_tables(e), f"crossnet estimate: stack {plan.stack}"), args.out)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the review sub-commands to the `crossnet` parser."""
     p = subparsers.add_parser(
@@ -76,3 +95,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="write the SVG to FILE (default: standard output)")
     p.set_defaults(func=run_diagram)
+
+    p = subparsers.add_parser(
+        "estimate", help="monthly AWS cost, and how long moving --data takes",
+        description="Monthly AWS cost of the stack's network (VPN connection hours, TGW "
+                    "attachment hours) from a dated list-price table, and for --data the "
+                    "transfer time over the provisioned tunnels (1.25 Gbps per standard "
+                    "tunnel; ECMP only on a transit gateway), its data charges, and what "
+                    "would meet the deadline when the tunnels are too slow.")
+    _stack_args(p)
+    p.add_argument("--data", default=None, metavar="SIZE",
+                   help="amount to move, with a unit: 500GB, 20TB, 1.5TiB, 20PB")
+    p.add_argument("--direction", choices=("to-aws", "from-aws"), default="to-aws",
+                   help="to-aws: datacenter to AWS (data in is free); from-aws: data "
+                        "transfer out is charged")
+    p.add_argument("--deadline-days", type=float, default=DEFAULT_DEADLINE_DAYS, metavar="DAYS",
+                   help=f"longer than this is too long (default {DEFAULT_DEADLINE_DAYS:g})")
+    p.add_argument("--prices", type=Path, default=DEFAULT_PRICES, metavar="FILE",
+                   help="price table (default data/prices/aws-us-east-1.yaml)")
+    p.add_argument("--format", choices=("text", "markdown"), default="text")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
+    p.set_defaults(func=run_estimate)

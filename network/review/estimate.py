@@ -1,0 +1,432 @@
+"""Monthly AWS cost of the network, and how long a bulk transfer takes (pure).
+
+Prices come from a dated table in `data/prices/` (list prices as of its date,
+with the source of every figure). Bandwidth follows AWS's rules: a standard
+tunnel carries up to 1.25 Gbps; a VGW uses one tunnel at a time, however many
+connections it has; a transit gateway with ECMP spreads BGP traffic over both
+tunnels of every connection (a TGW without ECMP, or static routing, uses one).
+Every figure is a ceiling: IPsec and TCP overheads make real throughput lower,
+and one TCP flow stays on one tunnel, so a transfer needs many parallel flows.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from network import aws_rules as aws
+from network.errors import ConfigError, Problem, show
+from network.plan import ConnectionPlan, Plan
+from network.review.tables import Table
+
+PRICES_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "prices"
+DEFAULT_PRICES = PRICES_DIR / "aws-us-east-1.yaml"
+GIB = 2**30  # AWS bills data in GB of 2^30 bytes
+ECMP_CONNECTION_BPS = aws.TUNNELS_PER_CONNECTION * aws.STANDARD_TUNNEL_BPS
+LARGE_CONNECTION_BPS = aws.TUNNELS_PER_CONNECTION * aws.LARGE_TUNNEL_BPS
+DX_PORT_BPS = {"10G": 10e9, "100G": 100e9}
+DEFAULT_DEADLINE_DAYS = 7.0
+
+_UNITS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpPeE]?)(i?)([bB])\s*$")
+SIZE_RULE = "a size with a unit, such as 500GB, 20TB, 1.5TiB or 20PB (B = bytes)"
+
+
+# ------------------------------------------------------------------ input
+def _bad(field: str, value: object, rule: str, source: str = "command line") -> ConfigError:
+    return ConfigError(source, [Problem(field, show(value), rule)])
+
+
+def parse_size(text: str, field: str = "--data") -> int:
+    """Bytes in a size such as '20PB', '1.5 TiB' or '500GB'. Raises ConfigError.
+
+    Decimal prefixes are powers of 1000 (TB = 10^12 bytes), binary ones powers
+    of 1024 (TiB = 2^40 bytes). A lower-case 'b' would mean bits: refused.
+    """
+    m = _SIZE_RE.match(text or "")
+    if not m:
+        raise _bad(field, text, SIZE_RULE)
+    number, prefix, binary, b = m.groups()
+    if b == "b":
+        raise _bad(field, text, "'b' means bits; give the size in bytes (B), e.g. 20PB")
+    if binary and not prefix:
+        raise _bad(field, text, SIZE_RULE)
+    base = 1024 if binary else 1000
+    size = float(number) * base ** _UNITS[prefix.upper()]
+    if size < 1:
+        raise _bad(field, text, "the size must be at least one byte")
+    return int(size)
+
+
+@dataclass(frozen=True)
+class Prices:
+    """A dated price table (see data/prices/)."""
+
+    path: str
+    region: str
+    currency: str
+    date: str
+    verified: bool
+    hours_per_month: float
+    sources: dict[str, str]
+    vpn_connection_hour: float
+    tgw_attachment_hour: float
+    tgw_processing_gb: float
+    dto_free_gb: float
+    dto_tiers: tuple[tuple[float | None, float], ...]  # (up to GB cumulative, price per GB)
+    dx_port_hour: dict[str, float]
+    dx_dto_gb: float
+
+
+def load_prices(path: Path = DEFAULT_PRICES) -> Prices:
+    """Read and check a price table. Raises ConfigError naming every bad field."""
+    source = str(path)
+    if not path.exists():
+        raise _bad("--prices", source, "no such price table", source)
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise _bad("(file)", "unparseable YAML", str(e).splitlines()[0], source) from None
+    problems: list[Problem] = []
+
+    def get(obj: Any, dotted: str, kind: type | tuple[type, ...]) -> Any:
+        cur = obj
+        for part in dotted.split("."):
+            cur = cur.get(part) if isinstance(cur, dict) else None
+        if not isinstance(cur, kind) or (isinstance(cur, bool) and kind is not bool):
+            problems.append(Problem(dotted, show(cur), f"required, a {_kind(kind)}"))
+            return None
+        return cur
+
+    num = (int, float)
+    for key in ("region", "currency", "date"):
+        get(doc, key, str)
+    for key in ("vpn", "transitGateway", "dataTransfer", "directConnect"):
+        get(doc, f"sources.{key}", str)
+    fields = {k: get(doc, f"prices.{k}", num) for k in
+              ("vpnConnectionHour", "tgwAttachmentHour", "tgwDataProcessingPerGB")}
+    free = get(doc, "prices.dataTransferOutInternet.freeGBPerMonth", num)
+    tiers_raw = get(doc, "prices.dataTransferOutInternet.tiers", list) or []
+    tiers: list[tuple[float | None, float]] = []
+    for i, t in enumerate(tiers_raw):
+        up, per = (t.get("upToGB"), t.get("perGB")) if isinstance(t, dict) else (None, None)
+        if not isinstance(per, num) or (up is not None and not isinstance(up, num)):
+            problems.append(Problem(f"prices.dataTransferOutInternet.tiers[{i}]", show(t),
+                                    "a tier is {upToGB: number or null, perGB: number}"))
+        else:
+            tiers.append((up, float(per)))
+    if tiers and tiers[-1][0] is not None:
+        problems.append(Problem("prices.dataTransferOutInternet.tiers", "last tier",
+                                "the last tier has upToGB: null"))
+    ports = get(doc, "prices.directConnect.portHour", dict) or {}
+    dx_dto = get(doc, "prices.directConnect.dataTransferOutPerGB", num)
+    hours = get(doc, "hoursPerMonth", num)
+    if problems:
+        raise ConfigError(source, problems)
+    return Prices(
+        path=source, region=doc["region"], currency=doc["currency"], date=str(doc["date"]),
+        verified=bool(doc.get("verified", False)), hours_per_month=float(hours),
+        sources=dict(doc["sources"]), vpn_connection_hour=float(fields["vpnConnectionHour"]),
+        tgw_attachment_hour=float(fields["tgwAttachmentHour"]),
+        tgw_processing_gb=float(fields["tgwDataProcessingPerGB"]), dto_free_gb=float(free),
+        dto_tiers=tuple(tiers), dx_port_hour={str(k): float(v) for k, v in ports.items()},
+        dx_dto_gb=float(dx_dto),
+    )
+
+
+def _kind(kind: type | tuple[type, ...]) -> str:
+    if isinstance(kind, tuple):
+        return "number"
+    names: dict[type, str] = {str: "string", list: "list", dict: "mapping"}
+    return names.get(kind, kind.__name__)
+
+
+# ------------------------------------------------------------------ bandwidth
+@dataclass(frozen=True)
+class PathCapacity:
+    """Usable tunnel bandwidth through one gateway (optionally from one datacenter)."""
+
+    gateway: str
+    kind: str  # "vgw" | "tgw"
+    datacenter: str | None
+    connections: int
+    active_tunnels: int
+    bps: float
+    why: str
+
+
+def _path(gateway: str, kind: str, dc: str | None, conns: list[ConnectionPlan]) -> PathCapacity:
+    ecmp = [c for c in conns if c.redundancy == "ecmp"]
+    if kind == "tgw" and ecmp:
+        tunnels = aws.TUNNELS_PER_CONNECTION * len(ecmp)
+        why = f"ECMP over both tunnels of {len(ecmp)} BGP connection(s)"
+    else:
+        tunnels = 1
+        why = ("a VGW uses one tunnel at a time" if kind == "vgw"
+               else "no ECMP (static routing or ECMP off): one tunnel at a time")
+    return PathCapacity(gateway, kind, dc, len(conns), tunnels,
+                        tunnels * aws.STANDARD_TUNNEL_BPS, why)
+
+
+def capacities(plan: Plan, by_datacenter: bool = False) -> list[PathCapacity]:
+    """Tunnel bandwidth per gateway (and per datacenter when asked)."""
+    groups: dict[tuple[str, str | None], list[ConnectionPlan]] = {}
+    for c in plan.connections:
+        key = (c.spec.gateway, c.datacenter.name if by_datacenter else None)
+        groups.setdefault(key, []).append(c)
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][1] or "", kv[0][0]))
+    return [_path(gw, conns[0].gateway_type, dc, conns) for (gw, dc), conns in ordered]
+
+
+def transfer_seconds(size_bytes: int, bps: float) -> float:
+    """Seconds to move `size_bytes` at `bps` (line rate, no overhead)."""
+    return math.inf if bps <= 0 else size_bytes * 8 / bps
+
+
+def human_duration(seconds: float) -> str:
+    """'3.2 hours', '18.5 days', '2.1 years'."""
+    if math.isinf(seconds):
+        return "never (no tunnels)"
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600),
+                       ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} seconds"
+
+
+def human_bps(bps: float) -> str:
+    return f"{bps / 1e9:g} Gbps"
+
+
+def human_bytes(n: int) -> str:
+    for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n} B"
+
+
+# ------------------------------------------------------------------ cost
+@dataclass(frozen=True)
+class CostLine:
+    item: str
+    quantity: str
+    unit_price: str
+    amount: float
+
+
+def dto_internet(gb: float, p: Prices) -> float:
+    """Data transfer out to the internet for `gb` in one month, tiers and free allowance."""
+    billable = max(0.0, gb - p.dto_free_gb)
+    total, floor = 0.0, 0.0
+    for up_to, per in p.dto_tiers:
+        top = billable if up_to is None else min(billable, up_to)
+        if top > floor:
+            total += (top - floor) * per
+        if up_to is None or billable <= up_to:
+            break
+        floor = up_to
+    return total
+
+
+def monthly_costs(plan: Plan, p: Prices) -> list[CostLine]:
+    """The fixed monthly charges of the stack's network."""
+    h = p.hours_per_month
+    lines = []
+    n_vpn = len(plan.connections)
+    lines.append(CostLine("Site-to-Site VPN connections", f"{n_vpn} x {h:g} h",
+                          f"{p.vpn_connection_hour:g}/h", n_vpn * h * p.vpn_connection_hour))
+    for t in sorted(plan.transit.values(), key=lambda t: t.name):
+        vpcs = len(t.spec.attachments)
+        vpns = sum(1 for c in plan.connections if c.spec.gateway == t.name)
+        lines.append(CostLine(f"TGW {t.name} attachments ({vpcs} VPC + {vpns} VPN)",
+                              f"{vpcs + vpns} x {h:g} h", f"{p.tgw_attachment_hour:g}/h",
+                              (vpcs + vpns) * h * p.tgw_attachment_hour))
+    if plan.vpn_gateways:
+        lines.append(CostLine(f"VGWs ({len(plan.vpn_gateways)})", "-", "no hourly charge", 0.0))
+    return lines
+
+
+def transfer_costs(size_bytes: int, direction: str, plan: Plan, p: Prices,
+                   paths: list[PathCapacity]) -> list[CostLine]:
+    """What moving `size_bytes` over the tunnels costs, split by capacity share."""
+    gb = size_bytes / GIB
+    total_bps = sum(x.bps for x in paths) or 1.0
+    via_tgw = gb * sum(x.bps for x in paths if x.kind == "tgw") / total_bps
+    lines = []
+    if via_tgw:
+        lines.append(CostLine("TGW data processing", f"{via_tgw:,.0f} GB",
+                              f"{p.tgw_processing_gb:g}/GB", via_tgw * p.tgw_processing_gb))
+    if direction == "from-aws":
+        lines.append(CostLine("data transfer out (internet tiers)", f"{gb:,.0f} GB",
+                              "tiered", dto_internet(gb, p)))
+    else:
+        lines.append(CostLine("data transfer in", f"{gb:,.0f} GB", "free", 0.0))
+    return lines
+
+
+# ------------------------------------------------------------------ the estimate
+@dataclass(frozen=True)
+class Option:
+    """A way to meet the deadline: how many, the bandwidth, the time, the monthly cost."""
+
+    name: str
+    units: int
+    bps: float
+    seconds: float
+    monthly: float | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Estimate:
+    stack: str
+    prices: Prices
+    monthly: list[CostLine]
+    paths: list[PathCapacity]
+    per_datacenter: list[PathCapacity]
+    size_bytes: int | None
+    direction: str
+    deadline_seconds: float
+    transfer: list[CostLine]
+    seconds: float | None
+    options: list[Option]
+    advice: list[str]
+    warnings: list[str]
+
+    @property
+    def monthly_total(self) -> float:
+        return sum(c.amount for c in self.monthly)
+
+    @property
+    def bps(self) -> float:
+        return sum(x.bps for x in self.paths)
+
+
+def _options(required_bps: float, size: int, plan: Plan, p: Prices) -> tuple[list[Option],
+                                                                            list[str]]:
+    h = p.hours_per_month
+    options, advice = [], []
+    if any(c.gateway_type == "vgw" for c in plan.connections):
+        advice.append("A VGW uses one tunnel at a time: move the datacenter connections to a "
+                      "transit gateway with ECMP (BGP) before adding any.")
+    n = math.ceil(required_bps / ECMP_CONNECTION_BPS)
+    quota = aws.MAX_CONNECTIONS_PER_REGION
+    options.append(Option(
+        "VPN connections with ECMP on a TGW (standard tunnels)", n, n * ECMP_CONNECTION_BPS,
+        transfer_seconds(size, n * ECMP_CONNECTION_BPS),
+        n * h * (p.vpn_connection_hour + p.tgw_attachment_hour),
+        f"2 x {human_bps(aws.STANDARD_TUNNEL_BPS)} per connection, BGP; "
+        + (f"over the quota of {quota} per region" if n > quota else
+           "the routers must also encrypt at this rate")))
+    if n > quota:
+        options.append(Option(
+            "VPN connections with ECMP on a TGW, at the regional quota", quota,
+            quota * ECMP_CONNECTION_BPS, transfer_seconds(size, quota * ECMP_CONNECTION_BPS),
+            quota * h * (p.vpn_connection_hour + p.tgw_attachment_hour),
+            f"the most a region allows ({quota} connections)"))
+    n_large = math.ceil(required_bps / LARGE_CONNECTION_BPS)
+    options.append(Option(
+        "VPN connections with Large tunnels on a TGW", n_large, n_large * LARGE_CONNECTION_BPS,
+        transfer_seconds(size, n_large * LARGE_CONNECTION_BPS), None,
+        f"2 x {human_bps(aws.LARGE_TUNNEL_BPS)} per connection, TGW or Cloud WAN only; "
+        "price not in the table"))
+    for port, bps in DX_PORT_BPS.items():
+        k = math.ceil(required_bps / bps)
+        per = p.dx_port_hour.get(port)
+        options.append(Option(
+            f"Direct Connect {port} dedicated port(s)", k, k * bps, transfer_seconds(size, k * bps),
+            k * h * per if per is not None else None,
+            "not encrypted by itself: MACsec or IPsec over DX; weeks of lead time; "
+            f"DTO over DX {p.dx_dto_gb:g}/GB"))
+    return options, advice
+
+
+def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
+             direction: str = "to-aws",
+             deadline_days: float = DEFAULT_DEADLINE_DAYS) -> Estimate:
+    """Monthly cost, and for `size_bytes` the transfer time, cost and options."""
+    if direction not in ("to-aws", "from-aws"):
+        raise _bad("--direction", direction, "to-aws or from-aws")
+    if not deadline_days > 0:
+        raise _bad("--deadline-days", deadline_days, "a positive number of days")
+    paths = capacities(plan)
+    per_dc = capacities(plan, by_datacenter=True)
+    deadline = deadline_days * 86400
+    transfer: list[CostLine] = []
+    seconds = None
+    options: list[Option] = []
+    advice: list[str] = []
+    if size_bytes is not None:
+        transfer = transfer_costs(size_bytes, direction, plan, prices, paths)
+        seconds = transfer_seconds(size_bytes, sum(x.bps for x in paths))
+        if seconds > deadline:
+            options, advice = _options(size_bytes * 8 / deadline, size_bytes, plan, prices)
+    warnings = []
+    elsewhere = [r for r in plan.regions() if r != prices.region]
+    if elsewhere:
+        warnings.append(f"the stack also runs in {', '.join(elsewhere)}, where prices may "
+                        f"differ from these {prices.region} prices")
+    return Estimate(plan.stack, prices, monthly_costs(plan, prices), paths, per_dc, size_bytes,
+                    direction, deadline, transfer, seconds, options, advice, warnings)
+
+
+def _shown(path: str) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(PRICES_DIR.parent.parent))
+    except ValueError:
+        return path
+
+
+def _money(x: float | None, cur: str) -> str:
+    return "not priced" if x is None else f"{x:,.2f} {cur}"
+
+
+def estimate_tables(e: Estimate) -> list[Table]:
+    """An estimate as review tables."""
+    p, cur = e.prices, e.prices.currency
+    dated = (f"list prices for {p.region} as of {p.date} from {_shown(p.path)}"
+             + ("" if p.verified else " (not verified against the sources: check before quoting)"))
+    tables = [Table.of(
+        "Monthly cost", ("item", "quantity", "unit price", f"per month ({cur})"),
+        [(c.item, c.quantity, c.unit_price, f"{c.amount:,.2f}") for c in e.monthly]
+        + [("total", "", "", f"{e.monthly_total:,.2f}")],
+        note="; ".join([dated, "data charges come on top", *e.warnings]))]
+    tables.append(Table.of(
+        "Tunnel bandwidth", ("gateway", "datacenter", "connections", "active tunnels",
+                             "bandwidth", "why"),
+        [(f"{x.gateway} ({x.kind})", x.datacenter or "all", x.connections, x.active_tunnels,
+          human_bps(x.bps), x.why) for x in [*e.paths, *e.per_datacenter]],
+        note=f"a standard tunnel carries up to {human_bps(aws.STANDARD_TUNNEL_BPS)}; "
+             "one TCP flow stays on one tunnel"))
+    if e.size_bytes is not None and e.seconds is not None:
+        size = human_bytes(e.size_bytes)
+        rows: list[tuple[object, ...]] = [
+            ("all tunnels in parallel", human_bps(e.bps), human_duration(e.seconds))]
+        for x in e.per_datacenter:
+            rows.append((f"{x.datacenter} only, via {x.gateway}", human_bps(x.bps),
+                         human_duration(transfer_seconds(e.size_bytes, x.bps))))
+        verdict = ("within" if e.seconds <= e.deadline_seconds else "LONGER THAN")
+        tables.append(Table.of(
+            f"Moving {size} ({e.direction})", ("path", "bandwidth", "time at line rate"), rows,
+            note=f"{verdict} the deadline of {human_duration(e.deadline_seconds)}; real "
+                 "throughput is lower (IPsec and TCP overheads)"))
+        tables.append(Table.of(
+            f"Cost of moving {size}", ("item", "quantity", "unit price", f"amount ({cur})"),
+            [(c.item, c.quantity, c.unit_price, f"{c.amount:,.2f}") for c in e.transfer]
+            + [("total", "", "", f"{sum(c.amount for c in e.transfer):,.2f}")],
+            note="one-off, on top of the monthly cost; " + dated))
+    if e.options:
+        need = e.size_bytes * 8 / e.deadline_seconds if e.size_bytes else 0.0
+        tables.append(Table.of(
+            f"To finish within {human_duration(e.deadline_seconds)} "
+            f"(needs {need / 1e9:.1f} Gbps)",
+            ("option", "how many", "bandwidth", "time", f"per month ({cur})", "note"),
+            [(o.name, o.units, human_bps(o.bps), human_duration(o.seconds),
+              _money(o.monthly, cur), o.note) for o in e.options],
+            note=" ".join(e.advice)))
+    return tables
