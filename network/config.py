@@ -237,11 +237,11 @@ def _parse(config: Mapping[str, Any], stack: str, problems: Problems) -> Network
         if (g := _vgw(r, name, body, f"{p}.vpnGateways.{name}")) is not None
     )
     tgws = tuple(
-        g
+        tg
         for name, body in r.mapping(
             root.get("transitGateways"), f"{p}.transitGateways", required=False
         ).items()
-        if (g := _tgw(r, name, body, f"{p}.transitGateways.{name}", region)) is not None
+        if (tg := _tgw(r, name, body, f"{p}.transitGateways.{name}", region)) is not None
     )
     conns = tuple(
         c

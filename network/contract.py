@@ -331,7 +331,7 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
         )
     p.raise_if_any(source)
     return StackOutputs(
-        stack=str(meta.get("stack")), version=int(version), routers=routers, raw=dict(data)
+        stack=str(meta.get("stack")), version=CONTRACT_VERSION, routers=routers, raw=dict(data)
     )
 
 

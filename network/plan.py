@@ -217,19 +217,19 @@ def _plan(spec: NetworkSpec, p: Problems) -> Plan | None:
     if p:
         return None
     # Accepted prefixes of TGW connections depend on the route tables.
-    conns = [_with_tgw_accept(c, transit, vpcs) for c in conns]
-    for c in conns:
-        if not c.accept:
+    planned = [_with_tgw_accept(c, transit, vpcs) for c in conns]
+    for cplan in planned:
+        if not cplan.accept:
             p.add(
-                f"{P}.connections.{c.name}",
-                c.spec.gateway,
+                f"{P}.connections.{cplan.name}",
+                cplan.spec.gateway,
                 "this connection would learn no AWS prefix: propagate a VPC attachment "
                 "into the route table its VPN attachment is associated with",
             )
     if p:
         return None
-    vpc_routes = _vpc_routes(spec, conns, transit, vpcs)
-    return Plan(spec, vpc_plans, vgws, transit, tuple(conns), spec.peerings, vpc_routes)
+    vpc_routes = _vpc_routes(spec, planned, transit, vpcs)
+    return Plan(spec, vpc_plans, vgws, transit, tuple(planned), spec.peerings, vpc_routes)
 
 
 def _missing(kind: str, known: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ under Pulumi's mock runtime. Nothing here differs between the two paths.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -58,7 +59,9 @@ def _cgw_name(plan: Plan, c: ConnectionPlan) -> str:
 def declare(plan: Plan) -> dict[str, Any]:
     """Declare every resource of the plan; return the stack outputs (the contract)."""
     stack = plan.stack
-    providers = {region: aws.Provider(f"aws-{region}", region=region) for region in plan.regions()}
+    providers: dict[str, pulumi.ProviderResource] = {
+        region: aws.Provider(f"aws-{region}", region=region) for region in plan.regions()
+    }
     vpcs = {
         name: Vpc(name, VpcArgs(p, stack, providers[p.spec.region]))
         for name, p in sorted(plan.vpcs.items())
@@ -116,7 +119,7 @@ def declare(plan: Plan) -> dict[str, Any]:
         )
         vpns[c.name] = vpn
         records[c.name] = vpn.aws_values(cgws[cgw_name].gateway_id, gw_id).apply(
-            lambda values, c=c: connection_record(c, values)
+            partial(connection_record, c)
         )
         for n, key in vpn.preshared_keys.items():
             psks[tunnel_id(c.name, n)] = key

@@ -15,8 +15,11 @@ stamp=.venv/.crossnet-deps
 if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.txt -nt "$stamp" ] \
    || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python dependencies"
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
-  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+  # (this machine's pip.conf lists local wheel folders that may not exist: drop that noise)
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 \
+    | { grep -v "^WARNING: Location 'file:" || true; }
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e . 2>&1 \
+    | { grep -v "^WARNING: Location 'file:" || true; }
   touch "$stamp"
 fi
 

@@ -60,7 +60,7 @@ class VpcPeering(pulumi.ComponentResource):
             ready = [accepter]
         if s.dns_resolution:
             for side, who in (("requester", req), ("accepter", acc)):
-                aws.ec2.PeeringConnectionOptions(
+                aws.ec2.PeeringConnectionOptions(  # type: ignore[call-overload]
                     resource_name("pcx-dns", s.name, side),
                     vpc_peering_connection_id=pcx.id,
                     **{side: {"allow_remote_vpc_dns_resolution": True}},  # type: ignore[arg-type]

@@ -96,7 +96,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             if c.gateway_type == "vgw"
             else {"transit_gateway_id": args.gateway_id}
         )
-        self.connection = aws.ec2.VpnConnection(
+        self.connection = aws.ec2.VpnConnection(  # type: ignore[call-overload]
             resource_name("vpn", c.name),
             customer_gateway_id=args.customer_gateway_id,
             type="ipsec.1",

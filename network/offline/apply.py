@@ -53,6 +53,10 @@ class ApplyResult:
     outputs_file: Path | None = None
 
 
+def _run_main() -> None:
+    runpy.run_path(str(PROGRAM), run_name="__main__")
+
+
 def run_program(
     config: dict[str, Any], stack: str, emulator: AwsEmulator, seed: int | None = None
 ) -> tuple[dict[str, Any], list[str], list[Registration]]:
@@ -77,7 +81,7 @@ def run_program(
     pulumi_settings.SETTINGS.outputs.clear()
     failure: BaseException | None = None
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(PROGRAM), run_name="__main__")))
+        _sync_await(run_pulumi_func(_run_main))
     except BaseException as e:
         failure = e
     if mocks.errors or failure is not None:

@@ -137,7 +137,7 @@ class MotoMocks(pulumi.runtime.Mocks):
             msg = f"{args.typ} '{args.name}': not emulated by the offline AWS"
             self.errors.append(msg)
             raise OfflineApplyError(msg)
-        region = self._region(args.provider)
+        region = self._region(args.provider or "")
         try:
             with self.lock:
                 rid, state = handler(inputs, region, args.name)

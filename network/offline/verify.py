@@ -77,13 +77,12 @@ def verify_emulator(
         atts = client.describe_transit_gateway_attachments(
             Filters=[{"Name": "transit-gateway-id", "Values": [gateways[tp.name]["id"]]}]
         )["TransitGatewayAttachments"]
-        {a["TransitGatewayAttachmentId"]: a for a in atts}
         ref_of: dict[str, str] = {}
         for a in atts:
             if a["ResourceType"] == "vpc":
-                vpc = next((v for v, o in vpcs_out.items() if o["id"] == a["ResourceId"]), None)
-                if vpc:
-                    ref_of[a["TransitGatewayAttachmentId"]] = f"vpc:{vpc}"
+                owner = next((v for v, o in vpcs_out.items() if o["id"] == a["ResourceId"]), None)
+                if owner:
+                    ref_of[a["TransitGatewayAttachmentId"]] = f"vpc:{owner}"
             elif a["ResourceType"] == "vpn":
                 conn = _connection_by_vpn_id(outputs, a["ResourceId"])
                 if conn:
@@ -182,10 +181,10 @@ def verify_emulator(
         region = vp.spec.region
         for tier, sg_id in vpcs_out[name]["securityGroups"].items():
             sg = ec2(region).describe_security_groups(GroupIds=[sg_id])["SecurityGroups"][0]
-            have: set[tuple[str, str, int, int]] = set()
+            flows: set[tuple[str, str, int, int]] = set()
             for perm in sg["IpPermissions"]:
                 for r in perm.get("IpRanges", []):
-                    have.add(
+                    flows.add(
                         (
                             r["CidrIp"],
                             perm["IpProtocol"],
@@ -193,12 +192,12 @@ def verify_emulator(
                             int(perm.get("ToPort", -1)),
                         )
                     )
-            want = set(planned_flows(vp.spec.ingress, tier))
-            if any(c == "0.0.0.0/0" for c, *_ in have):
+            planned = set(planned_flows(vp.spec.ingress, tier))
+            if any(c == "0.0.0.0/0" for c, *_ in flows):
                 fail.append(f"security group {name}/{tier} admits 0.0.0.0/0")
-            for flow in sorted(want - have):
+            for flow in sorted(planned - flows):
                 fail.append(f"security group {name}/{tier} lacks planned flow {flow}")
-            for flow in sorted(have - want):
+            for flow in sorted(flows - planned):
                 fail.append(f"security group {name}/{tier} admits unplanned flow {flow}")
             n_sg += 1
     ok.append(f"{n_sg} security groups admit exactly the planned datacenter flows")

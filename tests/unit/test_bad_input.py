@@ -37,6 +37,7 @@ def _set(path: list[Any], value: Any) -> Mut:
         for k in path[:-1]:
             node = node[k]
         node[path[-1]] = value
+
     return mutate
 
 
@@ -46,6 +47,7 @@ def _del(path: list[Any]) -> Mut:
         for k in path[:-1]:
             node = node[k]
         del node[path[-1]]
+
     return mutate
 
 
@@ -53,6 +55,7 @@ def _many(*muts: Mut) -> Mut:
     def mutate(cfg: dict[str, Any]) -> None:
         for m in muts:
             m(cfg)
+
     return mutate
 
 
@@ -63,88 +66,229 @@ D = [N, "datacenters", "dc1"]
 
 # (case id, stack, mutation, substrings the message must hold)
 CASES: list[tuple[str, str, Mut, list[str]]] = [
-    ("vpc-overlaps-datacenter", "dev", _set([*V, "cidr"], "10.128.0.0/16"),
-     ["crossnet:network.vpcs.app.cidr", "'10.128.0.0/16'", "overlaps"]),
-    ("vpc-cidr-host-bits", "dev", _set([*V, "cidr"], "10.16.0.1/16"),
-     ["vpcs.app.cidr", "host bits set"]),
-    ("vpc-cidr-not-a-cidr", "dev", _set([*V, "cidr"], "banana"),
-     ["vpcs.app.cidr", "'banana'", "IPv4 CIDR"]),
-    ("subnet-outside-vpc", "staging",
-     _set([N, "vpcs", "data", "tiers", "db", "subnets", "eu-west-1a"], "10.99.0.0/24"),
-     ["tiers.db.subnets.eu-west-1a", "10.99.0.0/24", "inside its VPC"]),
-    ("subnets-overlap", "staging",
-     _set([N, "vpcs", "data", "tiers", "db", "subnets", "eu-west-1b"], "10.33.0.0/25"),
-     ["vpcs.data.tiers.db", "overlaps subnet"]),
-    ("datacenters-overlap", "prod",
-     _set([N, "datacenters", "fra", "prefixes"], ["10.128.64.0/18"]),
-     ["datacenters.fra.prefixes[0]", "overlaps"]),
-    ("inside-cidr-not-30", "dev", _set([*C, "tunnel1"], {"insideCidr": "169.254.10.0/29"}),
-     ["tunnel1.insideCidr", "169.254.10.0/29", "is a /30"]),
-    ("inside-cidr-outside-link-local", "dev", _set([*C, "tunnel1"], {"insideCidr": "10.0.0.0/30"}),
-     ["tunnel1.insideCidr", "lies in 169.254.0.0/16"]),
-    ("inside-cidr-reserved", "dev", _set([*C, "tunnel2"], {"insideCidr": "169.254.169.252/30"}),
-     ["tunnel2.insideCidr", "169.254.169.252/30", "reserved by AWS"]),
-    ("inside-cidr-duplicate", "dev", _many(
-        _set([*C, "tunnel1"], {"insideCidr": "169.254.30.0/30"}),
-        _set([*C, "tunnel2"], {"insideCidr": "169.254.30.0/30"})),
-     ["tunnel2.insideCidr", "also used by dc1-edge1-app.tunnel1", "unique per gateway"]),
-    ("ipv6-inside-on-vgw", "dev", _set([*C, "tunnel1"], {"insideIpv6Cidr": "fd00::/126"}),
-     ["tunnel1.insideIpv6Cidr", "need a transit gateway"]),
-    ("asn-out-of-range", "dev", _set([*D, "asn"], 4294967295),
-     ["datacenters.dc1.asn", "4294967295", "an ASN is 1-2147483647"]),
-    ("asn-equals-aws", "dev", _set([*D, "asn"], 64512),
-     ["datacenters.dc1.asn", "64512", "equals the AWS-side ASN"]),
-    ("amazon-asn-not-private", "dev", _set([N, "vpnGateways", "app-vgw", "asn"], 7224),
-     ["vpnGateways.app-vgw.asn", "64512-65534"]),
-    ("phase2-not-below-phase1", "dev", _set([*T, "phase1", "lifetimeSeconds"], 3600),
-     ["phase2.lifetimeSeconds", "must be below phase 1"]),
-    ("rekey-margin-too-big", "dev", _set([*T, "rekeyMarginSeconds"], 1900),
-     ["rekeyMarginSeconds", "1900"]),
-    ("start-without-ikev2", "dev", _set([*T, "ikeVersions"], ["ikev1"]),
-     ["startupAction", "needs ikev2"]),
-    ("weak-unknown-algorithm", "dev", _set([*T, "phase1", "encryption"], ["3DES"]),
-     ["phase1.encryption[0]", "'3DES'", "must be one of AES128"]),
-    ("dh-group-not-allowed", "dev", _set([*T, "phase1", "dhGroups"], [5]),
-     ["phase1.dhGroups[0]", "phase 1 DH groups AWS allows"]),
-    ("dpd-too-short", "dev", _set([*T, "dpd", "timeoutSeconds"], 10),
-     ["dpd.timeoutSeconds", "at least 30 seconds"]),
-    ("unknown-platform", "dev", _set([*D, "routers", "edge1", "platform"], "junos-ex"),
-     ["routers.edge1.platform", "'junos-ex'", "unknown platform"]),
-    ("unknown-router", "dev", _set([*C, "router"], "dc1/edge9"),
-     ["connections.dc1-edge1-app.router", "dc1/edge9", "no such router"]),
-    ("unknown-gateway", "dev", _set([*C, "gateway"], "nope"),
-     ["connections.dc1-edge1-app.gateway", "'nope'", "no such gateway"]),
-    ("unknown-vpc-for-vgw", "dev", _set([N, "vpnGateways", "app-vgw", "vpc"], "ghost"),
-     ["vpnGateways.app-vgw.vpc", "'ghost'", "no such VPC"]),
+    (
+        "vpc-overlaps-datacenter",
+        "dev",
+        _set([*V, "cidr"], "10.128.0.0/16"),
+        ["crossnet:network.vpcs.app.cidr", "'10.128.0.0/16'", "overlaps"],
+    ),
+    (
+        "vpc-cidr-host-bits",
+        "dev",
+        _set([*V, "cidr"], "10.16.0.1/16"),
+        ["vpcs.app.cidr", "host bits set"],
+    ),
+    (
+        "vpc-cidr-not-a-cidr",
+        "dev",
+        _set([*V, "cidr"], "banana"),
+        ["vpcs.app.cidr", "'banana'", "IPv4 CIDR"],
+    ),
+    (
+        "subnet-outside-vpc",
+        "staging",
+        _set([N, "vpcs", "data", "tiers", "db", "subnets", "eu-west-1a"], "10.99.0.0/24"),
+        ["tiers.db.subnets.eu-west-1a", "10.99.0.0/24", "inside its VPC"],
+    ),
+    (
+        "subnets-overlap",
+        "staging",
+        _set([N, "vpcs", "data", "tiers", "db", "subnets", "eu-west-1b"], "10.33.0.0/25"),
+        ["vpcs.data.tiers.db", "overlaps subnet"],
+    ),
+    (
+        "datacenters-overlap",
+        "prod",
+        _set([N, "datacenters", "fra", "prefixes"], ["10.128.64.0/18"]),
+        ["datacenters.fra.prefixes[0]", "overlaps"],
+    ),
+    (
+        "inside-cidr-not-30",
+        "dev",
+        _set([*C, "tunnel1"], {"insideCidr": "169.254.10.0/29"}),
+        ["tunnel1.insideCidr", "169.254.10.0/29", "is a /30"],
+    ),
+    (
+        "inside-cidr-outside-link-local",
+        "dev",
+        _set([*C, "tunnel1"], {"insideCidr": "10.0.0.0/30"}),
+        ["tunnel1.insideCidr", "lies in 169.254.0.0/16"],
+    ),
+    (
+        "inside-cidr-reserved",
+        "dev",
+        _set([*C, "tunnel2"], {"insideCidr": "169.254.169.252/30"}),
+        ["tunnel2.insideCidr", "169.254.169.252/30", "reserved by AWS"],
+    ),
+    (
+        "inside-cidr-duplicate",
+        "dev",
+        _many(
+            _set([*C, "tunnel1"], {"insideCidr": "169.254.30.0/30"}),
+            _set([*C, "tunnel2"], {"insideCidr": "169.254.30.0/30"}),
+        ),
+        ["tunnel2.insideCidr", "also used by dc1-edge1-app.tunnel1", "unique per gateway"],
+    ),
+    (
+        "ipv6-inside-on-vgw",
+        "dev",
+        _set([*C, "tunnel1"], {"insideIpv6Cidr": "fd00::/126"}),
+        ["tunnel1.insideIpv6Cidr", "need a transit gateway"],
+    ),
+    (
+        "asn-out-of-range",
+        "dev",
+        _set([*D, "asn"], 4294967295),
+        ["datacenters.dc1.asn", "4294967295", "an ASN is 1-2147483647"],
+    ),
+    (
+        "asn-equals-aws",
+        "dev",
+        _set([*D, "asn"], 64512),
+        ["datacenters.dc1.asn", "64512", "equals the AWS-side ASN"],
+    ),
+    (
+        "amazon-asn-not-private",
+        "dev",
+        _set([N, "vpnGateways", "app-vgw", "asn"], 7224),
+        ["vpnGateways.app-vgw.asn", "64512-65534"],
+    ),
+    (
+        "phase2-not-below-phase1",
+        "dev",
+        _set([*T, "phase1", "lifetimeSeconds"], 3600),
+        ["phase2.lifetimeSeconds", "must be below phase 1"],
+    ),
+    (
+        "rekey-margin-too-big",
+        "dev",
+        _set([*T, "rekeyMarginSeconds"], 1900),
+        ["rekeyMarginSeconds", "1900"],
+    ),
+    (
+        "start-without-ikev2",
+        "dev",
+        _set([*T, "ikeVersions"], ["ikev1"]),
+        ["startupAction", "needs ikev2"],
+    ),
+    (
+        "weak-unknown-algorithm",
+        "dev",
+        _set([*T, "phase1", "encryption"], ["3DES"]),
+        ["phase1.encryption[0]", "'3DES'", "must be one of AES128"],
+    ),
+    (
+        "dh-group-not-allowed",
+        "dev",
+        _set([*T, "phase1", "dhGroups"], [5]),
+        ["phase1.dhGroups[0]", "phase 1 DH groups AWS allows"],
+    ),
+    (
+        "dpd-too-short",
+        "dev",
+        _set([*T, "dpd", "timeoutSeconds"], 10),
+        ["dpd.timeoutSeconds", "at least 30 seconds"],
+    ),
+    (
+        "unknown-platform",
+        "dev",
+        _set([*D, "routers", "edge1", "platform"], "junos-ex"),
+        ["routers.edge1.platform", "'junos-ex'", "unknown platform"],
+    ),
+    (
+        "unknown-router",
+        "dev",
+        _set([*C, "router"], "dc1/edge9"),
+        ["connections.dc1-edge1-app.router", "dc1/edge9", "no such router"],
+    ),
+    (
+        "unknown-gateway",
+        "dev",
+        _set([*C, "gateway"], "nope"),
+        ["connections.dc1-edge1-app.gateway", "'nope'", "no such gateway"],
+    ),
+    (
+        "unknown-vpc-for-vgw",
+        "dev",
+        _set([N, "vpnGateways", "app-vgw", "vpc"], "ghost"),
+        ["vpnGateways.app-vgw.vpc", "'ghost'", "no such VPC"],
+    ),
     ("missing-key", "dev", _del([*V, "cidr"]), ["vpcs.app.cidr", "missing", "required key"]),
-    ("mistyped-key", "dev", _set([*V, "cidrs"], "10.0.0.0/16"),
-     ["vpcs.app.cidrs", "unknown key", "allowed keys"]),
-    ("wrong-type", "dev", _set([*D, "asn"], "65010"), ["datacenters.dc1.asn", "must be an integer"]),
-    ("ingress-not-planned-prefix", "dev",
-     _set([*V, "ingress"], [{"from": ["10.200.0.0/16"], "tiers": ["private"], "icmp": True}]),
-     ["ingress[0].from[0]", "10.200.0.0/16", "not inside a planned datacenter prefix"]),
-    ("ingress-any", "dev",
-     _set([*V, "ingress"], [{"from": ["0.0.0.0/0"], "tiers": ["private"], "tcp": [22]}]),
-     ["ingress[0].from[0]", "0.0.0.0/0 is never admitted"]),
-    ("too-many-prefixes", "dev",
-     _set([*D, "prefixes"], [f"10.{128 + i // 256}.{i % 256}.0/24" for i in range(101)]),
-     ["datacenters.dc1.prefixes", "101 prefixes", "at most 100"]),
-    ("too-many-connections-per-vgw", "dev", lambda cfg: [
-        net(cfg)["connections"].__setitem__(f"extra{i}", {
-            "router": "dc1/edge1", "gateway": "app-vgw", "routing": "bgp",
-            "tunnel1": {"insideCidr": f"169.254.{100 + i}.0/30"},
-            "tunnel2": {"insideCidr": f"169.254.{100 + i}.4/30"}})
-        for i in range(10)], ["11 connections on VGW 'app-vgw'", "at most 10"]),
-    ("private-public-ip", "dev", _set([*D, "routers", "edge1", "publicIp"], "10.1.1.1"),
-     ["routers.edge1.publicIp", "10.1.1.1", "public, routable address"]),
-    ("routing-mode", "dev", _set([*C, "routing"], "ospf"),
-     ["connections.dc1-edge1-app.routing", "'ospf'", "must be one of bgp, static"]),
-    ("psk-from-missing-secret", "dev", _set([*C, "tunnel1"], {"presharedKeySecret": "t1psk"}),
-     ["tunnel1.presharedKeySecret", "crossnet:t1psk", "which is not set"]),
-    ("psk-breaks-rules", "dev", _many(
-        _set(["crossnet:t1psk"], "0secret!"),
-        _set([*C, "tunnel1"], {"presharedKeySecret": "t1psk"})),
-     ["tunnel1.presharedKeySecret", "<secret t1psk, 8 chars>", "not starting with '0'"]),
+    (
+        "mistyped-key",
+        "dev",
+        _set([*V, "cidrs"], "10.0.0.0/16"),
+        ["vpcs.app.cidrs", "unknown key", "allowed keys"],
+    ),
+    (
+        "wrong-type",
+        "dev",
+        _set([*D, "asn"], "65010"),
+        ["datacenters.dc1.asn", "must be an integer"],
+    ),
+    (
+        "ingress-not-planned-prefix",
+        "dev",
+        _set([*V, "ingress"], [{"from": ["10.200.0.0/16"], "tiers": ["private"], "icmp": True}]),
+        ["ingress[0].from[0]", "10.200.0.0/16", "not inside a planned datacenter prefix"],
+    ),
+    (
+        "ingress-any",
+        "dev",
+        _set([*V, "ingress"], [{"from": ["0.0.0.0/0"], "tiers": ["private"], "tcp": [22]}]),
+        ["ingress[0].from[0]", "0.0.0.0/0 is never admitted"],
+    ),
+    (
+        "too-many-prefixes",
+        "dev",
+        _set([*D, "prefixes"], [f"10.{128 + i // 256}.{i % 256}.0/24" for i in range(101)]),
+        ["datacenters.dc1.prefixes", "101 prefixes", "at most 100"],
+    ),
+    (
+        "too-many-connections-per-vgw",
+        "dev",
+        lambda cfg: [
+            net(cfg)["connections"].__setitem__(
+                f"extra{i}",
+                {
+                    "router": "dc1/edge1",
+                    "gateway": "app-vgw",
+                    "routing": "bgp",
+                    "tunnel1": {"insideCidr": f"169.254.{100 + i}.0/30"},
+                    "tunnel2": {"insideCidr": f"169.254.{100 + i}.4/30"},
+                },
+            )
+            for i in range(10)
+        ],
+        ["11 connections on VGW 'app-vgw'", "at most 10"],
+    ),
+    (
+        "private-public-ip",
+        "dev",
+        _set([*D, "routers", "edge1", "publicIp"], "10.1.1.1"),
+        ["routers.edge1.publicIp", "10.1.1.1", "public, routable address"],
+    ),
+    (
+        "routing-mode",
+        "dev",
+        _set([*C, "routing"], "ospf"),
+        ["connections.dc1-edge1-app.routing", "'ospf'", "must be one of bgp, static"],
+    ),
+    (
+        "psk-from-missing-secret",
+        "dev",
+        _set([*C, "tunnel1"], {"presharedKeySecret": "t1psk"}),
+        ["tunnel1.presharedKeySecret", "crossnet:t1psk", "which is not set"],
+    ),
+    (
+        "psk-breaks-rules",
+        "dev",
+        _many(
+            _set(["crossnet:t1psk"], "0secret!"),
+            _set([*C, "tunnel1"], {"presharedKeySecret": "t1psk"}),
+        ),
+        ["tunnel1.presharedKeySecret", "<secret t1psk, 8 chars>", "not starting with '0'"],
+    ),
 ]
 
 
@@ -154,9 +298,16 @@ def test_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize(("case", "stack", "mutate", "expected"), CASES, ids=[c[0] for c in CASES])
-def test_bad_input(case: str, stack: str, mutate: Mut, expected: list[str], tmp_path: Path,
-                   state_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input(
+    case: str,
+    stack: str,
+    mutate: Mut,
+    expected: list[str],
+    tmp_path: Path,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     cfg = load_stack(stack)
     mutate(cfg)
     stacks = tmp_path / "stacks"
@@ -177,11 +328,18 @@ def test_bad_input(case: str, stack: str, mutate: Mut, expected: list[str], tmp_
         assert "0secret!" not in err
 
 
-def test_every_problem_at_once(tmp_path: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_problem_at_once(
+    tmp_path: Path,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     cfg = load_stack("dev")
-    for mutate in (_set([*V, "cidr"], "10.128.0.0/16"), _set([*D, "asn"], 64512),
-                   _set([*T, "ikeVersions"], ["ikev1"])):
+    for mutate in (
+        _set([*V, "cidr"], "10.128.0.0/16"),
+        _set([*D, "asn"], 64512),
+        _set([*T, "ikeVersions"], ["ikev1"]),
+    ):
         mutate(cfg)
     stacks = tmp_path / "stacks"
     stacks.mkdir()
@@ -195,9 +353,13 @@ def test_every_problem_at_once(tmp_path: Path, state_dir: Path, monkeypatch: pyt
 
 
 @pytest.mark.parametrize("text", ["config: [", "config: 3", "nothing: {}"])
-def test_unreadable_stack_file(text: str, tmp_path: Path, state_dir: Path,
-                               monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreadable_stack_file(
+    text: str,
+    tmp_path: Path,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     (tmp_path / "Pulumi.broken.yaml").write_text(text)
     monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path))
     assert main(["up", "--stack", "broken"]) == 2
@@ -208,8 +370,14 @@ def test_unreadable_stack_file(text: str, tmp_path: Path, state_dir: Path,
 def test_console_script_exit_status_and_no_traceback(tmp_path: Path) -> None:
     """Through a real process: status 2, the message on stderr, no traceback."""
     env = {"CROSSNET_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-m", "network.cli", "up", "--stack", "missing"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "network.cli", "up", "--stack", "missing"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "no such stack file; known stacks: dev, prod, staging" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -26,10 +26,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         state: dict[str, Any] = {}
         if args.typ == "aws:ec2/vpnConnection:VpnConnection":
             for n in (1, 2):
-                state |= {f"tunnel{n}Address": f"198.51.100.{n}",
-                          f"tunnel{n}CgwInsideAddress": "169.254.10.2",
-                          f"tunnel{n}VgwInsideAddress": "169.254.10.1",
-                          f"tunnel{n}BgpAsn": "64512", f"tunnel{n}BgpHoldtime": 30}
+                state |= {
+                    f"tunnel{n}Address": f"198.51.100.{n}",
+                    f"tunnel{n}CgwInsideAddress": "169.254.10.2",
+                    f"tunnel{n}VgwInsideAddress": "169.254.10.1",
+                    f"tunnel{n}BgpAsn": "64512",
+                    f"tunnel{n}BgpHoldtime": 30,
+                }
             state["transitGatewayAttachmentId"] = "tgw-attach-1"
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "GeneratedTestKeyabcdefghijklmnop"
@@ -45,6 +48,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 def _declare(stack: str) -> tuple[RecordingMocks, Plan, dict[str, Any]]:
     mocks = RecordingMocks()
     from pulumi.runtime import settings
+
     settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(mocks, project="crossnet", stack=stack, preview=False)
     from network.program import declare  # imported after set_mocks, as in the real runtime
@@ -87,13 +91,19 @@ def test_dev_declares_each_concept(dev: tuple[RecordingMocks, Plan, dict[str, An
 
     def check(_: Any) -> None:
         types = {r.typ for r in mocks.resources}
-        for token in ("crossnet:network:Vpc", "crossnet:network:VpnGateway",
-                      "crossnet:network:CustomerGateway", "crossnet:network:SiteToSiteVpn",
-                      "crossnet:network:Routing"):
+        for token in (
+            "crossnet:network:Vpc",
+            "crossnet:network:VpnGateway",
+            "crossnet:network:CustomerGateway",
+            "crossnet:network:SiteToSiteVpn",
+            "crossnet:network:Routing",
+        ):
             assert token in types
         assert len(mocks.of_type("aws:ec2/subnet:Subnet")) == 4
         # one propagation per route table, declared once (no flip-flop)
-        assert len(mocks.of_type("aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation")) == 2
+        assert (
+            len(mocks.of_type("aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation")) == 2
+        )
         (vpn,) = mocks.of_type("aws:ec2/vpnConnection:VpnConnection")
         i = vpn.inputs
         assert i["tunnel1InsideCidr"] == str(plan.connections[0].tunnels[0].inside_cidr)
@@ -103,8 +113,11 @@ def test_dev_declares_each_concept(dev: tuple[RecordingMocks, Plan, dict[str, An
         # names come from the naming function, keyed by stable names
         assert vpn.name == "dc1-edge1-app-vpn"
         assert {r.name for r in mocks.of_type("aws:ec2/subnet:Subnet")} == {
-            "app-private-us-east-1a-subnet", "app-private-us-east-1b-subnet",
-            "app-data-us-east-1a-subnet", "app-data-us-east-1b-subnet"}
+            "app-private-us-east-1a-subnet",
+            "app-private-us-east-1b-subnet",
+            "app-data-us-east-1a-subnet",
+            "app-data-us-east-1b-subnet",
+        }
 
     return outputs["routers"].apply(check)
 
@@ -136,7 +149,8 @@ def test_routers_output_is_not_secret(dev: tuple[RecordingMocks, Plan, dict[str,
 
 @pulumi.runtime.test
 def test_security_groups_admit_only_planned_flows(
-        dev: tuple[RecordingMocks, Plan, dict[str, Any]]) -> Any:
+    dev: tuple[RecordingMocks, Plan, dict[str, Any]],
+) -> Any:
     mocks, _, outputs = dev
 
     def check(_: Any) -> None:
@@ -144,8 +158,11 @@ def test_security_groups_admit_only_planned_flows(
         cidrs = {r.inputs.get("cidrIpv4") for r in rules if r.inputs.get("cidrIpv4")}
         assert cidrs == {"10.128.0.0/16", "10.128.10.0/24"}
         assert "0.0.0.0/0" not in cidrs
-        ports = sorted((r.inputs["ipProtocol"], r.inputs.get("fromPort")) for r in rules
-                       if r.inputs.get("cidrIpv4"))
+        ports = sorted(
+            (r.inputs["ipProtocol"], r.inputs.get("fromPort"))
+            for r in rules
+            if r.inputs.get("cidrIpv4")
+        )
         assert ports == [("icmp", -1), ("tcp", 22), ("tcp", 443), ("tcp", 5432), ("tcp", 8080)]
 
     return outputs["routers"].apply(check)
@@ -153,20 +170,21 @@ def test_security_groups_admit_only_planned_flows(
 
 @pulumi.runtime.test
 def test_prod_transit_hub(prod: tuple[RecordingMocks, Plan, dict[str, Any]]) -> Any:
-    mocks, plan, outputs = prod
+    mocks, _plan, outputs = prod
 
     def check(_: Any) -> None:
         (tgw,) = mocks.of_type("aws:ec2transitgateway/transitGateway:TransitGateway")
         assert tgw.inputs["vpnEcmpSupport"] == "enable"
         assert tgw.inputs["defaultRouteTableAssociation"] == "disable"
-        assoc = mocks.of_type(
-            "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
+        assoc = mocks.of_type("aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation")
         assert len(assoc) == 4 + 4  # four VPC and four VPN attachments, one association each
-        regions = {r.inputs.get("region") for r in mocks.resources
-                   if r.typ == "pulumi:providers:aws"}
+        regions = {
+            r.inputs.get("region") for r in mocks.resources if r.typ == "pulumi:providers:aws"
+        }
         assert regions == {"us-east-1", "us-west-2"}
         (accepter,) = mocks.of_type(
-            "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter")
+            "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter"
+        )
         assert accepter.inputs["autoAccept"] is True
 
     return outputs["routers"].apply(check)

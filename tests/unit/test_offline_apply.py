@@ -37,7 +37,8 @@ def test_offline_apply_writes_the_contract(stack: str, state_dir: Path) -> None:
             for t in conn.tunnels:
                 assert aws.psk_ok(t.psk.reveal())
                 assert t.customer_inside_ip.endswith(
-                    str(int(t.inside_cidr.split("/")[0].rsplit(".", 1)[1]) + 2))
+                    str(int(t.inside_cidr.split("/")[0].rsplit(".", 1)[1]) + 2)
+                )
     assert result.secret_outputs == ["presharedKeys"]
     assert all(r.startswith("ok") is False for r in result.checks)  # plain sentences
     assert result.checks
@@ -49,16 +50,22 @@ def test_applied_record_never_holds_a_key(state_dir: Path) -> None:
     applied = (state_dir / "dev" / "applied.json").read_text()
     assert stat.S_IMODE((state_dir / "dev" / "applied.json").stat().st_mode) == 0o600
     assert keys and not any(k in applied for k in keys)
-    vpn = next(r for r in json.loads(applied)["resources"]
-               if r["type"] == "aws:ec2/vpnConnection:VpnConnection")
+    vpn = next(
+        r
+        for r in json.loads(applied)["resources"]
+        if r["type"] == "aws:ec2/vpnConnection:VpnConnection"
+    )
     assert vpn["inputs"]["tunnel1PresharedKey"] == "[secret]"
     assert "tunnel1PresharedKey" in vpn["secretInputs"]
 
 
 def _without_ids(value: object) -> object:
     if isinstance(value, dict):
-        return {k: _without_ids(v) for k, v in value.items()
-                if not (k == "id" or k.endswith("Id") or k in ("routeTables", "securityGroups"))}
+        return {
+            k: _without_ids(v)
+            for k, v in value.items()
+            if not (k == "id" or k.endswith("Id") or k in ("routeTables", "securityGroups"))
+        }
     if isinstance(value, list):
         return [_without_ids(v) for v in value]
     return value
@@ -74,14 +81,21 @@ def test_seeded_runs_are_reproducible(state_dir: Path) -> None:
     assert _without_ids(a) == _without_ids(b)
 
 
-def test_up_prints_a_summary_without_secrets(state_dir: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_up_prints_a_summary_without_secrets(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["up", "--stack", "prod", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     keys = json.loads((state_dir / "prod" / "outputs.json").read_text())["presharedKeys"]
     assert not any(k in out for k in keys.values())
-    for text in ("TransitHub", "Tunnels per datacenter router", "ash-edge1-hub",
-                 "via tgw hub", "via peering shared-dr", "Checked in the emulator's own state"):
+    for text in (
+        "TransitHub",
+        "Tunnels per datacenter router",
+        "ash-edge1-hub",
+        "via tgw hub",
+        "via peering shared-dr",
+        "Checked in the emulator's own state",
+    ):
         assert text in out
 
 
@@ -94,21 +108,33 @@ def test_verification_reads_the_emulator_not_the_program() -> None:
         assert verify_emulator(emu, plan, outputs)[0] == []
         ec2 = emu.client("ec2", "us-east-1")
         rt = outputs["vpcs"]["app"]["routeTables"]["private"]
-        ec2.disable_vgw_route_propagation(GatewayId=outputs["gateways"]["app-vgw"]["id"],
-                                          RouteTableId=rt)
+        ec2.disable_vgw_route_propagation(
+            GatewayId=outputs["gateways"]["app-vgw"]["id"], RouteTableId=rt
+        )
         sg = outputs["vpcs"]["app"]["securityGroups"]["data"]
-        ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
-            {"IpProtocol": "tcp", "FromPort": 23, "ToPort": 23,
-             "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+        ec2.authorize_security_group_ingress(
+            GroupId=sg,
+            IpPermissions=[
+                {
+                    "IpProtocol": "tcp",
+                    "FromPort": 23,
+                    "ToPort": 23,
+                    "IpRanges": [{"CidrIp": "0.0.0.0/0"}],
+                }
+            ],
+        )
         failures, _ = verify_emulator(emu, plan, outputs)
     text = "\n".join(failures)
     assert "route table app/private" in text and "no propagation from VGW app-vgw" in text
     assert "security group app/data admits 0.0.0.0/0" in text
 
 
-def test_psk_from_secret_config_stays_secret(state_dir: Path, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_psk_from_secret_config_stays_secret(
+    state_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """A key given through a (secret) config value reaches AWS and the outputs
     file, and nothing printed."""
     import yaml
@@ -116,7 +142,8 @@ def test_psk_from_secret_config_stays_secret(state_dir: Path, tmp_path: Path,
     cfg = load_stack("dev")
     cfg["crossnet:t1"] = "ValidButShared_key1"
     cfg["crossnet:network"]["connections"]["dc1-edge1-app"]["tunnel1"] = {
-        "presharedKeySecret": "t1"}
+        "presharedKeySecret": "t1"
+    }
     (tmp_path / "Pulumi.psk.yaml").write_text(yaml.safe_dump({"config": cfg}))
     monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path))
     assert main(["up", "--stack", "psk", "--seed", "1"]) == 0
@@ -126,17 +153,24 @@ def test_psk_from_secret_config_stays_secret(state_dir: Path, tmp_path: Path,
     assert data["presharedKeys"]["dc1-edge1-app/1"] == "ValidButShared_key1"
 
 
-def test_aws_rejection_is_reported_cleanly(state_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_aws_rejection_is_reported_cleanly(
+    state_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """When AWS refuses a resource: one clean screen, exit 1, nothing written."""
     from botocore.exceptions import ClientError
 
     from network.offline import mocks
 
     def refuse(self: object, i: dict, region: str, name: str) -> tuple[str, dict]:
-        raise ClientError({"Error": {"Code": "CustomerGatewayLimitExceeded",
-                                     "Message": "too many customer gateways"}},
-                          "CreateCustomerGateway")
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "CustomerGatewayLimitExceeded",
+                    "Message": "too many customer gateways",
+                }
+            },
+            "CreateCustomerGateway",
+        )
 
     monkeypatch.setattr(mocks.MotoMocks, "_cgw", refuse)
     assert main(["up", "--stack", "dev"]) == 1

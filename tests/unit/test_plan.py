@@ -55,7 +55,11 @@ def test_prod_tgw_ecmp_and_route_tables() -> None:
     assert len(onprem.associations) == 4
     routes = {(r.vpc, str(r.destination), r.target) for r in plan.vpc_routes}
     assert ("app", "10.128.0.0/16", "hub") in routes
-    assert ("dr", "10.0.0.0/16", "shared-dr") in routes and ("shared", "10.8.0.0/16", "shared-dr") in routes
+    assert ("dr", "10.0.0.0/16", "shared-dr") in routes and (
+        "shared",
+        "10.8.0.0/16",
+        "shared-dr",
+    ) in routes
     # the DR VPC is not on the hub: peering is not transitive
     assert not any(r.vpc == "dr" and r.target == "hub" for r in plan.vpc_routes)
 
@@ -81,8 +85,11 @@ def test_adding_a_vpc_router_and_connection_moves_nothing() -> None:
     before = build_plan(load_stack("dev"), "dev")
     cfg = load_stack("dev")
     net = cfg["crossnet:network"]
-    net["vpcs"]["aaa"] = {"cidr": "10.17.0.0/16", "azs": ["us-east-1a"],
-                          "tiers": {"a": {"prefixLength": 24}}}
+    net["vpcs"]["aaa"] = {
+        "cidr": "10.17.0.0/16",
+        "azs": ["us-east-1a"],
+        "tiers": {"a": {"prefixLength": 24}},
+    }
     net["vpnGateways"]["aaa-vgw"] = {"vpc": "aaa"}
     net["datacenters"]["dc1"]["routers"]["edge0"] = {"publicIp": "192.0.2.9", "platform": "linux"}
     net["connections"]["a-first"] = {"router": "dc1/edge0", "gateway": "aaa-vgw", "routing": "bgp"}
@@ -122,12 +129,16 @@ def test_inside_slot_space() -> None:
 
 tiers_strategy = st.dictionaries(
     st.text(alphabet="abcdefgh", min_size=1, max_size=6),
-    st.integers(min_value=20, max_value=28), min_size=1, max_size=5,
+    st.integers(min_value=20, max_value=28),
+    min_size=1,
+    max_size=5,
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(tiers_strategy, st.integers(min_value=1, max_value=4), st.integers(min_value=16, max_value=18))
+@given(
+    tiers_strategy, st.integers(min_value=1, max_value=4), st.integers(min_value=16, max_value=18)
+)
 def test_subnet_allocator_property(tiers: dict[str, int], n_azs: int, vpc_len: int) -> None:
     """Subnets: no overlaps, all inside the VPC, deterministic, one per tier and AZ."""
     vpc = IPNetwork(f"10.0.0.0/{vpc_len}")
@@ -146,7 +157,7 @@ def test_subnet_allocator_property(tiers: dict[str, int], n_azs: int, vpc_len: i
     cidrs = list(out.values())
     for i, a in enumerate(cidrs):
         assert a in vpc and a.prefixlen == tiers[next(t for (t, _), c in out.items() if c == a)]
-        for b in cidrs[i + 1:]:
+        for b in cidrs[i + 1 :]:
             assert a not in b and b not in a
 
 
