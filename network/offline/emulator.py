@@ -796,7 +796,11 @@ def _customer_gateway_configuration(self: VPNConnection) -> str:
         _sub(ipsec, "tcp_mss_adjustment", CGW_CONFIG_TCP_MSS)
         dpd = _sub(ipsec, "dead_peer_detection")
         _sub(dpd, "interval", CGW_CONFIG_DPD_INTERVAL)
-        _sub(dpd, "retries", max(1, t.dpd_timeout // CGW_CONFIG_DPD_INTERVAL))
+        # "A DPD timeout of 40 seconds means that the VPN endpoint will consider the
+        # peer dead 30 seconds after the first failed keep-alive" (EC2 API reference):
+        # AWS's sample XML for the 40 s default says interval 10, retries 3.
+        retries = (t.dpd_timeout - CGW_CONFIG_DPD_INTERVAL) // CGW_CONFIG_DPD_INTERVAL
+        _sub(dpd, "retries", max(1, retries))
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
