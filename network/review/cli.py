@@ -21,9 +21,12 @@ from network.review.estimate import (
     load_prices,
     parse_size,
 )
+from network.review.guardrails import POLICIES, blocking, check_resources
 from network.review.report import plan_tables
-from network.review.tables import render_markdown, render_text
-from network.stack_file import read_stack_config
+from network.review.resources import proposed_resources
+from network.review.snapshot import plan_snapshot
+from network.review.tables import Table, render_markdown, render_text
+from network.stack_file import read_stack_config, secret_keys
 
 
 def _stack_args(p: argparse.ArgumentParser) -> None:
@@ -74,6 +77,31 @@ def run_estimate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_guardrails(args: argparse.Namespace) -> int:
+    """`crossnet guardrails`: the policy pack's rules over the resources the plan implies."""
+    config = read_stack_config(args.stack, args.config)
+    plan = build_plan(config, args.stack)
+    resources = proposed_resources(plan_snapshot(plan), secret_keys(config))
+    prod = tuple(args.prod_stack) if args.prod_stack else ("prod",)
+    found = check_resources(resources, plan.stack, prod)
+    checked = Table.of(
+        "Guardrails", ("policy", "severity", "scope", "result"),
+        [(p.name, p.severity, p.scope,
+          f"{sum(1 for v in found if v.policy == p.name)} violation(s)"
+          if any(v.policy == p.name for v in found) else "ok") for p in POLICIES.values()])
+    tables = [checked]
+    if found:
+        tables.append(Table.of("Violations", ("severity", "policy", "resource", "message"),
+                               [(v.severity, v.policy, v.resource, v.message) for v in found]))
+    render = render_markdown if args.format == "markdown" else render_text
+    mandatory = blocking(found)
+    heading = (f"crossnet guardrails: stack {plan.stack}, {len(resources)} resources, "
+               f"{len(mandatory)} mandatory and {len(found) - len(mandatory)} advisory "
+               "violation(s)")
+    _write(render(tables, heading), args.out)
+    return 1 if mandatory else 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the review sub-commands to the `crossnet` parser."""
     p = subparsers.add_parser(
@@ -116,3 +144,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
     p.set_defaults(func=run_estimate)
+
+    p = subparsers.add_parser(
+        "guardrails", help="the policy pack's rules over the planned resources",
+        description="Run crossnet's guardrails (the rules of the CrossGuard pack in policy/) "
+                    "over the resources the stack's plan implies, without Pulumi. Exit 1 when "
+                    "a mandatory guardrail is broken, 0 otherwise.")
+    _stack_args(p)
+    p.add_argument("--prod-stack", action="append", default=None, metavar="NAME",
+                   help="a stack name judged as production (repeatable; default: prod)")
+    p.add_argument("--format", choices=("text", "markdown"), default="text")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
+    p.set_defaults(func=run_guardrails)

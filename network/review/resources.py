@@ -1,0 +1,199 @@
+"""The AWS resources a plan snapshot implies, as Pulumi would see their inputs (pure).
+
+This is how the guardrails judge a plan and how `crossnet diff` finds the
+resources a change adds, changes or replaces, without running Pulumi. Types
+and input names are pulumi-aws's (camelCase); names come from
+`network.naming.resource_name`, keyed by stable names. A reference to another
+resource is the string `ref:<kind>:<name>`, and `sources` records the type it
+points at, so a replaced resource shows up as a changed input of whatever
+refers to it. Security groups and their rules are not listed: no review
+question here depends on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from network.naming import PROJECT, resource_name
+
+KIND_TYPE = {
+    "vpc": "aws:ec2/vpc:Vpc",
+    "subnet": "aws:ec2/subnet:Subnet",
+    "rt": "aws:ec2/routeTable:RouteTable",
+    "route": "aws:ec2/route:Route",
+    "vgw": "aws:ec2/vpnGateway:VpnGateway",
+    "vgw-prop": "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation",
+    "tgw": "aws:ec2transitgateway/transitGateway:TransitGateway",
+    "tgw-attach": "aws:ec2transitgateway/vpcAttachment:VpcAttachment",
+    "tgw-rt": "aws:ec2transitgateway/routeTable:RouteTable",
+    "tgw-assoc": "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
+    "tgw-prop": "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation",
+    "tgw-route": "aws:ec2transitgateway/route:Route",
+    "cgw": "aws:ec2/customerGateway:CustomerGateway",
+    "vpn": "aws:ec2/vpnConnection:VpnConnection",
+    "vpn-route": "aws:ec2/vpnConnectionRoute:VpnConnectionRoute",
+    "peering": "aws:ec2/vpcPeeringConnection:VpcPeeringConnection",
+    "psk": "random:index/randomPassword:RandomPassword",
+}
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+def ref(kind: str, *keys: str) -> str:
+    """A reference to another planned resource: `ref:<kind>:<name>`."""
+    return f"ref:{kind}:{resource_name(kind, *keys)}"
+
+
+def _sources(inputs: dict[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in inputs.items():
+        vals = v if isinstance(v, list) else [v]
+        kinds = [x.split(":", 2)[1] for x in vals if isinstance(x, str) and x.startswith("ref:")]
+        if kinds:
+            out[k] = sorted({KIND_TYPE[x] for x in kinds})
+    return out
+
+
+def _res(kind: str, keys: Iterable[str], inputs: dict[str, Any],
+         secret_inputs: Iterable[str] = ()) -> dict[str, Any]:
+    return {"type": KIND_TYPE[kind], "kind": kind, "name": resource_name(kind, *keys),
+            "inputs": inputs, "secret_inputs": set(secret_inputs), "sources": _sources(inputs)}
+
+
+def _slug(cidr: str) -> str:
+    return cidr.replace("/", "_").replace(":", "_")
+
+
+def _vpn_inputs(name: str, c: dict[str, Any], secret_config_keys: set[str]) -> tuple[
+        dict[str, Any], set[str]]:
+    crypto = c["crypto"]
+    inputs: dict[str, Any] = {
+        "type": "ipsec.1",
+        "customerGatewayId": ref("cgw", c["router"]),
+        "staticRoutesOnly": c["routing"] == "static",
+    }
+    gw_kind = "vgw" if c["gatewayType"] == "vgw" else "tgw"
+    inputs["vpnGatewayId" if gw_kind == "vgw" else "transitGatewayId"] = ref(gw_kind, c["gateway"])
+    secret: set[str] = set()
+    for n, t in sorted(c["tunnels"].items()):
+        p = f"tunnel{n}"
+        inputs.update({
+            f"{p}InsideCidr": t["insideCidr"],
+            f"{p}IkeVersions": list(crypto["ikeVersions"]),
+            f"{p}Phase1EncryptionAlgorithms": list(crypto["phase1"]["encryption"]),
+            f"{p}Phase1IntegrityAlgorithms": list(crypto["phase1"]["integrity"]),
+            f"{p}Phase1DhGroupNumbers": list(crypto["phase1"]["dhGroups"]),
+            f"{p}Phase1LifetimeSeconds": crypto["phase1"]["lifetimeSeconds"],
+            f"{p}Phase2EncryptionAlgorithms": list(crypto["phase2"]["encryption"]),
+            f"{p}Phase2IntegrityAlgorithms": list(crypto["phase2"]["integrity"]),
+            f"{p}Phase2DhGroupNumbers": list(crypto["phase2"]["dhGroups"]),
+            f"{p}Phase2LifetimeSeconds": crypto["phase2"]["lifetimeSeconds"],
+            f"{p}RekeyMarginTimeSeconds": crypto["rekeyMarginSeconds"],
+            f"{p}RekeyFuzzPercentage": crypto["rekeyFuzzPercentage"],
+            f"{p}ReplayWindowSize": crypto["replayWindowSize"],
+            f"{p}DpdTimeoutSeconds": crypto["dpd"]["timeoutSeconds"],
+            f"{p}DpdTimeoutAction": crypto["dpd"]["action"],
+            f"{p}StartupAction": crypto["startupAction"],
+        })
+        if t.get("insideIpv6Cidr"):
+            inputs[f"{p}InsideIpv6Cidr"] = t["insideIpv6Cidr"]
+        # Where the key comes from stands in for the key: the snapshot has no secrets.
+        if t["psk"] == "generated":
+            inputs[f"{p}PresharedKey"] = ref("psk", name, str(n))
+        else:
+            inputs[f"{p}PresharedKey"] = t["psk"]
+            if t["psk"].removeprefix("config:") in secret_config_keys:
+                secret.add(f"{p}PresharedKey")
+    return inputs, secret
+
+
+def proposed_resources(snapshot: dict[str, Any],
+                       secret_config_keys: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The resources a plan snapshot implies, in a stable order.
+
+    `secret_config_keys` are the config keys holding `secure:` values (see
+    `network.stack_file.secret_keys`): a tunnel key read from one of them is a
+    secret input; one read from a plain config value is not.
+    """
+    secret_keys = set(secret_config_keys)
+    out: list[dict[str, Any]] = []
+    vgw_of = snapshot.get("vgwPropagation", {})
+    for v, vpc in sorted(snapshot["vpcs"].items()):
+        out.append(_res("vpc", [v], {"cidrBlock": vpc["cidr"]}))
+        for tier in vpc["tiers"]:
+            out.append(_res("rt", [v, tier], {"vpcId": ref("vpc", v)}))
+            if v in vgw_of:
+                out.append(_res("vgw-prop", [vgw_of[v], tier], {
+                    "vpnGatewayId": ref("vgw", vgw_of[v]), "routeTableId": ref("rt", v, tier)}))
+            for dest, via in sorted(snapshot["vpcRoutes"].get(v, {}).items()):
+                kind, target = via.split(":", 1)
+                hop = ({"transitGatewayId": ref("tgw", target)} if kind == "tgw"
+                       else {"vpcPeeringConnectionId": ref("peering", target)})
+                out.append(_res("route", [v, tier, _slug(dest)], {
+                    "routeTableId": ref("rt", v, tier), "destinationCidrBlock": dest, **hop}))
+        for key, cidr in sorted(vpc["subnets"].items()):
+            tier, az = key.split("/")
+            out.append(_res("subnet", [v, tier, az], {
+                "vpcId": ref("vpc", v), "cidrBlock": cidr, "availabilityZone": az}))
+    for g, vgw in sorted(snapshot["vpnGateways"].items()):
+        out.append(_res("vgw", [g], {"vpcId": ref("vpc", vgw["vpc"]),
+                                     "amazonSideAsn": str(vgw["asn"])}))
+    for t, tgw in sorted(snapshot["transitGateways"].items()):
+        out.append(_res("tgw", [t], {
+            "amazonSideAsn": tgw["asn"], "vpnEcmpSupport": "enable" if tgw["ecmp"] else "disable",
+            "defaultRouteTableAssociation": "disable", "defaultRouteTablePropagation": "disable"}))
+        for vpc, tier in sorted(tgw["attachments"].items()):
+            subnets = sorted(k for k in snapshot["vpcs"].get(vpc, {}).get("subnets", {})
+                             if k.split("/")[0] == tier)
+            out.append(_res("tgw-attach", [t, vpc], {
+                "transitGatewayId": ref("tgw", t), "vpcId": ref("vpc", vpc),
+                "subnetIds": [ref("subnet", vpc, *k.split("/")) for k in subnets]}))
+
+        def attachment(r: str, t: str = t) -> str:
+            kind, name = r.split(":", 1)
+            return ref("tgw-attach", t, name) if kind == "vpc" else ref("vpn", name)
+
+        for rt, table in sorted(tgw["routeTables"].items()):
+            out.append(_res("tgw-rt", [t, rt], {"transitGatewayId": ref("tgw", t)}))
+            for a in table["associations"]:
+                out.append(_res("tgw-assoc", [t, rt, a.replace(":", "-")], {
+                    "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
+                    "transitGatewayAttachmentId": attachment(a)}))
+            for a in table["propagations"]:
+                out.append(_res("tgw-prop", [t, rt, a.replace(":", "-")], {
+                    "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
+                    "transitGatewayAttachmentId": attachment(a)}))
+        for s in tgw["staticRoutes"]:
+            out.append(_res("tgw-route", [t, s["table"], _slug(s["destination"])], {
+                "transitGatewayRouteTableId": ref("tgw-rt", t, s["table"]),
+                "destinationCidrBlock": s["destination"],
+                "transitGatewayAttachmentId": attachment(s["attachment"])}))
+    routers_done: set[str] = set()
+    for name, c in sorted(snapshot["connections"].items()):
+        if c["router"] not in routers_done:
+            routers_done.add(c["router"])
+            out.append(_res("cgw", [c["router"]], {
+                "bgpAsn": str(c["customerAsn"]), "ipAddress": c["customerIp"], "type": "ipsec.1"}))
+        inputs, secret = _vpn_inputs(name, c, secret_keys)
+        for n, t in sorted(c["tunnels"].items()):
+            if t["psk"] == "generated":
+                out.append(_res("psk", [name, n], {"length": 32, "special": False}))
+        out.append(_res("vpn", [name], inputs, secret))
+        if c["routing"] == "static" and c["gatewayType"] == "vgw":
+            for p in c["announce"]:
+                out.append(_res("vpn-route", [name, _slug(p)], {
+                    "vpnConnectionId": ref("vpn", name), "destinationCidrBlock": p}))
+    for name, p in sorted(snapshot["peerings"].items()):
+        inputs = {"vpcId": ref("vpc", p["requester"]), "peerVpcId": ref("vpc", p["accepter"]),
+                  "autoAccept": not p["crossRegion"]}
+        if p["crossRegion"]:
+            inputs["peerRegion"] = snapshot["vpcs"][p["accepter"]]["region"]
+        out.append(_res("peering", [name], inputs))
+    # The stack outputs carry what each router announces (the outputs contract).
+    routers: dict[str, Any] = {}
+    for name, c in sorted(snapshot["connections"].items()):
+        routers.setdefault(c["router"], {"connections": []})["connections"].append(
+            {"name": name, "announce": list(c["announce"])})
+    out.append({"type": STACK_TYPE, "kind": "stack", "name": f"{PROJECT}-{snapshot['stack']}",
+                "inputs": {"routers": routers}, "secret_inputs": set(), "sources": {}})
+    return out
