@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "network.offline.cli",
     "network.demo",
     "network.review.cli",
+    "network.render.cli",
 )
 
 

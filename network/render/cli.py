@@ -1,0 +1,73 @@
+"""`crossnet render`: every datacenter router's config, from the stack outputs."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Any
+
+from network.contract import load_outputs
+from network.errors import ConfigError, Problem
+from network.render.engine import render_stack, summary_rows
+from network.state import PROJECT_DIR, configs_dir, outputs_path
+
+_STACK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+COLUMNS = ("router", "platform", "tunnels", "neighbours", "file")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "render",
+        help="render the datacenter routers' configs from the stack outputs",
+        description="Render one config per datacenter router from the stack outputs "
+        "(written by `crossnet up`, or by `pulumi stack output --json --show-secrets > FILE`). "
+        "Everything is validated and cross-checked before the first file is written; files "
+        "holding a pre-shared key are mode 0600.",
+    )
+    p.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml")
+    p.add_argument("--outputs", type=Path, default=None, metavar="FILE",
+                   help="stack outputs file (default: .crossnet/<stack>/outputs.json)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="output directory, one sub-directory per router "
+                        "(default: .crossnet/<stack>/configs)")
+    p.add_argument("--redact", action="store_true",
+                   help="mask every pre-shared key in the files (for review and diffs)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    stack = args.stack
+    if not _STACK_RE.match(stack):
+        raise ConfigError("--stack", [Problem("--stack", repr(stack),
+                                              "a stack name is letters, digits, '.', '_', '-'")])
+    source = args.outputs or outputs_path(stack)
+    outputs = load_outputs(source)
+    if outputs.stack != stack:
+        raise ConfigError(str(source), [Problem(
+            "crossnet.stack", repr(outputs.stack),
+            f"these are the outputs of stack {outputs.stack!r}, not {stack!r}: "
+            f"pass --stack {outputs.stack}")])
+    out_dir = args.out or configs_dir(stack)
+    rendered = render_stack(outputs, out_dir, redact=args.redact)
+    print(table(summary_rows(rendered, base=_base(out_dir))))
+    keys = "every key masked (--redact)" if args.redact else "files holding a key are mode 0600"
+    print(f"\n{len(rendered)} router(s) rendered for stack {stack!r} into {out_dir}; {keys}.")
+    return 0
+
+
+def _base(out_dir: Path) -> Path | None:
+    try:
+        out_dir.resolve().relative_to(PROJECT_DIR)
+        return PROJECT_DIR
+    except ValueError:
+        return None
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A plain text table with the command's columns."""
+    cells = [list(COLUMNS)] + [[str(r[c]) for c in COLUMNS] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,62 @@
+"""Names the renderer gives to things on the router (pure).
+
+Every tunnel gets a number from its inside /30: the /30's index inside
+169.254.0.0/16 (0-16383). The plan guarantees that no router holds the same
+/30 twice, so the number is unique per router, it never depends on list
+positions or on other connections, and it only changes when the tunnel
+itself is replaced. The same number names the tunnel on every platform:
+
+| platform | tunnel interface | note |
+|---|---|---|
+| linux   | `vti<N>`     | XFRM interface with `if_id N` (8 chars at most, IFNAMSIZ is 16) |
+| iosxe   | `Tunnel<N>`  | |
+| junos   | `st0.<N>`    | st0 logical units go up to 16385 |
+| vyos    | `vti<N>`     | |
+| fortios | `aws<N>`     | the phase1-interface name, 15 characters at most |
+"""
+
+from __future__ import annotations
+
+from netaddr import IPNetwork
+
+from network import aws_rules as aws
+
+_INSIDE_BASE = int(aws.INSIDE_V4_SUPERNET.first)
+
+INTERFACE_FORMATS = {
+    "linux": "vti{n}",
+    "iosxe": "Tunnel{n}",
+    "junos": "st0.{n}",
+    "vyos": "vti{n}",
+    "fortios": "aws{n}",
+}
+
+# Linux: one strongSwan file per tunnel, so that a real router's single charon
+# includes them all while the lab loads each into the charon owning that tunnel.
+LINUX_TUNNEL_FILE = "conf.d/{tunnel}.conf"
+# The updown script the Linux connections call (installed by the operator from
+# the rendered crossnet-updown.sh; the lab bind-mounts its own at this path).
+LINUX_UPDOWN_PATH = "/etc/swanctl/crossnet-updown.sh"
+
+
+def tunnel_number(inside_cidr: str | IPNetwork) -> int:
+    """The tunnel's number: the index of its inside /30 in 169.254.0.0/16."""
+    net = IPNetwork(str(inside_cidr))
+    if net.prefixlen != aws.INSIDE_V4_PREFIXLEN or net not in aws.INSIDE_V4_SUPERNET:
+        raise ValueError(f"{inside_cidr} is not a /30 inside {aws.INSIDE_V4_SUPERNET}")
+    return (int(net.first) - _INSIDE_BASE) >> 2
+
+
+def interface_name(platform: str, inside_cidr: str | IPNetwork) -> str:
+    """The tunnel interface of one tunnel on `platform` (see the module table)."""
+    return INTERFACE_FORMATS[platform].format(n=tunnel_number(inside_cidr))
+
+
+def tunnel_key(connection: str, number: int) -> str:
+    """The strongSwan connection/child name of one tunnel: `<connection>-<n>`."""
+    return f"{connection}-{number}"
+
+
+def linux_tunnel_file(connection: str, number: int) -> str:
+    """The per-tunnel swanctl file of one tunnel, relative to the router's directory."""
+    return LINUX_TUNNEL_FILE.format(tunnel=tunnel_key(connection, number))

@@ -1,0 +1,116 @@
+"""build_context: the values the templates get, and every input problem at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from network.contract import Router, parse_outputs
+from network.errors import ConfigError
+from network.render import build_context, render_router
+from network.render.context import REDACTED
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def raw(platform: str, case: str) -> dict[str, Any]:
+    return json.loads((GOLDEN / platform / case / "outputs.json").read_text())
+
+
+def router(data: dict[str, Any], key: str | None = None) -> Router:
+    routers = parse_outputs(data, "test").routers
+    return routers[key or next(iter(routers))]
+
+
+def test_dev_router_context() -> None:
+    rt = router(raw("linux", "dev"))
+    ctx = build_context(rt)["router"]
+    assert (ctx.key, ctx.asn, ctx.router_id, ctx.bgp, ctx.static) == (
+        "dc1-edge1", 65010, "192.0.2.10", True, False)
+    (c,) = ctx.connections
+    crypto = rt.connections[0].crypto
+    margin = crypto["rekeyMarginSeconds"]  # fuzz 100 %: the whole margin is randomised
+    assert (c.ike_lifetime, c.ike_rekey_time, c.ike_over_time, c.ike_rand_time) == (
+        28800, 28800 - margin, margin, margin)
+    assert (c.esp_lifetime, c.esp_rekey_time, c.esp_rand_time) == (3600, 3600 - margin, margin)
+    assert (c.dpd_interval, c.dpd_retries, c.dpd_timeout) == (10, 3, 30)  # the stack's DPD 30 s
+    t1, t2 = c.tunnels
+    assert t1.customer_inside_ip.endswith(".114") and t1.aws_inside_ip.endswith(".113")
+    assert t1.interface == f"vti{t1.tunnel_no}" and t2.tunnel_no == t1.tunnel_no + 1
+    assert (t1.local_pref, t1.prepend, t1.route_map_in) == (None, (), None)
+    assert (t2.local_pref, t2.prepend, t2.route_map_in) == (50, (65010, 65010),
+                                                            "dc1-edge1-app-2-in")
+    assert ctx.ecmp_paths == 0
+
+
+def test_ecmp_and_static_context() -> None:
+    prod = build_context(router(raw("linux", "prod"), "ash-edge1"))["router"]
+    assert prod.ecmp_paths == 2 and all(t.local_pref is None for t in prod.tunnels)
+    staging = build_context(router(raw("linux", "staging")))["router"]
+    assert staging.static and not staging.bgp
+    assert [t.static_distance for t in staging.tunnels] == [1, 10]
+    assert [t.tunnel_no for t in staging.tunnels] == [1280, 1281]  # 169.254.20.0/30, .4/30
+
+
+def test_mixed_timers_follow_the_tunnel_options() -> None:
+    ctx = build_context(router(raw("linux", "mixed")))["router"]
+    core = next(c for c in ctx.connections if c.name == "lon-core1-core")
+    # phase 2 1800 s, margin 300 s, fuzz 50 %: rekey at 1500 s, up to 150 s earlier.
+    assert (core.esp_rekey_time, core.esp_rand_time, core.ike_rekey_time) == (1500, 150, 14100)
+    assert (core.dpd_interval, core.dpd_retries) == (10, 4)  # DPD timeout 40 s
+    assert core.replay_window == 2048
+
+
+@pytest.mark.parametrize("platform", ["linux"])
+def test_redact_masks_every_key(platform: str) -> None:
+    data = raw("linux", "mixed")
+    for r in data["routers"].values():
+        r["platform"] = platform
+    rt = router(data)
+    keys = [t.psk.reveal() for c in rt.connections for t in c.tunnels]
+    assert all(t.psk == REDACTED for t in build_context(rt, redact=True)["router"].tunnels)
+    text = "".join(render_router(rt, redact=True).values())
+    assert not any(k in text for k in keys) and REDACTED in text
+    assert all(k in "".join(render_router(rt).values()) for k in keys)
+
+
+def test_every_problem_of_a_router_at_once() -> None:
+    data = raw("linux", "mixed")
+    r = data["routers"]["lon-core1"]
+    conns = {c["name"]: c for c in r["connections"]}
+    conns["lon-core1-core"]["tunnels"][0]["insideCidr"] = "169.254.9.0/29"
+    conns["lon-core1-core"]["tunnels"][1]["customerOutsideIp"] = "192.0.2.99"
+    conns["lon-core1-hub"]["crypto"]["phase1"]["encryption"] = ["3DES"]
+    conns["lon-core1-batch"]["routing"] = "ospf"
+    with pytest.raises(ConfigError) as e:
+        build_context(router(data))
+    text = e.value.render()
+    for needle in ("insideCidr", "customerOutsideIp", "phase1.encryption", "routing"):
+        assert needle in text
+    assert "FAKE_TEST_KEY" not in text
+
+
+def test_unknown_platform_and_no_tunnels() -> None:
+    data = raw("linux", "dev")
+    data["routers"]["dc1-edge1"]["platform"] = "pan-os"
+    with pytest.raises(ConfigError, match="problem") as e:
+        build_context(router(data))
+    assert "unknown platform" in e.value.render()
+    empty = Router(key="x-y", datacenter="x", name="y", platform="linux", public_ip="192.0.2.1",
+                   asn=65000, prefixes=("10.0.0.0/16",), connections=())
+    with pytest.raises(ConfigError) as e:
+        build_context(empty)
+    assert "no tunnels" in e.value.render()
+
+
+def test_iosxe_needs_one_phase1_per_router() -> None:
+    data = raw("linux", "mixed")
+    r = data["routers"]["lon-core1"]
+    r["platform"] = "iosxe"
+    r["connections"][0]["crypto"]["phase1"]["dhGroups"] = [19]
+    with pytest.raises(ConfigError) as e:
+        build_context(router(data))
+    assert "same phase 1 algorithms" in e.value.render()
