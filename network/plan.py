@@ -32,6 +32,7 @@ from network.model import (
     VpcSpec,
     VpnGatewaySpec,
 )
+from network.vpc_flows import planned_flows
 
 P = NETWORK_KEY
 # RFC 6598 carrier-grade NAT space: not reachable from AWS either.
@@ -366,6 +367,17 @@ def _check_ingress(spec: NetworkSpec, p: Problems) -> None:
             for j, tier in enumerate(rule.tiers):
                 if tier not in tiers:
                     p.add(f"{path}.tiers[{j}]", tier, f"VPC {v.name!r} has no such tier")
+        for tier in sorted(tiers):
+            # Each flow is one rule, plus the same-tier rule; AWS's default quota
+            # is 60 inbound rules per security group.
+            n = len(planned_flows(v.ingress, tier)) + 1
+            if n > aws.MAX_RULES_PER_SECURITY_GROUP:
+                p.add(
+                    f"{P}.vpcs.{v.name}.ingress",
+                    f"{n} rules for tier {tier}",
+                    f"a security group holds at most {aws.MAX_RULES_PER_SECURITY_GROUP} "
+                    "inbound rules: use wider prefixes or port ranges",
+                )
 
 
 def _plan_connection(

@@ -26,13 +26,22 @@ def verify_emulator(
             clients[region] = emu.client("ec2", region)
         return clients[region]
 
+    # One describe per kind and region: every call to the emulator costs
+    # milliseconds, and a large stack has thousands of route-table checks.
+    tables: dict[str, dict[str, Any]] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    for region in plan.regions():
+        for page in ec2(region).get_paginator("describe_route_tables").paginate():
+            tables |= {rt["RouteTableId"]: rt for rt in page["RouteTables"]}
+        for page in ec2(region).get_paginator("describe_security_groups").paginate():
+            groups |= {g["GroupId"]: g for g in page["SecurityGroups"]}
+
     # 1. Route tables towards the datacenters: VGW propagation, or TGW routes.
     n_prop = 0
     for vpc, vgw in plan.vgw_propagating().items():
-        region = plan.vpcs[vpc].spec.region
         vgw_id = gateways[vgw]["id"]
         for tier, rt_id in vpcs_out[vpc]["routeTables"].items():
-            rt = ec2(region).describe_route_tables(RouteTableIds=[rt_id])["RouteTables"][0]
+            rt = tables[rt_id]
             if vgw_id not in [p["GatewayId"] for p in rt.get("PropagatingVgws", [])]:
                 fail.append(
                     f"route table {vpc}/{tier} ({rt_id}) has no propagation from VGW "
@@ -42,7 +51,6 @@ def verify_emulator(
                 n_prop += 1
     n_routes = 0
     for route in plan.vpc_routes:
-        region = plan.vpcs[route.vpc].spec.region
         target_id = (
             gateways[route.target]["id"]
             if route.target_kind == "tgw"
@@ -50,7 +58,7 @@ def verify_emulator(
         )
         key = "TransitGatewayId" if route.target_kind == "tgw" else "VpcPeeringConnectionId"
         for tier, rt_id in vpcs_out[route.vpc]["routeTables"].items():
-            rt = ec2(region).describe_route_tables(RouteTableIds=[rt_id])["RouteTables"][0]
+            rt = tables[rt_id]
             hits = [
                 r
                 for r in rt["Routes"]
@@ -177,10 +185,10 @@ def verify_emulator(
 
     # 5. Security groups admit exactly the planned flows from the datacenters.
     n_sg = 0
-    for name, vp in plan.vpcs.items():
-        region = vp.spec.region
+    for name in plan.vpcs:
+        vp = plan.vpcs[name]
         for tier, sg_id in vpcs_out[name]["securityGroups"].items():
-            sg = ec2(region).describe_security_groups(GroupIds=[sg_id])["SecurityGroups"][0]
+            sg = groups[sg_id]
             flows: set[tuple[str, str, int, int]] = set()
             for perm in sg["IpPermissions"]:
                 for r in perm.get("IpRanges", []):
