@@ -8,11 +8,21 @@ screen. `diff` exits 0 when nothing changed and 1 when something did.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
 from network.plan import Plan, build_plan
 from network.review.diagram import render_svg
+from network.review.diff import (
+    diff_snapshots,
+    load_applied,
+    load_outputs_raw,
+    render_diff,
+    renewed_connections,
+    replacement_sources,
+    router_config_diffs,
+)
 from network.review.estimate import (
     DEFAULT_DEADLINE_DAYS,
     DEFAULT_PRICES,
@@ -27,6 +37,7 @@ from network.review.resources import proposed_resources
 from network.review.snapshot import plan_snapshot
 from network.review.tables import Table, render_markdown, render_text
 from network.stack_file import read_stack_config, secret_keys
+from network.state import outputs_path, state_dir
 
 
 def _stack_args(p: argparse.ArgumentParser) -> None:
@@ -102,6 +113,27 @@ def run_guardrails(args: argparse.Namespace) -> int:
     return 1 if mandatory else 0
 
 
+def run_diff(args: argparse.Namespace) -> int:
+    """`crossnet diff`: 0 when nothing changed, 1 when something did (2: invalid input)."""
+    if args.rules:
+        _write(render_text([replacement_sources()]), args.out)
+        return 0
+    plan = load_plan(args.stack, args.config)
+    applied_file = args.applied or state_dir(args.stack) / "applied.json"
+    outputs_file = args.outputs or outputs_path(args.stack)
+    old = load_applied(applied_file)
+    outputs = load_outputs_raw(outputs_file)
+    baseline = (f"the last apply ({applied_file})" if old is not None
+                else f"nothing applied ({applied_file} does not exist)")
+    report = diff_snapshots(old, plan_snapshot(plan), baseline, outputs)
+    if report.changed and not args.no_configs:
+        diffs, notes = router_config_diffs(outputs, plan, report.routers,
+                                           renewed_connections(report))
+        report = dataclasses.replace(report, router_diffs=diffs, notes=notes)
+    _write(render_diff(report, args.format), args.out)
+    return 1 if report.changed else 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the review sub-commands to the `crossnet` parser."""
     p = subparsers.add_parser(
@@ -156,3 +188,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
     p.set_defaults(func=run_guardrails)
+
+    p = subparsers.add_parser(
+        "diff", help="the proposed config against the last applied state",
+        description="Compare the stack file's plan with the plan the last apply recorded: "
+                    "address-plan changes, resources added/updated/replaced/deleted, every "
+                    "replacement of a VPN connection or customer gateway with its consequence "
+                    "and a safe order, and a unified diff of each affected router's config "
+                    "(keys redacted). Exit 0: no change; 1: changes; 2: invalid input.")
+    _stack_args(p)
+    p.add_argument("--applied", type=Path, default=None, metavar="FILE",
+                   help="applied state (default: .crossnet/<stack>/applied.json)")
+    p.add_argument("--outputs", type=Path, default=None, metavar="FILE",
+                   help="applied stack outputs, for router configs (default: "
+                        ".crossnet/<stack>/outputs.json, or `pulumi stack output --json "
+                        "--show-secrets`)")
+    p.add_argument("--no-configs", action="store_true", help="skip the router config diffs")
+    p.add_argument("--rules", action="store_true",
+                   help="print the replace-on-change table with its sources, and exit")
+    p.add_argument("--format", choices=("text", "markdown"), default="text")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
+    p.set_defaults(func=run_diff)

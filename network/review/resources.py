@@ -64,12 +64,18 @@ def _slug(cidr: str) -> str:
     return cidr.replace("/", "_").replace(":", "_")
 
 
-def _vpn_inputs(name: str, c: dict[str, Any], secret_config_keys: set[str]) -> tuple[
+def cgw_key(snapshot: dict[str, Any], c: dict[str, Any]) -> str:
+    """The customer gateway a connection uses: one per router and region."""
+    region = c["region"]
+    return c["router"] if region == snapshot["defaultRegion"] else f"{c['router']}-{region}"
+
+
+def _vpn_inputs(name: str, c: dict[str, Any], cgw: str, secret_config_keys: set[str]) -> tuple[
         dict[str, Any], set[str]]:
     crypto = c["crypto"]
     inputs: dict[str, Any] = {
         "type": "ipsec.1",
-        "customerGatewayId": ref("cgw", c["router"]),
+        "customerGatewayId": ref("cgw", cgw),
         "staticRoutesOnly": c["routing"] == "static",
     }
     gw_kind = "vgw" if c["gatewayType"] == "vgw" else "tgw"
@@ -168,13 +174,14 @@ def proposed_resources(snapshot: dict[str, Any],
                 "transitGatewayRouteTableId": ref("tgw-rt", t, s["table"]),
                 "destinationCidrBlock": s["destination"],
                 "transitGatewayAttachmentId": attachment(s["attachment"])}))
-    routers_done: set[str] = set()
+    cgws_done: set[str] = set()
     for name, c in sorted(snapshot["connections"].items()):
-        if c["router"] not in routers_done:
-            routers_done.add(c["router"])
-            out.append(_res("cgw", [c["router"]], {
+        cgw = cgw_key(snapshot, c)
+        if cgw not in cgws_done:
+            cgws_done.add(cgw)
+            out.append(_res("cgw", [cgw], {
                 "bgpAsn": str(c["customerAsn"]), "ipAddress": c["customerIp"], "type": "ipsec.1"}))
-        inputs, secret = _vpn_inputs(name, c, secret_keys)
+        inputs, secret = _vpn_inputs(name, c, cgw, secret_keys)
         for n, t in sorted(c["tunnels"].items()):
             if t["psk"] == "generated":
                 out.append(_res("psk", [name, n], {"length": 32, "special": False}))

@@ -1,0 +1,220 @@
+"""`crossnet diff`: replacements flagged loudly, a new VPC not, exit status, no keys shown."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_review_support import STACKS, plan_of, run_cli, stack_config, write_stack_file
+
+from network.naming import tunnel_id
+from network.review.diff import (
+    address_changes,
+    diff_snapshots,
+    proposed_outputs,
+    render_diff,
+    resource_changes,
+)
+from network.review.replacements import REPLACE_ON_CHANGE, replaces
+from network.review.snapshot import plan_snapshot
+
+NET = "crossnet:network"
+SECRET_PREFIX = "TopSecretKey"
+
+
+def applied_files(tmp: Path, stack: str, config: dict[str, Any] | None = None) -> list[str]:
+    """Record `config` (default: the example) as applied: applied.json and outputs.json."""
+    plan = plan_of(stack, config)
+    (tmp / "applied.json").write_text(json.dumps(
+        {"stack": stack, "plan": plan_snapshot(plan), "resources": []}))
+    outputs = proposed_outputs(plan, None)
+    k = 0
+    for router in outputs["routers"].values():
+        for c in router["connections"]:
+            for t in c["tunnels"]:
+                k += 1
+                t["awsOutsideIp"] = f"198.51.100.{k}"
+            c["vpnConnectionId"] = f"vpn-0{k:04d}"
+    outputs["presharedKeys"] = {key: f"{SECRET_PREFIX}{i:04d}"
+                                for i, key in enumerate(outputs["presharedKeys"])}
+    (tmp / "outputs.json").write_text(json.dumps(outputs))
+    return ["--applied", str(tmp / "applied.json"), "--outputs", str(tmp / "outputs.json")]
+
+
+def diff(tmp: Path, stack: str, config: dict[str, Any], capsys: pytest.CaptureFixture[str],
+         monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[int, str, str]:
+    files = applied_files(tmp, stack)
+    path = write_stack_file(tmp, stack, config)
+    return run_cli(["diff", "--stack", stack, "--config", str(path), *files, *extra], capsys,
+                   monkeypatch)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_change_exits_0(stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = diff(tmp_path, stack, stack_config(stack), capsys, monkeypatch)
+    assert code == 0, err
+    assert "no changes" in out
+
+
+def test_inside_cidr_change_replaces_the_vpn_connection_loudly(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stack_config("prod")
+    config[NET]["connections"]["fra-edge1-hub"]["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
+    code, out, err = diff(tmp_path, "prod", config, capsys, monkeypatch)
+    assert code == 1, err
+    assert "!! REPLACES VPN CONNECTION fra-edge1-hub !!" in out
+    assert "NEW OUTSIDE ADDRESSES" in out
+    assert "routers to reconfigure: fra-edge1" in out
+    # one tunnel at a time, in place, with the applied connection's ID and outside address
+    assert "modify-vpn-tunnel-options --vpn-connection-id vpn-0" in out
+    assert "TunnelInsideCidr=169.254.50.0/30" in out
+    assert SECRET_PREFIX not in out + err
+
+
+def test_routing_change_replaces_with_make_before_break(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stack_config("dev")
+    config[NET]["connections"]["dc1-edge1-app"]["routing"] = "static"
+    code, out, _ = diff(tmp_path, "dev", config, capsys, monkeypatch)
+    assert code == 1
+    assert "!! REPLACES VPN CONNECTION dc1-edge1-app !!" in out
+    assert "staticRoutesOnly: False -> True" in out
+    assert "add the new connection beside dc1-edge1-app" in out
+
+
+def test_router_address_change_replaces_the_customer_gateway(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stack_config("prod")
+    config[NET]["datacenters"]["ash"]["routers"]["edge2"]["publicIp"] = "192.0.2.112"
+    code, out, _ = diff(tmp_path, "prod", config, capsys, monkeypatch)
+    assert code == 1
+    assert "!! REPLACES CUSTOMER GATEWAY ash-edge2-cgw !!" in out
+    assert "ipAddress: 192.0.2.102 -> 192.0.2.112" in out
+    assert "ash-edge1 carries it" in out  # the other router of the datacenter
+    # the VPN connection itself is only moved, in place
+    assert "REPLACES VPN CONNECTION" not in out
+    assert "ModifyVpnConnection" in out
+
+
+def test_adding_only_a_vpc_is_not_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stack_config("dev")
+    config[NET]["vpcs"]["tools"] = {"cidr": "10.17.0.0/16", "azs": ["us-east-1a"],
+                                    "tiers": {"private": {"prefixLength": 24}}}
+    code, out, _ = diff(tmp_path, "dev", config, capsys, monkeypatch)
+    assert code == 1  # something changed ...
+    assert "REPLACE" not in out.replace("0 to REPLACE", "")  # ... but nothing is replaced
+    assert "routers to reconfigure: none" in out
+    assert "create  vpc     tools-vpc" in out
+    old, new = plan_snapshot(plan_of("dev")), plan_snapshot(plan_of("dev", config))
+    assert {c.action for c in resource_changes(old, new)} == {"create"}
+
+
+def test_adding_a_prod_vpc_without_attachment_is_not_flagged() -> None:
+    config = stack_config("prod")
+    config[NET]["vpcs"]["lab"] = {"cidr": "10.5.0.0/16", "azs": ["us-east-1a", "us-east-1b"],
+                                  "tiers": {"private": {"prefixLength": 20}}}
+    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
+                            "test")
+    assert report.changed and not any(i.loud for i in report.impacts)
+    assert {c.action for c in report.resources} == {"create"}
+
+
+def test_crypto_change_is_an_update_in_place() -> None:
+    config = stack_config("staging")
+    config[NET]["connections"]["dc1-edge1-web"]["tunnelOptions"]["phase1"]["dhGroups"] = [21]
+    report = diff_snapshots(plan_snapshot(plan_of("staging")),
+                            plan_snapshot(plan_of("staging", config)), "test")
+    [vpn] = [c for c in report.resources if c.kind == "vpn"]
+    assert vpn.action == "update"
+    [impact] = report.impacts
+    assert impact.kind == "update-vpn" and not impact.loud
+    assert "ModifyVpnTunnelOptions" in impact.consequence
+    assert impact.routers == ("dc1-edge1",)
+
+
+def test_removing_a_connection_names_its_router() -> None:
+    config = stack_config("prod")
+    del config[NET]["connections"]["fra-edge2-hub"]
+    del config[NET]["datacenters"]["fra"]["routers"]["edge2"]
+    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
+                            "test")
+    removed = [i for i in report.impacts if i.kind == "remove"]
+    assert [(i.subject, i.routers) for i in removed] == [("fra-edge2-hub", ("fra-edge2",))]
+    gone = address_changes(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)))
+    assert ("router", "fra-edge2") in {(f.area, f.key) for f in gone if f.new is None}
+
+
+def test_nothing_applied_yet_shows_everything_as_new(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
+    code, out, err = run_cli(["diff", "--stack", "staging", "--no-configs"], capsys, monkeypatch)
+    assert code == 1, err
+    assert "nothing applied" in out and "0 to REPLACE" in out
+
+
+def test_broken_applied_state_is_a_clean_error(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    bad = tmp_path / "applied.json"
+    bad.write_text(json.dumps({"stack": "dev", "resources": []}))
+    code, out, err = run_cli(["diff", "--stack", "dev", "--applied", str(bad)], capsys,
+                             monkeypatch)
+    assert code == 2 and out == ""
+    assert "no plan snapshot" in err and "Traceback" not in err
+    bad.write_text("{not json")
+    code, _, err = run_cli(["diff", "--stack", "dev", "--applied", str(bad)], capsys, monkeypatch)
+    assert code == 2 and "not JSON" in err
+
+
+def test_router_config_diff_is_unified_and_redacted(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    if importlib.util.find_spec("network.render") is None:
+        pytest.skip("network.render is not there yet")
+    config = stack_config("prod")
+    config[NET]["connections"]["fra-edge1-hub"]["tunnel2"] = {"insideCidr": "169.254.50.4/30"}
+    code, out, err = diff(tmp_path, "prod", config, capsys, monkeypatch, "--format", "markdown")
+    assert code == 1, err
+    assert SECRET_PREFIX not in out + err
+    assert "Router config diffs (keys redacted)" in out
+    if "router fra-edge1: not rendered" not in out:
+        assert "--- applied/fra-edge1/" in out and "+++ proposed/fra-edge1/" in out
+        assert "169.254.50.6" in out  # the router's new inside address on tunnel 2
+        assert "198.51.100." in out  # the applied AWS outside addresses are kept
+
+
+def test_proposed_outputs_hold_no_real_key() -> None:
+    outputs = proposed_outputs(plan_of("dev"), None)
+    keys = set(outputs["presharedKeys"].values())
+    assert len(keys) == 1 and next(iter(keys)).startswith("Redacted")
+    assert tunnel_id("dc1-edge1-app", 1) in outputs["presharedKeys"]
+
+
+def test_replace_table_has_a_source_for_every_rule() -> None:
+    for t, rule in REPLACE_ON_CHANGE.items():
+        assert rule.source.startswith("https://"), t
+        assert rule.props
+    assert replaces("aws:ec2/vpnConnection:VpnConnection", "tunnel1InsideCidr")
+    assert not replaces("aws:ec2/vpnConnection:VpnConnection", "customerGatewayId")
+    assert not replaces("aws:ec2/vpnConnection:VpnConnection", "tunnel1PresharedKey")
+    assert replaces("aws:ec2/customerGateway:CustomerGateway", "ipAddress")
+
+
+def test_rules_listing(capsys: pytest.CaptureFixture[str],
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run_cli(["diff", "--stack", "dev", "--rules"], capsys, monkeypatch)
+    assert code == 0 and "vpnsite_connection.go" in out
+
+
+def test_render_diff_without_changes() -> None:
+    snap = plan_snapshot(plan_of("dev"))
+    assert "no changes" in render_diff(diff_snapshots(snap, snap, "x"))
