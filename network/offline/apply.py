@@ -23,6 +23,7 @@ from network.offline.emulator import AwsEmulator
 from network.offline.mocks import MotoMocks, RecordingMonitor, Registration
 from network.offline.verify import verify_emulator
 from network.plan import Plan, build_plan
+from network.review.guardrails import blocking, check_resources
 from network.stack_file import read_stack_config
 from network.state import PROJECT_DIR, outputs_path, state_dir
 
@@ -50,6 +51,7 @@ class ApplyResult:
     secret_outputs: list[str]
     resources: list[Registration]
     checks: list[str] = field(default_factory=list)
+    advisories: list[str] = field(default_factory=list)
     outputs_file: Path | None = None
 
 
@@ -125,7 +127,28 @@ def offline_up(stack: str, seed: int | None = None, write: bool = True) -> Apply
         failures, checks = verify_emulator(emu, plan, outputs)
     if failures:
         raise ApplyError(f"the emulator's state does not match the plan for {stack!r}", failures)
+    # The guardrails of the CrossGuard pack (policy/), on what was declared:
+    # mandatory ones stop the apply, advisory ones are reported.
+    violations = check_resources(
+        [
+            {
+                "type": r.type,
+                "name": r.name,
+                "urn": r.urn,
+                "inputs": r.inputs,
+                "secret_inputs": set(r.secret_inputs),
+            }
+            for r in resources
+        ],
+        stack,
+    )
+    stop = [f"[{v.policy}] {v.resource}: {v.message}" for v in blocking(violations)]
+    if stop:
+        raise ApplyError(f"mandatory guardrails failed for {stack!r}", stop)
     result = ApplyResult(stack, plan, outputs, secret, resources, checks)
+    result.advisories = [
+        f"[{v.policy}] {v.resource}: {v.message}" for v in violations if v.severity != "mandatory"
+    ]
     if write:
         path = outputs_path(stack)
         write_private(path, json.dumps(outputs, indent=2, sort_keys=True) + "\n")

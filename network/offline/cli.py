@@ -85,6 +85,12 @@ def summary(r: ApplyResult) -> str:
     lines += [f"  ok {c}" for c in r.checks]
     lines.append("")
     lines.append(
+        "Guardrails (the rules of the policy/ pack): "
+        + (f"{len(r.advisories)} advisory" if r.advisories else "all passed")
+    )
+    lines += [f"  advisory {a}" for a in r.advisories]
+    lines.append("")
+    lines.append(
         f"outputs: {r.outputs_file} (mode 0600; secret outputs: "
         f"{', '.join(r.secret_outputs) or 'none'})"
     )

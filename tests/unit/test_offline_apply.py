@@ -178,3 +178,21 @@ def test_aws_rejection_is_reported_cleanly(
     assert "CustomerGatewayLimitExceeded: too many customer gateways" in err
     assert "dc1-edge1-cgw" in err and "Traceback" not in err
     assert not (state_dir / "dev" / "outputs.json").exists()
+
+
+def test_mandatory_guardrail_stops_the_apply(state_dir: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """IKEv1 is valid for AWS and for the plan, but not in prod: the same rule as
+    the CrossGuard pack stops the offline apply, and nothing is written."""
+    import yaml
+
+    cfg = load_stack("prod")
+    for conn in cfg["crossnet:network"]["connections"].values():
+        conn["tunnelOptions"] = {**conn["tunnelOptions"], "ikeVersions": ["ikev1", "ikev2"]}
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump({"config": cfg}))
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path))
+    assert main(["up", "--stack", "prod"]) == 1
+    err = capsys.readouterr().err
+    assert "mandatory guardrails failed for 'prod'" in err and "ikev1" in err.lower()
+    assert not (state_dir / "prod" / "outputs.json").exists()
