@@ -111,6 +111,8 @@ def _facts(s: Mapping[str, Any]) -> dict[tuple[str, str], str]:
         f[("vpc", name)] = f"{v['cidr']} in {v['region']} ({' '.join(v['azs'])})"
         for key, cidr in v["subnets"].items():
             f[("subnet", f"{name}/{key}")] = cidr
+        for tier, flows in v.get("ingress", {}).items():
+            f[("ingress", f"{name}/{tier}")] = "; ".join(flows) or "none"
     for name, d in s["datacenters"].items():
         f[("datacenter", name)] = f"AS {d['asn']}, prefixes {_j(d['prefixes'])}"
         for key, r in d["routers"].items():

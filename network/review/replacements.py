@@ -75,6 +75,10 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {r.type: r for r in (
         "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html (a VPC's "
         "primary CIDR cannot change); aws_vpc cidr_block is ForceNew", False),
     ReplaceRule(
+        "aws:ec2/securityGroup:SecurityGroup", ("vpcId", "name", "description"),
+        f"{_TF}/main/internal/service/ec2/vpc_security_group.go (ForceNew; rules declared "
+        "as their own resources are added and removed one by one)", False),
+    ReplaceRule(
         "aws:ec2/routeTable:RouteTable", ("vpcId",),
         f"{_TF}/main/internal/service/ec2/vpc_route_table.go (vpc_id: ForceNew)", False),
     ReplaceRule(

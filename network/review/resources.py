@@ -6,8 +6,9 @@ and input names are pulumi-aws's (camelCase); names come from
 `network.naming.resource_name`, keyed by stable names. A reference to another
 resource is the string `ref:<kind>:<name>`, and `sources` records the type it
 points at, so a replaced resource shows up as a changed input of whatever
-refers to it. Security groups and their rules are not listed: no review
-question here depends on them.
+refers to it. A tier's security group carries its datacenter flows as one
+`ingress` input (crossnet declares one rule resource per flow; here they are
+summarised, enough to show that the flows changed).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ KIND_TYPE = {
     "vpc": "aws:ec2/vpc:Vpc",
     "subnet": "aws:ec2/subnet:Subnet",
     "rt": "aws:ec2/routeTable:RouteTable",
+    "sg": "aws:ec2/securityGroup:SecurityGroup",
     "route": "aws:ec2/route:Route",
     "vgw": "aws:ec2/vpnGateway:VpnGateway",
     "vgw-prop": "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation",
@@ -128,6 +130,8 @@ def proposed_resources(snapshot: dict[str, Any],
         out.append(_res("vpc", [v], {"cidrBlock": vpc["cidr"]}))
         for tier in vpc["tiers"]:
             out.append(_res("rt", [v, tier], {"vpcId": ref("vpc", v)}))
+            out.append(_res("sg", [v, tier], {"vpcId": ref("vpc", v),
+                                              "ingress": list(vpc["ingress"].get(tier, []))}))
             if v in vgw_of:
                 out.append(_res("vgw-prop", [vgw_of[v], tier], {
                     "vpnGatewayId": ref("vgw", vgw_of[v]), "routeTableId": ref("rt", v, tier)}))

@@ -11,7 +11,8 @@ Shape (SNAPSHOT_VERSION 1), all keys sorted, all addresses as strings:
     {"snapshotVersion": 1, "stack": "prod", "defaultRegion": "us-east-1",
      "addressSpace": {"aws": [cidr], "datacenters": [cidr]},
      "vpcs": {name: {"region", "cidr", "azs": [az],
-                     "subnets": {"<tier>/<az>": cidr}, "tiers": [tier]}},
+                     "subnets": {"<tier>/<az>": cidr}, "tiers": [tier],
+                     "ingress": {tier: ["<proto> <ports> from <cidr>"]}}},
      "datacenters": {name: {"asn", "prefixes": [cidr],
                             "routers": {key: {"name", "publicIp", "platform"}}}},
      "vpnGateways": {name: {"vpc", "asn", "region"}},
@@ -37,6 +38,7 @@ from __future__ import annotations
 from typing import Any
 
 from network.contract import crypto_record
+from network.model import IngressRule
 from network.plan import Plan
 
 SNAPSHOT_VERSION = 1
@@ -44,6 +46,20 @@ SNAPSHOT_VERSION = 1
 
 def _s(x: object) -> str:
     return str(x)
+
+
+def ingress_flows(rules: tuple[IngressRule, ...], tier: str) -> list[str]:
+    """The flows a tier admits from the datacenters, e.g. 'tcp 443 from 10.128.0.0/16'."""
+    flows: set[str] = set()
+    for rule in rules:
+        if tier not in rule.tiers:
+            continue
+        for src in rule.sources:
+            if rule.icmp:
+                flows.add(f"icmp all from {src}")
+            flows |= {f"tcp {p} from {src}" for p in rule.tcp}
+            flows |= {f"udp {p} from {src}" for p in rule.udp}
+    return sorted(flows)
 
 
 def plan_snapshot(plan: Plan) -> dict[str, Any]:
@@ -56,6 +72,7 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
             "azs": list(v.spec.azs),
             "tiers": [t.name for t in v.spec.tiers],
             "subnets": {f"{s.tier}/{s.az}": _s(s.cidr) for s in v.subnets},
+            "ingress": {t.name: ingress_flows(v.spec.ingress, t.name) for t in v.spec.tiers},
         }
         for name, v in sorted(plan.vpcs.items())
     }

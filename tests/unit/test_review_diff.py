@@ -218,3 +218,14 @@ def test_rules_listing(capsys: pytest.CaptureFixture[str],
 def test_render_diff_without_changes() -> None:
     snap = plan_snapshot(plan_of("dev"))
     assert "no changes" in render_diff(diff_snapshots(snap, snap, "x"))
+
+
+def test_a_new_datacenter_flow_updates_the_security_group_only() -> None:
+    config = stack_config("prod")
+    config[NET]["vpcs"]["media"]["ingress"][0]["tcp"].append(8443)
+    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
+                            "test")
+    assert [(c.action, c.name) for c in report.resources] == [("update", "media-private-sg")]
+    assert [(f.area, f.key) for f in report.facts] == [("ingress", "media/private")]
+    assert "tcp 8443 from 10.128.0.0/16" in (report.facts[0].new or "")
+    assert report.impacts == [] and report.routers == []
