@@ -1,0 +1,61 @@
+"""Each Pulumi-mock pitfall of FACTS.md, guarded by a test that fails when the
+guard is missing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from network.offline.apply import run_program
+from network.offline.emulator import AwsEmulator
+from network.offline.mocks import _SECRET_SIG, _SECRET_VAL, unwrap
+from tests.conftest import load_stack
+
+
+def _walk(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in _walk(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in _walk(v, f"{path}[{i}]")]
+    return [(path, value)]
+
+
+def test_every_output_resolves() -> None:
+    """A program built before set_mocks leaves outputs that never resolve (or
+    resolve to None); the offline run installs the mocks first."""
+    with AwsEmulator(seed=1) as emu:
+        outputs, _, _ = run_program(load_stack("prod"), "prod", emu, seed=1)
+    empty = [p for p, v in _walk(outputs) if v is None and not p.endswith("insideIpv6Cidr")]
+    assert empty == []
+    assert outputs["routers"] and outputs["presharedKeys"]
+
+
+def test_last_set_mocks_wins_so_each_run_starts_clean() -> None:
+    """set_mocks is process-wide: a second run in one process must not see the
+    first run's stack outputs or resources."""
+    with AwsEmulator(seed=1) as emu:
+        dev, _, dev_res = run_program(load_stack("dev"), "dev", emu, seed=1)
+    with AwsEmulator(seed=1) as emu:
+        staging, _, st_res = run_program(load_stack("staging"), "staging", emu, seed=1)
+    assert set(dev["routers"]) == {"dc1-edge1"} and set(staging["vpcs"]) == {"web", "data"}
+    assert "app" not in staging["vpcs"]
+    assert any(r.name == "app-vpc" for r in dev_res)
+    assert not any(r.name == "app-vpc" for r in st_res)  # nothing carried over
+    with AwsEmulator(seed=1) as emu:
+        _, _, again = run_program(load_stack("staging"), "staging", emu, seed=1)
+    assert len(again) == len(st_res)
+
+
+def test_secret_inputs_are_unwrapped_and_flagged() -> None:
+    wrapped = {_SECRET_SIG: _SECRET_VAL, "value": "Key_from_config1"}
+    value, secret = unwrap({"tunnel1PresharedKey": wrapped, "n": 30.0, "l": [1.0, "a"]})
+    assert secret
+    assert value == {"tunnel1PresharedKey": "Key_from_config1", "n": 30, "l": [1, "a"]}
+    assert unwrap({"plain": "x"}) == ({"plain": "x"}, False)
+
+
+def test_secret_outputs_are_rewrapped_despite_the_mock_monitor() -> None:
+    """The mock monitor drops additional_secret_outputs; the program marks the
+    keys secret itself, so they still come back as a secret output."""
+    with AwsEmulator(seed=1) as emu:
+        _, secret, _ = run_program(load_stack("dev"), "dev", emu, seed=1)
+    assert secret == ["presharedKeys"]
