@@ -80,9 +80,11 @@ def run_diagram(args: argparse.Namespace) -> int:
 def run_estimate(args: argparse.Namespace) -> int:
     """`crossnet estimate`: monthly cost, and the time and cost of moving --data."""
     size = parse_size(args.data) if args.data is not None else None
+    monthly_in = parse_size(args.monthly_in, "--monthly-in") if args.monthly_in else 0
+    monthly_out = parse_size(args.monthly_out, "--monthly-out") if args.monthly_out else 0
     prices = load_prices(args.prices)
     plan = load_plan(args.stack, args.config)
-    e = estimate(plan, prices, size, args.direction, args.deadline_days)
+    e = estimate(plan, prices, size, args.direction, args.deadline_days, monthly_in, monthly_out)
     render = render_markdown if args.format == "markdown" else render_text
     _write(render(estimate_tables(e), f"crossnet estimate: stack {plan.stack}"), args.out)
     return 0
@@ -169,6 +171,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--direction", choices=("to-aws", "from-aws"), default="to-aws",
                    help="to-aws: datacenter to AWS (data in is free); from-aws: data "
                         "transfer out is charged")
+    p.add_argument("--monthly-in", default=None, metavar="SIZE",
+                   help="steady traffic from the datacenters to AWS per month (TGW processing)")
+    p.add_argument("--monthly-out", default=None, metavar="SIZE",
+                   help="steady traffic from AWS to the datacenters per month (data transfer "
+                        "out, TGW processing)")
     p.add_argument("--deadline-days", type=float, default=DEFAULT_DEADLINE_DAYS, metavar="DAYS",
                    help=f"longer than this is too long (default {DEFAULT_DEADLINE_DAYS:g})")
     p.add_argument("--prices", type=Path, default=DEFAULT_PRICES, metavar="FILE",

@@ -346,10 +346,29 @@ def _options(required_bps: float, size: int, plan: Plan, p: Prices) -> tuple[lis
     return options, advice
 
 
+def traffic_costs(in_bytes: int, out_bytes: int, p: Prices,
+                  paths: list[PathCapacity]) -> list[CostLine]:
+    """Monthly charges for steady traffic between the datacenters and AWS."""
+    total_bps = sum(x.bps for x in paths) or 1.0
+    tgw_share = sum(x.bps for x in paths if x.kind == "tgw") / total_bps
+    gb_in, gb_out = in_bytes / GIB, out_bytes / GIB
+    lines = []
+    if tgw_share and (gb_in or gb_out):
+        gb = (gb_in + gb_out) * tgw_share
+        lines.append(CostLine("TGW data processing (monthly traffic)", f"{gb:,.0f} GB",
+                              f"{p.tgw_processing_gb:g}/GB", gb * p.tgw_processing_gb))
+    if gb_out:
+        lines.append(CostLine("data transfer out to the datacenters", f"{gb_out:,.0f} GB",
+                              "tiered", dto_internet(gb_out, p)))
+    return lines
+
+
 def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
              direction: str = "to-aws",
-             deadline_days: float = DEFAULT_DEADLINE_DAYS) -> Estimate:
-    """Monthly cost, and for `size_bytes` the transfer time, cost and options."""
+             deadline_days: float = DEFAULT_DEADLINE_DAYS,
+             monthly_in: int = 0, monthly_out: int = 0) -> Estimate:
+    """Monthly cost (hours, plus steady traffic in and out), and for `size_bytes`
+    the transfer time, its cost and the options when it is too slow."""
     if direction not in ("to-aws", "from-aws"):
         raise _bad("--direction", direction, "to-aws or from-aws")
     if not deadline_days > 0:
@@ -371,7 +390,8 @@ def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
     if elsewhere:
         warnings.append(f"the stack also runs in {', '.join(elsewhere)}, where prices may "
                         f"differ from these {prices.region} prices")
-    return Estimate(plan.stack, prices, monthly_costs(plan, prices), paths, per_dc, size_bytes,
+    monthly = monthly_costs(plan, prices) + traffic_costs(monthly_in, monthly_out, prices, paths)
+    return Estimate(plan.stack, prices, monthly, paths, per_dc, size_bytes,
                     direction, deadline, transfer, seconds, options, advice, warnings)
 
 
@@ -395,7 +415,7 @@ def estimate_tables(e: Estimate) -> list[Table]:
         "Monthly cost", ("item", "quantity", "unit price", f"per month ({cur})"),
         [(c.item, c.quantity, c.unit_price, f"{c.amount:,.2f}") for c in e.monthly]
         + [("total", "", "", f"{e.monthly_total:,.2f}")],
-        note="; ".join([dated, "data charges come on top", *e.warnings]))]
+        note="; ".join([dated, *e.warnings]))]
     tables.append(Table.of(
         "Tunnel bandwidth", ("gateway", "datacenter", "connections", "active tunnels",
                              "bandwidth", "why"),

@@ -153,3 +153,24 @@ def test_bad_input_is_one_clean_screen(argv: list[str], capsys: pytest.CaptureFi
 def test_duration_format() -> None:
     assert human_duration(math.inf).startswith("never")
     assert human_duration(90) == "1.5 minutes"
+
+
+def test_steady_monthly_traffic_adds_processing_and_transfer_out() -> None:
+    p = load_prices()
+    e = estimate(plan_of("prod"), p, monthly_in=parse_size("1TiB"), monthly_out=parse_size("2TiB"))
+    lines = {c.item: c.amount for c in e.monthly}
+    assert lines["TGW data processing (monthly traffic)"] == pytest.approx(3 * 1024 * 0.02)
+    assert lines["data transfer out to the datacenters"] == pytest.approx(dto_internet(2048, p))
+    assert e.monthly_total == pytest.approx(438 + 3 * 1024 * 0.02 + dto_internet(2048, p))
+    dev = estimate(plan_of("dev"), p, monthly_in=parse_size("1TiB"))
+    assert all("processing" not in c.item for c in dev.monthly)  # a VGW processes for free
+
+
+def test_monthly_traffic_options(capsys: pytest.CaptureFixture[str],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run_cli(["estimate", "--stack", "prod", "--monthly-out", "5TB"], capsys,
+                           monkeypatch)
+    assert code == 0 and "data transfer out to the datacenters" in out
+    code, _, err = run_cli(["estimate", "--stack", "prod", "--monthly-in", "5"], capsys,
+                           monkeypatch)
+    assert code == 2 and "--monthly-in" in err
