@@ -41,7 +41,7 @@ def summary(r: ApplyResult) -> str:
         if res.type.startswith("crossnet:"):
             continue
         chain = res.urn.split("::")[-2].split("$")
-        comp = next((t for t in chain if t.startswith("crossnet:")), "(stack)")
+        comp = next((t for t in chain if t.startswith("crossnet:")), "providers:Providers")
         by_component[comp.split(":")[-1]] += 1
     total = sum(by_component.values())
     lines.append(
