@@ -27,9 +27,9 @@ class CustomerGateway(pulumi.ComponentResource):
     ):
         super().__init__(token("CustomerGateway"), name, None, opts)
         r = args.router
-        # ip_address and bgp_asn force replacement, and a replaced customer
-        # gateway replaces every VPN connection on it (new outside addresses
-        # and keys): `crossnet diff` flags such changes before `up`.
+        # ip_address and bgp_asn force a new customer gateway; its VPN
+        # connections then move to it in place (ModifyVpnConnection), router by
+        # router. `crossnet diff` lists such changes, with the routers to touch.
         cgw = aws.ec2.CustomerGateway(
             resource_name("cgw", r.key),
             ip_address=str(r.public_ip),

@@ -19,15 +19,18 @@ from pulumi.runtime.sync_await import _sync_await
 
 from network.contract import parse_outputs, write_private
 from network.errors import CrossnetError
+from network.naming import resource_name
 from network.offline.emulator import AwsEmulator
 from network.offline.mocks import MotoMocks, RecordingMonitor, Registration
 from network.offline.verify import verify_emulator
 from network.plan import Plan, build_plan
 from network.review.guardrails import blocking, check_resources
+from network.review.snapshot import plan_snapshot
 from network.stack_file import read_stack_config
 from network.state import PROJECT_DIR, outputs_path, state_dir
 
 PROGRAM = PROJECT_DIR / "__main__.py"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 class ApplyError(CrossnetError):
@@ -117,6 +120,37 @@ def run_program(
     return outputs, secret, regs
 
 
+def guardrail_view(
+    plan: Plan, resources: list[Registration], outputs: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """The declared resources as the guardrails read them, with where each
+    tunnel key came from (a secret config value or a generated secret)."""
+    key_sources: dict[str, dict[str, list[str]]] = {}
+    for c in plan.connections:
+        key_sources[resource_name("vpn", c.name)] = {
+            f"tunnel{t.number}PresharedKey": (
+                ["config:secret"] if t.psk is not None else [RANDOM_PASSWORD]
+            )
+            for t in c.tunnels
+        }
+    view: list[dict[str, Any]] = [
+        {
+            "type": r.type,
+            "name": r.name,
+            "urn": r.urn,
+            "inputs": r.inputs,
+            "secret_inputs": set(r.secret_inputs),
+            "sources": key_sources.get(r.name, {}),
+        }
+        for r in resources
+    ]
+    # The stack's own outputs, so that the prefix rules see what routers announce.
+    view.append(
+        {"type": "pulumi:pulumi:Stack", "name": f"crossnet-{plan.stack}", "inputs": outputs}
+    )
+    return view
+
+
 def offline_up(stack: str, seed: int | None = None, write: bool = True) -> ApplyResult:
     """Plan, run the program against the emulator, check its state, write the outputs."""
     config = read_stack_config(stack)
@@ -129,19 +163,7 @@ def offline_up(stack: str, seed: int | None = None, write: bool = True) -> Apply
         raise ApplyError(f"the emulator's state does not match the plan for {stack!r}", failures)
     # The guardrails of the CrossGuard pack (policy/), on what was declared:
     # mandatory ones stop the apply, advisory ones are reported.
-    violations = check_resources(
-        [
-            {
-                "type": r.type,
-                "name": r.name,
-                "urn": r.urn,
-                "inputs": r.inputs,
-                "secret_inputs": set(r.secret_inputs),
-            }
-            for r in resources
-        ],
-        stack,
-    )
+    violations = check_resources(guardrail_view(plan, resources, outputs), stack)
     stop = [f"[{v.policy}] {v.resource}: {v.message}" for v in blocking(violations)]
     if stop:
         raise ApplyError(f"mandatory guardrails failed for {stack!r}", stop)
@@ -154,6 +176,7 @@ def offline_up(stack: str, seed: int | None = None, write: bool = True) -> Apply
         write_private(path, json.dumps(outputs, indent=2, sort_keys=True) + "\n")
         applied = {
             "stack": stack,
+            "plan": plan_snapshot(plan),
             "resources": [
                 {
                     "urn": r.urn,
