@@ -95,8 +95,8 @@ def verify_emulator(
                 conn = _connection_by_vpn_id(outputs, a["ResourceId"])
                 if conn:
                     ref_of[a["TransitGatewayAttachmentId"]] = f"vpn:{conn}"
-        for rt in tp.route_tables:
-            rt_id = gateways[tp.name]["routeTables"][rt.name]["id"]
+        for table in tp.route_tables:
+            rt_id = gateways[tp.name]["routeTables"][table.name]["id"]
             assoc = client.get_transit_gateway_route_table_associations(
                 TransitGatewayRouteTableId=rt_id
             )["Associations"]
@@ -106,13 +106,13 @@ def verify_emulator(
             got_a = {ref_of.get(a["TransitGatewayAttachmentId"], "?") for a in assoc}
             got_p = {ref_of.get(p["TransitGatewayAttachmentId"], "?") for p in prop}
             for kind, want, got in (
-                ("association", set(rt.associations), got_a),
-                ("propagation", set(rt.propagations), got_p),
+                ("association", set(table.associations), got_a),
+                ("propagation", set(table.propagations), got_p),
             ):
                 for ref in sorted(want - got):
-                    fail.append(f"TGW {tp.name} route table {rt.name}: {kind} of {ref} missing")
+                    fail.append(f"TGW {tp.name} route table {table.name}: {kind} of {ref} missing")
                 for ref in sorted(got - want):
-                    fail.append(f"TGW {tp.name} route table {rt.name}: unexpected {kind} of {ref}")
+                    fail.append(f"TGW {tp.name} route table {table.name}: unexpected {kind} of {ref}")
                 n_tgw += len(want & got)
     if plan.transit:
         ok.append(f"{n_tgw} TGW route-table associations and propagations as planned")

@@ -228,7 +228,8 @@ def test_given_tunnel_options_are_honoured_and_absent_ones_get_aws_defaults(
     assert ipsec.findtext("authentication_protocol") == "hmac-sha2-512-256"
     assert ipsec.findtext("perfect_forward_secrecy") == "group5"
     assert ipsec.findtext("lifetime") == "1800"
-    assert ipsec.findtext("dead_peer_detection/retries") == "5"  # 60 s timeout: first miss at 10 s, dead 50 s later
+    # 60 s timeout: first missed keep-alive at 10 s, declared dead 50 s later
+    assert ipsec.findtext("dead_peer_detection/retries") == "5"
 
 
 def test_options_given_for_tunnel_2_alone_land_on_tunnel_2(ec2: Any, net: dict[str, str]) -> None:
