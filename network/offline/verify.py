@@ -112,7 +112,9 @@ def verify_emulator(
                 for ref in sorted(want - got):
                     fail.append(f"TGW {tp.name} route table {table.name}: {kind} of {ref} missing")
                 for ref in sorted(got - want):
-                    fail.append(f"TGW {tp.name} route table {table.name}: unexpected {kind} of {ref}")
+                    fail.append(
+                        f"TGW {tp.name} route table {table.name}: unexpected {kind} of {ref}"
+                    )
                 n_tgw += len(want & got)
     if plan.transit:
         ok.append(f"{n_tgw} TGW route-table associations and propagations as planned")
