@@ -19,6 +19,7 @@ compared with what AWS was given for that tunnel:
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,9 +155,11 @@ def _suites(kind: str, suites: set[Suite], phase: dict[str, Any], enc_ok: tuple[
                 out.append((label, f"{kind} proposal without integrity/PRF"))
         elif integ not in integ_ok or integ not in phase["integrity"]:
             out.append((label, f"{kind} integrity/PRF {integ} is not allowed on this tunnel"))
-        if dh is None or dh not in dh_ok or dh not in phase["dhGroups"]:
-            out.append((label, f"{kind} DH group {dh} is not allowed on this tunnel "
+        if dh is None:
+            out.append((label, f"{kind} proposal without a DH group "
                                "(AWS always uses PFS in phase 2)"))
+        elif dh not in dh_ok or dh not in phase["dhGroups"]:
+            out.append((label, f"{kind} DH group {dh} is not allowed on this tunnel"))
     return out
 
 
@@ -242,15 +245,7 @@ def _frr(text: str) -> dict[str, Any]:
             out["static"].append((words[2], words[3], words[4],
                                   int(words[5]) if len(words) > 5 else 1))
         elif words[0] == "neighbor":
-            n = out["neighbors"].setdefault(words[1], {})
-            if words[2] == "remote-as":
-                n["remote_as"] = int(words[3])
-            elif words[2] == "timers":
-                n["keepalive"], n["hold"] = int(words[3]), int(words[4])
-            elif words[2] == "prefix-list":
-                n[f"prefix_{words[4]}"] = words[3]
-            elif words[2] == "maximum-prefix":
-                n["max_prefix"] = int(words[3])
+            _neighbor_line(out, words)
     return out
 
 
@@ -282,12 +277,12 @@ def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
                 dpd_timeout=_seconds(conn.get("dpd_timeout")),
                 address=frr["addresses"].get(iface),
             )
-            _bgp_facts(f, frr, iface)
+            _apply_bgp(f, frr, iface)
             facts.append(f)
     return facts
 
 
-def _bgp_facts(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
+def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
     """The BGP session of a tunnel is the neighbour inside its interface's subnet."""
     f.static = {(p, d) for p, _, dev, d in frr["static"] if dev == iface}
     if f.address is None:
@@ -303,8 +298,450 @@ def _bgp_facts(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
             f.max_prefix = n.get("max_prefix")
 
 
+# ------------------------------------------------------------------ Cisco IOS-XE
+
+def _ios_blocks(text: str) -> list[tuple[str, list[str]]]:
+    """Top-level lines with their indented children (flattened, stripped)."""
+    blocks: list[tuple[str, list[str]]] = []
+    for raw in text.splitlines():
+        if not raw.strip() or raw.strip().startswith("!"):
+            continue
+        if raw[0] != " ":
+            blocks.append((raw.strip(), []))
+        elif blocks:
+            blocks[-1][1].append(raw.strip())
+    return blocks
+
+
+def _ios_mask(address: str, mask: str) -> str:
+    return f"{address}/{IPAddress(mask).netmask_bits()}"
+
+
+def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
+    """Facts from an IOS-XE config: Tunnel interfaces and what they reference."""
+    blocks = _ios_blocks(files["router.cfg"])
+
+    def named(prefix: str) -> dict[str, list[str]]:
+        return {head[len(prefix):].split()[0]: body for head, body in blocks
+                if head.startswith(prefix)}
+
+    def value(body: list[str], key: str) -> str | None:
+        return next((line[len(key):].strip() for line in body if line.startswith(key + " ")),
+                    None)
+
+    proposals, keyrings, profiles = (named("crypto ikev2 proposal "),
+                                     named("crypto ikev2 keyring "),
+                                     named("crypto ikev2 profile "))
+    ipsec = named("crypto ipsec profile ")
+    transforms = {head.split()[3]: " ".join(head.split()[4:]) for head, _ in blocks
+                  if head.startswith("crypto ipsec transform-set ")}
+    policy = next(body for head, body in blocks if head.startswith("crypto ikev2 policy "))
+    ike: set[Suite] = set()
+    enc_of, integ_of = cr.reverse(cr.IOSXE_IKE_ENC), cr.reverse(cr.IOSXE_IKE_INTEG)
+    for line in policy:
+        if line.startswith("proposal "):
+            body = proposals[line.split()[1]]
+            encs = [enc_of.get(x, x) for x in (value(body, "encryption") or "").split()]
+            integs: list[str | None] = [
+                integ_of.get(i, i)
+                for i in (value(body, "integrity") or value(body, "prf") or "").split()]
+            groups: list[int | None] = [int(g) for g in (value(body, "group") or "").split()]
+            ike |= {(e, i, g) for e in encs for i in integs or [None] for g in groups or [None]}
+    local = (value(policy, "match address local") or "").split()[0] or None
+    bgp = _ios_bgp(blocks)
+    esp_enc, esp_integ = cr.reverse(cr.IOSXE_ESP_ENC), cr.reverse(cr.IOSXE_ESP_INTEG)
+    facts = []
+    for head, body in blocks:
+        if not head.startswith("interface Tunnel"):
+            continue
+        iface = head.split()[1]
+        ip = (value(body, "ip address") or " ").split()
+        prof = ipsec[(value(body, "tunnel protection ipsec profile") or "").split()[0]]
+        ike_prof = profiles[value(prof, "set ikev2-profile") or ""]
+        ring = keyrings[value(ike_prof, "keyring local") or ""]
+        remote = value(body, "tunnel destination") or ""
+        pfs_name = value(prof, "set pfs") or ""
+        pfs = int(pfs_name[5:]) if pfs_name.startswith("group") else None
+        esp: set[Suite] = set()
+        for name in (value(prof, "set transform-set") or "").split():
+            spec = transforms[name].split()
+            enc = esp_enc.get(" ".join(spec[:2]), " ".join(spec[:2]))
+            esp.add((enc, esp_integ.get(spec[2], spec[2]) if len(spec) > 2 else None, pfs))
+        dpd = (value(ike_prof, "dpd") or "").split()
+        psk = None
+        if value(ring, "address") == remote:
+            psk = value(ring, "pre-shared-key")
+        life = (value(prof, "set security-association lifetime seconds") or "").split()
+        f = TunnelFacts(
+            remote=remote, local=value(body, "tunnel source"), psk=psk,
+            ike_version=2, ike=ike if local == value(body, "tunnel source") else set(), esp=esp,
+            ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
+            esp_lifetime=int(life[0]) if life else None,
+            dpd_interval=int(dpd[0]) if dpd else None,
+            address=_ios_mask(ip[0], ip[1]) if len(ip) == 2 else None,
+        )
+        _apply_bgp(f, bgp, iface)
+        facts.append(f)
+    return facts
+
+
+def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """IOS-style BGP, prefix lists and static routes, in the shape _frr() returns."""
+    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
+                           "static": []}
+    for head, body in blocks:
+        words = head.split()
+        if words[:2] == ["router", "bgp"]:
+            out["asn"] = int(words[2])
+            for line in body:
+                _neighbor_line(out, line.split())
+        elif words[:2] == ["ip", "prefix-list"]:
+            entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
+            out["lists"].setdefault(words[2], set()).add(entry)
+        elif words[:2] == ["ip", "route"] and words[4] != "Null0":
+            prefix = _ios_mask(words[2], words[3])
+            out["static"].append((prefix, words[5], words[4],
+                                  int(words[6]) if len(words) > 6 else 1))
+    return out
+
+
+def _neighbor_line(out: dict[str, Any], words: list[str]) -> None:
+    if not words or words[0] != "neighbor":
+        return
+    n = out["neighbors"].setdefault(words[1], {})
+    if words[2] == "remote-as":
+        n["remote_as"] = int(words[3])
+    elif words[2] == "timers":
+        n["keepalive"], n["hold"] = int(words[3]), int(words[4])
+    elif words[2] == "prefix-list":
+        n[f"prefix_{words[4]}"] = words[3]
+    elif words[2] == "maximum-prefix":
+        n["max_prefix"] = int(words[3])
+
+
+# ------------------------------------------------------------------ Junos (set commands)
+
+def _set_lines(text: str) -> list[list[str]]:
+    """`set ...` lines as word lists (quotes honoured), the `set` dropped."""
+    return [words[1:] for line in text.splitlines()
+            if line.startswith("set ") and (words := shlex.split(line))]
+
+
+def _under(lines: list[list[str]], *prefix: str) -> dict[str, list[list[str]]]:
+    """Lines below `prefix <name>`, grouped by name, each without prefix and name."""
+    n = len(prefix)
+    out: dict[str, list[list[str]]] = {}
+    for words in lines:
+        if tuple(words[:n]) == prefix and len(words) > n:
+            out.setdefault(words[n], []).append(words[n + 1:])
+    return out
+
+
+def _get(rest: list[list[str]], *key: str) -> str | None:
+    n = len(key)
+    return next((" ".join(w[n:]) for w in rest if tuple(w[:n]) == key and len(w) > n), None)
+
+
+def _all(rest: list[list[str]], *key: str) -> list[str]:
+    n = len(key)
+    return [" ".join(w[n:]) for w in rest if tuple(w[:n]) == key and len(w) > n]
+
+
+def junos_facts(files: dict[str, str]) -> list[TunnelFacts]:
+    """Facts from Junos set commands: each IPsec VPN, its gateway, policies and st0 unit."""
+    lines = _set_lines(files["router.set"])
+    ike_props = _under(lines, "security", "ike", "proposal")
+    ike_pols = _under(lines, "security", "ike", "policy")
+    gateways = _under(lines, "security", "ike", "gateway")
+    esp_props = _under(lines, "security", "ipsec", "proposal")
+    esp_pols = _under(lines, "security", "ipsec", "policy")
+    units = _under(lines, "interfaces", "st0", "unit")
+    enc_of, auth_of = cr.reverse(cr.JUNOS_ENC), cr.reverse(cr.JUNOS_IKE_AUTH)
+    esp_auth_of, dh_of = cr.reverse(cr.JUNOS_ESP_AUTH), cr.reverse(cr.JUNOS_DH)
+    bgp = _junos_bgp(lines)
+    facts = []
+    for _, vpn in _under(lines, "security", "ipsec", "vpn").items():
+        gw = gateways[_get(vpn, "ike", "gateway") or ""]
+        pol = ike_pols[_get(gw, "ike-policy") or ""]
+        ike: set[Suite] = set()
+        ike_life = set()
+        for name in _all(pol, "proposals"):
+            prop = ike_props[name]
+            enc = _get(prop, "encryption-algorithm") or ""
+            auth = _get(prop, "authentication-algorithm") or ""
+            ike.add((enc_of.get(enc, enc), auth_of.get(auth, auth),
+                     dh_of.get(_get(prop, "dh-group") or "")))
+            ike_life.add(int(_get(prop, "lifetime-seconds") or 0))
+        esp_pol = esp_pols[_get(vpn, "ike", "ipsec-policy") or ""]
+        pfs = dh_of.get(_get(esp_pol, "perfect-forward-secrecy", "keys") or "")
+        esp: set[Suite] = set()
+        esp_life = set()
+        for name in _all(esp_pol, "proposals"):
+            prop = esp_props[name]
+            enc = _get(prop, "encryption-algorithm") or ""
+            esp_auth = _get(prop, "authentication-algorithm")
+            esp.add((enc_of.get(enc, enc),
+                     esp_auth_of.get(esp_auth, esp_auth) if esp_auth else None, pfs))
+            esp_life.add(int(_get(prop, "lifetime-seconds") or 0))
+        iface = _get(vpn, "bind-interface") or ""
+        unit = units.get(iface.removeprefix("st0."), [])
+        interval = int(_get(gw, "dead-peer-detection", "interval") or 0) or None
+        threshold = int(_get(gw, "dead-peer-detection", "threshold") or 0) or None
+        version = _get(gw, "version") or ""
+        f = TunnelFacts(
+            remote=_get(gw, "address") or "", local=_get(gw, "local-identity", "inet"),
+            psk=_get(pol, "pre-shared-key", "ascii-text"),
+            ike_version=int(version[1]) if version[:1] == "v" else None, ike=ike, esp=esp,
+            ike_lifetime=ike_life.pop() if len(ike_life) == 1 else None,
+            esp_lifetime=esp_life.pop() if len(esp_life) == 1 else None,
+            dpd_interval=interval,
+            dpd_timeout=interval * threshold if interval and threshold else None,
+            address=_get(unit, "family", "inet", "address"),
+        )
+        _apply_bgp(f, bgp, iface)
+        facts.append(f)
+    return facts
+
+
+def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
+    """Junos BGP groups, import/export policies and static routes, in _frr()'s shape."""
+    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
+                           "static": []}
+    asn = _get(lines, "routing-options", "autonomous-system")
+    out["asn"] = int(asn) if asn else None
+    lists = {name: {" ".join(w) for w in rest}
+             for name, rest in _under(lines, "policy-options", "prefix-list").items()}
+    policies = _under(lines, "policy-options", "policy-statement")
+
+    def accepted(policy: str | None) -> set[str] | None:
+        """The prefixes a term-based policy accepts: its accepting terms' prefix lists."""
+        if policy is None or policy not in policies:
+            return None
+        terms = _under(policies[policy], "term")
+        found: set[str] = set()
+        for rest in terms.values():
+            if ["then", "accept"] in rest:
+                for name in _all(rest, "from", "prefix-list"):
+                    found |= lists.get(name, set())
+                if not _all(rest, "from", "prefix-list"):
+                    found.add("(anything)")
+        return found
+
+    for _, group in _under(lines, "protocols", "bgp", "group").items():
+        hold = _get(group, "hold-time")
+        for peer, rest in _under(group, "neighbor").items():
+            limit = _get(rest, "family", "inet", "unicast", "prefix-limit", "maximum")
+            out["neighbors"][peer] = {
+                "remote_as": int(_get(group, "peer-as") or 0) or None,
+                "hold": int(hold) if hold else None,
+                "keepalive": int(hold) // 3 if hold else None,  # Junos: a third of hold-time
+                "max_prefix": int(limit) if limit else None,
+            }
+            out["lists"][f"{peer}/in"] = accepted(_get(rest, "import"))
+            out["lists"][f"{peer}/out"] = accepted(_get(rest, "export"))
+            out["neighbors"][peer]["prefix_in"] = f"{peer}/in"
+            out["neighbors"][peer]["prefix_out"] = f"{peer}/out"
+    for prefix, rest in _under(lines, "routing-options", "static", "route").items():
+        for w in rest:
+            if w[:1] == ["qualified-next-hop"] and len(w) >= 4 and w[2] == "preference":
+                out["static"].append((prefix, "", w[1], int(w[3])))
+    return out
+
+
+# ------------------------------------------------------------------ VyOS (set commands)
+
+def vyos_facts(files: dict[str, str]) -> list[TunnelFacts]:
+    """Facts from VyOS configuration commands: each site-to-site peer and its VTI."""
+    lines = _set_lines(files["router.cfg"])
+    ike_groups = _under(lines, "vpn", "ipsec", "ike-group")
+    esp_groups = _under(lines, "vpn", "ipsec", "esp-group")
+    psks = _under(lines, "vpn", "ipsec", "authentication", "psk")
+    vtis = _under(lines, "interfaces", "vti")
+    enc_of, hash_of = cr.reverse(cr.VYOS_ENC), cr.reverse(cr.VYOS_HASH)
+    dh_of = {v: k for k, v in cr.VYOS_DH.items()}
+    bgp = _vyos_bgp(lines)
+    facts = []
+    for _, peer in _under(lines, "vpn", "ipsec", "site-to-site", "peer").items():
+        remote = _get(peer, "remote-address") or ""
+        ike_group = ike_groups.get(_get(peer, "ike-group") or "", [])
+        esp_group = esp_groups.get(_get(peer, "vti", "esp-group") or "", [])
+        ike: set[Suite] = set()
+        for rest in _under(ike_group, "proposal").values():
+            enc, hsh = _get(rest, "encryption") or "", _get(rest, "hash") or ""
+            ike.add((enc_of.get(enc, enc), hash_of.get(hsh, hsh),
+                     dh_of.get(_get(rest, "dh-group") or "")))
+        pfs_name = _get(esp_group, "pfs") or ""
+        pfs = dh_of.get(pfs_name.removeprefix("dh-group")) if pfs_name.startswith("dh-group") \
+            else None
+        esp: set[Suite] = set()
+        for rest in _under(esp_group, "proposal").values():
+            enc, esp_hash = _get(rest, "encryption") or "", _get(rest, "hash")
+            esp.add((enc_of.get(enc, enc),
+                     hash_of.get(esp_hash, esp_hash) if esp_hash else None, pfs))
+        secret = next((_get(rest, "secret") for rest in psks.values()
+                       if remote in _all(rest, "id")), None)
+        iface = _get(peer, "vti", "bind") or ""
+        version = (_get(ike_group, "key-exchange") or "").removeprefix("ikev")
+        f = TunnelFacts(
+            remote=remote, local=_get(peer, "local-address"), psk=secret,
+            ike_version=int(version) if version.isdigit() else None, ike=ike, esp=esp,
+            ike_lifetime=int(_get(ike_group, "lifetime") or 0) or None,
+            esp_lifetime=int(_get(esp_group, "lifetime") or 0) or None,
+            dpd_interval=int(_get(ike_group, "dead-peer-detection", "interval") or 0) or None,
+            dpd_timeout=int(_get(ike_group, "dead-peer-detection", "timeout") or 0) or None,
+            address=_get(vtis.get(iface, []), "address"),
+        )
+        _apply_bgp(f, bgp, iface)
+        facts.append(f)
+    return facts
+
+
+def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
+                           "static": []}
+    asn = _get(lines, "protocols", "bgp", "system-as")
+    out["asn"] = int(asn) if asn else None
+    for name, rest in _under(lines, "policy", "prefix-list").items():
+        entries = set()
+        for rule in _under(rest, "rule").values():
+            extra = [" ".join(w) for w in rule if w[0] in ("le", "ge")]
+            if _get(rule, "action") == "permit":
+                entries.add(" ".join([_get(rule, "prefix") or "", *extra]))
+            else:
+                entries.add(f"{_get(rule, 'action')} {_get(rule, 'prefix')}")
+        out["lists"][name] = entries
+    for peer, rest in _under(lines, "protocols", "bgp", "neighbor").items():
+        af = ("address-family", "ipv4-unicast")
+        limit = _get(rest, *af, "maximum-prefix")
+        out["neighbors"][peer] = {
+            "remote_as": int(_get(rest, "remote-as") or 0) or None,
+            "hold": int(_get(rest, "timers", "holdtime") or 0) or None,
+            "keepalive": int(_get(rest, "timers", "keepalive") or 0) or None,
+            "prefix_in": _get(rest, *af, "prefix-list", "import"),
+            "prefix_out": _get(rest, *af, "prefix-list", "export"),
+            "max_prefix": int(limit) if limit else None,
+        }
+    for prefix, rest in _under(lines, "protocols", "static", "route").items():
+        for hop, hop_rest in _under(rest, "next-hop").items():
+            out["static"].append((prefix, hop, _get(hop_rest, "interface") or "",
+                                  int(_get(hop_rest, "distance") or 1)))
+    return out
+
+
+# ------------------------------------------------------------------ FortiOS
+
+def _forti_tree(text: str) -> dict[str, Any]:
+    """FortiOS CLI: `config`/`edit` blocks into nested dicts, `set` into word lists."""
+    root: dict[str, Any] = {}
+    stack = [root]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        words = shlex.split(line)
+        if words[0] in ("config", "edit"):
+            node: dict[str, Any] = {}
+            stack[-1][" ".join(words[1:])] = node
+            stack.append(node)
+        elif words[0] in ("next", "end"):
+            stack.pop()
+        elif words[0] == "set":
+            stack[-1][words[1]] = words[2:]
+    if len(stack) != 1:
+        raise ValueError("unbalanced config/edit blocks")
+    return root
+
+
+def _one(node: dict[str, Any], key: str) -> str | None:
+    value = node.get(key)
+    return " ".join(value) if value else None
+
+
+def fortios_facts(files: dict[str, str]) -> list[TunnelFacts]:
+    """Facts from a FortiOS config: each phase1-interface, its phase2 and tunnel interface."""
+    tree = _forti_tree(files["router.conf"])
+    phase2 = {_one(v, "phase1name"): v for v in tree["vpn ipsec phase2-interface"].values()}
+    interfaces = tree.get("system interface", {})
+    enc_of, hash_of = cr.reverse(cr.FORTIOS_ENC), cr.reverse(cr.FORTIOS_HASH)
+    dh_of = {v: k for k, v in cr.FORTIOS_DH.items()}
+
+    def suites(tokens: list[str], groups: list[int | None]) -> set[Suite]:
+        out: set[Suite] = set()
+        for token in tokens:
+            enc, _, integ = token.partition("-")
+            integ = integ.removeprefix("prf")
+            for g in groups:
+                out.add((enc_of.get(enc, enc), hash_of.get(integ, integ) if integ else None, g))
+        return out
+
+    bgp = _forti_bgp(tree)
+    facts = []
+    for name, p1 in tree["vpn ipsec phase1-interface"].items():
+        p2 = phase2.get(name, {})
+        pfs: list[int | None] = [None]
+        if _one(p2, "pfs") == "enable":
+            pfs = [dh_of.get(g) for g in p2.get("dhgrp", [])]
+        iface = interfaces.get(name, {})
+        # FortiOS style: the local address as a /32, the subnet on the remote end.
+        ip, remote_ip = iface.get("ip", []), iface.get("remote-ip", [])
+        address = None
+        if len(ip) == 2 and len(remote_ip) == 2 and ip[1] == "255.255.255.255":
+            address = f"{ip[0]}/{IPAddress(remote_ip[1]).netmask_bits()}"
+        interval = int(_one(p1, "dpd-retryinterval") or 0) or None
+        count = int(_one(p1, "dpd-retrycount") or 0) or None
+        f = TunnelFacts(
+            remote=_one(p1, "remote-gw") or "", local=_one(p1, "local-gw"),
+            psk=_one(p1, "psksecret"), ike_version=int(_one(p1, "ike-version") or 0) or None,
+            ike=suites(p1.get("proposal", []), [dh_of.get(g) for g in p1.get("dhgrp", [])]),
+            esp=suites(p2.get("proposal", []), pfs),
+            ike_lifetime=int(_one(p1, "keylife") or 0) or None,
+            esp_lifetime=int(_one(p2, "keylifeseconds") or 0) or None,
+            dpd_interval=interval, dpd_timeout=interval * count if interval and count else None,
+            address=address,
+        )
+        _apply_bgp(f, bgp, name)
+        facts.append(f)
+    return facts
+
+
+def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
+                           "static": []}
+
+    def cidr(words: list[str]) -> str:
+        return f"{words[0]}/{IPAddress(words[1]).netmask_bits()}"
+
+    for name, plist in tree.get("router prefix-list", {}).items():
+        entries = set()
+        for rule in plist.get("rule", {}).values():
+            extra = [f"{k} {_one(rule, k)}" for k in ("ge", "le") if rule.get(k)]
+            action = _one(rule, "action") or "permit"
+            entries.add(" ".join(([] if action == "permit" else [action])
+                                 + [cidr(rule["prefix"])] + extra))
+        out["lists"][name] = entries
+    bgp = tree.get("router bgp", {})
+    out["asn"] = int(_one(bgp, "as") or 0) or None
+    for peer, n in bgp.get("neighbor", {}).items():
+        limit = _one(n, "maximum-prefix")
+        out["neighbors"][peer] = {
+            "remote_as": int(_one(n, "remote-as") or 0) or None,
+            "hold": int(_one(n, "holdtime-timer") or 0) or None,
+            "keepalive": int(_one(n, "keep-alive-timer") or 0) or None,
+            "prefix_in": _one(n, "prefix-list-in"), "prefix_out": _one(n, "prefix-list-out"),
+            "max_prefix": int(limit) if limit else None,
+        }
+    for route in tree.get("router static", {}).values():
+        out["static"].append((cidr(route["dst"]), _one(route, "gateway"),
+                              _one(route, "device") or "", int(_one(route, "distance") or 10)))
+    return out
+
+
 # ------------------------------------------------------------------ registry
 
 EXTRACTORS: dict[str, Callable[[dict[str, str]], list[TunnelFacts]]] = {
     "linux": linux_facts,
+    "iosxe": iosxe_facts,
+    "junos": junos_facts,
+    "vyos": vyos_facts,
+    "fortios": fortios_facts,
 }

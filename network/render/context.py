@@ -45,6 +45,7 @@ STATIC_DISTANCE = {"primary": 1, "secondary": 10, "equal": 1}
 # Platform defaults for what the contract does not carry (see docs/templates.md).
 WAN_INTERFACE = {"junos": "ge-0/0/0.0", "fortios": "wan1"}
 JUNOS_VPN_ZONE = "aws-vpn"
+JUNOS_WAN_ZONE = "untrust"  # the SRX factory default zone of the Internet-facing port
 
 ROUTINGS = ("bgp", "static")
 REDUNDANCIES = ("active-standby", "ecmp")
@@ -57,7 +58,9 @@ class TunnelContext:
     number: int
     key: str  # "<connection>-<n>": strongSwan connection/child name, object names
     tunnel_no: int  # the inside /30's index: interface numbers, if_id
+    short: str  # "aws<tunnel_no>": object names where a platform caps their length
     interface: str
+    interface_config: str  # the interface as config statements name it ("st0 unit 5" on Junos)
     file: str | None  # linux: this tunnel's swanctl file
     aws_outside_ip: str
     customer_outside_ip: str
@@ -74,6 +77,7 @@ class TunnelContext:
     local_pref: int | None
     prepend: tuple[int, ...]
     static_distance: int
+    static_routes: tuple[tuple[int, str], ...]  # (route id, AWS prefix): FortiOS needs ids
     route_map_in: str | None
     route_map_out: str | None
     description: str
@@ -109,6 +113,9 @@ class ConnectionContext:
     dpd_retries: int
     dpd_timeout: int
     crypto: dict[str, Any]
+    short: str  # tunnel 1's short name: per-connection objects on length-capped platforms
+    aws_asn: int  # tunnel 1's (both tunnels of a connection end on the same gateway)
+    hold_time: int
     prefix_list_in: str
     prefix_list_out: str
     accept_rules: tuple[tuple[int, str], ...]  # (sequence number, prefix)
@@ -126,14 +133,20 @@ class RouterContext:
     router_id: str
     asn: int
     announce: tuple[str, ...]  # every prefix the router announces over BGP
+    announce_rules: tuple[tuple[int, str], ...]  # (sequence, prefix)
     bgp: bool
     static: bool
     ecmp_paths: int  # 0: no ECMP
+    mss: int  # the smallest TCP MSS of its connections (Junos clamps globally)
     redacted: bool
     wan_interface: str
     vpn_zone: str
+    wan_zone: str
     updown_path: str
     header: str
+    # Router-wide crypto: the first connection's (IOS-XE's one IKEv2 policy; the
+    # other connections have the same phase 1, see _iosxe_rules).
+    crypto: dict[str, Any] = field(default_factory=dict)
     connections: tuple[ConnectionContext, ...] = field(default=())
 
     @property
@@ -189,14 +202,18 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         return None
     announce = tuple(dict.fromkeys(x for c in conns if c.bgp for x in c.announce))
     ecmp = sum(len(c.tunnels) for c in conns if c.ecmp)
+    conns.sort(key=lambda c: c.name)
     return RouterContext(
         key=r.key, name=r.name, datacenter=r.datacenter, platform=r.platform,
         public_ip=str(IPAddress(r.public_ip)), router_id=str(IPAddress(r.public_ip)),
         asn=r.asn, announce=announce, bgp=any(c.bgp for c in conns),
+        announce_rules=tuple((i + 1, x) for i, x in enumerate(announce)),
         static=any(c.static for c in conns), ecmp_paths=ecmp, redacted=redact,
+        mss=min(c.mss for c in conns),
         wan_interface=WAN_INTERFACE.get(r.platform, ""), vpn_zone=JUNOS_VPN_ZONE,
-        updown_path=LINUX_UPDOWN_PATH, header=HEADER,
-        connections=tuple(sorted(conns, key=lambda c: c.name)),
+        wan_zone=JUNOS_WAN_ZONE,
+        updown_path=LINUX_UPDOWN_PATH, header=HEADER, crypto=conns[0].crypto,
+        connections=tuple(conns),
     )
 
 
@@ -217,6 +234,9 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
         _cidr(prefix, f"{path}.announce[{i}]", p)
     if not c.accept:
         p.add(f"{path}.accept", "[]", "no AWS prefix to route or accept over this connection")
+    if c.routing == "static" and len(c.accept) > 99:
+        p.add(f"{path}.accept", f"{len(c.accept)} prefixes",
+              "at most 99 static routes per tunnel (route ids are numbered per tunnel)")
     if c.routing == "bgp" and not c.announce:
         p.add(f"{path}.announce", "[]", "BGP needs at least one datacenter prefix to announce")
     if len(c.announce) > c.max_prefixes_out or c.max_prefixes_out > aws.MAX_PREFIXES_FROM_CUSTOMER:
@@ -249,6 +269,7 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
     esp_rekey = spec.phase2.lifetime - margin
     dpd_interval = min(DPD_INTERVAL, spec.dpd_timeout // 3)
     accept = tuple(str(IPNetwork(x).cidr) for x in c.accept)
+    first = min(tunnels, key=lambda t: t.number)
     announce = tuple(str(IPNetwork(x).cidr) for x in c.announce)
     return ConnectionContext(
         name=c.name, vpn_id=str(c.raw.get("vpnConnectionId", "")),
@@ -263,7 +284,8 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
         esp_rekey_time=esp_rekey, esp_rand_time=min(fuzz, esp_rekey // 2),
         replay_window=spec.replay_window, dpd_interval=dpd_interval,
         dpd_retries=spec.dpd_timeout // dpd_interval, dpd_timeout=spec.dpd_timeout,
-        crypto=vendor, prefix_list_in=f"{c.name}-in", prefix_list_out=f"{c.name}-out",
+        crypto=vendor, short=first.short, aws_asn=first.aws_asn, hold_time=first.hold_time,
+        prefix_list_in=f"{c.name}-in", prefix_list_out=f"{c.name}-out",
         accept_rules=_rules(accept), announce_rules=_rules(announce),
         tunnels=tuple(sorted(tunnels, key=lambda t: t.number)),
     )
@@ -301,7 +323,9 @@ def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> T
     secondary = t.preference == "secondary" and c.routing == "bgp"
     map_key = iface if r.platform == "fortios" else key  # FortiOS names stop at 35 chars
     return TunnelContext(
-        connection=c.name, number=t.number, key=key, tunnel_no=number, interface=iface,
+        connection=c.name, number=t.number, key=key, tunnel_no=number, short=f"aws{number}",
+        interface=iface, interface_config=iface.replace(".", " unit ") if r.platform == "junos"
+        else iface,
         file=linux_tunnel_file(c.name, t.number) if r.platform == "linux" else None,
         aws_outside_ip=str(IPAddress(t.aws_outside_ip)),
         customer_outside_ip=str(IPAddress(t.customer_outside_ip)),
@@ -313,6 +337,9 @@ def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> T
         local_pref=SECONDARY_LOCAL_PREF if secondary else None,
         prepend=(r.asn,) * SECONDARY_PREPEND if secondary else (),
         static_distance=STATIC_DISTANCE.get(t.preference, 1),
+        # Unique per router: tunnel numbers are, and a tunnel carries fewer than 100 prefixes.
+        static_routes=tuple((number * 100 + i + 1, str(IPNetwork(x).cidr))
+                            for i, x in enumerate(c.accept)) if c.routing == "static" else (),
         route_map_in=f"{map_key}-in" if secondary else None,
         route_map_out=f"{map_key}-out" if secondary else None,
         description=f"crossnet {c.name} tunnel {t.number} to AWS {t.aws_outside_ip}",

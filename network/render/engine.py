@@ -129,5 +129,5 @@ def summary_rows(rendered: list[RenderedRouter], base: Path | None = None) -> li
         if base is not None and where.is_relative_to(base):
             where = where.relative_to(base)
         rows.append({"router": r.key, "platform": r.platform, "tunnels": r.tunnels,
-                     "neighbours": r.neighbours, "file": f"{where}/ ({len(r.files)} files)"})
+                     "neighbours": r.neighbours, "file": f"{where}/ ({len(r.files)} file{'s' if len(r.files) > 1 else ''})"})
     return rows

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from network.contract import load_outputs
+from network.platforms import PLATFORMS
 from network.render import render_router
 
 GOLDEN = Path(__file__).resolve().parent
+EXAMPLE_STACKS = ("dev", "staging", "prod")
 CASES = sorted(p.parent for p in GOLDEN.glob("*/*/outputs.json"))
 
 
@@ -41,6 +43,15 @@ def test_golden_case(case: Path) -> None:
                                                 got[name].splitlines(True),
                                                 f"expected/{name}", f"rendered/{name}"))
             pytest.fail(f"{case.parent.name}/{case.name}/{name} differs:\n{diff}")
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_every_platform_has_golden_cases(platform: str) -> None:
+    """A platform without a golden case, or without one per example stack, fails here."""
+    have = {p.name for p in CASES if p.parent.name == platform}
+    assert have, f"no golden case for platform {platform!r} under tests/golden/{platform}/"
+    missing = set(EXAMPLE_STACKS) - have
+    assert not missing, f"platform {platform!r} has no golden case for stack(s) {sorted(missing)}"
 
 
 def test_golden_keys_are_fake() -> None:

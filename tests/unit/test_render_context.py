@@ -64,7 +64,7 @@ def test_mixed_timers_follow_the_tunnel_options() -> None:
     assert core.replay_window == 2048
 
 
-@pytest.mark.parametrize("platform", ["linux"])
+@pytest.mark.parametrize("platform", ["linux", "iosxe", "junos", "vyos", "fortios"])
 def test_redact_masks_every_key(platform: str) -> None:
     data = raw("linux", "mixed")
     for r in data["routers"].values():
