@@ -118,9 +118,19 @@ def fake_psk(connection: str, number: int) -> str:
     return f"FAKE_TEST_KEY_{connection.replace('-', '_')}_{number}"
 
 
-def outputs_for(case: str, platform: str) -> dict[str, Any]:
-    """A stack outputs object for the case, every router on `platform`."""
-    plan = build_plan(stack_config(case), case)
+def outside_ip(index: int, tunnel: int) -> str:
+    """AWS's outside address of a connection's tunnel: documentation ranges while they
+    last (198.51.100.x for tunnel 1, 203.0.113.x for tunnel 2), then 52.<n>.x.y."""
+    if index < 240:
+        return f"{'198.51.100' if tunnel == 1 else '203.0.113'}.{10 + index}"
+    return f"52.{tunnel}.{index // 250}.{index % 250 + 1}"
+
+
+def outputs_for(case: str, platform: str | None,
+                config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A stack outputs object for the case (or `config`), every router on `platform`
+    (None: as the config says)."""
+    plan = build_plan(config or stack_config(case), case)
     conns: dict[str, Any] = {}
     psks: dict[str, str] = {}
     for i, c in enumerate(sorted(plan.connections, key=lambda x: x.name)):
@@ -131,7 +141,7 @@ def outputs_for(case: str, platform: str) -> dict[str, Any]:
         }
         for t in c.tunnels:
             n = t.number
-            values[f"tunnel{n}Address"] = f"{'198.51.100' if n == 1 else '203.0.113'}.{10 + i}"
+            values[f"tunnel{n}Address"] = outside_ip(i, n)
             values[f"tunnel{n}InsideCidr"] = str(t.inside_cidr)
             values[f"tunnel{n}VgwInsideAddress"] = str(t.aws_inside)
             values[f"tunnel{n}CgwInsideAddress"] = str(t.customer_inside)
@@ -141,7 +151,7 @@ def outputs_for(case: str, platform: str) -> dict[str, Any]:
         conns[c.name] = connection_record(c, values)
     routers = router_records(plan, conns)
     for r in routers.values():
-        r["platform"] = platform
+        r["platform"] = platform or r["platform"]
     return {
         "crossnet": {"contractVersion": CONTRACT_VERSION, "project": "crossnet", "stack": case},
         "datacenters": datacenter_records(plan),

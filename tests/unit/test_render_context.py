@@ -11,6 +11,7 @@ import pytest
 from network.contract import Router, parse_outputs
 from network.errors import ConfigError
 from network.render import build_context, render_router
+from network.render.check import check_router
 from network.render.context import REDACTED
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -114,3 +115,26 @@ def test_iosxe_needs_one_phase1_per_router() -> None:
     with pytest.raises(ConfigError) as e:
         build_context(router(data))
     assert "same phase 1 algorithms" in e.value.render()
+
+
+@pytest.mark.parametrize("platform", ["linux", "junos", "vyos", "fortios", "iosxe"])
+def test_ikev1_only_connections(platform: str) -> None:
+    data = raw("linux", "dev")
+    r = data["routers"]["dc1-edge1"]
+    r["platform"] = platform
+    crypto = r["connections"][0]["crypto"]
+    crypto["ikeVersions"], crypto["startupAction"] = ["ikev1"], "add"
+    if platform == "iosxe":
+        with pytest.raises(ConfigError, match="problem") as e:
+            render_router(router(data))
+        assert "IKEv2 only" in e.value.render()
+        return
+    rt = router(data)
+    files = render_router(rt)
+    assert check_router(rt, files) == []
+    text = "".join(files.values())
+    expected = {"linux": "version = 1", "junos": "version v1-only",
+                "vyos": "key-exchange 'ikev1'", "fortios": "set ike-version 1"}[platform]
+    assert expected in text
+    if platform == "linux":
+        assert "dpd_timeout = 30s" in text
