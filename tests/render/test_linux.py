@@ -296,9 +296,19 @@ def test_scripts_parse_and_updown_tracks_links(tmp_path: Path, case: str, key: s
     with netns() as ns:
         run("ip", "netns", "exec", ns, "nft", "-c", "-f", str(tmp_path / "mss.nft"))
         for c in router.connections:
-            for t in c.tunnels:
+            for t in c.tunnels:  # TUN devices stand in for the XFRM interfaces
                 iface = interface_name("linux", t.inside_cidr)
                 run("ip", "netns", "exec", ns, "ip", "tuntap", "add", iface, "mode", "tun")
+        # The script, unchanged, keeps existing interfaces, sets MTUs and loads the clamp.
+        run("ip", "netns", "exec", ns, "sh", str(tmp_path / "crossnet-tunnels.sh"))
+        run("ip", "netns", "exec", ns, "sh", str(tmp_path / "crossnet-tunnels.sh"))  # re-run
+        table = run("ip", "netns", "exec", ns, "nft", "list", "table", "inet",
+                    "crossnet_mss").stdout
+        for c in router.connections:
+            for t in c.tunnels:
+                iface = interface_name("linux", t.inside_cidr)
+                assert f"mtu {c.tunnel_mtu} " in run("ip", "-n", ns, "link", "show", iface).stdout
+                assert re.search(rf'oifname "{iface}" .*maxseg size set {c.tcp_mss}', table)
                 for verb, state in (("up-client", "UP"), ("down-client", "DOWN")):
                     env = f"PLUTO_CONNECTION={c.name}-{t.number} PLUTO_VERB={verb}"
                     run("ip", "netns", "exec", ns, "sh", "-c",

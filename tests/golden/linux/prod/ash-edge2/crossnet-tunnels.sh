@@ -7,9 +7,12 @@
 # with its IPsec SA. FRR (frr.conf) assigns the inside addresses.
 set -eu
 
+# An interface that already exists is kept (re-runs, or a lab's stand-in device).
 tunnel() {  # name if_id mtu aws-outside-ip
-    dev=$(ip -o route get "$4" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
-    ip link show "$1" >/dev/null 2>&1 || ip link add "$1" type xfrm dev "$dev" if_id "$2"
+    if ! ip link show "$1" >/dev/null 2>&1; then
+        dev=$(ip -o route get "$4" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+        ip link add "$1" type xfrm dev "$dev" if_id "$2"
+    fi
     ip link set "$1" mtu "$3"
 }
 
