@@ -177,10 +177,9 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         p.add(f"{path}.platform", r.platform, "unknown platform; known: " + ", ".join(PLATFORMS))
     if not r.connections:
         p.add(f"{path}.connections", "[]", "a router with no tunnels has nothing to render")
-    _address(r.public_ip, f"{path}.publicIp", p)
     for i, prefix in enumerate(r.prefixes):
         _cidr(prefix, f"{path}.prefixes[{i}]", p)
-    if p:
+    if _address(r.public_ip, f"{path}.publicIp", p) is None:
         return None
     conns = []
     for i in range(len(r.connections)):

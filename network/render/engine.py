@@ -129,5 +129,9 @@ def summary_rows(rendered: list[RenderedRouter], base: Path | None = None) -> li
         if base is not None and where.is_relative_to(base):
             where = where.relative_to(base)
         rows.append({"router": r.key, "platform": r.platform, "tunnels": r.tunnels,
-                     "neighbours": r.neighbours, "file": f"{where}/ ({len(r.files)} file{'s' if len(r.files) > 1 else ''})"})
+                     "neighbours": r.neighbours, "file": f"{where}/ ({_files(len(r.files))})"})
     return rows
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
