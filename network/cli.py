@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "network.demo",
     "network.review.cli",
     "network.render.cli",
+    "network.lab.cli",
 )
 
 

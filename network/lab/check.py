@@ -1,0 +1,165 @@
+"""`crossnet check`: run the reachability suite, print the datacenter x VPC matrix.
+
+The suite (tests/reachability) runs in-process under pytest, against the
+running lab or, with an inventory, against real hosts. JUnit XML and a short
+summary go to the report directory; the exit code is pytest's (0: all green).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from network.lab.runtime import read_state
+from network.lab.system import LabError
+from network.state import PROJECT_DIR, state_dir
+
+SUITE = PROJECT_DIR / "tests" / "reachability"
+DESTRUCTIVE = SUITE / "test_reach_failover.py"
+
+
+@dataclass
+class Result:
+    test: str
+    outcome: str  # passed | failed | skipped | error
+    pair: str | None
+    seconds: float
+    message: str = ""
+    module: str = ""
+
+
+@dataclass
+class Collector:
+    """A pytest plugin that keeps each test's outcome, pair and measurements."""
+
+    results: list[Result] = field(default_factory=list)
+    measures: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        props = dict(report.user_properties)
+        pair = props.get("pair")
+        name = report.nodeid.split("::", 1)[-1]
+        failed = report.outcome == "failed"
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            outcome = ("error" if failed and report.when == "setup" else report.outcome)
+            message = ""
+            if failed:
+                tail = str(getattr(report, "longreprtext", "")).strip().splitlines()[-1:]
+                message = tail[0] if tail else ""
+            elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
+                message = str(report.longrepr[2])
+            self.results.append(Result(name, outcome, pair, report.duration, message,
+                                       report.nodeid.split("::")[0]))
+            if report.when == "call":
+                self.measures += [(name, k, v) for k, v in report.user_properties if k != "pair"]
+        elif report.when == "teardown" and failed:
+            self.results.append(Result(name + " (teardown)", "error", pair, report.duration,
+                                       str(report.longreprtext).strip()[-200:],
+                                       report.nodeid.split("::")[0]))
+
+
+def check(stack: str, inventory: Path | None = None, report_dir: Path | None = None,
+          quick: bool = False, extra: list[str] | None = None) -> int:
+    """Run the suite; print and write the matrix. Returns pytest's exit code."""
+    missing = [m for m in ("pytest", "testinfra") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise LabError(f"crossnet check needs pytest and pytest-testinfra ({', '.join(missing)} "
+                       "missing): pip install -r requirements-dev.txt")
+    import pytest
+
+    if inventory is None:
+        state = read_state(stack)
+        if state is None or not state.ready:
+            raise LabError(f"the lab of stack {stack!r} is not up: `crossnet lab up --stack "
+                           f"{stack}` first, or pass --inventory for real hosts")
+    elif not inventory.exists():
+        raise LabError(f"inventory {inventory} does not exist (example: inventory/example.yaml)")
+    report_dir = report_dir or state_dir(stack) / "check"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    junit = report_dir / "junit.xml"
+    args = [str(SUITE), "-q", "-rfE", "-p", "no:cacheprovider", "--crossnet-stack", stack,
+            f"--junitxml={junit}", "-o", "junit_suite_name=crossnet-reachability",
+            "--crossnet-no-lab-up"]
+    if inventory is not None:
+        args += ["--crossnet-inventory", str(inventory)]
+    if quick:
+        args += [f"--ignore={DESTRUCTIVE}"]
+    args += list(extra or [])
+    collector = Collector()
+    t0 = time.monotonic()
+    code = int(pytest.main(args, plugins=[collector]))
+    elapsed = time.monotonic() - t0
+    target = f"inventory {inventory}" if inventory else "the local lab"
+    text = summary(stack, target, collector, elapsed)
+    print("\n" + text)
+    (report_dir / "summary.txt").write_text(text + "\n")
+    print(f"junit:   {junit}\nsummary: {report_dir / 'summary.txt'}")
+    return code
+
+
+def summary(stack: str, target: str, c: Collector, elapsed: float) -> str:
+    """The human-readable report: counts, the matrix, other areas, measurements."""
+    counts = {k: sum(r.outcome == k for r in c.results)
+              for k in ("passed", "failed", "error", "skipped")}
+    head = (f"crossnet check --stack {stack} against {target}: {counts['passed']} passed, "
+            f"{counts['failed'] + counts['error']} failed, {counts['skipped']} skipped "
+            f"in {elapsed:.1f} s")
+    lines = [head, ""]
+    pairs = [r for r in c.results if r.pair]
+    if pairs:
+        dcs = sorted({r.pair.split("|")[0] for r in pairs if r.pair})
+        vpcs = sorted({r.pair.split("|")[1] for r in pairs if r.pair})
+        width = max(12, *(len(v) + 2 for v in vpcs))
+        lines.append("reachability: datacenter host -> VPC host (each cell: ping, TCP, UDP, "
+                     "return path, MTU/MSS, unplanned source; allowed exactly as planned)")
+        lines.append("  " + " " * 12 + "".join(f"{v:<{width}}" for v in vpcs))
+        for d in dcs:
+            row = f"  {d:<12}"
+            for v in vpcs:
+                row += f"{_cell([r for r in pairs if r.pair == f'{d}|{v}']):<{width}}"
+            lines.append(row)
+        lines.append("")
+    areas: dict[str, list[Result]] = {}
+    for r in c.results:
+        if not r.pair:
+            areas.setdefault(_area(r), []).append(r)
+    for area, rs in areas.items():
+        lines.append(f"{area:<14} {_cell(rs)}")
+    bad = [r for r in c.results if r.outcome in ("failed", "error")]
+    if bad:
+        lines += ["", "failures:"]
+        lines += [f"  {r.test}: {r.message[:160]}" for r in bad]
+    if c.measures:
+        lines += ["", "measurements:"]
+        for test, name, value in c.measures:
+            shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+            lines.append(f"  {name:<32} {shown:>9}   ({test.split('[')[0]})")
+    return "\n".join(lines)
+
+
+def _area(r: Result) -> str:
+    name = r.test.split("[")[0]
+    if r.module.endswith("failover.py"):
+        return "failover"
+    if "prefix" in name or "learns" in name:
+        return "routes"
+    if "bgp" in name:
+        return "bgp"
+    if "_sa_" in name:
+        return "tunnels"
+    return "other"
+
+
+def _cell(rs: list[Result]) -> str:
+    if not rs:
+        return "-"
+    bad = sum(r.outcome in ("failed", "error") for r in rs)
+    ran = sum(r.outcome != "skipped" for r in rs)
+    if bad:
+        return f"FAIL ({bad}/{ran})"
+    if not ran:
+        return "skipped"
+    return f"pass ({ran}/{ran})"

@@ -1,0 +1,130 @@
+"""Breaking a running lab on purpose, and measuring what traffic saw.
+
+- `cut_path`: silent path failure. The tunnel's two outside addresses are
+  dropped on the internet bridge, both ways: no ICMP, no link change, exactly
+  what a broken path on the internet looks like to both ends.
+- `ike_delete`: the AWS end closes the tunnel with an IKE DELETE, as AWS does
+  for tunnel maintenance.
+- `set_timers`: the AWS side's BGP timers, for behaviour tests (short) or
+  measurements (AWS's); sessions are reset so the new hold time is negotiated.
+- `Pinger`: a 50 ms ping in the background; the outage is the longest gap
+  between replies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from network.lab import aws
+from network.lab.control import INET_TABLE, wait_ready, write_inventory
+from network.lab.runtime import Running, write_state
+from network.lab.system import LabError, in_ns, run
+
+
+def _pairs(rt: Running, tunnel: str) -> str:
+    e = rt.lab.end("aws", tunnel)
+    return f"{{ {e.outside_ip} . {e.peer_outside_ip}, {e.peer_outside_ip} . {e.outside_ip} }}"
+
+
+def cut_path(rt: Running, tunnel: str) -> None:
+    run(in_ns(rt.lab.inet_ns, ["nft", "add", "element", "bridge", INET_TABLE, "cut",
+                               _pairs(rt, tunnel)]))
+
+
+def restore_path(rt: Running, tunnel: str) -> None:
+    run(in_ns(rt.lab.inet_ns, ["nft", "delete", "element", "bridge", INET_TABLE, "cut",
+                               _pairs(rt, tunnel)]), check=False)
+
+
+def restore_all(rt: Running) -> None:
+    run(in_ns(rt.lab.inet_ns, ["nft", "flush", "set", "bridge", INET_TABLE, "cut"]), check=False)
+
+
+def ike_delete(rt: Running, tunnel: str, side: str = "aws") -> None:
+    """Close the tunnel's IKE SA from one end (an IKE DELETE reaches the other)."""
+    e = rt.lab.end(side, tunnel)
+    rt.vici(e, "terminate", {"ike": e.conn_name, "timeout": "5000"})
+
+
+def set_timers(rt: Running, name: str, wait: float = 60.0) -> float:
+    """Switch the AWS side's BGP timers, reset its sessions, wait for convergence.
+
+    Returns the seconds convergence took. A no-op when already in place.
+    """
+    if name not in aws.TIMERS:
+        raise LabError(f"timers {name!r}: one of {', '.join(aws.TIMERS)}")
+    if rt.state.timers == name:
+        return 0.0
+    t0 = time.monotonic()
+    for g in rt.lab.gateways:
+        if any(c.routing == "bgp" for c in g.connections):
+            out = rt.vtysh(rt.gateway_instance(g), *aws.timer_commands(g, aws.TIMERS[name]))
+            if "%" in out:
+                raise LabError(f"AWS {g.name}: FRR refused the timers: {out.strip()}")
+            rt.vtysh(rt.gateway_instance(g), "clear bgp *")
+    rt.state.timers = name
+    write_state(rt.state)
+    write_inventory(rt)
+    wait_ready(rt, wait)
+    return time.monotonic() - t0
+
+
+@dataclass
+class Pinger:
+    """`ping -i 0.05` from a namespace; `stop()` returns the replies' timestamps."""
+
+    ns: str
+    target: str
+    interval: float = 0.05
+    source: str | None = None
+    proc: subprocess.Popen[str] | None = None
+    out: Any = None
+    started: float = 0.0
+    replies: list[float] = field(default_factory=list)
+
+    def start(self, max_seconds: int = 300) -> Pinger:
+        # Bounded by a count, not -w: with a deadline, iputils ping quits at the
+        # first ICMP error (a router's "net unreachable" during convergence).
+        count = int(max_seconds / self.interval)
+        argv = ["ping", "-D", "-n", "-i", str(self.interval), "-W", "1", "-c", str(count)]
+        if self.source:
+            argv += ["-I", self.source]
+        # A file, not a pipe: minutes of replies would fill a pipe and stall ping.
+        self.out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop())
+        self.proc = subprocess.Popen(in_ns(self.ns, [*argv, self.target]),
+                                     stdout=self.out, stderr=subprocess.STDOUT, text=True)
+        self.started = time.time()
+        return self
+
+    def stop(self) -> list[float]:
+        assert self.proc is not None
+        self.proc.send_signal(2)  # SIGINT: ping prints its summary and exits
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.seek(0)
+        out = self.out.read()
+        self.out.close()
+        self.replies = [float(m.group(1)) for m in
+                        re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)]
+        return self.replies
+
+    def outage(self) -> float:
+        """The longest time without a reply, in seconds (stop the pinger after recovery)."""
+        t = self.replies
+        if len(t) < 2:
+            return float("inf")
+        return max(0.0, max(b - a for a, b in itertools.pairwise(t)) - self.interval)
+
+
+def active_tunnel(rt: Running, dc_router_ns: str, prefix: str) -> list[str]:
+    """The tunnel interfaces a router's route to `prefix` uses now."""
+    return rt.routes(dc_router_ns).get(prefix, [])

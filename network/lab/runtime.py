@@ -1,0 +1,178 @@
+"""Where a running lab keeps its files, and how to reach its daemons.
+
+Per stack:
+- `state_dir(stack)/lab/` (`network.state.lab_dir`): `lab.json` (what was
+  started: namespaces, PIDs), `logs/`, `config/` (the AWS side's files and
+  the daemons' settings), `routers/<key>/` (the rendered files, unchanged),
+  `inventory.yaml`;
+- `/run/cxlab/<stack>/<instance>/`: sockets and each charon's private /run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from network.contract import load_outputs, write_private
+from network.lab import vici
+from network.lab.probe import bgp_peers, kernel_routes, parse_json, sa_summary
+from network.lab.system import LabError, Proc, run
+from network.lab.topology import Gateway, Lab, TunnelEnd, build_lab
+from network.plan import build_plan
+from network.stack_file import read_stack_config
+from network.state import lab_dir
+
+RUN_ROOT = Path("/run/cxlab")
+STATE_FILE = "lab.json"
+
+
+def end_instance(e: TunnelEnd) -> str:
+    return f"{e.side}-{e.conn_name}"
+
+
+def frr_instance(key: str, aws: bool = False) -> str:
+    return f"frr-aws-{key}" if aws else f"frr-{key}"
+
+
+@dataclass
+class LabState:
+    """lab.json: written before each namespace or process is created, so that
+    `down` finds everything even after a crash half-way through `up`."""
+
+    stack: str
+    outputs: str
+    outputs_sha256: str
+    timers: str
+    started: float
+    namespaces: list[str] = field(default_factory=list)
+    procs: list[Proc] = field(default_factory=list)
+    ready: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "procs": [p.to_json() for p in self.procs]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LabState:
+        data = dict(data)
+        data["procs"] = [Proc(**p) for p in data.get("procs", [])]
+        return cls(**data)
+
+
+def state_path(stack: str) -> Path:
+    return lab_dir(stack) / STATE_FILE
+
+
+def read_state(stack: str) -> LabState | None:
+    path = state_path(stack)
+    if not path.exists():
+        return None
+    try:
+        return LabState.from_json(json.loads(path.read_text()))
+    except (json.JSONDecodeError, TypeError, KeyError) as e:
+        raise LabError(f"{path} is unreadable ({e}); remove it after checking "
+                       "`ip netns list` for cxl.* namespaces") from None
+
+
+def write_state(state: LabState) -> None:
+    write_private(state_path(state.stack), json.dumps(state.to_json(), indent=1))
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build(stack: str, outputs: Path) -> Lab:
+    """The lab's layout from an outputs file and the stack's plan."""
+    out = load_outputs(outputs)
+    if out.stack != stack:
+        raise LabError(f"{outputs} holds the outputs of stack {out.stack!r}, not {stack!r}")
+    plan = build_plan(read_stack_config(stack), stack)
+    return build_lab(out, plan)
+
+
+@dataclass
+class Running:
+    """A lab that is up: its layout, its state, and handles on its daemons."""
+
+    lab: Lab
+    state: LabState
+
+    @property
+    def stack(self) -> str:
+        return self.lab.stack
+
+    # ------------------------------------------------------------ paths
+    def run_dir(self, instance: str) -> Path:
+        return RUN_ROOT / self.stack / instance
+
+    def vici_socket(self, e: TunnelEnd) -> str:
+        return str(self.run_dir(end_instance(e)) / "run" / "charon.vici")
+
+    def frr_dir(self, instance: str) -> Path:
+        return self.run_dir(instance)
+
+    def router_dir(self, key: str) -> Path:
+        return lab_dir(self.stack) / "routers" / key
+
+    def swanctl_conf(self, e: TunnelEnd) -> Path:
+        return lab_dir(self.stack) / "config" / end_instance(e) / "strongswan.conf"
+
+    # ------------------------------------------------------------ daemons
+    def sas(self, e: TunnelEnd) -> dict[str, dict[str, Any]]:
+        try:
+            with vici.Session(self.vici_socket(e), timeout=2) as s:
+                return sa_summary(s.streamed("list-sas", "list-sa"))
+        except (vici.ViciError, OSError):
+            return {}
+
+    def vici(self, e: TunnelEnd, command: str, msg: dict[str, Any]) -> dict[str, Any]:
+        with vici.Session(self.vici_socket(e), timeout=10) as s:
+            return s.request(command, msg)
+
+    def vtysh(self, instance: str, *commands: str, timeout: float = 10) -> str:
+        argv = ["vtysh", "--vty_socket", str(self.frr_dir(instance))]
+        for c in commands:
+            argv += ["-c", c]
+        return run(argv, timeout=timeout, check=False).stdout
+
+    def bgp(self, instance: str) -> dict[str, dict[str, Any]]:
+        return bgp_peers(parse_json(self.vtysh(instance, "show bgp summary json")))
+
+    def routes(self, ns: str) -> dict[str, list[str]]:
+        r = run(["ip", "-n", ns, "-j", "route", "show"], check=False)
+        return kernel_routes(parse_json(r.stdout))
+
+    def gateway_instance(self, g: Gateway) -> str:
+        return frr_instance(g.name, aws=True)
+
+    def procs_alive(self) -> list[Proc]:
+        from network.lab.system import alive
+        return [p for p in self.state.procs if alive(p)]
+
+
+def open_lab(stack: str) -> Running:
+    """The running lab of a stack; LabError when there is none."""
+    state = read_state(stack)
+    if state is None:
+        raise LabError(f"the lab of stack {stack!r} is not up: run `crossnet lab up --stack "
+                       f"{stack}`")
+    outputs = Path(state.outputs)
+    if not outputs.exists() or sha256_file(outputs) != state.outputs_sha256:
+        raise LabError(f"{outputs} changed since the lab came up: run `crossnet lab down "
+                       f"--stack {stack}` and `lab up` again")
+    return Running(build(stack, outputs), state)
+
+
+def chown_frr(path: Path) -> None:
+    import grp
+    import pwd
+    try:
+        uid, gid = pwd.getpwnam("frr").pw_uid, grp.getgrnam("frr").gr_gid
+    except KeyError:
+        raise LabError("user and group 'frr' are missing (Debian package frr)") from None
+    os.chown(path, uid, gid)

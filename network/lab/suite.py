@@ -1,0 +1,134 @@
+"""Helpers of the reachability suite (tests/reachability), importable by its tests.
+
+testinfra is imported only when a host is first used, so that this module
+loads wherever crossnet does.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from network.contract import StackOutputs
+from network.lab.probe import parse_json, parse_swanctl_raw, run_and_expect, sa_summary
+from network.lab.topology import VpcProfile, vpc_profile
+from network.plan import Plan
+
+AGENT = Path(__file__).with_name("agent.py")
+MEASURES = pytest.StashKey[list]()
+
+
+def _netns_backend() -> type:
+    from testinfra.backend.local import LocalBackend
+
+    class NetnsBackend(LocalBackend):
+        """testinfra's local backend, each command run in a network namespace."""
+
+        NAME = "netns"
+
+        def __init__(self, ns: str, **kwargs: Any):
+            super().__init__(**kwargs)
+            self.ns = ns
+
+        def get_pytest_id(self) -> str:
+            return f"netns://{self.ns}"
+
+        def run(self, command: str, *args: str, **kwargs: Any) -> Any:
+            cmd = self.get_command(command, *args)
+            return self.run_local("ip netns exec %s /bin/sh -c %s", self.ns, cmd)
+
+    return NetnsBackend
+
+
+@dataclass
+class Env:
+    """Everything a test needs: the plan, the outputs, the inventory, the hosts."""
+
+    stack: str
+    plan: Plan
+    outputs: StackOutputs
+    inventory: dict[str, Any]
+    lab: Any = None  # network.lab.runtime.Running, when the targets are the local lab
+    _hosts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_lab(self) -> bool:
+        return self.lab is not None
+
+    def host(self, target: str) -> Any:
+        if target not in self._hosts:
+            if target.startswith("netns://"):
+                from testinfra.host import Host
+                self._hosts[target] = Host(_netns_backend()(target[len("netns://"):]))
+            else:
+                import testinfra
+                ssh = self.inventory.get("ssh", {})
+                self._hosts[target] = testinfra.get_host(target, **ssh)
+        return self._hosts[target]
+
+    def run(self, target: str, command: str, timeout: float = 20) -> Any:
+        """A shell command on a target, bounded by `timeout` seconds."""
+        return self.host(target).run(f"timeout -k 2 {timeout:g} sh -c {shlex.quote(command)}")
+
+    def agent(self, target: str, *args: str, timeout: float = 20) -> dict[str, Any]:
+        """network/lab/agent.py on a target (sent inline: real hosts need only python3)."""
+        cmd = "python3 -c " + shlex.quote(AGENT.read_text()) + " " + " ".join(
+            shlex.quote(a) for a in args)
+        r = self.run(target, cmd, timeout=timeout)
+        return parse_json(r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "") or {
+            "ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
+
+    def dc(self, name: str) -> dict[str, Any]:
+        return self.inventory["datacenter_hosts"][name]
+
+    def vpc(self, name: str) -> dict[str, Any]:
+        return self.inventory["vpc_hosts"][name]
+
+    def profile(self, vpc: str) -> VpcProfile:
+        return vpc_profile(self.plan, vpc, self.vpc(vpc).get("tier"))
+
+    def router(self, key: str) -> dict[str, Any]:
+        routers = self.inventory.get("routers", {})
+        if key not in routers:
+            pytest.skip(f"router {key} is not in the inventory")
+        platform = self.outputs.routers[key].platform
+        if not self.is_lab and platform != "linux":
+            pytest.skip(f"router {key} runs {platform}: the suite reads strongSwan and FRR "
+                        "(Linux routers) only")
+        return routers[key]
+
+    def sas(self, router: dict[str, Any], tunnel: str) -> dict[str, Any]:
+        """The IKE SAs a router's charon (the lab: the tunnel's charon) holds."""
+        own = router.get("tunnels", {}).get(tunnel, {})
+        cmd = f"{own.get('swanctl') or router.get('swanctl', 'swanctl')} --list-sas --raw"
+        if own.get("uri"):
+            cmd += f" --uri {own['uri']}"
+        r = self.run(router["target"], cmd)
+        return sa_summary(parse_swanctl_raw(r.stdout))
+
+    def vtysh_json(self, target: str, vtysh: str, command: str) -> Any:
+        r = self.run(target, f"{vtysh} -c {shlex.quote(command)}")
+        return parse_json(r.stdout)
+
+    def need_lab(self, why: str) -> Any:
+        if not self.is_lab:
+            pytest.skip(f"lab only: {why}")
+        return self.lab
+
+
+def poll(func: Any, expected: Any, seconds: float = 10.0, wait: float = 0.25) -> Any:
+    """run_and_expect with a bound in seconds; fails the test with the last difference."""
+    ok, result, diff = run_and_expect(func, expected, count=max(1, int(seconds / wait)),
+                                      wait=wait)
+    assert ok, f"after {seconds:g} s: {diff}"
+    return result
+
+
+def record(request: pytest.FixtureRequest, name: str, value: Any, unit: str = "") -> None:
+    """A measurement: in the JUnit XML (property) and in the terminal summary."""
+    request.node.user_properties.append((name, value))
+    request.config.stash[MEASURES].append((request.node.name, name, value, unit))

@@ -1,0 +1,158 @@
+"""Tunnels and BGP: every SA established, every session Established, exact routes."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from netaddr import IPNetwork, IPSet
+
+from network.lab.probe import bgp_peers, tunnel_up
+from network.lab.suite import Env, poll
+from network.render import tunnel_key
+
+
+def _connection(env: Env, tunnel: str) -> tuple[Any, Any]:
+    name = tunnel.rsplit("/", 1)[0]
+    for r in env.outputs.routers.values():
+        for c in r.connections:
+            if c.name == name:
+                return r, c
+    raise AssertionError(f"{name} is not in the stack outputs")
+
+
+def test_ike_and_child_sa_established(env: Env, tunnel: str) -> None:
+    """Both SAs of the tunnel are up at the datacenter end (and at AWS's, in the lab)."""
+    r, _c = _connection(env, tunnel)
+    router = env.router(r.key)
+    name = tunnel_key(*tunnel.rsplit("/", 1))
+    poll(lambda: env.sas(router, tunnel), lambda s: tunnel_up(s, name), seconds=15)
+    if env.is_lab:
+        aws = env.inventory["aws"]
+        g = next(g for g in aws.values() if tunnel in g["tunnels"])
+        poll(lambda: env.sas(g, tunnel), lambda s: tunnel_up(s, name), seconds=15)
+
+
+def test_bgp_sessions_established(env: Env, router_key: str) -> None:
+    """Every BGP neighbour of the router (the AWS inside addresses) is Established."""
+    router = env.router(router_key)
+    r = env.outputs.routers[router_key]
+    want = {t.aws_inside_ip: {"state": "Established"}
+            for c in r.connections if c.routing == "bgp" for t in c.tunnels}
+    if not want:
+        return
+    poll(lambda: bgp_peers(env.vtysh_json(router["target"], router["vtysh"],
+                                          "show bgp summary json")), want, seconds=20)
+
+
+def _learned(env: Env, target: str, vtysh: str, neighbor: str) -> set[str]:
+    data = env.vtysh_json(target, vtysh,
+                          f"show bgp ipv4 unicast neighbors {neighbor} routes json") or {}
+    return set((data.get("routes") or {}).keys())
+
+
+def test_datacenter_learns_exactly_the_planned_aws_prefixes(env: Env, router_key: str) -> None:
+    """After its filters, each neighbour gives the router the connection's accept list."""
+    router = env.router(router_key)
+    r = env.outputs.routers[router_key]
+    for c in r.connections:
+        if c.routing != "bgp":
+            continue
+        for t in c.tunnels:
+            poll(lambda t=t: _learned(env, router["target"], router["vtysh"], t.aws_inside_ip),
+                 lambda got, c=c, t=t: None if got == set(c.accept) else
+                 f"{c.name}/{t.number}: learned {sorted(got)}, planned {sorted(c.accept)}",
+                 seconds=15)
+
+
+def test_aws_learns_exactly_the_datacenter_prefixes(env: Env, gateway_name: str) -> None:
+    """The AWS side receives each datacenter's prefixes and nothing else."""
+    env.need_lab("reads the AWS side's BGP tables (on AWS itself, use the route tables)")
+    g = env.inventory["aws"][gateway_name]
+    for r in env.outputs.routers.values():
+        for c in r.connections:
+            if c.gateway["name"] != gateway_name or c.routing != "bgp":
+                continue
+            for t in c.tunnels:
+                poll(lambda t=t: _learned(env, g["target"], g["vtysh"], t.customer_inside_ip),
+                     lambda got, c=c, t=t: None if got == set(c.announce) else
+                     f"{c.name}/{t.number}: AWS got {sorted(got)}, planned {sorted(c.announce)}",
+                     seconds=15)
+
+
+def _unplanned_prefix(env: Env) -> str:
+    """A /24 in no datacenter prefix and no VPC."""
+    plan = env.plan
+    used = IPSet([p for d in plan.spec.datacenters for p in d.prefixes])
+    used |= IPSet([v.spec.cidr for v in plan.vpcs.values()])
+    pool = IPSet(list(plan.spec.datacenter_supernets) or [IPNetwork("10.0.0.0/8")]) - used
+    return str(next(c for c in pool.iter_cidrs() if c.prefixlen <= 24).subnet(24).__next__())
+
+
+def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str) -> None:
+    """A prefix the datacenter announces outside the plan never leaves the router."""
+    rt = env.need_lab("announces a rogue prefix on the router on purpose")
+    router = env.router(router_key)
+    r = env.outputs.routers[router_key]
+    bgp = [c for c in r.connections if c.routing == "bgp"]
+    if not bgp:
+        return
+    rogue = _unplanned_prefix(env)
+    cmd = (f"{router['vtysh']} -c 'configure terminal' -c 'router bgp {r.asn}' "
+           f"-c 'address-family ipv4 unicast' -c '{{}}network {rogue}'")
+    aws = env.inventory["aws"]
+    env.run(router["target"], cmd.format(""))
+    try:
+        # The router has it (so it would announce it, but for its filter) ...
+        poll(lambda: env.vtysh_json(router["target"], router["vtysh"],
+                                    f"show bgp ipv4 unicast {rogue} json"),
+             {"prefix": rogue}, seconds=5)
+        for c in bgp:
+            g = aws[c.gateway["name"]]
+            for t in c.tunnels:
+                advertised = env.vtysh_json(
+                    router["target"], router["vtysh"],
+                    f"show bgp ipv4 unicast neighbors {t.aws_inside_ip} advertised-routes json")
+                assert rogue not in (advertised or {}).get("advertisedRoutes", {}), (
+                    f"{router_key} advertises {rogue} to {c.name}/{t.number}")
+                assert set((advertised or {}).get("advertisedRoutes", {})) == set(c.announce)
+                # ... and AWS, asked after an update interval, never learned it.
+                got = _learned(env, g["target"], g["vtysh"], t.customer_inside_ip)
+                assert rogue not in got, f"AWS learned {rogue} over {c.name}/{t.number}"
+    finally:
+        env.run(router["target"], cmd.format("no "))
+    assert rt is not None
+
+
+def test_unplanned_prefix_from_aws_is_filtered(env: Env, router_key: str) -> None:
+    """A prefix AWS sends outside the plan is received but never installed."""
+    env.need_lab("makes the AWS side announce a rogue prefix")
+    router = env.router(router_key)
+    r = env.outputs.routers[router_key]
+    bgp = [c for c in r.connections if c.routing == "bgp"]
+    if not bgp:
+        return
+    rogue = _unplanned_prefix(env)
+    for c in bgp:
+        g = env.inventory["aws"][c.gateway["name"]]
+        asn = c.tunnels[0].aws_asn
+        # As if a VPC outside the plan were attached: in the AWS side's
+        # announcements and in its export list for this connection.
+        change = (f"{g['vtysh']} -c 'configure terminal' "
+                  f"-c '{{0}}ip prefix-list to-{c.name} seq 4000 permit {rogue}' "
+                  f"-c 'router bgp {asn}' -c 'address-family ipv4 unicast' "
+                  f"-c '{{0}}network {rogue}'")
+        env.run(g["target"], change.format(""))
+        try:
+            for t in c.tunnels:
+                received = f"show bgp ipv4 unicast neighbors {t.aws_inside_ip} received-routes json"
+                poll(lambda t=t, q=received: set((env.vtysh_json(
+                    router["target"], router["vtysh"], q) or {}).get("receivedRoutes", {})),
+                     lambda got: None if rogue in got else f"{rogue} not received yet",
+                     seconds=10)
+                assert rogue not in _learned(env, router["target"], router["vtysh"],
+                                             t.aws_inside_ip)
+            routes = env.run(router["target"], f"ip -j route show {shlex.quote(rogue)}").stdout
+            assert rogue.split("/")[0] not in routes, f"{router_key} installed {rogue}"
+        finally:
+            env.run(g["target"], change.format("no "))
