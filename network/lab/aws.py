@@ -142,6 +142,10 @@ def frr_conf(g: Gateway, timers: Timers) -> str:
         "frr defaults traditional",
         f"hostname aws-{g.name}",
         "log stdout informational",
+        # FRR 8.4 loses an ECMP member from a kernel nexthop group when its
+        # interface flaps within milliseconds (link tracking does that): plain
+        # multipath routes instead.
+        "no zebra nexthop kernel enable",
         "!",
     ]
     bgp = [c for c in g.connections if c.routing == "bgp"]

@@ -130,6 +130,7 @@ def up(stack: str, timers: str = "aws", outputs: Path | None = None,
             raise LabError(f"namespaces {', '.join(clash)} exist but no lab state does: "
                            f"`crossnet lab down --stack {stack}` removes them")
         rendered = {r.key: render_router(r.router) for r in lab.routers}
+        _rotate_logs(stack)
         state = LabState(stack=stack, outputs=str(outputs.resolve()),
                          outputs_sha256=sha256_file(outputs), timers=timers,
                          started=time.time(), namespaces=lab.namespaces())
@@ -149,6 +150,15 @@ def up(stack: str, timers: str = "aws", outputs: Path | None = None,
         write_state(rt.state)
         write_inventory(rt)
         return rt
+
+
+def _rotate_logs(stack: str) -> None:
+    """Each bring-up logs afresh; the previous one's logs stay in logs.previous/."""
+    logs = lab_dir(stack) / "logs"
+    if logs.exists():
+        previous = logs.with_name("logs.previous")
+        shutil.rmtree(previous, ignore_errors=True)
+        logs.rename(previous)
 
 
 def _bring_up(rt: Running, rendered: dict[str, dict[str, str]], timers: aws.Timers,

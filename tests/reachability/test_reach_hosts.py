@@ -63,7 +63,7 @@ def test_udp_datacenter_to_vpc(env: Env, hosts: dict[str, Any]) -> None:
     wrong = []
     for port, want in hosts["expect"]["udp"].items():
         got = env.agent(hosts["dc"]["target"], "udp", hosts["vpc"]["address"], str(port),
-                        "--timeout", "2")
+                        "--timeout", "1")
         if got.get("ok") != want:
             wrong.append(f"udp/{port}: {got}")
     assert not wrong, "; ".join(wrong)
@@ -121,7 +121,7 @@ def test_unplanned_source_is_refused(env: Env, hosts: dict[str, Any]) -> None:
         pytest.skip("nothing is admitted from this datacenter at all")
     before = _dropped(env, hosts["vpc"]) if env.is_lab else None
     results = _tcp(env, hosts["dc"]["target"], hosts["vpc"]["address"], open_ports,
-                   "--source", src, "--timeout", "1.5")
+                   "--source", src, "--timeout", "1")
     admitted = [p for p, got in results.items() if got.get("ok")]
     assert not admitted, f"tcp {admitted} admitted {src}, an unplanned source"
     if before is not None:
