@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import tempfile
@@ -21,10 +22,18 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from network.lab import aws
-from network.lab.control import INET_TABLE, wait_ready, write_inventory
+from network.lab import aws, vici
+from network.lab.control import (
+    INET_TABLE,
+    expected_routes_aws,
+    expected_routes_dc,
+    routes_match,
+    wait_ready,
+    write_inventory,
+)
 from network.lab.runtime import Running, write_state
 from network.lab.system import LabError, in_ns, run
+from network.lab.topology import DcRouter, Gateway, Host, expected_flows
 
 
 def _pairs(rt: Running, tunnel: str) -> str:
@@ -125,6 +134,95 @@ class Pinger:
         return max(0.0, max(b - a for a, b in itertools.pairwise(t)) - self.interval)
 
 
-def active_tunnel(rt: Running, dc_router_ns: str, prefix: str) -> list[str]:
-    """The tunnel interfaces a router's route to `prefix` uses now."""
-    return rt.routes(dc_router_ns).get(prefix, [])
+@dataclass
+class Flow:
+    """A datacenter host -> VPC host flow the security groups admit (ICMP and a TCP
+    port), and the tunnel it crosses now: the one a failure test breaks."""
+
+    rt: Running
+    dc: Host
+    vpc: Host
+    router: DcRouter
+    gateway: Gateway
+    tunnel: str
+    port: int
+
+    @property
+    def silent_bound(self) -> float:
+        """How long a silent failure may interrupt traffic: BGP's hold time, plus 5 s."""
+        return aws.TIMERS[self.rt.state.timers].hold + 5.0
+
+    def converged(self, down: frozenset[str] = frozenset()) -> str | None:
+        """None when both ends route as planned with the tunnels in `down` gone."""
+        lab = self.rt.lab
+        return (routes_match(self.rt.routes(self.router.ns),
+                             expected_routes_dc(lab, self.router, down))
+                or routes_match(self.rt.routes(self.gateway.ns),
+                                expected_routes_aws(lab, self.gateway, down)))
+
+    def wait(self, what: str, down: frozenset[str], seconds: float) -> float:
+        """Poll until converged; the time.time() it happened. LabError after `seconds`."""
+        t0 = time.time()
+        while True:
+            diff = self.converged(down)
+            if diff is None:
+                return time.time()
+            if time.time() - t0 > seconds:
+                raise LabError(f"{what}: not converged after {seconds:g} s: {diff}")
+            time.sleep(0.05)
+
+    def child_spi(self) -> str | None:
+        """The inbound SPI of the tunnel's installed child SA at the datacenter end."""
+        end = self.rt.lab.end("dc", self.tunnel)
+        try:
+            with vici.Session(self.rt.vici_socket(end)) as s:
+                for item in s.streamed("list-sas", "list-sa"):
+                    sa = item.get(end.conn_name) or {}
+                    if sa.get("state") != "ESTABLISHED":
+                        continue
+                    for child in (sa.get("child-sas") or {}).values():
+                        if child.get("state") == "INSTALLED":
+                            return str(child.get("spi-in"))
+        except (vici.ViciError, OSError):
+            pass
+        return None
+
+
+def _route(ns: str, dst: str, *extra: str) -> dict[str, Any]:
+    r = run(["ip", "-n", ns, "-j", "route", "get", dst, *extra], check=False)
+    data = json.loads(r.stdout or "[{}]")
+    return data[0] if data else {}
+
+
+def find_flow(rt: Running) -> Flow | None:
+    """The first datacenter -> VPC pair with ICMP and TCP admitted, and its tunnel.
+
+    The tunnel is the one the flow uses now: the datacenter host's route picks
+    a router, that router's route picks a tunnel interface.
+    """
+    lab = rt.lab
+    for dc in lab.dc_hosts():
+        for vpc in lab.vpc_hosts():
+            flows = expected_flows(dc.address, vpc.ingress, list(vpc.tcp_ports), [])
+            ports = [p for p, ok in flows["tcp"].items() if ok]
+            if not (flows["icmp"] and ports):
+                continue
+            hop = _route(dc.ns, vpc.address, "from", dc.address).get("gateway")
+            router = next(r for r in lab.routers if r.datacenter == dc.name
+                          and any(a.split("/")[0] == hop for a in r.lan))
+            dev = _route(router.ns, vpc.address, "from", dc.address, "iif", "lan").get("dev")
+            end = next(e for e in lab.ends if e.side == "dc" and e.router_ns == router.ns
+                       and e.ifname == dev)
+            gateway = next(g for g in lab.gateways
+                           if g.ns == lab.end("aws", end.tunnel).router_ns)
+            return Flow(rt, dc, vpc, router, gateway, end.tunnel, ports[-1])
+    return None
+
+
+def outage(pinger: Pinger, t0: float, t1: float) -> float:
+    """The longest gap in the replies that overlaps [t0, t1] (time.time() values)."""
+    times = pinger.replies
+    if not times or times[-1] < t1:
+        raise LabError("no ping reply after the traffic should have recovered")
+    gaps = [b - a for a, b in itertools.pairwise(times) if b > t0 and a < t1]
+    return max(0.0, max(gaps, default=0.0) - pinger.interval)
