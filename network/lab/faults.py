@@ -171,6 +171,29 @@ class Flow:
                 raise LabError(f"{what}: not converged after {seconds:g} s: {diff}")
             time.sleep(0.05)
 
+    def wait_stable(self, what: str, hold: float, seconds: float) -> float:
+        """Poll until converged for `hold` seconds in a row; when that streak began.
+
+        After a silent failure longer than AWS's DPD, AWS clears the tunnel's SA
+        a few seconds after the path is back, and the datacenter end only notices
+        through its own DPD: routes converge, break again, and converge minutes
+        later. A streak longer than AWS's DPD timeout shows the end of it.
+        """
+        t0 = time.time()
+        since: float | None = None
+        while True:
+            now = time.time()
+            if self.converged() is None:
+                since = since or now
+                if now - since >= hold:
+                    return since
+            else:
+                since = None
+            if now - t0 > seconds:
+                raise LabError(f"{what}: not stable for {hold:g} s within {seconds:g} s: "
+                               f"{self.converged()}")
+            time.sleep(0.2)
+
     def child_spi(self) -> str | None:
         """The inbound SPI of the tunnel's installed child SA at the datacenter end."""
         end = self.rt.lab.end("dc", self.tunnel)

@@ -1,0 +1,231 @@
+"""Lab benchmark: what the local lab costs and what failures cost, per stack.
+
+    sudo .venv/bin/python bench/lab_bench.py [--stacks dev,prod] [--runs 1]
+
+For each stack, from nothing (a private state directory):
+
+- time to green: offline apply + `crossnet lab up` + `crossnet check --quick`
+  (every non-destructive check passing), and each part;
+- lab memory: RSS of every process the lab started, by kind;
+- throughput through one tunnel: one TCP flow, datacenter host -> VPC host;
+- failover with AWS's timers (BGP 10/30, DPD 30 s): silent path failure of
+  the tunnel the flow crosses (target <= 35 s), and an IKE DELETE from the
+  AWS end (target <= 1 s); failback after each.
+
+A script, not a test: it prints figures, and exits 1 only when the lab
+cannot be built. It needs root, and no lab of the same stack running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"time to green": "<= 20 s (dev)", "silent failover": "<= 35 s", "IKE DELETE": "<= 1 s"}
+THROUGHPUT_BYTES = 128 * 1024 * 1024
+APPLY_BOUND = 300
+FALLBACK: Path | None = None  # a state directory whose outputs.json serve when the apply fails
+
+
+def crossnet(*args: str, timeout: float = 600) -> tuple[int, float, str]:
+    t0 = time.monotonic()
+    r = subprocess.run([sys.executable, "-m", "network.cli", *args], cwd=ROOT,
+                       capture_output=True, text=True, timeout=timeout)
+    return r.returncode, time.monotonic() - t0, (r.stdout + r.stderr)
+
+
+def memory(stack: str) -> dict[str, float]:
+    from network.lab.runtime import open_lab
+    from network.lab.system import alive, rss_kib
+    rt = open_lab(stack)
+    kinds: dict[str, float] = {}
+    for p in rt.state.procs:
+        if alive(p):
+            kind = p.name.split()[0]
+            kinds[kind] = kinds.get(kind, 0.0) + rss_kib(p.pid) / 1024
+    kinds["total"] = sum(kinds.values())
+    return kinds
+
+
+def failures(stack: str) -> dict[str, Any]:
+    """Throughput, then a silent failure and an IKE DELETE, with the lab's AWS timers."""
+    from network.lab import aws, faults
+    from network.lab.runtime import open_lab
+    from network.lab.system import LabError, in_ns
+    rt = open_lab(stack)
+    flow = faults.find_flow(rt)
+    if flow is None:
+        return {"note": "no datacenter -> VPC flow with ICMP and TCP admitted"}
+    out: dict[str, Any] = {"flow": f"{flow.dc.name} -> {flow.vpc.name} over {flow.tunnel}",
+                           "timers": rt.state.timers}
+    agent = ROOT / "network" / "lab" / "agent.py"
+    r = subprocess.run(in_ns(flow.dc.ns, [sys.executable, str(agent), "send", flow.vpc.address,
+                                          str(flow.port), "--bytes", str(THROUGHPUT_BYTES)]),
+                       capture_output=True, text=True, timeout=300)
+    sent = json.loads(r.stdout.strip().splitlines()[-1])
+    out["throughput"] = sent.get("mbps") if sent.get("ok") else f"failed: {sent}"
+
+    flow.wait("before the silent failure", frozenset(), 60)
+    pinger = faults.Pinger(flow.dc.ns, flow.vpc.address).start(max_seconds=600)
+    try:
+        time.sleep(1)
+        t_cut = time.time()
+        faults.cut_path(rt, flow.tunnel)
+        t_moved = flow.wait("failover", frozenset({flow.tunnel}), flow.silent_bound + 30)
+        time.sleep(1)
+        t_restore = time.time()
+        faults.restore_path(rt, flow.tunnel)
+        first = flow.wait("failback", frozenset(), 120)
+        out["silent: routes back after restore"] = first - t_restore
+        # AWS's DPD may still clear the SA the cut starved: failback is done when
+        # the routes stay as planned for longer than AWS's DPD timeout.
+        dpd = aws.TIMERS[rt.state.timers].dpd_dead_after()
+        try:
+            t_back = flow.wait_stable("failback", dpd + 5, 420)
+            out["silent failback"] = t_back - t_restore
+        except LabError as e:
+            out["silent failback"] = f"not within 420 s ({e})"
+    finally:
+        faults.restore_path(rt, flow.tunnel)
+        pinger.stop()
+    out["silent failover"] = faults.outage(pinger, t_cut, t_moved + 1)
+    out["silent: routes moved"] = t_moved - t_cut
+
+    flow.wait_stable("before the IKE DELETE", 5, 300)
+    pinger = faults.Pinger(flow.dc.ns, flow.vpc.address).start()
+    spi = flow.child_spi()
+    try:
+        time.sleep(1)
+        t_del = time.time()
+        faults.ike_delete(rt, flow.tunnel)
+        deadline = time.time() + 30
+        while flow.child_spi() in (spi, None) and time.time() < deadline:
+            time.sleep(0.05)
+        try:
+            t_back = flow.wait("back after the DELETE", frozenset(), 60)
+            out["IKE DELETE failback"] = t_back - t_del
+        except LabError as e:
+            t_back = time.time()
+            out["IKE DELETE failback"] = f"not within 60 s ({e})"
+        time.sleep(1)
+    finally:
+        pinger.stop()
+    out["IKE DELETE"] = faults.outage(pinger, t_del, t_back)
+    return out
+
+
+def bench(stack: str) -> dict[str, Any]:
+    from network.lab.system import namespaces
+    from network.lab.topology import ns_prefix
+    if any(n.startswith(ns_prefix(stack)) for n in namespaces()):
+        raise SystemExit(f"a lab of stack {stack} is running: `crossnet lab down --stack {stack}`")
+    res: dict[str, Any] = {}
+    try:
+        code, apply_s, text = crossnet("up", "--stack", stack, "--seed", "1", timeout=APPLY_BOUND)
+    except subprocess.TimeoutExpired:
+        code, apply_s, text = 1, float(APPLY_BOUND), f"did not finish in {APPLY_BOUND} s"
+    if code != 0:
+        # Measure the lab anyway, from outputs an earlier apply wrote.
+        if not FALLBACK or not (FALLBACK / stack / "outputs.json").exists():
+            raise SystemExit(f"offline apply of {stack} failed:\n{text[-2000:]}")
+        target = Path(os.environ["CROSSNET_STATE_DIR"]) / stack
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(FALLBACK / stack / "outputs.json", target / "outputs.json")
+        res["apply"] = f"failed ({text.strip().splitlines()[-1][:100]}); outputs from {FALLBACK}"
+        apply_s = 0.0
+    code, up_s, text = crossnet("lab", "up", "--stack", stack)
+    if code != 0:
+        raise SystemExit(f"lab up {stack} failed:\n{text[-3000:]}")
+    try:
+        code, check_s, text = crossnet("check", "--stack", stack, "--quick")
+        res["green"] = code == 0
+        res.setdefault("apply", apply_s)
+        res["lab up"], res["check"] = up_s, check_s
+        res["time to green"] = apply_s + up_s + check_s
+        res["lab up -> green"] = up_s + check_s
+        if code != 0:
+            res["check output"] = text[-1500:]
+        res["memory"] = memory(stack)
+        res.update(failures(stack))
+    finally:
+        _, down_s, _ = crossnet("lab", "down", "--stack", stack)
+        res["lab down"] = down_s
+    return res
+
+
+def show(results: dict[str, list[dict[str, Any]]]) -> None:
+    rows = ["time to green", "apply", "lab up", "check", "lab up -> green", "lab down",
+            "memory", "throughput", "silent failover", "silent: routes moved",
+            "silent: routes back after restore", "silent failback", "IKE DELETE",
+            "IKE DELETE failback"]
+    units = {"memory": "MiB", "throughput": "Mb/s"}
+    stacks = list(results)
+    print(f"\n{'':<34}" + "".join(f"{s:>16}" for s in stacks) + "   target")
+    for row in rows:
+        line = f"{row:<34}"
+        for s in stacks:
+            vals = [r.get(row) for r in results[s]]
+            if row == "memory":
+                vals = [r.get("memory", {}).get("total") for r in results[s]]
+            nums = [v for v in vals if isinstance(v, (int, float))]
+            if nums:
+                cell = f"{statistics.median(nums):.2f} {units.get(row, 's')}"
+                if len(nums) > 1:
+                    cell = f"{min(nums):.1f}-{max(nums):.1f} {units.get(row, 's')}"
+            else:
+                cell = "n/a" if not vals or vals[0] is None else "see below"
+            line += f"{cell:>16}"
+        print(line + f"   {TARGETS.get(row, '')}")
+    for s in stacks:
+        for i, r in enumerate(results[s]):
+            print(f"\n{s} run {i + 1}: flow {r.get('flow')}, timers {r.get('timers')}, "
+                  f"green {r.get('green')}")
+            mem = r.get("memory", {})
+            print("  memory by kind: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in mem.items()))
+            for k, v in r.items():
+                if isinstance(v, str) and k not in ("flow", "timers"):
+                    print(f"  {k}: {v}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stacks", default="dev,prod")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--outputs-from", type=Path, default=None,
+                        help="state directory whose outputs.json to use if the offline apply "
+                             "fails (default: $CROSSNET_STATE_DIR or .crossnet)")
+    args = parser.parse_args()
+    global FALLBACK
+    FALLBACK = args.outputs_from or Path(os.environ.get("CROSSNET_STATE_DIR", ROOT / ".crossnet"))
+    if os.geteuid() != 0:
+        print("the lab benchmark needs root", file=sys.stderr)
+        return 1
+    state = tempfile.mkdtemp(prefix="crossnet-bench-")
+    os.environ["CROSSNET_STATE_DIR"] = state
+    print(f"state directory: {state}")
+    results: dict[str, list[dict[str, Any]]] = {}
+    for stack in args.stacks.split(","):
+        for run in range(args.runs):
+            print(f"{stack} run {run + 1}/{args.runs} ...", flush=True)
+            results.setdefault(stack, []).append(bench(stack))
+    show(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
