@@ -5,6 +5,7 @@ the emulator-state checks succeed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import runpy
@@ -15,7 +16,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from network.contract import parse_outputs, write_private
 from network.errors import CrossnetError
@@ -58,6 +59,16 @@ class ApplyResult:
     outputs_file: Path | None = None
 
 
+def _drain() -> None:
+    """Cancel and reap every task still pending on Pulumi's event loop."""
+    loop = _ensure_event_loop()
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 def _run_main() -> None:
     runpy.run_path(str(PROGRAM), run_name="__main__")
 
@@ -73,6 +84,7 @@ def run_program(
     quiet = logging.getLogger("crossnet.pulumi")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
+    _drain()  # nothing left over from an earlier run may run inside this one
     # A fresh root stack per run: set_mocks only makes one when none exists.
     pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(
@@ -87,8 +99,13 @@ def run_program(
     failure: BaseException | None = None
     try:
         _sync_await(run_pulumi_func(_run_main))
-    except BaseException as e:
+    except BaseException as e:  # reported below, with the mocks' own errors
         failure = e
+        # The engine stops waiting at the first error: cancel what is still
+        # pending, so that none of it runs inside a later run's emulator.
+        _drain()
+    finally:
+        mocks.close()
     if mocks.errors or failure is not None:
         lines = list(dict.fromkeys(mocks.errors))
         if failure is not None and not lines:

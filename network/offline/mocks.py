@@ -90,6 +90,7 @@ class MotoMocks(pulumi.runtime.Mocks):
         self.registrations: dict[tuple[str, str], Registration] = {}
         self.errors: list[str] = []
         self._clients: dict[str, Any] = {}
+        self.closed = False
         self.handlers: dict[
             str, Callable[[dict[str, Any], str, str], tuple[str, dict[str, Any]]]
         ] = {
@@ -132,6 +133,10 @@ class MotoMocks(pulumi.runtime.Mocks):
             return pid, inputs
         if not args.custom:  # a component: nothing to create
             return "", {}
+        if self.closed:
+            # A registration left over from a run that has ended must never
+            # reach the emulator of a later run.
+            raise OfflineApplyError(f"{args.typ} '{args.name}': the offline run has ended")
         handler = self.handlers.get(args.typ)
         if handler is None:
             msg = f"{args.typ} '{args.name}': not emulated by the offline AWS"
@@ -151,6 +156,11 @@ class MotoMocks(pulumi.runtime.Mocks):
             "", args.typ, args.name, "", rid, masked, sorted(secret_keys)
         )
         return rid, {**inputs, **state}
+
+    def close(self) -> None:
+        """Refuse every later registration; wait for one in flight to finish."""
+        with self.lock:
+            self.closed = True
 
     def _region(self, provider_ref: str) -> str:
         pid = provider_ref.rsplit("::", 1)[-1] if provider_ref else ""
