@@ -61,8 +61,9 @@ class Collector:
                                        report.nodeid.split("::")[0]))
 
 
-def check(stack: str, inventory: Path | None = None, report_dir: Path | None = None,
-          quick: bool = False, extra: list[str] | None = None) -> int:
+def check(stack: str, inventory: Path | None = None, outputs: Path | None = None,
+          report_dir: Path | None = None, quick: bool = False,
+          extra: list[str] | None = None) -> int:
     """Run the suite; print and write the matrix. Returns pytest's exit code."""
     missing = [m for m in ("pytest", "testinfra") if importlib.util.find_spec(m) is None]
     if missing:
@@ -76,7 +77,7 @@ def check(stack: str, inventory: Path | None = None, report_dir: Path | None = N
             raise LabError(f"the lab of stack {stack!r} is not up: `crossnet lab up --stack "
                            f"{stack}` first, or pass --inventory for real hosts")
     elif not inventory.exists():
-        raise LabError(f"inventory {inventory} does not exist (example: inventory/example.yaml)")
+        raise LabError(f"inventory {inventory} does not exist (example: inventory/prod.yaml)")
     report_dir = report_dir or state_dir(stack) / "check"
     report_dir.mkdir(parents=True, exist_ok=True)
     junit = report_dir / "junit.xml"
@@ -85,6 +86,8 @@ def check(stack: str, inventory: Path | None = None, report_dir: Path | None = N
             "--crossnet-no-lab-up"]
     if inventory is not None:
         args += ["--crossnet-inventory", str(inventory)]
+    if outputs is not None:
+        args += ["--crossnet-outputs", str(outputs)]
     if quick:
         args += [f"--ignore={DESTRUCTIVE}"]
     args += list(extra or [])

@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
     chk.add_argument("--stack", default="dev")
     chk.add_argument("--inventory", type=Path, default=None,
                      help="inventory of real hosts (default: the running lab's own)")
+    chk.add_argument("--outputs", type=Path, default=None,
+                     help="stack outputs (`pulumi stack output --json --show-secrets`) for "
+                          "--inventory runs (default: the offline apply's outputs.json)")
     chk.add_argument("--report-dir", type=Path, default=None,
                      help="where junit.xml and summary.txt go (default: <state>/<stack>/check)")
     chk.add_argument("--quick", action="store_true",
@@ -123,5 +126,5 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from network.lab.check import check
-    return check(args.stack, inventory=args.inventory, report_dir=args.report_dir,
-                 quick=args.quick, extra=args.pytest_args)
+    return check(args.stack, inventory=args.inventory, outputs=args.outputs,
+                 report_dir=args.report_dir, quick=args.quick, extra=args.pytest_args)

@@ -82,6 +82,23 @@ class Env:
         return parse_json(r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "") or {
             "ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
 
+    def start_listeners(self, vpc: str) -> str | None:
+        """On a real VPC host marked `listeners: suite`: the agent's listeners on the
+        tier's ports and its closed port, for at most 15 minutes. Returns the PID."""
+        host = self.vpc(vpc)
+        if self.is_lab or host.get("listeners") != "suite":
+            return None
+        p = self.profile(vpc)
+        cmd = ("nohup timeout 900 python3 -c " + shlex.quote(AGENT.read_text())
+               + f" serve --name {shlex.quote(vpc)} --tcp "
+               + ",".join(map(str, [*p.tcp, p.closed])) + " --udp "
+               + ",".join(map(str, p.udp)) + " >/dev/null 2>&1 & echo $!")
+        r = self.run(host["target"], cmd, timeout=10)
+        return r.stdout.strip() or None
+
+    def stop_listeners(self, vpc: str, pid: str) -> None:
+        self.run(self.vpc(vpc)["target"], f"kill {int(pid)}", timeout=10)
+
     def dc(self, name: str) -> dict[str, Any]:
         return self.inventory["datacenter_hosts"][name]
 
@@ -118,6 +135,12 @@ class Env:
         if not self.is_lab:
             pytest.skip(f"lab only: {why}")
         return self.lab
+
+
+def admitted(result: dict[str, Any]) -> bool:
+    """A TCP probe got past the security groups: it connected, or the host itself
+    refused (no listener there); a drop shows as a timeout."""
+    return bool(result.get("ok")) or "ConnectionRefused" in str(result.get("error", ""))
 
 
 def poll(func: Any, expected: Any, seconds: float = 10.0, wait: float = 0.25) -> Any:

@@ -50,7 +50,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if HERE in Path(str(item.fspath)).parents:
+        # What needs the lab (or real hosts) is what uses `env`; pure tests do not.
+        if HERE in Path(str(item.fspath)).parents and "env" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.lab)
 
 
@@ -137,6 +138,16 @@ def env(request: pytest.FixtureRequest) -> Any:
     finally:
         if started and not config.getoption("--crossnet-keep-lab"):
             control.down(stack)
+
+
+@pytest.fixture(scope="session")
+def listeners(env: Env) -> Any:
+    """Real VPC hosts marked `listeners: suite` get the agent's listeners for the session."""
+    started = {v: env.start_listeners(v) for v in env.inventory.get("vpc_hosts", {})}
+    yield started
+    for vpc, pid in started.items():
+        if pid:
+            env.stop_listeners(vpc, pid)
 
 
 # ---------------------------------------------------------------- reporting

@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 
-from network.lab.suite import Env, record
+from network.lab.suite import Env, admitted, record
 from network.lab.topology import expected_flows
 
 LARGE_TRANSFER = 8 * 1024 * 1024
 
 
 @pytest.fixture
-def hosts(env: Env, pair: tuple[str, str], request: pytest.FixtureRequest) -> dict[str, Any]:
+def hosts(env: Env, pair: tuple[str, str], listeners: Any,
+          request: pytest.FixtureRequest) -> dict[str, Any]:
     dc, vpc = pair
     request.node.user_properties.append(("pair", f"{dc}|{vpc}"))
     profile = env.profile(vpc)
@@ -52,10 +53,10 @@ def test_tcp_datacenter_to_vpc(env: Env, hosts: dict[str, Any]) -> None:
     results = _tcp(env, hosts["dc"]["target"], hosts["vpc"]["address"], list(ports))
     for port, want in ports.items():
         got = results[port]
-        if got.get("ok") != want:
-            wrong.append(f"tcp/{port}: {'open' if got.get('ok') else 'closed'} "
+        if admitted(got) != want:
+            wrong.append(f"tcp/{port}: {'admitted' if admitted(got) else 'dropped'} "
                          f"({got.get('error') or got.get('banner')}), planned "
-                         f"{'open' if want else 'closed'}")
+                         f"{'admitted' if want else 'dropped'}")
     assert not wrong, "; ".join(wrong)
 
 
@@ -122,8 +123,8 @@ def test_unplanned_source_is_refused(env: Env, hosts: dict[str, Any]) -> None:
     before = _dropped(env, hosts["vpc"]) if env.is_lab else None
     results = _tcp(env, hosts["dc"]["target"], hosts["vpc"]["address"], open_ports,
                    "--source", src, "--timeout", "1")
-    admitted = [p for p, got in results.items() if got.get("ok")]
-    assert not admitted, f"tcp {admitted} admitted {src}, an unplanned source"
+    let_in = [p for p, got in results.items() if admitted(got)]
+    assert not let_in, f"tcp {let_in} admitted {src}, an unplanned source"
     if before is not None:
         # It was the VPC host's security groups that dropped it, not a missing route.
         assert _dropped(env, hosts["vpc"]) > before

@@ -1,0 +1,283 @@
+"""The lab's pure parts, without root: layout, AWS side, security groups, probes.
+
+The stack outputs here are built from the plan with fake AWS values
+(documentation-range outside addresses, obviously fake keys), the way the
+contract builds them from a real apply.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from netaddr import IPAddress, IPNetwork
+
+from network.contract import (
+    StackOutputs,
+    connection_record,
+    datacenter_records,
+    parse_outputs,
+    router_records,
+)
+from network.lab import aws, sg, vici
+from network.lab.check import Collector, Result, summary
+from network.lab.control import _paths, expected_routes_aws, expected_routes_dc, routes_match
+from network.lab.probe import json_cmp, parse_swanctl_raw, run_and_expect, sa_summary, tunnel_up
+from network.lab.suite import AGENT, admitted
+from network.lab.topology import (
+    IFNAMSIZ,
+    Lab,
+    build_lab,
+    expected_flows,
+    ns_prefix,
+    planned_pairs,
+    vpc_profile,
+)
+from network.naming import tunnel_id
+from network.plan import Plan, build_plan
+from network.stack_file import read_stack_config
+
+STACKS = ("dev", "staging", "prod")
+
+
+def fake_outputs(stack: str) -> tuple[StackOutputs, Plan]:
+    plan = build_plan(read_stack_config(stack), stack)
+    conns: dict[str, Any] = {}
+    keys: dict[str, str] = {}
+    for i, c in enumerate(plan.connections, start=10):
+        values: dict[str, Any] = {"id": f"vpn-{i}", "customerGatewayId": f"cgw-{i}",
+                                  "gatewayId": f"gw-{i}"}
+        for t in c.tunnels:
+            n = t.number
+            values[f"tunnel{n}Address"] = f"198.51.100.{i}" if n == 1 else f"203.0.113.{i}"
+            values[f"tunnel{n}InsideCidr"] = str(t.inside_cidr)
+            values[f"tunnel{n}CgwInsideAddress"] = str(t.customer_inside)
+            values[f"tunnel{n}VgwInsideAddress"] = str(t.aws_inside)
+            values[f"tunnel{n}BgpAsn"] = str(c.aws_asn)
+            values[f"tunnel{n}BgpHoldtime"] = 30
+            keys[tunnel_id(c.name, n)] = f"fake_lab_key_{i}_{n}"
+        conns[c.name] = connection_record(c, values)
+    data = {"crossnet": {"contractVersion": 1, "stack": stack},
+            "datacenters": datacenter_records(plan), "vpcs": {}, "gateways": {},
+            "peerings": {}, "routers": router_records(plan, conns), "presharedKeys": keys}
+    return parse_outputs(data, f"fake outputs of {stack}"), plan
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def lab(request: pytest.FixtureRequest) -> Lab:
+    outputs, plan = fake_outputs(request.param)
+    return build_lab(outputs, plan)
+
+
+def test_names_are_unique_and_fit(lab: Lab) -> None:
+    names = lab.namespaces()
+    assert len(names) == len(set(names))
+    assert all(n.startswith(ns_prefix(lab.stack)) for n in names)
+    ifnames = [e.ifname for e in lab.ends] + [r.lan_port for r in lab.routers]
+    assert all(len(i) <= IFNAMSIZ for i in ifnames)
+    macs = [e.mac for e in lab.ends]
+    assert len(macs) == len(set(macs))
+
+
+def test_each_aws_end_talks_to_its_own_datacenter_end(lab: Lab) -> None:
+    """The datacenter ends of one router share its public IP (the lab's stated
+    difference); each AWS end's static neighbour entry is its peer's MAC."""
+    for e in [e for e in lab.ends if e.side == "aws"]:
+        dc = lab.end("dc", e.tunnel)
+        assert e.peer_mac == dc.mac and dc.peer_mac == e.mac
+        assert e.peer_outside_ip == dc.outside_ip and dc.peer_outside_ip == e.outside_ip
+        assert e.ns != dc.ns
+    for r in lab.routers:
+        mine = [e for e in lab.ends if e.side == "dc" and e.router_ns == r.ns]
+        assert {e.outside_ip for e in mine} == {r.router.public_ip}
+        assert len({e.ns for e in mine}) == len(mine)
+
+
+def test_every_router_is_rendered_as_linux(lab: Lab) -> None:
+    for r in lab.routers:
+        assert r.router.platform == "linux"
+        assert (r.platform == "linux") == (not any(r.key in n for n in lab.notes))
+
+
+def test_hosts_of_dev() -> None:
+    outputs, plan = fake_outputs("dev")
+    lab = build_lab(outputs, plan)
+    (dc,) = lab.dc_hosts()
+    (vpc,) = lab.vpc_hosts()
+    # The most specific ingress source inside the datacenter's prefixes.
+    assert dc.address == "10.128.10.10"
+    assert IPAddress(dc.unplanned_source) not in IPNetwork("10.128.0.0/16")
+    assert (vpc.tier, vpc.tcp_ports, vpc.closed_tcp_port) == ("private", (22, 443, 8080), 18081)
+    flows = expected_flows(dc.address, vpc.ingress, [*vpc.tcp_ports, 18081], [])
+    assert flows == {"icmp": True, "tcp": {22: True, 443: True, 8080: True, 18081: False},
+                     "udp": {}}
+    assert not any(expected_flows(dc.unplanned_source, vpc.ingress, [22], [])["tcp"].values())
+    assert planned_pairs(plan) == [("dc1", "app")]
+
+
+def test_prod_leaves_out_the_peered_vpc_and_says_why() -> None:
+    outputs, plan = fake_outputs("prod")
+    lab = build_lab(outputs, plan)
+    assert {h.name for h in lab.vpc_hosts()} == {"shared", "app", "data", "media"}
+    assert any("VPC dr" in n for n in lab.notes)
+    assert vpc_profile(plan, "data").tier == "db"
+    (g,) = lab.gateways
+    assert g.ecmp and g.type == "tgw"
+
+
+def test_aws_proposals() -> None:
+    gcm = {"phase1": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"],
+                      "dhGroups": [20]},
+           "phase2": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"],
+                      "dhGroups": [20]}}
+    assert aws.ike_proposals(gcm) == "aes256gcm16-prfsha384-ecp384"
+    assert aws.esp_proposals(gcm) == "aes256gcm16-ecp384"
+    mixed = {"phase1": {"encryption": ["AES128", "AES256-GCM-16"],
+                        "integrity": ["SHA1", "SHA2-256"], "dhGroups": [14, 20]}}
+    assert aws.ike_proposals(mixed) == ("aes128-sha1-sha256-modp2048-ecp384, "
+                                        "aes256gcm16-prfsha1-prfsha256-modp2048-ecp384")
+
+
+def test_aws_side_bgp() -> None:
+    outputs, plan = fake_outputs("prod")
+    (hub,) = build_lab(outputs, plan).gateways
+    conf = aws.frr_conf(hub, aws.AWS_TIMERS)
+    assert "maximum-paths 8" in conf and f"router bgp {hub.asn}" in conf
+    assert conf.count("timers 10 30") == 8 and conf.count("maximum-prefix 100") == 8
+    dev = build_lab(*fake_outputs("dev")).gateways[0]
+    assert "maximum-paths 1" in aws.frr_conf(dev, aws.AWS_TIMERS)
+    assert aws.AWS_TIMERS.dpd_dead_after() == pytest.approx(33.75)
+    assert aws.FAST_TIMERS.dpd_dead_after() == aws.AWS_TIMERS.dpd_dead_after()
+
+
+def test_aws_side_static_routes() -> None:
+    (g,) = build_lab(*fake_outputs("staging")).gateways
+    conf = aws.frr_conf(g, aws.AWS_TIMERS)
+    assert "router bgp" not in conf
+    assert "ip route 10.144.0.0/16 169.254.20.2 10" in conf
+    assert "ip route 10.144.0.0/16 169.254.20.6 20" in conf
+
+
+def test_aws_swanctl_is_a_responder_with_aws_dpd() -> None:
+    lab = build_lab(*fake_outputs("dev"))
+    e = lab.end("aws", "dc1-edge1-app/1")
+    c = lab.routers[0].router.connections[0]
+    text = aws.swanctl_conf(e, c, "fake_lab_key", "/x/updown.sh", aws.AWS_TIMERS)
+    for line in ("start_action = none", "dpd_action = clear", "dpd_delay = 10s",
+                 f"local_addrs = {e.outside_ip}", f"id-1 = {e.peer_outside_ip}"):
+        assert line in text
+
+
+def test_security_groups_as_nftables() -> None:
+    (vpc,) = build_lab(*fake_outputs("dev")).vpc_hosts()
+    rules = sg.ruleset(vpc)
+    assert "policy drop;" in rules and "ct state established,related accept" in rules
+    assert "ip saddr { 10.128.0.0/16 } tcp dport { 22, 443, 8080 }" in rules
+    assert "ip saddr { 10.128.0.0/16 } meta l4proto icmp" in rules
+    assert "5432" not in rules  # the data tier's rule is not this host's
+
+
+RAW = ("list-sa event {t-1 {uniqueid=1 version=2 state=ESTABLISHED local-host=192.0.2.10 "
+       "remote-host=198.51.100.10 child-sas {t-1-1 {name=t-1 state=INSTALLED bytes-in=84 "
+       "bytes-out=42 local-ts=[0.0.0.0/0] remote-ts=[0.0.0.0/0]}}}}\n"
+       "list-sa event {t-2 {uniqueid=2 version=2 state=CONNECTING child-sas {}}}\n"
+       "list-sas reply {}\n")
+
+
+def test_swanctl_raw_and_tunnel_state() -> None:
+    events = parse_swanctl_raw(RAW)
+    assert events[0]["t-1"]["child-sas"]["t-1-1"]["local-ts"] == ["0.0.0.0/0"]
+    s = sa_summary(events)
+    assert s["t-1"] == {"state": "ESTABLISHED", "children": {"t-1": "INSTALLED"},
+                        "bytesIn": 84, "bytesOut": 42, "remote": "198.51.100.10"}
+    assert tunnel_up(s, "t-1") is None
+    assert "CONNECTING" in (tunnel_up(s, "t-2") or "")
+    assert "missing" in (tunnel_up(s, "t-3") or "")
+
+
+def test_json_cmp() -> None:
+    actual = {"a": {"b": 1, "c": [1, {"d": 2}]}, "e": 3}
+    assert json_cmp(actual, {"a": {"c": [{"d": 2}]}}) is None
+    assert json_cmp(actual, {"x": None}) is None
+    assert json_cmp(actual, {"e": None}) == "e: expected absent, got 3"
+    assert json_cmp(actual, {"a": {"b": 2}}) == "a.b: expected 2, got 1"
+    ok, _, diff = run_and_expect(lambda: {"s": "Active"}, {"s": "Established"}, count=2,
+                                 wait=0.01)
+    assert not ok and diff == "s: expected 'Established', got 'Active'"
+
+
+def test_expected_routes_follow_redundancy() -> None:
+    prod = build_lab(*fake_outputs("prod"))
+    ash1 = next(r for r in prod.routers if r.key == "ash-edge1")
+    want = expected_routes_dc(prod, ash1)
+    assert all(count == 2 for _devs, count in want.values())  # ECMP over both tunnels
+    down = frozenset({"ash-edge1-hub/1"})
+    assert all(count == 1 for _devs, count in expected_routes_dc(prod, ash1, down).values())
+    (hub,) = prod.gateways
+    # AWS spreads each datacenter prefix over the 4 tunnels of its 2 routers.
+    assert expected_routes_aws(prod, hub)["10.128.0.0/16"][1] == 4
+    dev = build_lab(*fake_outputs("dev"))
+    (r,) = dev.routers
+    [(devs, count)] = list(expected_routes_dc(dev, r).values())
+    assert count == 1 and devs == {dev.end("dc", "dc1-edge1-app/1").ifname}
+    assert routes_match({"10.16.0.0/16": sorted(devs)}, expected_routes_dc(dev, r)) is None
+    assert "no route" in (routes_match({}, expected_routes_dc(dev, r)) or "")
+    assert _paths(False, [], None) == (set(), 0)
+
+
+def test_vici_messages_round_trip() -> None:
+    msg = {"ike": "t-1", "timeout": "5000", "sub": {"list": ["a", "b"], "k": "v"}}
+    assert vici.decode(vici.encode(msg)) == msg
+
+
+def test_check_summary_matrix() -> None:
+    c = Collector(results=[
+        Result("test_ping[dc1->app]", "passed", "dc1|app", 0.1, module="x/test_reach_hosts.py"),
+        Result("test_tcp[dc1->app]", "failed", "dc1|app", 0.1, "tcp/22 dropped",
+               "x/test_reach_hosts.py"),
+        Result("test_bgp_sessions_established[r]", "passed", None, 0.1,
+               module="x/test_reach_control_plane.py"),
+    ])
+    text = summary("dev", "the local lab", c, 1.0)
+    assert "dc1         FAIL (1/2)" in text
+    assert "bgp            pass (1/1)" in text
+    assert "test_tcp[dc1->app]: tcp/22 dropped" in text
+
+
+def test_admitted_reads_refusals_as_past_the_security_groups() -> None:
+    assert admitted({"ok": True})
+    assert admitted({"ok": False, "error": "ConnectionRefusedError: [Errno 111]"})
+    assert not admitted({"ok": False, "error": "TimeoutError: timed out"})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_agent_on_loopback() -> None:
+    """The agent's listener and probes, on 127.0.0.1 only."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, str(AGENT), "serve", "--name", "unit",
+                               "--tcp", str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        server.stdout.readline()  # listening
+        out = subprocess.run([sys.executable, str(AGENT), "send", "127.0.0.1", str(port),
+                              "--bytes", str(3 * 1024 * 1024 + 17)],
+                             capture_output=True, text=True, timeout=30).stdout
+        sent = json.loads(out)
+        assert sent["ok"] and sent["received"] == 3 * 1024 * 1024 + 17
+        probe = json.loads(subprocess.run(
+            [sys.executable, str(AGENT), "tcp", "127.0.0.1", f"{port},{_free_port()}",
+             "--timeout", "1"], capture_output=True, text=True, timeout=30).stdout)
+        assert probe[str(port)]["banner"] == f"crossnet-lab unit {port}"
+        assert len(probe) == 2
+    finally:
+        server.terminate()
+        server.wait(timeout=5)
