@@ -19,6 +19,8 @@ from network.state import PROJECT_DIR, state_dir
 
 SUITE = PROJECT_DIR / "tests" / "reachability"
 DESTRUCTIVE = SUITE / "test_reach_failover.py"
+# The lab tool's own tests (pure units, its life cycle): not about the network.
+NOT_CHECKS = (SUITE / "test_reach_units.py", SUITE / "test_reach_lifecycle.py")
 
 
 @dataclass
@@ -83,7 +85,7 @@ def check(stack: str, inventory: Path | None = None, outputs: Path | None = None
     junit = report_dir / "junit.xml"
     args = [str(SUITE), "-q", "-rfE", "-p", "no:cacheprovider", "--crossnet-stack", stack,
             f"--junitxml={junit}", "-o", "junit_suite_name=crossnet-reachability",
-            "--crossnet-no-lab-up"]
+            "--crossnet-no-lab-up", *(f"--ignore={p}" for p in NOT_CHECKS)]
     if inventory is not None:
         args += ["--crossnet-inventory", str(inventory)]
     if outputs is not None:
@@ -139,7 +141,7 @@ def summary(stack: str, target: str, c: Collector, elapsed: float) -> str:
         lines += ["", "measurements:"]
         for test, name, value in c.measures:
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
-            lines.append(f"  {name:<32} {shown:>9}   ({test.split('[')[0]})")
+            lines.append(f"  {name:<32} {shown:>9}   ({test})")
     return "\n".join(lines)
 
 

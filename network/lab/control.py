@@ -261,14 +261,19 @@ def _log(rt: Running, instance: str) -> Path:
     return d / f"{instance}.log"
 
 
-def strongswan_conf(log: Path, timers: aws.Timers | None) -> str:
-    """A charon's daemon settings (the lab's, on both sides)."""
+def strongswan_conf(log: Path, timers: aws.Timers | None, include: str | None = None) -> str:
+    """A charon's daemon settings (the lab's, on both sides).
+
+    `include`: daemon settings the renderer wrote for the router (strongswan.d),
+    read first so that the lab's own (libipsec, logging, socket) win.
+    """
+    first = f"include {include}\n" if include else ""
     retransmit = "" if timers is None else (
         f"  retransmit_timeout = {timers.retransmit_timeout}\n"
         f"  retransmit_base = {timers.retransmit_base}\n"
         f"  retransmit_tries = {timers.retransmit_tries}\n")
-    return f"""# crossnet lab: charon settings. libipsec carries ESP in userspace (this kernel
-# has no ESP); routes are FRR's business, so charon installs none of its own.
+    return f"""{first}# crossnet lab: charon settings. libipsec carries ESP in userspace (this
+# kernel has no ESP); routes are FRR's business, so charon installs none of its own.
 charon {{
   load = {CHARON_PLUGINS}
   install_routes = no
@@ -306,8 +311,13 @@ def _write_configs(rt: Running, rendered: dict[str, dict[str, str]], timers: aws
         d = _config_dir(rt, inst)
         run_dir = rt.run_dir(inst)
         (run_dir / "run" / "netns").mkdir(parents=True, exist_ok=True)
+        include = None
+        if e.side == "dc":
+            key = _router_of(rt.lab, e).key
+            if any(name.startswith("strongswan.d/") for name in rendered[key]):
+                include = f"{rt.router_dir(key)}/strongswan.d/*.conf"
         (d / "strongswan.conf").write_text(
-            strongswan_conf(_log(rt, inst), timers if e.side == "aws" else None))
+            strongswan_conf(_log(rt, inst), timers if e.side == "aws" else None, include))
         if e.side == "aws":
             updown = d / "updown.sh"
             updown.write_text(aws.updown_script(e, str(d / "strongswan.conf")))
@@ -360,8 +370,8 @@ def _start_charons(rt: Running) -> None:
         mounts = [f"mount --rbind /run/netns {run_dir}/netns"]
         path = "/usr/sbin:/usr/bin:/sbin:/bin"
         if e.side == "dc":
-            router_key = next(r.key for r, c in rt.lab.connections() if c.name == e.connection)
-            mounts.append(f"mount --bind {rt.router_dir(router_key)} {ETC_SWANCTL}")
+            mounts.append(f"mount --bind {rt.router_dir(_router_of(rt.lab, e).key)} "
+                          f"{ETC_SWANCTL}")
             path = f"{conf / 'bin'}:{path}"
         mounts.append(f"mount --rbind {run_dir} /run")
         script = "set -e; " + "; ".join(mounts) + f"; exec {CHARON}"
@@ -420,6 +430,10 @@ def _move_tunnels(rt: Running) -> None:
             if res.returncode != 0:
                 raise LabError(f"router {r.key}: the rendered crossnet-tunnels.sh failed "
                                f"(exit {res.returncode}):\n{res.stderr.strip()}")
+
+
+def _router_of(lab: Lab, e: TunnelEnd) -> DcRouter:
+    return next(r for r in lab.routers if r.ns == e.router_ns)
 
 
 def _check_alive(rt: Running) -> None:
@@ -497,8 +511,7 @@ def _load_connections(rt: Running) -> None:
         _swanctl(rt, e, "--load-all", "--file",
                  str(_config_dir(rt, end_instance(e)) / "swanctl.conf"))
     for e in dc_ends:
-        router_key = next(r.key for r, c in rt.lab.connections() if c.name == e.connection)
-        d = rt.router_dir(router_key)
+        d = rt.router_dir(_router_of(rt.lab, e).key)
         own = d / linux_tunnel_file(e.connection, e.number)
         if own.exists():
             # The rendered per-tunnel file, as a real router's swanctl.conf includes it.

@@ -133,7 +133,7 @@ def test_unplanned_source_is_refused(env: Env, hosts: dict[str, Any]) -> None:
 def _tcp(env: Env, target: str, address: str, ports: list[int], *extra: str
          ) -> dict[int, dict[str, Any]]:
     """Several TCP ports probed at once from one host: port -> result."""
-    got = env.agent(target, "tcp", address, ",".join(map(str, ports)), "--timeout", "2",
+    got = env.agent(target, "tcp", address, ",".join(map(str, ports)), "--timeout", "1",
                     *extra)
     if len(ports) == 1:
         return {ports[0]: got}

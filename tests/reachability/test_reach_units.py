@@ -1,8 +1,7 @@
 """The lab's pure parts, without root: layout, AWS side, security groups, probes.
 
 The stack outputs here are built from the plan with fake AWS values
-(documentation-range outside addresses, obviously fake keys), the way the
-contract builds them from a real apply.
+(`network.lab.suite.fake_outputs`).
 """
 
 from __future__ import annotations
@@ -11,23 +10,15 @@ import json
 import socket
 import subprocess
 import sys
-from typing import Any
 
 import pytest
 from netaddr import IPAddress, IPNetwork
 
-from network.contract import (
-    StackOutputs,
-    connection_record,
-    datacenter_records,
-    parse_outputs,
-    router_records,
-)
 from network.lab import aws, sg, vici
 from network.lab.check import Collector, Result, summary
 from network.lab.control import _paths, expected_routes_aws, expected_routes_dc, routes_match
 from network.lab.probe import json_cmp, parse_swanctl_raw, run_and_expect, sa_summary, tunnel_up
-from network.lab.suite import AGENT, admitted
+from network.lab.suite import AGENT, admitted, fake_outputs
 from network.lab.topology import (
     IFNAMSIZ,
     Lab,
@@ -37,34 +28,8 @@ from network.lab.topology import (
     planned_pairs,
     vpc_profile,
 )
-from network.naming import tunnel_id
-from network.plan import Plan, build_plan
-from network.stack_file import read_stack_config
 
 STACKS = ("dev", "staging", "prod")
-
-
-def fake_outputs(stack: str) -> tuple[StackOutputs, Plan]:
-    plan = build_plan(read_stack_config(stack), stack)
-    conns: dict[str, Any] = {}
-    keys: dict[str, str] = {}
-    for i, c in enumerate(plan.connections, start=10):
-        values: dict[str, Any] = {"id": f"vpn-{i}", "customerGatewayId": f"cgw-{i}",
-                                  "gatewayId": f"gw-{i}"}
-        for t in c.tunnels:
-            n = t.number
-            values[f"tunnel{n}Address"] = f"198.51.100.{i}" if n == 1 else f"203.0.113.{i}"
-            values[f"tunnel{n}InsideCidr"] = str(t.inside_cidr)
-            values[f"tunnel{n}CgwInsideAddress"] = str(t.customer_inside)
-            values[f"tunnel{n}VgwInsideAddress"] = str(t.aws_inside)
-            values[f"tunnel{n}BgpAsn"] = str(c.aws_asn)
-            values[f"tunnel{n}BgpHoldtime"] = 30
-            keys[tunnel_id(c.name, n)] = f"fake_lab_key_{i}_{n}"
-        conns[c.name] = connection_record(c, values)
-    data = {"crossnet": {"contractVersion": 1, "stack": stack},
-            "datacenters": datacenter_records(plan), "vpcs": {}, "gateways": {},
-            "peerings": {}, "routers": router_records(plan, conns), "presharedKeys": keys}
-    return parse_outputs(data, f"fake outputs of {stack}"), plan
 
 
 @pytest.fixture(scope="module", params=STACKS)
