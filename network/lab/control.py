@@ -26,7 +26,7 @@ import yaml
 
 from network.contract import write_private
 from network.lab import aws, sg
-from network.lab.probe import json_cmp, tunnel_up
+from network.lab.probe import json_cmp, parse_json, tunnel_up
 from network.lab.runtime import (
     RUN_ROOT,
     LabState,
@@ -635,6 +635,28 @@ def routes_match(routes: dict[str, list[str]], want: dict[str, tuple[set[str], i
     return None
 
 
+def fib_mismatch(rt: Running, r: DcRouter) -> list[str]:
+    """Prefixes whose FIB nexthops per zebra differ from the kernel's route.
+
+    FRR 8.4 with kernel nexthop groups can lose an ECMP member in the kernel
+    when a tunnel interface flaps within milliseconds, while zebra still shows
+    it installed: this names that case instead of a bare "wrong route".
+    """
+    kernel = rt.routes(r.ns)
+    out = []
+    for c in r.router.connections:
+        for prefix in c.accept:
+            data = parse_json(rt.vtysh(frr_instance(r.key), f"show ip route {prefix} json"))
+            entries = (data or {}).get(prefix) or [{}]
+            fib = {n.get("interfaceName") for n in entries[0].get("nexthops", []) if n.get("fib")}
+            if fib and fib != set(kernel.get(prefix, [])):
+                out.append(f"{r.key} {prefix}: zebra's FIB has {', '.join(sorted(fib))}, the "
+                           f"kernel {', '.join(kernel.get(prefix, [])) or 'nothing'} (kernel "
+                           "nexthop group out of step with zebra: `no zebra nexthop kernel "
+                           "enable` in frr.conf avoids it)")
+    return out
+
+
 def wait_ready(rt: Running, timeout: float, interval: float = 0.1) -> dict[str, float]:
     """Poll every check until all pass; time when each phase first did. LabError on timeout."""
     todo = checks(rt)
@@ -657,8 +679,11 @@ def wait_ready(rt: Running, timeout: float, interval: float = 0.1) -> dict[str, 
         if time.monotonic() - t0 > timeout:
             break
         time.sleep(interval)
+    stale = [m for r in rt.lab.routers if f"routes of {r.key}" in diffs
+             for m in fib_mismatch(rt, r)]
     raise LabError(f"the lab did not converge within {timeout:g} s:\n"
                    + "\n".join(f"  - {w}: {d}" for w, d in diffs.items())
+                   + "".join(f"\n  - {m}" for m in stale)
                    + "\n" + diagnose(rt, diffs))
 
 

@@ -27,6 +27,7 @@ from network.lab.control import (
     INET_TABLE,
     expected_routes_aws,
     expected_routes_dc,
+    fib_mismatch,
     routes_match,
     wait_ready,
     write_inventory,
@@ -168,7 +169,8 @@ class Flow:
             if diff is None:
                 return time.time()
             if time.time() - t0 > seconds:
-                raise LabError(f"{what}: not converged after {seconds:g} s: {diff}")
+                stale = "".join(f"; {m}" for m in fib_mismatch(self.rt, self.router))
+                raise LabError(f"{what}: not converged after {seconds:g} s: {diff}{stale}")
             time.sleep(0.05)
 
     def wait_stable(self, what: str, hold: float, seconds: float) -> float:
@@ -190,8 +192,9 @@ class Flow:
             else:
                 since = None
             if now - t0 > seconds:
+                stale = "".join(f"; {m}" for m in fib_mismatch(self.rt, self.router))
                 raise LabError(f"{what}: not stable for {hold:g} s within {seconds:g} s: "
-                               f"{self.converged()}")
+                               f"{self.converged()}{stale}")
             time.sleep(0.2)
 
     def child_spi(self) -> str | None:

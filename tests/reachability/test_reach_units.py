@@ -246,3 +246,12 @@ def test_agent_on_loopback() -> None:
     finally:
         server.terminate()
         server.wait(timeout=5)
+
+
+def test_without_root_the_lab_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from network.lab import system
+    monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(system.shutil, "which", lambda tool: None)
+    missing = system.missing_requirements()
+    assert missing[0].startswith("the lab needs root")
+    assert any("vtysh is missing (Debian package frr)" in m for m in missing)
