@@ -116,10 +116,14 @@ def up(stack: str, timers: str = "aws", outputs: Path | None = None,
         if old is not None:
             live = [p for p in old.procs if alive(p)]
             present = [n for n in old.namespaces if n in namespaces()]
-            if live or present:
+            if live and len(live) == len(old.procs) and old.ready:
                 raise AlreadyUpError(f"the lab of stack {stack!r} is already up ({len(live)} "
-                                f"processes, {len(present)} namespaces); `crossnet lab down "
-                                f"--stack {stack}` takes it down")
+                                     f"processes, {len(present)} namespaces); `crossnet lab "
+                                     f"down --stack {stack}` takes it down")
+            if live or present:
+                raise LabError(f"a lab of stack {stack!r} was left half up ({len(live)} of "
+                               f"{len(old.procs)} processes running, {len(present)} "
+                               f"namespaces): `crossnet lab down --stack {stack}` first")
             state_path(stack).unlink()
         outputs = outputs or outputs_path(stack)
         if not outputs.exists():
@@ -852,7 +856,3 @@ def write_inventory(rt: Running) -> Path:
             "(targets are network namespaces)\n" + yaml.safe_dump(inventory(rt), sort_keys=False))
     path.write_text(text)
     return path
-
-
-def lab_rss_kib(rt: Running) -> int:
-    return sum(rss_kib(p.pid) for p in rt.state.procs if alive(p))

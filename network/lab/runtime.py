@@ -150,10 +150,6 @@ class Running:
     def gateway_instance(self, g: Gateway) -> str:
         return frr_instance(g.name, aws=True)
 
-    def procs_alive(self) -> list[Proc]:
-        from network.lab.system import alive
-        return [p for p in self.state.procs if alive(p)]
-
 
 def open_lab(stack: str) -> Running:
     """The running lab of a stack; LabError when there is none."""
