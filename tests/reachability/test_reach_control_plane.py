@@ -156,3 +156,20 @@ def test_unplanned_prefix_from_aws_is_filtered(env: Env, router_key: str) -> Non
             assert rogue.split("/")[0] not in routes, f"{router_key} installed {rogue}"
         finally:
             env.run(g["target"], change.format("no "))
+
+
+def test_lab_runs_the_rendered_files_unchanged(env: Env, router_key: str) -> None:
+    """Every file the renderer makes for the router is the one the lab's daemons read,
+    byte for byte (a router of another platform is rendered as linux for the lab)."""
+    rt = env.need_lab("compares the lab's files with the renderer's")
+    from network.lab.runtime import frr_instance
+    from network.render import render_router
+    r = next(r for r in rt.lab.routers if r.key == router_key)
+    rendered = render_router(r.router)
+    d = rt.router_dir(router_key)
+    on_disk = {str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()}
+    assert on_disk == set(rendered)
+    for name, text in rendered.items():
+        assert (d / name).read_text() == text, f"{name} differs from the rendering"
+    frr = d.parent.parent / "config" / frr_instance(router_key) / "frr.conf"
+    assert frr.read_text() == rendered["frr.conf"]
