@@ -8,8 +8,9 @@ from typing import Any
 from netaddr import IPNetwork, IPSet
 
 from network.lab.probe import bgp_peers, tunnel_up
+from network.lab.runtime import frr_instance
 from network.lab.suite import Env, poll
-from network.render import tunnel_key
+from network.render import render_router, tunnel_key
 
 
 def _connection(env: Env, tunnel: str) -> tuple[Any, Any]:
@@ -162,8 +163,6 @@ def test_lab_runs_the_rendered_files_unchanged(env: Env, router_key: str) -> Non
     """Every file the renderer makes for the router is the one the lab's daemons read,
     byte for byte (a router of another platform is rendered as linux for the lab)."""
     rt = env.need_lab("compares the lab's files with the renderer's")
-    from network.lab.runtime import frr_instance
-    from network.render import render_router
     r = next(r for r in rt.lab.routers if r.key == router_key)
     rendered = render_router(r.router)
     d = rt.router_dir(router_key)
