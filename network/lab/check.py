@@ -155,6 +155,8 @@ def _area(r: Result) -> str:
         return "bgp"
     if "_sa_" in name:
         return "tunnels"
+    if "rendered" in name:
+        return "configs"
     return "other"
 
 
