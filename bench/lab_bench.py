@@ -67,13 +67,10 @@ def _flow(stack: str) -> Any:
 
 def throughput(stack: str) -> dict[str, Any]:
     """One TCP flow, datacenter host -> VPC host, over the tunnel it crosses."""
-    from network.lab.system import in_ns
     flow = _flow(stack)
     if flow is None:
         return {"flow": "none: no datacenter -> VPC flow with ICMP and TCP admitted"}
-    agent = ROOT / "network" / "lab" / "agent.py"
-    r = subprocess.run(in_ns(flow.dc.ns, [sys.executable, str(agent), "send", flow.vpc.address,
-                                          str(flow.port), "--bytes", str(THROUGHPUT_BYTES)]),
+    r = subprocess.run(flow.send_argv(THROUGHPUT_BYTES, timeout=240),
                        capture_output=True, text=True, timeout=300)
     sent = json.loads(r.stdout.strip().splitlines()[-1])
     return {"flow": f"{flow.dc.name} -> {flow.vpc.name} over {flow.tunnel}",
@@ -88,7 +85,7 @@ def silent_failure(stack: str) -> dict[str, Any]:
     flow = _flow(stack)
     out: dict[str, Any] = {}
     flow.wait("before the silent failure", frozenset(), 60)
-    pinger = faults.Pinger(flow.dc.ns, flow.vpc.address).start(max_seconds=900)
+    pinger = flow.pinger().start(max_seconds=900)
     try:
         time.sleep(1)
         t_cut = time.time()
@@ -122,7 +119,7 @@ def ike_delete(stack: str) -> dict[str, Any]:
     flow = _flow(stack)
     out: dict[str, Any] = {}
     flow.wait_stable("before the IKE DELETE", 5, 60)
-    pinger = faults.Pinger(flow.dc.ns, flow.vpc.address).start()
+    pinger = flow.pinger().start()
     spi = flow.child_spi()
     try:
         time.sleep(1)

@@ -17,9 +17,11 @@ import itertools
 import json
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from network.lab import aws, vici
@@ -35,6 +37,8 @@ from network.lab.control import (
 from network.lab.runtime import Running, write_state
 from network.lab.system import LabError, in_ns, run
 from network.lab.topology import DcRouter, Gateway, Host, expected_flows
+
+AGENT = Path(__file__).with_name("agent.py")
 
 
 def _pairs(rt: Running, tunnel: str) -> str:
@@ -148,6 +152,21 @@ class Flow:
     tunnel: str
     port: int
 
+    def tunnel_tx(self) -> int:
+        """Packets the datacenter end of the flow's tunnel has sent so far."""
+        ns = self.router.ns
+        return _tunnel_tx(self.rt)[(ns, self.rt.lab.end("dc", self.tunnel).ifname)]
+
+    def pinger(self) -> Pinger:
+        """A 50 ms ping along the flow (from the host's planned address, as find_flow probed)."""
+        return Pinger(self.dc.ns, self.vpc.address, source=self.dc.address)
+
+    def send_argv(self, nbytes: int, timeout: float = 60) -> list[str]:
+        """The agent sending `nbytes` with a SHA-256 check along the flow."""
+        return in_ns(self.dc.ns, [sys.executable, str(AGENT), "send", self.vpc.address,
+                                  str(self.port), "--bytes", str(nbytes), "--timeout",
+                                  f"{timeout:g}", "--source", self.dc.address])
+
     @property
     def silent_bound(self) -> float:
         """How long a silent failure may interrupt traffic: BGP's hold time, plus 5 s."""
@@ -214,17 +233,30 @@ class Flow:
         return None
 
 
-def _route(ns: str, dst: str, *extra: str) -> dict[str, Any]:
-    r = run(["ip", "-n", ns, "-j", "route", "get", dst, *extra], check=False)
-    data = json.loads(r.stdout or "[{}]")
-    return data[0] if data else {}
+def _tunnel_tx(rt: Running) -> dict[tuple[str, str], int]:
+    """Packets sent so far on every datacenter router's tunnel interface."""
+    out = {}
+    for r in rt.lab.routers:
+        for link in json.loads(run(["ip", "-n", r.ns, "-j", "-s", "link", "show"]).stdout):
+            if any(e.ifname == link["ifname"] for e in rt.lab.ends
+                   if e.side == "dc" and e.router_ns == r.ns):
+                out[(r.ns, link["ifname"])] = int(link["stats64"]["tx"]["packets"])
+    return out
+
+
+PROBES = 40
 
 
 def find_flow(rt: Running) -> Flow | None:
     """The first datacenter -> VPC pair with ICMP and TCP admitted, and its tunnel.
 
-    The tunnel is the one the flow uses now: the datacenter host's route picks
-    a router, that router's route picks a tunnel interface.
+    The tunnel is the one the flow's packets really take, found by sending
+    them: a burst of pings from the host's planned address, and the tunnel
+    interface that sent them is the flow's. With ECMP on the datacenter LAN
+    and over the tunnels, the kernel's multipath hash covers the source
+    address, and an unbound socket's first lookup hashes without one: so the
+    flow's pings and transfers are sent from that address (`Flow.pinger`,
+    `Flow.send_argv`), and the path is measured, not predicted.
     """
     lab = rt.lab
     for dc in lab.dc_hosts():
@@ -233,11 +265,17 @@ def find_flow(rt: Running) -> Flow | None:
             ports = [p for p, ok in flows["tcp"].items() if ok]
             if not (flows["icmp"] and ports):
                 continue
-            hop = _route(dc.ns, vpc.address, "from", dc.address).get("gateway")
-            router = next(r for r in lab.routers if r.datacenter == dc.name
-                          and any(a.split("/")[0] == hop for a in r.lan))
-            dev = _route(router.ns, vpc.address, "from", dc.address, "iif", "lan").get("dev")
-            end = next(e for e in lab.ends if e.side == "dc" and e.router_ns == router.ns
+            before = _tunnel_tx(rt)
+            run(in_ns(dc.ns, ["ping", "-q", "-n", "-c", str(PROBES), "-i", "0.01", "-W", "1",
+                              "-I", dc.address, vpc.address]), check=False)
+            after = _tunnel_tx(rt)
+            sent = {k: after.get(k, 0) - n for k, n in before.items()}
+            (ns, dev), most = max(sent.items(), key=lambda kv: kv[1])
+            if most < PROBES:
+                raise LabError(f"{dc.name} -> {vpc.name}: no tunnel carried the {PROBES} "
+                               f"probe pings (most: {dev} in {ns}, {most} packets)")
+            router = next(r for r in lab.routers if r.ns == ns)
+            end = next(e for e in lab.ends if e.side == "dc" and e.router_ns == ns
                        and e.ifname == dev)
             gateway = next(g for g in lab.gateways
                            if g.ns == lab.end("aws", end.tunnel).router_ns)

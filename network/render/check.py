@@ -49,6 +49,8 @@ class TunnelFacts:
     esp_lifetime: int | None = None
     dpd_interval: int | None = None
     dpd_timeout: int | None = None  # interval x retries, where the platform has retries
+    # strongSwan IKEv2: when DPD gives up, from the interval and charon's retransmissions
+    dpd_gives_up: float | None = None
     address: str | None = None  # "a.b.c.d/len" on the tunnel interface
     neighbor: str | None = None
     remote_as: int | None = None
@@ -110,6 +112,9 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append((f.dpd_interval, f"DPD interval must be set, at most a third of {timeout} s"))
     if f.dpd_timeout is not None and f.dpd_timeout != timeout:
         out.append((f.dpd_timeout, f"DPD gives up after {f.dpd_timeout} s, AWS after {timeout} s"))
+    if f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
+        out.append((f"{f.dpd_gives_up:g} s", f"DPD must give up within AWS's DPD timeout of "
+                                             f"{timeout} s (charon's retransmit_* settings)"))
     customer = f"{net[2]}/{net.prefixlen}"
     if f.address != customer:
         out.append((f.address, f"the tunnel interface must hold the customer side {customer} "
@@ -254,6 +259,7 @@ def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
     includes = re.findall(r"^include (\S+)$", files["swanctl.conf"], re.M)
     frr = _frr(files["frr.conf"])
     updown = dict(re.findall(r"^\s*(\S+)\) dev=(\S+) ;;$", files["crossnet-updown.sh"], re.M))
+    retransmit = _charon_retransmit(files.get("strongswan.d/crossnet.conf", ""))
     facts = []
     for name in includes:
         tree = _swanctl_tree(files[name])
@@ -275,11 +281,33 @@ def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
                 esp_lifetime=_seconds(child.get("life_time")),
                 dpd_interval=_seconds(conn.get("dpd_delay")),
                 dpd_timeout=_seconds(conn.get("dpd_timeout")),
+                dpd_gives_up=_ikev2_dpd_gives_up(conn, retransmit),
                 address=frr["addresses"].get(iface),
             )
             _apply_bgp(f, frr, iface)
             facts.append(f)
     return facts
+
+
+# strongSwan's defaults, where strongswan.conf leaves them alone
+CHARON_RETRANSMIT = {"retransmit_timeout": 4.0, "retransmit_base": 1.8, "retransmit_tries": 5}
+
+
+def _charon_retransmit(text: str) -> dict[str, float]:
+    """charon's retransmission settings from a strongswan.d file (defaults where absent)."""
+    found = dict(re.findall(r"^\s*(retransmit_(?:timeout|base|tries))\s*=\s*(\S+)\s*$", text,
+                            re.M))
+    return {k: float(found.get(k, v)) for k, v in CHARON_RETRANSMIT.items()}
+
+
+def _ikev2_dpd_gives_up(conn: dict[str, Any], retransmit: dict[str, float]) -> float | None:
+    """IKEv2 DPD: after dpd_delay of silence a probe, retried until the retransmissions end."""
+    interval = _seconds(conn.get("dpd_delay"))
+    if interval is None or conn.get("version") == "1":
+        return None
+    timeout, base = retransmit["retransmit_timeout"], retransmit["retransmit_base"]
+    return round(interval + sum(timeout * base ** k
+                                for k in range(int(retransmit["retransmit_tries"]) + 1)), 1)
 
 
 def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
@@ -411,6 +439,8 @@ def _neighbor_line(out: dict[str, Any], words: list[str]) -> None:
     n = out["neighbors"].setdefault(words[1], {})
     if words[2] == "remote-as":
         n["remote_as"] = int(words[3])
+    elif words[2:4] == ["timers", "connect"]:
+        n["connect_retry"] = int(words[4])
     elif words[2] == "timers":
         n["keepalive"], n["hold"] = int(words[3]), int(words[4])
     elif words[2] == "prefix-list":

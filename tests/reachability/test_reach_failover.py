@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from typing import Any
 
@@ -23,8 +22,8 @@ import pytest
 from network.lab import faults
 from network.lab.control import wait_ready
 from network.lab.faults import Flow
-from network.lab.suite import AGENT, Env, record
-from network.lab.system import LabError, in_ns
+from network.lab.suite import Env, record
+from network.lab.system import LabError
 
 TRANSFER = 64 * 1024 * 1024
 IKE_DELETE_BOUND = 1.0
@@ -62,7 +61,7 @@ def test_silent_path_failure_fails_over_and_back(flow: Flow, behaviour_timers: f
     """The internet path of the active tunnel drops everything; BGP's hold timer moves
     traffic to the other tunnel within the bound; restoring the path brings it back."""
     _wait(flow, "before the failure", frozenset(), 30)
-    pinger = faults.Pinger(flow.dc.ns, flow.vpc.address).start()
+    pinger = flow.pinger().start()
     try:
         time.sleep(0.5)
         t_cut = time.time()
@@ -90,7 +89,7 @@ def test_ike_delete_fails_over_at_once(flow: Flow, behaviour_timers: float,
     and the datacenter side (close_action = restart) brings the tunnel back."""
     _wait(flow, "before the failure", frozenset(), 30)
     spi_before = flow.child_spi()
-    pinger = faults.Pinger(flow.dc.ns, flow.vpc.address).start()
+    pinger = flow.pinger().start()
     try:
         time.sleep(0.5)
         t_del = time.time()
@@ -113,14 +112,15 @@ def test_transfer_survives_failover(flow: Flow, behaviour_timers: float,
                                     request: pytest.FixtureRequest) -> None:
     """64 MiB with a SHA-256 check, running while the active tunnel fails silently."""
     _wait(flow, "before the failure", frozenset(), 30)
-    argv = in_ns(flow.dc.ns, [sys.executable, str(AGENT), "send", flow.vpc.address,
-                              str(flow.port), "--bytes", str(TRANSFER), "--timeout", "60"])
+    argv = flow.send_argv(TRANSFER, timeout=60)
     t0 = time.time()
+    tx_before = flow.tunnel_tx()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         time.sleep(0.3)
         t_cut = time.time()
         faults.cut_path(flow.rt, flow.tunnel)
+        carried = flow.tunnel_tx() - tx_before
         out, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -133,6 +133,8 @@ def test_transfer_survives_failover(flow: Flow, behaviour_timers: float,
     assert result["ok"], f"transfer broken: {result}"
     assert result["sent"] == TRANSFER
     assert t0 + result["seconds"] > t_cut, "the transfer ended before the tunnel failed"
+    # 0.3 s of a bulk TCP flow is thousands of packets: it was on the tunnel that failed.
+    assert carried > 500, f"{flow.tunnel} carried only {carried} packets before the cut"
 
 
 def test_lab_back_to_normal(flow: Flow) -> None:

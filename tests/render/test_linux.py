@@ -12,7 +12,8 @@
   zebra/staticd/bgpd through vtysh; bgpd's JSON then shows each neighbour's
   ASN, timers, prefix lists in and out, route maps and maximum-prefix.
 - The shell scripts parse (`sh -n`), the MSS clamp ruleset passes `nft -c`,
-  and the updown script sets the right interface up and down.
+  and the updown script sets the right interface up or down from charon's view of
+  the tunnel's SA, events out of order included.
 """
 
 from __future__ import annotations
@@ -309,10 +310,43 @@ def test_scripts_parse_and_updown_tracks_links(tmp_path: Path, case: str, key: s
                 iface = interface_name("linux", t.inside_cidr)
                 assert f"mtu {c.tunnel_mtu} " in run("ip", "-n", ns, "link", "show", iface).stdout
                 assert re.search(rf'oifname "{iface}" .*maxseg size set {c.tcp_mss}', table)
-                for verb, state in (("up-client", "UP"), ("down-client", "DOWN")):
-                    env = f"PLUTO_CONNECTION={c.name}-{t.number} PLUTO_VERB={verb}"
-                    run("ip", "netns", "exec", ns, "sh", "-c",
-                        f"{env} sh {tmp_path / 'crossnet-updown.sh'}")
-                    link = run("ip", "-n", ns, "link", "show", iface).stdout
-                    flags = link.split("<", 1)[1].split(">", 1)[0].split(",")
-                    assert ("UP" in flags) == (state == "UP"), (iface, verb, link)
+                _check_updown(tmp_path, ns, f"{c.name}-{t.number}", iface)
+
+
+# (PLUTO_VERB, what charon says of the tunnel's child SA afterwards, the link state then).
+# The last two are events out of order: the DOWN of an SA closed by an IKE DELETE arriving
+# after its replacement is up, and an UP whose SA is gone again by the time it runs.
+UPDOWN_CASES = (("up-client", "INSTALLED", "UP"), ("down-client", None, "DOWN"),
+                ("down-client", "INSTALLED", "UP"), ("up-client", None, "DOWN"))
+
+
+def _check_updown(tmp_path: Path, ns: str, conn: str, iface: str) -> None:
+    """The rendered updown sets the link from charon's answer, whatever the verb says.
+
+    A stand-in `swanctl` answers for charon (the lab runs the real one); it only
+    answers `--list-sas --ike <connection> --raw`. The script runs in a private
+    mount namespace with its own /run, where it keeps its lock."""
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    answer = tmp_path / "charon-says"
+    (fake / "swanctl").write_text(
+        "#!/bin/sh\n"
+        f'[ "$*" = "--list-sas --ike {conn} --raw" ] || exit 7\n'
+        f"state=$(cat {answer})\n"
+        f'[ -n "$state" ] && echo "list-sa event {{{conn} {{state=ESTABLISHED child-sas '
+        f'{{{conn} {{state=$state}}}}}}}}"\n'
+        "exit 0\n")
+    (fake / "swanctl").chmod(0o755)
+    for verb, charon_says, expected in UPDOWN_CASES:
+        answer.write_text(charon_says or "")
+        script = (f"mount -t tmpfs tmpfs /run && PATH={fake}:$PATH PLUTO_CONNECTION={conn} "
+                  f"PLUTO_VERB={verb} sh {tmp_path / 'crossnet-updown.sh'}")
+        run("ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c", script)
+        flags: list[str] = []
+        for _ in range(100):  # the script sets the link from a background job: 5 s at most
+            link = run("ip", "-n", ns, "link", "show", iface).stdout
+            flags = link.split("<", 1)[1].split(">", 1)[0].split(",")
+            if ("UP" in flags) == (expected == "UP"):
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        assert ("UP" in flags) == (expected == "UP"), (iface, verb, charon_says, flags)

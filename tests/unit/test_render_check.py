@@ -82,7 +82,20 @@ TAMPERS = [
     ("vyos", "leak", "router.cfg", r"(rule 10 prefix '10\.40\.0\.0/16'\n)",
      r"\1set policy prefix-list lon-core1-core-in rule 10 le '24'\n", "inbound filter"),
     ("fortios", "leak", "router.conf", r"unset le", "set le 24", "inbound filter"),
+    # strongSwan's own retransmissions (165 s) would hold a dead SA long after AWS's DPD
+    ("linux", "dpd retransmits", "strongswan.d/crossnet.conf", r"retransmit_tries = 3",
+     "retransmit_tries = 5", "DPD must give up within"),
 ]
+
+
+def test_linux_without_its_charon_settings_fails_the_dpd_check() -> None:
+    router = mixed("linux")
+    files = render_router(router)
+    del files["strongswan.d/crossnet.conf"]
+    problems = check_router(router, files)
+    assert problems and all("DPD must give up" in p.rule for p in problems)
+    # strongSwan's defaults: 10 s + 4 s x (1 + 1.8 + ... + 1.8^5)
+    assert any("175.1 s" in p.value for p in problems)
 
 
 @pytest.mark.parametrize(("platform", "what", "file", "pattern", "repl", "expect"), TAMPERS,

@@ -4,13 +4,29 @@
 # Link tracking: a tunnel interface is up exactly while its IPsec SA is, so BGP sessions
 # and static routes over a dead tunnel go at once, not after the BGP hold time (or never,
 # for static routes).
+#
+# charon runs updown scripts from several threads: the DOWN of an SA closed by an IKE
+# DELETE and the UP of its replacement can arrive in either order. So the script does not
+# follow PLUTO_VERB. Once charon is done with the event (swanctl waits until the IKE SA is
+# checked in again, hence the background job), it asks charon whether the tunnel has an
+# installed child SA and sets the interface to match, one event at a time (flock).
 case "${PLUTO_CONNECTION:-}" in
     ash-edge2-hub-1) dev=vti2344 ;;
     ash-edge2-hub-2) dev=vti2345 ;;
     *) exit 0 ;;
 esac
 case "${PLUTO_VERB:-}" in
-    up-client) ip link set "$dev" up ;;
-    down-client) ip link set "$dev" down ;;
+    up-client|down-client) ;;
+    *) exit 0 ;;
 esac
+(
+    exec 9>>/run/crossnet-updown.lock
+    flock 9
+    if swanctl --list-sas --ike "$PLUTO_CONNECTION" --raw 2>/dev/null \
+            | grep -q 'state=INSTALLED'; then
+        ip link set "$dev" up
+    else
+        ip link set "$dev" down
+    fi
+) </dev/null >/dev/null 2>&1 &
 exit 0
