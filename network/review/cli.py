@@ -63,7 +63,8 @@ def _write(text: str, out: Path | None) -> None:
 def run_plan(args: argparse.Namespace) -> int:
     """`crossnet plan`: the address plan as tables, and the free space."""
     plan = load_plan(args.stack, args.config)
-    tables = plan_tables(plan)
+    # Markdown goes into a change request: every free CIDR, not the first few.
+    tables = plan_tables(plan, list_all=args.format == "markdown")
     heading = f"crossnet plan: stack {plan.stack}"
     render = render_markdown if args.format == "markdown" else render_text
     _write(render(tables, heading), args.out)

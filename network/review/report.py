@@ -19,7 +19,8 @@ from network.review.tables import Table
 # AWS keeps the network address, the VPC router (+1), DNS (+2), a reserved
 # address (+3) and the broadcast address of every subnet.
 AWS_RESERVED_PER_SUBNET = 5
-# Long lists of free fragments are cut to this many in a table cell.
+# In a terminal, long lists of free fragments are cut to this many per cell
+# (the "largest free" column still names the biggest block); Markdown lists all.
 MAX_LISTED = 6
 
 
@@ -38,7 +39,15 @@ class SupernetUse:
 
     @property
     def largest_free(self) -> IPNetwork | None:
-        return min(self.free, key=lambda n: (n.prefixlen, n.first)) if self.free else None
+        return largest(self.free)
+
+
+def largest(nets: tuple[IPNetwork, ...] | list[IPNetwork]) -> IPNetwork | None:
+    """The biggest free block (the lowest one among equals); None when nothing is free.
+
+    Free space comes as CIDR-aligned blocks, so the biggest is the shortest prefix.
+    """
+    return min(nets, key=lambda n: (n.prefixlen, n.first)) if nets else None
 
 
 def supernet_usage(plan: Plan) -> list[SupernetUse]:
@@ -61,10 +70,20 @@ def vpc_free_space(plan: Plan) -> dict[str, tuple[IPNetwork, ...]]:
             for name, v in sorted(plan.vpcs.items())}
 
 
-def _cidrs(nets: tuple[IPNetwork, ...] | list[IPNetwork]) -> str:
-    shown = ", ".join(str(n) for n in nets[:MAX_LISTED])
-    more = len(nets) - MAX_LISTED
-    return shown + (f" (+{more} more)" if more > 0 else "") if nets else "none"
+def _cidrs(nets: tuple[IPNetwork, ...] | list[IPNetwork], limit: int | None = MAX_LISTED) -> str:
+    """Free CIDRs in address order; with a limit, the rest is counted, not listed."""
+    if not nets:
+        return "none"
+    cut = list(nets) if limit is None else list(nets)[:limit]
+    more = len(nets) - len(cut)
+    return ", ".join(str(n) for n in cut) + (f" (+{more} more)" if more > 0 else "")
+
+
+def _cut_note(limit: int | None, counts: list[int]) -> str:
+    if limit is None or all(n <= limit for n in counts):
+        return ""
+    return (f"free CIDRs in address order, the first {limit} per row; "
+            "`--format markdown` lists them all")
 
 
 def _pct(part: int, whole: int) -> str:
@@ -87,9 +106,14 @@ def _crypto(c: ConnectionPlan) -> tuple[str, str, str, str, str]:
             f"{o.dpd_timeout} s, {o.dpd_action}", o.startup_action)
 
 
-def plan_tables(plan: Plan) -> list[Table]:
-    """The whole address plan of a stack as review tables."""
+def plan_tables(plan: Plan, list_all: bool = False) -> list[Table]:
+    """The whole address plan of a stack as review tables.
+
+    `list_all` lists every free CIDR (for Markdown); otherwise a cell shows the
+    first MAX_LISTED in address order and counts the rest.
+    """
     spec = plan.spec
+    limit = None if list_all else MAX_LISTED
     tables: list[Table] = []
 
     usage = supernet_usage(plan)
@@ -98,8 +122,9 @@ def plan_tables(plan: Plan) -> list[Table]:
         ("scope", "supernet", "in use", "free addresses", "largest free", "free CIDRs"),
         [(u.scope, u.supernet, ", ".join(f"{c} ({o})" for o, c in u.used) or "nothing",
           f"{u.free_addresses} ({_pct(u.free_addresses, u.supernet.size)})",
-          u.largest_free or "-", _cidrs(list(u.free))) for u in usage],
-        note="" if usage else "no addressSpace in the stack config: nothing to measure against",
+          u.largest_free or "-", _cidrs(list(u.free), limit)) for u in usage],
+        note=(_cut_note(limit, [len(u.free) for u in usage]) if usage
+              else "no addressSpace in the stack config: nothing to measure against"),
     ))
 
     free = vpc_free_space(plan)
@@ -108,10 +133,12 @@ def plan_tables(plan: Plan) -> list[Table]:
         left = sum(n.size for n in free[v.name])
         vpc_rows.append((v.name, v.spec.region, v.spec.cidr, " ".join(v.spec.azs),
                          " ".join(t.name for t in v.spec.tiers),
-                         f"{left} ({_pct(left, v.spec.cidr.size)})", _cidrs(list(free[v.name]))))
+                         f"{left} ({_pct(left, v.spec.cidr.size)})",
+                         largest(free[v.name]) or "-", _cidrs(list(free[v.name]), limit)))
     tables.append(Table.of(
-        "VPCs", ("vpc", "region", "cidr", "azs", "tiers", "free addresses", "free CIDRs"),
-        vpc_rows))
+        "VPCs", ("vpc", "region", "cidr", "azs", "tiers", "free addresses", "largest free",
+                 "free CIDRs"),
+        vpc_rows, note=_cut_note(limit, [len(f) for f in free.values()])))
     tables.append(Table.of(
         "Subnets per AZ", ("vpc", "tier", "az", "cidr", "usable"),
         [(s.vpc, s.tier, s.az, s.cidr, s.cidr.size - AWS_RESERVED_PER_SUBNET)

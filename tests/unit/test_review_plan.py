@@ -120,3 +120,35 @@ def test_snapshot_is_json_and_stable(stack: str) -> None:
     assert json.loads(json.dumps(a, sort_keys=True)) == b
     assert a["snapshotVersion"] == 1
     assert set(a["connections"]) == {c.name for c in plan_of(stack).connections}
+
+
+def _vpc_row(tables: list[Table], vpc: str) -> dict[str, str]:
+    [t] = [t for t in tables if t.title == "VPCs"]
+    [row] = [r for r in t.rows if r[0] == vpc]
+    return dict(zip(t.columns, row))
+
+
+def test_largest_free_block_per_vpc_even_when_the_list_is_cut() -> None:
+    # prod's app VPC has 11 free fragments; in address order the /18 comes last
+    plan = plan_of("prod")
+    free = vpc_free_space(plan)["app"]
+    biggest = max(free, key=lambda n: n.size)
+    assert len(free) > 6 and free[-1] == biggest
+    row = _vpc_row(plan_tables(plan), "app")
+    assert row["largest free"] == str(biggest) == "10.1.192.0/18"
+    assert str(biggest) not in row["free CIDRs"] and "(+5 more)" in row["free CIDRs"]
+    # for a change request every free CIDR is listed
+    full = _vpc_row(plan_tables(plan, list_all=True), "app")
+    assert full["free CIDRs"].split(", ") == [str(n) for n in free]
+
+
+def test_markdown_plan_lists_every_free_cidr(capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    code, text, _ = run_cli(["plan", "--stack", "prod"], capsys, monkeypatch)
+    assert code == 0 and "more)" in text and "`--format markdown` lists them all" in text
+    code, md, _ = run_cli(["plan", "--stack", "prod", "--format", "markdown"], capsys,
+                          monkeypatch)
+    assert code == 0 and "more)" not in md
+    for free in vpc_free_space(plan_of("prod")).values():
+        for n in free:
+            assert str(n) in md
