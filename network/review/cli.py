@@ -85,7 +85,8 @@ def run_estimate(args: argparse.Namespace) -> int:
     monthly_out = parse_size(args.monthly_out, "--monthly-out") if args.monthly_out else 0
     prices = load_prices(args.prices)
     plan = load_plan(args.stack, args.config)
-    e = estimate(plan, prices, size, args.direction, args.deadline_days, monthly_in, monthly_out)
+    e = estimate(plan, prices, size, args.direction, args.deadline_days, monthly_in, monthly_out,
+                 size_text=args.data)
     render = render_markdown if args.format == "markdown" else render_text
     _write(render(estimate_tables(e), f"crossnet estimate: stack {plan.stack}"), args.out)
     return 0

@@ -31,7 +31,7 @@ from network.errors import ConfigError, CrossnetError, Problem
 from network.naming import tunnel_id
 from network.plan import Plan
 from network.review.replacements import IN_PLACE, REPLACE_ON_CHANGE, replaces
-from network.review.resources import cgw_key, proposed_resources
+from network.review.resources import STACK_TYPE, cgw_key, proposed_resources
 from network.review.snapshot import SNAPSHOT_VERSION
 from network.review.tables import Table, render_markdown, render_text
 
@@ -202,8 +202,12 @@ def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Res
     A resource whose `ForceNew` input changes is replaced; so is one whose
     `ForceNew` input refers to a replaced resource (it gets a new ID), and so on.
     """
-    before = {(r["type"], r["name"]): r for r in proposed_resources(dict(old))}
-    after = {(r["type"], r["name"]): r for r in proposed_resources(dict(new))}
+    # The root Stack is no resource to create, update or delete; what its outputs
+    # carry (the prefixes each router announces) shows as address-plan changes.
+    before = {(r["type"], r["name"]): r for r in proposed_resources(dict(old))
+              if r["type"] != STACK_TYPE}
+    after = {(r["type"], r["name"]): r for r in proposed_resources(dict(new))
+             if r["type"] != STACK_TYPE}
     common = sorted(set(before) & set(after))
     props: dict[tuple[str, str], list[PropChange]] = {}
     for k in common:

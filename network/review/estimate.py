@@ -204,10 +204,23 @@ def human_bps(bps: float) -> str:
 
 
 def human_bytes(n: int) -> str:
+    """A decimal size with three significant digits: '1.65 TB', '20 PB'."""
     for unit, size in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= size:
-            return f"{n / size:g} {unit}"
+            return f"{n / size:.3g} {unit}"
     return f"{n} B"
+
+
+def size_label(text: str | None, n: int) -> str:
+    """A size in the unit the user gave it ('1.5 TiB'), with the decimal size beside a
+    binary one ('1.5 TiB (1.65 TB)'); without a text, the decimal size alone."""
+    m = _SIZE_RE.match(text or "")
+    if not m:
+        return human_bytes(n)
+    number, prefix, binary, _ = m.groups()
+    unit = f"{prefix.upper()}{binary}B".replace("KB", "kB")
+    shown = f"{float(number):g} {unit}"
+    return f"{shown} ({human_bytes(n)})" if binary else shown
 
 
 # ------------------------------------------------------------------ cost
@@ -251,9 +264,23 @@ def monthly_costs(plan: Plan, p: Prices) -> list[CostLine]:
     return lines
 
 
+def transfer_months(seconds: float | None, p: Prices) -> int:
+    """Billing months a transfer spans at line rate (at least one)."""
+    if seconds is None or math.isinf(seconds):
+        return 1
+    return max(1, math.ceil(seconds / (p.hours_per_month * 3600)))
+
+
 def transfer_costs(size_bytes: int, direction: str, plan: Plan, p: Prices,
-                   paths: list[PathCapacity]) -> list[CostLine]:
-    """What moving `size_bytes` over the tunnels costs, split by capacity share."""
+                   paths: list[PathCapacity], monthly_out_bytes: int = 0,
+                   seconds: float | None = None) -> list[CostLine]:
+    """What moving `size_bytes` over the tunnels costs, split by capacity share.
+
+    Data transfer out is priced on top of the steady monthly traffic out (which
+    already uses the free allowance and the cheaper first tiers), month by month
+    over the months the transfer takes at line rate: the tiers start again
+    every month.
+    """
     gb = size_bytes / GIB
     total_bps = sum(x.bps for x in paths) or 1.0
     via_tgw = gb * sum(x.bps for x in paths if x.kind == "tgw") / total_bps
@@ -262,8 +289,14 @@ def transfer_costs(size_bytes: int, direction: str, plan: Plan, p: Prices,
         lines.append(CostLine("TGW data processing", f"{via_tgw:,.0f} GB",
                               f"{p.tgw_processing_gb:g}/GB", via_tgw * p.tgw_processing_gb))
     if direction == "from-aws":
-        lines.append(CostLine("data transfer out (internet tiers)", f"{gb:,.0f} GB",
-                              "tiered", dto_internet(gb, p)))
+        months = transfer_months(seconds, p)
+        steady = monthly_out_bytes / GIB
+        share = gb / months
+        extra = months * (dto_internet(steady + share, p) - dto_internet(steady, p))
+        spread = f" over {months} months" if months > 1 else ""
+        basis = (" on top of --monthly-out" if steady else "")
+        lines.append(CostLine(f"data transfer out (internet tiers{basis})",
+                              f"{gb:,.0f} GB{spread}", "tiered", extra))
     else:
         lines.append(CostLine("data transfer in", f"{gb:,.0f} GB", "free", 0.0))
     return lines
@@ -290,6 +323,7 @@ class Estimate:
     paths: list[PathCapacity]
     per_datacenter: list[PathCapacity]
     size_bytes: int | None
+    size_text: str | None
     direction: str
     deadline_seconds: float
     transfer: list[CostLine]
@@ -366,7 +400,8 @@ def traffic_costs(in_bytes: int, out_bytes: int, p: Prices,
 def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
              direction: str = "to-aws",
              deadline_days: float = DEFAULT_DEADLINE_DAYS,
-             monthly_in: int = 0, monthly_out: int = 0) -> Estimate:
+             monthly_in: int = 0, monthly_out: int = 0,
+             size_text: str | None = None) -> Estimate:
     """Monthly cost (hours, plus steady traffic in and out), and for `size_bytes`
     the transfer time, its cost and the options when it is too slow."""
     if direction not in ("to-aws", "from-aws"):
@@ -381,8 +416,9 @@ def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
     options: list[Option] = []
     advice: list[str] = []
     if size_bytes is not None:
-        transfer = transfer_costs(size_bytes, direction, plan, prices, paths)
         seconds = transfer_seconds(size_bytes, sum(x.bps for x in paths))
+        transfer = transfer_costs(size_bytes, direction, plan, prices, paths, monthly_out,
+                                  seconds)
         if seconds > deadline:
             options, advice = _options(size_bytes * 8 / deadline, size_bytes, plan, prices)
     warnings = []
@@ -391,7 +427,7 @@ def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
         warnings.append(f"the stack also runs in {', '.join(elsewhere)}, where prices may "
                         f"differ from these {prices.region} prices")
     monthly = monthly_costs(plan, prices) + traffic_costs(monthly_in, monthly_out, prices, paths)
-    return Estimate(plan.stack, prices, monthly, paths, per_dc, size_bytes,
+    return Estimate(plan.stack, prices, monthly, paths, per_dc, size_bytes, size_text,
                     direction, deadline, transfer, seconds, options, advice, warnings)
 
 
@@ -424,7 +460,7 @@ def estimate_tables(e: Estimate) -> list[Table]:
         note=f"a standard tunnel carries up to {human_bps(aws.STANDARD_TUNNEL_BPS)}; "
              "one TCP flow stays on one tunnel"))
     if e.size_bytes is not None and e.seconds is not None:
-        size = human_bytes(e.size_bytes)
+        size = size_label(e.size_text, e.size_bytes)
         rows: list[tuple[object, ...]] = [
             ("all tunnels in parallel", human_bps(e.bps), human_duration(e.seconds))]
         for x in e.per_datacenter:

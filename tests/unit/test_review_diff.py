@@ -229,3 +229,15 @@ def test_a_new_datacenter_flow_updates_the_security_group_only() -> None:
     assert [(f.area, f.key) for f in report.facts] == [("ingress", "media/private")]
     assert "tcp 8443 from 10.128.0.0/16" in (report.facts[0].new or "")
     assert report.impacts == [] and report.routers == []
+
+
+def test_the_root_stack_is_never_a_resource_change() -> None:
+    new = plan_snapshot(plan_of("prod"))
+    first = diff_snapshots(None, new, "nothing applied")
+    assert first.resources and all(c.action == "create" for c in first.resources)
+    assert not [c for c in first.resources if c.kind == "stack"]
+    config = stack_config("prod")
+    config[NET]["datacenters"]["fra"]["prefixes"].append("172.21.0.0/16")
+    changed = diff_snapshots(new, plan_snapshot(plan_of("prod", config)), "test")
+    assert not [c for c in changed.resources if c.kind == "stack"]
+    assert ("announced", "fra-edge1-hub") in {(f.area, f.key) for f in changed.facts}

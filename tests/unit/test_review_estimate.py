@@ -19,6 +19,7 @@ from network.review.estimate import (
     human_duration,
     load_prices,
     parse_size,
+    size_label,
 )
 
 
@@ -174,3 +175,46 @@ def test_monthly_traffic_options(capsys: pytest.CaptureFixture[str],
     code, _, err = run_cli(["estimate", "--stack", "prod", "--monthly-in", "5"], capsys,
                            monkeypatch)
     assert code == 2 and "--monthly-in" in err
+
+
+def test_one_off_transfer_out_does_not_count_the_free_allowance_twice() -> None:
+    p = load_prices()
+    plan = plan_of("staging")  # a VGW: no TGW processing, only data transfer out
+    steady, once = parse_size("50GB"), parse_size("1.5TiB")
+    e = estimate(plan, p, once, "from-aws", monthly_out=steady)
+    [monthly_dto] = [c for c in e.monthly if "transfer out" in c.item]
+    [one_off] = [c for c in e.transfer if "transfer out" in c.item]
+    # the steady 50 GB a month uses part of the 100 GB free; the one-off pays for the
+    # rest of the month's traffic only, so together they are what the month costs
+    assert monthly_dto.amount == 0
+    assert monthly_dto.amount + one_off.amount == pytest.approx(
+        dto_internet((steady + once) / GIB, p))
+    assert one_off.amount == pytest.approx(((steady + once) / GIB - 100) * 0.09)
+
+
+def test_long_transfer_out_is_tiered_month_by_month() -> None:
+    p = load_prices()
+    e = estimate(plan_of("prod"), p, parse_size("20PB"), "from-aws")
+    [dto] = [c for c in e.transfer if "transfer out" in c.item]
+    assert e.seconds is not None
+    months = math.ceil(e.seconds / (730 * 3600))
+    assert months == 7 and "over 7 months" in dto.quantity
+    gb = 20e15 / GIB
+    assert dto.amount == pytest.approx(months * dto_internet(gb / months, p))
+
+
+@pytest.mark.parametrize(("text", "label"), [
+    ("1.5TiB", "1.5 TiB (1.65 TB)"),
+    ("20PB", "20 PB"),
+    ("500 gB", "500 GB"),
+    ("3KiB", "3 KiB (3.07 kB)"),
+])
+def test_sizes_print_in_the_unit_given(text: str, label: str) -> None:
+    assert size_label(text, parse_size(text)) == label
+
+
+def test_estimate_heading_keeps_the_unit(capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run_cli(["estimate", "--stack", "dev", "--data", "1.5TiB"], capsys,
+                           monkeypatch)
+    assert code == 0 and "Moving 1.5 TiB (1.65 TB)" in out and "1.64927" not in out
