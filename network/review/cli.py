@@ -12,6 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from network.errors import ConfigError, Problem
 from network.plan import Plan, build_plan
 from network.review.diagram import render_svg
 from network.review.diff import (
@@ -123,6 +124,13 @@ def run_diff(args: argparse.Namespace) -> int:
         _write(render_text([replacement_sources()]), args.out)
         return 0
     plan = load_plan(args.stack, args.config)
+    # A file named on the command line must be there: a typo must not read as
+    # "nothing applied yet", which shows every resource as new.
+    missing = [Problem(flag, str(path), "no such file") for flag, path in
+               (("--applied", args.applied), ("--outputs", args.outputs))
+               if path is not None and not path.is_file()]
+    if missing:
+        raise ConfigError("command line", missing)
     applied_file = args.applied or state_dir(args.stack) / "applied.json"
     outputs_file = args.outputs or outputs_path(args.stack)
     old = load_applied(applied_file)

@@ -241,3 +241,15 @@ def test_the_root_stack_is_never_a_resource_change() -> None:
     changed = diff_snapshots(new, plan_snapshot(plan_of("prod", config)), "test")
     assert not [c for c in changed.resources if c.kind == "stack"]
     assert ("announced", "fra-edge1-hub") in {(f.area, f.key) for f in changed.facts}
+
+
+@pytest.mark.parametrize("flag", ["--applied", "--outputs"])
+def test_a_named_file_that_does_not_exist_is_an_error(
+        flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "nope.json"
+    code, out, err = run_cli(["diff", "--stack", "dev", flag, str(missing)], capsys,
+                             monkeypatch)
+    assert code == 2 and out == ""
+    assert flag in err and "no such file" in err and str(missing) in err
+    assert "nothing applied" not in out + err
