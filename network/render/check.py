@@ -35,6 +35,14 @@ from network.render.names import INTERFACE_FORMATS
 Suite = tuple[str, str | None, int | None]  # (encryption, integrity or PRF, DH group), AWS names
 
 
+class RejectedLineError(ValueError):
+    """A config line the platform itself would refuse."""
+
+    def __init__(self, line: str, why: str):
+        super().__init__(f"{line}: {why}")
+        self.line, self.why = line, why
+
+
 @dataclass
 class TunnelFacts:
     """What a config says about one tunnel, in AWS's vocabulary."""
@@ -47,6 +55,7 @@ class TunnelFacts:
     esp: set[Suite] = field(default_factory=set)
     ike_lifetime: int | None = None
     esp_lifetime: int | None = None
+    mobike: bool | None = None  # None: the platform has no MOBIKE
     dpd_interval: int | None = None
     dpd_timeout: int | None = None  # interval x retries, where the platform has retries
     # strongSwan IKEv2: when DPD gives up, from the interval and charon's retransmissions
@@ -72,6 +81,8 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
     where = f"routers.{router.key}"
     try:
         facts = {f.remote: f for f in extract(files)}
+    except RejectedLineError as e:
+        return [Problem(where, show(e.line), e.why)]
     except (KeyError, ValueError, IndexError) as e:
         return [Problem(where, show(str(e)), "the rendered config could not be read back")]
     problems: list[Problem] = []
@@ -99,6 +110,8 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append(("<key>", "the pre-shared key is not the tunnel's key"))
     if f.ike_version is None or f"ikev{f.ike_version}" not in spec["ikeVersions"]:
         out.append((f.ike_version, f"IKE version not allowed on the tunnel: {spec['ikeVersions']}"))
+    if f.mobike and f.ike_version == 2:
+        out.append(("MOBIKE on", "MOBIKE must be off: AWS's endpoints never move"))
     out += _suites("IKE", f.ike, p1, aws.PHASE1_ENCRYPTION, aws.PHASE1_INTEGRITY,
                    aws.PHASE1_DH_GROUPS)
     out += _suites("ESP", f.esp, p2, aws.PHASE2_ENCRYPTION, aws.PHASE2_INTEGRITY,
@@ -274,6 +287,7 @@ def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
             f = TunnelFacts(
                 remote=remote, local=conn.get("local_addrs"), psk=secret.get("secret"),
                 ike_version=int(conn.get("version", 0)) or None,
+                mobike=conn.get("mobike", "yes") != "no",  # strongSwan's default: yes
                 ike=_strongswan_suites(conn["proposals"], ike=True),
                 esp=_strongswan_suites(child["esp_proposals"], ike=False),
                 ike_lifetime=(_seconds(conn.get("rekey_time")) or 0)
@@ -580,9 +594,24 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ VyOS (set commands)
 
+# Commands VyOS 1.4 refuses at commit, with what it takes instead ("*": any one word).
+VYOS_14_REJECTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("vpn", "ipsec", "ike-group", "*", "mobike"),
+     "not VyOS 1.4 syntax: MOBIKE is turned off with the valueless 'disable-mobike'"),
+)
+
+
+def _vyos_rejects(lines: list[list[str]]) -> None:
+    for words in lines:
+        for path, why in VYOS_14_REJECTS:
+            if len(words) >= len(path) and all(p in ("*", w) for p, w in zip(path, words)):
+                raise RejectedLineError("set " + " ".join(words), why)
+
+
 def vyos_facts(files: dict[str, str]) -> list[TunnelFacts]:
     """Facts from VyOS configuration commands: each site-to-site peer and its VTI."""
     lines = _set_lines(files["router.cfg"])
+    _vyos_rejects(lines)
     ike_groups = _under(lines, "vpn", "ipsec", "ike-group")
     esp_groups = _under(lines, "vpn", "ipsec", "esp-group")
     psks = _under(lines, "vpn", "ipsec", "authentication", "psk")
@@ -615,6 +644,7 @@ def vyos_facts(files: dict[str, str]) -> list[TunnelFacts]:
         f = TunnelFacts(
             remote=remote, local=_get(peer, "local-address"), psk=secret,
             ike_version=int(version) if version.isdigit() else None, ike=ike, esp=esp,
+            mobike=["disable-mobike"] not in ike_group,  # VyOS's default: MOBIKE on
             ike_lifetime=int(_get(ike_group, "lifetime") or 0) or None,
             esp_lifetime=int(_get(esp_group, "lifetime") or 0) or None,
             dpd_interval=int(_get(ike_group, "dead-peer-detection", "interval") or 0) or None,

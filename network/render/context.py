@@ -115,6 +115,8 @@ class ConnectionContext:
     mtu: int
     mss: int
     ike_version: int
+    ikev1: bool  # the datacenter side speaks IKEv1 (AWS allows only that on this tunnel)
+    ikev2: bool
     ike_lifetime: int
     ike_rekey_time: int
     ike_over_time: int
@@ -306,6 +308,7 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
         announce=announce, accept=accept,
         max_prefixes_in=c.max_prefixes_in, max_prefixes_out=c.max_prefixes_out,
         mtu=c.tunnel_mtu, mss=c.tcp_mss, ike_version=spec.ike_version,
+        ikev1=spec.ike_version == 1, ikev2=spec.ike_version == 2,
         ike_lifetime=spec.phase1.lifetime, ike_rekey_time=ike_rekey, ike_over_time=margin,
         ike_rand_time=min(fuzz, ike_rekey // 2), esp_lifetime=spec.phase2.lifetime,
         esp_rekey_time=esp_rekey, esp_rand_time=min(fuzz, esp_rekey // 2),

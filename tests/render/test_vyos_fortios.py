@@ -53,6 +53,92 @@ def vyos_tree(text: str) -> dict[str, Any]:
     return tree
 
 
+# Every command the VyOS templates may render, as VyOS 1.4 (sagitta) takes it: checked
+# against VyOS's documentation and its CLI definitions. `<tag>` is a tag node's name,
+# `<v>` any one value, `(a|b)` the values VyOS accepts; a command ending in a keyword is
+# valueless (VyOS refuses a value there). A line matching none of these fails the test.
+VYOS_14_COMMANDS = (
+    "vpn ipsec ike-group <tag> key-exchange (ikev1|ikev2)",
+    "vpn ipsec ike-group <tag> lifetime <v>",
+    "vpn ipsec ike-group <tag> disable-mobike",
+    "vpn ipsec ike-group <tag> dead-peer-detection action (hold|clear|restart)",
+    "vpn ipsec ike-group <tag> dead-peer-detection interval <v>",
+    "vpn ipsec ike-group <tag> dead-peer-detection timeout <v>",
+    "vpn ipsec ike-group <tag> proposal <tag> encryption <v>",
+    "vpn ipsec ike-group <tag> proposal <tag> hash <v>",
+    "vpn ipsec ike-group <tag> proposal <tag> dh-group <v>",
+    "vpn ipsec esp-group <tag> lifetime <v>",
+    "vpn ipsec esp-group <tag> mode (tunnel|transport)",
+    "vpn ipsec esp-group <tag> pfs (enable|disable|dh-group[0-9]+)",
+    "vpn ipsec esp-group <tag> proposal <tag> encryption <v>",
+    "vpn ipsec esp-group <tag> proposal <tag> hash <v>",
+    "vpn ipsec authentication psk <tag> id <v>",
+    "vpn ipsec authentication psk <tag> secret <v>",
+    "vpn ipsec site-to-site peer <tag> description <v>",
+    "vpn ipsec site-to-site peer <tag> authentication mode (pre-shared-secret|rsa|x509)",
+    "vpn ipsec site-to-site peer <tag> authentication local-id <v>",
+    "vpn ipsec site-to-site peer <tag> authentication remote-id <v>",
+    "vpn ipsec site-to-site peer <tag> connection-type (initiate|respond|none)",
+    "vpn ipsec site-to-site peer <tag> force-udp-encapsulation",
+    "vpn ipsec site-to-site peer <tag> ike-group <v>",
+    "vpn ipsec site-to-site peer <tag> local-address <v>",
+    "vpn ipsec site-to-site peer <tag> remote-address <v>",
+    "vpn ipsec site-to-site peer <tag> vti bind vti[0-9]+",
+    "vpn ipsec site-to-site peer <tag> vti esp-group <v>",
+    "vpn ipsec options disable-route-autoinstall",
+    "interfaces vti vti[0-9]+ description <v>",
+    "interfaces vti vti[0-9]+ address <v>",
+    "interfaces vti vti[0-9]+ mtu <v>",
+    "interfaces vti vti[0-9]+ ip adjust-mss <v>",
+    "policy prefix-list <tag> rule <tag> action (permit|deny)",
+    "policy prefix-list <tag> rule <tag> prefix <v>",
+    "policy route-map <tag> rule <tag> action (permit|deny)",
+    "policy route-map <tag> rule <tag> match ip address prefix-list <v>",
+    "policy route-map <tag> rule <tag> set local-preference <v>",
+    "policy route-map <tag> rule <tag> set as-path prepend <v>",
+    "protocols bgp system-as <v>",
+    "protocols bgp parameters router-id <v>",
+    "protocols bgp address-family ipv4-unicast network <tag>",
+    "protocols bgp address-family ipv4-unicast maximum-paths ebgp <v>",
+    "protocols bgp neighbor <tag> description <v>",
+    "protocols bgp neighbor <tag> remote-as <v>",
+    "protocols bgp neighbor <tag> timers holdtime <v>",
+    "protocols bgp neighbor <tag> timers keepalive <v>",
+    "protocols bgp neighbor <tag> timers connect <v>",
+    "protocols bgp neighbor <tag> address-family ipv4-unicast soft-reconfiguration inbound",
+    "protocols bgp neighbor <tag> address-family ipv4-unicast prefix-list (import|export) <v>",
+    "protocols bgp neighbor <tag> address-family ipv4-unicast route-map (import|export) <v>",
+    "protocols bgp neighbor <tag> address-family ipv4-unicast maximum-prefix <v>",
+    "protocols static route <tag> blackhole distance <v>",
+    "protocols static route <tag> next-hop <tag> interface <v>",
+    "protocols static route <tag> next-hop <tag> distance <v>",
+)
+
+
+def vyos_14_command(words: list[str]) -> bool:
+    """Whether `set <words>` is one of VYOS_14_COMMANDS."""
+    for command in VYOS_14_COMMANDS:
+        pattern = command.split()
+        if len(pattern) == len(words) and all(
+                p in ("<tag>", "<v>") or re.fullmatch(p, w) for p, w in zip(pattern, words)):
+            return True
+    return False
+
+
+def test_every_vyos_line_is_vyos_14_syntax() -> None:
+    lines = [line for _, r in routers("vyos") for line in
+             render_router(r)["router.cfg"].splitlines() if line.startswith("set ")]
+    assert lines
+    wrong = [line for line in lines if not vyos_14_command(shlex.split(line)[1:])]
+    assert not wrong, wrong[:5]
+    # What VyOS 1.3 and older took, and 1.4 refuses:
+    for old in ("set vpn ipsec ike-group aws1 mobike 'disable'",
+                "set vpn ipsec ike-group aws1 disable-mobike 'yes'",
+                "set policy route-map x rule 10 set as-path-prepend '65000'",
+                "set protocols bgp 65000 neighbor 169.254.0.9 remote-as '64512'"):
+        assert not vyos_14_command(shlex.split(old)[1:]), old
+
+
 def at(tree: dict[str, Any], path: str) -> dict[str, Any]:
     node = tree
     for word in shlex.split(path):
@@ -91,6 +177,8 @@ def test_vyos_structure(name: str, router: Router) -> None:
             assert leaf(esp, "lifetime") == str(c.crypto["phase2"]["lifetimeSeconds"])
             assert leaf(esp, "pfs") == f"dh-group{c.crypto['phase2']['dhGroups'][0]}"
             assert leaf(ike, "dead-peer-detection action") == "restart"
+            if "ikev2" in c.crypto["ikeVersions"]:
+                assert ike["disable-mobike"] == {} and "mobike" not in ike  # valueless
             if c.routing == "static":
                 for prefix in c.accept:
                     hop = at(tree, f"protocols static route {prefix} next-hop {net[1]}")

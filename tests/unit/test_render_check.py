@@ -82,6 +82,13 @@ TAMPERS = [
     ("vyos", "leak", "router.cfg", r"(rule 10 prefix '10\.40\.0\.0/16'\n)",
      r"\1set policy prefix-list lon-core1-core-in rule 10 le '24'\n", "inbound filter"),
     ("fortios", "leak", "router.conf", r"unset le", "set le 24", "inbound filter"),
+    # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
+    ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
+     "valueless 'disable-mobike'"),
+    ("vyos", "mobike on", "router.cfg", r"set vpn ipsec ike-group aws4928 disable-mobike\n", "",
+     "MOBIKE must be off"),
+    ("linux", "mobike on", "conf.d/lon-core1-core-1.conf", r"mobike = no", "mobike = yes",
+     "MOBIKE must be off"),
     # strongSwan's own retransmissions (165 s) would hold a dead SA long after AWS's DPD
     ("linux", "dpd retransmits", "strongswan.d/crossnet.conf", r"retransmit_tries = 3",
      "retransmit_tries = 5", "DPD must give up within"),
