@@ -60,6 +60,8 @@ class TunnelFacts:
     dpd_timeout: int | None = None  # interval x retries, where the platform has retries
     # strongSwan IKEv2: when DPD gives up, from the interval and charon's retransmissions
     dpd_gives_up: float | None = None
+    df_bit: str | None = None  # the outer header's DF bit: clear, copy or set (None: no knob)
+    fragmentation: str | None = None  # before or after encryption (None: no knob)
     address: str | None = None  # "a.b.c.d/len" on the tunnel interface
     neighbor: str | None = None
     remote_as: int | None = None
@@ -70,6 +72,12 @@ class TunnelFacts:
     prefix_out: set[str] | None = None
     max_prefix: int | None = None
     static: set[tuple[str, int]] = field(default_factory=set)  # (prefix, distance)
+
+
+# Platforms with a knob for the outer header's DF bit, and for fragmenting before
+# encryption. VyOS 1.4 has neither (docs/templates.md); FortiOS only the second.
+DF_KNOB = frozenset({"linux", "iosxe", "junos"})
+FRAGMENTATION_KNOB = frozenset({"iosxe", "fortios"})
 
 
 def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
@@ -128,6 +136,10 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
     if f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
         out.append((f"{f.dpd_gives_up:g} s", f"DPD must give up within AWS's DPD timeout of "
                                              f"{timeout} s (charon's retransmit_* settings)"))
+    if r.platform in DF_KNOB and f.df_bit != "clear":
+        out.append((f.df_bit, "the outer DF bit must be cleared, as AWS asks"))
+    if r.platform in FRAGMENTATION_KNOB and f.fragmentation != "before":
+        out.append((f.fragmentation, "packets must be fragmented before encryption, as AWS asks"))
     customer = f"{net[2]}/{net.prefixlen}"
     if f.address != customer:
         out.append((f.address, f"the tunnel interface must hold the customer side {customer} "
@@ -293,6 +305,7 @@ def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
                 ike_lifetime=(_seconds(conn.get("rekey_time")) or 0)
                 + (_seconds(conn.get("over_time")) or 0),
                 esp_lifetime=_seconds(child.get("life_time")),
+                df_bit="copy" if child.get("copy_df", "yes") != "no" else "clear",
                 dpd_interval=_seconds(conn.get("dpd_delay")),
                 dpd_timeout=_seconds(conn.get("dpd_timeout")),
                 dpd_gives_up=_ikev2_dpd_gives_up(conn, retransmit),
@@ -390,6 +403,10 @@ def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
             groups: list[int | None] = [int(g) for g in (value(body, "group") or "").split()]
             ike |= {(e, i, g) for e in encs for i in integs or [None] for g in groups or [None]}
     local = (value(policy, "match address local") or "").split()[0] or None
+    global_df = next((h.split()[3] for h, _ in blocks if h.startswith("crypto ipsec df-bit ")),
+                     None)
+    global_frag = next((h.split()[3] for h, _ in blocks
+                        if h.startswith("crypto ipsec fragmentation ")), None)
     bgp = _ios_bgp(blocks)
     esp_enc, esp_integ = cr.reverse(cr.IOSXE_ESP_ENC), cr.reverse(cr.IOSXE_ESP_INTEG)
     facts = []
@@ -414,12 +431,17 @@ def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
         if value(ring, "address") == remote:
             psk = value(ring, "pre-shared-key")
         life = (value(prof, "set security-association lifetime seconds") or "").split()
+        # A Tunnel interface's own setting wins over the global one; IOS's defaults are
+        # copy the DF bit, and fragment before encryption.
+        df = value(body, "crypto ipsec df-bit") or global_df or "copy"
+        frag = value(body, "crypto ipsec fragmentation") or global_frag or "before-encryption"
         f = TunnelFacts(
             remote=remote, local=value(body, "tunnel source"), psk=psk,
             ike_version=2, ike=ike if local == value(body, "tunnel source") else set(), esp=esp,
             ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
             esp_lifetime=int(life[0]) if life else None,
             dpd_interval=int(dpd[0]) if dpd else None,
+            df_bit=df, fragmentation=frag.removesuffix("-encryption"),
             address=_ios_mask(ip[0], ip[1]) if len(ip) == 2 else None,
         )
         _apply_bgp(f, bgp, iface)
@@ -540,6 +562,7 @@ def junos_facts(files: dict[str, str]) -> list[TunnelFacts]:
             esp_lifetime=esp_life.pop() if len(esp_life) == 1 else None,
             dpd_interval=interval,
             dpd_timeout=interval * threshold if interval and threshold else None,
+            df_bit=_get(vpn, "df-bit") or "clear",  # Junos's default
             address=_get(unit, "family", "inet", "address"),
         )
         _apply_bgp(f, bgp, iface)
@@ -757,6 +780,8 @@ def fortios_facts(files: dict[str, str]) -> list[TunnelFacts]:
             ike_lifetime=int(_one(p1, "keylife") or 0) or None,
             esp_lifetime=int(_one(p2, "keylifeseconds") or 0) or None,
             dpd_interval=interval, dpd_timeout=interval * count if interval and count else None,
+            fragmentation=("before" if _one(p1, "ip-fragmentation") == "pre-encapsulation"
+                           else "after"),  # FortiOS's default: post-encapsulation
             address=address,
         )
         _apply_bgp(f, bgp, name)

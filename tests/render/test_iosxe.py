@@ -42,6 +42,8 @@ def test_iosxe_structure(name: str, router: Router) -> None:
     text = render_router(router)["router.cfg"]
     parse = CiscoConfParse(text.splitlines(), syntax="ios")
     bgp = parse.find_objects(r"^router bgp ")
+    one(parse, r"^crypto ipsec df-bit clear$")
+    one(parse, r"^crypto ipsec fragmentation before-encryption$")
     for c in router.connections:
         for t in c.tunnels:
             net = IPNetwork(t.inside_cidr)

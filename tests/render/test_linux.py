@@ -126,6 +126,9 @@ def test_swanctl_loads_into_charon(charon: Charon, tmp_path: Path, case: str, ke
         assert conf["keyingtries"] == "0" and conf["mobike"] == "0" and conf["encap"] == "1"
         assert conf["child.start_action"] == "start" and conf["child.dpd_action"] == "start"
         assert conf["child.if_id_in"] == conf["child.if_id_out"] != "0"
+        # the outer DF bit cleared, AWS's replay window
+        assert conf["child.copy_df"] == "0", name
+        assert int(conf["child.replay_window"]) == c.crypto["replayWindowSize"], name
         assert conf["child.local_ts"] == conf["child.remote_ts"] == "0.0.0.0/0"
 
 

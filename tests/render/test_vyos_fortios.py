@@ -264,6 +264,7 @@ def test_fortios_structure(name: str, router: Router) -> None:
             assert val(p1, "psksecret") == t.psk.reveal()
             assert val(p1, "keylife") == str(c.crypto["phase1"]["lifetimeSeconds"])
             assert val(p1, "ike-version") == "2" and val(p1, "nattraversal") == "forced"
+            assert val(p1, "ip-fragmentation") == "pre-encapsulation"
             (p2,) = [p for p in tree["vpn ipsec phase2-interface"].values()
                      if val(p, "phase1name") == name_]
             assert val(p2, "pfs") == "enable"

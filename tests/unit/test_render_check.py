@@ -82,6 +82,18 @@ TAMPERS = [
     ("vyos", "leak", "router.cfg", r"(rule 10 prefix '10\.40\.0\.0/16'\n)",
      r"\1set policy prefix-list lon-core1-core-in rule 10 le '24'\n", "inbound filter"),
     ("fortios", "leak", "router.conf", r"unset le", "set le 24", "inbound filter"),
+    # DF bit and fragmentation, where the platform has the knob
+    ("linux", "df bit", "conf.d/lon-core1-core-1.conf", r"copy_df = no", "copy_df = yes",
+     "outer DF bit"),
+    ("iosxe", "df bit", "router.cfg", r"crypto ipsec df-bit clear", "crypto ipsec df-bit copy",
+     "outer DF bit"),
+    ("iosxe", "df bit per tunnel", "router.cfg", r"(interface Tunnel9733\n)",
+     r"\1 crypto ipsec df-bit set\n", "outer DF bit"),
+    ("iosxe", "fragmentation", "router.cfg", r"fragmentation before-encryption",
+     "fragmentation after-encryption", "fragmented before encryption"),
+    ("junos", "df bit", "router.set", r"df-bit clear", "df-bit copy", "outer DF bit"),
+    ("fortios", "fragmentation", "router.conf", r"set ip-fragmentation pre-encapsulation\n", "",
+     "fragmented before encryption"),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
     ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
      "valueless 'disable-mobike'"),
