@@ -30,6 +30,7 @@ from network import aws_rules as aws
 from network.contract import Connection, Router, Tunnel
 from network.errors import Problem, show
 from network.render import crypto as cr
+from network.render.context import DISCARD_DISTANCE
 from network.render.names import INTERFACE_FORMATS
 
 Suite = tuple[str, str | None, int | None]  # (encryption, integrity or PRF, DH group), AWS names
@@ -80,6 +81,14 @@ DF_KNOB = frozenset({"linux", "iosxe", "junos"})
 FRAGMENTATION_KNOB = frozenset({"iosxe", "fortios"})
 
 
+@dataclass
+class ConfigFacts:
+    """A router's config, read back: its tunnels, and what is router-wide."""
+
+    tunnels: list[TunnelFacts]
+    discard: dict[str, int] = field(default_factory=dict)  # prefix -> distance/preference
+
+
 def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
     """Every disagreement between a router's rendered files and its tunnels."""
     extract = EXTRACTORS.get(router.platform)
@@ -88,7 +97,8 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
                         "no cross-check for this platform")]
     where = f"routers.{router.key}"
     try:
-        facts = {f.remote: f for f in extract(files)}
+        config = extract(files)
+        facts = {f.remote: f for f in config.tunnels}
     except RejectedLineError as e:
         return [Problem(where, show(e.line), e.why)]
     except (KeyError, ValueError, IndexError) as e:
@@ -104,7 +114,24 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
             problems.append(Problem(path, remote, "the config has no tunnel to this AWS address"))
             continue
         problems += [Problem(path, show(v), rule) for v, rule in _compare(router, c, t, f)]
+    problems += _compare_router(router, config)
     return problems
+
+
+def _compare_router(r: Router, config: ConfigFacts) -> list[Problem]:
+    """What the config must hold once per router."""
+    out = []
+    for c in r.connections:
+        if c.routing != "bgp":
+            continue
+        for prefix in c.announce:
+            have = config.discard.get(prefix)
+            if have != DISCARD_DISTANCE:
+                out.append(Problem(f"routers.{r.key}.{c.name}.announce", prefix,
+                                   f"an announced prefix needs a discard route with distance "
+                                   f"{DISCARD_DISTANCE} (found: {have}), or traffic AWS sends "
+                                   "to unused datacenter space follows the default route"))
+    return out
 
 
 def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[Any, str]]:
@@ -253,7 +280,7 @@ def _seconds(value: str | None) -> int | None:
 def _frr(text: str) -> dict[str, Any]:
     """The parts of an frr.conf the check needs."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     iface = None
     for raw in text.splitlines():
         line = raw.strip()
@@ -271,6 +298,8 @@ def _frr(text: str) -> dict[str, Any]:
             # permitted prefix is kept verbatim, so it cannot match a planned prefix.
             entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
             out["lists"].setdefault(words[2], set()).add(entry)
+        elif words[:2] == ["ip", "route"] and words[3] in ("blackhole", "Null0", "reject"):
+            out["discard"][words[2]] = int(words[4]) if len(words) > 4 else 1
         elif words[:2] == ["ip", "route"]:
             out["static"].append((words[2], words[3], words[4],
                                   int(words[5]) if len(words) > 5 else 1))
@@ -279,7 +308,7 @@ def _frr(text: str) -> dict[str, Any]:
     return out
 
 
-def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def linux_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from swanctl.conf, its conf.d/ files and frr.conf."""
     includes = re.findall(r"^include (\S+)$", files["swanctl.conf"], re.M)
     frr = _frr(files["frr.conf"])
@@ -313,7 +342,7 @@ def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
             )
             _apply_bgp(f, frr, iface)
             facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=frr["discard"])
 
 
 # strongSwan's defaults, where strongswan.conf leaves them alone
@@ -372,7 +401,7 @@ def _ios_mask(address: str, mask: str) -> str:
     return f"{address}/{IPAddress(mask).netmask_bits()}"
 
 
-def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from an IOS-XE config: Tunnel interfaces and what they reference."""
     blocks = _ios_blocks(files["router.cfg"])
 
@@ -446,13 +475,13 @@ def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"])
 
 
 def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
     """IOS-style BGP, prefix lists and static routes, in the shape _frr() returns."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     for head, body in blocks:
         words = head.split()
         if words[:2] == ["router", "bgp"]:
@@ -462,7 +491,10 @@ def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
         elif words[:2] == ["ip", "prefix-list"]:
             entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
             out["lists"].setdefault(words[2], set()).add(entry)
-        elif words[:2] == ["ip", "route"] and words[4] != "Null0":
+        elif words[:2] == ["ip", "route"] and words[4] == "Null0":
+            out["discard"][_ios_mask(words[2], words[3])] = int(words[5]) if len(words) > 5 \
+                else 1
+        elif words[:2] == ["ip", "route"]:
             prefix = _ios_mask(words[2], words[3])
             out["static"].append((prefix, words[5], words[4],
                                   int(words[6]) if len(words) > 6 else 1))
@@ -513,7 +545,7 @@ def _all(rest: list[list[str]], *key: str) -> list[str]:
     return [" ".join(w[n:]) for w in rest if tuple(w[:n]) == key and len(w) > n]
 
 
-def junos_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def junos_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from Junos set commands: each IPsec VPN, its gateway, policies and st0 unit."""
     lines = _set_lines(files["router.set"])
     ike_props = _under(lines, "security", "ike", "proposal")
@@ -567,13 +599,13 @@ def junos_facts(files: dict[str, str]) -> list[TunnelFacts]:
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"])
 
 
 def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     """Junos BGP groups, import/export policies and static routes, in _frr()'s shape."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     asn = _get(lines, "routing-options", "autonomous-system")
     out["asn"] = int(asn) if asn else None
     lists = {name: {" ".join(w) for w in rest}
@@ -612,6 +644,8 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
         for w in rest:
             if w[:1] == ["qualified-next-hop"] and len(w) >= 4 and w[2] == "preference":
                 out["static"].append((prefix, "", w[1], int(w[3])))
+        if ["discard"] in rest:
+            out["discard"][prefix] = int(_get(rest, "preference") or 5)  # Junos static: 5
     return out
 
 
@@ -631,7 +665,7 @@ def _vyos_rejects(lines: list[list[str]]) -> None:
                 raise RejectedLineError("set " + " ".join(words), why)
 
 
-def vyos_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def vyos_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from VyOS configuration commands: each site-to-site peer and its VTI."""
     lines = _set_lines(files["router.cfg"])
     _vyos_rejects(lines)
@@ -676,12 +710,12 @@ def vyos_facts(files: dict[str, str]) -> list[TunnelFacts]:
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"])
 
 
 def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     asn = _get(lines, "protocols", "bgp", "system-as")
     out["asn"] = int(asn) if asn else None
     for name, rest in _under(lines, "policy", "prefix-list").items():
@@ -705,6 +739,8 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             "max_prefix": int(limit) if limit else None,
         }
     for prefix, rest in _under(lines, "protocols", "static", "route").items():
+        if any(w[:1] == ["blackhole"] for w in rest):
+            out["discard"][prefix] = int(_get(rest, "blackhole", "distance") or 1)
         for hop, hop_rest in _under(rest, "next-hop").items():
             out["static"].append((prefix, hop, _get(hop_rest, "interface") or "",
                                   int(_get(hop_rest, "distance") or 1)))
@@ -740,7 +776,7 @@ def _one(node: dict[str, Any], key: str) -> str | None:
     return " ".join(value) if value else None
 
 
-def fortios_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def fortios_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from a FortiOS config: each phase1-interface, its phase2 and tunnel interface."""
     tree = _forti_tree(files["router.conf"])
     phase2 = {_one(v, "phase1name"): v for v in tree["vpn ipsec phase2-interface"].values()}
@@ -786,12 +822,12 @@ def fortios_facts(files: dict[str, str]) -> list[TunnelFacts]:
         )
         _apply_bgp(f, bgp, name)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"])
 
 
 def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
 
     def cidr(words: list[str]) -> str:
         return f"{words[0]}/{IPAddress(words[1]).netmask_bits()}"
@@ -816,6 +852,9 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
             "max_prefix": int(limit) if limit else None,
         }
     for route in tree.get("router static", {}).values():
+        if _one(route, "blackhole") == "enable":
+            out["discard"][cidr(route["dst"])] = int(_one(route, "distance") or 10)
+            continue
         out["static"].append((cidr(route["dst"]), _one(route, "gateway"),
                               _one(route, "device") or "", int(_one(route, "distance") or 10)))
     return out
@@ -823,7 +862,7 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ registry
 
-EXTRACTORS: dict[str, Callable[[dict[str, str]], list[TunnelFacts]]] = {
+EXTRACTORS: dict[str, Callable[[dict[str, str]], ConfigFacts]] = {
     "linux": linux_facts,
     "iosxe": iosxe_facts,
     "junos": junos_facts,

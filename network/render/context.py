@@ -52,6 +52,13 @@ BGP_CONNECT_RETRY = 10
 # is up (AWS prefers the shorter path, and a VGW uses one tunnel at a time).
 SECONDARY_LOCAL_PREF = 50
 SECONDARY_PREPEND = 2
+# Every announced datacenter prefix gets a discard route with the worst distance: BGP
+# can then announce it whatever the router's RIB holds, any real route to the prefix
+# (or a part of it) wins, and traffic AWS sends to unused datacenter space is dropped
+# here instead of following the default route out to the ISP or back into a tunnel.
+DISCARD_DISTANCE = 254
+# FortiOS numbers static routes: tunnels use N * 100 + i (N < 16384), discards this on.
+FORTIOS_DISCARD_ID_BASE = 16384 * 100
 # Static routing: both tunnels get the route, tunnel 2 with a worse distance,
 # so it takes over when tunnel 1's interface goes down.
 STATIC_DISTANCE = {"primary": 1, "secondary": 10, "equal": 1}
@@ -150,8 +157,11 @@ class RouterContext:
     asn: int
     announce: tuple[str, ...]  # every prefix the router announces over BGP
     announce_rules: tuple[tuple[int, str], ...]  # (sequence, prefix)
+    discard_routes: tuple[tuple[int, str], ...]  # (FortiOS route id, announced prefix)
+    discard_distance: int
     bgp: bool
     static: bool
+    static_block: bool  # static or discard routes to render (FortiOS: one config block)
     ecmp_paths: int  # 0: no ECMP
     mss: int  # the smallest TCP MSS of its connections (Junos clamps globally)
     redacted: bool
@@ -228,7 +238,11 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         public_ip=str(IPAddress(r.public_ip)), router_id=str(IPAddress(r.public_ip)),
         asn=r.asn, announce=announce, bgp=any(c.bgp for c in conns),
         announce_rules=tuple((i + 1, x) for i, x in enumerate(announce)),
+        discard_routes=tuple((FORTIOS_DISCARD_ID_BASE + i + 1, x)
+                             for i, x in enumerate(announce)),
+        discard_distance=DISCARD_DISTANCE,
         static=any(c.static for c in conns), ecmp_paths=ecmp, redacted=redact,
+        static_block=any(c.static for c in conns) or bool(announce),
         mss=min(c.mss for c in conns),
         wan_interface=WAN_INTERFACE.get(r.platform, ""), vpn_zone=JUNOS_VPN_ZONE,
         wan_zone=JUNOS_WAN_ZONE,

@@ -81,6 +81,10 @@ def test_junos_structure(name: str, router: Router) -> None:
     j = Junos(render_router(router)["router.set"])
     if any(c.routing == "bgp" for c in router.connections):
         assert j.value("routing-options", "autonomous-system") == str(router.asn)
+        for prefix in {p for c in router.connections if c.routing == "bgp" for p in c.announce}:
+            route = ("routing-options", "static", "route", prefix)
+            assert {"discard", "preference"} <= j.values(*route)
+            assert j.value(*route, "preference") == "254"
     for c in router.connections:
         for t in c.tunnels:
             net = IPNetwork(t.inside_cidr)

@@ -284,6 +284,8 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
             standby = t.preference == "secondary"
             assert ("routeMapForIncomingAdvertisements" in af) == standby
             assert ("routeMapForOutgoingAdvertisements" in af) == standby
+    for prefix in {p for c in router.connections if c.routing == "bgp" for p in c.announce}:
+        assert re.search(rf"^ip route {prefix} blackhole 254$", running, re.M), prefix
     if any(c.redundancy == "ecmp" for c in router.connections):
         assert re.search(r"^  maximum-paths \d+$", running, re.M)
 

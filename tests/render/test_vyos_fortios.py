@@ -186,6 +186,8 @@ def test_vyos_structure(name: str, router: Router) -> None:
                     assert leaf(hop, "distance") == ("10" if t.number == 2 else "1")
                 continue
             assert leaf(tree, "protocols bgp system-as") == str(router.asn)
+            for prefix in c.announce:
+                assert leaf(tree, f"protocols static route {prefix} blackhole distance") == "254"
             n = at(tree, f"protocols bgp neighbor {net[1]}")
             assert leaf(n, "remote-as") == str(t.aws_asn)
             assert (leaf(n, "timers keepalive"), leaf(n, "timers holdtime")) == (
@@ -302,6 +304,11 @@ def test_fortios_structure(name: str, router: Router) -> None:
         networks = {val(x, "prefix") for x in tree["router bgp"]["network"].values()}
         assert networks == {f"{IPNetwork(p).network} {IPNetwork(p).netmask}"
                             for c in router.connections for p in c.announce}
+        discards = {val(r, "dst"): val(r, "distance") for r in tree["router static"].values()
+                    if r.get("blackhole") == ["enable"]}
+        assert discards == {f"{IPNetwork(p).network} {IPNetwork(p).netmask}": "254"
+                            for c in router.connections if c.routing == "bgp"
+                            for p in c.announce}
 
 
 def _forti_list(tree: dict[str, Any], name: str) -> set[str]:

@@ -94,6 +94,18 @@ TAMPERS = [
     ("junos", "df bit", "router.set", r"df-bit clear", "df-bit copy", "outer DF bit"),
     ("fortios", "fragmentation", "router.conf", r"set ip-fragmentation pre-encapsulation\n", "",
      "fragmented before encryption"),
+    # a discard route per announced prefix, worst distance
+    ("linux", "discard", "frr.conf", r"ip route 10\.161\.0\.0/20 blackhole 254\n", "",
+     "discard route"),
+    ("linux", "discard distance", "frr.conf", r"blackhole 254", "blackhole 1", "discard route"),
+    ("iosxe", "discard", "router.cfg", r"ip route 10\.161\.0\.0 255\.255\.240\.0 Null0 254\n",
+     "", "discard route"),
+    ("junos", "discard", "router.set",
+     r"set routing-options static route 10\.161\.0\.0/20 discard\n", "", "discard route"),
+    ("vyos", "discard", "router.cfg", r"route 10\.161\.0\.0/20 blackhole distance '254'",
+     "route 10.161.0.0/20 blackhole distance '20'", "discard route"),
+    ("fortios", "discard", "router.conf", r"set blackhole enable", "set blackhole disable",
+     "discard route"),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
     ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
      "valueless 'disable-mobike'"),
