@@ -72,7 +72,8 @@ class TunnelFacts:
     prefix_in: set[str] | None = None
     prefix_out: set[str] | None = None
     max_prefix: int | None = None
-    static: set[tuple[str, int]] = field(default_factory=set)  # (prefix, distance)
+    static: set[tuple[str, int, int]] = field(default_factory=set)  # (prefix, distance, prio)
+    rp_filter: int | None = None  # Linux: the tunnel interface's reverse-path filter
 
 
 # Platforms with a knob for the outer header's DF bit, and for fragmenting before
@@ -105,6 +106,7 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
         return [Problem(where, show(str(e)), "the rendered config could not be read back")]
     problems: list[Problem] = []
     expected = {t.aws_outside_ip: (c, t) for c in router.connections for t in c.tunnels}
+    by_connection: dict[str, dict[int, TunnelFacts]] = {}
     for remote in sorted(set(facts) - set(expected)):
         problems.append(Problem(where, remote, "the config has a tunnel AWS does not know"))
     for remote, (c, t) in sorted(expected.items()):
@@ -114,8 +116,45 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
             problems.append(Problem(path, remote, "the config has no tunnel to this AWS address"))
             continue
         problems += [Problem(path, show(v), rule) for v, rule in _compare(router, c, t, f)]
+        by_connection.setdefault(c.name, {})[t.number] = f
+    for c in router.connections:
+        tunnels = by_connection.get(c.name, {})
+        if len(tunnels) == len(c.tunnels):
+            problems += _compare_connection(router, c, tunnels)
     problems += _compare_router(router, config)
     return problems
+
+
+def _compare_connection(r: Router, c: Connection, facts: dict[int, TunnelFacts]) -> list[Problem]:
+    """What the two tunnels of a connection must say about each other."""
+    out: list[Problem] = []
+    where = f"routers.{r.key}.{c.name}"
+    prefs = {t.number: t.preference for t in c.tunnels}
+    if c.routing == "static":
+        # A prefix's route over the primary tunnel must win, (distance, priority) in
+        # that order; with equal preferences neither may. On FortiOS the distances must
+        # be equal too: a route with a worse distance is not in its RIB, and its
+        # reverse-path check drops what AWS sends over that tunnel.
+        rank = {n: {p: (d, prio) for p, d, prio in f.static} for n, f in facts.items()}
+        order = sorted(facts, key=lambda n: {"primary": 0, "equal": 1}.get(prefs[n], 2))
+        a, b = order[0], order[-1]
+        for prefix in c.accept:
+            if prefix not in rank[a] or prefix not in rank[b]:
+                continue  # reported per tunnel
+            first, second = rank[a][prefix], rank[b][prefix]
+            seen = f"{prefix}: tunnel {a} {first}, tunnel {b} {second}"
+            if prefs[a] == prefs[b] and first != second:
+                out.append(Problem(where, seen, "tunnels of equal preference need the same "
+                                                "static distance and priority"))
+            elif prefs[a] != prefs[b] and not first < second:
+                out.append(Problem(where, seen, "the standby tunnel's static route must lose "
+                                                "to the primary's (distance, then priority)"))
+            if r.platform == "fortios" and first[0] != second[0]:
+                out.append(Problem(where, seen, "FortiOS: both tunnels' routes need the same "
+                                                "distance (the standby one a worse priority), "
+                                                "or the reverse-path check drops traffic AWS "
+                                                "sends over the standby tunnel"))
+    return out
 
 
 def _compare_router(r: Router, config: ConfigFacts) -> list[Problem]:
@@ -167,6 +206,10 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append((f.df_bit, "the outer DF bit must be cleared, as AWS asks"))
     if r.platform in FRAGMENTATION_KNOB and f.fragmentation != "before":
         out.append((f.fragmentation, "packets must be fragmented before encryption, as AWS asks"))
+    if r.platform == "linux" and f.rp_filter != 2:
+        out.append((f.rp_filter, "the tunnel interface needs loose reverse-path filtering "
+                                 "(rp_filter=2), or packets AWS sends over the other tunnel "
+                                 "are dropped"))
     customer = f"{net[2]}/{net.prefixlen}"
     if f.address != customer:
         out.append((f.address, f"the tunnel interface must hold the customer side {customer} "
@@ -192,7 +235,7 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
     else:
         if f.neighbor is not None:
             out.append((f.neighbor, "a static connection has no BGP neighbour"))
-        if {p for p, _ in f.static} != set(c.accept):
+        if {p for p, _, _ in f.static} != set(c.accept):
             out.append((sorted(f.static), "static routes must cover exactly "
                                           + ", ".join(c.accept)))
     return out
@@ -302,7 +345,7 @@ def _frr(text: str) -> dict[str, Any]:
             out["discard"][words[2]] = int(words[4]) if len(words) > 4 else 1
         elif words[:2] == ["ip", "route"]:
             out["static"].append((words[2], words[3], words[4],
-                                  int(words[5]) if len(words) > 5 else 1))
+                                  int(words[5]) if len(words) > 5 else 1, 0))
         elif words[0] == "neighbor":
             _neighbor_line(out, words)
     return out
@@ -314,6 +357,7 @@ def linux_facts(files: dict[str, str]) -> ConfigFacts:
     frr = _frr(files["frr.conf"])
     updown = dict(re.findall(r"^\s*(\S+)\) dev=(\S+) ;;$", files["crossnet-updown.sh"], re.M))
     retransmit = _charon_retransmit(files.get("strongswan.d/crossnet.conf", ""))
+    script = _tunnel_script(files.get("crossnet-tunnels.sh", ""))
     facts = []
     for name in includes:
         tree = _swanctl_tree(files[name])
@@ -340,9 +384,22 @@ def linux_facts(files: dict[str, str]) -> ConfigFacts:
                 dpd_gives_up=_ikev2_dpd_gives_up(conn, retransmit),
                 address=frr["addresses"].get(iface),
             )
+            if iface in script["tunnels"]:
+                f.rp_filter = script["rp_filter"]
             _apply_bgp(f, frr, iface)
             facts.append(f)
     return ConfigFacts(facts, discard=frr["discard"])
+
+
+def _tunnel_script(text: str) -> dict[str, Any]:
+    """crossnet-tunnels.sh: the interfaces it sets up (name -> MTU), what tunnel() sets."""
+    body = re.search(r"^tunnel\(\) \{.*?^\}", text, re.M | re.S)
+    rp = re.search(r"net\.ipv4\.conf\.\$1\.rp_filter=(\d)", body.group(0)) if body else None
+    return {
+        "tunnels": {m[0]: int(m[1]) for m in re.findall(r"^tunnel (\S+) \d+ (\d+) \S+$", text,
+                                                        re.M)},
+        "rp_filter": int(rp.group(1)) if rp else None,
+    }
 
 
 # strongSwan's defaults, where strongswan.conf leaves them alone
@@ -368,7 +425,7 @@ def _ikev2_dpd_gives_up(conn: dict[str, Any], retransmit: dict[str, float]) -> f
 
 def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
     """The BGP session of a tunnel is the neighbour inside its interface's subnet."""
-    f.static = {(p, d) for p, _, dev, d in frr["static"] if dev == iface}
+    f.static = {(p, d, prio) for p, _, dev, d, prio in frr["static"] if dev == iface}
     if f.address is None:
         return
     subnet = IPNetwork(f.address)
@@ -497,7 +554,7 @@ def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
         elif words[:2] == ["ip", "route"]:
             prefix = _ios_mask(words[2], words[3])
             out["static"].append((prefix, words[5], words[4],
-                                  int(words[6]) if len(words) > 6 else 1))
+                                  int(words[6]) if len(words) > 6 else 1, 0))
     return out
 
 
@@ -643,7 +700,7 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     for prefix, rest in _under(lines, "routing-options", "static", "route").items():
         for w in rest:
             if w[:1] == ["qualified-next-hop"] and len(w) >= 4 and w[2] == "preference":
-                out["static"].append((prefix, "", w[1], int(w[3])))
+                out["static"].append((prefix, "", w[1], int(w[3]), 0))
         if ["discard"] in rest:
             out["discard"][prefix] = int(_get(rest, "preference") or 5)  # Junos static: 5
     return out
@@ -743,7 +800,7 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             out["discard"][prefix] = int(_get(rest, "blackhole", "distance") or 1)
         for hop, hop_rest in _under(rest, "next-hop").items():
             out["static"].append((prefix, hop, _get(hop_rest, "interface") or "",
-                                  int(_get(hop_rest, "distance") or 1)))
+                                  int(_get(hop_rest, "distance") or 1), 0))
     return out
 
 
@@ -856,7 +913,8 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
             out["discard"][cidr(route["dst"])] = int(_one(route, "distance") or 10)
             continue
         out["static"].append((cidr(route["dst"]), _one(route, "gateway"),
-                              _one(route, "device") or "", int(_one(route, "distance") or 10)))
+                              _one(route, "device") or "", int(_one(route, "distance") or 10),
+                              int(_one(route, "priority") or 1)))  # FortiOS 7: priority 1
     return out
 
 

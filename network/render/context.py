@@ -62,6 +62,12 @@ FORTIOS_DISCARD_ID_BASE = 16384 * 100
 # Static routing: both tunnels get the route, tunnel 2 with a worse distance,
 # so it takes over when tunnel 1's interface goes down.
 STATIC_DISTANCE = {"primary": 1, "secondary": 10, "equal": 1}
+# FortiOS keeps only the best-distance route in its RIB, and its reverse-path check
+# drops packets arriving on an interface with no RIB route back to their source: with
+# tunnel 2 at a worse distance, whatever AWS sends over tunnel 2 (a VGW may use either
+# tunnel) is dropped. Fortinet's practice: the same distance for both, and a worse
+# (higher) priority for tunnel 2, which keeps both in the RIB while tunnel 1 forwards.
+FORTIOS_STATIC_PRIORITY = {"primary": 1, "secondary": 10, "equal": 1}
 
 # Platform defaults for what the contract does not carry (see docs/templates.md).
 WAN_INTERFACE = {"junos": "ge-0/0/0.0", "fortios": "wan1"}
@@ -98,6 +104,7 @@ class TunnelContext:
     local_pref: int | None
     prepend: tuple[int, ...]
     static_distance: int
+    static_priority: int  # FortiOS only (the others have no priority)
     static_routes: tuple[tuple[int, str], ...]  # (route id, AWS prefix): FortiOS needs ids
     route_map_in: str | None
     route_map_out: str | None
@@ -380,7 +387,8 @@ def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> T
         psk=REDACTED if redact else t.psk.reveal(),
         local_pref=SECONDARY_LOCAL_PREF if secondary else None,
         prepend=(r.asn,) * SECONDARY_PREPEND if secondary else (),
-        static_distance=STATIC_DISTANCE.get(t.preference, 1),
+        static_distance=STATIC_DISTANCE["primary" if r.platform == "fortios" else t.preference],
+        static_priority=FORTIOS_STATIC_PRIORITY[t.preference],
         # Unique per router: tunnel numbers are, and a tunnel carries fewer than 100 prefixes.
         static_routes=tuple((number * 100 + i + 1, str(IPNetwork(x).cidr))
                             for i, x in enumerate(c.accept)) if c.routing == "static" else (),

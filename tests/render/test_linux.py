@@ -314,6 +314,9 @@ def test_scripts_parse_and_updown_tracks_links(tmp_path: Path, case: str, key: s
             for t in c.tunnels:
                 iface = interface_name("linux", t.inside_cidr)
                 assert f"mtu {c.tunnel_mtu} " in run("ip", "-n", ns, "link", "show", iface).stdout
+                rp = run("ip", "netns", "exec", ns, "cat",
+                         f"/proc/sys/net/ipv4/conf/{iface}/rp_filter").stdout.strip()
+                assert rp == "2", (iface, rp)  # loose: AWS may send over either tunnel
                 assert re.search(rf'oifname "{iface}" .*maxseg size set {c.tcp_mss}', table)
                 _check_updown(tmp_path, ns, f"{c.name}-{t.number}", iface)
 

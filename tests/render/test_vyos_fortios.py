@@ -282,7 +282,10 @@ def test_fortios_structure(name: str, router: Router) -> None:
                     (route,) = [r for r in tree["router static"].values()
                                 if val(r, "dst") == f"{p.network} {p.netmask}"
                                 and val(r, "device") == name_]
-                    assert val(route, "distance") == ("10" if t.number == 2 else "1")
+                    # FortiOS: one distance, so both stay in the RIB (reverse-path check);
+                    # tunnel 2 loses on priority.
+                    assert val(route, "distance") == "1"
+                    assert val(route, "priority") == ("10" if t.number == 2 else "1")
                 continue
             bgp = tree["router bgp"]
             assert val(bgp, "as") == str(router.asn)
