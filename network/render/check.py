@@ -88,6 +88,9 @@ class ConfigFacts:
 
     tunnels: list[TunnelFacts]
     discard: dict[str, int] = field(default_factory=dict)  # prefix -> distance/preference
+    # Junos: the prefixes the forwarding table load-balances ("(anything)": an unscoped
+    # term, "(any protocol) P": a term without `from protocol bgp`); None elsewhere.
+    load_balanced: set[str] | None = None
 
 
 def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
@@ -160,9 +163,24 @@ def _compare_connection(r: Router, c: Connection, facts: dict[int, TunnelFacts])
 def _compare_router(r: Router, config: ConfigFacts) -> list[Problem]:
     """What the config must hold once per router."""
     out = []
+    lb = config.load_balanced
+    if lb is not None and "(anything)" in lb:
+        out.append(Problem(f"routers.{r.key}.forwarding-table", "load-balance without from",
+                           "a load-balance policy term needs 'from protocol bgp' and the AWS "
+                           "prefix lists, or it changes hashing for every route on the box"))
+    if lb is not None and any(x.startswith("(any protocol)") for x in lb):
+        out.append(Problem(f"routers.{r.key}.forwarding-table", "load-balance from any protocol",
+                           "a load-balance policy term needs 'from protocol bgp', or it also "
+                           "changes forwarding of non-BGP routes to those prefixes"))
     for c in r.connections:
         if c.routing != "bgp":
             continue
+        if lb is not None and c.redundancy == "ecmp" and not set(c.accept) <= lb:
+            out.append(Problem(f"routers.{r.key}.{c.name}.forwarding-table",
+                               ", ".join(sorted(set(c.accept) - lb)),
+                               "ECMP: the forwarding table must load-balance these BGP routes "
+                               "(a forwarding-table export with load-balance, from protocol bgp "
+                               "and the connection's inbound prefix list)"))
         for prefix in c.announce:
             have = config.discard.get(prefix)
             if have != DISCARD_DISTANCE:
@@ -656,7 +674,7 @@ def junos_facts(files: dict[str, str]) -> ConfigFacts:
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
-    return ConfigFacts(facts, discard=bgp["discard"])
+    return ConfigFacts(facts, discard=bgp["discard"], load_balanced=bgp["load_balanced"])
 
 
 def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
@@ -685,13 +703,15 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
 
     for _, group in _under(lines, "protocols", "bgp", "group").items():
         hold = _get(group, "hold-time")
-        for peer, rest in _under(group, "neighbor").items():
+        peers = _under(group, "neighbor")
+        for peer, rest in peers.items():
             limit = _get(rest, "family", "inet", "unicast", "prefix-limit", "maximum")
             out["neighbors"][peer] = {
                 "remote_as": int(_get(group, "peer-as") or 0) or None,
                 "hold": int(hold) if hold else None,
                 "keepalive": int(hold) // 3 if hold else None,  # Junos: a third of hold-time
                 "max_prefix": int(limit) if limit else None,
+                "multipath": len(peers) if ["multipath"] in group else None,
             }
             out["lists"][f"{peer}/in"] = accepted(_get(rest, "import"))
             out["lists"][f"{peer}/out"] = accepted(_get(rest, "export"))
@@ -703,6 +723,22 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
                 out["static"].append((prefix, "", w[1], int(w[3]), 0))
         if ["discard"] in rest:
             out["discard"][prefix] = int(_get(rest, "preference") or 5)  # Junos static: 5
+    balanced: set[str] = set()
+    for name in _all(lines, "routing-options", "forwarding-table", "export"):
+        body = policies.get(name, [])
+        if any(w[:1] == ["then"] and "load-balance" in w for w in body):
+            balanced.add("(anything)")  # a policy without terms matches every route
+        for rest in _under(body, "term").values():
+            if not any(w[:2] == ["then", "load-balance"] for w in rest):
+                continue
+            matched = set().union(*(lists.get(n, set()) for n in _all(rest, "from", "prefix-list")))
+            if not any(w[:1] == ["from"] for w in rest):
+                balanced.add("(anything)")
+            elif "bgp" not in _all(rest, "from", "protocol"):
+                balanced |= {f"(any protocol) {p}" for p in matched}
+            else:
+                balanced |= matched
+    out["load_balanced"] = balanced
     return out
 
 

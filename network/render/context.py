@@ -19,6 +19,8 @@ from network.platforms import PLATFORMS
 from network.render import crypto as cr
 from network.render.names import (
     INTERFACE_FORMATS,
+    IOSXE_IKEV2_POLICY,
+    JUNOS_ECMP_POLICY,
     LINUX_UPDOWN_PATH,
     linux_tunnel_file,
     tunnel_key,
@@ -170,6 +172,8 @@ class RouterContext:
     static: bool
     static_block: bool  # static or discard routes to render (FortiOS: one config block)
     ecmp_paths: int  # 0: no ECMP
+    ecmp_policy: str  # Junos: the forwarding-table load-balance policy
+    ikev2_policy: str  # IOS-XE
     mss: int  # the smallest TCP MSS of its connections (Junos clamps globally)
     redacted: bool
     wan_interface: str
@@ -249,6 +253,7 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
                              for i, x in enumerate(announce)),
         discard_distance=DISCARD_DISTANCE,
         static=any(c.static for c in conns), ecmp_paths=ecmp, redacted=redact,
+        ecmp_policy=JUNOS_ECMP_POLICY, ikev2_policy=IOSXE_IKEV2_POLICY,
         static_block=any(c.static for c in conns) or bool(announce),
         mss=min(c.mss for c in conns),
         wan_interface=WAN_INTERFACE.get(r.platform, ""), vpn_zone=JUNOS_VPN_ZONE,

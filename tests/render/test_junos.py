@@ -138,6 +138,23 @@ def test_junos_structure(name: str, router: Router) -> None:
                 assert then_in == {"accept"} and then_out == {"accept"}
 
 
+    ecmp = [c for c in router.connections if c.redundancy == "ecmp" and c.routing == "bgp"]
+    if ecmp:
+        # Load-balance only what ECMP is for: BGP routes of the ECMP connections' prefixes.
+        (policy,) = j.values("routing-options", "forwarding-table", "export")
+        terms = j.values("policy-options", "policy-statement", policy, "term")
+        assert terms, "a load-balance policy without terms matches every route"
+        for term in terms:
+            path = ("policy-options", "policy-statement", policy, "term", term)
+            assert j.value(*path, "from", "protocol") == "bgp"
+            lists = j.values(*path, "from", "prefix-list")
+            assert lists and set().union(*(j.values("policy-options", "prefix-list", x)
+                                           for x in lists)) == {p for c in ecmp for p in c.accept}
+            assert j.value(*path, "then", "load-balance") == "per-packet"
+        for c in ecmp:
+            assert "multipath" in j.values("protocols", "bgp", "group", c.name)
+
+
 def _accepted(j: Junos, policy: str) -> set[str]:
     """Prefixes a policy accepts: the prefix lists of its accepting terms; others reject."""
     out: set[str] = set()

@@ -119,6 +119,16 @@ TAMPERS = [
     ("fortios", "static distance", "router.conf", r"(aws4929\"\n +set distance) 1", r"\1 10",
      "same distance"),
     ("linux", "rp_filter", "crossnet-tunnels.sh", r"rp_filter=2", "rp_filter=1", "rp_filter=2"),
+    # Junos ECMP: load-balance only the BGP routes of the ECMP connection
+    ("junos", "unscoped load-balance", "router.set",
+     r"(set policy-options policy-statement crossnet-ecmp term aws from [^\n]*\n)+", "",
+     "changes hashing for every route"),
+    ("junos", "load-balance any protocol", "router.set",
+     r"set policy-options policy-statement crossnet-ecmp term aws from protocol bgp\n", "",
+     "from protocol bgp"),
+    ("junos", "load-balance misses ecmp", "router.set",
+     r"(crossnet-ecmp term aws from prefix-list) lon-core1-hub-in", r"\1 lon-core1-core-in",
+     "must load-balance these BGP routes"),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
     ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
      "valueless 'disable-mobike'"),
