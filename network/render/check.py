@@ -30,7 +30,7 @@ from network import aws_rules as aws
 from network.contract import Connection, Router, Tunnel
 from network.errors import Problem, show
 from network.render import crypto as cr
-from network.render.context import DISCARD_DISTANCE
+from network.render.context import DISCARD_DISTANCE, MAX_PREFIX_RESTART_MINUTES
 from network.render.names import INTERFACE_FORMATS
 
 Suite = tuple[str, str | None, int | None]  # (encryption, integrity or PRF, DH group), AWS names
@@ -72,6 +72,7 @@ class TunnelFacts:
     prefix_in: set[str] | None = None
     prefix_out: set[str] | None = None
     max_prefix: int | None = None
+    max_prefix_restart: int | None = None  # minutes until a torn-down session comes back
     static: set[tuple[str, int, int]] = field(default_factory=set)  # (prefix, distance, prio)
     rp_filter: int | None = None  # Linux: the tunnel interface's reverse-path filter
 
@@ -80,6 +81,8 @@ class TunnelFacts:
 # encryption. VyOS 1.4 has neither (docs/templates.md); FortiOS only the second.
 DF_KNOB = frozenset({"linux", "iosxe", "junos"})
 FRAGMENTATION_KNOB = frozenset({"iosxe", "fortios"})
+# Platforms that can bring a session back some minutes after maximum-prefix tore it down.
+PREFIX_RESTART_KNOB = frozenset({"linux", "iosxe", "junos"})
 
 
 @dataclass
@@ -250,6 +253,10 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
                                                     + ", ".join(c.announce)))
         if f.max_prefix != c.max_prefixes_in:
             out.append((f.max_prefix, f"maximum-prefix guard is {c.max_prefixes_in}"))
+        if r.platform in PREFIX_RESTART_KNOB and f.max_prefix_restart != MAX_PREFIX_RESTART_MINUTES:
+            out.append((f.max_prefix_restart, "a session the maximum-prefix guard tore down "
+                                              f"must come back after "
+                                              f"{MAX_PREFIX_RESTART_MINUTES} minutes"))
     else:
         if f.neighbor is not None:
             out.append((f.neighbor, "a static connection has no BGP neighbour"))
@@ -455,6 +462,7 @@ def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
             f.prefix_in = frr["lists"].get(n.get("prefix_in"), set())
             f.prefix_out = frr["lists"].get(n.get("prefix_out"), set())
             f.max_prefix = n.get("max_prefix")
+            f.max_prefix_restart = n.get("max_prefix_restart")
 
 
 # ------------------------------------------------------------------ Cisco IOS-XE
@@ -590,6 +598,8 @@ def _neighbor_line(out: dict[str, Any], words: list[str]) -> None:
         n[f"prefix_{words[4]}"] = words[3]
     elif words[2] == "maximum-prefix":
         n["max_prefix"] = int(words[3])
+        if words[4:5] == ["restart"]:
+            n["max_prefix_restart"] = int(words[5])
 
 
 # ------------------------------------------------------------------ Junos (set commands)
@@ -706,12 +716,15 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
         peers = _under(group, "neighbor")
         for peer, rest in peers.items():
             limit = _get(rest, "family", "inet", "unicast", "prefix-limit", "maximum")
+            idle = _get(rest, "family", "inet", "unicast", "prefix-limit", "teardown",
+                        "idle-timeout")
             out["neighbors"][peer] = {
                 "remote_as": int(_get(group, "peer-as") or 0) or None,
                 "hold": int(hold) if hold else None,
                 "keepalive": int(hold) // 3 if hold else None,  # Junos: a third of hold-time
                 "max_prefix": int(limit) if limit else None,
                 "multipath": len(peers) if ["multipath"] in group else None,
+                "max_prefix_restart": int(idle) if idle and idle.isdigit() else None,
             }
             out["lists"][f"{peer}/in"] = accepted(_get(rest, "import"))
             out["lists"][f"{peer}/out"] = accepted(_get(rest, "export"))

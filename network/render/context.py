@@ -48,6 +48,12 @@ RETRANSMIT_TRIES = 3
 # a session failed; AWS's side waits for the customer to call. 10 s brings BGP
 # back within seconds of a tunnel coming back.
 BGP_CONNECT_RETRY = 10
+# The maximum-prefix guard tears a session down when AWS sends more prefixes than
+# planned. In a migration network that must stay up, the session comes back by itself
+# after this many minutes (and goes down again if AWS still sends too many), instead
+# of staying down until someone clears it by hand. VyOS 1.4 and FortiOS have no such
+# knob: there the session stays down until cleared (docs/templates.md).
+MAX_PREFIX_RESTART_MINUTES = 5
 # Active/standby: tunnel 2 is made less attractive both ways. Inbound, its
 # routes get a lower local preference than the default 100; outbound, the
 # datacenter's prefixes carry a longer AS path, which AWS avoids while tunnel 1
@@ -182,6 +188,7 @@ class RouterContext:
     updown_path: str
     header: str
     bgp_connect_retry: int
+    max_prefix_restart: int  # minutes
     retransmit_timeout: float
     retransmit_base: float
     retransmit_tries: int
@@ -259,6 +266,7 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         wan_interface=WAN_INTERFACE.get(r.platform, ""), vpn_zone=JUNOS_VPN_ZONE,
         wan_zone=JUNOS_WAN_ZONE,
         updown_path=LINUX_UPDOWN_PATH, header=HEADER, bgp_connect_retry=BGP_CONNECT_RETRY,
+        max_prefix_restart=MAX_PREFIX_RESTART_MINUTES,
         retransmit_timeout=RETRANSMIT_TIMEOUT, retransmit_base=RETRANSMIT_BASE,
         retransmit_tries=RETRANSMIT_TRIES,
         dpd_dead_after=max(dpd_dead_after(c.dpd_interval) for c in conns),

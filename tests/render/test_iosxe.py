@@ -89,7 +89,8 @@ def test_iosxe_structure(name: str, router: Router) -> None:
             plist_out = child(af, rf"^\s*neighbor {n} prefix-list (\S+) out$")
             assert _prefix_list(parse, plist_in) == set(c.accept)
             assert _prefix_list(parse, plist_out) == set(c.announce)
-            assert child(af, rf"^\s*neighbor {n} maximum-prefix (\d+)$") == str(c.max_prefixes_in)
+            assert child(af, rf"^\s*neighbor {n} maximum-prefix (\d+ restart \d+)$") == \
+                f"{c.max_prefixes_in} restart 5"
             rm_in = child(af, rf"^\s*neighbor {n} route-map (\S+) in$")
             rm_out = child(af, rf"^\s*neighbor {n} route-map (\S+) out$")
             if t.preference == "secondary":

@@ -125,6 +125,8 @@ def test_junos_structure(name: str, router: Router) -> None:
             assert j.value(*peer, "local-address") == str(net[2])
             assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "maximum") == \
                 str(c.max_prefixes_in)
+            assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "teardown",
+                           "idle-timeout") == "5"
             imp, exp = j.value(*peer, "import"), j.value(*peer, "export")
             assert _accepted(j, imp) == set(c.accept)
             assert _accepted(j, exp) == set(c.announce)

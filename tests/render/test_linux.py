@@ -275,6 +275,7 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
             assert n["bgpTimerConfiguredKeepAliveIntervalMsecs"] == t.keepalive * 1000
             af = n["addressFamilyInfo"]["ipv4Unicast"]
             assert af["prefixAllowedMax"] == c.max_prefixes_in
+            assert af["prefixAllowedRestartIntervalMsecs"] == 5 * 60_000  # back after 5 min
             inbound = lists[af["incomingUpdatePrefixFilterList"]]["entries"]
             outbound = lists[af["outgoingUpdatePrefixFilterList"]]["entries"]
             assert {(e["type"], e["prefix"]) for e in inbound} == {("permit", p) for p in c.accept}

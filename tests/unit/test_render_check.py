@@ -129,6 +129,13 @@ TAMPERS = [
     ("junos", "load-balance misses ecmp", "router.set",
      r"(crossnet-ecmp term aws from prefix-list) lon-core1-hub-in", r"\1 lon-core1-core-in",
      "must load-balance these BGP routes"),
+    # maximum-prefix: the session comes back by itself where the platform can
+    ("linux", "max-prefix stays down", "frr.conf", r"(maximum-prefix 10) restart 5", r"\1",
+     "must come back after 5 minutes"),
+    ("iosxe", "max-prefix stays down", "router.cfg", r"(maximum-prefix 10) restart 5", r"\1",
+     "must come back after 5 minutes"),
+    ("junos", "max-prefix stays down", "router.set", r"teardown idle-timeout 5", "teardown",
+     "must come back after 5 minutes"),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
     ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
      "valueless 'disable-mobike'"),
