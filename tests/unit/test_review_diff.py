@@ -14,6 +14,7 @@ from test_review_support import STACKS, plan_of, run_cli, stack_config, write_st
 from network.naming import tunnel_id
 from network.review import replacements
 from network.review.diff import (
+    PLACEHOLDER_NOTE,
     address_changes,
     diff_snapshots,
     proposed_outputs,
@@ -406,3 +407,51 @@ def test_router_config_diff_says_which_path_it_shows(
     assert code == 1
     assert "### Router config diffs (keys redacted)" in out
     assert "- fra-edge1-hub (fra-edge1): the diff shows the in-place path" in out
+
+
+def test_diff_against_a_real_offline_apply(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The baseline is what the offline apply really wrote (applied.json, outputs.json)."""
+    from network.offline.apply import offline_up
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(state))
+    offline_up("staging", seed=5)
+    outputs = json.loads((state / "staging" / "outputs.json").read_text())
+    keys = [k for k in outputs["presharedKeys"].values() if isinstance(k, str)]
+    assert keys
+    # the stack file as applied: nothing to do
+    code, out, err = run_cli(["diff", "--stack", "staging"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "no changes" in out and str(state / "staging" / "applied.json") in out
+
+    # a new AWS-side ASN for the VGW: replaced, with the real IDs in the safe order
+    config = stack_config("staging")
+    config[NET]["vpnGateways"]["web-vgw"]["asn"] = 64514
+    path = write_stack_file(tmp_path, "staging", config)
+    code, out, err = run_cli(["diff", "--stack", "staging", "--config", str(path)], capsys,
+                             monkeypatch)
+    assert code == 1, err
+    assert "!! REPLACES VIRTUAL PRIVATE GATEWAY web-vgw !!" in out
+    vgw, vpc = outputs["gateways"]["web-vgw"]["id"], outputs["vpcs"]["web"]["id"]
+    assert f"--vpn-gateway-id {vgw} --vpc-id {vpc}" in out
+    assert not any(k in out + err for k in keys)
+
+    # a tunnel's inside CIDR: the router config keeps the outside address AWS gave
+    config = stack_config("staging")
+    config[NET]["connections"]["dc1-edge1-web"]["tunnel1"]["insideCidr"] = "169.254.21.0/30"
+    path = write_stack_file(tmp_path, "staging", config)
+    code, out, err = run_cli(["diff", "--stack", "staging", "--config", str(path)], capsys,
+                             monkeypatch)
+    assert code == 1, err
+    assert "MOVES TUNNEL INSIDE ADDRESSES OF VPN CONNECTION dc1-edge1-web" in out
+    [conn] = outputs["routers"]["dc1-edge1"]["connections"]
+    outside = conn["tunnels"][0]["awsOutsideIp"]
+    assert "not rendered" not in out
+    configs = out.split(PLACEHOLDER_NOTE, 1)[1]
+    assert "--- applied/dc1-edge1/" in configs
+    added = [x for x in configs.splitlines() if x.startswith("+") and not x.startswith("+++")]
+    assert any("169.254.21.2" in x for x in added)  # the router's new inside address
+    assert outside in configs  # AWS's outside address, kept
+    assert "0.0.0." not in configs  # no placeholder: the connection stays
+    assert not any(k in out + err for k in keys)
