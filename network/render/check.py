@@ -30,7 +30,11 @@ from network import aws_rules as aws
 from network.contract import Connection, Router, Tunnel
 from network.errors import Problem, show
 from network.render import crypto as cr
-from network.render.context import DISCARD_DISTANCE, MAX_PREFIX_RESTART_MINUTES
+from network.render.context import (
+    DISCARD_DISTANCE,
+    IOSXE_DPD_RETRIES,
+    MAX_PREFIX_RESTART_MINUTES,
+)
 from network.render.names import INTERFACE_FORMATS
 
 Suite = tuple[str, str | None, int | None]  # (encryption, integrity or PRF, DH group), AWS names
@@ -61,6 +65,7 @@ class TunnelFacts:
     dpd_timeout: int | None = None  # interval x retries, where the platform has retries
     # strongSwan IKEv2: when DPD gives up, from the interval and charon's retransmissions
     dpd_gives_up: float | None = None
+    dpd_untunable: bool = False  # the give-up time is the platform's, no knob changes it
     df_bit: str | None = None  # the outer header's DF bit: clear, copy or set (None: no knob)
     fragmentation: str | None = None  # before or after encryption (None: no knob)
     address: str | None = None  # "a.b.c.d/len" on the tunnel interface
@@ -96,21 +101,37 @@ class ConfigFacts:
     load_balanced: set[str] | None = None
 
 
+@dataclass(frozen=True)
+class Review:
+    """The cross-check's verdict: problems block a render; notes are known limits of a
+    platform that the config cannot fix, printed with the table."""
+
+    problems: list[Problem]
+    notes: list[str]
+
+
 def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
     """Every disagreement between a router's rendered files and its tunnels."""
+    return review_router(router, files).problems
+
+
+def review_router(router: Router, files: dict[str, str]) -> Review:
+    """check_router's problems, and the notes on what the platform cannot do."""
     extract = EXTRACTORS.get(router.platform)
     if extract is None:
-        return [Problem(f"routers.{router.key}.platform", show(router.platform),
-                        "no cross-check for this platform")]
+        return Review([Problem(f"routers.{router.key}.platform", show(router.platform),
+                               "no cross-check for this platform")], [])
     where = f"routers.{router.key}"
     try:
         config = extract(files)
         facts = {f.remote: f for f in config.tunnels}
     except RejectedLineError as e:
-        return [Problem(where, show(e.line), e.why)]
+        return Review([Problem(where, show(e.line), e.why)], [])
     except (KeyError, ValueError, IndexError) as e:
-        return [Problem(where, show(str(e)), "the rendered config could not be read back")]
+        return Review([Problem(where, show(str(e)), "the rendered config could not be read back")],
+                      [])
     problems: list[Problem] = []
+    notes: list[str] = []
     expected = {t.aws_outside_ip: (c, t) for c in router.connections for t in c.tunnels}
     by_connection: dict[str, dict[int, TunnelFacts]] = {}
     for remote in sorted(set(facts) - set(expected)):
@@ -123,12 +144,19 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
             continue
         problems += [Problem(path, show(v), rule) for v, rule in _compare(router, c, t, f)]
         by_connection.setdefault(c.name, {})[t.number] = f
+        timeout = c.crypto["dpd"]["timeoutSeconds"]
+        if f.dpd_untunable and f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
+            note = (f"{router.key} {c.name}: DPD gives up about {f.dpd_gives_up:.0f} s after "
+                    f"the last packet, AWS after {timeout} s ({router.platform}: IKEv2 DPD "
+                    "follows strongSwan's default retransmissions, which its CLI cannot tune)")
+            if note not in notes:
+                notes.append(note)
     for c in router.connections:
         tunnels = by_connection.get(c.name, {})
         if len(tunnels) == len(c.tunnels):
             problems += _compare_connection(router, c, tunnels)
     problems += _compare_router(router, config)
-    return problems
+    return Review(problems, notes)
 
 
 def _compare_connection(r: Router, c: Connection, facts: dict[int, TunnelFacts]) -> list[Problem]:
@@ -218,9 +246,13 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
     timeout = spec["dpd"]["timeoutSeconds"]
     if f.dpd_interval is None or not 0 < f.dpd_interval <= timeout // 3:
         out.append((f.dpd_interval, f"DPD interval must be set, at most a third of {timeout} s"))
-    if f.dpd_timeout is not None and f.dpd_timeout != timeout:
-        out.append((f.dpd_timeout, f"DPD gives up after {f.dpd_timeout} s, AWS after {timeout} s"))
-    if f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
+    # Counted retries: give up no later than AWS, and less than one probe earlier.
+    if f.dpd_timeout is not None and not (
+            timeout - (f.dpd_interval or 0) < f.dpd_timeout <= timeout):
+        out.append((f.dpd_timeout, f"DPD gives up after {f.dpd_timeout} s, AWS after {timeout} s: "
+                                   "it must give up within AWS's DPD timeout, less than one "
+                                   "probe interval before it"))
+    if f.dpd_gives_up is not None and f.dpd_gives_up > timeout and not f.dpd_untunable:
         out.append((f"{f.dpd_gives_up:g} s", f"DPD must give up within AWS's DPD timeout of "
                                              f"{timeout} s (charon's retransmit_* settings)"))
     if r.platform in DF_KNOB and f.df_bit != "clear":
@@ -528,8 +560,12 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
         iface = head.split()[1]
         ip = (value(body, "ip address") or " ").split()
         prof = ipsec[(value(body, "tunnel protection ipsec profile") or "").split()[0]]
-        ike_prof = profiles[value(prof, "set ikev2-profile") or ""]
-        ring = keyrings[value(ike_prof, "keyring local") or ""]
+        # The IKE version is the profile kind the IPsec profile names: an IKEv2 profile,
+        # or an ISAKMP (IKEv1) one.
+        ike_prof = profiles.get(value(prof, "set ikev2-profile") or "")
+        version = 2 if ike_prof is not None else 1 if value(prof, "set isakmp-profile") else None
+        ike_prof = ike_prof or []
+        ring = keyrings.get(value(ike_prof, "keyring local") or "", [])
         remote = value(body, "tunnel destination") or ""
         pfs_name = value(prof, "set pfs") or ""
         pfs = int(pfs_name[5:]) if pfs_name.startswith("group") else None
@@ -538,7 +574,8 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
             spec = transforms[name].split()
             enc = esp_enc.get(" ".join(spec[:2]), " ".join(spec[:2]))
             esp.add((enc, esp_integ.get(spec[2], spec[2]) if len(spec) > 2 else None, pfs))
-        dpd = (value(ike_prof, "dpd") or "").split()
+        dpd = (value(ike_prof, "dpd") or "").split()  # interval retry (periodic|on-demand)
+        dpd_gives_up = int(dpd[0]) + IOSXE_DPD_RETRIES * int(dpd[1]) if len(dpd) >= 2 else None
         psk = None
         if value(ring, "address") == remote:
             psk = value(ring, "pre-shared-key")
@@ -549,10 +586,12 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
         frag = value(body, "crypto ipsec fragmentation") or global_frag or "before-encryption"
         f = TunnelFacts(
             remote=remote, local=value(body, "tunnel source"), psk=psk,
-            ike_version=2, ike=ike if local == value(body, "tunnel source") else set(), esp=esp,
+            ike_version=version, esp=esp,
+            ike=ike if local == value(body, "tunnel source") else set(),
             ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
             esp_lifetime=int(life[0]) if life else None,
             dpd_interval=int(dpd[0]) if dpd else None,
+            dpd_timeout=dpd_gives_up if dpd[2:3] == ["periodic"] else None,
             df_bit=df, fragmentation=frag.removesuffix("-encryption"),
             address=_ios_mask(ip[0], ip[1]) if len(ip) == 2 else None,
         )
@@ -804,19 +843,37 @@ def vyos_facts(files: dict[str, str]) -> ConfigFacts:
                        if remote in _all(rest, "id")), None)
         iface = _get(peer, "vti", "bind") or ""
         version = (_get(ike_group, "key-exchange") or "").removeprefix("ikev")
+        dpd_interval = int(_get(ike_group, "dead-peer-detection", "interval") or 0) or None
+        dpd_timeout = int(_get(ike_group, "dead-peer-detection", "timeout") or 0) or None
+        if version == "2" and dpd_timeout is not None:
+            raise RejectedLineError(
+                f"set vpn ipsec ike-group {_get(peer, 'ike-group')} dead-peer-detection timeout "
+                f"{dpd_timeout}", "IKEv1-only: VyOS ignores it on IKEv2, where charon's "
+                                  "retransmissions decide when DPD gives up")
         f = TunnelFacts(
             remote=remote, local=_get(peer, "local-address"), psk=secret,
             ike_version=int(version) if version.isdigit() else None, ike=ike, esp=esp,
             mobike=["disable-mobike"] not in ike_group,  # VyOS's default: MOBIKE on
             ike_lifetime=int(_get(ike_group, "lifetime") or 0) or None,
             esp_lifetime=int(_get(esp_group, "lifetime") or 0) or None,
-            dpd_interval=int(_get(ike_group, "dead-peer-detection", "interval") or 0) or None,
-            dpd_timeout=int(_get(ike_group, "dead-peer-detection", "timeout") or 0) or None,
+            dpd_interval=dpd_interval,
+            # `timeout` is IKEv1-only: on IKEv2, charon's default retransmissions decide.
+            dpd_timeout=dpd_timeout if version == "1" else None,
+            dpd_gives_up=_vyos_ikev2_gives_up(dpd_interval) if version == "2" else None,
+            dpd_untunable=version == "2",
             address=_get(vtis.get(iface, []), "address"),
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
     return ConfigFacts(facts, discard=bgp["discard"])
+
+
+def _vyos_ikev2_gives_up(interval: int | None) -> float | None:
+    """VyOS 1.4, IKEv2: DPD gives up when charon's default retransmissions run out."""
+    if interval is None:
+        return None
+    return _ikev2_dpd_gives_up({"dpd_delay": str(interval), "version": "2"},
+                               {k: float(v) for k, v in CHARON_RETRANSMIT.items()})
 
 
 def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:

@@ -51,6 +51,10 @@ def run(args: argparse.Namespace) -> int:
     out_dir = args.out or configs_dir(stack)
     rendered = render_stack(outputs, out_dir, redact=args.redact)
     print(table(summary_rows(rendered, base=_base(out_dir))))
+    notes = [n for r in rendered for n in r.notes]
+    if notes:
+        print("\nnotes (limits of the platform, see docs/templates.md):")
+        print("\n".join(f"  - {n}" for n in notes))
     keys = "every key masked (--redact)" if args.redact else "files holding a key are mode 0600"
     print(f"\n{len(rendered)} router(s) rendered for stack {stack!r} into {out_dir}; {keys}.")
     return 0

@@ -44,6 +44,14 @@ DPD_INTERVAL = 10
 RETRANSMIT_TIMEOUT = 2.0
 RETRANSMIT_BASE = 1.4
 RETRANSMIT_TRIES = 3
+# IOS-XE: `dpd <interval> <retry> periodic` probes every interval and, once a probe
+# goes unanswered, retries every <retry> seconds (2-60). Cisco does not document how
+# many retries IKEv2 makes before it declares the peer dead; for IOS keepalives
+# (IKEv1) the figure published is five. The retry interval is chosen so that the
+# interval plus five retries stays within AWS's DPD timeout; if IOS retries fewer
+# times, it only gives up earlier. iosxe_facts() reads it back with the same count.
+IOSXE_DPD_RETRIES = 5
+IOSXE_DPD_RETRY_RANGE = (2, 60)
 # FRR waits 120 s (`frr defaults traditional`) before calling a peer again after
 # a session failed; AWS's side waits for the customer to call. 10 s brings BGP
 # back within seconds of a tunnel coming back.
@@ -148,7 +156,8 @@ class ConnectionContext:
     esp_rand_time: int
     replay_window: int
     dpd_interval: int
-    dpd_retries: int
+    dpd_retries: int  # Junos threshold, FortiOS retry count: interval x retries <= timeout
+    dpd_retry_interval: int  # IOS-XE: seconds between retries once a probe is unanswered
     dpd_timeout: int
     crypto: dict[str, Any]
     short: str  # tunnel 1's short name: per-connection objects on length-capped platforms
@@ -280,6 +289,12 @@ def dpd_dead_after(dpd_interval: float, timeout: float = RETRANSMIT_TIMEOUT,
     return round(dpd_interval + sum(timeout * base ** k for k in range(tries + 1)), 1)
 
 
+def iosxe_dpd_retry(timeout: int, interval: int) -> int:
+    """IOS-XE's DPD retry interval: interval + IOSXE_DPD_RETRIES x retry <= AWS's timeout."""
+    low, high = IOSXE_DPD_RETRY_RANGE
+    return max(low, min(high, (timeout - interval) // IOSXE_DPD_RETRIES))
+
+
 def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionContext | None:
     c: Connection = r.connections[index]
     path = f"routers.{r.key}.connections[{c.name}]"
@@ -348,6 +363,7 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
         esp_rekey_time=esp_rekey, esp_rand_time=min(fuzz, esp_rekey // 2),
         replay_window=spec.replay_window, dpd_interval=dpd_interval,
         dpd_retries=spec.dpd_timeout // dpd_interval, dpd_timeout=spec.dpd_timeout,
+        dpd_retry_interval=iosxe_dpd_retry(spec.dpd_timeout, dpd_interval),
         crypto=vendor, short=first.short, aws_asn=first.aws_asn, hold_time=first.hold_time,
         prefix_list_in=f"{c.name}-in", prefix_list_out=f"{c.name}-out",
         accept_rules=_rules(accept), announce_rules=_rules(announce),

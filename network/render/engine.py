@@ -11,7 +11,7 @@ from typing import Any
 from network.contract import Router, StackOutputs, write_private
 from network.errors import ConfigError, Problem
 from network.platforms import PLATFORMS
-from network.render.check import check_router
+from network.render.check import review_router
 from network.render.context import RouterContext, build_context
 from network.render.environment import environment
 
@@ -30,6 +30,7 @@ class RenderedRouter:
     tunnels: int
     neighbours: int  # BGP neighbours (0 for a static-only router)
     redacted: bool
+    notes: tuple[str, ...] = ()  # what the platform cannot do (check.Review.notes)
 
 
 def render_router(router: Router, redact: bool = False) -> dict[str, str]:
@@ -67,7 +68,7 @@ def render_stack(outputs: StackOutputs, out_dir: Path,
     of an earlier render survives in it.
     """
     problems: list[Problem] = []
-    staged: list[tuple[RouterContext, dict[str, str], list[str]]] = []
+    staged: list[tuple[RouterContext, dict[str, str], list[str], list[str]]] = []
     for key in sorted(outputs.routers):
         router = outputs.routers[key]
         try:
@@ -76,7 +77,8 @@ def render_stack(outputs: StackOutputs, out_dir: Path,
             problems += e.problems
             continue
         files = _render(ctx)
-        problems += check_router(router, files)
+        review = review_router(router, files)
+        problems += review.problems
         secrets = [t.psk.reveal() for c in router.connections for t in c.tunnels]
         if redact:
             files = _render(build_context(router, redact=True)["router"])
@@ -84,7 +86,7 @@ def render_stack(outputs: StackOutputs, out_dir: Path,
             for name in leaked:
                 problems.append(Problem(f"routers.{key}", name,
                                         "a key would survive --redact in this file"))
-        staged.append((ctx, files, secrets))
+        staged.append((ctx, files, secrets, review.notes))
     if not outputs.routers:
         problems.append(Problem("routers", "{}", "the stack has no datacenter router to render"))
     if problems:
@@ -92,12 +94,13 @@ def render_stack(outputs: StackOutputs, out_dir: Path,
 
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     done = []
-    for ctx, files, secrets in staged:
+    for ctx, files, secrets, notes in staged:
         directory = out_dir / ctx.key
         _replace_dir(directory, files, secrets)
         done.append(RenderedRouter(
             key=ctx.key, platform=ctx.platform, directory=directory, files=tuple(files),
-            tunnels=len(ctx.tunnels), neighbours=len(ctx.bgp_tunnels), redacted=redact))
+            tunnels=len(ctx.tunnels), neighbours=len(ctx.bgp_tunnels), redacted=redact,
+            notes=tuple(notes)))
     return done
 
 

@@ -9,15 +9,16 @@ lifetime that disagrees with AWS, and an inbound filter that lets more in.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from network.contract import Router, load_outputs
+from network.contract import Router, load_outputs, parse_outputs
 from network.platforms import PLATFORMS
 from network.render import render_router
-from network.render.check import check_router
+from network.render.check import check_router, review_router
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ALL = [(f"{p}/{case.name}/{key}", r) for p in sorted(PLATFORMS)
@@ -136,6 +137,18 @@ TAMPERS = [
      "must come back after 5 minutes"),
     ("junos", "max-prefix stays down", "router.set", r"teardown idle-timeout 5", "teardown",
      "must come back after 5 minutes"),
+    # DPD: IOS-XE gives up after interval + 5 retries; VyOS's timeout is IKEv1-only
+    ("iosxe", "dpd retry", "router.cfg", r"dpd 10 6 periodic", "dpd 10 10 periodic",
+     "within AWS's DPD timeout"),
+    ("iosxe", "ikev1 profile", "router.cfg", r"set ikev2-profile lon-core1-core-1",
+     "set isakmp-profile lon-core1-core-1", "IKE version not allowed"),
+    ("vyos", "dpd timeout on ikev2", "router.cfg",
+     r"(set vpn ipsec ike-group aws4928 dead-peer-detection interval '10'\n)",
+     r"\1set vpn ipsec ike-group aws4928 dead-peer-detection timeout '40'\n", "IKEv1-only"),
+    ("junos", "dpd threshold", "router.set", r"threshold 4", "threshold 9",
+     "within AWS's DPD timeout"),
+    ("fortios", "dpd retries", "router.conf", r"dpd-retrycount 4", "dpd-retrycount 2",
+     "within AWS's DPD timeout"),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
     ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
      "valueless 'disable-mobike'"),
@@ -171,6 +184,27 @@ def test_each_mistake_is_named(platform: str, what: str, file: str, pattern: str
     assert any(expect in p.rule or expect in p.value for p in problems), \
         [p.line() for p in problems]
     assert all(KEY not in p.line() for p in problems)  # a key is never echoed
+
+
+def test_vyos_ikev2_dpd_is_a_note_not_an_agreement() -> None:
+    """VyOS 1.4 cannot tune IKEv2 DPD: the check says so instead of passing a timeout."""
+    router = mixed("vyos")
+    review = review_router(router, render_router(router))
+    assert review.problems == []
+    # 10 s + charon's default retransmissions (165 s), against AWS's 40 s
+    assert review.notes and all("175 s" in n and "AWS after 40 s" in n for n in review.notes)
+    assert len(review.notes) == len(router.connections)
+    assert review_router(mixed("junos"), render_router(mixed("junos"))).notes == []
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_dpd_timeouts_that_are_no_multiple_of_the_interval(platform: str) -> None:
+    """35 s: Junos and FortiOS count 3 x 10 s, IOS-XE 10 s + 5 x 5 s; all within AWS's."""
+    data = json.loads((GOLDEN / platform / "dev" / "outputs.json").read_text())
+    for c in data["routers"]["dc1-edge1"]["connections"]:
+        c["crypto"]["dpd"]["timeoutSeconds"] = 35
+    router = parse_outputs(data, "t").routers["dc1-edge1"]
+    assert check_router(router, render_router(router)) == []
 
 
 def test_a_config_missing_a_tunnel_or_unreadable() -> None:

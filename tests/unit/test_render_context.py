@@ -12,7 +12,7 @@ from network.contract import Router, parse_outputs
 from network.errors import ConfigError
 from network.render import build_context, render_router
 from network.render.check import check_router
-from network.render.context import REDACTED
+from network.render.context import IOSXE_DPD_RETRIES, REDACTED, iosxe_dpd_retry
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -138,3 +138,10 @@ def test_ikev1_only_connections(platform: str) -> None:
     assert expected in text
     if platform == "linux":
         assert "dpd_timeout = 30s" in text
+
+
+@pytest.mark.parametrize(("timeout", "retry"), [(30, 4), (35, 5), (40, 6), (3600, 60)])
+def test_iosxe_dpd_gives_up_within_aws_timeout(timeout: int, retry: int) -> None:
+    interval = min(10, timeout // 3)
+    assert iosxe_dpd_retry(timeout, interval) == retry
+    assert interval + IOSXE_DPD_RETRIES * retry <= timeout

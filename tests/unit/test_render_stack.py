@@ -94,6 +94,18 @@ def test_cli_prints_the_table(tmp_path: Path, state_dir: Path,
     assert not any(k in out + err for k in keys_of(data))
 
 
+def test_cli_prints_what_the_platform_cannot_do(tmp_path: Path, state_dir: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "outputs.json"
+    data = raw("mixed", "vyos")
+    data["crossnet"]["stack"] = "dev"
+    src.write_text(json.dumps(data))
+    code, out, _ = _cli(["--stack", "dev", "--outputs", str(src)], capsys)
+    assert code == 0
+    notes = out.split("notes (", 1)[1]
+    assert "lon-core1 lon-core1-core: DPD gives up about 175 s" in notes
+
+
 def _bad_outputs(kind: str, data: dict[str, Any]) -> str:
     if kind == "malformed":
         return "{not json"
