@@ -20,8 +20,8 @@ from network.review.diff import (
     load_applied,
     load_outputs_raw,
     render_diff,
+    render_rules,
     renewed_connections,
-    replacement_sources,
     router_config_diffs,
 )
 from network.review.estimate import (
@@ -122,7 +122,7 @@ def run_guardrails(args: argparse.Namespace) -> int:
 def run_diff(args: argparse.Namespace) -> int:
     """`crossnet diff`: 0 when nothing changed, 1 when something did (2: invalid input)."""
     if args.rules:
-        _write(render_text([replacement_sources()]), args.out)
+        _write(render_rules(args.format), args.out)
         return 0
     plan = load_plan(args.stack, args.config)
     # A file named on the command line must be there: a typo must not read as

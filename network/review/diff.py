@@ -834,18 +834,44 @@ def render_diff(r: DiffReport, fmt: str = "text") -> str:
     return "\n".join(head) + "\n" + body + "\n".join(tail) + ("\n" if tail else "")
 
 
+def _older(rule: Any) -> list[tuple[str, str]]:
+    """(inputs, text) per provider release that changed them from replace to update."""
+    groups: dict[str, list[str]] = {}
+    since: dict[str, Any] = {}
+    for prop, s in rule.in_place_since.items():
+        groups.setdefault(s.version, []).append(prop)
+        since[s.version] = s
+    return [(", ".join(props), f"replace before terraform-provider-aws v{v}, update in place "
+                                f"from v{v} on ({since[v].source})")
+            for v, props in groups.items()]
+
+
 def replacement_sources() -> Table:
     """The replace-on-change table, for the docs and `crossnet diff --rules`."""
     rows = []
     for t, r in REPLACE_ON_CHANGE.items():
-        older = "; ".join(
-            f"{p}: replaces before terraform-provider-aws v{s.version}, in place since "
-            f"v{s.version} ({s.how}; {s.source})" for p, s in r.in_place_since.items())
-        rows.append((t.split(":")[1], ", ".join(r.props), older or "-",
-                     r.source + (f". {r.note}" if r.note else ""),
+        older = "; ".join(f"{props}: {text}" for props, text in _older(r))
+        rows.append((t.split(":")[1], ", ".join(r.props), older or "-", r.source,
                      "yes" if r.checked else "no"))
     return Table.of("Replace-on-change inputs",
-                    ("resource", "inputs that replace", "replace in older providers only",
+                    ("resource", "inputs that replace", "inputs that replace in older providers",
                      "source", "read here"), rows,
                     note="read for " + _provider_text(CHECKED_UPSTREAM) + ". "
                          + PROVIDER_EVIDENCE)
+
+
+def render_rules(fmt: str = "text") -> str:
+    """`crossnet diff --rules`: one block per resource type (a table is too wide)."""
+    md = fmt == "markdown"
+    out = [("## " if md else "") + "Replace-on-change inputs, read for "
+           + _provider_text(CHECKED_UPSTREAM), "", PROVIDER_EVIDENCE, ""]
+    for t, r in REPLACE_ON_CHANGE.items():
+        out.append(f"### `{t}`" if md else t)
+        lines = [f"replace: {', '.join(r.props)}"]
+        lines += [f"{props}: {text}" for props, text in _older(r)]
+        lines.append(f"source ({'read here' if r.checked else 'not re-read'}): {r.source}")
+        if r.note:
+            lines.append(f"note: {r.note}")
+        out += [f"- {x}" if md else f"  {x}" for x in lines]
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"

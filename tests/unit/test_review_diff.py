@@ -258,8 +258,7 @@ def test_replace_table_has_a_pinned_source_for_every_rule() -> None:
         # every link into the provider's tree names a commit or a release tag, or says
         # why it cannot
         for link in re.findall(r"terraform-provider-aws/blob/([^/]+)/", rule.source):
-            assert re.fullmatch(r"[0-9a-f]{40}|v\d+\.\d+\.\d+", link) or (
-                "no copy stored to pin" in rule.source), (t, link)
+            assert re.fullmatch(r"[0-9a-f]{40}|v\d+\.\d+\.\d+", link), (t, link)
     vpn = "aws:ec2/vpnConnection:VpnConnection"
     # the newer inputs are in the table
     for prop in ("tunnelBandwidth", "vpnConcentratorId", "presharedKeyStorage"):
@@ -455,3 +454,15 @@ def test_diff_against_a_real_offline_apply(tmp_path: Path, capsys: pytest.Captur
     assert outside in configs  # AWS's outside address, kept
     assert "0.0.0." not in configs  # no placeholder: the connection stays
     assert not any(k in out + err for k in keys)
+
+
+def test_rules_listing_names_the_provider_and_both_inside_cidr_paths(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run_cli(["diff", "--stack", "dev", "--rules", "--format", "markdown"], capsys,
+                           monkeypatch)
+    assert code == 0
+    assert f"pulumi-aws {CHECKED_PULUMI_AWS}" in out and "v6.31.0" in out
+    assert "### `aws:ec2/vpnConnection:VpnConnection`" in out
+    assert ("- tunnel1InsideCidr, tunnel2InsideCidr, tunnel1InsideIpv6Cidr, tunnel2InsideIpv6Cidr: "
+            "replace before terraform-provider-aws v6.28.0, update in place from v6.28.0 on") in out
+    assert "pull/45781" in out and "blob/main" not in out
