@@ -1,19 +1,25 @@
 """Cross-check a rendered router config against the stack's tunnel options (pure).
 
 The config text is read back (not the context it came from) into per-tunnel
-facts: the IKE and ESP suites it offers, lifetimes, DPD, the key, the tunnel
-interface's address and the BGP session or static routes. Each fact is then
-compared with what AWS was given for that tunnel:
+facts, the way the platform would read it (its defaults included): the IKE and
+ESP suites it offers, lifetimes, DPD, the key, the tunnel interface's address,
+MTU and MSS clamp, DF-bit handling, and the BGP session or static routes. Each
+fact is then compared with what AWS was given for that tunnel:
 
 - every IKE and ESP suite is one AWS allows, and one the tunnel's options allow;
-- lifetimes, DPD timeout, ASNs and BGP timers agree;
+- lifetimes, ASNs and BGP timers agree; DPD gives up within AWS's DPD timeout;
 - the pre-shared key is the tunnel's key;
 - the interface address is the customer side (.2) of the tunnel's /30, and the
-  BGP neighbour the AWS side (.1);
+  BGP neighbour the AWS side (.1); MTU and MSS are the connection's;
 - the inbound prefix filter is exactly the planned AWS prefixes and the
-  outbound one exactly the datacenter's prefixes.
+  outbound one exactly the datacenter's prefixes; only a standby tunnel has a
+  lower local preference and a prepended AS path; ECMP has BGP multipath;
+- the two tunnels' static routes rank primary before standby; every announced
+  prefix has a discard route; the outer DF bit is cleared where the platform
+  can; maximum-prefix restarts the session where it can.
 
-`render_stack` refuses to write a router whose config fails this check.
+`render_stack` refuses to write a router whose config fails this check; what a
+platform cannot express at all (VyOS 1.4's IKEv2 DPD timing) is a note instead.
 """
 
 from __future__ import annotations
@@ -69,6 +75,8 @@ class TunnelFacts:
     df_bit: str | None = None  # the outer header's DF bit: clear, copy or set (None: no knob)
     fragmentation: str | None = None  # before or after encryption (None: no knob)
     address: str | None = None  # "a.b.c.d/len" on the tunnel interface
+    mtu: int | None = None  # the tunnel interface's
+    mss: int | None = None  # the TCP MSS clamp on it (both directions, where that is separate)
     neighbor: str | None = None
     remote_as: int | None = None
     local_as: int | None = None
@@ -78,6 +86,9 @@ class TunnelFacts:
     prefix_out: set[str] | None = None
     max_prefix: int | None = None
     max_prefix_restart: int | None = None  # minutes until a torn-down session comes back
+    local_pref: int | None = None  # set on the routes this neighbour sends
+    prepend: tuple[int, ...] = ()  # prepended to what it is sent
+    multipath: int | None = None  # BGP paths the router may use at once (None: one)
     static: set[tuple[str, int, int]] = field(default_factory=set)  # (prefix, distance, prio)
     rp_filter: int | None = None  # Linux: the tunnel interface's reverse-path filter
 
@@ -86,6 +97,8 @@ class TunnelFacts:
 # encryption. VyOS 1.4 has neither (docs/templates.md); FortiOS only the second.
 DF_KNOB = frozenset({"linux", "iosxe", "junos"})
 FRAGMENTATION_KNOB = frozenset({"iosxe", "fortios"})
+# BGP's default local preference: the standby tunnel's routes must get less.
+DEFAULT_LOCAL_PREF = 100
 # Platforms that can bring a session back some minutes after maximum-prefix tore it down.
 PREFIX_RESTART_KNOB = frozenset({"linux", "iosxe", "junos"})
 
@@ -263,6 +276,12 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append((f.rp_filter, "the tunnel interface needs loose reverse-path filtering "
                                  "(rp_filter=2), or packets AWS sends over the other tunnel "
                                  "are dropped"))
+    if f.mtu != c.tunnel_mtu:
+        out.append((f.mtu, f"the tunnel interface's MTU is the connection's {c.tunnel_mtu}"))
+    # Junos clamps all IPsec traffic at one MSS: the smallest of the router's connections.
+    mss = min(x.tcp_mss for x in r.connections) if r.platform == "junos" else c.tcp_mss
+    if f.mss != mss:
+        out.append((f.mss, f"TCP MSS must be clamped at {mss} on the tunnel, both ways"))
     customer = f"{net[2]}/{net.prefixlen}"
     if f.address != customer:
         out.append((f.address, f"the tunnel interface must hold the customer side {customer} "
@@ -285,6 +304,20 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
                                                     + ", ".join(c.announce)))
         if f.max_prefix != c.max_prefixes_in:
             out.append((f.max_prefix, f"maximum-prefix guard is {c.max_prefixes_in}"))
+        standby = t.preference == "secondary" and c.redundancy != "ecmp"
+        if standby and not (f.local_pref is not None and f.local_pref < DEFAULT_LOCAL_PREF):
+            out.append((f.local_pref, "the standby tunnel's routes need a local preference "
+                                      f"below the default {DEFAULT_LOCAL_PREF}"))
+        if standby and not (f.prepend and set(f.prepend) == {r.asn}):
+            out.append((list(f.prepend), f"the standby tunnel must prepend the datacenter's ASN "
+                                         f"{r.asn} to what it announces"))
+        if not standby and (f.local_pref not in (None, DEFAULT_LOCAL_PREF) or f.prepend):
+            out.append((f"local-pref {f.local_pref}, prepend {list(f.prepend)}",
+                        "only a standby tunnel gets a lower preference or a longer AS path "
+                        + ("(ECMP: all tunnels equal)" if c.redundancy == "ecmp" else "")))
+        if c.redundancy == "ecmp" and (f.multipath or 1) < len(c.tunnels):
+            out.append((f.multipath, f"ECMP needs BGP multipath over the connection's "
+                                     f"{len(c.tunnels)} tunnels (maximum-paths)"))
         if r.platform in PREFIX_RESTART_KNOB and f.max_prefix_restart != MAX_PREFIX_RESTART_MINUTES:
             out.append((f.max_prefix_restart, "a session the maximum-prefix guard tore down "
                                               f"must come back after "
@@ -380,15 +413,26 @@ def _seconds(value: str | None) -> int | None:
 def _frr(text: str) -> dict[str, Any]:
     """The parts of an frr.conf the check needs."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}}
+                           "static": [], "discard": {}, "route_maps": {}}
     iface = None
+    rmap: dict[str, Any] = {}
     for raw in text.splitlines():
         line = raw.strip()
         words = line.split()
         if not words or line.startswith("!"):
             continue
+        if words[0] == "route-map":
+            rmap = out["route_maps"].setdefault(words[1], {})
+        elif raw[0] != " ":
+            rmap = {}
         if words[0] == "interface":
             iface = words[1]
+        elif words[:2] == ["set", "local-preference"]:
+            rmap["local_pref"] = int(words[2])
+        elif words[:3] == ["set", "as-path", "prepend"]:
+            rmap["prepend"] = [int(x) for x in words[3:]]
+        elif words[0] == "maximum-paths":
+            out["multipath"] = int(words[-1])
         elif words[:2] == ["ip", "address"] and iface:
             out["addresses"][iface] = words[2]
         elif words[:2] == ["router", "bgp"]:
@@ -443,6 +487,10 @@ def linux_facts(files: dict[str, str]) -> ConfigFacts:
             )
             if iface in script["tunnels"]:
                 f.rp_filter = script["rp_filter"]
+                f.mtu = script["tunnels"][iface]
+                clamps = {d: m for d, i, m in script["mss"] if i == iface}
+                if set(clamps) == {"oif", "iif"} and len(set(clamps.values())) == 1:
+                    f.mss = clamps["oif"]
             _apply_bgp(f, frr, iface)
             facts.append(f)
     return ConfigFacts(facts, discard=frr["discard"])
@@ -456,6 +504,9 @@ def _tunnel_script(text: str) -> dict[str, Any]:
         "tunnels": {m[0]: int(m[1]) for m in re.findall(r"^tunnel (\S+) \d+ (\d+) \S+$", text,
                                                         re.M)},
         "rp_filter": int(rp.group(1)) if rp else None,
+        # nft: (oif|iif, interface, MSS) of each clamp rule
+        "mss": [(m[0], m[1], int(m[2])) for m in re.findall(
+            r'^\s*(oif|iif)name "(\S+)" .*maxseg size set (\d+)$', text, re.M)],
     }
 
 
@@ -495,6 +546,12 @@ def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
             f.prefix_out = frr["lists"].get(n.get("prefix_out"), set())
             f.max_prefix = n.get("max_prefix")
             f.max_prefix_restart = n.get("max_prefix_restart")
+            maps = frr.get("route_maps", {})
+            f.local_pref = n.get("local_pref", maps.get(n.get("route_map_in"), {}).get(
+                "local_pref"))
+            f.prepend = tuple(n.get("prepend", maps.get(n.get("route_map_out"), {}).get(
+                "prepend", ())))
+            f.multipath = n.get("multipath", frr.get("multipath"))
 
 
 # ------------------------------------------------------------------ Cisco IOS-XE
@@ -592,6 +649,8 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
             esp_lifetime=int(life[0]) if life else None,
             dpd_interval=int(dpd[0]) if dpd else None,
             dpd_timeout=dpd_gives_up if dpd[2:3] == ["periodic"] else None,
+            mtu=int(value(body, "ip mtu") or 0) or None,
+            mss=int(value(body, "ip tcp adjust-mss") or 0) or None,
             df_bit=df, fragmentation=frag.removesuffix("-encryption"),
             address=_ios_mask(ip[0], ip[1]) if len(ip) == 2 else None,
         )
@@ -603,13 +662,23 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
 def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
     """IOS-style BGP, prefix lists and static routes, in the shape _frr() returns."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}}
+                           "static": [], "discard": {}, "route_maps": {}}
     for head, body in blocks:
         words = head.split()
         if words[:2] == ["router", "bgp"]:
             out["asn"] = int(words[2])
             for line in body:
                 _neighbor_line(out, line.split())
+                if line.startswith("maximum-paths "):
+                    out["multipath"] = int(line.split()[-1])
+        elif words[0] == "route-map":
+            rmap = out["route_maps"].setdefault(words[1], {})
+            for line in body:
+                w = line.split()
+                if w[:2] == ["set", "local-preference"]:
+                    rmap["local_pref"] = int(w[2])
+                elif w[:3] == ["set", "as-path", "prepend"]:
+                    rmap["prepend"] = [int(x) for x in w[3:]]
         elif words[:2] == ["ip", "prefix-list"]:
             entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
             out["lists"].setdefault(words[2], set()).add(entry)
@@ -635,6 +704,8 @@ def _neighbor_line(out: dict[str, Any], words: list[str]) -> None:
         n["keepalive"], n["hold"] = int(words[3]), int(words[4])
     elif words[2] == "prefix-list":
         n[f"prefix_{words[4]}"] = words[3]
+    elif words[2] == "route-map":
+        n[f"route_map_{words[4]}"] = words[3]
     elif words[2] == "maximum-prefix":
         n["max_prefix"] = int(words[3])
         if words[4:5] == ["restart"]:
@@ -720,6 +791,8 @@ def junos_facts(files: dict[str, str]) -> ConfigFacts:
             dpd_timeout=interval * threshold if interval and threshold else None,
             df_bit=_get(vpn, "df-bit") or "clear",  # Junos's default
             address=_get(unit, "family", "inet", "address"),
+            mtu=int(_get(unit, "family", "inet", "mtu") or 0) or None,
+            mss=int(_get(lines, "security", "flow", "tcp-mss", "ipsec-vpn", "mss") or 0) or None,
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
@@ -735,6 +808,12 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     lists = {name: {" ".join(w) for w in rest}
              for name, rest in _under(lines, "policy-options", "prefix-list").items()}
     policies = _under(lines, "policy-options", "policy-statement")
+
+    def then(policy: str | None, action: str) -> str | None:
+        """An accepting term's `then <action>` value."""
+        terms = _under(policies.get(policy or "", []), "term")
+        return next((v for rest in terms.values() if ["then", "accept"] in rest
+                     for v in _all(rest, "then", action)), None)
 
     def accepted(policy: str | None) -> set[str] | None:
         """The prefixes a term-based policy accepts: its accepting terms' prefix lists."""
@@ -764,6 +843,10 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
                 "max_prefix": int(limit) if limit else None,
                 "multipath": len(peers) if ["multipath"] in group else None,
                 "max_prefix_restart": int(idle) if idle and idle.isdigit() else None,
+                "local_pref": int(lp) if (lp := then(_get(rest, "import"),
+                                                     "local-preference")) else None,
+                "prepend": [int(x) for x in (then(_get(rest, "export"), "as-path-prepend")
+                                             or "").split()],
             }
             out["lists"][f"{peer}/in"] = accepted(_get(rest, "import"))
             out["lists"][f"{peer}/out"] = accepted(_get(rest, "export"))
@@ -856,6 +939,8 @@ def vyos_facts(files: dict[str, str]) -> ConfigFacts:
             mobike=["disable-mobike"] not in ike_group,  # VyOS's default: MOBIKE on
             ike_lifetime=int(_get(ike_group, "lifetime") or 0) or None,
             esp_lifetime=int(_get(esp_group, "lifetime") or 0) or None,
+            mtu=int(_get(vtis.get(iface, []), "mtu") or 0) or None,
+            mss=int(_get(vtis.get(iface, []), "ip", "adjust-mss") or 0) or None,
             dpd_interval=dpd_interval,
             # `timeout` is IKEv1-only: on IKEv2, charon's default retransmissions decide.
             dpd_timeout=dpd_timeout if version == "1" else None,
@@ -890,9 +975,20 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             else:
                 entries.add(f"{_get(rule, 'action')} {_get(rule, 'prefix')}")
         out["lists"][name] = entries
+    maps = {name: _under(rest, "rule") for name, rest in
+            _under(lines, "policy", "route-map").items()}
+    paths = _get(lines, "protocols", "bgp", "address-family", "ipv4-unicast", "maximum-paths",
+                 "ebgp")
+    out["multipath"] = int(paths) if paths else None
+
+    def rule_set(name: str | None, *key: str) -> str | None:
+        return next((v for r in maps.get(name or "", {}).values() for v in _all(r, "set", *key)),
+                    None)
+
     for peer, rest in _under(lines, "protocols", "bgp", "neighbor").items():
         af = ("address-family", "ipv4-unicast")
         limit = _get(rest, *af, "maximum-prefix")
+        lp = rule_set(_get(rest, *af, "route-map", "import"), "local-preference")
         out["neighbors"][peer] = {
             "remote_as": int(_get(rest, "remote-as") or 0) or None,
             "hold": int(_get(rest, "timers", "holdtime") or 0) or None,
@@ -900,6 +996,9 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             "prefix_in": _get(rest, *af, "prefix-list", "import"),
             "prefix_out": _get(rest, *af, "prefix-list", "export"),
             "max_prefix": int(limit) if limit else None,
+            "local_pref": int(lp) if lp else None,
+            "prepend": [int(x) for x in (rule_set(_get(rest, *af, "route-map", "export"),
+                                                  "as-path", "prepend") or "").split()],
         }
     for prefix, rest in _under(lines, "protocols", "static", "route").items():
         if any(w[:1] == ["blackhole"] for w in rest):
@@ -982,6 +1081,10 @@ def fortios_facts(files: dict[str, str]) -> ConfigFacts:
             fragmentation=("before" if _one(p1, "ip-fragmentation") == "pre-encapsulation"
                            else "after"),  # FortiOS's default: post-encapsulation
             address=address,
+            # FortiOS ignores `mtu` unless mtu-override is enabled
+            mtu=int(_one(iface, "mtu") or 0) or None if _one(iface, "mtu-override") == "enable"
+            else None,
+            mss=int(_one(iface, "tcp-mss") or 0) or None,
         )
         _apply_bgp(f, bgp, name)
         facts.append(f)
@@ -1005,14 +1108,26 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
         out["lists"][name] = entries
     bgp = tree.get("router bgp", {})
     out["asn"] = int(_one(bgp, "as") or 0) or None
+    # ebgp-multipath uses every equal path (up to FortiOS's own limit)
+    out["multipath"] = 64 if _one(bgp, "ebgp-multipath") == "enable" else None
+    maps = tree.get("router route-map", {})
+
+    def rule_set(name: str | None, key: str) -> str | None:
+        return next((_one(r, key) for r in maps.get(name or "", {}).get("rule", {}).values()
+                     if _one(r, key)), None)
+
     for peer, n in bgp.get("neighbor", {}).items():
         limit = _one(n, "maximum-prefix")
+        lp = rule_set(_one(n, "route-map-in"), "set-local-preference")
         out["neighbors"][peer] = {
             "remote_as": int(_one(n, "remote-as") or 0) or None,
             "hold": int(_one(n, "holdtime-timer") or 0) or None,
             "keepalive": int(_one(n, "keep-alive-timer") or 0) or None,
             "prefix_in": _one(n, "prefix-list-in"), "prefix_out": _one(n, "prefix-list-out"),
             "max_prefix": int(limit) if limit else None,
+            "local_pref": int(lp) if lp else None,
+            "prepend": [int(x) for x in (rule_set(_one(n, "route-map-out"), "set-aspath")
+                                         or "").split()],
         }
     for route in tree.get("router static", {}).values():
         if _one(route, "blackhole") == "enable":
