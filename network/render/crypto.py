@@ -282,7 +282,7 @@ def junos(c: TunnelCrypto) -> dict[str, Any]:
             esp.append({"encryption": JUNOS_ENC[e],
                         "authentication": JUNOS_ESP_AUTH[i] if i else None})
     return {"ike_proposals": _numbered(ike), "esp_proposals": _numbered(esp[:JUNOS_MAX_PROPOSALS]),
-            "pfs": JUNOS_DH[pfs]}
+            "pfs": JUNOS_DH[pfs], "version": f"v{c.ike_version}-only"}
 
 
 def vyos(c: TunnelCrypto) -> dict[str, Any]:
@@ -298,7 +298,7 @@ def vyos(c: TunnelCrypto) -> dict[str, Any]:
         for i in ([None] if is_aead(e) else p2.integrity):
             esp.append({"encryption": VYOS_ENC[e], "hash": VYOS_HASH[i] if i else None})
     return {"ike_proposals": _numbered(ike), "esp_proposals": _numbered(esp),
-            "pfs": f"dh-group{VYOS_DH[p2.dh_groups[0]]}"}
+            "pfs": f"dh-group{VYOS_DH[p2.dh_groups[0]]}", "key_exchange": f"ikev{c.ike_version}"}
 
 
 def fortios(c: TunnelCrypto) -> dict[str, Any]:
