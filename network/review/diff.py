@@ -60,6 +60,32 @@ _CONNECTION_FIELDS = ("router", "gateway", "gatewayType", "routing", "redundancy
 
 
 # ------------------------------------------------------------------ loading
+# The stack output a crossnet program exports its plan snapshot as
+# (`pulumi stack output crossnetPlan`); see docs/contract.md.
+PLAN_OUTPUT = "crossnetPlan"
+# What a baseline read from stack outputs cannot show.
+OUTPUTS_CAVEAT = (
+    "Baseline: the plan snapshot the stack exported ({where}). The resources are inferred "
+    "from the two plans with crossnet's own model, not read from the stack's state: drift, "
+    "changes made outside crossnet, and what the provider computes at plan time show only in "
+    "`pulumi preview`; run it before `pulumi up`.")
+
+
+def check_snapshot(snap: Any, source: str, field: str) -> dict[str, Any]:
+    """A plan snapshot as read from a file, checked. Raises ConfigError."""
+    if not isinstance(snap, dict):
+        raise ConfigError(source, [Problem(field, "missing", "no plan snapshot")])
+    if snap.get("snapshotVersion") != SNAPSHOT_VERSION:
+        raise ConfigError(source, [Problem(f"{field}.snapshotVersion",
+                                           str(snap.get("snapshotVersion")),
+                                           f"this crossnet reads version {SNAPSHOT_VERSION}")])
+    missing = [k for k in EMPTY_SNAPSHOT if k not in snap]
+    if missing:
+        raise ConfigError(source, [Problem(f"{field}.{k}", "missing", "part of a plan snapshot")
+                                   for k in missing])
+    return snap
+
+
 def load_applied(path: Path) -> dict[str, Any] | None:
     """The plan snapshot of the last apply, or None when nothing was applied yet."""
     source = str(path)
@@ -74,25 +100,36 @@ def load_applied(path: Path) -> dict[str, Any] | None:
         raise ConfigError(source, [Problem(
             "plan", "missing", "the last apply recorded no plan snapshot (an older crossnet?): "
             "run the apply again, or pass --applied FILE")])
-    if snap.get("snapshotVersion") != SNAPSHOT_VERSION:
-        raise ConfigError(source, [Problem("plan.snapshotVersion", str(snap.get("snapshotVersion")),
-                                           f"this crossnet reads version {SNAPSHOT_VERSION}")])
-    missing = [k for k in EMPTY_SNAPSHOT if k not in snap]
-    if missing:
-        raise ConfigError(source, [Problem(f"plan.{k}", "missing", "part of a plan snapshot")
-                                   for k in missing])
-    return snap
+    return check_snapshot(snap, source, "plan")
 
 
-def load_outputs_raw(path: Path) -> dict[str, Any] | None:
-    """The applied stack outputs as raw JSON (keys included: never printed), or None."""
+def load_outputs_raw(path: Path, strict: bool = False) -> dict[str, Any] | None:
+    """The applied stack outputs as raw JSON (keys included: never printed), or None.
+
+    `strict` (a file the user named): unreadable JSON is an error, not "none".
+    """
     if not path.exists():
         return None
     try:
         data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        if strict:
+            raise ConfigError(str(path), [Problem("(file)", "not JSON", str(e))]) from None
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        if strict:
+            raise ConfigError(str(path), [Problem(
+                "(file)", type(data).__name__,
+                "stack outputs are one JSON object (pulumi stack output --json --show-secrets)")])
+        return None
+    return data
+
+
+def outputs_plan(outputs: Mapping[str, Any] | None, source: str) -> dict[str, Any] | None:
+    """The plan snapshot a stack exported (`crossnetPlan`), checked; None when it has none."""
+    if not outputs or PLAN_OUTPUT not in outputs:
+        return None
+    return check_snapshot(outputs[PLAN_OUTPUT], source, PLAN_OUTPUT)
 
 
 # ------------------------------------------------------------------ address plan

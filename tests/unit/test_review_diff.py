@@ -466,3 +466,90 @@ def test_rules_listing_names_the_provider_and_both_inside_cidr_paths(
     assert ("- tunnel1InsideCidr, tunnel2InsideCidr, tunnel1InsideIpv6Cidr, tunnel2InsideIpv6Cidr: "
             "replace before terraform-provider-aws v6.28.0, update in place from v6.28.0 on") in out
     assert "pull/45781" in out and "blob/main" not in out
+
+
+def real_stack_outputs(tmp: Path, stack: str, with_plan: bool = True) -> Path:
+    """A file as `pulumi stack output --json --show-secrets` prints it for a real stack:
+    every output by name, keys in plain text, and the exported plan snapshot."""
+    plan = plan_of(stack)
+    outputs = proposed_outputs(plan, None)
+    k = 0
+    for router in outputs["routers"].values():
+        for c in router["connections"]:
+            k += 1
+            c["vpnConnectionId"] = f"vpn-0abc{k:012d}"
+            c["customerGatewayId"] = f"cgw-0abc{k:012d}"
+            for t in c["tunnels"]:
+                t["awsOutsideIp"] = f"{'3.5.' if t['number'] == 1 else '52.4.'}{k}.{t['number']}"
+    outputs["presharedKeys"] = {key: f"{SECRET_PREFIX}{i:04d}"
+                                for i, key in enumerate(outputs["presharedKeys"])}
+    if with_plan:
+        outputs["crossnetPlan"] = plan_snapshot(plan)
+    path = tmp / "real-outputs.json"
+    path.write_text(json.dumps(outputs, indent=4))
+    return path
+
+
+def test_real_stack_outputs_are_the_baseline(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "no-offline-state"))
+    real = real_stack_outputs(tmp_path, "prod")
+    code, out, err = run_cli(["diff", "--stack", "prod", "--outputs", str(real)], capsys,
+                             monkeypatch)
+    assert code == 0, err
+    assert "no changes" in out and f"crossnetPlan in {real}" in out
+    # the router's public address changes: one customer gateway replaced, nothing new
+    config = stack_config("prod")
+    config[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.111"
+    path = write_stack_file(tmp_path, "prod", config)
+    code, out, err = run_cli(["diff", "--stack", "prod", "--config", str(path), "--outputs",
+                              str(real)], capsys, monkeypatch)
+    assert code == 1, err
+    assert "nothing applied" not in out
+    assert "0 to create, 1 to update, 1 to REPLACE, 0 to delete" in out
+    assert "!! REPLACES CUSTOMER GATEWAY ash-edge1-cgw !!" in out
+    assert "ipAddress: 192.0.2.101 -> 192.0.2.111" in out
+    # what such a baseline cannot show is said up front
+    assert "inferred from the two plans" in out and "`pulumi preview`" in out
+    # the router config diff starts from the real outputs: AWS's addresses, no key
+    assert "3.5." in out and SECRET_PREFIX not in out + err
+
+
+def test_named_outputs_win_over_a_stale_offline_apply(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stale = stack_config("prod")
+    stale[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.150"
+    state = tmp_path / "state"
+    (state / "prod").mkdir(parents=True)
+    (state / "prod" / "applied.json").write_text(json.dumps(
+        {"stack": "prod", "plan": plan_snapshot(plan_of("prod", stale)), "resources": []}))
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(state))
+    code, out, _ = run_cli(["diff", "--stack", "prod", "--no-configs"], capsys, monkeypatch)
+    assert code == 1 and "the last apply" in out  # the offline state, by default
+    real = real_stack_outputs(tmp_path, "prod")
+    code, out, _ = run_cli(["diff", "--stack", "prod", "--outputs", str(real)], capsys,
+                           monkeypatch)
+    assert code == 0 and "crossnetPlan" in out
+
+
+def test_real_outputs_without_a_plan_are_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
+    old = real_stack_outputs(tmp_path, "prod", with_plan=False)
+    code, out, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
+                             monkeypatch)
+    assert code == 2 and out == ""
+    assert "crossnetPlan" in err and "pulumi up" in err and "Traceback" not in err
+    broken = json.loads(old.read_text())
+    broken["crossnetPlan"] = {"snapshotVersion": 99}
+    old.write_text(json.dumps(broken))
+    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
+                           monkeypatch)
+    assert code == 2 and "crossnetPlan.snapshotVersion" in err
+    old.write_text("[1, 2]")
+    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
+                           monkeypatch)
+    assert code == 2 and "one JSON object" in err
