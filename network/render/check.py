@@ -66,6 +66,7 @@ class TunnelFacts:
     esp: set[Suite] = field(default_factory=set)
     ike_lifetime: int | None = None
     esp_lifetime: int | None = None
+    replay_window: int | None = None  # None: the platform has no knob for its size
     mobike: bool | None = None  # None: the platform has no MOBIKE
     dpd_interval: int | None = None
     dpd_timeout: int | None = None  # interval x retries, where the platform has retries
@@ -97,6 +98,8 @@ class TunnelFacts:
 # encryption. VyOS 1.4 has neither (docs/templates.md); FortiOS only the second.
 DF_KNOB = frozenset({"linux", "iosxe", "junos"})
 FRAGMENTATION_KNOB = frozenset({"iosxe", "fortios"})
+# Platforms that size the IPsec replay window (Junos's knob could not be confirmed).
+REPLAY_KNOB = frozenset({"linux", "iosxe"})
 # BGP's default local preference: the standby tunnel's routes must get less.
 DEFAULT_LOCAL_PREF = 100
 # Platforms that can bring a session back some minutes after maximum-prefix tore it down.
@@ -254,6 +257,13 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
                    aws.PHASE2_DH_GROUPS)
     if f.ike_lifetime != p1["lifetimeSeconds"]:
         out.append((f.ike_lifetime, f"IKE lifetime is not phase 1's {p1['lifetimeSeconds']} s"))
+    if r.platform in REPLAY_KNOB:
+        window = spec["replayWindowSize"]
+        want = cr.iosxe_replay_window(window) if r.platform == "iosxe" else window
+        if f.replay_window != want:
+            out.append((f.replay_window, f"the replay window is AWS's {window} packets"
+                                         + (f" (IOS-XE: {want}, its largest within it)"
+                                            if want != window else "")))
     if f.esp_lifetime != p2["lifetimeSeconds"]:
         out.append((f.esp_lifetime, f"ESP lifetime is not phase 2's {p2['lifetimeSeconds']} s"))
     timeout = spec["dpd"]["timeoutSeconds"]
@@ -479,6 +489,7 @@ def linux_facts(files: dict[str, str]) -> ConfigFacts:
                 ike_lifetime=(_seconds(conn.get("rekey_time")) or 0)
                 + (_seconds(conn.get("over_time")) or 0),
                 esp_lifetime=_seconds(child.get("life_time")),
+                replay_window=int(child.get("replay_window", 32)),  # strongSwan's default: 32
                 df_bit="copy" if child.get("copy_df", "yes") != "no" else "clear",
                 dpd_interval=_seconds(conn.get("dpd_delay")),
                 dpd_timeout=_seconds(conn.get("dpd_timeout")),
@@ -647,6 +658,8 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
             ike=ike if local == value(body, "tunnel source") else set(),
             ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
             esp_lifetime=int(life[0]) if life else None,
+            replay_window=int(value(prof, "set security-association replay window-size")
+                              or 64),  # IOS's default
             dpd_interval=int(dpd[0]) if dpd else None,
             dpd_timeout=dpd_gives_up if dpd[2:3] == ["periodic"] else None,
             mtu=int(value(body, "ip mtu") or 0) or None,

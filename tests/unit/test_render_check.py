@@ -215,6 +215,11 @@ TAMPERS = [
     ("junos", "mss", "router.set", r"ipsec-vpn mss 1359", "ipsec-vpn mss 1460", "TCP MSS"),
     ("vyos", "mss", "router.cfg", r"adjust-mss '1359'", "adjust-mss '1460'", "TCP MSS"),
     ("fortios", "mss", "router.conf", r"tcp-mss 1359", "tcp-mss 1460", "TCP MSS"),
+    # replay window, where the platform sizes it
+    ("linux", "replay window", "conf.d/lon-core1-core-1.conf", r"replay_window = 2048",
+     "replay_window = 64", "replay window"),
+    ("iosxe", "replay window", "router.cfg", r"replay window-size 1024", "replay window-size 64",
+     "replay window"),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
     ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
      "valueless 'disable-mobike'"),
