@@ -382,3 +382,19 @@ def test_review_mode_plans_without_the_secret_and_never_declares() -> None:
     refused = _unread_secrets(plan)
     assert refused is not None and "was not read" in refused.render()
     assert _unread_secrets(build_plan(load_stack("dev"), "dev")) is None
+
+
+def test_rekey_margin_default_is_awss_in_code_and_docs() -> None:
+    """AWS's API reference: RekeyMarginTimeSeconds defaults to 270. The plan,
+    the emulator and both documents say the same."""
+    import re
+
+    from tests.conftest import ROOT
+
+    assert aws.REKEY_MARGIN_DEFAULT == 270
+    (c,) = build_plan(load_stack("dev"), "dev").connections  # dev sets no margin
+    assert c.options.rekey_margin == 270
+    contract = (ROOT / "docs" / "contract.md").read_text()
+    config = (ROOT / "docs" / "config.md").read_text()
+    assert re.findall(r'"rekeyMarginSeconds": (\d+)', contract) == ["270"]
+    assert re.findall(r"rekeyMarginSeconds: (\d+)", config) == ["270"]
