@@ -730,7 +730,7 @@ def _tunnel(r: _Reader, n: int, body: Any, path: str, config: Mapping[str, Any])
                     field,
                     ref,
                     f"'{source}' is a 'secure:' value, which only the Pulumi CLI can decrypt: "
-                    f"for the offline apply set {secret_env_var(source)} to the key in the "
+                    f"for `crossnet up` set {secret_env_var(source)} to the key in the "
                     "environment (read, never printed), or leave presharedKeySecret out to "
                     "have a key generated; `pulumi up` decrypts it itself",
                 )
