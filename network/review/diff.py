@@ -87,7 +87,11 @@ def check_snapshot(snap: Any, source: str, field: str) -> dict[str, Any]:
 
 
 def load_applied(path: Path) -> dict[str, Any] | None:
-    """The plan snapshot of the last apply, or None when nothing was applied yet."""
+    """The plan snapshot of the last apply, or None when nothing was applied yet.
+
+    The file is an offline apply's applied.json (the snapshot under "plan"), or a
+    snapshot alone, as `pulumi stack output crossnetPlan --json` prints it.
+    """
     source = str(path)
     if not path.exists():
         return None
@@ -95,6 +99,8 @@ def load_applied(path: Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(source, [Problem("(file)", "not JSON", str(e))]) from None
+    if isinstance(data, dict) and "snapshotVersion" in data:
+        return check_snapshot(data, source, "(snapshot)")
     snap = data.get("plan") if isinstance(data, dict) else None
     if not isinstance(snap, dict):
         raise ConfigError(source, [Problem(

@@ -565,3 +565,37 @@ def test_subnets_that_move_are_warned_about_against_the_applied_plan(
     warned = [x for x in out.splitlines() if x.startswith("warning: ")]
     assert any("10.16.0.0/20 -> 10.16.0.0/21" in x and "moves a subnet" in x for x in warned)
     assert "REPLACE  subnet" in out
+
+
+def test_diff_against_a_real_stack_style_outputs_file_from_the_program(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The program exports crossnetPlan: its outputs alone (no applied.json) are a baseline,
+    whole (`pulumi stack output --json --show-secrets`) or just the plan
+    (`pulumi stack output crossnetPlan --json`, given as --applied)."""
+    from network.offline.apply import offline_up
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(state))
+    offline_up("prod", seed=9)
+    real = tmp_path / "outputs.json"
+    (state / "prod" / "outputs.json").rename(real)
+    (state / "prod" / "applied.json").unlink()
+    outputs = json.loads(real.read_text())
+    assert outputs["crossnetPlan"] == plan_snapshot(plan_of("prod"))
+    keys = [k for k in outputs["presharedKeys"].values() if isinstance(k, str)]
+    config = stack_config("prod")
+    config[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.111"
+    path = write_stack_file(tmp_path, "prod", config)
+    code, out, err = run_cli(["diff", "--stack", "prod", "--config", str(path), "--outputs",
+                              str(real)], capsys, monkeypatch)
+    assert code == 1, err
+    assert "0 to create, 1 to update, 1 to REPLACE, 0 to delete" in out
+    assert "!! REPLACES CUSTOMER GATEWAY ash-edge1-cgw !!" in out
+    assert not any(k in out + err for k in keys)
+    only_plan = tmp_path / "applied-plan.json"
+    only_plan.write_text(json.dumps(outputs["crossnetPlan"]))
+    code, out, err = run_cli(["diff", "--stack", "prod", "--config", str(path), "--applied",
+                              str(only_plan), "--no-configs"], capsys, monkeypatch)
+    assert code == 1, err
+    assert "0 to create, 1 to update, 1 to REPLACE, 0 to delete" in out
