@@ -79,7 +79,8 @@ def test_silent_path_failure_fails_over_and_back(flow: Flow, behaviour_timers: f
         faults.restore_path(flow.rt, flow.tunnel)
         pinger.stop()
     outage = faults.outage(pinger, t_cut, t_moved + 0.5)
-    record(request, f"silent failover ({flow.rt.state.timers} timers)", outage, "s")
+    how = f"{flow.rt.state.timers} timers" if flow.connection.routing == "bgp" else "static: DPD"
+    record(request, f"silent failover ({how})", outage, "s")
     record(request, "silent: routes moved after", t_moved - t_cut, "s")
     record(request, "failback after restore", t_back - t_restore, "s")
     assert outage <= flow.silent_bound, f"outage {outage:.2f} s, bound {flow.silent_bound:g} s"
