@@ -9,16 +9,30 @@ policies, which `pulumi preview` runs over the whole planned stack.
 
 Policy config, for every policy (`pulumi preview --policy-pack policy
 --policy-pack-config config.json`): `prodStacks` (default ["prod"]) and
-`stack` (overrides the stack name Pulumi passes in PULUMI_STACK). A stack
-whose name is unknown is judged as production.
+`stack` (the stack name, overriding what the engine says).
+
+The stack's name and config (`StackContext`): pulumi-policy 1.21's Python
+SDK reads them only from the PULUMI_STACK and PULUMI_CONFIG environment
+variables (`_configure_runtime_settings`), and keeps nothing but the tags of
+the engine's ConfigureStack call, although that request carries the stack,
+project, config and secret keys (the engine sends it whenever it analyzes a
+stack). `capture_stack_configure()` wraps the SDK's ConfigureStack to keep
+them; the environment is the fallback. When neither says anything, the
+config-derived judgements degrade instead of blocking a preview:
+
+* a tunnel key that is a plain value cannot be told from one read from the
+  stack config: `vpn-psk-source-unverified` (advisory, pack only) says so,
+  and `vpn-psk-from-secrets` stays silent; `crossnet guardrails` and the
+  offline apply, which read the stack file, still judge it;
+* an unknown stack name is not judged as production: weak crypto is reported
+  by the advisory `vpn-weak-crypto`, saying that the name was unknown.
 
 What the pack cannot see: the Python policy SDK hands policies plain values
 (it unwraps secrets), and pulumi-aws marks tunnel keys secret whatever their
 origin. So the pack judges where a key comes from instead: unknown in the
 preview or derived from another resource (a generated secret) is fine, equal to
-a stack config value is read from config, anything else is a literal in the
-program. Whether that config value is `secure:` is checked by `crossnet
-guardrails` and the offline apply, which read the stack file.
+a secret stack config value is read from a secret, anything else is a literal
+in the program or a plain config value.
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +57,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import policy as _sdk_policy
 from pulumi_policy import proxy as _proxy
 
 # The pack runs from a crossnet checkout: the rules live in network/review/guardrails.py.
@@ -96,29 +112,107 @@ def plain(value: Any) -> Any:
     return value
 
 
-def stack_name(config: Mapping[str, Any]) -> str:
-    """The stack being checked: policy config `stack`, else PULUMI_STACK, else unknown."""
-    return str(config.get("stack") or os.environ.get("PULUMI_STACK") or "")
+@dataclass(frozen=True)
+class StackContext:
+    """What the engine told the pack about the stack under analysis."""
+
+    stack: str = ""
+    project: str = ""
+    config: Mapping[str, str] = field(default_factory=dict)
+    secret_keys: frozenset[str] | None = None  # None: the engine did not say which
+    source: str = "none"  # "ConfigureStack" | "environment" | "none"
+
+    @property
+    def knows_config(self) -> bool:
+        return self.source != "none"
 
 
-def prod_stacks(config: Mapping[str, Any], stack: str) -> tuple[str, ...]:
-    """Stack names judged as production; an unknown stack name counts as production."""
-    names = tuple(config.get("prodStacks") or DEFAULT_PROD_STACKS)
-    return (*names, stack) if not stack else names
+_CONFIGURED: dict[str, StackContext] = {}
 
 
-def config_values() -> set[str]:
-    """String values of the stack config the engine hands the pack (PULUMI_CONFIG).
+def remember_stack_configure(request: Any) -> StackContext:
+    """Keep what an AnalyzerStackConfigureRequest carries (stack, project, config, secrets)."""
+    ctx = StackContext(
+        stack=str(getattr(request, "stack", "") or ""),
+        project=str(getattr(request, "project", "") or ""),
+        config={str(k): str(v) for k, v in dict(getattr(request, "config", {}) or {}).items()},
+        secret_keys=frozenset(str(k) for k in getattr(request, "config_secret_keys", []) or []),
+        source="ConfigureStack")
+    _CONFIGURED["stack"] = ctx
+    return ctx
 
-    When PULUMI_CONFIG_SECRET_KEYS is set, only those keys count.
+
+def capture_stack_configure(servicer: Any = None) -> bool:
+    """Wrap the SDK servicer's ConfigureStack so that the pack keeps the stack context.
+
+    Returns False (and changes nothing) when this pulumi-policy has no such
+    method; the environment is then the only source.
     """
+    if servicer is None:
+        servicer = getattr(_sdk_policy, "_PolicyAnalyzerServicer", None)
+    original = getattr(servicer, "ConfigureStack", None)
+    if original is None:
+        return False
+    if getattr(original, "_crossnet_capture", False):
+        return True
+
+    def ConfigureStack(self: Any, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC name)
+        remember_stack_configure(request)
+        return original(self, request, context)
+
+    ConfigureStack._crossnet_capture = True  # type: ignore[attr-defined]
+    servicer.ConfigureStack = ConfigureStack
+    return True
+
+
+def _environment_context() -> StackContext:
+    raw = os.environ.get("PULUMI_CONFIG")
+    stack = os.environ.get("PULUMI_STACK", "")
+    if raw is None and not stack:
+        return StackContext()
     try:
-        cfg = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
+        cfg = json.loads(raw or "{}")
         secret = os.environ.get("PULUMI_CONFIG_SECRET_KEYS")
-        keys = set(json.loads(secret)) if secret else set(cfg)
+        keys = frozenset(json.loads(secret)) if secret else None
     except (ValueError, TypeError):
-        return set()
-    return {v for k, v in cfg.items() if k in keys and isinstance(v, str) and v}
+        return StackContext(stack=stack, source="environment" if stack else "none")
+    config = {str(k): str(v) for k, v in cfg.items()} if isinstance(cfg, dict) else {}
+    return StackContext(stack=stack, project=os.environ.get("PULUMI_PROJECT", ""),
+                        config=config, secret_keys=keys,
+                        source="environment" if raw is not None else "none")
+
+
+def stack_context() -> StackContext:
+    """The stack context: from the engine's ConfigureStack if it came, else the environment."""
+    captured = _CONFIGURED.get("stack")
+    return captured if captured is not None else _environment_context()
+
+
+def stack_name(config: Mapping[str, Any], ctx: StackContext | None = None) -> str:
+    """The stack being checked: policy config `stack`, else what the engine said, else ''."""
+    ctx = ctx if ctx is not None else stack_context()
+    return str(config.get("stack") or ctx.stack or "")
+
+
+def prod_stacks(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """Stack names judged as production (policy config `prodStacks`, default prod)."""
+    return tuple(config.get("prodStacks") or DEFAULT_PROD_STACKS)
+
+
+def config_values(ctx: StackContext | None = None) -> tuple[set[str], set[str]]:
+    """String values of the stack config: (secret ones, plain ones).
+
+    When the engine does not say which keys are secret, every value counts as
+    secret: a key equal to one was read from config, and whether that value is
+    `secure:` is then for `crossnet guardrails` to judge.
+    """
+    ctx = ctx if ctx is not None else stack_context()
+    secret, plain = set(), set()
+    for k, v in ctx.config.items():
+        if not v:
+            continue
+        (secret if ctx.secret_keys is None or k in ctx.secret_keys else plain).add(v)
+    return secret, plain
 
 
 def resource_from_args(args: ResourceValidationArgs) -> dict[str, Any]:
@@ -127,15 +221,20 @@ def resource_from_args(args: ResourceValidationArgs) -> dict[str, Any]:
             "inputs": plain(args.props), "secret_inputs": set(), "sources": {}}
 
 
-def resource_from_stack(r: PolicyResource, from_config: set[str]) -> dict[str, Any]:
+def resource_from_stack(r: PolicyResource, from_secrets: set[str]) -> dict[str, Any]:
     """One resource from a stack validation: `sources` from its property dependencies."""
     inputs = plain(r.props)
     sources = {prop: sorted({d.resource_type for d in deps})
                for prop, deps in (r.property_dependencies or {}).items() if deps}
-    secret = {p for p in _PSK_PROPS if isinstance(inputs.get(p), str) and inputs[p] in from_config}
+    secret = {p for p in _PSK_PROPS
+              if isinstance(inputs.get(p), str) and inputs[p] in from_secrets}
     return {"type": r.resource_type, "name": r.name, "urn": r.urn, "inputs": inputs,
             "secret_inputs": secret, "sources": sources,
             "parent": r.parent.urn if r.parent is not None else None}
+
+
+_UNKNOWN_STACK = (" (the pack could not learn the stack name, so this is not judged as "
+                  "production: set policy config `stack`)")
 
 
 def _resource_validate(policy: str) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
@@ -144,28 +243,57 @@ def _resource_validate(policy: str) -> Callable[[ResourceValidationArgs, ReportV
             return
         cfg = args.get_config()
         stack = stack_name(cfg)
-        for v in check_resources([resource_from_args(args)], stack, prod_stacks(cfg, stack),
+        for v in check_resources([resource_from_args(args)], stack, prod_stacks(cfg),
                                  scope="resource"):
             if v.policy == policy:
-                report_violation(v.message, None)
+                unknown = not stack and policy == "vpn-weak-crypto"
+                report_violation(v.message + (_UNKNOWN_STACK if unknown else ""), None)
     return validate
+
+
+def _unverifiable_keys(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """VPN connections whose keys are plain values the pack cannot trace without config."""
+    return [r for r in resources if r.get("type") == VPN_CONNECTION and any(
+        isinstance((r.get("inputs") or {}).get(p), str) and not (r.get("sources") or {}).get(p)
+        for p in _PSK_PROPS)]
 
 
 def _stack_validate(policy: str) -> Callable[[StackValidationArgs, ReportViolation], None]:
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         cfg = args.get_config()
-        stack = stack_name(cfg)
-        known = config_values()
-        resources = [resource_from_stack(r, known) for r in args.resources]
-        for v in check_resources(resources, stack, prod_stacks(cfg, stack), scope="stack"):
-            if v.policy == policy:
-                urn = v.resource if v.resource.startswith("urn:") else None
-                report_violation(v.message if urn else f"{v.resource}: {v.message}", urn)
+        ctx = stack_context()
+        stack = stack_name(cfg, ctx)
+        from_secrets, _ = config_values(ctx)
+        resources = [resource_from_stack(r, from_secrets) for r in args.resources]
+        if policy == PSK_UNVERIFIED:
+            if not ctx.knows_config:
+                for r in _unverifiable_keys(resources):
+                    report_violation(
+                        "a tunnel pre-shared key is a plain value, and the engine gave the pack "
+                        "no stack config to tell a literal from a config value: not judged here; "
+                        "run `crossnet guardrails --stack <env>`, which reads the stack file",
+                        r["urn"])
+            return
+        for v in check_resources(resources, stack, prod_stacks(cfg), scope="stack"):
+            if v.policy != policy:
+                continue
+            if policy == "vpn-psk-from-secrets" and not ctx.knows_config:
+                continue  # cannot tell: vpn-psk-source-unverified says so, without blocking
+            urn = v.resource if v.resource.startswith("urn:") else None
+            report_violation(v.message if urn else f"{v.resource}: {v.message}", urn)
     return validate
 
 
+# A pack-only policy: says when the pack cannot judge a key's source (never blocks).
+PSK_UNVERIFIED = "vpn-psk-source-unverified"
+PACK_ONLY = {PSK_UNVERIFIED: (
+    "advisory", "A tunnel key is a plain value and the engine sent no stack config, so the pack "
+                "cannot tell a literal from a config value (crossnet guardrails can).")}
+
+
 def make_policies() -> list[Policy]:
-    """One CrossGuard policy per guardrail, with its severity as enforcement level."""
+    """One CrossGuard policy per guardrail, with its severity as enforcement level,
+    plus the pack-only advisory PSK_UNVERIFIED."""
     out: list[Policy] = []
     for info in POLICIES.values():
         if info.scope == "resource":
@@ -178,4 +306,8 @@ def make_policies() -> list[Policy]:
                 name=info.name, description=info.description,
                 validate=_stack_validate(info.name), enforcement_level=_LEVEL[info.severity],
                 config_schema=CONFIG_SCHEMA))
+    for name, (severity, description) in PACK_ONLY.items():
+        out.append(StackValidationPolicy(
+            name=name, description=description, validate=_stack_validate(name),
+            enforcement_level=_LEVEL[severity], config_schema=CONFIG_SCHEMA))
     return out

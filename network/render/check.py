@@ -30,6 +30,7 @@ from network import aws_rules as aws
 from network.contract import Connection, Router, Tunnel
 from network.errors import Problem, show
 from network.render import crypto as cr
+from network.render.context import DISCARD_DISTANCE, MAX_PREFIX_RESTART_MINUTES
 from network.render.names import INTERFACE_FORMATS
 
 Suite = tuple[str, str | None, int | None]  # (encryption, integrity or PRF, DH group), AWS names
@@ -60,6 +61,8 @@ class TunnelFacts:
     dpd_timeout: int | None = None  # interval x retries, where the platform has retries
     # strongSwan IKEv2: when DPD gives up, from the interval and charon's retransmissions
     dpd_gives_up: float | None = None
+    df_bit: str | None = None  # the outer header's DF bit: clear, copy or set (None: no knob)
+    fragmentation: str | None = None  # before or after encryption (None: no knob)
     address: str | None = None  # "a.b.c.d/len" on the tunnel interface
     neighbor: str | None = None
     remote_as: int | None = None
@@ -69,7 +72,28 @@ class TunnelFacts:
     prefix_in: set[str] | None = None
     prefix_out: set[str] | None = None
     max_prefix: int | None = None
-    static: set[tuple[str, int]] = field(default_factory=set)  # (prefix, distance)
+    max_prefix_restart: int | None = None  # minutes until a torn-down session comes back
+    static: set[tuple[str, int, int]] = field(default_factory=set)  # (prefix, distance, prio)
+    rp_filter: int | None = None  # Linux: the tunnel interface's reverse-path filter
+
+
+# Platforms with a knob for the outer header's DF bit, and for fragmenting before
+# encryption. VyOS 1.4 has neither (docs/templates.md); FortiOS only the second.
+DF_KNOB = frozenset({"linux", "iosxe", "junos"})
+FRAGMENTATION_KNOB = frozenset({"iosxe", "fortios"})
+# Platforms that can bring a session back some minutes after maximum-prefix tore it down.
+PREFIX_RESTART_KNOB = frozenset({"linux", "iosxe", "junos"})
+
+
+@dataclass
+class ConfigFacts:
+    """A router's config, read back: its tunnels, and what is router-wide."""
+
+    tunnels: list[TunnelFacts]
+    discard: dict[str, int] = field(default_factory=dict)  # prefix -> distance/preference
+    # Junos: the prefixes the forwarding table load-balances ("(anything)": an unscoped
+    # term, "(any protocol) P": a term without `from protocol bgp`); None elsewhere.
+    load_balanced: set[str] | None = None
 
 
 def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
@@ -80,13 +104,15 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
                         "no cross-check for this platform")]
     where = f"routers.{router.key}"
     try:
-        facts = {f.remote: f for f in extract(files)}
+        config = extract(files)
+        facts = {f.remote: f for f in config.tunnels}
     except RejectedLineError as e:
         return [Problem(where, show(e.line), e.why)]
     except (KeyError, ValueError, IndexError) as e:
         return [Problem(where, show(str(e)), "the rendered config could not be read back")]
     problems: list[Problem] = []
     expected = {t.aws_outside_ip: (c, t) for c in router.connections for t in c.tunnels}
+    by_connection: dict[str, dict[int, TunnelFacts]] = {}
     for remote in sorted(set(facts) - set(expected)):
         problems.append(Problem(where, remote, "the config has a tunnel AWS does not know"))
     for remote, (c, t) in sorted(expected.items()):
@@ -96,7 +122,76 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
             problems.append(Problem(path, remote, "the config has no tunnel to this AWS address"))
             continue
         problems += [Problem(path, show(v), rule) for v, rule in _compare(router, c, t, f)]
+        by_connection.setdefault(c.name, {})[t.number] = f
+    for c in router.connections:
+        tunnels = by_connection.get(c.name, {})
+        if len(tunnels) == len(c.tunnels):
+            problems += _compare_connection(router, c, tunnels)
+    problems += _compare_router(router, config)
     return problems
+
+
+def _compare_connection(r: Router, c: Connection, facts: dict[int, TunnelFacts]) -> list[Problem]:
+    """What the two tunnels of a connection must say about each other."""
+    out: list[Problem] = []
+    where = f"routers.{r.key}.{c.name}"
+    prefs = {t.number: t.preference for t in c.tunnels}
+    if c.routing == "static":
+        # A prefix's route over the primary tunnel must win, (distance, priority) in
+        # that order; with equal preferences neither may. On FortiOS the distances must
+        # be equal too: a route with a worse distance is not in its RIB, and its
+        # reverse-path check drops what AWS sends over that tunnel.
+        rank = {n: {p: (d, prio) for p, d, prio in f.static} for n, f in facts.items()}
+        order = sorted(facts, key=lambda n: {"primary": 0, "equal": 1}.get(prefs[n], 2))
+        a, b = order[0], order[-1]
+        for prefix in c.accept:
+            if prefix not in rank[a] or prefix not in rank[b]:
+                continue  # reported per tunnel
+            first, second = rank[a][prefix], rank[b][prefix]
+            seen = f"{prefix}: tunnel {a} {first}, tunnel {b} {second}"
+            if prefs[a] == prefs[b] and first != second:
+                out.append(Problem(where, seen, "tunnels of equal preference need the same "
+                                                "static distance and priority"))
+            elif prefs[a] != prefs[b] and not first < second:
+                out.append(Problem(where, seen, "the standby tunnel's static route must lose "
+                                                "to the primary's (distance, then priority)"))
+            if r.platform == "fortios" and first[0] != second[0]:
+                out.append(Problem(where, seen, "FortiOS: both tunnels' routes need the same "
+                                                "distance (the standby one a worse priority), "
+                                                "or the reverse-path check drops traffic AWS "
+                                                "sends over the standby tunnel"))
+    return out
+
+
+def _compare_router(r: Router, config: ConfigFacts) -> list[Problem]:
+    """What the config must hold once per router."""
+    out = []
+    lb = config.load_balanced
+    if lb is not None and "(anything)" in lb:
+        out.append(Problem(f"routers.{r.key}.forwarding-table", "load-balance without from",
+                           "a load-balance policy term needs 'from protocol bgp' and the AWS "
+                           "prefix lists, or it changes hashing for every route on the box"))
+    if lb is not None and any(x.startswith("(any protocol)") for x in lb):
+        out.append(Problem(f"routers.{r.key}.forwarding-table", "load-balance from any protocol",
+                           "a load-balance policy term needs 'from protocol bgp', or it also "
+                           "changes forwarding of non-BGP routes to those prefixes"))
+    for c in r.connections:
+        if c.routing != "bgp":
+            continue
+        if lb is not None and c.redundancy == "ecmp" and not set(c.accept) <= lb:
+            out.append(Problem(f"routers.{r.key}.{c.name}.forwarding-table",
+                               ", ".join(sorted(set(c.accept) - lb)),
+                               "ECMP: the forwarding table must load-balance these BGP routes "
+                               "(a forwarding-table export with load-balance, from protocol bgp "
+                               "and the connection's inbound prefix list)"))
+        for prefix in c.announce:
+            have = config.discard.get(prefix)
+            if have != DISCARD_DISTANCE:
+                out.append(Problem(f"routers.{r.key}.{c.name}.announce", prefix,
+                                   f"an announced prefix needs a discard route with distance "
+                                   f"{DISCARD_DISTANCE} (found: {have}), or traffic AWS sends "
+                                   "to unused datacenter space follows the default route"))
+    return out
 
 
 def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[Any, str]]:
@@ -128,6 +223,14 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
     if f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
         out.append((f"{f.dpd_gives_up:g} s", f"DPD must give up within AWS's DPD timeout of "
                                              f"{timeout} s (charon's retransmit_* settings)"))
+    if r.platform in DF_KNOB and f.df_bit != "clear":
+        out.append((f.df_bit, "the outer DF bit must be cleared, as AWS asks"))
+    if r.platform in FRAGMENTATION_KNOB and f.fragmentation != "before":
+        out.append((f.fragmentation, "packets must be fragmented before encryption, as AWS asks"))
+    if r.platform == "linux" and f.rp_filter != 2:
+        out.append((f.rp_filter, "the tunnel interface needs loose reverse-path filtering "
+                                 "(rp_filter=2), or packets AWS sends over the other tunnel "
+                                 "are dropped"))
     customer = f"{net[2]}/{net.prefixlen}"
     if f.address != customer:
         out.append((f.address, f"the tunnel interface must hold the customer side {customer} "
@@ -150,10 +253,14 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
                                                     + ", ".join(c.announce)))
         if f.max_prefix != c.max_prefixes_in:
             out.append((f.max_prefix, f"maximum-prefix guard is {c.max_prefixes_in}"))
+        if r.platform in PREFIX_RESTART_KNOB and f.max_prefix_restart != MAX_PREFIX_RESTART_MINUTES:
+            out.append((f.max_prefix_restart, "a session the maximum-prefix guard tore down "
+                                              f"must come back after "
+                                              f"{MAX_PREFIX_RESTART_MINUTES} minutes"))
     else:
         if f.neighbor is not None:
             out.append((f.neighbor, "a static connection has no BGP neighbour"))
-        if {p for p, _ in f.static} != set(c.accept):
+        if {p for p, _, _ in f.static} != set(c.accept):
             out.append((sorted(f.static), "static routes must cover exactly "
                                           + ", ".join(c.accept)))
     return out
@@ -241,7 +348,7 @@ def _seconds(value: str | None) -> int | None:
 def _frr(text: str) -> dict[str, Any]:
     """The parts of an frr.conf the check needs."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     iface = None
     for raw in text.splitlines():
         line = raw.strip()
@@ -259,20 +366,23 @@ def _frr(text: str) -> dict[str, Any]:
             # permitted prefix is kept verbatim, so it cannot match a planned prefix.
             entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
             out["lists"].setdefault(words[2], set()).add(entry)
+        elif words[:2] == ["ip", "route"] and words[3] in ("blackhole", "Null0", "reject"):
+            out["discard"][words[2]] = int(words[4]) if len(words) > 4 else 1
         elif words[:2] == ["ip", "route"]:
             out["static"].append((words[2], words[3], words[4],
-                                  int(words[5]) if len(words) > 5 else 1))
+                                  int(words[5]) if len(words) > 5 else 1, 0))
         elif words[0] == "neighbor":
             _neighbor_line(out, words)
     return out
 
 
-def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def linux_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from swanctl.conf, its conf.d/ files and frr.conf."""
     includes = re.findall(r"^include (\S+)$", files["swanctl.conf"], re.M)
     frr = _frr(files["frr.conf"])
     updown = dict(re.findall(r"^\s*(\S+)\) dev=(\S+) ;;$", files["crossnet-updown.sh"], re.M))
     retransmit = _charon_retransmit(files.get("strongswan.d/crossnet.conf", ""))
+    script = _tunnel_script(files.get("crossnet-tunnels.sh", ""))
     facts = []
     for name in includes:
         tree = _swanctl_tree(files[name])
@@ -293,14 +403,28 @@ def linux_facts(files: dict[str, str]) -> list[TunnelFacts]:
                 ike_lifetime=(_seconds(conn.get("rekey_time")) or 0)
                 + (_seconds(conn.get("over_time")) or 0),
                 esp_lifetime=_seconds(child.get("life_time")),
+                df_bit="copy" if child.get("copy_df", "yes") != "no" else "clear",
                 dpd_interval=_seconds(conn.get("dpd_delay")),
                 dpd_timeout=_seconds(conn.get("dpd_timeout")),
                 dpd_gives_up=_ikev2_dpd_gives_up(conn, retransmit),
                 address=frr["addresses"].get(iface),
             )
+            if iface in script["tunnels"]:
+                f.rp_filter = script["rp_filter"]
             _apply_bgp(f, frr, iface)
             facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=frr["discard"])
+
+
+def _tunnel_script(text: str) -> dict[str, Any]:
+    """crossnet-tunnels.sh: the interfaces it sets up (name -> MTU), what tunnel() sets."""
+    body = re.search(r"^tunnel\(\) \{.*?^\}", text, re.M | re.S)
+    rp = re.search(r"net\.ipv4\.conf\.\$1\.rp_filter=(\d)", body.group(0)) if body else None
+    return {
+        "tunnels": {m[0]: int(m[1]) for m in re.findall(r"^tunnel (\S+) \d+ (\d+) \S+$", text,
+                                                        re.M)},
+        "rp_filter": int(rp.group(1)) if rp else None,
+    }
 
 
 # strongSwan's defaults, where strongswan.conf leaves them alone
@@ -326,7 +450,7 @@ def _ikev2_dpd_gives_up(conn: dict[str, Any], retransmit: dict[str, float]) -> f
 
 def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
     """The BGP session of a tunnel is the neighbour inside its interface's subnet."""
-    f.static = {(p, d) for p, _, dev, d in frr["static"] if dev == iface}
+    f.static = {(p, d, prio) for p, _, dev, d, prio in frr["static"] if dev == iface}
     if f.address is None:
         return
     subnet = IPNetwork(f.address)
@@ -338,6 +462,7 @@ def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
             f.prefix_in = frr["lists"].get(n.get("prefix_in"), set())
             f.prefix_out = frr["lists"].get(n.get("prefix_out"), set())
             f.max_prefix = n.get("max_prefix")
+            f.max_prefix_restart = n.get("max_prefix_restart")
 
 
 # ------------------------------------------------------------------ Cisco IOS-XE
@@ -359,7 +484,7 @@ def _ios_mask(address: str, mask: str) -> str:
     return f"{address}/{IPAddress(mask).netmask_bits()}"
 
 
-def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from an IOS-XE config: Tunnel interfaces and what they reference."""
     blocks = _ios_blocks(files["router.cfg"])
 
@@ -390,6 +515,10 @@ def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
             groups: list[int | None] = [int(g) for g in (value(body, "group") or "").split()]
             ike |= {(e, i, g) for e in encs for i in integs or [None] for g in groups or [None]}
     local = (value(policy, "match address local") or "").split()[0] or None
+    global_df = next((h.split()[3] for h, _ in blocks if h.startswith("crypto ipsec df-bit ")),
+                     None)
+    global_frag = next((h.split()[3] for h, _ in blocks
+                        if h.startswith("crypto ipsec fragmentation ")), None)
     bgp = _ios_bgp(blocks)
     esp_enc, esp_integ = cr.reverse(cr.IOSXE_ESP_ENC), cr.reverse(cr.IOSXE_ESP_INTEG)
     facts = []
@@ -414,23 +543,28 @@ def iosxe_facts(files: dict[str, str]) -> list[TunnelFacts]:
         if value(ring, "address") == remote:
             psk = value(ring, "pre-shared-key")
         life = (value(prof, "set security-association lifetime seconds") or "").split()
+        # A Tunnel interface's own setting wins over the global one; IOS's defaults are
+        # copy the DF bit, and fragment before encryption.
+        df = value(body, "crypto ipsec df-bit") or global_df or "copy"
+        frag = value(body, "crypto ipsec fragmentation") or global_frag or "before-encryption"
         f = TunnelFacts(
             remote=remote, local=value(body, "tunnel source"), psk=psk,
             ike_version=2, ike=ike if local == value(body, "tunnel source") else set(), esp=esp,
             ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
             esp_lifetime=int(life[0]) if life else None,
             dpd_interval=int(dpd[0]) if dpd else None,
+            df_bit=df, fragmentation=frag.removesuffix("-encryption"),
             address=_ios_mask(ip[0], ip[1]) if len(ip) == 2 else None,
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"])
 
 
 def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
     """IOS-style BGP, prefix lists and static routes, in the shape _frr() returns."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     for head, body in blocks:
         words = head.split()
         if words[:2] == ["router", "bgp"]:
@@ -440,10 +574,13 @@ def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
         elif words[:2] == ["ip", "prefix-list"]:
             entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
             out["lists"].setdefault(words[2], set()).add(entry)
-        elif words[:2] == ["ip", "route"] and words[4] != "Null0":
+        elif words[:2] == ["ip", "route"] and words[4] == "Null0":
+            out["discard"][_ios_mask(words[2], words[3])] = int(words[5]) if len(words) > 5 \
+                else 1
+        elif words[:2] == ["ip", "route"]:
             prefix = _ios_mask(words[2], words[3])
             out["static"].append((prefix, words[5], words[4],
-                                  int(words[6]) if len(words) > 6 else 1))
+                                  int(words[6]) if len(words) > 6 else 1, 0))
     return out
 
 
@@ -461,6 +598,8 @@ def _neighbor_line(out: dict[str, Any], words: list[str]) -> None:
         n[f"prefix_{words[4]}"] = words[3]
     elif words[2] == "maximum-prefix":
         n["max_prefix"] = int(words[3])
+        if words[4:5] == ["restart"]:
+            n["max_prefix_restart"] = int(words[5])
 
 
 # ------------------------------------------------------------------ Junos (set commands)
@@ -491,7 +630,7 @@ def _all(rest: list[list[str]], *key: str) -> list[str]:
     return [" ".join(w[n:]) for w in rest if tuple(w[:n]) == key and len(w) > n]
 
 
-def junos_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def junos_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from Junos set commands: each IPsec VPN, its gateway, policies and st0 unit."""
     lines = _set_lines(files["router.set"])
     ike_props = _under(lines, "security", "ike", "proposal")
@@ -540,17 +679,18 @@ def junos_facts(files: dict[str, str]) -> list[TunnelFacts]:
             esp_lifetime=esp_life.pop() if len(esp_life) == 1 else None,
             dpd_interval=interval,
             dpd_timeout=interval * threshold if interval and threshold else None,
+            df_bit=_get(vpn, "df-bit") or "clear",  # Junos's default
             address=_get(unit, "family", "inet", "address"),
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"], load_balanced=bgp["load_balanced"])
 
 
 def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     """Junos BGP groups, import/export policies and static routes, in _frr()'s shape."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     asn = _get(lines, "routing-options", "autonomous-system")
     out["asn"] = int(asn) if asn else None
     lists = {name: {" ".join(w) for w in rest}
@@ -573,13 +713,18 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
 
     for _, group in _under(lines, "protocols", "bgp", "group").items():
         hold = _get(group, "hold-time")
-        for peer, rest in _under(group, "neighbor").items():
+        peers = _under(group, "neighbor")
+        for peer, rest in peers.items():
             limit = _get(rest, "family", "inet", "unicast", "prefix-limit", "maximum")
+            idle = _get(rest, "family", "inet", "unicast", "prefix-limit", "teardown",
+                        "idle-timeout")
             out["neighbors"][peer] = {
                 "remote_as": int(_get(group, "peer-as") or 0) or None,
                 "hold": int(hold) if hold else None,
                 "keepalive": int(hold) // 3 if hold else None,  # Junos: a third of hold-time
                 "max_prefix": int(limit) if limit else None,
+                "multipath": len(peers) if ["multipath"] in group else None,
+                "max_prefix_restart": int(idle) if idle and idle.isdigit() else None,
             }
             out["lists"][f"{peer}/in"] = accepted(_get(rest, "import"))
             out["lists"][f"{peer}/out"] = accepted(_get(rest, "export"))
@@ -588,7 +733,25 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     for prefix, rest in _under(lines, "routing-options", "static", "route").items():
         for w in rest:
             if w[:1] == ["qualified-next-hop"] and len(w) >= 4 and w[2] == "preference":
-                out["static"].append((prefix, "", w[1], int(w[3])))
+                out["static"].append((prefix, "", w[1], int(w[3]), 0))
+        if ["discard"] in rest:
+            out["discard"][prefix] = int(_get(rest, "preference") or 5)  # Junos static: 5
+    balanced: set[str] = set()
+    for name in _all(lines, "routing-options", "forwarding-table", "export"):
+        body = policies.get(name, [])
+        if any(w[:1] == ["then"] and "load-balance" in w for w in body):
+            balanced.add("(anything)")  # a policy without terms matches every route
+        for rest in _under(body, "term").values():
+            if not any(w[:2] == ["then", "load-balance"] for w in rest):
+                continue
+            matched = set().union(*(lists.get(n, set()) for n in _all(rest, "from", "prefix-list")))
+            if not any(w[:1] == ["from"] for w in rest):
+                balanced.add("(anything)")
+            elif "bgp" not in _all(rest, "from", "protocol"):
+                balanced |= {f"(any protocol) {p}" for p in matched}
+            else:
+                balanced |= matched
+    out["load_balanced"] = balanced
     return out
 
 
@@ -608,7 +771,7 @@ def _vyos_rejects(lines: list[list[str]]) -> None:
                 raise RejectedLineError("set " + " ".join(words), why)
 
 
-def vyos_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def vyos_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from VyOS configuration commands: each site-to-site peer and its VTI."""
     lines = _set_lines(files["router.cfg"])
     _vyos_rejects(lines)
@@ -653,12 +816,12 @@ def vyos_facts(files: dict[str, str]) -> list[TunnelFacts]:
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"])
 
 
 def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
     asn = _get(lines, "protocols", "bgp", "system-as")
     out["asn"] = int(asn) if asn else None
     for name, rest in _under(lines, "policy", "prefix-list").items():
@@ -682,9 +845,11 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             "max_prefix": int(limit) if limit else None,
         }
     for prefix, rest in _under(lines, "protocols", "static", "route").items():
+        if any(w[:1] == ["blackhole"] for w in rest):
+            out["discard"][prefix] = int(_get(rest, "blackhole", "distance") or 1)
         for hop, hop_rest in _under(rest, "next-hop").items():
             out["static"].append((prefix, hop, _get(hop_rest, "interface") or "",
-                                  int(_get(hop_rest, "distance") or 1)))
+                                  int(_get(hop_rest, "distance") or 1), 0))
     return out
 
 
@@ -717,7 +882,7 @@ def _one(node: dict[str, Any], key: str) -> str | None:
     return " ".join(value) if value else None
 
 
-def fortios_facts(files: dict[str, str]) -> list[TunnelFacts]:
+def fortios_facts(files: dict[str, str]) -> ConfigFacts:
     """Facts from a FortiOS config: each phase1-interface, its phase2 and tunnel interface."""
     tree = _forti_tree(files["router.conf"])
     phase2 = {_one(v, "phase1name"): v for v in tree["vpn ipsec phase2-interface"].values()}
@@ -757,16 +922,18 @@ def fortios_facts(files: dict[str, str]) -> list[TunnelFacts]:
             ike_lifetime=int(_one(p1, "keylife") or 0) or None,
             esp_lifetime=int(_one(p2, "keylifeseconds") or 0) or None,
             dpd_interval=interval, dpd_timeout=interval * count if interval and count else None,
+            fragmentation=("before" if _one(p1, "ip-fragmentation") == "pre-encapsulation"
+                           else "after"),  # FortiOS's default: post-encapsulation
             address=address,
         )
         _apply_bgp(f, bgp, name)
         facts.append(f)
-    return facts
+    return ConfigFacts(facts, discard=bgp["discard"])
 
 
 def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": []}
+                           "static": [], "discard": {}}
 
     def cidr(words: list[str]) -> str:
         return f"{words[0]}/{IPAddress(words[1]).netmask_bits()}"
@@ -791,14 +958,18 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
             "max_prefix": int(limit) if limit else None,
         }
     for route in tree.get("router static", {}).values():
+        if _one(route, "blackhole") == "enable":
+            out["discard"][cidr(route["dst"])] = int(_one(route, "distance") or 10)
+            continue
         out["static"].append((cidr(route["dst"]), _one(route, "gateway"),
-                              _one(route, "device") or "", int(_one(route, "distance") or 10)))
+                              _one(route, "device") or "", int(_one(route, "distance") or 10),
+                              int(_one(route, "priority") or 1)))  # FortiOS 7: priority 1
     return out
 
 
 # ------------------------------------------------------------------ registry
 
-EXTRACTORS: dict[str, Callable[[dict[str, str]], list[TunnelFacts]]] = {
+EXTRACTORS: dict[str, Callable[[dict[str, str]], ConfigFacts]] = {
     "linux": linux_facts,
     "iosxe": iosxe_facts,
     "junos": junos_facts,

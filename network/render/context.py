@@ -19,6 +19,8 @@ from network.platforms import PLATFORMS
 from network.render import crypto as cr
 from network.render.names import (
     INTERFACE_FORMATS,
+    IOSXE_IKEV2_POLICY,
+    JUNOS_ECMP_POLICY,
     LINUX_UPDOWN_PATH,
     linux_tunnel_file,
     tunnel_key,
@@ -46,15 +48,34 @@ RETRANSMIT_TRIES = 3
 # a session failed; AWS's side waits for the customer to call. 10 s brings BGP
 # back within seconds of a tunnel coming back.
 BGP_CONNECT_RETRY = 10
+# The maximum-prefix guard tears a session down when AWS sends more prefixes than
+# planned. In a migration network that must stay up, the session comes back by itself
+# after this many minutes (and goes down again if AWS still sends too many), instead
+# of staying down until someone clears it by hand. VyOS 1.4 and FortiOS have no such
+# knob: there the session stays down until cleared (docs/templates.md).
+MAX_PREFIX_RESTART_MINUTES = 5
 # Active/standby: tunnel 2 is made less attractive both ways. Inbound, its
 # routes get a lower local preference than the default 100; outbound, the
 # datacenter's prefixes carry a longer AS path, which AWS avoids while tunnel 1
 # is up (AWS prefers the shorter path, and a VGW uses one tunnel at a time).
 SECONDARY_LOCAL_PREF = 50
 SECONDARY_PREPEND = 2
+# Every announced datacenter prefix gets a discard route with the worst distance: BGP
+# can then announce it whatever the router's RIB holds, any real route to the prefix
+# (or a part of it) wins, and traffic AWS sends to unused datacenter space is dropped
+# here instead of following the default route out to the ISP or back into a tunnel.
+DISCARD_DISTANCE = 254
+# FortiOS numbers static routes: tunnels use N * 100 + i (N < 16384), discards this on.
+FORTIOS_DISCARD_ID_BASE = 16384 * 100
 # Static routing: both tunnels get the route, tunnel 2 with a worse distance,
 # so it takes over when tunnel 1's interface goes down.
 STATIC_DISTANCE = {"primary": 1, "secondary": 10, "equal": 1}
+# FortiOS keeps only the best-distance route in its RIB, and its reverse-path check
+# drops packets arriving on an interface with no RIB route back to their source: with
+# tunnel 2 at a worse distance, whatever AWS sends over tunnel 2 (a VGW may use either
+# tunnel) is dropped. Fortinet's practice: the same distance for both, and a worse
+# (higher) priority for tunnel 2, which keeps both in the RIB while tunnel 1 forwards.
+FORTIOS_STATIC_PRIORITY = {"primary": 1, "secondary": 10, "equal": 1}
 
 # Platform defaults for what the contract does not carry (see docs/templates.md).
 WAN_INTERFACE = {"junos": "ge-0/0/0.0", "fortios": "wan1"}
@@ -91,6 +112,7 @@ class TunnelContext:
     local_pref: int | None
     prepend: tuple[int, ...]
     static_distance: int
+    static_priority: int  # FortiOS only (the others have no priority)
     static_routes: tuple[tuple[int, str], ...]  # (route id, AWS prefix): FortiOS needs ids
     route_map_in: str | None
     route_map_out: str | None
@@ -150,9 +172,14 @@ class RouterContext:
     asn: int
     announce: tuple[str, ...]  # every prefix the router announces over BGP
     announce_rules: tuple[tuple[int, str], ...]  # (sequence, prefix)
+    discard_routes: tuple[tuple[int, str], ...]  # (FortiOS route id, announced prefix)
+    discard_distance: int
     bgp: bool
     static: bool
+    static_block: bool  # static or discard routes to render (FortiOS: one config block)
     ecmp_paths: int  # 0: no ECMP
+    ecmp_policy: str  # Junos: the forwarding-table load-balance policy
+    ikev2_policy: str  # IOS-XE
     mss: int  # the smallest TCP MSS of its connections (Junos clamps globally)
     redacted: bool
     wan_interface: str
@@ -161,6 +188,7 @@ class RouterContext:
     updown_path: str
     header: str
     bgp_connect_retry: int
+    max_prefix_restart: int  # minutes
     retransmit_timeout: float
     retransmit_base: float
     retransmit_tries: int
@@ -228,11 +256,17 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         public_ip=str(IPAddress(r.public_ip)), router_id=str(IPAddress(r.public_ip)),
         asn=r.asn, announce=announce, bgp=any(c.bgp for c in conns),
         announce_rules=tuple((i + 1, x) for i, x in enumerate(announce)),
+        discard_routes=tuple((FORTIOS_DISCARD_ID_BASE + i + 1, x)
+                             for i, x in enumerate(announce)),
+        discard_distance=DISCARD_DISTANCE,
         static=any(c.static for c in conns), ecmp_paths=ecmp, redacted=redact,
+        ecmp_policy=JUNOS_ECMP_POLICY, ikev2_policy=IOSXE_IKEV2_POLICY,
+        static_block=any(c.static for c in conns) or bool(announce),
         mss=min(c.mss for c in conns),
         wan_interface=WAN_INTERFACE.get(r.platform, ""), vpn_zone=JUNOS_VPN_ZONE,
         wan_zone=JUNOS_WAN_ZONE,
         updown_path=LINUX_UPDOWN_PATH, header=HEADER, bgp_connect_retry=BGP_CONNECT_RETRY,
+        max_prefix_restart=MAX_PREFIX_RESTART_MINUTES,
         retransmit_timeout=RETRANSMIT_TIMEOUT, retransmit_base=RETRANSMIT_BASE,
         retransmit_tries=RETRANSMIT_TRIES,
         dpd_dead_after=max(dpd_dead_after(c.dpd_interval) for c in conns),
@@ -366,7 +400,8 @@ def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> T
         psk=REDACTED if redact else t.psk.reveal(),
         local_pref=SECONDARY_LOCAL_PREF if secondary else None,
         prepend=(r.asn,) * SECONDARY_PREPEND if secondary else (),
-        static_distance=STATIC_DISTANCE.get(t.preference, 1),
+        static_distance=STATIC_DISTANCE["primary" if r.platform == "fortios" else t.preference],
+        static_priority=FORTIOS_STATIC_PRIORITY[t.preference],
         # Unique per router: tunnel numbers are, and a tunnel carries fewer than 100 prefixes.
         static_routes=tuple((number * 100 + i + 1, str(IPNetwork(x).cidr))
                             for i, x in enumerate(c.accept)) if c.routing == "static" else (),

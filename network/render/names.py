@@ -39,6 +39,11 @@ LINUX_TUNNEL_FILE = "conf.d/{tunnel}.conf"
 LINUX_UPDOWN_PATH = "/etc/swanctl/crossnet-updown.sh"
 
 
+# Router-wide objects with one fixed name.
+JUNOS_ECMP_POLICY = "crossnet-ecmp"  # forwarding-table export: load-balance the ECMP routes
+IOSXE_IKEV2_POLICY = "crossnet"  # the one IKEv2 policy (matched by local address)
+
+
 def tunnel_number(inside_cidr: str | IPNetwork) -> int:
     """The tunnel's number: the index of its inside /30 in 169.254.0.0/16."""
     net = IPNetwork(str(inside_cidr))

@@ -33,6 +33,7 @@ from network.review.estimate import (
     parse_size,
 )
 from network.review.guardrails import POLICIES, blocking, check_resources
+from network.review.replacements import provider_upstream
 from network.review.report import plan_tables
 from network.review.resources import proposed_resources
 from network.review.snapshot import plan_snapshot
@@ -137,7 +138,7 @@ def run_diff(args: argparse.Namespace) -> int:
     outputs = load_outputs_raw(outputs_file)
     baseline = (f"the last apply ({applied_file})" if old is not None
                 else f"nothing applied ({applied_file} does not exist)")
-    report = diff_snapshots(old, plan_snapshot(plan), baseline, outputs)
+    report = diff_snapshots(old, plan_snapshot(plan), baseline, outputs, provider_upstream())
     if report.changed and not args.no_configs:
         diffs, notes = router_config_diffs(outputs, plan, report.routers,
                                            renewed_connections(report))

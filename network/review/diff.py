@@ -28,9 +28,17 @@ from typing import Any
 
 from network.contract import CONTRACT_VERSION, connection_record, parse_outputs, router_records
 from network.errors import ConfigError, CrossnetError, Problem
-from network.naming import tunnel_id
+from network.naming import resource_name, tunnel_id
 from network.plan import Plan
-from network.review.replacements import IN_PLACE, REPLACE_ON_CHANGE, replaces
+from network.review.replacements import (
+    CHECKED_PULUMI_AWS,
+    CHECKED_UPSTREAM,
+    IN_PLACE,
+    PROVIDER_EVIDENCE,
+    REPLACE_ON_CHANGE,
+    in_place_since,
+    replaces,
+)
 from network.review.resources import STACK_TYPE, cgw_key, proposed_resources
 from network.review.snapshot import SNAPSHOT_VERSION
 from network.review.tables import Table, render_markdown, render_text
@@ -196,11 +204,14 @@ def _refs(v: Any) -> list[str]:
     return [x.split(":", 2)[2] for x in vals if isinstance(x, str) and x.startswith("ref:")]
 
 
-def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[ResourceChange]:
+def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any],
+                     upstream: str | None = CHECKED_UPSTREAM) -> list[ResourceChange]:
     """Resources added, updated, replaced and deleted between two snapshots.
 
     A resource whose `ForceNew` input changes is replaced; so is one whose
     `ForceNew` input refers to a replaced resource (it gets a new ID), and so on.
+    `upstream` is the terraform-provider-aws the rules are read for (see
+    `replacements.provider_upstream`; None: an older or unknown one).
     """
     # The root Stack is no resource to create, update or delete; what its outputs
     # carry (the prefixes each router announces) shows as address-plan changes.
@@ -212,7 +223,7 @@ def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Res
     props: dict[tuple[str, str], list[PropChange]] = {}
     for k in common:
         a, b = before[k]["inputs"], after[k]["inputs"]
-        props[k] = [PropChange(p, a.get(p), b.get(p), replaces(k[0], p))
+        props[k] = [PropChange(p, a.get(p), b.get(p), replaces(k[0], p, upstream))
                     for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
     renewed = {k[1] for k in common if any(p.replaces for p in props[k])}
     grew = True
@@ -223,9 +234,10 @@ def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Res
             for p, v in sorted(after[k]["inputs"].items()):
                 hit = [r for r in _refs(v) if r in renewed]
                 if hit and p not in seen:
-                    props[k].append(PropChange(p, v, v, replaces(k[0], p), via=hit[0]))
+                    forced = replaces(k[0], p, upstream)
+                    props[k].append(PropChange(p, v, v, forced, via=hit[0]))
                     seen.add(p)
-                    if replaces(k[0], p) and k[1] not in renewed:
+                    if forced and k[1] not in renewed:
                         renewed.add(k[1])
                         grew = True
     out = [ResourceChange("create", t, after[(t, n)]["kind"], n)
@@ -242,21 +254,38 @@ def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Res
 
 
 # ------------------------------------------------------------------ router impact
+# Impacts shown as a banner: each one takes tunnels down or makes `pulumi up` fail.
+LOUD = ("replace-cgw", "replace-vgw", "blocked-tgw-asn", "replace-vpn", "inside-cidr")
+_TITLES = {
+    "replace-vpn": "REPLACES VPN CONNECTION {}",
+    "replace-cgw": "REPLACES CUSTOMER GATEWAY {}",
+    "replace-vgw": "REPLACES VIRTUAL PRIVATE GATEWAY {}",
+    "blocked-tgw-asn": "AWS REFUSES THE NEW ASN OF TRANSIT GATEWAY {} WHILE VPNS ARE ATTACHED",
+    "inside-cidr": "MOVES TUNNEL INSIDE ADDRESSES OF VPN CONNECTION {}",
+}
+
+
 @dataclass(frozen=True)
 class Impact:
     """What a change means for the datacenter routers."""
 
-    kind: str  # "replace-vpn" | "replace-cgw" | "update-vpn" | "add" | "remove" | "prefixes"
-    subject: str  # the connection or customer gateway
+    kind: str  # one of LOUD, or "update-vpn" | "add" | "remove" | "prefixes"
+    subject: str  # the connection, customer gateway or gateway
     routers: tuple[str, ...]
     reasons: tuple[str, ...]
     consequence: str
     steps: tuple[str, ...]
     avoidable: bool = False  # the replacement can be avoided one tunnel at a time
+    # For a connection whose tunnels move: which path its router config diff shows.
+    config_path: str = ""
 
     @property
     def loud(self) -> bool:
-        return self.kind.startswith("replace")
+        return self.kind in LOUD
+
+    @property
+    def title(self) -> str:
+        return _TITLES.get(self.kind, "{}").format(self.subject)
 
 
 def _show(v: Any) -> str:
@@ -274,6 +303,18 @@ def _aws_ids(outputs: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
             if isinstance(c, Mapping) and "name" in c:
                 out[str(c["name"])] = dict(c)
     return out
+
+
+def _output_id(outputs: Mapping[str, Any] | None, section: str, name: str, default: str) -> str:
+    rec = ((outputs or {}).get(section) or {}).get(name)
+    return str(rec["id"]) if isinstance(rec, Mapping) and rec.get("id") else default
+
+
+def _provider_text(upstream: str | None) -> str:
+    if upstream is None:
+        return ("the installed pulumi-aws is older than "
+                f"{CHECKED_PULUMI_AWS} or unknown, so its terraform-provider-aws is not known here")
+    return f"pulumi-aws {CHECKED_PULUMI_AWS} or later (terraform-provider-aws v{upstream} or later)"
 
 
 def _inside_only_steps(name: str, rec: Mapping[str, Any] | None, tunnels: list[tuple[int, str]],
@@ -296,6 +337,24 @@ def _inside_only_steps(name: str, rec: Mapping[str, Any] | None, tunnels: list[t
     return tuple(steps)
 
 
+def _one_tunnel_per_apply(name: str, router: str, tunnels: list[tuple[int, str]],
+                          inside: Mapping[str, Any]) -> tuple[str, ...]:
+    steps: list[str] = []
+    if len(tunnels) > 1:
+        steps.append(
+            f"change one tunnel per apply, so that the other carries the traffic: put only "
+            f"tunnel {tunnels[0][0]}'s new insideCidr in the stack first (one apply changing "
+            "both takes both tunnels down until the router follows)")
+    for n, cidr in tunnels:
+        t = inside.get(str(n)) or {}
+        steps.append(
+            f"apply: AWS moves tunnel {n} of {name} to {cidr} (ModifyVpnTunnelOptions) and the "
+            f"tunnel goes down; move {router}'s tunnel {n} to router {t.get('customerInside')} "
+            f"/ AWS {t.get('awsInside')} (crossnet render) and wait for IPsec and BGP on it")
+    steps.append(f"check both tunnels of {name} carry BGP again before the next change")
+    return tuple(steps)
+
+
 def _make_before_break(name: str, router: str, routing: str) -> tuple[str, ...]:
     shift = ("BGP moves the traffic once the new sessions are up" if routing == "bgp"
              else "point the router's static routes at the new tunnels")
@@ -308,41 +367,137 @@ def _make_before_break(name: str, router: str, routing: str) -> tuple[str, ...]:
     )
 
 
-def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[ResourceChange],
-            outputs: Mapping[str, Any] | None = None) -> list[Impact]:
-    """The changes the datacenter routers must follow, loudest first."""
-    recs = _aws_ids(outputs)
-    oc, nc = old["connections"], new["connections"]
-    out: list[Impact] = []
-    by_name = {(c.kind, c.name): c for c in changes}
-    replaced_cgws = {c.name for c in changes if c.kind == "cgw" and c.action == "replace"}
+def _reasons(ch: ResourceChange) -> tuple[str, ...]:
+    return tuple(f"{p.prop}: {_show(p.old)} -> {_show(p.new)}"
+                 + (f" (new ID of {p.via})" if p.via else "") for p in ch.reasons)
+
+
+def _cgw_impacts(new: Mapping[str, Any], changes: list[ResourceChange]) -> list[Impact]:
+    nc = new["connections"]
     on_cgw: dict[str, list[str]] = {}
     for name, c in nc.items():
         on_cgw.setdefault(f"{cgw_key(dict(new), dict(c))}-cgw", []).append(name)
+    out = []
     for ch in changes:
-        if ch.kind == "cgw" and ch.action == "replace" and ch.name in on_cgw:
-            conns = sorted(on_cgw[ch.name])
-            router = nc[conns[0]]["router"]
-            dc = nc[conns[0]]["datacenter"]
-            peers = sorted({c["router"] for c in nc.values()
-                            if c["datacenter"] == dc and c["router"] != router})
-            reasons = tuple(f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" for p in ch.reasons)
-            cgw_steps: tuple[str, ...] = (
-                (f"move the traffic off {router}: " + (
-                    f"{', '.join(peers)} {'carry' if len(peers) > 1 else 'carries'} it while "
-                    f"{router}'s sessions are down"
-                    if peers else f"{router} is the only router of {dc}: plan an outage")),
-                f"apply only this router's customer gateway and connections: pulumi up "
-                f"--target <urn of {ch.name}> --target-dependents",
-                f"reconfigure {router} (crossnet render): its new address or ASN, then check "
-                "IPsec and BGP on every tunnel",
-                "repeat router by router",
-            )
-            out.append(Impact(
-                "replace-cgw", ch.name, (router,), reasons,
-                "AWS creates a new customer gateway and moves the VPN connection(s) "
-                f"{', '.join(conns) or '-'} onto it (ModifyVpnConnection): every tunnel of "
-                f"{router} drops until the router uses its new address or ASN", cgw_steps))
+        if not (ch.kind == "cgw" and ch.action == "replace" and ch.name in on_cgw):
+            continue
+        conns = sorted(on_cgw[ch.name])
+        router = nc[conns[0]]["router"]
+        dc = nc[conns[0]]["datacenter"]
+        peers = sorted({c["router"] for c in nc.values()
+                        if c["datacenter"] == dc and c["router"] != router})
+        steps = (
+            (f"move the traffic off {router}: " + (
+                f"{', '.join(peers)} {'carry' if len(peers) > 1 else 'carries'} it while "
+                f"{router}'s sessions are down"
+                if peers else f"{router} is the only router of {dc}: plan an outage")),
+            f"apply only this router's customer gateway and connections: pulumi up "
+            f"--target <urn of {ch.name}> --target-dependents",
+            f"reconfigure {router} (crossnet render): its new address or ASN, then check "
+            "IPsec and BGP on every tunnel",
+            "repeat router by router",
+        )
+        out.append(Impact(
+            "replace-cgw", ch.name, (router,), _reasons(ch),
+            "AWS creates a new customer gateway and moves the VPN connection(s) "
+            f"{', '.join(conns) or '-'} onto it (ModifyVpnConnection): both tunnels of each are "
+            f"down while AWS provisions the new endpoints, and stay down until {router} uses its "
+            "new address or ASN", steps))
+    return out
+
+
+def _vgw_impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[ResourceChange],
+                 outputs: Mapping[str, Any] | None) -> list[Impact]:
+    by_resource = {resource_name("vgw", g): g for g in new["vpnGateways"]}
+    out = []
+    for ch in changes:
+        g = by_resource.get(ch.name)
+        if not (ch.kind == "vgw" and ch.action == "replace" and g is not None):
+            continue
+        gw, was = new["vpnGateways"][g], old["vpnGateways"].get(g, {})
+        vpc = gw["vpc"]
+        conns = sorted(n for n, c in new["connections"].items() if c["gateway"] == g)
+        routers = tuple(sorted({new["connections"][n]["router"] for n in conns}))
+        bgp = [n for n in conns if new["connections"][n]["routing"] == "bgp"]
+        vgw_id = _output_id(outputs, "gateways", g, "<old vgw id>")
+        vpc_id = _output_id(outputs, "vpcs", was.get("vpc", vpc), "<vpc id>")
+        moved = (f"moves {', '.join(conns)} onto it (ModifyVpnConnection): both tunnels of each "
+                 "are down while AWS provisions the new endpoints (the outside addresses, keys "
+                 "and tunnel options stay)" if conns else "has no VPN connection to move")
+        asn = (f" The AWS-side ASN of the BGP sessions of {', '.join(bgp)} becomes {gw['asn']}."
+               if bgp and gw["asn"] != was.get("asn") else "")
+        consequence = (
+            f"AWS creates a new VGW for vpc {vpc} and {moved}. Its route propagation is replaced "
+            f"too: vpc {vpc} has no route to the datacenters from the moment the old VGW leaves "
+            "until the new one propagates them. A VPC takes one VGW at a time (AttachVpnGateway), "
+            "and Pulumi creates the replacement before deleting the old one (crossnet does not "
+            "mark the VGW deleteBeforeReplace): left alone, `pulumi up` fails when AWS refuses "
+            f"to attach the new VGW to vpc {vpc}." + asn)
+        router_step = (f"on {', '.join(routers)}: peer with AWS-side ASN {gw['asn']} "
+                       "(crossnet render), then check IPsec and BGP on both tunnels"
+                       if bgp else f"on {', '.join(routers) or 'the routers'}: the config stays "
+                       "(static routing); check IPsec on both tunnels and the VPC routes")
+        steps = (
+            f"plan an outage of vpc {vpc}'s datacenter traffic: with one VGW per VPC there is "
+            "no second path while the gateway is swapped",
+            f"detach the old VGW first: aws ec2 detach-vpn-gateway --vpn-gateway-id {vgw_id} "
+            f"--vpc-id {vpc_id}; wait until it is detached, then pulumi refresh",
+            f"pulumi up: the new VGW attaches to vpc {vpc}, the connections move onto it, the "
+            "route propagations are replaced and the old VGW is deleted",
+            router_step,
+        )
+        out.append(Impact("replace-vgw", g, routers, _reasons(ch), consequence, steps))
+    return out
+
+
+def _tgw_asn_impacts(new: Mapping[str, Any], changes: list[ResourceChange]) -> list[Impact]:
+    by_resource = {resource_name("tgw", t): t for t in new["transitGateways"]}
+    out = []
+    for ch in changes:
+        t = by_resource.get(ch.name)
+        asn = next((p for p in ch.props if p.prop == "amazonSideAsn" and not p.via), None)
+        if t is None or ch.kind != "tgw" or asn is None or ch.action == "replace":
+            continue
+        conns = sorted(n for n, c in new["connections"].items() if c["gateway"] == t)
+        if not conns:
+            continue
+        routers = tuple(sorted({new["connections"][n]["router"] for n in conns}))
+        since = in_place_since(ch.type, "amazonSideAsn")
+        consequence = (
+            f"pulumi-aws changes a transit gateway's ASN in place (ModifyTransitGateway, "
+            f"terraform-provider-aws v{since.version if since else '?'} and later), but AWS "
+            "refuses it while the transit gateway has VPN attachments: `pulumi up` fails on "
+            f"{t}, which carries {', '.join(conns)}. The ASN cannot change under live VPN "
+            "connections.")
+        steps = (
+            f"make before break: add a second transit gateway with AS {asn.new} beside {t} "
+            "(its VPC attachments and route tables), then move one connection at a time onto it "
+            "(change its gateway in the stack and apply: ModifyVpnConnection, both tunnels of "
+            "that connection down while the others carry the traffic), then remove " + t,
+            f"or, with an outage: remove every VPN connection from {t}, apply, change the ASN, "
+            "apply, add them back: new connections, NEW OUTSIDE ADDRESSES for every tunnel",
+            f"either way {', '.join(routers)} peer with AWS-side ASN {asn.new} afterwards "
+            "(crossnet render)",
+        )
+        out.append(Impact("blocked-tgw-asn", t, routers,
+                          (f"amazonSideAsn: {_show(asn.old)} -> {_show(asn.new)}",),
+                          consequence, steps))
+    return out
+
+
+def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[ResourceChange],
+            outputs: Mapping[str, Any] | None = None,
+            upstream: str | None = CHECKED_UPSTREAM) -> list[Impact]:
+    """The changes the datacenter routers must follow, loudest first."""
+    recs = _aws_ids(outputs)
+    oc, nc = old["connections"], new["connections"]
+    by_name = {(c.kind, c.name): c for c in changes}
+    replaced_cgws = {c.name for c in changes if c.kind == "cgw" and c.action == "replace"}
+    # Gateways replaced: their connections' own banner covers the move.
+    replaced_gws = {c.name for c in changes if c.kind in ("vgw", "tgw") and c.action == "replace"}
+    out = [*_cgw_impacts(new, changes), *_vgw_impacts(old, new, changes, outputs),
+           *_tgw_asn_impacts(new, changes)]
+    blocked_tgws = {i.subject for i in out if i.kind == "blocked-tgw-asn"}
     for name in sorted(set(oc) | set(nc)):
         o, n = oc.get(name), nc.get(name)
         if o is None:
@@ -362,39 +517,66 @@ def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[Resour
             continue
         routers = tuple(sorted({o["router"], n["router"]}))
         vpn = by_name.get(("vpn", f"{name}-vpn"))
+        inside = [(int(p.prop[6]), str(p.new)) for p in (vpn.props if vpn else ())
+                  if p.prop in ("tunnel1InsideCidr", "tunnel2InsideCidr") and not p.via]
         if vpn is not None and vpn.action == "replace":
-            reasons = tuple(
-                f"{p.prop}: {_show(p.old)} -> {_show(p.new)}"
-                + (f" (new ID of {p.via})" if p.via else "") for p in vpn.reasons)
-            inside = [(int(p.prop[6]), str(p.new)) for p in vpn.reasons
-                      if p.prop in ("tunnel1InsideCidr", "tunnel2InsideCidr")]
-            only_inside = len(inside) == len(vpn.reasons)
+            only_inside = bool(inside) and len(inside) == len(vpn.reasons)
             steps: tuple[str, ...] = (
                 _inside_only_steps(name, recs.get(name), inside, n["router"]) if only_inside
                 else _make_before_break(name, n["router"], n["routing"]))
             keys = ("the same pre-shared keys (crossnet passes them in: generated once, or from "
                     "config)") if not any(p.prop.endswith("PresharedKey") for p in vpn.props) \
                 else "new pre-shared keys"
+            older = (f" ({_provider_text(upstream)}; terraform-provider-aws v6.28.0 and later "
+                     "change an inside CIDR in place instead)") if only_inside else ""
             out.append(Impact(
-                "replace-vpn", name, routers, reasons,
+                "replace-vpn", name, routers, _reasons(vpn),
                 "AWS deletes the VPN connection and creates a new one: NEW OUTSIDE ADDRESSES "
                 f"for both tunnels and a new connection ID, with {keys}; both tunnels stay down "
                 f"until {' and '.join(routers)} {'have' if len(routers) > 1 else 'has'} the new "
-                "values. One tunnel at a time is not "
-                "possible inside a replacement: both tunnels go with the connection"
+                "values. One tunnel at a time is not possible inside a replacement: both tunnels "
+                "go with the connection" + older
                 + ("; the steps below avoid the replacement, keeping the outside addresses"
                    if only_inside else ""),
-                steps, avoidable=only_inside))
+                steps, avoidable=only_inside,
+                config_path=("the in-place path of the steps below: AWS keeps the outside "
+                             "addresses; were the connection replaced, they would change too "
+                             "(0.0.0.N)") if only_inside else
+                            "the replacement: new outside addresses (0.0.0.N) on both tunnels"))
             continue
+        if inside:
+            since = in_place_since("aws:ec2/vpnConnection:VpnConnection", "tunnel1InsideCidr")
+            first = since.version if since else "6.28.0"
+            out.append(Impact(
+                "inside-cidr", name, routers,
+                tuple(f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" for p in vpn.props
+                      if p.prop in ("tunnel1InsideCidr", "tunnel2InsideCidr")) if vpn else (),
+                f"With {_provider_text(upstream)} the connection stays: AWS modifies each "
+                "changed tunnel in place (ModifyVpnTunnelOptions), and that tunnel is down until "
+                f"{' and '.join(routers)} use{'' if len(routers) > 1 else 's'} its new inside "
+                "addresses; the outside addresses and keys stay. Providers older than "
+                f"terraform-provider-aws v{first} REPLACE the connection instead: new outside "
+                "addresses, both tunnels down at once",
+                _one_tunnel_per_apply(name, n["router"], inside, n["tunnels"]),
+                config_path="the in-place path (the AWS outside addresses stay); an older "
+                            "provider's replacement would change them too"))
         touched = {k for k in _CONNECTION_FIELDS if o.get(k) != n.get(k)}
-        own = [p for p in (vpn.props if vpn else ()) if not p.via]
+        own = [p for p in (vpn.props if vpn else ()) if not p.via
+               and p.prop not in ("tunnel1InsideCidr", "tunnel2InsideCidr")]
+        via = {p.via for p in (vpn.props if vpn else ()) if p.via}
         if not own and touched <= {"customerAsn", "customerIp"} and (
                 vpn is None or f"{cgw_key(dict(new), dict(n))}-cgw" in replaced_cgws):
             continue  # only its customer gateway was replaced: that banner covers it
+        if not own and via and via <= replaced_gws and touched <= {"awsAsn"}:
+            continue  # only its gateway was replaced: that banner covers it
+        if not own and touched <= {"awsAsn"} and n["gateway"] in blocked_tgws:
+            continue  # its transit gateway's new ASN: that banner covers it
         if vpn is None and not touched:
             continue
+        if inside and not own and not touched - {"tunnels"}:
+            continue  # the inside-cidr banner says it all
         reasons = tuple(f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" for p in own) or tuple(
-            f"{k} changed" for k in sorted(touched))
+            f"{k} changed" for k in sorted(touched - {"tunnels"} if inside else touched))
         notes = IN_PLACE["aws:ec2/vpnConnection:VpnConnection"]
         aws_side = [notes[key] for p in own if (key := _in_place_key(p.prop)) is not None]
         moved = any(p.prop in ("vpnGatewayId", "transitGatewayId") for p in own)
@@ -402,14 +584,14 @@ def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[Resour
             how: tuple[str, ...] = (
                 "if the connection leaves a VGW with static routes for a TGW, delete those "
                 "routes first (AWS requires it) and route the prefixes in the TGW afterwards",
-                "apply: AWS moves the connection, its tunnels drop meanwhile",
+                "apply: AWS moves the connection, both tunnels are down meanwhile",
                 f"update {' and '.join(routers)} (crossnet render): the AWS-side ASN and the "
                 "accepted prefixes may change")
         elif own:
             how = ("first let the router accept the old and the new settings (most platforms "
-                     "take several proposals or keys per peer), then apply (AWS changes tunnel 1, "
-                     "then tunnel 2), then remove the old ones",
-                     f"check IPsec and BGP on both tunnels of {name}")
+                   "take several proposals or keys per peer), then apply (AWS changes tunnel 1, "
+                   "then tunnel 2), then remove the old ones",
+                   f"check IPsec and BGP on both tunnels of {name}")
         else:
             how = ("apply", f"update {' and '.join(routers)} (crossnet render)")
         consequence = ("; ".join(dict.fromkeys(aws_side)) if aws_side else
@@ -417,8 +599,8 @@ def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[Resour
                        "or BGP settings change")
         out.append(Impact("update-vpn" if own else "prefixes", name, routers, reasons,
                           consequence, how))
-    rank = {"replace-cgw": 0, "replace-vpn": 1, "remove": 2, "update-vpn": 3, "add": 4,
-            "prefixes": 5}
+    rank = {"replace-cgw": 0, "replace-vgw": 0, "blocked-tgw-asn": 0, "replace-vpn": 1,
+            "inside-cidr": 1, "remove": 2, "update-vpn": 3, "add": 4, "prefixes": 5}
     return sorted(out, key=lambda i: (rank[i.kind], i.subject))
 
 
@@ -427,6 +609,8 @@ def _in_place_key(prop: str) -> str | None:
         return prop
     if prop.startswith("tunnel") and prop.endswith("PresharedKey"):
         return "tunnelNPresharedKey"
+    if prop.startswith("tunnel") and prop.endswith("InsideCidr"):
+        return "tunnelNInsideCidr"
     if prop.startswith("tunnel"):
         return "tunnelN<options>"
     return None
@@ -532,6 +716,8 @@ class DiffReport:
     impacts: list[Impact]
     router_diffs: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    upstream: str | None = CHECKED_UPSTREAM  # the provider the replace rules were read for
+    caveats: list[str] = field(default_factory=list)  # what this baseline cannot show
 
     @property
     def changed(self) -> bool:
@@ -543,27 +729,44 @@ class DiffReport:
 
 
 def diff_snapshots(old: Mapping[str, Any] | None, new: Mapping[str, Any], baseline: str,
-                   outputs: Mapping[str, Any] | None = None) -> DiffReport:
-    """Compare two plan snapshots (None: nothing applied yet). Pure."""
+                   outputs: Mapping[str, Any] | None = None,
+                   upstream: str | None = CHECKED_UPSTREAM,
+                   caveats: Iterable[str] = ()) -> DiffReport:
+    """Compare two plan snapshots (None: nothing applied yet). Pure.
+
+    `upstream`: the terraform-provider-aws the replace rules apply to (see
+    `replacements.provider_upstream`; None: older or unknown, read the
+    replacing way).
+    """
     before = old if old is not None else {**EMPTY_SNAPSHOT, "stack": new["stack"]}
-    changes = resource_changes(before, new)
+    changes = resource_changes(before, new, upstream)
     return DiffReport(str(new["stack"]), baseline, address_changes(before, new), changes,
-                      impacts(before, new, changes, outputs))
+                      impacts(before, new, changes, outputs, upstream), upstream=upstream,
+                      caveats=list(caveats))
 
 
 def renewed_connections(report: DiffReport) -> set[str]:
     """Connections that are new or replaced: their AWS values are not known yet.
 
     A replacement the safe order avoids (inside CIDRs changed one tunnel at a
-    time in place) keeps its outside addresses, so it is not renewed.
+    time in place) keeps its outside addresses, so it is not renewed; nor is a
+    connection whose inside CIDRs the provider changes in place.
     """
     return {i.subject for i in report.impacts
             if i.kind == "add" or (i.kind == "replace-vpn" and not i.avoidable)}
 
 
-def _banner(i: Impact) -> list[str]:
-    what = "VPN CONNECTION" if i.kind == "replace-vpn" else "CUSTOMER GATEWAY"
-    title = f"!! REPLACES {what} {i.subject} !!"
+def _banner(i: Impact, fmt: str = "text") -> list[str]:
+    """A loud block: plain text framed in '!', or a Markdown heading and warning quote."""
+    if fmt == "markdown":
+        out = [f"### {i.title}", "", "> [!WARNING]", "> **Because:**"]
+        out += [f"> - {r}" for r in i.reasons]
+        out += [">", f"> **Consequence:** {i.consequence}", ">",
+                f"> **Routers to reconfigure:** {', '.join(i.routers) or 'none'}", ">",
+                "> **Safe order:**"]
+        out += [f"> {n}. {s}" for n, s in enumerate(i.steps, 1)]
+        return [*out, ""]
+    title = f"!! {i.title} !!"
     out = ["!" * len(title), title, "!" * len(title)]
     out += ["because:", *(f"  - {r}" for r in i.reasons)]
     out += [f"consequence: {i.consequence}", "routers to reconfigure: " + ", ".join(i.routers),
@@ -574,11 +777,18 @@ def _banner(i: Impact) -> list[str]:
 
 def render_diff(r: DiffReport, fmt: str = "text") -> str:
     """The report: loud replacements first, then tables, then router config diffs."""
+    md = fmt == "markdown"
     counts = {a: sum(1 for c in r.resources if c.action == a)
               for a in ("create", "update", "replace", "delete")}
-    head = [f"crossnet diff: stack {r.stack} against {r.baseline}"]
+    head = [f"{'## ' if md else ''}crossnet diff: stack {r.stack} against {r.baseline}"]
+    if md:
+        head.append("")
+    head += [f"{'> ' if md else ''}{c}" for c in r.caveats]
+    if r.caveats and md:
+        head.append("")
     if not r.changed:
-        return head[0] + "\nno changes: the proposed plan is the applied one.\n"
+        return ("\n".join(head).rstrip("\n")
+                + "\nno changes: the proposed plan is the applied one.\n")
     head.append(f"{len(r.facts)} address-plan change(s); resources: {counts['create']} to "
                 f"create, {counts['update']} to update, {counts['replace']} to REPLACE, "
                 f"{counts['delete']} to delete; routers to reconfigure: "
@@ -586,7 +796,7 @@ def render_diff(r: DiffReport, fmt: str = "text") -> str:
     head.append("")
     for i in r.impacts:
         if i.loud:
-            head += _banner(i)
+            head += _banner(i, fmt)
     tables = [Table.of("Address-plan changes", ("area", "what", "applied", "proposed"),
                        [(f.area, f.key, f.old or "-", f.new or "-") for f in r.facts])]
     rows = []
@@ -596,32 +806,46 @@ def render_diff(r: DiffReport, fmt: str = "text") -> str:
             else f"{p.prop}: new ID of {p.via}" for p in c.props)
         rows.append((c.action.upper() if c.action == "replace" else c.action, c.kind, c.name,
                      detail))
+    provider = ("replace-on-change rules for " + _provider_text(r.upstream)
+                + "; with their sources: crossnet diff --rules (network/review/replacements.py)")
     tables.append(Table.of("Resources", ("action", "kind", "name", "changes"), rows,
-                           note="replace-on-change rules and their sources: "
-                                "network/review/replacements.py"))
+                           note=provider))
     quiet = [i for i in r.impacts if not i.loud]
     if quiet:
         tables.append(Table.of(
             "Routers to touch (no replacement)", ("change", "subject", "routers", "why", "what"),
             [(i.kind, i.subject, ", ".join(i.routers), "; ".join(i.reasons) or "-",
               i.consequence + ". Order: " + "; ".join(i.steps)) for i in quiet]))
-    render = render_markdown if fmt == "markdown" else render_text
+    render = render_markdown if md else render_text
     body = render(tables)
     tail: list[str] = []
     if r.router_diffs or r.notes:
-        tail += ["", "Router config diffs (keys redacted)", "-----------------------------------"]
+        title = "Router config diffs (keys redacted)"
+        tail += ["", f"### {title}" if md else title, "" if md else "-" * len(title)]
         tail += r.notes
         if r.router_diffs:
             tail.append(PLACEHOLDER_NOTE)
+            paths = [f"{i.subject} ({', '.join(i.routers)}): the diff shows {i.config_path}"
+                     for i in r.impacts if i.config_path]
+            tail += [f"- {p}" if md else p for p in paths]
         for key, text in r.router_diffs.items():
-            tail += ["", f"### {key}" if fmt == "markdown" else f"== {key} ==",
-                     "```diff" if fmt == "markdown" else "", text.rstrip("\n"),
-                     "```" if fmt == "markdown" else ""]
+            tail += ["", f"#### {key}" if md else f"== {key} ==",
+                     "```diff" if md else "", text.rstrip("\n"), "```" if md else ""]
     return "\n".join(head) + "\n" + body + "\n".join(tail) + ("\n" if tail else "")
 
 
 def replacement_sources() -> Table:
     """The replace-on-change table, for the docs and `crossnet diff --rules`."""
-    return Table.of("Replace-on-change inputs", ("resource", "inputs", "source", "read here"),
-                    [(t.split(":")[1], ", ".join(r.props), r.source, "yes" if r.checked else "no")
-                     for t, r in REPLACE_ON_CHANGE.items()])
+    rows = []
+    for t, r in REPLACE_ON_CHANGE.items():
+        older = "; ".join(
+            f"{p}: replaces before terraform-provider-aws v{s.version}, in place since "
+            f"v{s.version} ({s.how}; {s.source})" for p, s in r.in_place_since.items())
+        rows.append((t.split(":")[1], ", ".join(r.props), older or "-",
+                     r.source + (f". {r.note}" if r.note else ""),
+                     "yes" if r.checked else "no"))
+    return Table.of("Replace-on-change inputs",
+                    ("resource", "inputs that replace", "replace in older providers only",
+                     "source", "read here"), rows,
+                    note="read for " + _provider_text(CHECKED_UPSTREAM) + ". "
+                         + PROVIDER_EVIDENCE)

@@ -42,6 +42,8 @@ def test_iosxe_structure(name: str, router: Router) -> None:
     text = render_router(router)["router.cfg"]
     parse = CiscoConfParse(text.splitlines(), syntax="ios")
     bgp = parse.find_objects(r"^router bgp ")
+    one(parse, r"^crypto ipsec df-bit clear$")
+    one(parse, r"^crypto ipsec fragmentation before-encryption$")
     for c in router.connections:
         for t in c.tunnels:
             net = IPNetwork(t.inside_cidr)
@@ -87,7 +89,8 @@ def test_iosxe_structure(name: str, router: Router) -> None:
             plist_out = child(af, rf"^\s*neighbor {n} prefix-list (\S+) out$")
             assert _prefix_list(parse, plist_in) == set(c.accept)
             assert _prefix_list(parse, plist_out) == set(c.announce)
-            assert child(af, rf"^\s*neighbor {n} maximum-prefix (\d+)$") == str(c.max_prefixes_in)
+            assert child(af, rf"^\s*neighbor {n} maximum-prefix (\d+ restart \d+)$") == \
+                f"{c.max_prefixes_in} restart 5"
             rm_in = child(af, rf"^\s*neighbor {n} route-map (\S+) in$")
             rm_out = child(af, rf"^\s*neighbor {n} route-map (\S+) out$")
             if t.preference == "secondary":

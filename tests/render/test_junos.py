@@ -81,6 +81,10 @@ def test_junos_structure(name: str, router: Router) -> None:
     j = Junos(render_router(router)["router.set"])
     if any(c.routing == "bgp" for c in router.connections):
         assert j.value("routing-options", "autonomous-system") == str(router.asn)
+        for prefix in {p for c in router.connections if c.routing == "bgp" for p in c.announce}:
+            route = ("routing-options", "static", "route", prefix)
+            assert {"discard", "preference"} <= j.values(*route)
+            assert j.value(*route, "preference") == "254"
     for c in router.connections:
         for t in c.tunnels:
             net = IPNetwork(t.inside_cidr)
@@ -121,6 +125,8 @@ def test_junos_structure(name: str, router: Router) -> None:
             assert j.value(*peer, "local-address") == str(net[2])
             assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "maximum") == \
                 str(c.max_prefixes_in)
+            assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "teardown",
+                           "idle-timeout") == "5"
             imp, exp = j.value(*peer, "import"), j.value(*peer, "export")
             assert _accepted(j, imp) == set(c.accept)
             assert _accepted(j, exp) == set(c.announce)
@@ -132,6 +138,23 @@ def test_junos_structure(name: str, router: Router) -> None:
                                "as-path-prepend") == f"{router.asn} {router.asn}"
             else:
                 assert then_in == {"accept"} and then_out == {"accept"}
+
+
+    ecmp = [c for c in router.connections if c.redundancy == "ecmp" and c.routing == "bgp"]
+    if ecmp:
+        # Load-balance only what ECMP is for: BGP routes of the ECMP connections' prefixes.
+        (policy,) = j.values("routing-options", "forwarding-table", "export")
+        terms = j.values("policy-options", "policy-statement", policy, "term")
+        assert terms, "a load-balance policy without terms matches every route"
+        for term in terms:
+            path = ("policy-options", "policy-statement", policy, "term", term)
+            assert j.value(*path, "from", "protocol") == "bgp"
+            lists = j.values(*path, "from", "prefix-list")
+            assert lists and set().union(*(j.values("policy-options", "prefix-list", x)
+                                           for x in lists)) == {p for c in ecmp for p in c.accept}
+            assert j.value(*path, "then", "load-balance") == "per-packet"
+        for c in ecmp:
+            assert "multipath" in j.values("protocols", "bgp", "group", c.name)
 
 
 def _accepted(j: Junos, policy: str) -> set[str]:

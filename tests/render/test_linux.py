@@ -126,6 +126,9 @@ def test_swanctl_loads_into_charon(charon: Charon, tmp_path: Path, case: str, ke
         assert conf["keyingtries"] == "0" and conf["mobike"] == "0" and conf["encap"] == "1"
         assert conf["child.start_action"] == "start" and conf["child.dpd_action"] == "start"
         assert conf["child.if_id_in"] == conf["child.if_id_out"] != "0"
+        # the outer DF bit cleared, AWS's replay window
+        assert conf["child.copy_df"] == "0", name
+        assert int(conf["child.replay_window"]) == c.crypto["replayWindowSize"], name
         assert conf["child.local_ts"] == conf["child.remote_ts"] == "0.0.0.0/0"
 
 
@@ -272,6 +275,7 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
             assert n["bgpTimerConfiguredKeepAliveIntervalMsecs"] == t.keepalive * 1000
             af = n["addressFamilyInfo"]["ipv4Unicast"]
             assert af["prefixAllowedMax"] == c.max_prefixes_in
+            assert af["prefixAllowedRestartIntervalMsecs"] == 5 * 60_000  # back after 5 min
             inbound = lists[af["incomingUpdatePrefixFilterList"]]["entries"]
             outbound = lists[af["outgoingUpdatePrefixFilterList"]]["entries"]
             assert {(e["type"], e["prefix"]) for e in inbound} == {("permit", p) for p in c.accept}
@@ -281,6 +285,8 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
             standby = t.preference == "secondary"
             assert ("routeMapForIncomingAdvertisements" in af) == standby
             assert ("routeMapForOutgoingAdvertisements" in af) == standby
+    for prefix in {p for c in router.connections if c.routing == "bgp" for p in c.announce}:
+        assert re.search(rf"^ip route {prefix} blackhole 254$", running, re.M), prefix
     if any(c.redundancy == "ecmp" for c in router.connections):
         assert re.search(r"^  maximum-paths \d+$", running, re.M)
 
@@ -309,6 +315,9 @@ def test_scripts_parse_and_updown_tracks_links(tmp_path: Path, case: str, key: s
             for t in c.tunnels:
                 iface = interface_name("linux", t.inside_cidr)
                 assert f"mtu {c.tunnel_mtu} " in run("ip", "-n", ns, "link", "show", iface).stdout
+                rp = run("ip", "netns", "exec", ns, "cat",
+                         f"/proc/sys/net/ipv4/conf/{iface}/rp_filter").stdout.strip()
+                assert rp == "2", (iface, rp)  # loose: AWS may send over either tunnel
                 assert re.search(rf'oifname "{iface}" .*maxseg size set {c.tcp_mss}', table)
                 _check_updown(tmp_path, ns, f"{c.name}-{t.number}", iface)
 

@@ -186,6 +186,8 @@ def test_vyos_structure(name: str, router: Router) -> None:
                     assert leaf(hop, "distance") == ("10" if t.number == 2 else "1")
                 continue
             assert leaf(tree, "protocols bgp system-as") == str(router.asn)
+            for prefix in c.announce:
+                assert leaf(tree, f"protocols static route {prefix} blackhole distance") == "254"
             n = at(tree, f"protocols bgp neighbor {net[1]}")
             assert leaf(n, "remote-as") == str(t.aws_asn)
             assert (leaf(n, "timers keepalive"), leaf(n, "timers holdtime")) == (
@@ -264,6 +266,7 @@ def test_fortios_structure(name: str, router: Router) -> None:
             assert val(p1, "psksecret") == t.psk.reveal()
             assert val(p1, "keylife") == str(c.crypto["phase1"]["lifetimeSeconds"])
             assert val(p1, "ike-version") == "2" and val(p1, "nattraversal") == "forced"
+            assert val(p1, "ip-fragmentation") == "pre-encapsulation"
             (p2,) = [p for p in tree["vpn ipsec phase2-interface"].values()
                      if val(p, "phase1name") == name_]
             assert val(p2, "pfs") == "enable"
@@ -279,7 +282,10 @@ def test_fortios_structure(name: str, router: Router) -> None:
                     (route,) = [r for r in tree["router static"].values()
                                 if val(r, "dst") == f"{p.network} {p.netmask}"
                                 and val(r, "device") == name_]
-                    assert val(route, "distance") == ("10" if t.number == 2 else "1")
+                    # FortiOS: one distance, so both stay in the RIB (reverse-path check);
+                    # tunnel 2 loses on priority.
+                    assert val(route, "distance") == "1"
+                    assert val(route, "priority") == ("10" if t.number == 2 else "1")
                 continue
             bgp = tree["router bgp"]
             assert val(bgp, "as") == str(router.asn)
@@ -301,6 +307,11 @@ def test_fortios_structure(name: str, router: Router) -> None:
         networks = {val(x, "prefix") for x in tree["router bgp"]["network"].values()}
         assert networks == {f"{IPNetwork(p).network} {IPNetwork(p).netmask}"
                             for c in router.connections for p in c.announce}
+        discards = {val(r, "dst"): val(r, "distance") for r in tree["router static"].values()
+                    if r.get("blackhole") == ["enable"]}
+        assert discards == {f"{IPNetwork(p).network} {IPNetwork(p).netmask}": "254"
+                            for c in router.connections if c.routing == "bgp"
+                            for p in c.announce}
 
 
 def _forti_list(tree: dict[str, Any], name: str) -> set[str]:

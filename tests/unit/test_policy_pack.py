@@ -12,6 +12,8 @@ policy gets a good and a bad case.
 from __future__ import annotations
 
 import asyncio
+import importlib.metadata
+import json
 import runpy
 import sys
 from inspect import isawaitable
@@ -20,6 +22,8 @@ from typing import Any
 
 import pulumi_policy
 import pytest
+import yaml
+from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -31,6 +35,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pulumi_policy import policy as sdk_policy
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 from test_review_guardrails import good_vpn
 
@@ -41,6 +46,30 @@ sys.path.insert(0, str(POLICY_DIR))
 import crossnet_policies  # noqa: E402
 
 PACK = {p.name: p for p in crossnet_policies.make_policies()}
+SERVICER = sdk_policy._PolicyAnalyzerServicer
+
+
+@pytest.fixture(autouse=True)
+def _no_stack_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with no stack context: nothing captured, no engine variables;
+    the SDK's ConfigureStack comes back as it was."""
+    for var in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS", "PULUMI_STACK", "PULUMI_PROJECT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(crossnet_policies, "_CONFIGURED", {})
+    monkeypatch.setattr(SERVICER, "ConfigureStack", SERVICER.ConfigureStack)
+
+
+def configure_stack(stack: str, config: dict[str, str] | None = None,
+                    secret_keys: list[str] | None = None) -> Any:
+    """What the engine sends: an AnalyzerStackConfigureRequest, through the SDK servicer
+    with crossnet's capture installed."""
+    assert crossnet_policies.capture_stack_configure()
+    servicer = SERVICER(crossnet_policies.PACK_NAME, "0.1.0", list(PACK.values()),
+                        EnforcementLevel.MANDATORY)
+    request = analyzer_pb2.AnalyzerStackConfigureRequest(
+        stack=stack, project="crossnet", organization="org", dry_run=True,
+        config=config or {}, config_secret_keys=secret_keys or [], tags={"team": "net"})
+    return servicer.ConfigureStack(request, None)
 RANDOM = "random:index/randomPassword:RandomPassword"
 VPN = "aws:ec2/vpnConnection:VpnConnection"
 
@@ -89,16 +118,20 @@ def stack_args(resources: list[PolicyResource], stack: str = "prod") -> StackVal
 
 
 def test_the_pack_has_one_policy_per_guardrail_with_its_severity() -> None:
-    assert set(PACK) == set(POLICIES)
+    assert set(PACK) == set(POLICIES) | set(crossnet_policies.PACK_ONLY)
     for name, info in POLICIES.items():
         level = PACK[name].enforcement_level
         assert level == (EnforcementLevel.MANDATORY if info.severity == "mandatory"
                          else EnforcementLevel.ADVISORY)
         kind = ResourceValidationPolicy if info.scope == "resource" else StackValidationPolicy
         assert isinstance(PACK[name], kind)
+    # the pack-only policy never blocks a preview
+    for name in crossnet_policies.PACK_ONLY:
+        assert PACK[name].enforcement_level == EnforcementLevel.ADVISORY
 
 
-def test_main_builds_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_main_builds_the_pack_and_captures_configure_stack(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
     class FakePack:  # the real PolicyPack starts a gRPC server and never returns
@@ -108,13 +141,34 @@ def test_main_builds_the_pack(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pulumi_policy, "PolicyPack", FakePack)
     runpy.run_path(str(POLICY_DIR / "__main__.py"), run_name="__main__")
     assert seen["name"] == "crossnet-guardrails"
-    assert {p.name for p in seen["policies"]} == set(POLICIES)
+    assert seen["enforcement_level"] == EnforcementLevel.MANDATORY
+    policies = {p.name: p for p in seen["policies"]}
+    assert set(policies) == set(POLICIES) | set(crossnet_policies.PACK_ONLY)
+    assert len(seen["policies"]) == len(policies)  # no name twice
+    for name, info in POLICIES.items():
+        assert policies[name].description == info.description
+        assert policies[name].enforcement_level.value == info.severity
+        assert policies[name].config_schema is crossnet_policies.CONFIG_SCHEMA
+    assert getattr(SERVICER.ConfigureStack, "_crossnet_capture", False)
 
 
 def test_pack_metadata() -> None:
-    text = (POLICY_DIR / "PulumiPolicy.yaml").read_text()
-    assert "name: python" in text
-    assert "pulumi-policy" in (POLICY_DIR / "requirements.txt").read_text()
+    meta = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert meta["runtime"]["name"] == "python"
+    # Pulumi runs the pack in policy/venv, built with pip from policy/requirements.txt
+    assert meta["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
+    assert meta["description"] and meta["version"]
+    for name in ("PulumiPolicy.yaml", "__main__.py", "requirements.txt"):
+        assert (POLICY_DIR / name).is_file()
+    reqs = {line.split(">=")[0]: line for line in
+            (POLICY_DIR / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")}
+    assert set(reqs) == {"pulumi", "pulumi-policy"}
+    # the pinned range admits the SDK these tests run against
+    installed = tuple(int(x) for x in importlib.metadata.version("pulumi_policy").split(".")[:2])
+    low = tuple(int(x) for x in reqs["pulumi-policy"].split(">=")[1].split(",")[0].split("."))
+    high = int(reqs["pulumi-policy"].split(",<")[1])
+    assert low <= installed and installed[0] < high
 
 
 # ------------------------------------------------------------ resource policies
@@ -152,15 +206,44 @@ def test_weak_crypto_only_in_its_stack_kind() -> None:
     assert run_policy(PACK["vpn-weak-crypto"], resource_args(weak, "prod")) == []
 
 
-def test_unknown_stack_name_is_judged_as_prod(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PULUMI_STACK", raising=False)
+def test_unknown_stack_name_is_reported_without_blocking() -> None:
     weak = good_vpn(tunnel1IkeVersions=["ikev1"])["inputs"]
     args = resource_args(weak, "prod")
     args = ResourceValidationArgs(args.resource_type, args.props, args.urn, args.name,
                                   args.opts, None, {})
-    assert run_policy(PACK["vpn-no-weak-crypto-in-prod"], args)
-    monkeypatch.setenv("PULUMI_STACK", "dev")
+    # no policy config, nothing from the engine: not judged as production ...
     assert run_policy(PACK["vpn-no-weak-crypto-in-prod"], args) == []
+    # ... but reported, saying why
+    [(message, _)] = run_policy(PACK["vpn-weak-crypto"], args)
+    assert "IKEv1" in message and "could not learn the stack name" in message
+
+
+def test_stack_name_from_configure_stack_then_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    weak = good_vpn(tunnel1IkeVersions=["ikev1"])["inputs"]
+    args = resource_args(weak, "prod")
+    args = ResourceValidationArgs(args.resource_type, args.props, args.urn, args.name,
+                                  args.opts, None, {})
+    monkeypatch.setenv("PULUMI_STACK", "prod")  # the fallback
+    assert run_policy(PACK["vpn-no-weak-crypto-in-prod"], args)
+    configure_stack("dev")  # what the engine said wins over the environment
+    assert crossnet_policies.stack_context().source == "ConfigureStack"
+    assert run_policy(PACK["vpn-no-weak-crypto-in-prod"], args) == []
+    configure_stack("org/crossnet/prod")
+    assert run_policy(PACK["vpn-no-weak-crypto-in-prod"], args)
+
+
+def test_configure_stack_is_captured_and_still_reaches_the_sdk() -> None:
+    response = configure_stack("prod", {"crossnet:dc1Psk": "From_Config_Key_1",
+                                        "aws:region": "us-east-1"}, ["crossnet:dc1Psk"])
+    assert isinstance(response, analyzer_pb2.AnalyzerStackConfigureResponse)
+    ctx = crossnet_policies.stack_context()
+    assert (ctx.stack, ctx.project, ctx.source) == ("prod", "crossnet", "ConfigureStack")
+    assert ctx.secret_keys == frozenset({"crossnet:dc1Psk"})
+    assert crossnet_policies.config_values(ctx) == ({"From_Config_Key_1"}, {"us-east-1"})
+    # capturing twice wraps once
+    assert crossnet_policies.capture_stack_configure()
+    assert crossnet_policies.capture_stack_configure(object()) is False
 
 
 def test_resource_policies_ignore_other_types_and_unknowns() -> None:
@@ -179,17 +262,26 @@ def _vpn_resource(psk: Any, deps: dict[str, list[PolicyResource]] | None = None
                                                  tunnel2PresharedKey=None)["inputs"], deps)
 
 
-def test_psk_literal_is_rejected_without_printing_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+def test_psk_literal_is_rejected_without_printing_it() -> None:
+    configure_stack("prod", {"crossnet:other": "x"}, [])
     key = "Literal_Key_12345"
     found = run_policy(PACK["vpn-psk-from-secrets"], stack_args([_vpn_resource(key)]))
     assert len(found) == 1
     message, urn = found[0]
     assert key not in message and urn and urn.endswith("::a-vpn")
+    assert run_policy(PACK[crossnet_policies.PSK_UNVERIFIED],
+                      stack_args([_vpn_resource(key)])) == []
 
 
-def test_psk_from_random_config_or_unknown_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PULUMI_CONFIG", '{"crossnet:dc1Psk": "From_Config_Key_1"}')
+@pytest.mark.parametrize("via", ["ConfigureStack", "environment"])
+def test_psk_from_random_secret_config_or_unknown_is_accepted(
+        via: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = {"crossnet:dc1Psk": "From_Config_Key_1", "crossnet:plain": "Plain_Config_Key"}
+    if via == "ConfigureStack":
+        configure_stack("prod", config, ["crossnet:dc1Psk"])
+    else:
+        monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config))
+        monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", '["crossnet:dc1Psk"]')
     rnd = stack_resource(RANDOM, "a-psk", {"length": 32})
     cases = [
         _vpn_resource("Generated_Key_0001", {"tunnel1PresharedKey": [rnd]}),
@@ -199,6 +291,22 @@ def test_psk_from_random_config_or_unknown_is_accepted(monkeypatch: pytest.Monke
     ]
     for r in cases:
         assert run_policy(PACK["vpn-psk-from-secrets"], stack_args([rnd, r])) == []
+    # a key equal to a plain (not secret) config value is no secret
+    assert run_policy(PACK["vpn-psk-from-secrets"],
+                      stack_args([_vpn_resource("Plain_Config_Key")]))
+
+
+def test_without_stack_config_a_plain_key_is_advisory_not_blocking() -> None:
+    key = "Maybe_From_Config_1"
+    args = stack_args([_vpn_resource(key)])
+    assert crossnet_policies.stack_context().knows_config is False
+    assert run_policy(PACK["vpn-psk-from-secrets"], args) == []  # mandatory: silent
+    [(message, urn)] = run_policy(PACK[crossnet_policies.PSK_UNVERIFIED], args)
+    assert "crossnet guardrails" in message and key not in message
+    assert urn and urn.endswith("::a-vpn")
+    rnd = stack_resource(RANDOM, "a-psk", {"length": 32})
+    generated = _vpn_resource("Generated_Key_0001", {"tunnel1PresharedKey": [rnd]})
+    assert run_policy(PACK[crossnet_policies.PSK_UNVERIFIED], stack_args([rnd, generated])) == []
 
 
 def test_default_route_to_a_vgw_is_rejected_by_its_dependency() -> None:

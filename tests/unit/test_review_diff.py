@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from test_review_support import STACKS, plan_of, run_cli, stack_config, write_stack_file
 
 from network.naming import tunnel_id
+from network.review import replacements
 from network.review.diff import (
     address_changes,
     diff_snapshots,
@@ -18,7 +20,13 @@ from network.review.diff import (
     render_diff,
     resource_changes,
 )
-from network.review.replacements import REPLACE_ON_CHANGE, replaces
+from network.review.replacements import (
+    CHECKED_PULUMI_AWS,
+    CHECKED_UPSTREAM,
+    REPLACE_ON_CHANGE,
+    provider_upstream,
+    replaces,
+)
 from network.review.snapshot import plan_snapshot
 
 NET = "crossnet:network"
@@ -60,20 +68,63 @@ def test_no_change_exits_0(stack: str, tmp_path: Path, capsys: pytest.CaptureFix
     assert "no changes" in out
 
 
-def test_inside_cidr_change_replaces_the_vpn_connection_loudly(
+def test_inside_cidr_change_is_in_place_with_the_bundled_provider(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replacements, "installed_pulumi_aws", lambda: CHECKED_PULUMI_AWS)
+    config = stack_config("prod")
+    config[NET]["connections"]["fra-edge1-hub"]["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
+    code, out, err = diff(tmp_path, "prod", config, capsys, monkeypatch)
+    assert code == 1, err
+    # terraform-provider-aws v6.28.0 updates an inside CIDR in place: no replacement ...
+    assert "0 to REPLACE" in out and "REPLACES VPN CONNECTION" not in out
+    assert "update  vpn   fra-edge1-hub-vpn  tunnel1InsideCidr: 169.254.37.0/30 -> " \
+           "169.254.50.0/30" in out
+    # ... but loud: the tunnel goes down until the router follows; both paths told
+    assert "!! MOVES TUNNEL INSIDE ADDRESSES OF VPN CONNECTION fra-edge1-hub !!" in out
+    assert "ModifyVpnTunnelOptions" in out and "outside addresses and keys stay" in out
+    assert "older than terraform-provider-aws v6.28.0 REPLACE the connection" in out
+    assert "move fra-edge1's tunnel 1 to router 169.254.50.2 / AWS 169.254.50.1" in out
+    assert "routers to reconfigure: fra-edge1" in out
+    assert SECRET_PREFIX not in out + err
+
+
+def test_inside_cidr_change_replaces_with_an_older_provider(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replacements, "installed_pulumi_aws", lambda: "7.20.0")
     config = stack_config("prod")
     config[NET]["connections"]["fra-edge1-hub"]["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
     code, out, err = diff(tmp_path, "prod", config, capsys, monkeypatch)
     assert code == 1, err
     assert "!! REPLACES VPN CONNECTION fra-edge1-hub !!" in out
-    assert "NEW OUTSIDE ADDRESSES" in out
-    assert "routers to reconfigure: fra-edge1" in out
+    assert "NEW OUTSIDE ADDRESSES" in out and "0 to REPLACE" not in out
+    assert "terraform-provider-aws v6.28.0 and later change an inside CIDR in place" in out
     # one tunnel at a time, in place, with the applied connection's ID and outside address
     assert "modify-vpn-tunnel-options --vpn-connection-id vpn-0" in out
     assert "TunnelInsideCidr=169.254.50.0/30" in out
     assert SECRET_PREFIX not in out + err
+
+
+def test_both_inside_cidrs_at_once_are_split_into_one_tunnel_per_apply() -> None:
+    config = stack_config("prod")
+    conn = config[NET]["connections"]["fra-edge1-hub"]
+    conn["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
+    conn["tunnel2"] = {"insideCidr": "169.254.50.4/30"}
+    report = diff_snapshots(plan_snapshot(plan_of("prod")),
+                            plan_snapshot(plan_of("prod", config)), "test")
+    [impact] = [i for i in report.impacts if i.loud]
+    assert impact.kind == "inside-cidr" and impact.routers == ("fra-edge1",)
+    assert "change one tunnel per apply" in impact.steps[0]
+    assert [s for s in impact.steps if s.startswith("apply: AWS moves tunnel")] != []
+    assert len(impact.steps) == 4
+    assert {c.action for c in report.resources} == {"update"}
+    # the same change read for an older provider: a replacement, avoidable in place
+    older = diff_snapshots(plan_snapshot(plan_of("prod")),
+                           plan_snapshot(plan_of("prod", config)), "test", upstream=None)
+    [loud] = [i for i in older.impacts if i.loud]
+    assert loud.kind == "replace-vpn" and loud.avoidable
+    assert [c.action for c in older.resources if c.kind == "vpn"] == ["replace"]
 
 
 def test_routing_change_replaces_with_make_before_break(tmp_path: Path,
@@ -199,14 +250,45 @@ def test_proposed_outputs_hold_no_real_key() -> None:
     assert tunnel_id("dc1-edge1-app", 1) in outputs["presharedKeys"]
 
 
-def test_replace_table_has_a_source_for_every_rule() -> None:
+def test_replace_table_has_a_pinned_source_for_every_rule() -> None:
     for t, rule in REPLACE_ON_CHANGE.items():
         assert rule.source.startswith("https://"), t
         assert rule.props
-    assert replaces("aws:ec2/vpnConnection:VpnConnection", "tunnel1InsideCidr")
-    assert not replaces("aws:ec2/vpnConnection:VpnConnection", "customerGatewayId")
-    assert not replaces("aws:ec2/vpnConnection:VpnConnection", "tunnel1PresharedKey")
+        # every link into the provider's tree names a commit or a release tag, or says
+        # why it cannot
+        for link in re.findall(r"terraform-provider-aws/blob/([^/]+)/", rule.source):
+            assert re.fullmatch(r"[0-9a-f]{40}|v\d+\.\d+\.\d+", link) or (
+                "no copy stored to pin" in rule.source), (t, link)
+    vpn = "aws:ec2/vpnConnection:VpnConnection"
+    # the newer inputs are in the table
+    for prop in ("tunnelBandwidth", "vpnConcentratorId", "presharedKeyStorage"):
+        assert replaces(vpn, prop), prop
+    assert replaces("aws:ec2/customerGateway:CustomerGateway", "bgpAsnExtended")
     assert replaces("aws:ec2/customerGateway:CustomerGateway", "ipAddress")
+    assert not replaces(vpn, "customerGatewayId")
+    assert not replaces(vpn, "tunnel1PresharedKey")
+    # inside CIDRs: in place since terraform-provider-aws v6.28.0, replaced before
+    for prop in ("tunnel1InsideCidr", "tunnel2InsideCidr", "tunnel1InsideIpv6Cidr"):
+        assert not replaces(vpn, prop, CHECKED_UPSTREAM)
+        assert not replaces(vpn, prop, "6.28.0")
+        assert replaces(vpn, prop, "6.27.0")
+        assert replaces(vpn, prop, None)  # unknown provider: the replacing reading
+    tgw = "aws:ec2transitgateway/transitGateway:TransitGateway"
+    assert not replaces(tgw, "amazonSideAsn") and replaces(tgw, "amazonSideAsn", "4.36.1")
+    assert replaces("aws:ec2/vpnGateway:VpnGateway", "amazonSideAsn")
+
+
+@pytest.mark.parametrize(("version", "upstream"), [
+    (CHECKED_PULUMI_AWS, CHECKED_UPSTREAM), ("7.52.0", CHECKED_UPSTREAM),
+    ("8.0.1", CHECKED_UPSTREAM), ("7.50.9", None), ("7.0.0", None)])
+def test_provider_upstream_is_known_only_from_the_checked_release(
+        version: str, upstream: str | None) -> None:
+    assert provider_upstream(version) == upstream
+
+
+def test_provider_upstream_of_the_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replacements, "installed_pulumi_aws", lambda: None)
+    assert provider_upstream() is None
 
 
 def test_rules_listing(capsys: pytest.CaptureFixture[str],
@@ -253,3 +335,74 @@ def test_a_named_file_that_does_not_exist_is_an_error(
     assert code == 2 and out == ""
     assert flag in err and "no such file" in err and str(missing) in err
     assert "nothing applied" not in out + err
+
+
+def test_vgw_replacement_is_loud_with_detach_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stack_config("staging")
+    config[NET]["vpnGateways"]["web-vgw"]["asn"] = 64514
+    code, out, err = diff(tmp_path, "staging", config, capsys, monkeypatch, "--no-configs")
+    assert code == 1, err
+    assert "!! REPLACES VIRTUAL PRIVATE GATEWAY web-vgw !!" in out
+    assert "amazonSideAsn: 64513 -> 64514" in out
+    assert "both tunnels of each are down" in out and "dc1-edge1-web" in out
+    assert "A VPC takes one VGW at a time" in out and "deleteBeforeReplace" in out
+    assert "aws ec2 detach-vpn-gateway" in out
+    assert "routers to reconfigure: dc1-edge1" in out
+    # the moved connection is not reported as "kept as it is"
+    assert "AWS keeps the connection as it is" not in out
+
+
+def test_vgw_replacement_with_bgp_names_the_new_aws_asn() -> None:
+    config = stack_config("dev")
+    config[NET]["vpnGateways"]["app-vgw"]["asn"] = 64520
+    report = diff_snapshots(plan_snapshot(plan_of("dev")), plan_snapshot(plan_of("dev", config)),
+                            "test")
+    [vgw] = [i for i in report.impacts if i.kind == "replace-vgw"]
+    assert vgw.subject == "app-vgw" and vgw.routers == ("dc1-edge1",)
+    assert "becomes 64520" in vgw.consequence
+    assert any("peer with AWS-side ASN 64520" in s for s in vgw.steps)
+    assert [i.kind for i in report.impacts] == ["replace-vgw"]
+
+
+def test_transit_gateway_asn_change_is_flagged_as_refused_by_aws() -> None:
+    config = stack_config("prod")
+    config[NET]["transitGateways"]["hub"]["asn"] = 64601
+    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
+                            "test")
+    assert [(c.action, c.kind) for c in report.resources] == [("update", "tgw")]
+    [blocked] = report.impacts
+    assert blocked.kind == "blocked-tgw-asn" and blocked.loud
+    assert "AWS refuses it while the transit gateway has VPN attachments" in blocked.consequence
+    assert blocked.routers == ("ash-edge1", "ash-edge2", "fra-edge1", "fra-edge2")
+
+
+def test_markdown_banners_are_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stack_config("prod")
+    config[NET]["datacenters"]["ash"]["routers"]["edge2"]["publicIp"] = "192.0.2.112"
+    code, out, _ = diff(tmp_path, "prod", config, capsys, monkeypatch, "--format", "markdown",
+                        "--no-configs")
+    assert code == 1
+    assert "!!" not in out
+    assert out.startswith("## crossnet diff: stack prod")
+    lines = out.splitlines()
+    at = lines.index("### REPLACES CUSTOMER GATEWAY ash-edge2-cgw")
+    assert lines[at + 2] == "> [!WARNING]"
+    assert "> - ipAddress: 192.0.2.102 -> 192.0.2.112" in lines
+    assert any(x.startswith("> **Safe order:**") for x in lines)
+    assert any(x.startswith("> 1. move the traffic off ash-edge2") for x in lines)
+
+
+def test_router_config_diff_says_which_path_it_shows(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    if importlib.util.find_spec("network.render") is None:
+        pytest.skip("network.render is not there yet")
+    config = stack_config("prod")
+    config[NET]["connections"]["fra-edge1-hub"]["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
+    code, out, _ = diff(tmp_path, "prod", config, capsys, monkeypatch, "--format", "markdown")
+    assert code == 1
+    assert "### Router config diffs (keys redacted)" in out
+    assert "- fra-edge1-hub (fra-edge1): the diff shows the in-place path" in out

@@ -20,7 +20,8 @@ STACKS = ("dev", "staging", "prod")
 
 def stack_config(stack: str) -> dict[str, Any]:
     """A deep copy of an example stack's config mapping (keys fully qualified)."""
-    return copy.deepcopy(read_stack_config(stack, ROOT / "stacks" / f"Pulumi.{stack}.yaml"))
+    # a plain dict (the reader may hand back a dict subclass that YAML cannot dump)
+    return copy.deepcopy(dict(read_stack_config(stack, ROOT / "stacks" / f"Pulumi.{stack}.yaml")))
 
 
 def plan_of(stack: str, config: dict[str, Any] | None = None) -> Plan:

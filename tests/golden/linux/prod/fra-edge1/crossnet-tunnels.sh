@@ -8,12 +8,17 @@
 set -eu
 
 # An interface that already exists is kept (re-runs, or a lab's stand-in device).
+# Reverse-path filtering is loose on each tunnel interface: AWS may send over either
+# tunnel, and strict filtering drops a packet that arrives on the tunnel this router does
+# not route back over. The kernel applies the larger of net.ipv4.conf.all.rp_filter and
+# the interface's own value, so 2 (loose) here wins over a strict (1) default.
 tunnel() {  # name if_id mtu aws-outside-ip
     if ! ip link show "$1" >/dev/null 2>&1; then
         dev=$(ip -o route get "$4" | sed -n 's/.* dev \([^ ]*\).*/\1/p')
         ip link add "$1" type xfrm dev "$dev" if_id "$2"
     fi
     ip link set "$1" mtu "$3"
+    sysctl -q -w "net.ipv4.conf.$1.rp_filter=2"
 }
 
 tunnel vti2368 2368 1399 198.51.100.12
