@@ -19,20 +19,23 @@ def stack_file(stack: str) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def state_dir(stack: str) -> Path:
+def state_dir(stack: str, create: bool = True) -> Path:
+    """The stack's state directory; `create=False` only names it (a command that may
+    still fail must not leave an empty one behind)."""
     root = Path(os.environ.get("CROSSNET_STATE_DIR", PROJECT_DIR / ".crossnet"))
     path = root / stack
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
+    if create:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(path, 0o700)
     return path
 
 
-def outputs_path(stack: str) -> Path:
-    return state_dir(stack) / "outputs.json"
+def outputs_path(stack: str, create: bool = True) -> Path:
+    return state_dir(stack, create) / "outputs.json"
 
 
-def configs_dir(stack: str) -> Path:
-    return state_dir(stack) / "configs"
+def configs_dir(stack: str, create: bool = True) -> Path:
+    return state_dir(stack, create) / "configs"
 
 
 def lab_dir(stack: str) -> Path:

@@ -1,25 +1,30 @@
 """Cross-check a rendered router config against the stack's tunnel options (pure).
 
 The config text is read back (not the context it came from) into per-tunnel
-facts: the IKE and ESP suites it offers, lifetimes, DPD, the key, the tunnel
-interface's address and the BGP session or static routes. Each fact is then
-compared with what AWS was given for that tunnel:
+facts, the way the platform would read it (its defaults included): the IKE and
+ESP suites it offers, lifetimes, DPD, the key, the tunnel interface's address,
+MTU and MSS clamp, DF-bit handling, and the BGP session or static routes. Each
+fact is then compared with what AWS was given for that tunnel:
 
 - every IKE and ESP suite is one AWS allows, and one the tunnel's options allow;
-- lifetimes, DPD timeout, ASNs and BGP timers agree;
+- lifetimes, ASNs and BGP timers agree; DPD gives up within AWS's DPD timeout;
 - the pre-shared key is the tunnel's key;
 - the interface address is the customer side (.2) of the tunnel's /30, and the
-  BGP neighbour the AWS side (.1);
+  BGP neighbour the AWS side (.1); MTU and MSS are the connection's;
 - the inbound prefix filter is exactly the planned AWS prefixes and the
-  outbound one exactly the datacenter's prefixes.
+  outbound one exactly the datacenter's prefixes; only a standby tunnel has a
+  lower local preference and a prepended AS path; ECMP has BGP multipath;
+- the two tunnels' static routes rank primary before standby; every announced
+  prefix has a discard route; the outer DF bit is cleared where the platform
+  can; maximum-prefix restarts the session where it can.
 
-`render_stack` refuses to write a router whose config fails this check.
+`render_stack` refuses to write a router whose config fails this check; what a
+platform cannot express at all (VyOS 1.4's IKEv2 DPD timing) is a note instead.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +35,11 @@ from network import aws_rules as aws
 from network.contract import Connection, Router, Tunnel
 from network.errors import Problem, show
 from network.render import crypto as cr
-from network.render.context import DISCARD_DISTANCE, MAX_PREFIX_RESTART_MINUTES
+from network.render.context import (
+    DISCARD_DISTANCE,
+    IOSXE_DPD_RETRIES,
+    MAX_PREFIX_RESTART_MINUTES,
+)
 from network.render.names import INTERFACE_FORMATS
 
 Suite = tuple[str, str | None, int | None]  # (encryption, integrity or PRF, DH group), AWS names
@@ -56,14 +65,18 @@ class TunnelFacts:
     esp: set[Suite] = field(default_factory=set)
     ike_lifetime: int | None = None
     esp_lifetime: int | None = None
+    replay_window: int | None = None  # None: the platform has no knob for its size
     mobike: bool | None = None  # None: the platform has no MOBIKE
     dpd_interval: int | None = None
     dpd_timeout: int | None = None  # interval x retries, where the platform has retries
     # strongSwan IKEv2: when DPD gives up, from the interval and charon's retransmissions
     dpd_gives_up: float | None = None
+    dpd_untunable: bool = False  # the give-up time is the platform's, no knob changes it
     df_bit: str | None = None  # the outer header's DF bit: clear, copy or set (None: no knob)
     fragmentation: str | None = None  # before or after encryption (None: no knob)
     address: str | None = None  # "a.b.c.d/len" on the tunnel interface
+    mtu: int | None = None  # the tunnel interface's
+    mss: int | None = None  # the TCP MSS clamp on it (both directions, where that is separate)
     neighbor: str | None = None
     remote_as: int | None = None
     local_as: int | None = None
@@ -73,6 +86,9 @@ class TunnelFacts:
     prefix_out: set[str] | None = None
     max_prefix: int | None = None
     max_prefix_restart: int | None = None  # minutes until a torn-down session comes back
+    local_pref: int | None = None  # set on the routes this neighbour sends
+    prepend: tuple[int, ...] = ()  # prepended to what it is sent
+    multipath: int | None = None  # BGP paths the router may use at once (None: one)
     static: set[tuple[str, int, int]] = field(default_factory=set)  # (prefix, distance, prio)
     rp_filter: int | None = None  # Linux: the tunnel interface's reverse-path filter
 
@@ -81,6 +97,10 @@ class TunnelFacts:
 # encryption. VyOS 1.4 has neither (docs/templates.md); FortiOS only the second.
 DF_KNOB = frozenset({"linux", "iosxe", "junos"})
 FRAGMENTATION_KNOB = frozenset({"iosxe", "fortios"})
+# Platforms that size the IPsec replay window (Junos's knob could not be confirmed).
+REPLAY_KNOB = frozenset({"linux", "iosxe"})
+# BGP's default local preference: the standby tunnel's routes must get less.
+DEFAULT_LOCAL_PREF = 100
 # Platforms that can bring a session back some minutes after maximum-prefix tore it down.
 PREFIX_RESTART_KNOB = frozenset({"linux", "iosxe", "junos"})
 
@@ -96,21 +116,37 @@ class ConfigFacts:
     load_balanced: set[str] | None = None
 
 
+@dataclass(frozen=True)
+class Review:
+    """The cross-check's verdict: problems block a render; notes are known limits of a
+    platform that the config cannot fix, printed with the table."""
+
+    problems: list[Problem]
+    notes: list[str]
+
+
 def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
     """Every disagreement between a router's rendered files and its tunnels."""
+    return review_router(router, files).problems
+
+
+def review_router(router: Router, files: dict[str, str]) -> Review:
+    """check_router's problems, and the notes on what the platform cannot do."""
     extract = EXTRACTORS.get(router.platform)
     if extract is None:
-        return [Problem(f"routers.{router.key}.platform", show(router.platform),
-                        "no cross-check for this platform")]
+        return Review([Problem(f"routers.{router.key}.platform", show(router.platform),
+                               "no cross-check for this platform")], [])
     where = f"routers.{router.key}"
     try:
         config = extract(files)
         facts = {f.remote: f for f in config.tunnels}
     except RejectedLineError as e:
-        return [Problem(where, show(e.line), e.why)]
+        return Review([Problem(where, show(e.line), e.why)], [])
     except (KeyError, ValueError, IndexError) as e:
-        return [Problem(where, show(str(e)), "the rendered config could not be read back")]
+        return Review([Problem(where, show(str(e)), "the rendered config could not be read back")],
+                      [])
     problems: list[Problem] = []
+    notes: list[str] = []
     expected = {t.aws_outside_ip: (c, t) for c in router.connections for t in c.tunnels}
     by_connection: dict[str, dict[int, TunnelFacts]] = {}
     for remote in sorted(set(facts) - set(expected)):
@@ -123,12 +159,19 @@ def check_router(router: Router, files: dict[str, str]) -> list[Problem]:
             continue
         problems += [Problem(path, show(v), rule) for v, rule in _compare(router, c, t, f)]
         by_connection.setdefault(c.name, {})[t.number] = f
+        timeout = c.crypto["dpd"]["timeoutSeconds"]
+        if f.dpd_untunable and f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
+            note = (f"{router.key} {c.name}: DPD gives up about {f.dpd_gives_up:.0f} s after "
+                    f"the last packet, AWS after {timeout} s ({router.platform}: IKEv2 DPD "
+                    "follows strongSwan's default retransmissions, which its CLI cannot tune)")
+            if note not in notes:
+                notes.append(note)
     for c in router.connections:
         tunnels = by_connection.get(c.name, {})
         if len(tunnels) == len(c.tunnels):
             problems += _compare_connection(router, c, tunnels)
     problems += _compare_router(router, config)
-    return problems
+    return Review(problems, notes)
 
 
 def _compare_connection(r: Router, c: Connection, facts: dict[int, TunnelFacts]) -> list[Problem]:
@@ -213,14 +256,25 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
                    aws.PHASE2_DH_GROUPS)
     if f.ike_lifetime != p1["lifetimeSeconds"]:
         out.append((f.ike_lifetime, f"IKE lifetime is not phase 1's {p1['lifetimeSeconds']} s"))
+    if r.platform in REPLAY_KNOB:
+        window = spec["replayWindowSize"]
+        want = cr.iosxe_replay_window(window) if r.platform == "iosxe" else window
+        if f.replay_window != want:
+            out.append((f.replay_window, f"the replay window is AWS's {window} packets"
+                                         + (f" (IOS-XE: {want}, its largest within it)"
+                                            if want != window else "")))
     if f.esp_lifetime != p2["lifetimeSeconds"]:
         out.append((f.esp_lifetime, f"ESP lifetime is not phase 2's {p2['lifetimeSeconds']} s"))
     timeout = spec["dpd"]["timeoutSeconds"]
     if f.dpd_interval is None or not 0 < f.dpd_interval <= timeout // 3:
         out.append((f.dpd_interval, f"DPD interval must be set, at most a third of {timeout} s"))
-    if f.dpd_timeout is not None and f.dpd_timeout != timeout:
-        out.append((f.dpd_timeout, f"DPD gives up after {f.dpd_timeout} s, AWS after {timeout} s"))
-    if f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
+    # Counted retries: give up no later than AWS, and less than one probe earlier.
+    if f.dpd_timeout is not None and not (
+            timeout - (f.dpd_interval or 0) < f.dpd_timeout <= timeout):
+        out.append((f.dpd_timeout, f"DPD gives up after {f.dpd_timeout} s, AWS after {timeout} s: "
+                                   "it must give up within AWS's DPD timeout, less than one "
+                                   "probe interval before it"))
+    if f.dpd_gives_up is not None and f.dpd_gives_up > timeout and not f.dpd_untunable:
         out.append((f"{f.dpd_gives_up:g} s", f"DPD must give up within AWS's DPD timeout of "
                                              f"{timeout} s (charon's retransmit_* settings)"))
     if r.platform in DF_KNOB and f.df_bit != "clear":
@@ -231,6 +285,12 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append((f.rp_filter, "the tunnel interface needs loose reverse-path filtering "
                                  "(rp_filter=2), or packets AWS sends over the other tunnel "
                                  "are dropped"))
+    if f.mtu != c.tunnel_mtu:
+        out.append((f.mtu, f"the tunnel interface's MTU is the connection's {c.tunnel_mtu}"))
+    # Junos clamps all IPsec traffic at one MSS: the smallest of the router's connections.
+    mss = min(x.tcp_mss for x in r.connections) if r.platform == "junos" else c.tcp_mss
+    if f.mss != mss:
+        out.append((f.mss, f"TCP MSS must be clamped at {mss} on the tunnel, both ways"))
     customer = f"{net[2]}/{net.prefixlen}"
     if f.address != customer:
         out.append((f.address, f"the tunnel interface must hold the customer side {customer} "
@@ -253,6 +313,20 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
                                                     + ", ".join(c.announce)))
         if f.max_prefix != c.max_prefixes_in:
             out.append((f.max_prefix, f"maximum-prefix guard is {c.max_prefixes_in}"))
+        standby = t.preference == "secondary" and c.redundancy != "ecmp"
+        if standby and not (f.local_pref is not None and f.local_pref < DEFAULT_LOCAL_PREF):
+            out.append((f.local_pref, "the standby tunnel's routes need a local preference "
+                                      f"below the default {DEFAULT_LOCAL_PREF}"))
+        if standby and not (f.prepend and set(f.prepend) == {r.asn}):
+            out.append((list(f.prepend), f"the standby tunnel must prepend the datacenter's ASN "
+                                         f"{r.asn} to what it announces"))
+        if not standby and (f.local_pref not in (None, DEFAULT_LOCAL_PREF) or f.prepend):
+            out.append((f"local-pref {f.local_pref}, prepend {list(f.prepend)}",
+                        "only a standby tunnel gets a lower preference or a longer AS path "
+                        + ("(ECMP: all tunnels equal)" if c.redundancy == "ecmp" else "")))
+        if c.redundancy == "ecmp" and (f.multipath or 1) < len(c.tunnels):
+            out.append((f.multipath, f"ECMP needs BGP multipath over the connection's "
+                                     f"{len(c.tunnels)} tunnels (maximum-paths)"))
         if r.platform in PREFIX_RESTART_KNOB and f.max_prefix_restart != MAX_PREFIX_RESTART_MINUTES:
             out.append((f.max_prefix_restart, "a session the maximum-prefix guard tore down "
                                               f"must come back after "
@@ -348,15 +422,26 @@ def _seconds(value: str | None) -> int | None:
 def _frr(text: str) -> dict[str, Any]:
     """The parts of an frr.conf the check needs."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}}
+                           "static": [], "discard": {}, "route_maps": {}}
     iface = None
+    rmap: dict[str, Any] = {}
     for raw in text.splitlines():
         line = raw.strip()
         words = line.split()
         if not words or line.startswith("!"):
             continue
+        if words[0] == "route-map":
+            rmap = out["route_maps"].setdefault(words[1], {})
+        elif raw[0] != " ":
+            rmap = {}
         if words[0] == "interface":
             iface = words[1]
+        elif words[:2] == ["set", "local-preference"]:
+            rmap["local_pref"] = int(words[2])
+        elif words[:3] == ["set", "as-path", "prepend"]:
+            rmap["prepend"] = [int(x) for x in words[3:]]
+        elif words[0] == "maximum-paths":
+            out["multipath"] = int(words[-1])
         elif words[:2] == ["ip", "address"] and iface:
             out["addresses"][iface] = words[2]
         elif words[:2] == ["router", "bgp"]:
@@ -403,6 +488,7 @@ def linux_facts(files: dict[str, str]) -> ConfigFacts:
                 ike_lifetime=(_seconds(conn.get("rekey_time")) or 0)
                 + (_seconds(conn.get("over_time")) or 0),
                 esp_lifetime=_seconds(child.get("life_time")),
+                replay_window=int(child.get("replay_window", 32)),  # strongSwan's default: 32
                 df_bit="copy" if child.get("copy_df", "yes") != "no" else "clear",
                 dpd_interval=_seconds(conn.get("dpd_delay")),
                 dpd_timeout=_seconds(conn.get("dpd_timeout")),
@@ -411,6 +497,10 @@ def linux_facts(files: dict[str, str]) -> ConfigFacts:
             )
             if iface in script["tunnels"]:
                 f.rp_filter = script["rp_filter"]
+                f.mtu = script["tunnels"][iface]
+                clamps = {d: m for d, i, m in script["mss"] if i == iface}
+                if set(clamps) == {"oif", "iif"} and len(set(clamps.values())) == 1:
+                    f.mss = clamps["oif"]
             _apply_bgp(f, frr, iface)
             facts.append(f)
     return ConfigFacts(facts, discard=frr["discard"])
@@ -424,6 +514,9 @@ def _tunnel_script(text: str) -> dict[str, Any]:
         "tunnels": {m[0]: int(m[1]) for m in re.findall(r"^tunnel (\S+) \d+ (\d+) \S+$", text,
                                                         re.M)},
         "rp_filter": int(rp.group(1)) if rp else None,
+        # nft: (oif|iif, interface, MSS) of each clamp rule
+        "mss": [(m[0], m[1], int(m[2])) for m in re.findall(
+            r'^\s*(oif|iif)name "(\S+)" .*maxseg size set (\d+)$', text, re.M)],
     }
 
 
@@ -463,6 +556,12 @@ def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
             f.prefix_out = frr["lists"].get(n.get("prefix_out"), set())
             f.max_prefix = n.get("max_prefix")
             f.max_prefix_restart = n.get("max_prefix_restart")
+            maps = frr.get("route_maps", {})
+            f.local_pref = n.get("local_pref", maps.get(n.get("route_map_in"), {}).get(
+                "local_pref"))
+            f.prepend = tuple(n.get("prepend", maps.get(n.get("route_map_out"), {}).get(
+                "prepend", ())))
+            f.multipath = n.get("multipath", frr.get("multipath"))
 
 
 # ------------------------------------------------------------------ Cisco IOS-XE
@@ -528,8 +627,12 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
         iface = head.split()[1]
         ip = (value(body, "ip address") or " ").split()
         prof = ipsec[(value(body, "tunnel protection ipsec profile") or "").split()[0]]
-        ike_prof = profiles[value(prof, "set ikev2-profile") or ""]
-        ring = keyrings[value(ike_prof, "keyring local") or ""]
+        # The IKE version is the profile kind the IPsec profile names: an IKEv2 profile,
+        # or an ISAKMP (IKEv1) one.
+        ike_prof = profiles.get(value(prof, "set ikev2-profile") or "")
+        version = 2 if ike_prof is not None else 1 if value(prof, "set isakmp-profile") else None
+        ike_prof = ike_prof or []
+        ring = keyrings.get(value(ike_prof, "keyring local") or "", [])
         remote = value(body, "tunnel destination") or ""
         pfs_name = value(prof, "set pfs") or ""
         pfs = int(pfs_name[5:]) if pfs_name.startswith("group") else None
@@ -538,7 +641,8 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
             spec = transforms[name].split()
             enc = esp_enc.get(" ".join(spec[:2]), " ".join(spec[:2]))
             esp.add((enc, esp_integ.get(spec[2], spec[2]) if len(spec) > 2 else None, pfs))
-        dpd = (value(ike_prof, "dpd") or "").split()
+        dpd = (value(ike_prof, "dpd") or "").split()  # interval retry (periodic|on-demand)
+        dpd_gives_up = int(dpd[0]) + IOSXE_DPD_RETRIES * int(dpd[1]) if len(dpd) >= 2 else None
         psk = None
         if value(ring, "address") == remote:
             psk = value(ring, "pre-shared-key")
@@ -549,10 +653,16 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
         frag = value(body, "crypto ipsec fragmentation") or global_frag or "before-encryption"
         f = TunnelFacts(
             remote=remote, local=value(body, "tunnel source"), psk=psk,
-            ike_version=2, ike=ike if local == value(body, "tunnel source") else set(), esp=esp,
+            ike_version=version, esp=esp,
+            ike=ike if local == value(body, "tunnel source") else set(),
             ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
             esp_lifetime=int(life[0]) if life else None,
+            replay_window=int(value(prof, "set security-association replay window-size")
+                              or 64),  # IOS's default
             dpd_interval=int(dpd[0]) if dpd else None,
+            dpd_timeout=dpd_gives_up if dpd[2:3] == ["periodic"] else None,
+            mtu=int(value(body, "ip mtu") or 0) or None,
+            mss=int(value(body, "ip tcp adjust-mss") or 0) or None,
             df_bit=df, fragmentation=frag.removesuffix("-encryption"),
             address=_ios_mask(ip[0], ip[1]) if len(ip) == 2 else None,
         )
@@ -564,13 +674,23 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
 def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
     """IOS-style BGP, prefix lists and static routes, in the shape _frr() returns."""
     out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}}
+                           "static": [], "discard": {}, "route_maps": {}}
     for head, body in blocks:
         words = head.split()
         if words[:2] == ["router", "bgp"]:
             out["asn"] = int(words[2])
             for line in body:
                 _neighbor_line(out, line.split())
+                if line.startswith("maximum-paths "):
+                    out["multipath"] = int(line.split()[-1])
+        elif words[0] == "route-map":
+            rmap = out["route_maps"].setdefault(words[1], {})
+            for line in body:
+                w = line.split()
+                if w[:2] == ["set", "local-preference"]:
+                    rmap["local_pref"] = int(w[2])
+                elif w[:3] == ["set", "as-path", "prepend"]:
+                    rmap["prepend"] = [int(x) for x in w[3:]]
         elif words[:2] == ["ip", "prefix-list"]:
             entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
             out["lists"].setdefault(words[2], set()).add(entry)
@@ -596,6 +716,8 @@ def _neighbor_line(out: dict[str, Any], words: list[str]) -> None:
         n["keepalive"], n["hold"] = int(words[3]), int(words[4])
     elif words[2] == "prefix-list":
         n[f"prefix_{words[4]}"] = words[3]
+    elif words[2] == "route-map":
+        n[f"route_map_{words[4]}"] = words[3]
     elif words[2] == "maximum-prefix":
         n["max_prefix"] = int(words[3])
         if words[4:5] == ["restart"]:
@@ -604,10 +726,26 @@ def _neighbor_line(out: dict[str, Any], words: list[str]) -> None:
 
 # ------------------------------------------------------------------ Junos (set commands)
 
+# A word, or a quoted string ('...' or "...", no escapes: what these configs hold). Much
+# faster than shlex, which dominated the check's time on VyOS and Junos.
+_TOKEN = r"""'[^']*'|"[^"]*"|[^\s'"]+"""
+_TOKENS = re.compile(_TOKEN)
+_LINE = re.compile(rf"(?:\s*(?:{_TOKEN}))*\s*")
+
+
+def _words(line: str) -> list[str]:
+    """A config line split into words, quotes removed (shlex.split for these configs)."""
+    if "'" not in line and '"' not in line:
+        return line.split()
+    if not _LINE.fullmatch(line):
+        raise ValueError(f"unbalanced quotes: {line}")
+    return [t[1:-1] if t[0] in "'\"" else t for t in _TOKENS.findall(line)]
+
+
 def _set_lines(text: str) -> list[list[str]]:
     """`set ...` lines as word lists (quotes honoured), the `set` dropped."""
     return [words[1:] for line in text.splitlines()
-            if line.startswith("set ") and (words := shlex.split(line))]
+            if line.startswith("set ") and (words := _words(line))]
 
 
 def _under(lines: list[list[str]], *prefix: str) -> dict[str, list[list[str]]]:
@@ -681,6 +819,8 @@ def junos_facts(files: dict[str, str]) -> ConfigFacts:
             dpd_timeout=interval * threshold if interval and threshold else None,
             df_bit=_get(vpn, "df-bit") or "clear",  # Junos's default
             address=_get(unit, "family", "inet", "address"),
+            mtu=int(_get(unit, "family", "inet", "mtu") or 0) or None,
+            mss=int(_get(lines, "security", "flow", "tcp-mss", "ipsec-vpn", "mss") or 0) or None,
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
@@ -696,6 +836,12 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     lists = {name: {" ".join(w) for w in rest}
              for name, rest in _under(lines, "policy-options", "prefix-list").items()}
     policies = _under(lines, "policy-options", "policy-statement")
+
+    def then(policy: str | None, action: str) -> str | None:
+        """An accepting term's `then <action>` value."""
+        terms = _under(policies.get(policy or "", []), "term")
+        return next((v for rest in terms.values() if ["then", "accept"] in rest
+                     for v in _all(rest, "then", action)), None)
 
     def accepted(policy: str | None) -> set[str] | None:
         """The prefixes a term-based policy accepts: its accepting terms' prefix lists."""
@@ -725,6 +871,10 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
                 "max_prefix": int(limit) if limit else None,
                 "multipath": len(peers) if ["multipath"] in group else None,
                 "max_prefix_restart": int(idle) if idle and idle.isdigit() else None,
+                "local_pref": int(lp) if (lp := then(_get(rest, "import"),
+                                                     "local-preference")) else None,
+                "prepend": [int(x) for x in (then(_get(rest, "export"), "as-path-prepend")
+                                             or "").split()],
             }
             out["lists"][f"{peer}/in"] = accepted(_get(rest, "import"))
             out["lists"][f"{peer}/out"] = accepted(_get(rest, "export"))
@@ -804,19 +954,39 @@ def vyos_facts(files: dict[str, str]) -> ConfigFacts:
                        if remote in _all(rest, "id")), None)
         iface = _get(peer, "vti", "bind") or ""
         version = (_get(ike_group, "key-exchange") or "").removeprefix("ikev")
+        dpd_interval = int(_get(ike_group, "dead-peer-detection", "interval") or 0) or None
+        dpd_timeout = int(_get(ike_group, "dead-peer-detection", "timeout") or 0) or None
+        if version == "2" and dpd_timeout is not None:
+            raise RejectedLineError(
+                f"set vpn ipsec ike-group {_get(peer, 'ike-group')} dead-peer-detection timeout "
+                f"{dpd_timeout}", "IKEv1-only: VyOS ignores it on IKEv2, where charon's "
+                                  "retransmissions decide when DPD gives up")
         f = TunnelFacts(
             remote=remote, local=_get(peer, "local-address"), psk=secret,
             ike_version=int(version) if version.isdigit() else None, ike=ike, esp=esp,
             mobike=["disable-mobike"] not in ike_group,  # VyOS's default: MOBIKE on
             ike_lifetime=int(_get(ike_group, "lifetime") or 0) or None,
             esp_lifetime=int(_get(esp_group, "lifetime") or 0) or None,
-            dpd_interval=int(_get(ike_group, "dead-peer-detection", "interval") or 0) or None,
-            dpd_timeout=int(_get(ike_group, "dead-peer-detection", "timeout") or 0) or None,
+            mtu=int(_get(vtis.get(iface, []), "mtu") or 0) or None,
+            mss=int(_get(vtis.get(iface, []), "ip", "adjust-mss") or 0) or None,
+            dpd_interval=dpd_interval,
+            # `timeout` is IKEv1-only: on IKEv2, charon's default retransmissions decide.
+            dpd_timeout=dpd_timeout if version == "1" else None,
+            dpd_gives_up=_vyos_ikev2_gives_up(dpd_interval) if version == "2" else None,
+            dpd_untunable=version == "2",
             address=_get(vtis.get(iface, []), "address"),
         )
         _apply_bgp(f, bgp, iface)
         facts.append(f)
     return ConfigFacts(facts, discard=bgp["discard"])
+
+
+def _vyos_ikev2_gives_up(interval: int | None) -> float | None:
+    """VyOS 1.4, IKEv2: DPD gives up when charon's default retransmissions run out."""
+    if interval is None:
+        return None
+    return _ikev2_dpd_gives_up({"dpd_delay": str(interval), "version": "2"},
+                               {k: float(v) for k, v in CHARON_RETRANSMIT.items()})
 
 
 def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
@@ -833,9 +1003,20 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             else:
                 entries.add(f"{_get(rule, 'action')} {_get(rule, 'prefix')}")
         out["lists"][name] = entries
+    maps = {name: _under(rest, "rule") for name, rest in
+            _under(lines, "policy", "route-map").items()}
+    paths = _get(lines, "protocols", "bgp", "address-family", "ipv4-unicast", "maximum-paths",
+                 "ebgp")
+    out["multipath"] = int(paths) if paths else None
+
+    def rule_set(name: str | None, *key: str) -> str | None:
+        return next((v for r in maps.get(name or "", {}).values() for v in _all(r, "set", *key)),
+                    None)
+
     for peer, rest in _under(lines, "protocols", "bgp", "neighbor").items():
         af = ("address-family", "ipv4-unicast")
         limit = _get(rest, *af, "maximum-prefix")
+        lp = rule_set(_get(rest, *af, "route-map", "import"), "local-preference")
         out["neighbors"][peer] = {
             "remote_as": int(_get(rest, "remote-as") or 0) or None,
             "hold": int(_get(rest, "timers", "holdtime") or 0) or None,
@@ -843,6 +1024,9 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             "prefix_in": _get(rest, *af, "prefix-list", "import"),
             "prefix_out": _get(rest, *af, "prefix-list", "export"),
             "max_prefix": int(limit) if limit else None,
+            "local_pref": int(lp) if lp else None,
+            "prepend": [int(x) for x in (rule_set(_get(rest, *af, "route-map", "export"),
+                                                  "as-path", "prepend") or "").split()],
         }
     for prefix, rest in _under(lines, "protocols", "static", "route").items():
         if any(w[:1] == ["blackhole"] for w in rest):
@@ -863,7 +1047,7 @@ def _forti_tree(text: str) -> dict[str, Any]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        words = shlex.split(line)
+        words = _words(line)
         if words[0] in ("config", "edit"):
             node: dict[str, Any] = {}
             stack[-1][" ".join(words[1:])] = node
@@ -925,6 +1109,10 @@ def fortios_facts(files: dict[str, str]) -> ConfigFacts:
             fragmentation=("before" if _one(p1, "ip-fragmentation") == "pre-encapsulation"
                            else "after"),  # FortiOS's default: post-encapsulation
             address=address,
+            # FortiOS ignores `mtu` unless mtu-override is enabled
+            mtu=int(_one(iface, "mtu") or 0) or None if _one(iface, "mtu-override") == "enable"
+            else None,
+            mss=int(_one(iface, "tcp-mss") or 0) or None,
         )
         _apply_bgp(f, bgp, name)
         facts.append(f)
@@ -948,14 +1136,26 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
         out["lists"][name] = entries
     bgp = tree.get("router bgp", {})
     out["asn"] = int(_one(bgp, "as") or 0) or None
+    # ebgp-multipath uses every equal path (up to FortiOS's own limit)
+    out["multipath"] = 64 if _one(bgp, "ebgp-multipath") == "enable" else None
+    maps = tree.get("router route-map", {})
+
+    def rule_set(name: str | None, key: str) -> str | None:
+        return next((_one(r, key) for r in maps.get(name or "", {}).get("rule", {}).values()
+                     if _one(r, key)), None)
+
     for peer, n in bgp.get("neighbor", {}).items():
         limit = _one(n, "maximum-prefix")
+        lp = rule_set(_one(n, "route-map-in"), "set-local-preference")
         out["neighbors"][peer] = {
             "remote_as": int(_one(n, "remote-as") or 0) or None,
             "hold": int(_one(n, "holdtime-timer") or 0) or None,
             "keepalive": int(_one(n, "keep-alive-timer") or 0) or None,
             "prefix_in": _one(n, "prefix-list-in"), "prefix_out": _one(n, "prefix-list-out"),
             "max_prefix": int(limit) if limit else None,
+            "local_pref": int(lp) if lp else None,
+            "prepend": [int(x) for x in (rule_set(_one(n, "route-map-out"), "set-aspath")
+                                         or "").split()],
         }
     for route in tree.get("router static", {}).values():
         if _one(route, "blackhole") == "enable":

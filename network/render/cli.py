@@ -41,16 +41,26 @@ def run(args: argparse.Namespace) -> int:
     if not _STACK_RE.match(stack):
         raise ConfigError("--stack", [Problem("--stack", repr(stack),
                                               "a stack name is letters, digits, '.', '_', '-'")])
-    source = args.outputs or outputs_path(stack)
-    outputs = load_outputs(source)
+    # Only named here: a render that fails leaves no empty state directory behind.
+    source = args.outputs or outputs_path(stack, create=False)
+    try:
+        outputs = load_outputs(source)
+    except OSError as e:
+        raise ConfigError(str(source), [Problem(
+            str(source), e.strerror or type(e).__name__, "the stack outputs file cannot be read")]
+        ) from None
     if outputs.stack != stack:
         raise ConfigError(str(source), [Problem(
             "crossnet.stack", repr(outputs.stack),
             f"these are the outputs of stack {outputs.stack!r}, not {stack!r}: "
             f"pass --stack {outputs.stack}")])
-    out_dir = args.out or configs_dir(stack)
+    out_dir = args.out or configs_dir(stack, create=False)
     rendered = render_stack(outputs, out_dir, redact=args.redact)
     print(table(summary_rows(rendered, base=_base(out_dir))))
+    notes = [n for r in rendered for n in r.notes]
+    if notes:
+        print("\nnotes (limits of the platform, see docs/templates.md):")
+        print("\n".join(f"  - {n}" for n in notes))
     keys = "every key masked (--redact)" if args.redact else "files holding a key are mode 0600"
     print(f"\n{len(rendered)} router(s) rendered for stack {stack!r} into {out_dir}; {keys}.")
     return 0

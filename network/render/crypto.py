@@ -171,6 +171,9 @@ IOSXE_ESP_INTEG = {"SHA1": "esp-sha-hmac", "SHA2-256": "esp-sha256-hmac",
 # IOS-XE IKEv2 and PFS know groups 1, 2, 5, 14, 15, 16, 19, 20, 21 and 24 only.
 IOSXE_DH = {g: str(g) for g in (2, 5, 14, 15, 16, 19, 20, 21, 24)}
 
+# IOS-XE's IPsec replay window sizes (set security-association replay window-size).
+IOSXE_REPLAY_WINDOWS = (64, 128, 256, 512, 1024)
+
 JUNOS_ENC = {"AES128": "aes-128-cbc", "AES256": "aes-256-cbc",
              "AES128-GCM-16": "aes-128-gcm", "AES256-GCM-16": "aes-256-gcm"}
 JUNOS_IKE_AUTH = {"SHA1": "sha1", "SHA2-256": "sha-256", "SHA2-384": "sha-384",
@@ -263,7 +266,12 @@ def iosxe(c: TunnelCrypto) -> dict[str, Any]:
                                    "spec": f"{IOSXE_ESP_ENC[e]} {IOSXE_ESP_INTEG[i]}"})
     # An IPsec profile references at most six transform sets.
     return {"ike_proposals": proposals, "transform_sets": transforms[:6],
-            "pfs": f"group{IOSXE_DH[pfs]}"}
+            "pfs": f"group{IOSXE_DH[pfs]}", "replay_window": iosxe_replay_window(c.replay_window)}
+
+
+def iosxe_replay_window(aws_window: int) -> int:
+    """The largest replay window IOS-XE takes that is not larger than AWS's (64-2048)."""
+    return max(w for w in IOSXE_REPLAY_WINDOWS if w <= aws_window)
 
 
 def junos(c: TunnelCrypto) -> dict[str, Any]:
@@ -282,7 +290,7 @@ def junos(c: TunnelCrypto) -> dict[str, Any]:
             esp.append({"encryption": JUNOS_ENC[e],
                         "authentication": JUNOS_ESP_AUTH[i] if i else None})
     return {"ike_proposals": _numbered(ike), "esp_proposals": _numbered(esp[:JUNOS_MAX_PROPOSALS]),
-            "pfs": JUNOS_DH[pfs]}
+            "pfs": JUNOS_DH[pfs], "version": f"v{c.ike_version}-only"}
 
 
 def vyos(c: TunnelCrypto) -> dict[str, Any]:
@@ -298,7 +306,7 @@ def vyos(c: TunnelCrypto) -> dict[str, Any]:
         for i in ([None] if is_aead(e) else p2.integrity):
             esp.append({"encryption": VYOS_ENC[e], "hash": VYOS_HASH[i] if i else None})
     return {"ike_proposals": _numbered(ike), "esp_proposals": _numbered(esp),
-            "pfs": f"dh-group{VYOS_DH[p2.dh_groups[0]]}"}
+            "pfs": f"dh-group{VYOS_DH[p2.dh_groups[0]]}", "key_exchange": f"ikev{c.ike_version}"}
 
 
 def fortios(c: TunnelCrypto) -> dict[str, Any]:

@@ -65,3 +65,36 @@ def tunnel_key(connection: str, number: int) -> str:
 def linux_tunnel_file(connection: str, number: int) -> str:
     """The per-tunnel swanctl file of one tunnel, relative to the router's directory."""
     return LINUX_TUNNEL_FILE.format(tunnel=tunnel_key(connection, number))
+
+
+# Per-tunnel and per-proposal object names. Junos caps IKE object names, so its
+# proposals are named after the connection's short name (aws<N>, tunnel 1's number).
+
+def junos_policy(tunnel: str, direction: str) -> str:
+    """A tunnel's BGP import ("in") or export ("out") policy: `<connection>-<n>-in`."""
+    return f"{tunnel}-{direction}"
+
+
+def junos_proposal(short: str, kind: str, number: int) -> str:
+    """A Junos IKE ("ike") or IPsec ("esp") proposal: `aws<N>-ike-10`."""
+    return f"{short}-{kind}-{number}"
+
+
+def iosxe_ike_proposal(suffix: str) -> str:
+    """An IOS-XE IKEv2 proposal, one per cipher family: `crossnet-gcm`, `crossnet-cbc`."""
+    return f"{IOSXE_IKEV2_POLICY}-{suffix}"
+
+
+def iosxe_transform_set(connection: str, suffix: str) -> str:
+    """An IOS-XE transform set: `<connection>-aes256gcm`."""
+    return f"{connection}-{suffix}"
+
+
+def iosxe_keyring_peer(number: int) -> str:
+    """The peer entry in a tunnel's IKEv2 keyring: `aws-<tunnel number 1|2>`."""
+    return f"aws-{number}"
+
+
+def strongswan_secret(tunnel: str) -> str:
+    """A tunnel's swanctl secrets section: `ike-<connection>-<n>`."""
+    return f"ike-{tunnel}"

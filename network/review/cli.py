@@ -11,17 +11,21 @@ import argparse
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Any
 
 from network.errors import ConfigError, Problem
 from network.plan import Plan, build_plan
 from network.review.diagram import render_svg
 from network.review.diff import (
+    OUTPUTS_CAVEAT,
+    PLAN_OUTPUT,
     diff_snapshots,
     load_applied,
     load_outputs_raw,
+    outputs_plan,
     render_diff,
+    render_rules,
     renewed_connections,
-    replacement_sources,
     router_config_diffs,
 )
 from network.review.estimate import (
@@ -119,12 +123,14 @@ def run_guardrails(args: argparse.Namespace) -> int:
     return 1 if mandatory else 0
 
 
-def run_diff(args: argparse.Namespace) -> int:
-    """`crossnet diff`: 0 when nothing changed, 1 when something did (2: invalid input)."""
-    if args.rules:
-        _write(render_text([replacement_sources()]), args.out)
-        return 0
-    plan = load_plan(args.stack, args.config)
+def diff_baseline(args: argparse.Namespace) -> tuple[
+        dict[str, Any] | None, dict[str, Any] | None, str, list[str]]:
+    """The applied snapshot, the applied outputs, how to name the baseline, and its caveats.
+
+    In this order: `--applied FILE`; the `crossnetPlan` of `--outputs FILE` (a
+    real stack: `pulumi stack output --json --show-secrets`); the offline
+    apply's applied.json; the `crossnetPlan` of its outputs.json; nothing.
+    """
     # A file named on the command line must be there: a typo must not read as
     # "nothing applied yet", which shows every resource as new.
     missing = [Problem(flag, str(path), "no such file") for flag, path in
@@ -132,13 +138,41 @@ def run_diff(args: argparse.Namespace) -> int:
                if path is not None and not path.is_file()]
     if missing:
         raise ConfigError("command line", missing)
-    applied_file = args.applied or state_dir(args.stack) / "applied.json"
-    outputs_file = args.outputs or outputs_path(args.stack)
+    outputs_file = args.outputs or outputs_path(args.stack, create=False)
+    outputs = load_outputs_raw(outputs_file, strict=args.outputs is not None)
+    if args.applied is not None:
+        return (load_applied(args.applied), outputs, f"the last apply ({args.applied})", [])
+    exported = outputs_plan(outputs, str(outputs_file))
+    if args.outputs is not None:
+        if exported is None:
+            raise ConfigError(str(args.outputs), [Problem(
+                PLAN_OUTPUT, "missing",
+                "these outputs carry no plan snapshot (a program older than the plan export?): "
+                "run `pulumi up` with this crossnet once, or pass --applied FILE")])
+        where = f"{PLAN_OUTPUT} in {args.outputs}"
+        return exported, outputs, f"the stack's exported plan ({where})", [
+            OUTPUTS_CAVEAT.format(where=where)]
+    applied_file = state_dir(args.stack, create=False) / "applied.json"
     old = load_applied(applied_file)
-    outputs = load_outputs_raw(outputs_file)
-    baseline = (f"the last apply ({applied_file})" if old is not None
-                else f"nothing applied ({applied_file} does not exist)")
-    report = diff_snapshots(old, plan_snapshot(plan), baseline, outputs, provider_upstream())
+    if old is not None:
+        return old, outputs, f"the last apply ({applied_file})", []
+    if exported is not None:
+        where = f"{PLAN_OUTPUT} in {outputs_file}"
+        return exported, outputs, f"the stack's exported plan ({where})", [
+            OUTPUTS_CAVEAT.format(where=where)]
+    return None, outputs, (f"nothing applied ({applied_file} does not exist, and no stack "
+                           "outputs with a plan: pass --outputs FILE for a real stack)"), []
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """`crossnet diff`: 0 when nothing changed, 1 when something did (2: invalid input)."""
+    if args.rules:
+        _write(render_rules(args.format), args.out)
+        return 0
+    plan = load_plan(args.stack, args.config)
+    old, outputs, baseline, caveats = diff_baseline(args)
+    report = diff_snapshots(old, plan_snapshot(plan), baseline, outputs, provider_upstream(),
+                            caveats)
     if report.changed and not args.no_configs:
         diffs, notes = router_config_diffs(outputs, plan, report.routers,
                                            renewed_connections(report))
@@ -216,11 +250,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                     "(keys redacted). Exit 0: no change; 1: changes; 2: invalid input.")
     _stack_args(p)
     p.add_argument("--applied", type=Path, default=None, metavar="FILE",
-                   help="applied state (default: .crossnet/<stack>/applied.json)")
+                   help="applied state of the offline apply (default: "
+                        ".crossnet/<stack>/applied.json)")
     p.add_argument("--outputs", type=Path, default=None, metavar="FILE",
-                   help="applied stack outputs, for router configs (default: "
-                        ".crossnet/<stack>/outputs.json, or `pulumi stack output --json "
-                        "--show-secrets`)")
+                   help="applied stack outputs: for a real stack `pulumi stack output --json "
+                        "--show-secrets > FILE`, whose crossnetPlan is then the baseline "
+                        "(default: .crossnet/<stack>/outputs.json)")
     p.add_argument("--no-configs", action="store_true", help="skip the router config diffs")
     p.add_argument("--rules", action="store_true",
                    help="print the replace-on-change table with its sources, and exit")

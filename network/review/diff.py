@@ -60,6 +60,32 @@ _CONNECTION_FIELDS = ("router", "gateway", "gatewayType", "routing", "redundancy
 
 
 # ------------------------------------------------------------------ loading
+# The stack output a crossnet program exports its plan snapshot as
+# (`pulumi stack output crossnetPlan`); see docs/contract.md.
+PLAN_OUTPUT = "crossnetPlan"
+# What a baseline read from stack outputs cannot show.
+OUTPUTS_CAVEAT = (
+    "Baseline: the plan snapshot the stack exported ({where}). The resources are inferred "
+    "from the two plans with crossnet's own model, not read from the stack's state: drift, "
+    "changes made outside crossnet, and what the provider computes at plan time show only in "
+    "`pulumi preview`; run it before `pulumi up`.")
+
+
+def check_snapshot(snap: Any, source: str, field: str) -> dict[str, Any]:
+    """A plan snapshot as read from a file, checked. Raises ConfigError."""
+    if not isinstance(snap, dict):
+        raise ConfigError(source, [Problem(field, "missing", "no plan snapshot")])
+    if snap.get("snapshotVersion") != SNAPSHOT_VERSION:
+        raise ConfigError(source, [Problem(f"{field}.snapshotVersion",
+                                           str(snap.get("snapshotVersion")),
+                                           f"this crossnet reads version {SNAPSHOT_VERSION}")])
+    missing = [k for k in EMPTY_SNAPSHOT if k not in snap]
+    if missing:
+        raise ConfigError(source, [Problem(f"{field}.{k}", "missing", "part of a plan snapshot")
+                                   for k in missing])
+    return snap
+
+
 def load_applied(path: Path) -> dict[str, Any] | None:
     """The plan snapshot of the last apply, or None when nothing was applied yet."""
     source = str(path)
@@ -74,25 +100,36 @@ def load_applied(path: Path) -> dict[str, Any] | None:
         raise ConfigError(source, [Problem(
             "plan", "missing", "the last apply recorded no plan snapshot (an older crossnet?): "
             "run the apply again, or pass --applied FILE")])
-    if snap.get("snapshotVersion") != SNAPSHOT_VERSION:
-        raise ConfigError(source, [Problem("plan.snapshotVersion", str(snap.get("snapshotVersion")),
-                                           f"this crossnet reads version {SNAPSHOT_VERSION}")])
-    missing = [k for k in EMPTY_SNAPSHOT if k not in snap]
-    if missing:
-        raise ConfigError(source, [Problem(f"plan.{k}", "missing", "part of a plan snapshot")
-                                   for k in missing])
-    return snap
+    return check_snapshot(snap, source, "plan")
 
 
-def load_outputs_raw(path: Path) -> dict[str, Any] | None:
-    """The applied stack outputs as raw JSON (keys included: never printed), or None."""
+def load_outputs_raw(path: Path, strict: bool = False) -> dict[str, Any] | None:
+    """The applied stack outputs as raw JSON (keys included: never printed), or None.
+
+    `strict` (a file the user named): unreadable JSON is an error, not "none".
+    """
     if not path.exists():
         return None
     try:
         data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        if strict:
+            raise ConfigError(str(path), [Problem("(file)", "not JSON", str(e))]) from None
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        if strict:
+            raise ConfigError(str(path), [Problem(
+                "(file)", type(data).__name__,
+                "stack outputs are one JSON object (pulumi stack output --json --show-secrets)")])
+        return None
+    return data
+
+
+def outputs_plan(outputs: Mapping[str, Any] | None, source: str) -> dict[str, Any] | None:
+    """The plan snapshot a stack exported (`crossnetPlan`), checked; None when it has none."""
+    if not outputs or PLAN_OUTPUT not in outputs:
+        return None
+    return check_snapshot(outputs[PLAN_OUTPUT], source, PLAN_OUTPUT)
 
 
 # ------------------------------------------------------------------ address plan
@@ -834,18 +871,44 @@ def render_diff(r: DiffReport, fmt: str = "text") -> str:
     return "\n".join(head) + "\n" + body + "\n".join(tail) + ("\n" if tail else "")
 
 
+def _older(rule: Any) -> list[tuple[str, str]]:
+    """(inputs, text) per provider release that changed them from replace to update."""
+    groups: dict[str, list[str]] = {}
+    since: dict[str, Any] = {}
+    for prop, s in rule.in_place_since.items():
+        groups.setdefault(s.version, []).append(prop)
+        since[s.version] = s
+    return [(", ".join(props), f"replace before terraform-provider-aws v{v}, update in place "
+                                f"from v{v} on ({since[v].source})")
+            for v, props in groups.items()]
+
+
 def replacement_sources() -> Table:
     """The replace-on-change table, for the docs and `crossnet diff --rules`."""
     rows = []
     for t, r in REPLACE_ON_CHANGE.items():
-        older = "; ".join(
-            f"{p}: replaces before terraform-provider-aws v{s.version}, in place since "
-            f"v{s.version} ({s.how}; {s.source})" for p, s in r.in_place_since.items())
-        rows.append((t.split(":")[1], ", ".join(r.props), older or "-",
-                     r.source + (f". {r.note}" if r.note else ""),
+        older = "; ".join(f"{props}: {text}" for props, text in _older(r))
+        rows.append((t.split(":")[1], ", ".join(r.props), older or "-", r.source,
                      "yes" if r.checked else "no"))
     return Table.of("Replace-on-change inputs",
-                    ("resource", "inputs that replace", "replace in older providers only",
+                    ("resource", "inputs that replace", "inputs that replace in older providers",
                      "source", "read here"), rows,
                     note="read for " + _provider_text(CHECKED_UPSTREAM) + ". "
                          + PROVIDER_EVIDENCE)
+
+
+def render_rules(fmt: str = "text") -> str:
+    """`crossnet diff --rules`: one block per resource type (a table is too wide)."""
+    md = fmt == "markdown"
+    out = [("## " if md else "") + "Replace-on-change inputs, read for "
+           + _provider_text(CHECKED_UPSTREAM), "", PROVIDER_EVIDENCE, ""]
+    for t, r in REPLACE_ON_CHANGE.items():
+        out.append(f"### `{t}`" if md else t)
+        lines = [f"replace: {', '.join(r.props)}"]
+        lines += [f"{props}: {text}" for props, text in _older(r)]
+        lines.append(f"source ({'read here' if r.checked else 'not re-read'}): {r.source}")
+        if r.note:
+            lines.append(f"note: {r.note}")
+        out += [f"- {x}" if md else f"  {x}" for x in lines]
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"

@@ -169,8 +169,8 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {r.type: r for r in (
         "resources summarises them as the group's `ingress`"),
     ReplaceRule(
         "aws:ec2/routeTable:RouteTable", ("vpcId",),
-        f"{_SRC}/main/internal/service/ec2/vpc_route_table.go (vpc_id: ForceNew; no copy "
-        "stored to pin)", False),
+        f"{_SRC}/bbb4af8736c1da565708c36f6eceda54a1062731/internal/service/ec2/"
+        "vpc_route_table.go (vpc_id: ForceNew)", False),
     ReplaceRule(
         "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation",
         ("vpnGatewayId", "routeTableId"),
@@ -183,8 +183,8 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {r.type: r for r in (
         "subnetIds update in place"),
     ReplaceRule(
         "aws:ec2transitgateway/routeTable:RouteTable", ("transitGatewayId",),
-        f"{_SRC}/main/internal/service/ec2/transitgateway_route_table.go (ForceNew; no copy "
-        "stored to pin)", False),
+        f"{_SRC}/86475b48ed749daf986b84c0f92591eddcced1ba/internal/service/ec2/"
+        "transitgateway_route_table.go (ForceNew)", False),
     ReplaceRule(
         "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation",
         ("transitGatewayAttachmentId", "transitGatewayRouteTableId"),
@@ -193,8 +193,8 @@ REPLACE_ON_CHANGE: dict[str, ReplaceRule] = {r.type: r for r in (
     ReplaceRule(
         "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation",
         ("transitGatewayAttachmentId", "transitGatewayRouteTableId"),
-        f"{_SRC}/main/internal/service/ec2/transitgateway_route_table_propagation.go "
-        "(ForceNew; no copy stored to pin)", False),
+        f"{_SRC}/86475b48ed749daf986b84c0f92591eddcced1ba/internal/service/ec2/"
+        "transitgateway_route_table_propagation.go (ForceNew)", False),
     ReplaceRule(
         "aws:ec2transitgateway/route:Route",
         ("destinationCidrBlock", "transitGatewayRouteTableId", "transitGatewayAttachmentId",

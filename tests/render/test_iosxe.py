@@ -58,6 +58,9 @@ def test_iosxe_structure(name: str, router: Router) -> None:
             ipsec = one(parse, rf"^crypto ipsec profile {profile}$")
             pfs = str(c.crypto["phase2"]["dhGroups"][0])
             assert child(ipsec, r"^\s*set pfs group(\d+)$") == pfs
+            window = int(child(ipsec, r"^\s*set security-association replay window-size (\d+)$"))
+            assert window in (64, 128, 256, 512, 1024)
+            assert window <= c.crypto["replayWindowSize"] < window * 2 or window == 1024
             assert child(ipsec, r"^\s*set security-association lifetime seconds (\d+)$") == \
                 str(c.crypto["phase2"]["lifetimeSeconds"])
             ike_name = child(ipsec, r"^\s*set ikev2-profile (\S+)$")

@@ -2,22 +2,28 @@
 
 Each tamper below changes one thing in a correctly rendered config (the mixed
 case: VGW with BGP and a standby tunnel, TGW with ECMP, VGW with static routes)
-and the cross-check must name it: a wrong key, a cipher AWS does not allow, the
-AWS-side inside address on the router's interface, other BGP timers or ASN, a
-lifetime that disagrees with AWS, and an inbound filter that lets more in.
+and the cross-check must name it, on every platform that has the setting: a
+wrong key, a cipher AWS does not allow, the AWS-side inside address on the
+router's interface, other BGP timers or ASN, a lifetime that disagrees with
+AWS, an inbound filter that lets more in, the standby tunnel's local preference
+and AS-path prepend (and either one on a primary tunnel), static distances and
+priorities, tunnel MTU and TCP MSS, BGP multipath for ECMP, discard routes, the
+DF bit and fragmentation, DPD give-up times, maximum-prefix restarts, Junos's
+load-balance scope, MOBIKE, and syntax VyOS 1.4 refuses.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
-from network.contract import Router, load_outputs
+from network.contract import Router, load_outputs, parse_outputs
 from network.platforms import PLATFORMS
 from network.render import render_router
-from network.render.check import check_router
+from network.render.check import check_router, review_router
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ALL = [(f"{p}/{case.name}/{key}", r) for p in sorted(PLATFORMS)
@@ -136,6 +142,84 @@ TAMPERS = [
      "must come back after 5 minutes"),
     ("junos", "max-prefix stays down", "router.set", r"teardown idle-timeout 5", "teardown",
      "must come back after 5 minutes"),
+    # DPD: IOS-XE gives up after interval + 5 retries; VyOS's timeout is IKEv1-only
+    ("iosxe", "dpd retry", "router.cfg", r"dpd 10 6 periodic", "dpd 10 10 periodic",
+     "within AWS's DPD timeout"),
+    ("iosxe", "ikev1 profile", "router.cfg", r"set ikev2-profile lon-core1-core-1",
+     "set isakmp-profile lon-core1-core-1", "IKE version not allowed"),
+    ("vyos", "dpd timeout on ikev2", "router.cfg",
+     r"(set vpn ipsec ike-group aws4928 dead-peer-detection interval '10'\n)",
+     r"\1set vpn ipsec ike-group aws4928 dead-peer-detection timeout '40'\n", "IKEv1-only"),
+    ("junos", "dpd threshold", "router.set", r"threshold 4", "threshold 9",
+     "within AWS's DPD timeout"),
+    ("fortios", "dpd retries", "router.conf", r"dpd-retrycount 4", "dpd-retrycount 2",
+     "within AWS's DPD timeout"),
+    # active/standby: only tunnel 2 is made less attractive, both ways
+    ("linux", "standby local-pref", "frr.conf", r"local-preference 50", "local-preference 150",
+     "below the default 100"),
+    ("iosxe", "standby local-pref", "router.cfg", r"local-preference 50", "local-preference 150",
+     "below the default 100"),
+    ("junos", "standby local-pref", "router.set", r"local-preference 50", "local-preference 150",
+     "below the default 100"),
+    ("vyos", "standby local-pref", "router.cfg", r"local-preference '50'",
+     "local-preference '150'", "below the default 100"),
+    ("fortios", "standby local-pref", "router.conf", r"set-local-preference 50",
+     "set-local-preference 150", "below the default 100"),
+    ("linux", "standby prepend", "frr.conf", r"prepend 65300 65300", "prepend 64999",
+     "prepend the datacenter's ASN"),
+    ("iosxe", "standby prepend", "router.cfg", r"prepend 65300 65300", "prepend 64999",
+     "prepend the datacenter's ASN"),
+    ("junos", "standby prepend", "router.set", r'as-path-prepend "65300 65300"',
+     'as-path-prepend "64999"', "prepend the datacenter's ASN"),
+    ("vyos", "standby prepend", "router.cfg", r"prepend '65300 65300'", "prepend '64999'",
+     "prepend the datacenter's ASN"),
+    ("fortios", "standby prepend", "router.conf", r"set-aspath 65300 65300", "set-aspath 64999",
+     "prepend the datacenter's ASN"),
+    ("linux", "primary demoted", "frr.conf", r"(  neighbor 169\.254\.152\.17 activate\n)",
+     r"\1  neighbor 169.254.152.17 route-map lon-core1-core-2-in in\n", "only a standby tunnel"),
+    ("iosxe", "primary demoted", "router.cfg", r"(  neighbor 169\.254\.152\.17 activate\n)",
+     r"\1  neighbor 169.254.152.17 route-map lon-core1-core-2-out out\n",
+     "only a standby tunnel"),
+    ("junos", "primary demoted", "router.set",
+     r"(set policy-options policy-statement lon-core1-core-1-in term aws then accept)",
+     r"set policy-options policy-statement lon-core1-core-1-in term aws then local-preference "
+     r"50\n\1", "only a standby tunnel"),
+    ("vyos", "primary demoted", "router.cfg",
+     r"(set protocols bgp neighbor 169\.254\.152\.17 description [^\n]*\n)",
+     r"\1set protocols bgp neighbor 169.254.152.17 address-family ipv4-unicast route-map "
+     r"import 'lon-core1-core-2-in'\n", "only a standby tunnel"),
+    ("fortios", "primary demoted", "router.conf",
+     r"(edit \"169\.254\.152\.17\"\n)", r'\1            set route-map-out "aws9733-out"\n',
+     "only a standby tunnel"),
+    # ECMP needs multipath
+    ("linux", "no multipath", "frr.conf", r"  maximum-paths 2\n", "", "BGP multipath"),
+    ("iosxe", "no multipath", "router.cfg", r"  maximum-paths 2\n", "", "BGP multipath"),
+    ("junos", "no multipath", "router.set", r"set protocols bgp group lon-core1-hub multipath\n",
+     "", "BGP multipath"),
+    ("vyos", "no multipath", "router.cfg", r"maximum-paths ebgp '2'", "maximum-paths ebgp '1'",
+     "BGP multipath"),
+    ("fortios", "no multipath", "router.conf", r"set ebgp-multipath enable",
+     "set ebgp-multipath disable", "BGP multipath"),
+    # tunnel MTU and TCP MSS clamp
+    ("linux", "mtu", "crossnet-tunnels.sh", r"(tunnel vti4928 4928) 1399", r"\1 1500", "MTU"),
+    ("iosxe", "mtu", "router.cfg", r"ip mtu 1399", "ip mtu 1500", "MTU"),
+    ("junos", "mtu", "router.set", r"inet mtu 1399", "inet mtu 1500", "MTU"),
+    ("vyos", "mtu", "router.cfg", r"mtu '1399'", "mtu '1500'", "MTU"),
+    ("fortios", "mtu", "router.conf", r"set mtu-override enable", "set mtu-override disable",
+     "MTU"),
+    ("linux", "mss one way", "crossnet-tunnels.sh",
+     r'\s*iifname "vti4928" [^\n]*\n', "\n", "TCP MSS"),
+    ("linux", "mss", "crossnet-tunnels.sh", r"maxseg size set 1359", "maxseg size set 1460",
+     "TCP MSS"),
+    ("iosxe", "mss", "router.cfg", r"adjust-mss 1359", "adjust-mss 1460", "TCP MSS"),
+    ("junos", "mss", "router.set", r"ipsec-vpn mss 1359", "ipsec-vpn mss 1460", "TCP MSS"),
+    ("vyos", "mss", "router.cfg", r"adjust-mss '1359'", "adjust-mss '1460'", "TCP MSS"),
+    ("fortios", "mss", "router.conf", r"tcp-mss 1359", "tcp-mss 1460", "TCP MSS"),
+    # replay window, where the platform sizes it
+    ("linux", "replay window", "conf.d/lon-core1-core-1.conf", r"replay_window = 2048",
+     "replay_window = 64", "replay window"),
+    ("iosxe", "replay window", "router.cfg", r"replay window-size 1024", "replay window-size 64",
+     "replay window"),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
     ("vyos", "mobike", "router.cfg", r"aws4928 disable-mobike", "aws4928 mobike 'disable'",
      "valueless 'disable-mobike'"),
@@ -171,6 +255,27 @@ def test_each_mistake_is_named(platform: str, what: str, file: str, pattern: str
     assert any(expect in p.rule or expect in p.value for p in problems), \
         [p.line() for p in problems]
     assert all(KEY not in p.line() for p in problems)  # a key is never echoed
+
+
+def test_vyos_ikev2_dpd_is_a_note_not_an_agreement() -> None:
+    """VyOS 1.4 cannot tune IKEv2 DPD: the check says so instead of passing a timeout."""
+    router = mixed("vyos")
+    review = review_router(router, render_router(router))
+    assert review.problems == []
+    # 10 s + charon's default retransmissions (165 s), against AWS's 40 s
+    assert review.notes and all("175 s" in n and "AWS after 40 s" in n for n in review.notes)
+    assert len(review.notes) == len(router.connections)
+    assert review_router(mixed("junos"), render_router(mixed("junos"))).notes == []
+
+
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
+def test_dpd_timeouts_that_are_no_multiple_of_the_interval(platform: str) -> None:
+    """35 s: Junos and FortiOS count 3 x 10 s, IOS-XE 10 s + 5 x 5 s; all within AWS's."""
+    data = json.loads((GOLDEN / platform / "dev" / "outputs.json").read_text())
+    for c in data["routers"]["dc1-edge1"]["connections"]:
+        c["crypto"]["dpd"]["timeoutSeconds"] = 35
+    router = parse_outputs(data, "t").routers["dc1-edge1"]
+    assert check_router(router, render_router(router)) == []
 
 
 def test_a_config_missing_a_tunnel_or_unreadable() -> None:

@@ -12,7 +12,7 @@ from network.contract import Router, parse_outputs
 from network.errors import ConfigError
 from network.render import build_context, render_router
 from network.render.check import check_router
-from network.render.context import REDACTED
+from network.render.context import IOSXE_DPD_RETRIES, REDACTED, iosxe_dpd_retry
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -138,3 +138,33 @@ def test_ikev1_only_connections(platform: str) -> None:
     assert expected in text
     if platform == "linux":
         assert "dpd_timeout = 30s" in text
+
+
+@pytest.mark.parametrize(("timeout", "retry"), [(30, 4), (35, 5), (40, 6), (3600, 60)])
+def test_iosxe_dpd_gives_up_within_aws_timeout(timeout: int, retry: int) -> None:
+    interval = min(10, timeout // 3)
+    assert iosxe_dpd_retry(timeout, interval) == retry
+    assert interval + IOSXE_DPD_RETRIES * retry <= timeout
+
+
+def test_templates_stay_dumb() -> None:
+    """Templates only `if`, `for` and `include`, print values and join lists: no
+    comparisons, arithmetic, calls or inline conditions (that logic is build_context's)."""
+    from jinja2 import nodes
+
+    from network.render.environment import TEMPLATE_DIR, environment
+    from network.render.filters import FILTERS
+
+    env = environment()
+    allowed_filters = {"join", *FILTERS}
+    banned = (nodes.Compare, nodes.BinExpr, nodes.UnaryExpr, nodes.Concat, nodes.CondExpr,
+              nodes.Call, nodes.Assign, nodes.Macro, nodes.Test)
+    for path in sorted(TEMPLATE_DIR.rglob("*.j2")):
+        tree = env.parse(path.read_text())
+        for node in tree.find_all(banned):
+            if isinstance(node, nodes.Not) and isinstance(node.node, (nodes.Name, nodes.Getattr)):
+                continue
+            raise AssertionError(f"{path.relative_to(TEMPLATE_DIR)}:{node.lineno}: "
+                                 f"{type(node).__name__} belongs in build_context")
+        for f in tree.find_all(nodes.Filter):
+            assert f.name in allowed_filters, (path, f.name)

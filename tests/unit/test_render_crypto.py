@@ -121,3 +121,10 @@ def test_parse_crypto_reports_every_problem() -> None:
             "c.rekeyMarginSeconds", "c.dpd.timeoutSeconds", "c.dpd.action",
             "c.startupAction"} <= fields
     assert cr.parse_crypto("nope", "c", Problems()) is None
+
+
+@pytest.mark.parametrize(("aws", "ios"), [(64, 64), (100, 64), (1000, 512), (1024, 1024),
+                                          (2048, 1024)])
+def test_iosxe_replay_window_never_exceeds_aws(aws: int, ios: int) -> None:
+    from network.render.crypto import iosxe_replay_window
+    assert iosxe_replay_window(aws) == ios

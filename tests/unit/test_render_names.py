@@ -44,3 +44,13 @@ def test_names_per_platform() -> None:
         "fortios": "aws1280"}
     assert tunnel_key("dc1-edge1-web", 2) == "dc1-edge1-web-2"
     assert linux_tunnel_file("dc1-edge1-web", 2) == "conf.d/dc1-edge1-web-2.conf"
+
+
+def test_object_names_come_from_names_py() -> None:
+    from network.render import names
+    assert names.junos_policy("dc1-edge1-app-2", "in") == "dc1-edge1-app-2-in"
+    assert names.junos_proposal("aws1281", "esp", 20) == "aws1281-esp-20"
+    assert names.iosxe_ike_proposal("gcm") == "crossnet-gcm"
+    assert names.iosxe_transform_set("dc1-edge1-app", "aes256gcm") == "dc1-edge1-app-aes256gcm"
+    assert names.iosxe_keyring_peer(2) == "aws-2"
+    assert names.strongswan_secret("dc1-edge1-app-1") == "ike-dc1-edge1-app-1"

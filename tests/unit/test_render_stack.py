@@ -94,6 +94,18 @@ def test_cli_prints_the_table(tmp_path: Path, state_dir: Path,
     assert not any(k in out + err for k in keys_of(data))
 
 
+def test_cli_prints_what_the_platform_cannot_do(tmp_path: Path, state_dir: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "outputs.json"
+    data = raw("mixed", "vyos")
+    data["crossnet"]["stack"] = "dev"
+    src.write_text(json.dumps(data))
+    code, out, _ = _cli(["--stack", "dev", "--outputs", str(src)], capsys)
+    assert code == 0
+    notes = out.split("notes (", 1)[1]
+    assert "lon-core1 lon-core1-core: DPD gives up about 175 s" in notes
+
+
 def _bad_outputs(kind: str, data: dict[str, Any]) -> str:
     if kind == "malformed":
         return "{not json"
@@ -139,3 +151,98 @@ def test_cli_refuses_another_stacks_outputs(tmp_path: Path, state_dir: Path,
                          str(GOLDEN / "linux" / "dev" / "outputs.json")], capsys)
     assert code == 2 and "pass --stack dev" in err
     assert not os.path.exists(state_dir / "prod" / "configs")
+
+
+# ------------------------------------------------------------ writing: all or nothing
+
+def _snapshot(d: Path) -> dict[str, str]:
+    return {str(p.relative_to(d)): p.read_text() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+def test_leftovers_of_an_interrupted_render_are_cleared(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".ash-edge2.new").write_text("a file where a directory goes")
+    (out / ".ash-edge1.old").mkdir()
+    render_stack(parse_outputs(raw("prod"), "t"), out)
+    assert sorted(p.name for p in out.iterdir()) == ["ash-edge1", "ash-edge2", "fra-edge1",
+                                                     "fra-edge2"]
+
+
+def test_a_write_failing_midway_leaves_the_last_render_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from network.render import engine
+    out = tmp_path / "out"
+    render_stack(parse_outputs(raw("prod"), "t"), out)
+    before = _snapshot(out)
+    data = raw("prod")
+    data["routers"]["ash-edge1"]["name"] = "renamed"  # any change: a new render differs
+    real, calls = engine.write_private, []
+
+    def failing(path: Path, text: str) -> None:
+        calls.append(path)
+        if "ash-edge2" in str(path):
+            raise OSError(28, "No space left on device", str(path))
+        real(path, text)
+
+    monkeypatch.setattr(engine, "write_private", failing)
+    with pytest.raises(ConfigError) as e:
+        render_stack(parse_outputs(data, "t"), out)
+    assert "No space left on device" in e.value.render()
+    assert any("ash-edge1" in str(p) for p in calls)  # ash-edge1 was staged before it failed
+    assert _snapshot(out) == before  # ash-edge1 not half-replaced
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failed_swap_puts_the_earlier_routers_back(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    render_stack(parse_outputs(raw("prod"), "t"), out)
+    before = _snapshot(out)
+    real = Path.rename
+
+    def rename(self: Path, target: Any) -> Any:
+        if self.name == ".fra-edge1.new":  # the third swap fails
+            raise OSError(13, "Permission denied", str(target))
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    data = raw("prod")
+    data["routers"]["ash-edge1"]["name"] = "renamed"
+    with pytest.raises(ConfigError, match="problem"):
+        render_stack(parse_outputs(data, "t"), out)
+    assert _snapshot(out) == before
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_cli_out_naming_a_file_is_one_screen(tmp_path: Path, state_dir: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "outputs.json"
+    data = raw("mixed")
+    data["crossnet"]["stack"] = "dev"
+    src.write_text(json.dumps(data))
+    target = tmp_path / "a-file"
+    target.write_text("x")
+    code, out, err = _cli(["--stack", "dev", "--outputs", str(src), "--out", str(target)],
+                          capsys)
+    assert code == 2 and not out
+    assert err.startswith("error: ") and "Not a directory" in err and "Traceback" not in err
+    assert target.read_text() == "x"
+
+
+def test_cli_failing_leaves_no_state_dir(state_dir: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _cli(["--stack", "nosuch"], capsys)
+    assert code == 2 and "not found" in err
+    assert not (state_dir / "nosuch").exists()
+
+
+def test_cli_default_out_is_private(tmp_path: Path, state_dir: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "outputs.json"
+    data = raw("dev")
+    src.write_text(json.dumps(data))
+    code, _, err = _cli(["--stack", "dev", "--outputs", str(src)], capsys)
+    assert code == 0, err
+    for d in (state_dir / "dev", state_dir / "dev" / "configs"):
+        assert stat.S_IMODE(d.stat().st_mode) == 0o700, d

@@ -14,6 +14,7 @@ from test_review_support import STACKS, plan_of, run_cli, stack_config, write_st
 from network.naming import tunnel_id
 from network.review import replacements
 from network.review.diff import (
+    PLACEHOLDER_NOTE,
     address_changes,
     diff_snapshots,
     proposed_outputs,
@@ -257,8 +258,7 @@ def test_replace_table_has_a_pinned_source_for_every_rule() -> None:
         # every link into the provider's tree names a commit or a release tag, or says
         # why it cannot
         for link in re.findall(r"terraform-provider-aws/blob/([^/]+)/", rule.source):
-            assert re.fullmatch(r"[0-9a-f]{40}|v\d+\.\d+\.\d+", link) or (
-                "no copy stored to pin" in rule.source), (t, link)
+            assert re.fullmatch(r"[0-9a-f]{40}|v\d+\.\d+\.\d+", link), (t, link)
     vpn = "aws:ec2/vpnConnection:VpnConnection"
     # the newer inputs are in the table
     for prop in ("tunnelBandwidth", "vpnConcentratorId", "presharedKeyStorage"):
@@ -406,3 +406,150 @@ def test_router_config_diff_says_which_path_it_shows(
     assert code == 1
     assert "### Router config diffs (keys redacted)" in out
     assert "- fra-edge1-hub (fra-edge1): the diff shows the in-place path" in out
+
+
+def test_diff_against_a_real_offline_apply(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The baseline is what the offline apply really wrote (applied.json, outputs.json)."""
+    from network.offline.apply import offline_up
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(state))
+    offline_up("staging", seed=5)
+    outputs = json.loads((state / "staging" / "outputs.json").read_text())
+    keys = [k for k in outputs["presharedKeys"].values() if isinstance(k, str)]
+    assert keys
+    # the stack file as applied: nothing to do
+    code, out, err = run_cli(["diff", "--stack", "staging"], capsys, monkeypatch)
+    assert code == 0, err
+    assert "no changes" in out and str(state / "staging" / "applied.json") in out
+
+    # a new AWS-side ASN for the VGW: replaced, with the real IDs in the safe order
+    config = stack_config("staging")
+    config[NET]["vpnGateways"]["web-vgw"]["asn"] = 64514
+    path = write_stack_file(tmp_path, "staging", config)
+    code, out, err = run_cli(["diff", "--stack", "staging", "--config", str(path)], capsys,
+                             monkeypatch)
+    assert code == 1, err
+    assert "!! REPLACES VIRTUAL PRIVATE GATEWAY web-vgw !!" in out
+    vgw, vpc = outputs["gateways"]["web-vgw"]["id"], outputs["vpcs"]["web"]["id"]
+    assert f"--vpn-gateway-id {vgw} --vpc-id {vpc}" in out
+    assert not any(k in out + err for k in keys)
+
+    # a tunnel's inside CIDR: the router config keeps the outside address AWS gave
+    config = stack_config("staging")
+    config[NET]["connections"]["dc1-edge1-web"]["tunnel1"]["insideCidr"] = "169.254.21.0/30"
+    path = write_stack_file(tmp_path, "staging", config)
+    code, out, err = run_cli(["diff", "--stack", "staging", "--config", str(path)], capsys,
+                             monkeypatch)
+    assert code == 1, err
+    assert "MOVES TUNNEL INSIDE ADDRESSES OF VPN CONNECTION dc1-edge1-web" in out
+    [conn] = outputs["routers"]["dc1-edge1"]["connections"]
+    outside = conn["tunnels"][0]["awsOutsideIp"]
+    assert "not rendered" not in out
+    configs = out.split(PLACEHOLDER_NOTE, 1)[1]
+    assert "--- applied/dc1-edge1/" in configs
+    added = [x for x in configs.splitlines() if x.startswith("+") and not x.startswith("+++")]
+    assert any("169.254.21.2" in x for x in added)  # the router's new inside address
+    assert outside in configs  # AWS's outside address, kept
+    assert "0.0.0." not in configs  # no placeholder: the connection stays
+    assert not any(k in out + err for k in keys)
+
+
+def test_rules_listing_names_the_provider_and_both_inside_cidr_paths(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run_cli(["diff", "--stack", "dev", "--rules", "--format", "markdown"], capsys,
+                           monkeypatch)
+    assert code == 0
+    assert f"pulumi-aws {CHECKED_PULUMI_AWS}" in out and "v6.31.0" in out
+    assert "### `aws:ec2/vpnConnection:VpnConnection`" in out
+    assert ("- tunnel1InsideCidr, tunnel2InsideCidr, tunnel1InsideIpv6Cidr, tunnel2InsideIpv6Cidr: "
+            "replace before terraform-provider-aws v6.28.0, update in place from v6.28.0 on") in out
+    assert "pull/45781" in out and "blob/main" not in out
+
+
+def real_stack_outputs(tmp: Path, stack: str, with_plan: bool = True) -> Path:
+    """A file as `pulumi stack output --json --show-secrets` prints it for a real stack:
+    every output by name, keys in plain text, and the exported plan snapshot."""
+    plan = plan_of(stack)
+    outputs = proposed_outputs(plan, None)
+    k = 0
+    for router in outputs["routers"].values():
+        for c in router["connections"]:
+            k += 1
+            c["vpnConnectionId"] = f"vpn-0abc{k:012d}"
+            c["customerGatewayId"] = f"cgw-0abc{k:012d}"
+            for t in c["tunnels"]:
+                t["awsOutsideIp"] = f"{'3.5.' if t['number'] == 1 else '52.4.'}{k}.{t['number']}"
+    outputs["presharedKeys"] = {key: f"{SECRET_PREFIX}{i:04d}"
+                                for i, key in enumerate(outputs["presharedKeys"])}
+    if with_plan:
+        outputs["crossnetPlan"] = plan_snapshot(plan)
+    path = tmp / "real-outputs.json"
+    path.write_text(json.dumps(outputs, indent=4))
+    return path
+
+
+def test_real_stack_outputs_are_the_baseline(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "no-offline-state"))
+    real = real_stack_outputs(tmp_path, "prod")
+    code, out, err = run_cli(["diff", "--stack", "prod", "--outputs", str(real)], capsys,
+                             monkeypatch)
+    assert code == 0, err
+    assert "no changes" in out and f"crossnetPlan in {real}" in out
+    # the router's public address changes: one customer gateway replaced, nothing new
+    config = stack_config("prod")
+    config[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.111"
+    path = write_stack_file(tmp_path, "prod", config)
+    code, out, err = run_cli(["diff", "--stack", "prod", "--config", str(path), "--outputs",
+                              str(real)], capsys, monkeypatch)
+    assert code == 1, err
+    assert "nothing applied" not in out
+    assert "0 to create, 1 to update, 1 to REPLACE, 0 to delete" in out
+    assert "!! REPLACES CUSTOMER GATEWAY ash-edge1-cgw !!" in out
+    assert "ipAddress: 192.0.2.101 -> 192.0.2.111" in out
+    # what such a baseline cannot show is said up front
+    assert "inferred from the two plans" in out and "`pulumi preview`" in out
+    # the router config diff starts from the real outputs: AWS's addresses, no key
+    assert "3.5." in out and SECRET_PREFIX not in out + err
+
+
+def test_named_outputs_win_over_a_stale_offline_apply(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stale = stack_config("prod")
+    stale[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.150"
+    state = tmp_path / "state"
+    (state / "prod").mkdir(parents=True)
+    (state / "prod" / "applied.json").write_text(json.dumps(
+        {"stack": "prod", "plan": plan_snapshot(plan_of("prod", stale)), "resources": []}))
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(state))
+    code, out, _ = run_cli(["diff", "--stack", "prod", "--no-configs"], capsys, monkeypatch)
+    assert code == 1 and "the last apply" in out  # the offline state, by default
+    real = real_stack_outputs(tmp_path, "prod")
+    code, out, _ = run_cli(["diff", "--stack", "prod", "--outputs", str(real)], capsys,
+                           monkeypatch)
+    assert code == 0 and "crossnetPlan" in out
+
+
+def test_real_outputs_without_a_plan_are_refused(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
+    old = real_stack_outputs(tmp_path, "prod", with_plan=False)
+    code, out, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
+                             monkeypatch)
+    assert code == 2 and out == ""
+    assert "crossnetPlan" in err and "pulumi up" in err and "Traceback" not in err
+    broken = json.loads(old.read_text())
+    broken["crossnetPlan"] = {"snapshotVersion": 99}
+    old.write_text(json.dumps(broken))
+    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
+                           monkeypatch)
+    assert code == 2 and "crossnetPlan.snapshotVersion" in err
+    old.write_text("[1, 2]")
+    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
+                           monkeypatch)
+    assert code == 2 and "one JSON object" in err
