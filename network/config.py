@@ -2,8 +2,19 @@
 
 The input is the stack's config mapping, as Pulumi hands it to the program:
 `{"aws:region": "...", "crossnet:network": {...}, "crossnet:<secret key>": "..."}`.
-Every problem is collected, so a user with three mistakes sees all three.
+Every problem is collected, so a user with three mistakes sees all three, and
+parsing goes on past a bad entry: what did parse is returned (with the names
+of what did not in `NetworkSpec.unparsed`), so that the plan's own checks run
+on it too and one run reports the typo and the overlap together.
 The schema is documented in docs/config.md.
+
+Secrets: a tunnel's `presharedKeySecret` names a config key. Under `pulumi up`
+the CLI hands the program that key decrypted. A stack file read directly (the
+offline apply, the review commands) may hold it as a `secure:` value that
+cannot be decrypted here: with `need_secrets=False` the key is recorded as
+coming from that secret, unread, and the rules that need its value are left
+to the apply (a warning says so); with `need_secrets=True` (the default) it
+is a problem that says how to provide the value.
 """
 
 from __future__ import annotations
@@ -15,7 +26,7 @@ from typing import Any, TypeVar
 from netaddr import AddrFormatError, IPAddress, IPNetwork
 
 from network import aws_rules as aws
-from network.errors import Problems
+from network.errors import Problem, Problems
 from network.model import (
     ConnectionSpec,
     DatacenterSpec,
@@ -35,6 +46,7 @@ from network.model import (
     VpnGatewaySpec,
 )
 from network.platforms import PLATFORMS
+from network.stack_file import is_secure, secret_env_var
 
 NETWORK_KEY = "crossnet:network"
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
@@ -53,13 +65,24 @@ T = TypeVar("T")
 class _Reader:
     """Typed access to a nested mapping that records problems instead of raising."""
 
-    def __init__(self, problems: Problems):
+    def __init__(self, problems: Problems, need_secrets: bool = True):
         self.p = problems
+        self.need_secrets = need_secrets
+        self.unparsed: set[str] = set()
+        self.warnings: list[Problem] = []
+
+    def mark(self) -> int:
+        """A point to ask `since(mark)` whether any problem was found after it."""
+        return len(self.p)
+
+    def since(self, mark: int) -> bool:
+        return len(self.p) > mark
 
     def mapping(self, value: Any, path: str, required: bool = True) -> dict[str, Any]:
         if value is None:
             if required:
-                self.p.add(path, "missing", "required mapping")
+                # the same words as keys() uses, so a missing key is one problem
+                self.p.add(path, "missing", "required key")
             return {}
         if not isinstance(value, Mapping):
             self.p.add(path, value, "must be a mapping")
@@ -70,7 +93,9 @@ class _Reader:
         self, obj: Mapping[str, Any], path: str, allowed: set[str], required: set[str]
     ) -> None:
         for key in obj:
-            if key not in allowed:
+            if not isinstance(key, str):
+                self.p.add(f"{path}.{key}", "unknown key", "keys are names (strings)")
+            elif key not in allowed:
                 known = ", ".join(sorted(allowed))
                 self.p.add(f"{path}.{key}", "unknown key", f"allowed keys: {known}")
         for key in sorted(required - set(obj)):
@@ -145,7 +170,7 @@ class _Reader:
     ) -> tuple[T, ...]:
         if value is None:
             if required:
-                self.p.add(path, "missing", "required list")
+                self.p.add(path, "missing", "required key")
             return ()
         if not isinstance(value, list):
             self.p.add(path, value, "must be a list")
@@ -174,17 +199,89 @@ class _Reader:
         return PortRange(first, last)
 
 
-def load_network(config: Mapping[str, Any], stack: str) -> NetworkSpec:
-    """Parse and type-check the stack config. Raises ConfigError listing every problem."""
+def load_network(
+    config: Mapping[str, Any],
+    stack: str,
+    *,
+    need_secrets: bool = True,
+    source: str | None = None,
+) -> NetworkSpec:
+    """Parse and type-check the stack config. Raises ConfigError listing every problem.
+
+    `build_plan` goes further: it also runs the plan's checks on what parsed,
+    and reports both kinds of problem at once.
+    """
     problems = Problems()
-    spec = _parse(config, stack, problems)
-    problems.raise_if_any(f"stack config 'stacks/Pulumi.{stack}.yaml'")
+    spec = parse_network(config, stack, problems, need_secrets=need_secrets)
+    problems.raise_if_any(config_source(config, stack, source))
     assert spec is not None
     return spec
 
 
-def _parse(config: Mapping[str, Any], stack: str, problems: Problems) -> NetworkSpec | None:
-    r = _Reader(problems)
+def config_source(config: Mapping[str, Any], stack: str, source: str | None = None) -> str:
+    """How messages name the stack config: the file really read when known."""
+    where = source or getattr(config, "source", "") or f"stacks/Pulumi.{stack}.yaml"
+    return f"stack config '{where}'"
+
+
+def parse_network(
+    config: Mapping[str, Any],
+    stack: str,
+    problems: Problems,
+    *,
+    need_secrets: bool = True,
+    warnings: list[Problem] | None = None,
+) -> NetworkSpec | None:
+    """Parse as much of the config as possible, adding every problem to `problems`.
+
+    Returns None only when there is nothing to plan (no `crossnet:network`
+    mapping). Entries that did not parse are left out and named in
+    `NetworkSpec.unparsed`; `warnings` receives what is worth saying but not
+    wrong (a secret that was not read).
+    """
+    r = _Reader(problems, need_secrets)
+    spec = _parse(config, stack, r)
+    if warnings is not None:
+        warnings.extend(r.warnings)
+    return spec
+
+
+def psk_config_keys(network: Any) -> list[str]:
+    """The config keys that `presharedKeySecret` entries name, fully qualified.
+
+    Total on any input (it only looks, never assumes a shape): the Pulumi
+    program calls it on the raw config before anything is validated.
+    """
+    keys: list[str] = []
+    conns = network.get("connections") if isinstance(network, Mapping) else None
+    if not isinstance(conns, Mapping):
+        return keys
+    for body in conns.values():
+        if not isinstance(body, Mapping):
+            continue
+        for n in (1, 2):
+            tunnel = body.get(f"tunnel{n}")
+            ref = tunnel.get("presharedKeySecret") if isinstance(tunnel, Mapping) else None
+            if isinstance(ref, str) and ref:
+                key = _psk_key(ref)
+                if key not in keys:
+                    keys.append(key)
+    return keys
+
+
+def _psk_key(ref: str) -> str:
+    return ref if ":" in ref else f"crossnet:{ref}"
+
+
+def _entries(
+    r: _Reader, value: Any, path: str, required: bool = True
+) -> list[tuple[str, Any]]:
+    """The (name, body) pairs of a mapping of named entries."""
+    return [(str(k), v) for k, v in r.mapping(value, path, required).items()]
+
+
+def _parse(config: Mapping[str, Any], stack: str, r: _Reader) -> NetworkSpec | None:
+    problems = r.p
     region = config.get("aws:region")
     if not isinstance(region, str) or not region:
         problems.add(
@@ -195,8 +292,8 @@ def _parse(config: Mapping[str, Any], stack: str, problems: Problems) -> Network
         region = "us-east-1"
     raw = config.get(NETWORK_KEY)
     root = r.mapping(raw, NETWORK_KEY)
-    if not root:
-        return None
+    if not isinstance(raw, Mapping):
+        return None  # reported: missing, or not a mapping
     top = {
         "addressSpace",
         "vpcs",
@@ -219,40 +316,27 @@ def _parse(config: Mapping[str, Any], stack: str, problems: Problems) -> Network
             space.get("datacenters"), f"{p}.addressSpace.datacenters", r.net, required=False
         )
 
-    vpcs = tuple(
-        v
-        for name, body in r.mapping(root.get("vpcs"), f"{p}.vpcs").items()
-        if (v := _vpc(r, name, body, f"{p}.vpcs.{name}", region)) is not None
+    def each(kind: str, key: str, parse: Callable[[str, Any, str], T | None],
+             required: bool = True) -> tuple[T, ...]:
+        out = []
+        if root.get(key) is not None and not isinstance(root.get(key), Mapping):
+            r.unparsed.add(f"section:{key}")  # reported as "must be a mapping"
+        for name, body in _entries(r, root.get(key), f"{p}.{key}", required):
+            got = parse(name, body, f"{p}.{key}.{name}")
+            if got is None:
+                r.unparsed.add(f"{kind}:{name}")
+            else:
+                out.append(got)
+        return tuple(out)
+
+    vpcs = each("vpc", "vpcs", lambda n, b, q: _vpc(r, n, b, q, region))
+    dcs = each("datacenter", "datacenters", lambda n, b, q: _datacenter(r, n, b, q))
+    vgws = each("gateway", "vpnGateways", lambda n, b, q: _vgw(r, n, b, q), required=False)
+    tgws = each(
+        "gateway", "transitGateways", lambda n, b, q: _tgw(r, n, b, q, region), required=False
     )
-    dcs = tuple(
-        d
-        for name, body in r.mapping(root.get("datacenters"), f"{p}.datacenters").items()
-        if (d := _datacenter(r, name, body, f"{p}.datacenters.{name}")) is not None
-    )
-    vgws = tuple(
-        g
-        for name, body in r.mapping(
-            root.get("vpnGateways"), f"{p}.vpnGateways", required=False
-        ).items()
-        if (g := _vgw(r, name, body, f"{p}.vpnGateways.{name}")) is not None
-    )
-    tgws = tuple(
-        tg
-        for name, body in r.mapping(
-            root.get("transitGateways"), f"{p}.transitGateways", required=False
-        ).items()
-        if (tg := _tgw(r, name, body, f"{p}.transitGateways.{name}", region)) is not None
-    )
-    conns = tuple(
-        c
-        for name, body in r.mapping(root.get("connections"), f"{p}.connections").items()
-        if (c := _connection(r, name, body, f"{p}.connections.{name}", config)) is not None
-    )
-    peers = tuple(
-        x
-        for name, body in r.mapping(root.get("peerings"), f"{p}.peerings", required=False).items()
-        if (x := _peering(r, name, body, f"{p}.peerings.{name}")) is not None
-    )
+    conns = each("connection", "connections", lambda n, b, q: _connection(r, n, b, q, config))
+    peers = each("peering", "peerings", lambda n, b, q: _peering(r, n, b, q), required=False)
     return NetworkSpec(
         stack=stack,
         default_region=region,
@@ -264,34 +348,48 @@ def _parse(config: Mapping[str, Any], stack: str, problems: Problems) -> Network
         peerings=peers,
         aws_supernets=aws_super,
         datacenter_supernets=dc_super,
+        unparsed=frozenset(r.unparsed),
     )
 
 
 def _vpc(r: _Reader, name: str, body: Any, path: str, default_region: str) -> VpcSpec | None:
     ok = r.name(name, path)
     b = r.mapping(body, path)
-    r.keys(b, path, {"region", "cidr", "azs", "tiers", "ingress"}, {"cidr", "azs", "tiers"})
+    r.keys(
+        b, path, {"region", "cidr", "azs", "azSlots", "tiers", "ingress"}, {"cidr", "azs", "tiers"}
+    )
     region = r.str_(b.get("region", default_region), f"{path}.region") or default_region
     cidr = r.net(b.get("cidr"), f"{path}.cidr") if "cidr" in b else None
     if cidr is not None and not 16 <= cidr.prefixlen <= 28:
         r.p.add(f"{path}.cidr", str(cidr), "a VPC CIDR is between /16 and /28")
         cidr = None
     azs = r.list_(b.get("azs"), f"{path}.azs", lambda v, q: r.str_(v, q)) if "azs" in b else ()
+    good_azs = []
     for i, az in enumerate(azs):
-        if not az.startswith(region) or len(az) != len(region) + 1:
+        if not az.startswith(region) or len(az) != len(region) + 1 or not az[-1].islower():
             r.p.add(f"{path}.azs[{i}]", az, f"an availability zone of {region}, such as {region}a")
+        else:
+            good_azs.append(az)
     if len(set(azs)) != len(azs):
         r.p.add(f"{path}.azs", list(azs), "availability zones must be distinct")
+    slots = None
+    if "azSlots" in b:
+        slots = r.int_(
+            b["azSlots"], f"{path}.azSlots", 1, 26,
+            "azSlots reserves room for 1-26 availability zones per tier",
+        )
     tiers = []
-    for tname, tbody in r.mapping(b.get("tiers"), f"{path}.tiers").items():
+    if not isinstance(b.get("tiers"), Mapping):
+        r.unparsed.add(f"tier:{name}/*")  # missing or malformed: reported by keys()/mapping()
+    for tname, tbody in _entries(r, b.get("tiers"), f"{path}.tiers", required=False):
         tp = f"{path}.tiers.{tname}"
+        mark = r.mark()
         r.name(tname, tp)
         tb = r.mapping(tbody, tp)
         r.keys(tb, tp, {"prefixLength", "subnets"}, set())
         if ("prefixLength" in tb) == ("subnets" in tb):
             r.p.add(tp, "prefixLength/subnets", "give exactly one of prefixLength or subnets")
-            continue
-        if "prefixLength" in tb:
+        elif "prefixLength" in tb:
             plen = r.int_(
                 tb["prefixLength"], f"{tp}.prefixLength", 16, 28, "a subnet is between /16 and /28"
             )
@@ -299,13 +397,15 @@ def _vpc(r: _Reader, name: str, body: Any, path: str, default_region: str) -> Vp
                 tiers.append(Tier(tname, prefix_length=plen))
         else:
             subs = []
-            for az, c in r.mapping(tb["subnets"], f"{tp}.subnets").items():
+            for az, c in _entries(r, tb["subnets"], f"{tp}.subnets"):
                 net = r.net(c, f"{tp}.subnets.{az}")
                 if az not in azs:
                     r.p.add(f"{tp}.subnets.{az}", az, f"not one of the VPC's azs {list(azs)}")
                 elif net is not None:
                     subs.append((az, net))
             tiers.append(Tier(tname, subnets=tuple(sorted(subs))))
+        if r.since(mark):
+            r.unparsed.add(f"tier:{name}/{tname}")
     ingress = r.list_(
         b.get("ingress"),
         f"{path}.ingress",
@@ -313,9 +413,9 @@ def _vpc(r: _Reader, name: str, body: Any, path: str, default_region: str) -> Vp
         required=False,
         allow_empty=True,
     )
-    if not ok or cidr is None or not azs:
+    if not ok or cidr is None or not good_azs:
         return None
-    return VpcSpec(name, region, cidr, tuple(azs), tuple(tiers), ingress)
+    return VpcSpec(name, region, cidr, tuple(good_azs), tuple(tiers), ingress, slots)
 
 
 def _ingress(r: _Reader, body: Any, path: str) -> IngressRule | None:
@@ -325,10 +425,12 @@ def _ingress(r: _Reader, body: Any, path: str) -> IngressRule | None:
     tiers = (
         r.list_(b.get("tiers"), f"{path}.tiers", lambda v, q: r.str_(v, q)) if "tiers" in b else ()
     )
+    mark = r.mark()
     icmp = r.bool_(b.get("icmp", False), f"{path}.icmp")
     tcp = r.list_(b.get("tcp", []), f"{path}.tcp", r.ports, allow_empty=True)
     udp = r.list_(b.get("udp", []), f"{path}.udp", r.ports, allow_empty=True)
-    if not (icmp or tcp or udp):
+    if b and not (icmp or tcp or udp) and not r.since(mark):
+        # (a rule whose ports did not parse has said so already)
         r.p.add(path, "no icmp, tcp or udp", "a rule must admit at least one flow")
     return IngressRule(tuple(sources), tuple(tiers), icmp, tuple(tcp), tuple(udp))
 
@@ -343,22 +445,32 @@ def _datacenter(r: _Reader, name: str, body: Any, path: str) -> DatacenterSpec |
         *aws.ASN_RANGE,
         rule=f"an ASN is {aws.ASN_RANGE[0]}-{aws.ASN_RANGE[1]}",
     )
+    if asn is None:
+        # Keep the datacenter (its prefixes and routers are still checked);
+        # only the checks that need its ASN are skipped.
+        r.unparsed.add(f"asn:{name}")
     prefixes = r.list_(b.get("prefixes"), f"{path}.prefixes", r.net) if "prefixes" in b else ()
     routers = []
-    for rname, rbody in r.mapping(b.get("routers"), f"{path}.routers").items():
+    for rname, rbody in _entries(r, b.get("routers"), f"{path}.routers", required=False):
         rp = f"{path}.routers.{rname}"
         rok = r.name(rname, rp)
         rb = r.mapping(rbody, rp)
         r.keys(rb, rp, {"publicIp", "platform"}, {"publicIp", "platform"})
         ip = r.ip(rb.get("publicIp"), f"{rp}.publicIp") if "publicIp" in rb else None
         plat = rb.get("platform")
-        if "platform" in rb and plat not in PLATFORMS:
+        if "platform" in rb and (not isinstance(plat, str) or plat not in PLATFORMS):
             r.p.add(f"{rp}.platform", plat, "unknown platform; known: " + ", ".join(PLATFORMS))
-        if rok and ip is not None and plat in PLATFORMS:
-            routers.append(RouterSpec(name, rname, ip, plat))
-    if not ok or asn is None:
+        if ok and rok and ip is not None:
+            # An unknown platform is reported above; the router stays in the
+            # plan so that its connections are still checked.
+            routers.append(RouterSpec(name, rname, ip, str(plat)))
+        else:
+            r.unparsed.add(f"router:{name}/{rname}")
+    if not ok:
         return None
-    return DatacenterSpec(name, asn, tuple(prefixes), tuple(routers))
+    return DatacenterSpec(
+        name, asn if asn is not None else aws.CUSTOMER_DEFAULT_ASN, tuple(prefixes), tuple(routers)
+    )
 
 
 def _vgw(r: _Reader, name: str, body: Any, path: str) -> VpnGatewaySpec | None:
@@ -390,18 +502,19 @@ def _tgw(
     asn = _amazon_asn(r, b.get("asn", aws.AWS_DEFAULT_ASN), f"{path}.asn")
     ecmp = r.bool_(b.get("ecmp", False), f"{path}.ecmp")
     attachments = []
-    for vpc, abody in r.mapping(b.get("attachments"), f"{path}.attachments").items():
+    for vpc, abody in _entries(r, b.get("attachments"), f"{path}.attachments", required=False):
         ap = f"{path}.attachments.{vpc}"
         ab = r.mapping(abody, ap)
         r.keys(ab, ap, {"tier"}, {"tier"})
         tier = r.str_(ab.get("tier"), f"{ap}.tier") if "tier" in ab else None
         if tier is not None:
             attachments.append((vpc, tier))
+        else:
+            r.unparsed.add(f"attachment:{name}/{vpc}")
     tables = []
-    for tname, tbody in r.mapping(
-        b.get("routeTables"), f"{path}.routeTables", required=False
-    ).items():
+    for tname, tbody in _entries(r, b.get("routeTables"), f"{path}.routeTables", required=False):
         tp = f"{path}.routeTables.{tname}"
+        mark = r.mark()
         r.name(tname, tp)
         tb = r.mapping(tbody, tp)
         r.keys(tb, tp, {"associations", "propagations"}, {"associations"})
@@ -413,6 +526,8 @@ def _tgw(
             allow_empty=True,
         )
         tables.append(RouteTableSpec(tname, assoc, prop))
+        if r.since(mark):
+            r.unparsed.add(f"route-table:{name}")
     if not ok or asn is None:
         return None
     return TransitGatewaySpec(name, region, asn, ecmp, tuple(attachments), tuple(tables))
@@ -427,7 +542,7 @@ def _ref(r: _Reader, value: Any, path: str) -> str | None:
     return value
 
 
-def _phase(r: _Reader, body: Any, path: str, n: int) -> Phase:
+def _phase(r: _Reader, body: Any, path: str, n: int, bad: set[str]) -> Phase:
     b = r.mapping(body, path, required=False)
     r.keys(b, path, {"encryption", "integrity", "dhGroups", "lifetimeSeconds"}, set())
     enc_ok = aws.PHASE1_ENCRYPTION if n == 1 else aws.PHASE2_ENCRYPTION
@@ -446,7 +561,7 @@ def _phase(r: _Reader, body: Any, path: str, n: int) -> Phase:
     )
 
     def dh(v: Any, q: str) -> int | None:
-        if v not in dh_ok or isinstance(v, bool):
+        if isinstance(v, bool) or v not in dh_ok:
             r.p.add(q, v, f"phase {n} DH groups AWS allows: " + ", ".join(map(str, dh_ok)))
             return None
         return int(v)
@@ -460,6 +575,8 @@ def _phase(r: _Reader, body: Any, path: str, n: int) -> Phase:
         hi,
         f"phase {n} lifetime is {lo}-{hi} seconds",
     )
+    if life is None:
+        bad.add(f"phase{n}.lifetimeSeconds")
     return Phase(
         tuple(dict.fromkeys(enc)),
         tuple(dict.fromkeys(integ)),
@@ -468,7 +585,9 @@ def _phase(r: _Reader, body: Any, path: str, n: int) -> Phase:
     )
 
 
-def _options(r: _Reader, body: Any, path: str) -> TunnelOptions:
+def _options(r: _Reader, body: Any, path: str, bad: set[str]) -> TunnelOptions:
+    """The tunnel options; `bad` receives the names of those that did not parse
+    (and were replaced by their defaults), so the plan's cross-checks skip them."""
     b = r.mapping(body, path, required=False)
     r.keys(
         b,
@@ -485,22 +604,33 @@ def _options(r: _Reader, body: Any, path: str) -> TunnelOptions:
         },
         set(),
     )
+    mark = r.mark()
     ike = r.list_(
         b.get("ikeVersions", list(DEFAULT_IKE_VERSIONS)),
         f"{path}.ikeVersions",
         lambda v, q: r.str_(v, q, aws.IKE_VERSIONS),
     )
-    p1 = _phase(r, b.get("phase1"), f"{path}.phase1", 1)
-    p2 = _phase(r, b.get("phase2"), f"{path}.phase2", 2)
+    if r.since(mark):
+        bad.add("ikeVersions")
+    p1 = _phase(r, b.get("phase1"), f"{path}.phase1", 1, bad)
+    p2 = _phase(r, b.get("phase2"), f"{path}.phase2", 2, bad)
+    # The upper bound, half of the phase 2 lifetime, is the plan's check: it
+    # depends on another option.
     margin = r.int_(
         b.get("rekeyMarginSeconds", aws.REKEY_MARGIN_DEFAULT),
         f"{path}.rekeyMarginSeconds",
         aws.REKEY_MARGIN_MIN,
-        1800,
-        f"rekey margin is at least {aws.REKEY_MARGIN_MIN} seconds",
+        2**31 - 1,
+        f"rekey margin is at least {aws.REKEY_MARGIN_MIN} seconds "
+        "(and at most half of the phase 2 lifetime)",
     )
+    if margin is None:
+        bad.add("rekeyMarginSeconds")
     fuzz = r.int_(
-        b.get("rekeyFuzzPercentage", aws.REKEY_FUZZ_DEFAULT), f"{path}.rekeyFuzzPercentage", 0, 100
+        b.get("rekeyFuzzPercentage", aws.REKEY_FUZZ_DEFAULT),
+        f"{path}.rekeyFuzzPercentage",
+        *aws.REKEY_FUZZ,
+        "rekey fuzz is 0-100 percent",
     )
     window = r.int_(
         b.get("replayWindowSize", aws.REPLAY_WINDOW_DEFAULT),
@@ -515,10 +645,12 @@ def _options(r: _Reader, body: Any, path: str) -> TunnelOptions:
         f"{path}.dpd.timeoutSeconds",
         aws.DPD_TIMEOUT_MIN,
         3600,
-        f"DPD timeout is at least {aws.DPD_TIMEOUT_MIN} seconds",
+        f"DPD timeout is at least {aws.DPD_TIMEOUT_MIN} seconds (and at most 3600)",
     )
     dpd_action = r.str_(dpd.get("action", "clear"), f"{path}.dpd.action", aws.DPD_ACTIONS)
     startup = r.str_(b.get("startupAction", "add"), f"{path}.startupAction", aws.STARTUP_ACTIONS)
+    if startup is None:
+        bad.add("startupAction")
     return TunnelOptions(
         ike_versions=tuple(dict.fromkeys(ike)),
         phase1=p1,
@@ -551,12 +683,25 @@ def _connection(
     routing = (
         r.str_(b.get("routing"), f"{path}.routing", ("bgp", "static")) if "routing" in b else None
     )
-    options = _options(r, b.get("tunnelOptions"), f"{path}.tunnelOptions")
+    bad: set[str] = set()
+    options = _options(r, b.get("tunnelOptions"), f"{path}.tunnelOptions", bad)
+    r.unparsed.update(f"option:{name}:{x}" for x in bad)
     tunnels = tuple(_tunnel(r, n, b.get(f"tunnel{n}"), f"{path}.tunnel{n}", config) for n in (1, 2))
     if not ok or router is None or gateway is None or routing is None:
+        # Keep what it refers to, so that no other check calls those unused.
+        if router is not None:
+            r.unparsed.add(f"uses-router:{router}")
+        if gateway is not None:
+            r.unparsed.add(f"uses-gateway:{gateway}")
         return None
     return ConnectionSpec(
-        name, router.replace("/", "-"), gateway, routing, options, (tunnels[0], tunnels[1])
+        name,
+        router.replace("/", "-"),
+        gateway,
+        routing,
+        options,
+        (tunnels[0], tunnels[1]),
+        router_ref=router,
     )
 
 
@@ -570,28 +715,48 @@ def _tunnel(r: _Reader, n: int, body: Any, path: str, config: Mapping[str, Any])
     psk = None
     source = None
     if "presharedKeySecret" in b:
-        key = b["presharedKeySecret"]
-        source = f"crossnet:{key}" if isinstance(key, str) and ":" not in key else key
-        value = config.get(source) if isinstance(source, str) else None
-        if isinstance(value, Mapping) and "secure" in value:
+        ref = b["presharedKeySecret"]
+        field = f"{path}.presharedKeySecret"
+        if not isinstance(ref, str) or not ref:
+            r.p.add(field, ref, "names a config key, such as dc1-edge1-t1")
+            return TunnelSpec(n, inside, inside6, None, None)
+        source = _psk_key(ref)
+        value = config.get(source)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # `key: 12345678` in YAML is the string the CLI passes
+        if is_secure(value):
+            if r.need_secrets:
+                r.p.add(
+                    field,
+                    ref,
+                    f"'{source}' is a 'secure:' value, which only the Pulumi CLI can decrypt: "
+                    f"for `crossnet up` set {secret_env_var(source)} to the key in the "
+                    "environment (read, never printed), or leave presharedKeySecret out to "
+                    "have a key generated; `pulumi up` decrypts it itself",
+                )
+            else:
+                r.warnings.append(
+                    Problem(
+                        field,
+                        repr(ref),
+                        f"the key is the secret config value '{source}', not read here: "
+                        "AWS's key rules are checked when it is applied",
+                    )
+                )
+        elif value is None:
             r.p.add(
-                f"{path}.presharedKeySecret",
-                key,
-                "a 'secure:' value needs the Pulumi CLI to decrypt it; for the "
-                "offline run, leave presharedKeySecret out and a key is generated",
-            )
-        elif not isinstance(value, str):
-            r.p.add(
-                f"{path}.presharedKeySecret",
-                key,
+                field,
+                ref,
                 f"names config key '{source}', which is not set "
                 f"(pulumi config set --secret {source} ...)",
             )
+        elif not isinstance(value, str):
+            r.p.add(field, ref, f"config key '{source}' must hold the key as a string")
         elif not aws.psk_ok(value):
             # never echo the key itself: show only its length
             r.p.add(
-                f"{path}.presharedKeySecret",
-                f"<secret {key}, {len(value)} chars>",
+                field,
+                f"<secret {ref}, {len(value)} chars>",
                 "a pre-shared key is " + aws.PSK_RULE,
             )
         else:

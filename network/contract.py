@@ -8,6 +8,9 @@ reference; `CONTRACT_VERSION` changes when a field changes meaning.
 Pre-shared keys are the only secrets. They live in their own output,
 `presharedKeys` (tunnel id -> key), so that every other output stays readable
 with a plain `pulumi stack output`; each tunnel names its key by `presharedKeyRef`.
+
+`crossnetPlan` (optional: outputs of an older program lack it) is the plan
+snapshot of `network.review.snapshot`, secret-free, for `crossnet diff`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ OUTPUT_NAMES = (
     "routers",
     "presharedKeys",
 )
+# Read when present, never required (the outputs of an older program lack them).
+OPTIONAL_OUTPUT_NAMES = ("crossnetPlan",)
 
 
 # ---------------------------------------------------------------- building
@@ -195,6 +200,7 @@ class StackOutputs:
     version: int
     routers: dict[str, Router]
     raw: dict[str, Any]  # every output, secrets included: never print
+    plan: dict[str, Any] | None = None  # the `crossnetPlan` output, when there is one
 
 
 _TUNNEL_KEYS = (
@@ -330,8 +336,13 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
             connections=tuple(conns),
         )
     p.raise_if_any(source)
+    snapshot = data.get("crossnetPlan")
     return StackOutputs(
-        stack=str(meta.get("stack")), version=CONTRACT_VERSION, routers=routers, raw=dict(data)
+        stack=str(meta.get("stack")),
+        version=CONTRACT_VERSION,
+        routers=routers,
+        raw=dict(data),
+        plan=dict(snapshot) if isinstance(snapshot, Mapping) else None,
     )
 
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+# One screen: a message lists at most this many problems (the count says how
+# many there are in all), and no single rule runs on past a few lines.
+MAX_PROBLEMS_SHOWN = 30
+MAX_RULE_CHARS = 360
 
 
 @dataclass(frozen=True, order=True)
@@ -22,6 +28,13 @@ def show(value: Any) -> str:
     """A short, printable form of an offending value."""
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def some(items: Iterable[Any], limit: int = 5) -> str:
+    """`a, b, c` for a short list, `a, b, c, d, e (+96 more)` for a long one."""
+    seq = [str(x) for x in items]
+    head = ", ".join(seq[:limit])
+    return head + (f" (+{len(seq) - limit} more)" if len(seq) > limit else "")
 
 
 class CrossnetError(Exception):
@@ -45,9 +58,11 @@ class ConfigError(CrossnetError):
 
     def render(self) -> str:
         head = f"error: {self.source} is invalid: {len(self.problems)} problem(s)"
-        return "\n".join(
-            [head, *(p.line() for p in self.problems), "nothing was declared or written."]
-        )
+        shown = [p.line() for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        rest = len(self.problems) - len(shown)
+        if rest:
+            shown.append(f"  ... and {rest} more problem(s) of the same kinds: fix these first")
+        return "\n".join([head, *shown, "nothing was declared or written."])
 
 
 class Problems:
@@ -57,10 +72,15 @@ class Problems:
         self.items: list[Problem] = []
 
     def add(self, field: str, value: Any, rule: str) -> None:
+        if len(rule) > MAX_RULE_CHARS:
+            rule = rule[: MAX_RULE_CHARS - 3] + "..."
         self.items.append(Problem(field, show(value), rule))
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
 
     def raise_if_any(self, source: str) -> None:
         if self.items:

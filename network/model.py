@@ -69,6 +69,9 @@ class VpcSpec:
     azs: tuple[str, ...]
     tiers: tuple[Tier, ...]
     ingress: tuple[IngressRule, ...] = ()
+    # Subnets reserved per tier for availability zones (see network.allocate);
+    # None: the AZs given, rounded up to a power of two.
+    az_slots: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,18 @@ class RouterSpec:
 
     @property
     def key(self) -> str:
-        """Stable identity of a datacenter router across the whole stack."""
+        """Stable identity of a datacenter router across the whole stack.
+
+        `<datacenter>-<router>`: render directories, lab namespaces and the
+        outputs contract use it. The plan rejects two routers with one key
+        (datacenter `dc1-a` router `b` and datacenter `dc1` router `a-b`).
+        """
         return f"{self.datacenter}-{self.name}"
+
+    @property
+    def ref(self) -> str:
+        """How the stack config names the router: `<datacenter>/<router>`."""
+        return f"{self.datacenter}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -143,7 +156,10 @@ class TunnelSpec:
     inside_cidr: IPNetwork | None = None
     inside_ipv6_cidr: IPNetwork | None = None
     psk: Secret | None = None
-    psk_source: str | None = None  # the config key the PSK came from
+    # The config key the PSK comes from. With `psk` None, the key holds a secret
+    # that was not read (review commands, `need_secrets=False`): such a spec can
+    # be planned and reviewed, never declared.
+    psk_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +170,7 @@ class ConnectionSpec:
     routing: str  # "bgp" | "static"
     options: TunnelOptions
     tunnels: tuple[TunnelSpec, TunnelSpec]
+    router_ref: str = ""  # as written in the config: "<datacenter>/<router>"
 
 
 @dataclass(frozen=True)
@@ -176,6 +193,10 @@ class NetworkSpec:
     peerings: tuple[PeeringSpec, ...]
     aws_supernets: tuple[IPNetwork, ...] = ()
     datacenter_supernets: tuple[IPNetwork, ...] = ()
+    # What the config names but could not be parsed ("vpc:app", "router:dc1/edge1",
+    # "options:<connection>", ...): the plan skips checks that would only repeat
+    # the parse problem ("no such VPC") for these.
+    unparsed: frozenset[str] = frozenset()
 
     def routers(self) -> dict[str, RouterSpec]:
         return {r.key: r for dc in self.datacenters for r in dc.routers}

@@ -2,6 +2,12 @@
 
 `__main__.py` calls `run()`; the offline apply runs that same `__main__.py`
 under Pulumi's mock runtime. Nothing here differs between the two paths.
+
+How the CLI hands over the config: every value is a string (PULUMI_CONFIG),
+a structured one (a mapping or a list in the stack file) as JSON text, a
+plain one as itself. `read_config` decodes what is JSON and keeps the rest as
+the string it is, so that any shape reaches `build_plan`, which reports it as
+a problem: a malformed config ends in one clean screen, never a traceback.
 """
 
 from __future__ import annotations
@@ -20,40 +26,43 @@ from network.components.site_to_site_vpn import SiteToSiteVpn, SiteToSiteVpnArgs
 from network.components.transit_hub import TransitHub, TransitHubArgs
 from network.components.vpc import Vpc, VpcArgs
 from network.components.vpn_gateway import VpnGateway, VpnGatewayArgs
-from network.config import NETWORK_KEY
+from network.config import NETWORK_KEY, psk_config_keys
 from network.contract import (
     CONTRACT_VERSION,
     connection_record,
     datacenter_records,
     router_records,
 )
-from network.errors import CrossnetError
+from network.errors import ConfigError, CrossnetError, Problem
 from network.naming import tunnel_id
-from network.plan import ConnectionPlan, Plan, build_plan
+from network.plan import Plan, build_plan, customer_gateway_name
+from network.review.snapshot import plan_snapshot
+
+# The stack output holding the plan snapshot (`network.review.snapshot`): what
+# `crossnet diff` compares a change with on the real path. It holds no secret.
+PLAN_OUTPUT = "crossnetPlan"
+
+
+def _decode(raw: Any) -> Any:
+    """A config value as the CLI passes it: JSON text when structured, else itself."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw  # a plain string (`crossnet:network: hello`): the plan says so
 
 
 def read_config() -> dict[str, Any]:
     """The stack config as a plain mapping, read through Pulumi's own config API."""
     cfg: dict[str, Any] = {"aws:region": pulumi.runtime.get_config("aws:region")}
-    raw = pulumi.runtime.get_config(NETWORK_KEY)
-    cfg[NETWORK_KEY] = json.loads(raw) if isinstance(raw, str) else raw
-    # Secret keys named by presharedKeySecret are read the same way (the
-    # engine hands them to the program decrypted); they stay Secret objects.
-    for conn in (
-        (cfg[NETWORK_KEY] or {}).get("connections", {}).values()
-        if isinstance(cfg[NETWORK_KEY], dict)
-        else []
-    ):
-        for n in (1, 2):
-            ref = ((conn or {}).get(f"tunnel{n}") or {}).get("presharedKeySecret")
-            if isinstance(ref, str):
-                key = ref if ":" in ref else f"crossnet:{ref}"
-                cfg[key] = pulumi.runtime.get_config(key)
+    cfg[NETWORK_KEY] = _decode(pulumi.runtime.get_config(NETWORK_KEY))
+    # The keys named by presharedKeySecret are read the same way (the engine
+    # hands them to the program decrypted, as plain strings: never decoded);
+    # they stay Secret objects from here on.
+    for key in psk_config_keys(cfg[NETWORK_KEY]):
+        cfg[key] = pulumi.runtime.get_config(key)
     return cfg
-
-
-def _cgw_name(plan: Plan, c: ConnectionPlan) -> str:
-    return c.router.key if c.region == plan.spec.default_region else f"{c.router.key}-{c.region}"
 
 
 def declare(plan: Plan) -> dict[str, Any]:
@@ -98,16 +107,16 @@ def declare(plan: Plan) -> dict[str, Any]:
     # One customer gateway per router and region: AWS's record of the router.
     cgws: dict[str, CustomerGateway] = {}
     for c in plan.connections:
-        if _cgw_name(plan, c) not in cgws:
-            cgws[_cgw_name(plan, c)] = CustomerGateway(
-                _cgw_name(plan, c),
+        if customer_gateway_name(plan, c) not in cgws:
+            cgws[customer_gateway_name(plan, c)] = CustomerGateway(
+                customer_gateway_name(plan, c),
                 CustomerGatewayArgs(c.router, c.datacenter.asn, stack, providers[c.region]),
             )
     vpns: dict[str, SiteToSiteVpn] = {}
     records: dict[str, pulumi.Output[dict[str, Any]]] = {}
     psks: dict[str, pulumi.Output[str]] = {}
     for c in plan.connections:
-        cgw_name = _cgw_name(plan, c)
+        cgw_name = customer_gateway_name(plan, c)
         gw_id = (
             vgws[c.spec.gateway].gateway_id
             if c.gateway_type == "vgw"
@@ -232,15 +241,39 @@ def declare(plan: Plan) -> dict[str, Any]:
         },
         "routers": pulumi.Output.all(**records).apply(lambda recs: router_records(plan, recs)),
         "presharedKeys": pulumi.Output.secret(pulumi.Output.all(**psks)),
+        # Secret-free (a tunnel records where its key comes from, never the key):
+        # `pulumi stack output crossnetPlan` is the applied plan of a real stack.
+        PLAN_OUTPUT: plan_snapshot(plan),
     }
+
+
+def _unread_secrets(plan: Plan) -> ConfigError | None:
+    """A plan whose secret keys were not read must not be declared: generating a
+    key in place of the user's would go unnoticed until the tunnel stays down."""
+    unread = [
+        Problem(
+            f"{NETWORK_KEY}.connections.{c.name}.tunnel{t.number}.presharedKeySecret",
+            repr(t.psk_source),
+            "the secret's value was not read (need_secrets=False): plan it with the value",
+        )
+        for c in plan.connections
+        for t in c.spec.tunnels
+        if t.psk is None and t.psk_source
+    ]
+    return ConfigError(f"stack config of {plan.stack!r}", unread) if unread else None
 
 
 def run() -> None:
     """Entry point of the Pulumi program."""
     try:
         plan = build_plan(read_config(), pulumi.get_stack())
+        refused = _unread_secrets(plan)
+        if refused is not None:
+            raise refused
     except CrossnetError as e:
         # RunError is reported by the engine without a stack trace.
         raise pulumi.RunError(e.render()) from None
+    for w in plan.warnings:
+        pulumi.log.warn(f"{w.field}: {w.value} ({w.rule})")
     for name, value in declare(plan).items():
         pulumi.export(name, value)

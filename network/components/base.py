@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pulumi
 
-from network.naming import resource_name, tags
-
-TOKEN_PREFIX = "crossnet:network"
+from network.naming import TOKEN_PREFIX, component_token, resource_name, tags
 
 
 def token(kind: str) -> str:
     """The type token of a crossnet component, e.g. `crossnet:network:Vpc`."""
-    return f"{TOKEN_PREFIX}:{kind}"
+    return component_token(kind)
 
 
 def child(
@@ -21,4 +19,4 @@ def child(
     return pulumi.ResourceOptions(parent=parent, provider=provider, **kwargs)  # type: ignore[arg-type]
 
 
-__all__ = ["child", "resource_name", "tags", "token"]
+__all__ = ["TOKEN_PREFIX", "child", "resource_name", "tags", "token"]

@@ -30,8 +30,11 @@ class CustomerGateway(pulumi.ComponentResource):
         # ip_address and bgp_asn force a new customer gateway; its VPN
         # connections then move to it in place (ModifyVpnConnection), router by
         # router. `crossnet diff` lists such changes, with the routers to touch.
+        # Named after the component (router key, plus the region when it is not
+        # the stack's default), so that a router with connections in two
+        # regions gets two distinct customer gateways.
         cgw = aws.ec2.CustomerGateway(
-            resource_name("cgw", r.key),
+            resource_name("cgw", name),
             ip_address=str(r.public_ip),
             bgp_asn=str(args.asn),
             type="ipsec.1",

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from network.components.base import child, resource_name, token
+from network.naming import slug
 from network.plan import Plan
 
 
@@ -34,9 +35,7 @@ class Routing(pulumi.ComponentResource):
             vpc = plan.vpcs[route.vpc].spec
             for tier, rt_id in sorted(args.route_table_ids[vpc.name].items()):
                 aws.ec2.Route(
-                    resource_name(
-                        "route", vpc.name, tier, "tgw", str(route.destination).replace("/", "_")
-                    ),
+                    resource_name("route", vpc.name, tier, "tgw", slug(route.destination)),
                     route_table_id=rt_id,
                     destination_cidr_block=str(route.destination),
                     transit_gateway_id=args.tgw_ids[route.target],
@@ -63,9 +62,7 @@ class Routing(pulumi.ComponentResource):
                         )
             for table, prefix, ref in tp.static_routes:
                 aws.ec2transitgateway.Route(
-                    resource_name(
-                        "tgw-route", tp.name, table, ref[4:], str(prefix).replace("/", "_")
-                    ),
+                    resource_name("tgw-route", tp.name, table, ref[4:], slug(prefix)),
                     destination_cidr_block=str(prefix),
                     transit_gateway_attachment_id=args.vpn_attachment_ids[ref[4:]],
                     transit_gateway_route_table_id=tables[table],

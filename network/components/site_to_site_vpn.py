@@ -10,6 +10,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from network.components.base import child, resource_name, tags, token
+from network.naming import slug
 from network.plan import ConnectionPlan
 
 # The VpnConnection outputs that the contract is built from.
@@ -59,6 +60,14 @@ class SiteToSiteVpn(pulumi.ComponentResource):
         super().__init__(token("SiteToSiteVpn"), name, None, opts)
         c, prov = args.plan, args.provider
         o = c.options
+        unread = [s.number for s in c.spec.tunnels if s.psk is None and s.psk_source]
+        if unread:
+            # A plan built with need_secrets=False: generating a key here would
+            # silently replace the user's own.
+            raise ValueError(
+                f"{c.name}: the pre-shared key of tunnel(s) {unread} comes from a secret "
+                "config value that was not read (need_secrets=False): not declarable"
+            )
         self.preshared_keys = {}
         for t in c.tunnels:
             if t.psk is not None:
@@ -89,8 +98,8 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                 f"tunnel{n}_dpd_timeout_action": o.dpd_action,
                 f"tunnel{n}_startup_action": o.startup_action,
             }
-            if t.inside_ipv6_cidr is not None:
-                per_tunnel[f"tunnel{n}_inside_ipv6_cidr"] = str(t.inside_ipv6_cidr)
+            # IPv6 inside CIDRs never get here: the plan refuses them (they would
+            # need tunnel_inside_ip_version "ipv6", which carries IPv6 traffic only).
         gateway = (
             {"vpn_gateway_id": args.gateway_id}
             if c.gateway_type == "vgw"
@@ -119,7 +128,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
         if c.spec.routing == "static" and c.gateway_type == "vgw":
             for prefix in c.announce:
                 aws.ec2.VpnConnectionRoute(
-                    resource_name("vpn-route", c.name, str(prefix).replace("/", "_")),
+                    resource_name("vpn-route", c.name, slug(prefix)),
                     vpn_connection_id=self.connection.id,
                     destination_cidr_block=str(prefix),
                     opts=child(self, prov),

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from network.components.base import child, resource_name, tags, token
-from network.model import PortRange
+from network.naming import flow_key
 from network.plan import VpcPlan
 from network.vpc_flows import planned_flows
 
@@ -19,11 +19,6 @@ class VpcArgs:
     plan: VpcPlan
     stack: str
     provider: pulumi.ProviderResource
-
-
-def _flow_key(cidr: str, proto: str, first: int, last: int) -> str:
-    ports = "all" if proto == "icmp" else str(PortRange(first, last))
-    return f"{cidr.replace('/', '_')}-{proto}-{ports}"
 
 
 class Vpc(pulumi.ComponentResource):
@@ -94,7 +89,7 @@ class Vpc(pulumi.ComponentResource):
             )
             for cidr, proto, first, last in planned_flows(v.ingress, tier.name):
                 aws.vpc.SecurityGroupIngressRule(
-                    resource_name("sgr", v.name, tier.name, _flow_key(cidr, proto, first, last)),
+                    resource_name("sgr", v.name, tier.name, flow_key(cidr, proto, first, last)),
                     security_group_id=sg.id,
                     cidr_ipv4=cidr,
                     ip_protocol=proto,

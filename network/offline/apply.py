@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +28,8 @@ from network.offline.verify import verify_emulator
 from network.plan import Plan, build_plan
 from network.review.guardrails import blocking, check_resources
 from network.review.snapshot import plan_snapshot
-from network.stack_file import read_stack_config
+from network.stack_file import offline_secrets, read_stack_config
+from network.stack_file import secret_keys as stack_secret_keys
 from network.state import PROJECT_DIR, outputs_path, state_dir
 
 PROGRAM = PROJECT_DIR / "__main__.py"
@@ -74,9 +76,18 @@ def _run_main() -> None:
 
 
 def run_program(
-    config: dict[str, Any], stack: str, emulator: AwsEmulator, seed: int | None = None
+    config: dict[str, Any],
+    stack: str,
+    emulator: AwsEmulator,
+    seed: int | None = None,
+    secret_keys: list[str] | None = None,
 ) -> tuple[dict[str, Any], list[str], list[Registration]]:
-    """Run __main__.py under mocks; return (outputs, secret output names, resources)."""
+    """Run __main__.py under mocks; return (outputs, secret output names, resources).
+
+    The config reaches the program as the CLI passes it: every value a string,
+    structured ones as JSON. `secret_keys` are the keys the CLI would mark
+    secret (default: those still holding a `secure:` value).
+    """
     mocks = MotoMocks(
         emulator, default_region=str(config.get("aws:region") or "us-east-1"), seed=seed
     )
@@ -92,7 +103,7 @@ def run_program(
     )
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
-        [k for k, v in config.items() if isinstance(v, dict) and "secure" in v],
+        secret_keys if secret_keys is not None else stack_secret_keys(config),
     )
     pulumi_settings.SETTINGS.rpc_manager.clear()
     pulumi_settings.SETTINGS.outputs.clear()
@@ -101,11 +112,15 @@ def run_program(
         _sync_await(run_pulumi_func(_run_main))
     except BaseException as e:  # reported below, with the mocks' own errors
         failure = e
-        # The engine stops waiting at the first error: cancel what is still
-        # pending, so that none of it runs inside a later run's emulator.
-        _drain()
     finally:
         mocks.close()
+    if mocks.errors or failure is not None:
+        # The engine stops waiting at the first error: cancel what is still
+        # pending, so that none of it runs inside a later run's emulator, and
+        # forget its failed RPCs and outputs, so that no later wait re-raises them.
+        _drain()
+        pulumi_settings.SETTINGS.rpc_manager.clear()
+        pulumi_settings.SETTINGS.outputs.clear()
     if mocks.errors or failure is not None:
         lines = list(dict.fromkeys(mocks.errors))
         if failure is not None and not lines:
@@ -168,12 +183,30 @@ def guardrail_view(
     return view
 
 
+def last_applied_plan(stack: str) -> dict[str, Any] | None:
+    """The plan snapshot of the last offline apply of `stack`, if there is a readable one."""
+    # (not state_dir(): that creates the directory, and a refused run writes nothing)
+    root = Path(os.environ.get("CROSSNET_STATE_DIR", PROJECT_DIR / ".crossnet"))
+    path = root / stack / "applied.json"
+    try:
+        snap = json.loads(path.read_text()).get("plan")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return snap if isinstance(snap, dict) else None
+
+
 def offline_up(stack: str, seed: int | None = None, write: bool = True) -> ApplyResult:
-    """Plan, run the program against the emulator, check its state, write the outputs."""
-    config = read_stack_config(stack)
-    plan = build_plan(config, stack)  # every config problem, before anything is declared
+    """Plan, run the program against the emulator, check its state, write the outputs.
+
+    A `secure:` value in the stack file is taken from `CROSSNET_SECRET_<NAME>`
+    (see `network.stack_file.secret_env_var`); without it the plan refuses,
+    saying which variable to set.
+    """
+    config, secret_keys = offline_secrets(read_stack_config(stack))
+    # every config problem, before anything is declared
+    plan = build_plan(config, stack, previous=last_applied_plan(stack))
     with AwsEmulator(seed=seed) as emu:
-        outputs, secret, resources = run_program(config, stack, emu, seed)
+        outputs, secret, resources = run_program(config, stack, emu, seed, secret_keys)
         parse_outputs(outputs, f"outputs of stack {stack!r}")  # the contract holds
         failures, checks = verify_emulator(emu, plan, outputs)
     if failures:

@@ -80,6 +80,10 @@ def summary(r: ApplyResult) -> str:
         )
     for vpc, vgw in sorted(r.plan.vgw_propagating().items()):
         lines.append(f"  {vpc:<10} {'(datacenters)':<16} via VGW {vgw} route propagation")
+    if r.plan.warnings:
+        lines.append("")
+        lines.append(f"Warnings ({len(r.plan.warnings)})")
+        lines += [f"  {w.field}: {w.value} ({w.rule})" for w in r.plan.warnings]
     lines.append("")
     lines.append("Checked in the emulator's own state:")
     lines += [f"  ok {c}" for c in r.checks]

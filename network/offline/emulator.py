@@ -38,6 +38,7 @@ from moto.ec2.exceptions import (
     InvalidTransitGatewayID,
 )
 from moto.ec2.models.route_tables import RouteBackend, RouteTable
+from moto.ec2.models.transit_gateway_route_tables import TransitGatewayRouteTableBackend
 from moto.ec2.models.vpn_connections import VPNConnection, VPNConnectionBackend
 from moto.ec2.models.vpn_gateway import VpnGatewayBackend
 from moto.ec2.responses.route_tables import RouteTables
@@ -1113,8 +1114,45 @@ def _resp_disable_vgw_route_propagation(self: Any) -> EmptyResult:
     return EmptyResult()
 
 
+def _create_transit_gateway_route(
+    self: Any,
+    transit_gateway_route_table_id: str,
+    destination_cidr_block: str,
+    transit_gateway_attachment_id: str | None = None,
+    blackhole: bool = False,
+) -> dict[str, Any]:
+    """moto's CreateTransitGatewayRoute, with AWS's two behaviours it lacks: a
+    table holds one static route per CIDR (a second one is refused, not
+    silently overwritten), and the route's attachment is reported (moto keeps
+    it as a mapping, which its serializer drops: the shape is a list)."""
+    table = self.transit_gateways_route_tables.get(transit_gateway_route_table_id)
+    existing = table.routes.get(destination_cidr_block) if table is not None else None
+    if existing is not None and existing.get("state") != "deleted":
+        raise EC2ClientError(
+            "RouteAlreadyExists",
+            f"Route {destination_cidr_block} already exists in Transit Gateway Route Table "
+            f"{transit_gateway_route_table_id}",
+        )
+    route = _original(TransitGatewayRouteTableBackend, "create_transit_gateway_route")(
+        self,
+        transit_gateway_route_table_id,
+        destination_cidr_block,
+        transit_gateway_attachment_id,
+        blackhole,
+    )
+    attachment = route.get("transitGatewayAttachments")
+    if isinstance(attachment, dict):
+        route["transitGatewayAttachments"] = [attachment]
+    return route
+
+
 def _patch_table() -> list[tuple[type, str, Any]]:
     return [
+        (
+            TransitGatewayRouteTableBackend,
+            "create_transit_gateway_route",
+            _create_transit_gateway_route,
+        ),
         (VpnGatewayBackend, "create_vpn_gateway", _create_vpn_gateway),
         (VPNConnectionBackend, "create_vpn_connection", _create_vpn_connection),
         (VPNConnectionBackend, "create_vpn_connection_route", _create_vpn_connection_route),

@@ -4,6 +4,12 @@ Every resource the program registers is created in moto through boto3, and
 the state handed back to the program is what moto (with crossnet's VPN
 extensions) answers, not what the program asked for. Property names in
 `args.inputs` and in the returned state are camelCase, as the engine uses.
+
+Two things the real engine does that Pulumi's MockMonitor does not, done here:
+outputs named in `additional_secret_outputs` (pulumi-aws marks a VPN
+connection's `tunnelNPresharedKey` and `customerGatewayConfiguration`,
+pulumi-random a password's `result`) and outputs whose input was secret come
+back secret; and a second resource with an existing URN is refused.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 
 import pulumi
 from botocore.exceptions import ClientError
+from google.protobuf import struct_pb2
 from pulumi.runtime.mocks import MockMonitor
 
 from network.offline.emulator import AwsEmulator, tunnel_attachment_id
@@ -64,17 +71,53 @@ class Registration:
     secret_inputs: list[str] = field(default_factory=list)
 
 
+def secret_wrapped(value: struct_pb2.Value) -> struct_pb2.Value:
+    """A property value wrapped in the RPC secret sentinel, as the engine sends it."""
+    wrapped = struct_pb2.Value()
+    fields = wrapped.struct_value.fields
+    fields[_SECRET_SIG].string_value = _SECRET_VAL
+    fields["value"].CopyFrom(value)
+    return wrapped
+
+
+def _is_wrapped(value: struct_pb2.Value) -> bool:
+    return (
+        value.WhichOneof("kind") == "struct_value"
+        and value.struct_value.fields.get(_SECRET_SIG, struct_pb2.Value()).string_value
+        == _SECRET_VAL
+    )
+
+
 class RecordingMonitor(MockMonitor):
-    """The mock monitor, also recording each registration with its parent."""
+    """The mock monitor, also recording each registration with its parent, and
+    behaving like the engine for secret outputs and duplicate URNs."""
 
     def __init__(self, mocks: MotoMocks):
         super().__init__(mocks)
         self.moto_mocks = mocks
         self.parents: dict[str, str] = {}
+        self._claimed: set[str] = set()
+        self._claim_lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC name)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type != "pulumi:pulumi:Stack":
+            with self._claim_lock:
+                duplicate = urn in self._claimed
+                self._claimed.add(urn)
+            if duplicate:
+                # The engine's own words: nothing is created for the second one.
+                msg = f"Duplicate resource URN '{urn}'; try giving it a unique name"
+                self.moto_mocks.errors.append(msg)
+                raise OfflineApplyError(msg)
         resp = super().RegisterResource(request)
         self.parents[resp.urn] = request.parent
+        secret = set(request.additionalSecretOutputs) | self.moto_mocks.secret_outputs.pop(
+            (request.type, request.name), set()
+        )
+        for key in sorted(secret):
+            if key in resp.object.fields and not _is_wrapped(resp.object.fields[key]):
+                resp.object.fields[key].CopyFrom(secret_wrapped(resp.object.fields[key]))
         return resp
 
 
@@ -88,6 +131,9 @@ class MotoMocks(pulumi.runtime.Mocks):
         self.provider_regions: dict[str, str] = {}
         self.lock = threading.Lock()
         self.registrations: dict[tuple[str, str], Registration] = {}
+        # (type, name) -> output names whose input was secret: the monitor
+        # returns them secret, as the engine does.
+        self.secret_outputs: dict[tuple[str, str], set[str]] = {}
         self.errors: list[str] = []
         self._clients: dict[str, Any] = {}
         self.closed = False
@@ -152,6 +198,7 @@ class MotoMocks(pulumi.runtime.Mocks):
             self.errors.append(msg)
             raise OfflineApplyError(msg) from None
         masked = {k: ("[secret]" if k in secret_keys else v) for k, v in inputs.items()}
+        self.secret_outputs[(args.typ, args.name)] = set(secret_keys)
         self.registrations[(args.typ, args.name)] = Registration(
             "", args.typ, args.name, "", rid, masked, sorted(secret_keys)
         )

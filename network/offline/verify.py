@@ -77,8 +77,9 @@ def verify_emulator(
         f"{n_routes} routes via TGW or peering are in place"
     )
 
-    # 2. Transit gateway route tables: associations and propagations.
+    # 2. Transit gateway route tables: associations, propagations, static routes.
     n_tgw = 0
+    n_static = 0
     for tp in plan.transit.values():
         region = tp.spec.region
         client = ec2(region)
@@ -116,8 +117,33 @@ def verify_emulator(
                         f"TGW {tp.name} route table {table.name}: unexpected {kind} of {ref}"
                     )
                 n_tgw += len(want & got)
+            # Static routes (VPN attachments with static routing): the prefix,
+            # to that attachment, as an active static route of this table.
+            routes = client.search_transit_gateway_routes(
+                TransitGatewayRouteTableId=rt_id,
+                Filters=[{"Name": "type", "Values": ["static"]}],
+            )["Routes"]
+            have = {
+                (r.get("DestinationCidrBlock"), ref_of.get(a.get("TransitGatewayAttachmentId")))
+                for r in routes
+                if r.get("State") == "active"
+                for a in r.get("TransitGatewayAttachments", [])
+            }
+            for table_name, prefix, ref in tp.static_routes:
+                if table_name != table.name:
+                    continue
+                if (str(prefix), ref) in have:
+                    n_static += 1
+                else:
+                    fail.append(
+                        f"TGW {tp.name} route table {table.name}: static route {prefix} "
+                        f"via {ref} missing"
+                    )
     if plan.transit:
-        ok.append(f"{n_tgw} TGW route-table associations and propagations as planned")
+        ok.append(
+            f"{n_tgw} TGW route-table associations and propagations, and {n_static} static "
+            "routes, as planned"
+        )
 
     # 3. Peering: active, and both sides route to each other (counted above).
     for peer in plan.peerings:

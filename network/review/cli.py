@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,25 @@ def _stack_args(p: argparse.ArgumentParser) -> None:
                    help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
 
 
-def load_plan(stack: str, config: Path | None = None) -> Plan:
-    """Read a stack file and build its plan. Raises ConfigError listing every problem."""
-    return build_plan(read_stack_config(stack, config), stack)
+def load_plan(stack: str, config: Path | None = None,
+              previous: Mapping[str, Any] | None = None) -> Plan:
+    """Read a stack file and build its plan for review. Raises ConfigError listing every problem.
+
+    Review commands never declare anything, so a `secure:` value they cannot
+    decrypt is recorded by name (need_secrets=False) instead of refusing the
+    stack; the plan's warnings say which rules were left to the apply.
+    `previous`: the applied plan snapshot, when known (moved subnets are warned about).
+    """
+    return build_plan(read_stack_config(stack, config), stack, need_secrets=False,
+                      previous=previous)
+
+
+def _with_warnings(tables: list[Table], plan: Plan) -> list[Table]:
+    """The plan's warnings (rules left to the apply, subnets that move, ...) as a last table."""
+    if not plan.warnings:
+        return tables
+    return [*tables, Table.of("Warnings", ("where", "value", "what"),
+                              [(w.field, w.value, w.rule) for w in plan.warnings])]
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -70,7 +87,7 @@ def run_plan(args: argparse.Namespace) -> int:
     """`crossnet plan`: the address plan as tables, and the free space."""
     plan = load_plan(args.stack, args.config)
     # Markdown goes into a change request: every free CIDR, not the first few.
-    tables = plan_tables(plan, list_all=args.format == "markdown")
+    tables = _with_warnings(plan_tables(plan, list_all=args.format == "markdown"), plan)
     heading = f"crossnet plan: stack {plan.stack}"
     render = render_markdown if args.format == "markdown" else render_text
     _write(render(tables, heading), args.out)
@@ -80,6 +97,8 @@ def run_plan(args: argparse.Namespace) -> int:
 def run_diagram(args: argparse.Namespace) -> int:
     """`crossnet diagram`: the topology as SVG."""
     plan = load_plan(args.stack, args.config)
+    for w in plan.warnings:  # the SVG may go to standard output: warnings go to stderr
+        print(f"warning: {w.field}: {w.value} ({w.rule})", file=sys.stderr)
     _write(render_svg(plan), args.out)
     return 0
 
@@ -94,14 +113,16 @@ def run_estimate(args: argparse.Namespace) -> int:
     e = estimate(plan, prices, size, args.direction, args.deadline_days, monthly_in, monthly_out,
                  size_text=args.data)
     render = render_markdown if args.format == "markdown" else render_text
-    _write(render(estimate_tables(e), f"crossnet estimate: stack {plan.stack}"), args.out)
+    heading = f"crossnet estimate: stack {plan.stack}"
+    _write(render(_with_warnings(estimate_tables(e), plan), heading), args.out)
     return 0
 
 
 def run_guardrails(args: argparse.Namespace) -> int:
     """`crossnet guardrails`: the policy pack's rules over the resources the plan implies."""
     config = read_stack_config(args.stack, args.config)
-    plan = build_plan(config, args.stack)
+    plan = build_plan(config, args.stack, need_secrets=False)
+    # a key read from a `secure:` value is a secret input, whether or not it can be read here
     resources = proposed_resources(plan_snapshot(plan), secret_keys(config))
     prod = tuple(args.prod_stack) if args.prod_stack else ("prod",)
     found = check_resources(resources, plan.stack, prod)
@@ -110,7 +131,7 @@ def run_guardrails(args: argparse.Namespace) -> int:
         [(p.name, p.severity, p.scope,
           f"{sum(1 for v in found if v.policy == p.name)} violation(s)"
           if any(v.policy == p.name for v in found) else "ok") for p in POLICIES.values()])
-    tables = [checked]
+    tables = _with_warnings([checked], plan)
     if found:
         tables.append(Table.of("Violations", ("severity", "policy", "resource", "message"),
                                [(v.severity, v.policy, v.resource, v.message) for v in found]))
@@ -169,8 +190,9 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.rules:
         _write(render_rules(args.format), args.out)
         return 0
-    plan = load_plan(args.stack, args.config)
     old, outputs, baseline, caveats = diff_baseline(args)
+    plan = load_plan(args.stack, args.config, previous=old)
+    caveats += [f"warning: {w.field}: {w.value} ({w.rule})" for w in plan.warnings]
     report = diff_snapshots(old, plan_snapshot(plan), baseline, outputs, provider_upstream(),
                             caveats)
     if report.changed and not args.no_configs:

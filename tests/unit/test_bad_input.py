@@ -163,7 +163,74 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
         "rekey-margin-too-big",
         "dev",
         _set([*T, "rekeyMarginSeconds"], 1900),
-        ["rekeyMarginSeconds", "1900"],
+        ["rekeyMarginSeconds: 1900 (rekey margin is at most half of phase 2 lifetime (1800))"],
+    ),
+    (
+        "rekey-margin-too-small",
+        "dev",
+        _set([*T, "rekeyMarginSeconds"], 30),
+        ["rekeyMarginSeconds: 30 (rekey margin is at least 60 seconds"],
+    ),
+    (
+        "router-key-collision",
+        "dev",
+        _many(
+            _set([N, "datacenters", "dc1-a"], {
+                "asn": 65011, "prefixes": ["10.129.0.0/16"],
+                "routers": {"b": {"publicIp": "198.51.100.50", "platform": "linux"}}}),
+            _set([*D, "routers", "a-b"], {"publicIp": "198.51.100.51", "platform": "linux"}),
+            _set([N, "connections", "c-x"],
+                 {"router": "dc1-a/b", "gateway": "app-vgw", "routing": "bgp"}),
+            _set([N, "connections", "c-y"],
+                 {"router": "dc1/a-b", "gateway": "app-vgw", "routing": "bgp"}),
+        ),
+        ["datacenters.dc1-a.routers.b: 'dc1-a-b' (the same router key as dc1/a-b",
+         "must be unique"],
+    ),
+    (
+        "resource-name-collision",
+        "dev",
+        _many(
+            _set([N, "vpcs", "a"], {"cidr": "10.20.0.0/16", "azs": ["us-east-1a"],
+                                    "tiers": {"b-c": {"prefixLength": 24}}}),
+            _set([N, "vpcs", "a-b"], {"cidr": "10.21.0.0/16", "azs": ["us-east-1a"],
+                                      "tiers": {"c": {"prefixLength": 24}}}),
+        ),
+        ["vpcs.a-b.tiers.c: 'a-b-c-rt (+5 more)' (the same resource name(s) as "
+         "crossnet:network.vpcs.a.tiers.b-c", "Pulumi refuses two resources with one name"],
+    ),
+    (
+        "unknown-router-keeps-its-name",
+        "dev",
+        _set([*C, "router"], "dc-east/edge9"),
+        ["connections.dc1-edge1-app.router: 'dc-east/edge9' (no such router; known: dc1/edge1)"],
+    ),
+    (
+        "ipv6-inside-on-tgw",
+        "prod",
+        _set([N, "connections", "ash-edge1-hub", "tunnel1"], {"insideIpv6Cidr": "fd00::/126"}),
+        ["ash-edge1-hub.tunnel1.insideIpv6Cidr: 'fd00::/126' (IPv6 tunnels are not supported "
+         "yet", "carry IPv6 traffic only"],
+    ),
+    (
+        "two-static-connections-one-tgw-prefix",
+        "prod",
+        _many(
+            _set([N, "connections", "ash-edge1-hub", "routing"], "static"),
+            _set([N, "connections", "ash-edge2-hub", "routing"], "static"),
+        ),
+        ["connections.ash-edge2-hub.routing: 'static' (ash-edge1-hub already needs the static "
+         "route 10.128.0.0/16", "holds one static route per CIDR"],
+    ),
+    (
+        "psk-secure-without-its-value",
+        "dev",
+        _many(
+            _set(["crossnet:t1psk"], {"secure": "v1:abcdefgh"}),
+            _set([*C, "tunnel1"], {"presharedKeySecret": "t1psk"}),
+        ),
+        ["tunnel1.presharedKeySecret: 't1psk'", "set CROSSNET_SECRET_T1PSK to the key",
+         "leave presharedKeySecret out to have a key generated"],
     ),
     (
         "start-without-ikev2",
@@ -242,7 +309,11 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
         "too-many-prefixes",
         "dev",
         _set([*D, "prefixes"], [f"10.{128 + i // 256}.{i % 256}.0/24" for i in range(101)]),
-        ["datacenters.dc1.prefixes", "101 prefixes", "at most 100"],
+        ["datacenters.dc1.prefixes", "101 prefixes", "at most 100",
+         # the ingress rules' sources are no longer inside a planned prefix: the
+         # list of them is cut short, to fit one screen
+         "(10.128.0.0/24, 10.128.1.0/24, 10.128.2.0/24, 10.128.3.0/24, 10.128.4.0/24 "
+         "(+96 more))"],
     ),
     (
         "too-many-connections-per-vgw",
@@ -323,6 +394,7 @@ def test_bad_input(
     for text in expected:
         assert text in err, f"{text!r} not in:\n{err}"
     assert len(err.splitlines()) <= 40  # one screen
+    assert all(len(line) <= 500 for line in err.splitlines())
     assert not (state_dir / case / "outputs.json").exists()
     if "secret" in case or "psk" in case:
         assert "0secret!" not in err
@@ -350,6 +422,146 @@ def test_every_problem_at_once(
     # the overlap also puts the VPC outside addressSpace.aws: four in all
     assert "4 problem(s)" in err and "outside addressSpace.aws" in err
     assert "overlaps" in err and "equals the AWS-side ASN" in err and "needs ikev2" in err
+
+
+def _write(stacks: Path, name: str, cfg: dict[str, Any]) -> None:
+    stacks.mkdir(exist_ok=True)
+    (stacks / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": cfg}))
+
+
+MIXED: list[tuple[str, str, list[Mut], list[str]]] = [
+    (
+        # four kinds at once: a parse problem (platform) beside three plan problems
+        "asn-ikev1-anywhere-platform",
+        "dev",
+        [
+            _set([*D, "asn"], 64512),
+            _set([*T, "ikeVersions"], ["ikev1"]),
+            _set([*V, "ingress", 0, "from"], ["0.0.0.0/0"]),
+            _set([*D, "routers", "edge1", "platform"], "cisco"),
+        ],
+        [
+            "4 problem(s)",
+            "datacenters.dc1.asn: 64512 (equals the AWS-side ASN",
+            "startupAction: 'start' (startup action 'start' needs ikev2)",
+            "ingress[0].from[0]: '0.0.0.0/0' (0.0.0.0/0 is never admitted)",
+            "routers.edge1.platform: 'cisco' (unknown platform",
+        ],
+    ),
+    (
+        "typo-and-overlap",
+        "dev",
+        [_set([*V, "cidrr"], "x"), _set([*D, "prefixes"], ["10.16.0.0/16"])],
+        [
+            "vpcs.app.cidrr: 'unknown key'",
+            "vpcs.app.cidr: '10.16.0.0/16' (overlaps 10.16.0.0/16 at "
+            "crossnet:network.datacenters.dc1.prefixes[0]",
+        ],
+    ),
+    (
+        # a connection whose tunnel is malformed, an ASN out of range and a
+        # name collision: the other connection's and the router's checks still run
+        "malformed-tunnel-bad-asn-collision",
+        "prod",
+        [
+            _set([N, "connections", "ash-edge1-hub", "tunnel2"], "oops"),
+            _set([N, "datacenters", "fra", "asn"], "65200"),
+            _set([N, "connections", "fra-edge1-hub", "tunnelOptions"], {
+                "ikeVersions": ["ikev1"], "startupAction": "start"}),
+            _set([N, "datacenters", "ash", "prefixes"], ["10.0.0.0/16"]),
+        ],
+        [
+            "ash-edge1-hub.tunnel2: 'oops' (must be a mapping)",
+            "datacenters.fra.asn: '65200' (must be an integer)",
+            "fra-edge1-hub.tunnelOptions.startupAction: 'start' (startup action 'start' "
+            "needs ikev2)",
+            "vpcs.shared.cidr: '10.0.0.0/16' (overlaps 10.0.0.0/16 at "
+            "crossnet:network.datacenters.ash.prefixes[0]",
+        ],
+    ),
+    (
+        # what did not parse is not reported again as missing: one problem each
+        "no-cascades",
+        "dev",
+        [_set([*V, "cidr"], "banana"), _set([*D, "routers", "edge1", "publicIp"], "nope")],
+        [
+            "2 problem(s)",
+            "vpcs.app.cidr: 'banana'",
+            "routers.edge1.publicIp: 'nope'",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "stack", "muts", "expected"), MIXED, ids=[m[0] for m in MIXED])
+def test_every_problem_of_every_stage_at_once(
+    case: str,
+    stack: str,
+    muts: list[Mut],
+    expected: list[str],
+    tmp_path: Path,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = load_stack(stack)
+    for m in muts:
+        m(cfg)
+    _write(tmp_path / "stacks", case, cfg)
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path / "stacks"))
+    assert main(["up", "--stack", case]) == 2
+    err = capsys.readouterr().err
+    for text in expected:
+        assert text in err, f"{text!r} not in:\n{err}"
+    assert "no such" not in err  # nothing that did not parse comes back as "missing"
+
+
+def test_messages_name_the_file_really_read(
+    tmp_path: Path,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cfg = load_stack("dev")
+    _set([*D, "asn"], 64512)(cfg)
+    _write(tmp_path / "elsewhere", "dev", cfg)
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path / "elsewhere"))
+    assert main(["up", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert f"stack config '{tmp_path / 'elsewhere' / 'Pulumi.dev.yaml'}' is invalid" in err
+    monkeypatch.delenv("CROSSNET_STACKS_DIR")
+    other = tmp_path / "review.yaml"
+    other.write_text(yaml.safe_dump({"config": cfg}))
+    assert main(["plan", "--stack", "dev", "--config", str(other)]) == 2
+    assert f"stack config '{other}' is invalid" in capsys.readouterr().err
+
+
+def test_duplicate_yaml_keys_are_refused_with_their_lines(
+    tmp_path: Path,
+    state_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """YAML keeps the last of two equal keys: a VPC would silently vanish."""
+    (tmp_path / "Pulumi.dup.yaml").write_text(
+        "config:\n"
+        "  aws:region: us-east-1\n"
+        "  crossnet:network:\n"
+        "    vpcs:\n"
+        "      app: {cidr: 10.16.0.0/16, azs: [us-east-1a], tiers: {p: {prefixLength: 20}}}\n"
+        "      app: {cidr: 10.17.0.0/16, azs: [us-east-1a], tiers: {p: {prefixLength: 20}}}\n"
+        "    datacenters: {}\n"
+        "    datacenters: {}\n"
+        "    base: &b {asn: 1}\n"
+        "    merged: {<<: *b, asn: 2}\n"  # a merge key overridden is not a duplicate
+    )
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path))
+    assert main(["up", "--stack", "dup"]) == 2
+    err = capsys.readouterr().err
+    assert "2 problem(s)" in err
+    assert "(YAML at line 6): 'app' (key given twice in one mapping (first at line 5)" in err
+    assert "(YAML at line 8): 'datacenters' (key given twice in one mapping (first at line 7" in err
+    assert not (state_dir / "dup").exists()
 
 
 @pytest.mark.parametrize("text", ["config: [", "config: 3", "nothing: {}"])

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.ec2.models.route_tables import RouteBackend, RouteTable
+from moto.ec2.models.transit_gateway_route_tables import TransitGatewayRouteTableBackend
 from moto.ec2.models.vpn_connections import VPNConnection, VPNConnectionBackend
 from moto.ec2.models.vpn_gateway import VpnGatewayBackend
 from moto.ec2.responses.route_tables import RouteTables
@@ -660,6 +661,46 @@ def test_tgw_attachment_id_is_discoverable(ec2: Any, net: dict[str, str]) -> Non
     assert tunnel_attachment_id(ec2, on_tgw) is None
 
 
+def test_tgw_static_routes_name_their_attachment_and_one_per_cidr(
+    ec2: Any, net: dict[str, str]
+) -> None:
+    """moto drops a TGW static route's attachment from its answer and lets a
+    second route for the same CIDR overwrite the first; AWS does neither."""
+    vpn = _vpn(ec2, net, gateway="tgw", StaticRoutesOnly=True)["VpnConnectionId"]
+    attachment = tunnel_attachment_id(ec2, vpn)
+    table = ec2.create_transit_gateway_route_table(TransitGatewayId=net["tgw"])[
+        "TransitGatewayRouteTable"
+    ]["TransitGatewayRouteTableId"]
+    ec2.create_transit_gateway_route(
+        DestinationCidrBlock="10.128.0.0/16",
+        TransitGatewayRouteTableId=table,
+        TransitGatewayAttachmentId=attachment,
+    )
+    routes = ec2.search_transit_gateway_routes(
+        TransitGatewayRouteTableId=table, Filters=[{"Name": "type", "Values": ["static"]}]
+    )["Routes"]
+    assert [
+        (r["DestinationCidrBlock"], r["State"], [a["TransitGatewayAttachmentId"] for a in
+                                                 r["TransitGatewayAttachments"]])
+        for r in routes
+    ] == [("10.128.0.0/16", "active", [attachment])]
+    with pytest.raises(ClientError) as e:
+        ec2.create_transit_gateway_route(
+            DestinationCidrBlock="10.128.0.0/16",
+            TransitGatewayRouteTableId=table,
+            TransitGatewayAttachmentId=attachment,
+        )
+    assert _error(e)[0] == "RouteAlreadyExists"
+    ec2.delete_transit_gateway_route(
+        TransitGatewayRouteTableId=table, DestinationCidrBlock="10.128.0.0/16"
+    )
+    ec2.create_transit_gateway_route(  # once deleted, it may be created again
+        DestinationCidrBlock="10.128.0.0/16",
+        TransitGatewayRouteTableId=table,
+        TransitGatewayAttachmentId=attachment,
+    )
+
+
 def test_vgw_keeps_its_amazon_side_asn_and_defaults_to_64512(ec2: Any) -> None:
     kept = ec2.create_vpn_gateway(Type="ipsec.1", AmazonSideAsn=4200000001)["VpnGateway"]
     default = ec2.create_vpn_gateway(Type="ipsec.1")["VpnGateway"]
@@ -674,6 +715,7 @@ def test_vgw_keeps_its_amazon_side_asn_and_defaults_to_64512(ec2: Any) -> None:
 
 
 PATCHED = [
+    (TransitGatewayRouteTableBackend, "create_transit_gateway_route"),
     (VpnGatewayBackend, "create_vpn_gateway"),
     (VPNConnectionBackend, "create_vpn_connection"),
     (VPNConnection, "customer_gateway_configuration"),

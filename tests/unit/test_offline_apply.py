@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from network import aws_rules as aws
 from network.cli import main
-from network.contract import load_outputs
+from network.contract import load_outputs, parse_outputs
 from network.offline.apply import offline_up, run_program
 from network.offline.emulator import AwsEmulator
 from network.offline.verify import verify_emulator
@@ -40,8 +41,18 @@ def test_offline_apply_writes_the_contract(stack: str, state_dir: Path) -> None:
                     str(int(t.inside_cidr.split("/")[0].rsplit(".", 1)[1]) + 2)
                 )
     assert result.secret_outputs == ["presharedKeys"]
-    assert all(r.startswith("ok") is False for r in result.checks)  # plain sentences
-    assert result.checks
+    # The checks counted what the plan implies, in the emulator's own state.
+    n_tunnels = 2 * len(plan.connections)
+    n_groups = sum(len(v.spec.tiers) for v in plan.vpcs.values())
+    n_prop = sum(len(plan.vpcs[vpc].spec.tiers) for vpc in plan.vgw_propagating())
+    assert f"{n_tunnels} tunnels match AWS (outside and inside addresses, crypto, keys)" in (
+        result.checks
+    )
+    assert f"{n_groups} security groups admit exactly the planned datacenter flows" in (
+        result.checks
+    )
+    prop = f"{n_prop} route tables propagate from their VGW"
+    assert any(c.startswith(prop) for c in result.checks)
 
 
 def test_applied_record_never_holds_a_key(state_dir: Path) -> None:
@@ -196,3 +207,117 @@ def test_mandatory_guardrail_stops_the_apply(state_dir: Path, tmp_path: Path,
     err = capsys.readouterr().err
     assert "mandatory guardrails failed for 'prod'" in err and "ikev1" in err.lower()
     assert not (state_dir / "prod" / "outputs.json").exists()
+
+
+def _static_prod() -> dict[str, Any]:
+    """prod with one of fra's two connections static: TGW static routes for 172.20.0.0/16."""
+    cfg = load_stack("prod")
+    cfg["crossnet:network"]["connections"]["fra-edge2-hub"]["routing"] = "static"
+    return cfg
+
+
+def test_tgw_static_routes_are_checked_in_the_emulator() -> None:
+    cfg = _static_prod()
+    plan = build_plan(cfg, "prod")
+    tables = {t for t, _, _ in plan.transit["hub"].static_routes}
+    assert tables == {"spokes", "shared"}  # the tables fra-edge2-hub propagates into
+    with AwsEmulator(seed=3) as emu:
+        outputs, _, _ = run_program(cfg, "prod", emu, seed=3)
+        failures, checks = verify_emulator(emu, plan, outputs)
+        assert failures == []
+        assert any("and 2 static routes, as planned" in c for c in checks)
+        ec2 = emu.client("ec2", "us-east-1")
+        spokes = outputs["gateways"]["hub"]["routeTables"]["spokes"]["id"]
+        ec2.delete_transit_gateway_route(
+            TransitGatewayRouteTableId=spokes, DestinationCidrBlock="172.20.0.0/16"
+        )
+        failures, _ = verify_emulator(emu, plan, outputs)
+    assert failures == [
+        "TGW hub route table spokes: static route 172.20.0.0/16 via vpn:fra-edge2-hub missing"
+    ]
+
+
+def test_secure_psk_offline_comes_from_the_environment(
+    state_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A `secure:` value cannot be decrypted offline: without CROSSNET_SECRET_<NAME>
+    the apply refuses and says how to proceed; with it, the key is used, secret,
+    and never printed."""
+    import yaml
+
+    cfg = load_stack("dev")
+    cfg["crossnet:dc1-edge1-t1"] = {"secure": "v1:AAAABBBBccccDDDD"}
+    cfg["crossnet:network"]["connections"]["dc1-edge1-app"]["tunnel1"] = {
+        "presharedKeySecret": "dc1-edge1-t1"
+    }
+    (tmp_path / "Pulumi.sec.yaml").write_text(yaml.safe_dump({"config": cfg}))
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path))
+    monkeypatch.delenv("CROSSNET_SECRET_DC1_EDGE1_T1", raising=False)
+    assert main(["up", "--stack", "sec"]) == 2
+    err = capsys.readouterr().err
+    assert "set CROSSNET_SECRET_DC1_EDGE1_T1 to the key" in err
+    assert "leave presharedKeySecret out to have a key generated" in err
+    assert not (state_dir / "sec").exists()  # nothing written, not even the directory
+
+    monkeypatch.setenv("CROSSNET_SECRET_DC1_EDGE1_T1", "From_the_env.key1")
+    assert main(["up", "--stack", "sec", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "From_the_env.key1" not in out
+    data = json.loads((state_dir / "sec" / "outputs.json").read_text())
+    assert data["presharedKeys"]["dc1-edge1-app/1"] == "From_the_env.key1"
+    applied = (state_dir / "sec" / "applied.json").read_text()
+    assert "From_the_env.key1" not in applied
+    tunnel = json.loads(applied)["plan"]["connections"]["dc1-edge1-app"]["tunnels"]["1"]
+    assert tunnel["psk"] == "config:crossnet:dc1-edge1-t1"
+
+    monkeypatch.setenv("CROSSNET_SECRET_DC1_EDGE1_T1", "0bad")  # AWS's rules still hold
+    assert main(["up", "--stack", "sec"]) == 2
+    err = capsys.readouterr().err
+    assert "<secret dc1-edge1-t1, 4 chars>" in err and "0bad" not in err
+
+
+def test_plan_output_is_the_snapshot_and_holds_no_secret(state_dir: Path) -> None:
+    """`crossnetPlan` is what `crossnet diff` needs from a real stack: the same
+    snapshot the offline apply records, readable without --show-secrets."""
+    from network.review.snapshot import plan_snapshot
+
+    cfg = load_stack("dev")
+    cfg["crossnet:t1"] = "ValidButShared_key1"
+    cfg["crossnet:network"]["connections"]["dc1-edge1-app"]["tunnel1"] = {
+        "presharedKeySecret": "t1"
+    }
+    with AwsEmulator(seed=4) as emu:
+        outputs, secret, _ = run_program(cfg, "dev", emu, seed=4)
+    assert "crossnetPlan" not in secret
+    snap = outputs["crossnetPlan"]
+    assert snap == json.loads(json.dumps(plan_snapshot(build_plan(cfg, "dev"))))
+    text = json.dumps(snap)
+    keys = list(outputs["presharedKeys"].values())
+    assert len(keys) == 2 and not any(k in text for k in keys)
+    assert parse_outputs(outputs, "test").plan == snap
+    older = {k: v for k, v in outputs.items() if k != "crossnetPlan"}
+    assert parse_outputs(older, "test").plan is None  # an older stack's outputs still parse
+
+
+def test_warnings_are_printed_with_the_summary(
+    state_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A rule into a VPC the datacenter cannot reach is legal but useless: said."""
+    import yaml
+
+    cfg = load_stack("staging")
+    cfg["crossnet:network"]["vpcs"]["data"]["ingress"] = [
+        {"from": ["10.144.8.0/22"], "tiers": ["db"], "tcp": [5432]}
+    ]
+    (tmp_path / "Pulumi.staging.yaml").write_text(yaml.safe_dump({"config": cfg}))
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(tmp_path))
+    assert main(["up", "--stack", "staging", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Warnings (1)" in out
+    assert "vpcs.data.ingress[0].from[0]: 10.144.8.0/22 (admits traffic that cannot arrive" in out

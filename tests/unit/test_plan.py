@@ -8,7 +8,13 @@ from hypothesis import strategies as st
 from netaddr import IPNetwork
 
 from network import aws_rules as aws
-from network.allocate import AllocationError, allocate_subnets, inside_cidr_for, inside_slots
+from network.allocate import (
+    AllocationError,
+    allocate_subnets,
+    block_slots,
+    inside_cidr_for,
+    inside_slots,
+)
 from network.errors import ConfigError
 from network.plan import build_plan
 from tests.conftest import EXAMPLE_STACKS, load_stack
@@ -167,3 +173,228 @@ def test_allocation_that_does_not_fit_is_reported() -> None:
     with pytest.raises(ConfigError) as e:
         build_plan(cfg, "dev")
     assert "no free aligned" in e.value.render()
+
+
+# ---------------------------------------------------------------- stability
+def _subnets(vpc: IPNetwork, azs: list[str], tiers: dict[str, int],
+             slots: int | None = None) -> dict[tuple[str, str], IPNetwork] | None:
+    try:
+        return allocate_subnets(vpc, azs, tiers, az_slots=slots)
+    except AllocationError:
+        return None
+
+
+LETTERS = "abcdef"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tiers_strategy,
+    st.sets(st.sampled_from(LETTERS), min_size=1, max_size=5),
+    st.sampled_from(LETTERS),
+    st.text(alphabet="abcdefgh", min_size=1, max_size=6),
+    st.integers(min_value=20, max_value=28),
+    st.sampled_from([None, 4, 8]),
+)
+def test_subnets_are_stable_under_additions(
+    tiers: dict[str, int], letters: set[str], new_az: str, new_tier: str, new_len: int,
+    slots: int | None,
+) -> None:
+    """No existing subnet moves when an AZ is added that fits the block (its
+    letter is within the AZ slots), when an AZ is removed, or when a tier is
+    added that sorts after every existing one; `azSlots` reserves the room."""
+    vpc = IPNetwork("10.0.0.0/16")
+    azs = sorted(f"us-east-1{x}" for x in letters)
+    before = _subnets(vpc, azs, tiers, slots)
+    if before is None:
+        return
+    per_block = block_slots(azs, slots)
+    # an AZ within the block's slots
+    if new_az not in letters and LETTERS.index(new_az) < per_block:
+        after = _subnets(vpc, [*azs, f"us-east-1{new_az}"], tiers, slots)
+        assert after is not None and all(after[k] == v for k, v in before.items())
+    # an AZ removed (the others keep their letters' slots)
+    if len(azs) > 1:
+        fewer = azs[1:]
+        if block_slots(fewer, slots) == per_block:
+            after = _subnets(vpc, fewer, tiers, slots)
+            assert after is not None and all(after[k] == before[k] for k in after)
+    # a tier that sorts after every existing one (no larger; as large, later name)
+    if new_tier not in tiers and all((new_len, new_tier) > (pl, t) for t, pl in tiers.items()):
+        after = _subnets(vpc, azs, {**tiers, new_tier: new_len}, slots)
+        if after is not None:
+            assert all(after[k] == v for k, v in before.items())
+
+
+def test_today_examples_keep_their_subnets() -> None:
+    """The AZ-letter slots give the example stacks the subnets they always had."""
+    dev = {(s.tier, s.az): str(s.cidr) for s in build_plan(load_stack("dev"), "dev").vpcs[
+        "app"].subnets}
+    assert dev == {
+        ("private", "us-east-1a"): "10.16.0.0/20", ("private", "us-east-1b"): "10.16.16.0/20",
+        ("data", "us-east-1a"): "10.16.32.0/22", ("data", "us-east-1b"): "10.16.36.0/22",
+    }
+    shared = {(s.tier, s.az): str(s.cidr) for s in build_plan(load_stack("prod"), "prod").vpcs[
+        "shared"].subnets}
+    assert shared[("private", "us-east-1c")] == "10.0.32.0/20"
+    assert shared[("transit", "us-east-1c")] == "10.0.64.32/28"
+
+
+def test_adding_an_az_into_reserved_room_moves_nothing() -> None:
+    """dev has two AZs in blocks of two: a third AZ doubles the blocks and moves
+    the data tier, unless azSlots reserved the room beforehand."""
+    def data_a(azs: list[str], slots: int | None) -> str:
+        cfg = load_stack("dev")
+        app = cfg["crossnet:network"]["vpcs"]["app"]
+        app["azs"] = azs
+        if slots:
+            app["azSlots"] = slots
+        plan = build_plan(cfg, "dev")
+        return next(str(s.cidr) for s in plan.vpcs["app"].subnets
+                    if (s.tier, s.az) == ("data", "us-east-1a"))
+
+    two, three = ["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert data_a(two, None) != data_a(three, None)  # why the plan warns (below)
+    assert data_a(two, 4) == data_a(three, 4) == data_a([*three, "us-east-1d"], 4)
+
+
+def test_a_move_against_the_last_apply_is_a_warning_naming_old_and_new() -> None:
+    from network.review.snapshot import plan_snapshot
+
+    previous = plan_snapshot(build_plan(load_stack("dev"), "dev"))
+    cfg = load_stack("dev")
+    cfg["crossnet:network"]["vpcs"]["app"]["azs"].append("us-east-1c")
+    plan = build_plan(cfg, "dev", previous=previous)
+    moved = [w for w in plan.warnings if "moves a subnet of the last apply" in w.rule]
+    assert {w.value for w in moved} >= {"us-east-1a 10.16.32.0/22 -> 10.16.64.0/22"}
+    assert all(w.field.startswith("crossnet:network.vpcs.app.tiers.") for w in moved)
+    assert build_plan(load_stack("dev"), "dev", previous=previous).warnings == ()
+
+
+# ---------------------------------------------------------------- inside CIDRs
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True), min_size=2, max_size=24,
+                unique=True))
+def test_inside_cidrs_never_overlap_across_connections(conns: list[str]) -> None:
+    """Any set of connections on one gateway: the plan either gives every tunnel
+    its own /30, or refuses, naming both connections and a free /29 to pin."""
+    cfg = load_stack("prod")
+    net = cfg["crossnet:network"]
+    net["connections"] = {
+        c: {"router": ("ash/edge1", "fra/edge1")[i % 2], "gateway": "hub", "routing": "bgp"}
+        for i, c in enumerate(conns)
+    }
+    for dc in ("ash", "fra"):
+        net["datacenters"][dc]["routers"].pop("edge2")
+    try:
+        plan = build_plan(cfg, "prod")
+    except ConfigError as e:
+        text = e.render()
+        assert "hash to the same /29" in text and "(free)" in text
+        return
+    cidrs = [t.inside_cidr for c in plan.connections for t in c.tunnels]
+    assert len(cidrs) == 2 * len(conns)
+    for i, a in enumerate(cidrs):
+        for b in cidrs[i + 1:]:
+            assert a not in b and b not in a
+
+
+def _colliding_pair() -> tuple[str, str]:
+    seen: dict[IPNetwork, str] = {}
+    for i in range(100000):
+        name = f"c{i}"
+        block = inside_cidr_for(name, 1)
+        if block in seen:
+            return seen[block], name
+        seen[block] = name
+    raise AssertionError("no collision found")
+
+
+def _two_connections(first: str, second: str) -> dict[str, object]:
+    cfg = load_stack("dev")
+    net = cfg["crossnet:network"]
+    net["datacenters"]["dc1"]["routers"]["edge2"] = {"publicIp": "192.0.2.12",
+                                                     "platform": "linux"}
+    net["connections"] = {
+        first: {"router": "dc1/edge1", "gateway": "app-vgw", "routing": "bgp"},
+        second: {"router": "dc1/edge2", "gateway": "app-vgw", "routing": "bgp"},
+    }
+    return cfg
+
+
+def test_a_hash_collision_names_both_and_says_to_pin_the_new_one() -> None:
+    from network.review.snapshot import plan_snapshot
+
+    live, new = _colliding_pair()
+    # Without a record of the last apply: both named, advice for either.
+    with pytest.raises(ConfigError) as e:
+        build_plan(_two_connections(live, new), "dev")
+    text = e.value.render()
+    assert f"{new} and {live} hash to the same /29" in text
+    assert f"If {new} is the one being added, pin it: tunnel1 insideCidr" in text
+    assert f"if {live} is, pin that one instead" in text
+    # With the last apply (only `live` existed): the new one is blamed, whatever
+    # the names' order, and the suggested /30s are free and really fix it.
+    alone = _two_connections(live, new)
+    del alone["crossnet:network"]["connections"][new]  # type: ignore[index]
+    alone["crossnet:network"]["datacenters"]["dc1"]["routers"].pop("edge2")  # type: ignore[index]
+    previous = plan_snapshot(build_plan(alone, "dev"))
+    for order in ((live, new), (new, live)):
+        with pytest.raises(ConfigError) as e:
+            build_plan(_two_connections(*order), "dev", previous=previous)
+        problem, = e.value.problems
+        assert problem.field == f"crossnet:network.connections.{new}.tunnel1.insideCidr"
+        assert f"{new} is new and {live} live: pin {new}" in problem.rule
+    first, second = (
+        part.split()[0]
+        for part in problem.rule.split("tunnel1 insideCidr ")[1].split(", tunnel2 ")
+    )
+    fixed = _two_connections(live, new)
+    fixed["crossnet:network"]["connections"][new]["tunnel1"] = {"insideCidr": first}  # type: ignore[index]
+    fixed["crossnet:network"]["connections"][new]["tunnel2"] = {"insideCidr": second}  # type: ignore[index]
+    plan = build_plan(fixed, "dev", previous=previous)
+    got = {c.name: [str(t.inside_cidr) for t in c.tunnels] for c in plan.connections}
+    assert got[new] == [first, second]
+    tunnels = previous["connections"][live]["tunnels"]
+    assert got[live] == [tunnels["1"]["insideCidr"], tunnels["2"]["insideCidr"]]  # untouched
+
+
+# ---------------------------------------------------------------- secrets mode
+def test_review_mode_plans_without_the_secret_and_never_declares() -> None:
+    """need_secrets=False: a `secure:` key is recorded by name, its rules left to
+    the apply (a warning says so); such a plan cannot reach the components."""
+    from network.program import _unread_secrets
+
+    cfg = load_stack("dev")
+    cfg["crossnet:t1"] = {"secure": "v1:abcdefgh"}
+    cfg["crossnet:network"]["connections"]["dc1-edge1-app"]["tunnel1"] = {
+        "presharedKeySecret": "t1"
+    }
+    with pytest.raises(ConfigError) as e:
+        build_plan(cfg, "dev")  # the default needs the value
+    assert "set CROSSNET_SECRET_T1 to the key" in e.value.render()
+    plan = build_plan(cfg, "dev", need_secrets=False)
+    (c,) = plan.connections
+    assert c.spec.tunnels[0].psk is None and c.spec.tunnels[0].psk_source == "crossnet:t1"
+    (w,) = plan.warnings
+    assert w.field.endswith("tunnel1.presharedKeySecret")
+    assert "not read here: AWS's key rules are checked when it is applied" in w.rule
+    refused = _unread_secrets(plan)
+    assert refused is not None and "was not read" in refused.render()
+    assert _unread_secrets(build_plan(load_stack("dev"), "dev")) is None
+
+
+def test_rekey_margin_default_is_awss_in_code_and_docs() -> None:
+    """AWS's API reference: RekeyMarginTimeSeconds defaults to 270. The plan,
+    the emulator and both documents say the same."""
+    import re
+
+    from tests.conftest import ROOT
+
+    assert aws.REKEY_MARGIN_DEFAULT == 270
+    (c,) = build_plan(load_stack("dev"), "dev").connections  # dev sets no margin
+    assert c.options.rekey_margin == 270
+    contract = (ROOT / "docs" / "contract.md").read_text()
+    config = (ROOT / "docs" / "config.md").read_text()
+    assert re.findall(r'"rekeyMarginSeconds": (\d+)', contract) == ["270"]
+    assert re.findall(r"rekeyMarginSeconds: (\d+)", config) == ["270"]

@@ -553,3 +553,15 @@ def test_real_outputs_without_a_plan_are_refused(tmp_path: Path,
     code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
                            monkeypatch)
     assert code == 2 and "one JSON object" in err
+
+
+def test_subnets_that_move_are_warned_about_against_the_applied_plan(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = stack_config("dev")
+    config[NET]["vpcs"]["app"]["tiers"]["private"]["prefixLength"] = 21
+    code, out, err = diff(tmp_path, "dev", config, capsys, monkeypatch, "--no-configs")
+    assert code == 1, err
+    warned = [x for x in out.splitlines() if x.startswith("warning: ")]
+    assert any("10.16.0.0/20 -> 10.16.0.0/21" in x and "moves a subnet" in x for x in warned)
+    assert "REPLACE  subnet" in out
