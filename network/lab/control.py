@@ -481,8 +481,11 @@ def _start_frr(rt: Running) -> None:
         run_dir.mkdir(parents=True, exist_ok=True)
         chown_frr(run_dir)
         start(inst, ns, "zebra")
-    wait_for("zebra's zserv sockets", lambda: _check_alive(rt) is None and all(
-        (rt.frr_dir(inst) / "zserv.api").exists() for inst, _ns, _d in jobs), timeout=15)
+    def zserv() -> bool:
+        _check_alive(rt)
+        return all((rt.frr_dir(inst) / "zserv.api").exists() for inst, _ns, _d in jobs)
+
+    wait_for("zebra's zserv sockets", zserv, timeout=15)
     for inst, ns, daemons in jobs:
         for d in daemons:
             if d != "zebra":
