@@ -465,16 +465,31 @@ def _start_frr(rt: Running) -> None:
         static = any(c.routing == "static" for c in g.connections)
         jobs.append((rt.gateway_instance(g), g.ns,
                      ["zebra", "bgpd", *(["staticd"] if static else [])]))
-    for inst, ns, daemons in jobs:
+    def start(inst: str, ns: str, d: str) -> None:
+        run_dir = rt.frr_dir(inst)
+        profile = _frr_profile(_config_dir(rt, inst) / "frr.conf")
+        argv = [str(FRR_DIR / d), "-F", profile, "-i", f"{run_dir}/{d}.pid",
+                "-z", f"{run_dir}/zserv.api", "--vty_socket", str(run_dir),
+                "-A", "127.0.0.1", "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout"]
+        _record(rt, spawn(f"{d} {inst}", ns, argv, _log(rt, f"{inst}-{d}")))
+
+    # zebra first, as frrinit.sh does: a bgpd that finds no zserv socket cannot
+    # register its nexthops (it logs "zclient_send_message() failed") and only
+    # validates the peers' routes once it has reconnected, seconds later.
+    for inst, ns, _daemons in jobs:
         run_dir = rt.frr_dir(inst)
         run_dir.mkdir(parents=True, exist_ok=True)
         chown_frr(run_dir)
-        profile = _frr_profile(_config_dir(rt, inst) / "frr.conf")
+        start(inst, ns, "zebra")
+    def zserv() -> bool:
+        _check_alive(rt)
+        return all((rt.frr_dir(inst) / "zserv.api").exists() for inst, _ns, _d in jobs)
+
+    wait_for("zebra's zserv sockets", zserv, timeout=15)
+    for inst, ns, daemons in jobs:
         for d in daemons:
-            argv = [str(FRR_DIR / d), "-F", profile, "-i", f"{run_dir}/{d}.pid",
-                    "-z", f"{run_dir}/zserv.api", "--vty_socket", str(run_dir),
-                    "-A", "127.0.0.1", "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout"]
-            _record(rt, spawn(f"{d} {inst}", ns, argv, _log(rt, f"{inst}-{d}")))
+            if d != "zebra":
+                start(inst, ns, d)
     for inst, _ns, daemons in jobs:
         run_dir = rt.frr_dir(inst)
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from network.contract import Connection
 from network.lab import aws, vici
 from network.lab.control import (
     INET_TABLE,
@@ -37,6 +38,7 @@ from network.lab.control import (
 from network.lab.runtime import Running, write_state
 from network.lab.system import LabError, in_ns, run
 from network.lab.topology import DcRouter, Gateway, Host, expected_flows
+from network.render import build_context
 
 AGENT = Path(__file__).with_name("agent.py")
 
@@ -168,9 +170,25 @@ class Flow:
                                   f"{timeout:g}", "--source", self.dc.address])
 
     @property
+    def connection(self) -> Connection:
+        """The VPN connection of the flow's tunnel (contract record)."""
+        name = self.rt.lab.end("dc", self.tunnel).connection
+        return next(c for _r, c in self.rt.lab.connections() if c.name == name)
+
+    @property
     def silent_bound(self) -> float:
-        """How long a silent failure may interrupt traffic: BGP's hold time, plus 5 s."""
-        return aws.TIMERS[self.rt.state.timers].hold + 5.0
+        """How long a silent failure may interrupt traffic, plus 5 s.
+
+        With BGP, the hold time. A static connection has nothing but DPD to
+        notice a dead path: traffic moves when both ends have given the tunnel
+        up, AWS's after its DPD, the datacenter's after the rendered DPD
+        settings (dpd_delay and charon's retransmissions).
+        """
+        timers = aws.TIMERS[self.rt.state.timers]
+        if self.connection.routing == "bgp":
+            return timers.hold + 5.0
+        dc = build_context(self.router.router)["router"].dpd_dead_after
+        return max(timers.dpd_dead_after(), dc) + 5.0
 
     def converged(self, down: frozenset[str] = frozenset()) -> str | None:
         """None when both ends route as planned with the tunnels in `down` gone."""
