@@ -4,6 +4,7 @@ emulator's own state, the outputs contract, secrets and file modes."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -321,3 +322,44 @@ def test_warnings_are_printed_with_the_summary(
     out = capsys.readouterr().out
     assert "Warnings (1)" in out
     assert "vpcs.data.ingress[0].from[0]: 10.144.8.0/22 (admits traffic that cannot arrive" in out
+
+
+def test_backend_refusals_reach_the_user_as_aws_errors() -> None:
+    """Resources made through moto's backend methods (subnets, rules, routes) are
+    refused as the EC2 API would refuse them, with AWS's error code."""
+    from pulumi.runtime import MockResourceArgs
+
+    from network.offline.mocks import MotoMocks, OfflineApplyError
+
+    with AwsEmulator(seed=3) as emu:
+        m = MotoMocks(emu, "us-east-1")
+
+        def make(typ: str, name: str, inputs: dict[str, Any]) -> str:
+            rid, _state = m.new_resource(MockResourceArgs(f"aws:{typ}", name, inputs,
+                                                          custom=True))
+            return rid
+
+        vpc = make("ec2/vpc:Vpc", "v", {"cidrBlock": "10.9.0.0/16"})
+        make("ec2/subnet:Subnet", "ok", {"vpcId": vpc, "cidrBlock": "10.9.0.0/24",
+                                         "availabilityZone": "us-east-1a"})
+        sg = make("ec2/securityGroup:SecurityGroup", "sg", {"vpcId": vpc, "name": "sg"})
+        cases = [
+            ("ec2/subnet:Subnet", {"vpcId": vpc, "cidrBlock": "10.10.0.0/24",
+                                   "availabilityZone": "us-east-1a"}, "InvalidSubnet.Range"),
+            ("ec2/subnet:Subnet", {"vpcId": vpc, "cidrBlock": "10.9.0.0/25",
+                                   "availabilityZone": "us-east-1a"}, "InvalidSubnet.Conflict"),
+            ("ec2/route:Route", {"routeTableId": "rtb-00000000", "destinationCidrBlock":
+                                 "10.128.0.0/16", "gatewayId": "vgw-1"},
+             "InvalidRouteTableID.NotFound"),
+            ("vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+             {"securityGroupId": sg, "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+              "cidrIpv4": "10.128.0.0/33"}, "InvalidParameterValue"),
+        ]
+        for n, (typ, inputs, code) in enumerate(cases):
+            with pytest.raises(OfflineApplyError, match=rf"AWS said {re.escape(code)}: "):
+                make(typ, f"bad{n}", inputs)
+        ec2 = emu.client("ec2", "us-east-1")
+        subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+        assert [s["CidrBlock"] for s in subnets] == ["10.9.0.0/24"]  # nothing half-made
+        egress = ec2.describe_security_groups(GroupIds=[sg])["SecurityGroups"][0]
+        assert egress["IpPermissionsEgress"] == []  # the default allow-all is dropped
