@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from network.offline.apply import ApplyResult, offline_up
+if TYPE_CHECKING:
+    from network.offline.apply import ApplyResult
 
 
 def register(sub: Any) -> None:
@@ -28,6 +29,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Pulumi, moto and boto3 take about 2 s to import: only `crossnet up` pays for them.
+    from network.offline.apply import offline_up
+
     result = offline_up(args.stack, seed=args.seed)
     print(summary(result))
     return 0

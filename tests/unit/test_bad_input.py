@@ -593,3 +593,17 @@ def test_console_script_exit_status_and_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "no such stack file; known stacks: dev, prod, staging" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_commands_other_than_up_start_without_pulumi_or_moto() -> None:
+    """Pulumi, moto and boto3 cost seconds to import; only the offline apply needs them,
+    so `crossnet render`, `lab`, `check`, `plan` ... start in a fraction of that."""
+    import subprocess
+    import sys
+
+    code = ("import sys, network.cli; network.cli.build_parser(); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pulumi', 'pulumi_aws', "
+            "'moto', 'boto3', 'botocore'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]", f"imported at start-up: {out}"
