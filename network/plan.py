@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Any
 
@@ -287,10 +287,7 @@ def _plan(
         return None
     warnings += _ingress_without_path(plan)
     warnings += _moved_subnets(plan, previous)
-    return Plan(
-        spec, vpc_plans, vgws, transit, tuple(planned), spec.peerings, vpc_routes,
-        tuple(dict.fromkeys(warnings)),
-    )
+    return replace(plan, warnings=tuple(dict.fromkeys(warnings)))
 
 
 def _router_ref(c: ConnectionSpec) -> str:

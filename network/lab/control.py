@@ -41,6 +41,7 @@ from network.lab.runtime import (
     write_state,
 )
 from network.lab.system import (
+    AGENT,
     CHARON,
     FRR_DIR,
     LabError,
@@ -551,12 +552,11 @@ def _loaded_connections(rt: Running, e: TunnelEnd) -> list[str]:
 
 # ---------------------------------------------------------------- hosts
 def _hosts(rt: Running) -> None:
-    agent = Path(__file__).with_name("agent.py")
     for h in rt.lab.hosts:
         if h.kind == "vpc":
             run(in_ns(h.ns, ["nft", "-f", "-"]), input=sg.ruleset(h))
         tcp = [*h.tcp_ports, *([h.closed_tcp_port] if h.closed_tcp_port else [])]
-        argv = [sys.executable, str(agent), "serve", "--name", h.name,
+        argv = [sys.executable, str(AGENT), "serve", "--name", h.name,
                 "--tcp", ",".join(map(str, tcp)), "--udp", ",".join(map(str, h.udp_ports))]
         _record(rt, spawn(f"agent {h.kind} {h.name}", h.ns, argv,
                           _log(rt, f"agent-{h.kind}-{h.name}")))

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from network.contract import Connection
@@ -36,11 +35,9 @@ from network.lab.control import (
     write_inventory,
 )
 from network.lab.runtime import Running, write_state
-from network.lab.system import LabError, in_ns, run
+from network.lab.system import AGENT, LabError, in_ns, run
 from network.lab.topology import DcRouter, Gateway, Host, expected_flows
 from network.render import build_context
-
-AGENT = Path(__file__).with_name("agent.py")
 
 
 def _pairs(rt: Running, tunnel: str) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +20,12 @@ from network.contract import (
     router_records,
 )
 from network.lab.probe import parse_json, parse_swanctl_raw, run_and_expect, sa_summary
+from network.lab.system import AGENT
 from network.lab.topology import VpcProfile, vpc_profile
 from network.naming import tunnel_id
 from network.plan import Plan, build_plan
 from network.stack_file import read_stack_config
 
-AGENT = Path(__file__).with_name("agent.py")
 MEASURES = pytest.StashKey[list]()
 
 

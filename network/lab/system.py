@@ -24,6 +24,8 @@ T = TypeVar("T")
 NETNS_DIR = Path("/run/netns")
 CHARON = "/usr/lib/ipsec/charon"
 FRR_DIR = Path("/usr/lib/frr")
+# The lab's probe and listener program (also sent inline to real hosts).
+AGENT = Path(__file__).with_name("agent.py")
 REQUIRED = {
     "ip": "iproute2", "nft": "nftables", "swanctl": "strongswan-swanctl", "vtysh": "frr",
     "ping": "iputils-ping", CHARON: "strongswan-charon",

@@ -244,11 +244,10 @@ class MotoMocks(pulumi.runtime.Mocks):
     # ------------------------------------------------------------ VPC
     def _vpc(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
         b = self.backend(region)
-        tags = _tags("vpc", i)
-        vpc = b.create_vpc(i["cidrBlock"], "default", tags=tags[0]["Tags"] if tags else None,
+        vpc = b.create_vpc(i["cidrBlock"], "default", tags=_tag_list(i),
                            ipv6_cidr_block_network_border_group=region)
-        for attr in ("enable_dns_support", "enable_dns_hostnames"):
-            key = "".join(w.capitalize() if n else w for n, w in enumerate(attr.split("_")))
+        for key, attr in (("enableDnsSupport", "enable_dns_support"),
+                          ("enableDnsHostnames", "enable_dns_hostnames")):
             if i.get(key):
                 b.modify_vpc_attribute(vpc.id, attr, True)
         main = b.describe_route_tables(filters={"vpc-id": [vpc.id], "association.main": ["true"]})
@@ -262,13 +261,12 @@ class MotoMocks(pulumi.runtime.Mocks):
     def _subnet(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
         s = self.backend(region).create_subnet(
             i["vpcId"], i["cidrBlock"], availability_zone=i["availabilityZone"],
-            tags=_tag_map("subnet", i),
+            tags={"subnet": _tag_dict(i)} if i.get("tags") else {},
         )
         return s.id, {"arn": s.arn}
 
     def _route_table(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
-        tags = _tags("route-table", i)
-        rt = self.backend(region).create_route_table(i["vpcId"], tags[0]["Tags"] if tags else [])
+        rt = self.backend(region).create_route_table(i["vpcId"], _tag_list(i))
         return rt.id, {}
 
     def _rt_assoc(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
@@ -283,7 +281,7 @@ class MotoMocks(pulumi.runtime.Mocks):
             i.get("name") or name,
             i.get("description") or name,
             vpc_id=i["vpcId"],
-            tags=_tag_map("security-group", i).get("security-group", {}),
+            tags=_tag_dict(i),
         )
         # Like the AWS provider, drop the default allow-all egress rule: egress
         # is declared explicitly.
@@ -555,22 +553,20 @@ _TUNNEL_OPTION_MAP = (
 )
 
 
+def _tag_dict(i: dict[str, Any]) -> dict[str, str]:
+    """A resource's tags, values as strings."""
+    return {k: str(v) for k, v in sorted((i.get("tags") or {}).items())}
+
+
+def _tag_list(i: dict[str, Any]) -> list[dict[str, str]]:
+    """Tags as the EC2 API lists them (and some of moto's backend methods take them)."""
+    return [{"Key": k, "Value": v} for k, v in _tag_dict(i).items()]
+
+
 def _tags(resource_type: str, i: dict[str, Any]) -> list[dict[str, Any]]:
-    tags = i.get("tags") or {}
-    if not tags:
-        return []
-    return [
-        {
-            "ResourceType": resource_type,
-            "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(tags.items())],
-        }
-    ]
-
-
-def _tag_map(resource_type: str, i: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """Tags as moto's backend methods take them: {resource type: {key: value}}."""
-    tags = i.get("tags") or {}
-    return {resource_type: {k: str(v) for k, v in sorted(tags.items())}} if tags else {}
+    """The EC2 API's TagSpecifications for a new resource."""
+    tags = _tag_list(i)
+    return [{"ResourceType": resource_type, "Tags": tags}] if tags else []
 
 
 def _h(text: str) -> str:

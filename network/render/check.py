@@ -39,6 +39,7 @@ from network.render.context import (
     DISCARD_DISTANCE,
     IOSXE_DPD_RETRIES,
     MAX_PREFIX_RESTART_MINUTES,
+    dpd_dead_after,
 )
 from network.render.names import INTERFACE_FORMATS
 
@@ -536,9 +537,8 @@ def _ikev2_dpd_gives_up(conn: dict[str, Any], retransmit: dict[str, float]) -> f
     interval = _seconds(conn.get("dpd_delay"))
     if interval is None or conn.get("version") == "1":
         return None
-    timeout, base = retransmit["retransmit_timeout"], retransmit["retransmit_base"]
-    return round(interval + sum(timeout * base ** k
-                                for k in range(int(retransmit["retransmit_tries"]) + 1)), 1)
+    return dpd_dead_after(interval, retransmit["retransmit_timeout"],
+                          retransmit["retransmit_base"], int(retransmit["retransmit_tries"]))
 
 
 def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
