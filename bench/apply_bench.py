@@ -60,8 +60,14 @@ rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({{"seconds": dt, "rss_mb": rss, "resources": n}}))
 """
     env = {**os.environ, "CROSSNET_STACKS_DIR": stacks}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=600, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -82,18 +88,28 @@ def main() -> int:
         apply = _child("apply", tmp)
         bare = _child("bare", tmp)
     n_tunnels = sum(len(c.tunnels) for c in plan.connections)
-    print(f"topology: {len(plan.vpcs)} VPCs in {len(plan.regions())} regions, "
-          f"{len(plan.spec.datacenters)} datacenters, {len(plan.connections)} VPN connections "
-          f"({n_tunnels} tunnels), {len(plan.peerings)} peerings")
-    print(f"plan and validate      {plan_s:7.3f} s   (target <= 0.5 s)   "
-          f"{'ok' if plan_s <= 0.5 else 'OVER'}")
-    print(f"offline apply          {apply['seconds']:7.2f} s   (target <= 20 s)    "
-          f"{'ok' if apply['seconds'] <= 20 else 'OVER'}")
-    print(f"offline apply peak RSS {apply['rss_mb']:7.0f} MB  (target <= 700 MB)  "
-          f"{'ok' if apply['rss_mb'] <= 700 else 'OVER'}")
+    print(
+        f"topology: {len(plan.vpcs)} VPCs in {len(plan.regions())} regions, "
+        f"{len(plan.spec.datacenters)} datacenters, {len(plan.connections)} VPN connections "
+        f"({n_tunnels} tunnels), {len(plan.peerings)} peerings"
+    )
+    print(
+        f"plan and validate      {plan_s:7.3f} s   (target <= 0.5 s)   "
+        f"{'ok' if plan_s <= 0.5 else 'OVER'}"
+    )
+    print(
+        f"offline apply          {apply['seconds']:7.2f} s   (target <= 20 s)    "
+        f"{'ok' if apply['seconds'] <= 20 else 'OVER'}"
+    )
+    print(
+        f"offline apply peak RSS {apply['rss_mb']:7.0f} MB  (target <= 700 MB)  "
+        f"{'ok' if apply['rss_mb'] <= 700 else 'OVER'}"
+    )
     print(f"resources              {apply['resources']:7d}")
-    print(f"bare mocks loop        {bare['seconds']:7.2f} s   ({bare['resources']} resources, "
-          f"peak RSS {bare['rss_mb']:.0f} MB)")
+    print(
+        f"bare mocks loop        {bare['seconds']:7.2f} s   ({bare['resources']} resources, "
+        f"peak RSS {bare['rss_mb']:.0f} MB)"
+    )
     print(f"ratio apply / bare     {apply['seconds'] / bare['seconds']:7.2f} x")
     return 0
 

@@ -41,14 +41,20 @@ FALLBACK: Path | None = None  # a state directory whose outputs.json serve when 
 
 def crossnet(*args: str, timeout: float = 600) -> tuple[int, float, str]:
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "network.cli", *args], cwd=ROOT,
-                       capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        [sys.executable, "-m", "network.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return r.returncode, time.monotonic() - t0, (r.stdout + r.stderr)
 
 
 def memory(stack: str) -> dict[str, float]:
     from network.lab.runtime import open_lab
     from network.lab.system import alive, rss_kib
+
     rt = open_lab(stack)
     kinds: dict[str, float] = {}
     for p in rt.state.procs:
@@ -62,6 +68,7 @@ def memory(stack: str) -> dict[str, float]:
 def _flow(stack: str) -> Any:
     from network.lab import faults
     from network.lab.runtime import open_lab
+
     return faults.find_flow(open_lab(stack))
 
 
@@ -70,18 +77,22 @@ def throughput(stack: str) -> dict[str, Any]:
     flow = _flow(stack)
     if flow is None:
         return {"flow": "none: no datacenter -> VPC flow with ICMP and TCP admitted"}
-    r = subprocess.run(flow.send_argv(THROUGHPUT_BYTES, timeout=240),
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        flow.send_argv(THROUGHPUT_BYTES, timeout=240), capture_output=True, text=True, timeout=300
+    )
     sent = json.loads(r.stdout.strip().splitlines()[-1])
-    return {"flow": f"{flow.dc.name} -> {flow.vpc.name} over {flow.tunnel}",
-            "timers": flow.rt.state.timers,
-            "throughput": sent.get("mbps") if sent.get("ok") else f"failed: {sent}"}
+    return {
+        "flow": f"{flow.dc.name} -> {flow.vpc.name} over {flow.tunnel}",
+        "timers": flow.rt.state.timers,
+        "throughput": sent.get("mbps") if sent.get("ok") else f"failed: {sent}",
+    }
 
 
 def silent_failure(stack: str) -> dict[str, Any]:
     """Silent path failure of the flow's tunnel with AWS's timers, then the path back."""
     from network.lab import aws, faults
     from network.lab.system import LabError
+
     flow = _flow(stack)
     out: dict[str, Any] = {}
     flow.wait("before the silent failure", frozenset(), 60)
@@ -116,6 +127,7 @@ def ike_delete(stack: str) -> dict[str, Any]:
     """An IKE DELETE from the AWS end of the flow's tunnel; the datacenter restarts it."""
     from network.lab import faults
     from network.lab.system import LabError
+
     flow = _flow(stack)
     out: dict[str, Any] = {}
     flow.wait_stable("before the IKE DELETE", 5, 60)
@@ -144,6 +156,7 @@ def ike_delete(stack: str) -> dict[str, Any]:
 def phase(res: dict[str, Any], name: str, func: Any, stack: str) -> bool:
     """Run one measurement; a failure is recorded, never raised. True when it passed."""
     from network.lab.system import LabError
+
     try:
         res.update(func(stack))
         return True
@@ -158,13 +171,16 @@ def fresh_lab(stack: str, res: dict[str, Any]) -> None:
     code, _s, text = crossnet("lab", "up", "--stack", stack)
     if code != 0:
         raise SystemExit(f"lab up {stack} failed:\n{text[-3000:]}")
-    res["note"] = (res.get("note", "") + " lab rebuilt before the IKE DELETE (it had not "
-                   "converged back after the silent failure).").strip()
+    res["note"] = (
+        res.get("note", "") + " lab rebuilt before the IKE DELETE (it had not "
+        "converged back after the silent failure)."
+    ).strip()
 
 
 def bench(stack: str) -> dict[str, Any]:
     from network.lab.system import namespaces
     from network.lab.topology import ns_prefix
+
     if any(n.startswith(ns_prefix(stack)) for n in namespaces()):
         raise SystemExit(f"a lab of stack {stack} is running: `crossnet lab down --stack {stack}`")
     res: dict[str, Any] = {}
@@ -206,10 +222,22 @@ def bench(stack: str) -> dict[str, Any]:
 
 
 def show(results: dict[str, list[dict[str, Any]]]) -> None:
-    rows = ["time to green", "apply", "lab up", "check", "lab up -> green", "lab down",
-            "memory", "throughput", "silent failover", "silent: routes moved",
-            "silent: routes back after restore", "silent failback", "IKE DELETE",
-            "IKE DELETE failback"]
+    rows = [
+        "time to green",
+        "apply",
+        "lab up",
+        "check",
+        "lab up -> green",
+        "lab down",
+        "memory",
+        "throughput",
+        "silent failover",
+        "silent: routes moved",
+        "silent: routes back after restore",
+        "silent failback",
+        "IKE DELETE",
+        "IKE DELETE failback",
+    ]
     units = {"memory": "MiB", "throughput": "Mb/s"}
     stacks = list(results)
     print(f"\n{'':<34}" + "".join(f"{s:>16}" for s in stacks) + "   target")
@@ -230,8 +258,10 @@ def show(results: dict[str, list[dict[str, Any]]]) -> None:
         print(line + f"   {TARGETS.get(row, '')}")
     for s in stacks:
         for i, r in enumerate(results[s]):
-            print(f"\n{s} run {i + 1}: flow {r.get('flow')}, timers {r.get('timers')}, "
-                  f"green {r.get('green')}")
+            print(
+                f"\n{s} run {i + 1}: flow {r.get('flow')}, timers {r.get('timers')}, "
+                f"green {r.get('green')}"
+            )
             mem = r.get("memory", {})
             print("  memory by kind: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in mem.items()))
             for k, v in r.items():
@@ -244,9 +274,13 @@ def main() -> int:
     parser.add_argument("--stacks", default="dev,prod")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
-    parser.add_argument("--outputs-from", type=Path, default=None,
-                        help="state directory whose outputs.json to use if the offline apply "
-                             "fails (default: $CROSSNET_STATE_DIR or .crossnet)")
+    parser.add_argument(
+        "--outputs-from",
+        type=Path,
+        default=None,
+        help="state directory whose outputs.json to use if the offline apply "
+        "fails (default: $CROSSNET_STATE_DIR or .crossnet)",
+    )
     args = parser.parse_args()
     global FALLBACK
     FALLBACK = args.outputs_from or Path(os.environ.get("CROSSNET_STATE_DIR", ROOT / ".crossnet"))

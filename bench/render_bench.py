@@ -41,36 +41,65 @@ def topology(routers: int) -> dict[str, Any]:
     platforms = list(PLATFORMS)
     vpcs, tgws, dcs, conns = {}, {}, {}, {}
     for r, region in enumerate(regions):
-        vpcs[f"vpc{r}"] = {"region": region, "cidr": f"10.{r}.0.0/16",
-                           "azs": [f"{region}a", f"{region}b"],
-                           "tiers": {"private": {"prefixLength": 20},
-                                     "transit": {"prefixLength": 28}}}
-        tgws[f"tgw{r}"] = {"region": region, "asn": 64600 + r, "ecmp": True,
-                           "attachments": {f"vpc{r}": {"tier": "transit"}}}
+        vpcs[f"vpc{r}"] = {
+            "region": region,
+            "cidr": f"10.{r}.0.0/16",
+            "azs": [f"{region}a", f"{region}b"],
+            "tiers": {"private": {"prefixLength": 20}, "transit": {"prefixLength": 28}},
+        }
+        tgws[f"tgw{r}"] = {
+            "region": region,
+            "asn": 64600 + r,
+            "ecmp": True,
+            "attachments": {f"vpc{r}": {"tier": "transit"}},
+        }
     for n in range(routers):
         dc, edge = f"dc{n // 2}", f"edge{n % 2 + 1}"
         if edge == "edge1":
-            dcs[dc] = {"asn": 65000 + n // 2 + 100, "routers": {},
-                       "prefixes": [f"172.{16 + (n // 2) // 256}.{(n // 2) % 256}.0/24"]}
-        dcs[dc]["routers"][edge] = {"publicIp": f"11.{n // 250}.{n % 250}.1",
-                                    "platform": platforms[n % len(platforms)]}
+            dcs[dc] = {
+                "asn": 65000 + n // 2 + 100,
+                "routers": {},
+                "prefixes": [f"172.{16 + (n // 2) // 256}.{(n // 2) % 256}.0/24"],
+            }
+        dcs[dc]["routers"][edge] = {
+            "publicIp": f"11.{n // 250}.{n % 250}.1",
+            "platform": platforms[n % len(platforms)],
+        }
         region = n // PER_REGION
         conns[f"{dc}-{edge}"] = {
-            "router": f"{dc}/{edge}", "gateway": f"tgw{region}", "routing": "bgp",
+            "router": f"{dc}/{edge}",
+            "gateway": f"tgw{region}",
+            "routing": "bgp",
             "tunnelOptions": {
                 "ikeVersions": ["ikev2"],
-                "phase1": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"],
-                           "dhGroups": [20], "lifetimeSeconds": 28800},
-                "phase2": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"],
-                           "dhGroups": [20], "lifetimeSeconds": 3600},
-                "dpd": {"timeoutSeconds": 30, "action": "restart"}, "startupAction": "start"},
+                "phase1": {
+                    "encryption": ["AES256-GCM-16"],
+                    "integrity": ["SHA2-384"],
+                    "dhGroups": [20],
+                    "lifetimeSeconds": 28800,
+                },
+                "phase2": {
+                    "encryption": ["AES256-GCM-16"],
+                    "integrity": ["SHA2-384"],
+                    "dhGroups": [20],
+                    "lifetimeSeconds": 3600,
+                },
+                "dpd": {"timeoutSeconds": 30, "action": "restart"},
+                "startupAction": "start",
+            },
             # Explicit inside CIDRs: 50 hashed /29s per gateway would collide now and then.
             "tunnel1": {"insideCidr": f"169.254.{8 + n // 32}.{(n % 32) * 8}/30"},
             "tunnel2": {"insideCidr": f"169.254.{8 + n // 32}.{(n % 32) * 8 + 4}/30"},
         }
-    return {"aws:region": regions[0],
-            "crossnet:network": {"vpcs": vpcs, "datacenters": dcs, "transitGateways": tgws,
-                                 "connections": conns}}
+    return {
+        "aws:region": regions[0],
+        "crossnet:network": {
+            "vpcs": vpcs,
+            "datacenters": dcs,
+            "transitGateways": tgws,
+            "connections": conns,
+        },
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,13 +126,19 @@ def main(argv: list[str] | None = None) -> int:
         files = sum(len(r.files) for r in rendered)
     n = len(rendered)
     by_platform = {p: sum(r.platform == p for r in rendered) for p in PLATFORMS}
-    print(f"topology: {n} routers ({', '.join(f'{p} {c}' for p, c in by_platform.items())}), "
-          f"{sum(r.tunnels for r in rendered)} tunnels; plan + outputs {t_plan:.2f} s")
-    print(f"render:   {total:.2f} s total for {n} routers ({files} files: validate, render, "
-          f"cross-check, write); {cpu:.2f} s of it on the CPU (the rest: waiting for the "
-          f"disk, or for a CPU other work holds)")
-    print(f"          {1000 * total / n:.1f} ms per router; target <= {TARGET_SECONDS:.0f} s "
-          f"total: {'met' if total <= TARGET_SECONDS else 'MISSED'}")
+    print(
+        f"topology: {n} routers ({', '.join(f'{p} {c}' for p, c in by_platform.items())}), "
+        f"{sum(r.tunnels for r in rendered)} tunnels; plan + outputs {t_plan:.2f} s"
+    )
+    print(
+        f"render:   {total:.2f} s total for {n} routers ({files} files: validate, render, "
+        f"cross-check, write); {cpu:.2f} s of it on the CPU (the rest: waiting for the "
+        f"disk, or for a CPU other work holds)"
+    )
+    print(
+        f"          {1000 * total / n:.1f} ms per router; target <= {TARGET_SECONDS:.0f} s "
+        f"total: {'met' if total <= TARGET_SECONDS else 'MISSED'}"
+    )
     return 0 if total <= TARGET_SECONDS else 1
 
 

@@ -20,8 +20,11 @@ def large_config(vpcs: int = 40, datacenters: int = 6, routers: int = 2) -> dict
             "region": region,
             "cidr": f"10.{i}.0.0/16",
             "azs": [f"{region}a", f"{region}b", f"{region}c"],
-            "tiers": {"private": {"prefixLength": 20}, "data": {"prefixLength": 22},
-                      "transit": {"prefixLength": 28}},
+            "tiers": {
+                "private": {"prefixLength": 20},
+                "data": {"prefixLength": 22},
+                "transit": {"prefixLength": 28},
+            },
             "ingress": [
                 {"from": dc_prefixes[:3], "tiers": ["private"], "icmp": True, "tcp": [22, 443]},
                 {"from": [dc_prefixes[i % datacenters]], "tiers": ["data"], "tcp": [5432]},
@@ -35,18 +38,28 @@ def large_config(vpcs: int = 40, datacenters: int = 6, routers: int = 2) -> dict
         f"dc{d}": {
             "asn": 65100 + d,
             "prefixes": [dc_prefixes[d]],
-            "routers": {f"edge{r}": {"publicIp": f"192.0.2.{10 + d * 10 + r}",
-                                     "platform": ("linux", "iosxe", "junos", "vyos")[r % 4]}
-                        for r in range(routers)},
+            "routers": {
+                f"edge{r}": {
+                    "publicIp": f"192.0.2.{10 + d * 10 + r}",
+                    "platform": ("linux", "iosxe", "junos", "vyos")[r % 4],
+                }
+                for r in range(routers)
+            },
         }
         for d in range(datacenters)
     }
     conns = {
-        f"dc{d}-edge{r}-hub": {"router": f"dc{d}/edge{r}", "gateway": "hub", "routing": "bgp",
-                               "tunnelOptions": {"dpd": {"timeoutSeconds": 30,
-                                                         "action": "restart"},
-                                                 "startupAction": "start"}}
-        for d in range(datacenters) for r in range(routers)
+        f"dc{d}-edge{r}-hub": {
+            "router": f"dc{d}/edge{r}",
+            "gateway": "hub",
+            "routing": "bgp",
+            "tunnelOptions": {
+                "dpd": {"timeoutSeconds": 30, "action": "restart"},
+                "startupAction": "start",
+            },
+        }
+        for d in range(datacenters)
+        for r in range(routers)
     }
     return {
         "aws:region": "us-east-1",

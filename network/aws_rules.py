@@ -100,6 +100,53 @@ CGW_CONFIG_DPD_INTERVAL = 10
 CGW_CONFIG_TCP_MSS = 1379
 
 
+def inside_cidr_violation(cidr: IPNetwork) -> str | None:
+    """What is wrong with a tunnel's IPv4 inside CIDR under AWS's rule, or None.
+
+    The one statement of the rule (a /30 network inside 169.254.0.0/16, none of
+    AWS's reserved /30s) that the plan, the renderer and the emulator all call.
+    Uniqueness per gateway is a property of a set of tunnels, checked where the
+    set is known (the plan, the emulator).
+    """
+    shape = inside_cidr_shape_violation(cidr)
+    if shape:
+        return shape
+    if is_reserved_inside_cidr(cidr):
+        return "reserved by AWS (169.254.0-5.0/30, 169.254.169.252/30)"
+    return None
+
+
+def inside_cidr_shape_violation(cidr: IPNetwork) -> str | None:
+    """The shape part of the inside-CIDR rule alone (a /30 network in 169.254.0.0/16).
+
+    Naming numbers every /30 of the supernet, reserved ones included, so it
+    needs the shape and not the reservation.
+    """
+    if cidr.version != 4:
+        return "a tunnel inside CIDR is an IPv4 /30 in 169.254.0.0/16"
+    if cidr.prefixlen != INSIDE_V4_PREFIXLEN:
+        return "a tunnel inside CIDR is a /30"
+    if cidr not in INSIDE_V4_SUPERNET:
+        return "a tunnel inside CIDR lies in 169.254.0.0/16"
+    if cidr.ip != cidr.network:
+        return f"a tunnel inside CIDR is a network address (the block is {cidr.cidr})"
+    return None
+
+
+def inside_ipv6_cidr_violation(cidr: IPNetwork) -> str | None:
+    """What is wrong with a tunnel's IPv6 inside CIDR (a /126 network in fd00::/8), or None."""
+    if (
+        cidr.version != 6
+        or cidr.prefixlen != INSIDE_V6_PREFIXLEN
+        or cidr not in INSIDE_V6_SUPERNET
+        or cidr.ip != cidr.network
+    ):
+        return (
+            f"a tunnel inside IPv6 CIDR is a /{INSIDE_V6_PREFIXLEN} network in {INSIDE_V6_SUPERNET}"
+        )
+    return None
+
+
 def is_reserved_inside_cidr(cidr: IPNetwork) -> bool:
     """True when a /30 overlaps one of AWS's reserved inside ranges."""
     return any(cidr in r or r in cidr for r in RESERVED_INSIDE_V4)

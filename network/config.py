@@ -273,9 +273,7 @@ def _psk_key(ref: str) -> str:
     return ref if ":" in ref else f"crossnet:{ref}"
 
 
-def _entries(
-    r: _Reader, value: Any, path: str, required: bool = True
-) -> list[tuple[str, Any]]:
+def _entries(r: _Reader, value: Any, path: str, required: bool = True) -> list[tuple[str, Any]]:
     """The (name, body) pairs of a mapping of named entries."""
     return [(str(k), v) for k, v in r.mapping(value, path, required).items()]
 
@@ -316,8 +314,9 @@ def _parse(config: Mapping[str, Any], stack: str, r: _Reader) -> NetworkSpec | N
             space.get("datacenters"), f"{p}.addressSpace.datacenters", r.net, required=False
         )
 
-    def each(kind: str, key: str, parse: Callable[[str, Any, str], T | None],
-             required: bool = True) -> tuple[T, ...]:
+    def each(
+        kind: str, key: str, parse: Callable[[str, Any, str], T | None], required: bool = True
+    ) -> tuple[T, ...]:
         out = []
         if root.get(key) is not None and not isinstance(root.get(key), Mapping):
             r.unparsed.add(f"section:{key}")  # reported as "must be a mapping"
@@ -375,7 +374,10 @@ def _vpc(r: _Reader, name: str, body: Any, path: str, default_region: str) -> Vp
     slots = None
     if "azSlots" in b:
         slots = r.int_(
-            b["azSlots"], f"{path}.azSlots", 1, 26,
+            b["azSlots"],
+            f"{path}.azSlots",
+            1,
+            26,
             "azSlots reserves room for 1-26 availability zones per tier",
         )
     tiers = []

@@ -16,10 +16,13 @@ STEPS = ("up", "render", "lab up", "check", "lab down")
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="run the whole story: up, render, lab up, check, lab down",
-                       description="The main job on the embedded default: offline apply, "
-                                   "render the router configs, bring the local lab up, check "
-                                   "reachability end to end, take the lab down.")
+    p = sub.add_parser(
+        "demo",
+        help="run the whole story: up, render, lab up, check, lab down",
+        description="The main job on the embedded default: offline apply, "
+        "render the router configs, bring the local lab up, check "
+        "reachability end to end, take the lab down.",
+    )
     p.add_argument("--stack", default="dev")
     p.set_defaults(func=run)
 
@@ -57,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
     elif ok:
         try:
             ok = step("lab up", ["lab", "up", "--stack", stack]) and step(
-                "check", ["check", "--stack", stack])
+                "check", ["check", "--stack", stack]
+            )
         finally:
             down = step("lab down", ["lab", "down", "--stack", stack])
             ok = ok and down

@@ -506,17 +506,9 @@ def _plan_connection(
     for t in c.tunnels:
         tp = f"{path}.tunnel{t.number}"
         if t.inside_cidr is not None:
-            ic = t.inside_cidr
-            if ic.prefixlen != aws.INSIDE_V4_PREFIXLEN:
-                p.add(f"{tp}.insideCidr", str(ic), "a tunnel inside CIDR is a /30")
-            elif ic not in aws.INSIDE_V4_SUPERNET:
-                p.add(f"{tp}.insideCidr", str(ic), "a tunnel inside CIDR lies in 169.254.0.0/16")
-            elif aws.is_reserved_inside_cidr(ic):
-                p.add(
-                    f"{tp}.insideCidr",
-                    str(ic),
-                    "reserved by AWS (169.254.0-5.0/30, 169.254.169.252/30)",
-                )
+            why = aws.inside_cidr_violation(t.inside_cidr)
+            if why:
+                p.add(f"{tp}.insideCidr", str(t.inside_cidr), why)
         if t.inside_ipv6_cidr is not None:
             i6 = t.inside_ipv6_cidr
             if gw_type == "vgw":
@@ -1007,11 +999,24 @@ def planned_resources(plan: Plan) -> list[PlannedResource]:
             for kind, refs in (("tgw-assoc", rt.associations), ("tgw-prop", rt.propagations)):
                 for ref in refs:
                     if ref.startswith("vpn:"):
-                        rn(kind, comp, f"{to}.routeTables.{rt.name}", tp.name, rt.name,
-                           ref.replace(":", "-"))
+                        rn(
+                            kind,
+                            comp,
+                            f"{to}.routeTables.{rt.name}",
+                            tp.name,
+                            rt.name,
+                            ref.replace(":", "-"),
+                        )
         for table, prefix, ref in tp.static_routes:
-            rn("tgw-route", comp, f"{to}.routeTables.{table}", tp.name, table, ref[4:],
-               slug(prefix))
+            rn(
+                "tgw-route",
+                comp,
+                f"{to}.routeTables.{table}",
+                tp.name,
+                table,
+                ref[4:],
+                slug(prefix),
+            )
     return out
 
 

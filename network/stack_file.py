@@ -60,9 +60,7 @@ class _StrictLoader(yaml.SafeLoader):
             except TypeError:
                 continue  # reported by the base class
             if key in seen:
-                self.duplicates.append(
-                    (str(key), key_node.start_mark.line + 1, seen[key])
-                )
+                self.duplicates.append((str(key), key_node.start_mark.line + 1, seen[key]))
             else:
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)

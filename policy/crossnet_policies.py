@@ -74,16 +74,24 @@ from network.review.guardrails import (  # noqa: E402
 )
 
 PACK_NAME = "crossnet-guardrails"
-_UNKNOWNS = frozenset({
-    _proxy.UNKNOWN_BOOLEAN_VALUE, _proxy.UNKNOWN_NUMBER_VALUE, _proxy.UNKNOWN_STRING_VALUE,
-    _proxy.UNKNOWN_ARRAY_VALUE, _proxy.UNKNOWN_ASSET_VALUE, _proxy.UNKNOWN_ARCHIVE_VALUE,
-    _proxy.UNKNOWN_OBJECT_VALUE,
-})
+_UNKNOWNS = frozenset(
+    {
+        _proxy.UNKNOWN_BOOLEAN_VALUE,
+        _proxy.UNKNOWN_NUMBER_VALUE,
+        _proxy.UNKNOWN_STRING_VALUE,
+        _proxy.UNKNOWN_ARRAY_VALUE,
+        _proxy.UNKNOWN_ASSET_VALUE,
+        _proxy.UNKNOWN_ARCHIVE_VALUE,
+        _proxy.UNKNOWN_OBJECT_VALUE,
+    }
+)
 _PSK_PROPS = ("tunnel1PresharedKey", "tunnel2PresharedKey")
-CONFIG_SCHEMA = PolicyConfigSchema({
-    "prodStacks": {"type": "array", "items": {"type": "string"}},
-    "stack": {"type": "string"},
-})
+CONFIG_SCHEMA = PolicyConfigSchema(
+    {
+        "prodStacks": {"type": "array", "items": {"type": "string"}},
+        "stack": {"type": "string"},
+    }
+)
 _LEVEL = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY}
 
 
@@ -137,7 +145,8 @@ def remember_stack_configure(request: Any) -> StackContext:
         project=str(getattr(request, "project", "") or ""),
         config={str(k): str(v) for k, v in dict(getattr(request, "config", {}) or {}).items()},
         secret_keys=frozenset(str(k) for k in getattr(request, "config_secret_keys", []) or []),
-        source="ConfigureStack")
+        source="ConfigureStack",
+    )
     _CONFIGURED["stack"] = ctx
     return ctx
 
@@ -177,9 +186,13 @@ def _environment_context() -> StackContext:
     except (ValueError, TypeError):
         return StackContext(stack=stack, source="environment" if stack else "none")
     config = {str(k): str(v) for k, v in cfg.items()} if isinstance(cfg, dict) else {}
-    return StackContext(stack=stack, project=os.environ.get("PULUMI_PROJECT", ""),
-                        config=config, secret_keys=keys,
-                        source="environment" if raw is not None else "none")
+    return StackContext(
+        stack=stack,
+        project=os.environ.get("PULUMI_PROJECT", ""),
+        config=config,
+        secret_keys=keys,
+        source="environment" if raw is not None else "none",
+    )
 
 
 def stack_context() -> StackContext:
@@ -217,24 +230,40 @@ def config_values(ctx: StackContext | None = None) -> tuple[set[str], set[str]]:
 
 def resource_from_args(args: ResourceValidationArgs) -> dict[str, Any]:
     """One resource, as `check_resources` takes it, from a resource validation."""
-    return {"type": args.resource_type, "name": args.name, "urn": args.urn,
-            "inputs": plain(args.props), "secret_inputs": set(), "sources": {}}
+    return {
+        "type": args.resource_type,
+        "name": args.name,
+        "urn": args.urn,
+        "inputs": plain(args.props),
+        "secret_inputs": set(),
+        "sources": {},
+    }
 
 
 def resource_from_stack(r: PolicyResource, from_secrets: set[str]) -> dict[str, Any]:
     """One resource from a stack validation: `sources` from its property dependencies."""
     inputs = plain(r.props)
-    sources = {prop: sorted({d.resource_type for d in deps})
-               for prop, deps in (r.property_dependencies or {}).items() if deps}
-    secret = {p for p in _PSK_PROPS
-              if isinstance(inputs.get(p), str) and inputs[p] in from_secrets}
-    return {"type": r.resource_type, "name": r.name, "urn": r.urn, "inputs": inputs,
-            "secret_inputs": secret, "sources": sources,
-            "parent": r.parent.urn if r.parent is not None else None}
+    sources = {
+        prop: sorted({d.resource_type for d in deps})
+        for prop, deps in (r.property_dependencies or {}).items()
+        if deps
+    }
+    secret = {p for p in _PSK_PROPS if isinstance(inputs.get(p), str) and inputs[p] in from_secrets}
+    return {
+        "type": r.resource_type,
+        "name": r.name,
+        "urn": r.urn,
+        "inputs": inputs,
+        "secret_inputs": secret,
+        "sources": sources,
+        "parent": r.parent.urn if r.parent is not None else None,
+    }
 
 
-_UNKNOWN_STACK = (" (the pack could not learn the stack name, so this is not judged as "
-                  "production: set policy config `stack`)")
+_UNKNOWN_STACK = (
+    " (the pack could not learn the stack name, so this is not judged as "
+    "production: set policy config `stack`)"
+)
 
 
 def _resource_validate(policy: str) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
@@ -243,19 +272,27 @@ def _resource_validate(policy: str) -> Callable[[ResourceValidationArgs, ReportV
             return
         cfg = args.get_config()
         stack = stack_name(cfg)
-        for v in check_resources([resource_from_args(args)], stack, prod_stacks(cfg),
-                                 scope="resource"):
+        for v in check_resources(
+            [resource_from_args(args)], stack, prod_stacks(cfg), scope="resource"
+        ):
             if v.policy == policy:
                 unknown = not stack and policy == "vpn-weak-crypto"
                 report_violation(v.message + (_UNKNOWN_STACK if unknown else ""), None)
+
     return validate
 
 
 def _unverifiable_keys(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """VPN connections whose keys are plain values the pack cannot trace without config."""
-    return [r for r in resources if r.get("type") == VPN_CONNECTION and any(
-        isinstance((r.get("inputs") or {}).get(p), str) and not (r.get("sources") or {}).get(p)
-        for p in _PSK_PROPS)]
+    return [
+        r
+        for r in resources
+        if r.get("type") == VPN_CONNECTION
+        and any(
+            isinstance((r.get("inputs") or {}).get(p), str) and not (r.get("sources") or {}).get(p)
+            for p in _PSK_PROPS
+        )
+    ]
 
 
 def _stack_validate(policy: str) -> Callable[[StackValidationArgs, ReportViolation], None]:
@@ -272,7 +309,8 @@ def _stack_validate(policy: str) -> Callable[[StackValidationArgs, ReportViolati
                         "a tunnel pre-shared key is a plain value, and the engine gave the pack "
                         "no stack config to tell a literal from a config value: not judged here; "
                         "run `crossnet guardrails --stack <env>`, which reads the stack file",
-                        r["urn"])
+                        r["urn"],
+                    )
             return
         for v in check_resources(resources, stack, prod_stacks(cfg), scope="stack"):
             if v.policy != policy:
@@ -281,14 +319,19 @@ def _stack_validate(policy: str) -> Callable[[StackValidationArgs, ReportViolati
                 continue  # cannot tell: vpn-psk-source-unverified says so, without blocking
             urn = v.resource if v.resource.startswith("urn:") else None
             report_violation(v.message if urn else f"{v.resource}: {v.message}", urn)
+
     return validate
 
 
 # A pack-only policy: says when the pack cannot judge a key's source (never blocks).
 PSK_UNVERIFIED = "vpn-psk-source-unverified"
-PACK_ONLY = {PSK_UNVERIFIED: (
-    "advisory", "A tunnel key is a plain value and the engine sent no stack config, so the pack "
-                "cannot tell a literal from a config value (crossnet guardrails can).")}
+PACK_ONLY = {
+    PSK_UNVERIFIED: (
+        "advisory",
+        "A tunnel key is a plain value and the engine sent no stack config, so the pack "
+        "cannot tell a literal from a config value (crossnet guardrails can).",
+    )
+}
 
 
 def make_policies() -> list[Policy]:
@@ -297,17 +340,33 @@ def make_policies() -> list[Policy]:
     out: list[Policy] = []
     for info in POLICIES.values():
         if info.scope == "resource":
-            out.append(ResourceValidationPolicy(
-                name=info.name, description=info.description,
-                validate=_resource_validate(info.name), enforcement_level=_LEVEL[info.severity],
-                config_schema=CONFIG_SCHEMA))
+            out.append(
+                ResourceValidationPolicy(
+                    name=info.name,
+                    description=info.description,
+                    validate=_resource_validate(info.name),
+                    enforcement_level=_LEVEL[info.severity],
+                    config_schema=CONFIG_SCHEMA,
+                )
+            )
         else:
-            out.append(StackValidationPolicy(
-                name=info.name, description=info.description,
-                validate=_stack_validate(info.name), enforcement_level=_LEVEL[info.severity],
-                config_schema=CONFIG_SCHEMA))
+            out.append(
+                StackValidationPolicy(
+                    name=info.name,
+                    description=info.description,
+                    validate=_stack_validate(info.name),
+                    enforcement_level=_LEVEL[info.severity],
+                    config_schema=CONFIG_SCHEMA,
+                )
+            )
     for name, (severity, description) in PACK_ONLY.items():
-        out.append(StackValidationPolicy(
-            name=name, description=description, validate=_stack_validate(name),
-            enforcement_level=_LEVEL[severity], config_schema=CONFIG_SCHEMA))
+        out.append(
+            StackValidationPolicy(
+                name=name,
+                description=description,
+                validate=_stack_validate(name),
+                enforcement_level=_LEVEL[severity],
+                config_schema=CONFIG_SCHEMA,
+            )
+        )
     return out

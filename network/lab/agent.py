@@ -62,8 +62,10 @@ def _serve(args: argparse.Namespace) -> int:
         allow_reuse_address = True
         daemon_threads = True
 
-    for kind, ports, cls, handler in (("tcp", args.tcp, TcpServer, Tcp),
-                                      ("udp", args.udp, socketserver.ThreadingUDPServer, Udp)):
+    for kind, ports, cls, handler in (
+        ("tcp", args.tcp, TcpServer, Tcp),
+        ("udp", args.udp, socketserver.ThreadingUDPServer, Udp),
+    ):
         for port in _ports(ports):
             try:
                 servers.append(cls(("0.0.0.0", port), handler))
@@ -96,8 +98,14 @@ def _tcp(args: argparse.Namespace) -> dict:
     if len(ports) == 1:
         return _tcp_one(args.host, ports[0], args.source, args.timeout)
     results: dict[str, dict] = {}
-    threads = [threading.Thread(target=lambda p=p: results.__setitem__(
-        str(p), _tcp_one(args.host, p, args.source, args.timeout))) for p in ports]
+    threads = [
+        threading.Thread(
+            target=lambda p=p: results.__setitem__(
+                str(p), _tcp_one(args.host, p, args.source, args.timeout)
+            )
+        )
+        for p in ports
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -161,12 +169,22 @@ def _send(args: argparse.Namespace) -> dict:
                 reply += chunk
         count, _, peer = reply.decode().strip().partition(" ")
         seconds = time.monotonic() - t0
-        return {"ok": peer == digest.hexdigest() and int(count or -1) == sent, "sent": sent,
-                "received": int(count or -1), "sha256": digest.hexdigest(), "peer": peer,
-                "seconds": round(seconds, 3), "mbps": round(sent * 8 / seconds / 1e6, 1)}
+        return {
+            "ok": peer == digest.hexdigest() and int(count or -1) == sent,
+            "sent": sent,
+            "received": int(count or -1),
+            "sha256": digest.hexdigest(),
+            "peer": peer,
+            "seconds": round(seconds, 3),
+            "mbps": round(sent * 8 / seconds / 1e6, 1),
+        }
     except OSError as e:
-        return {"ok": False, "sent": sent, "error": type(e).__name__ + ": " + str(e),
-                "seconds": round(time.monotonic() - t0, 3)}
+        return {
+            "ok": False,
+            "sent": sent,
+            "error": type(e).__name__ + ": " + str(e),
+            "seconds": round(time.monotonic() - t0, 3),
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

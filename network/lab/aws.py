@@ -24,14 +24,29 @@ from network import aws_rules as aws
 from network.contract import Connection
 from network.lab.topology import Gateway, TunnelEnd
 
-ENCRYPTION = {"AES128": "aes128", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16",
-              "AES256-GCM-16": "aes256gcm16"}
+ENCRYPTION = {
+    "AES128": "aes128",
+    "AES256": "aes256",
+    "AES128-GCM-16": "aes128gcm16",
+    "AES256-GCM-16": "aes256gcm16",
+}
 INTEGRITY = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
-PRF = {"SHA1": "prfsha1", "SHA2-256": "prfsha256", "SHA2-384": "prfsha384",
-       "SHA2-512": "prfsha512"}
-DH = {2: "modp1024", 5: "modp1536", 14: "modp2048", 15: "modp3072", 16: "modp4096",
-      17: "modp6144", 18: "modp8192", 19: "ecp256", 20: "ecp384", 21: "ecp521",
-      22: "modp1024s160", 23: "modp2048s224", 24: "modp2048s256"}
+PRF = {"SHA1": "prfsha1", "SHA2-256": "prfsha256", "SHA2-384": "prfsha384", "SHA2-512": "prfsha512"}
+DH = {
+    2: "modp1024",
+    5: "modp1536",
+    14: "modp2048",
+    15: "modp3072",
+    16: "modp4096",
+    17: "modp6144",
+    18: "modp8192",
+    19: "ecp256",
+    20: "ecp384",
+    21: "ecp521",
+    22: "modp1024s160",
+    23: "modp2048s224",
+    24: "modp2048s256",
+}
 
 
 @dataclass(frozen=True)
@@ -50,13 +65,16 @@ class Timers:
     retransmit_tries: int
 
     def dpd_dead_after(self) -> float:
-        return self.dpd_delay + sum(self.retransmit_timeout * self.retransmit_base ** k
-                                    for k in range(self.retransmit_tries + 1))
+        return self.dpd_delay + sum(
+            self.retransmit_timeout * self.retransmit_base**k
+            for k in range(self.retransmit_tries + 1)
+        )
 
 
 # AWS: BGP 10/30; DPD probes after 10 s of silence, dead at about 30 s more.
-AWS_TIMERS = Timers("aws", aws.BGP_KEEPALIVE, aws.BGP_HOLD_TIME, 2, aws.CGW_CONFIG_DPD_INTERVAL,
-                    5.0, 1.5, 2)
+AWS_TIMERS = Timers(
+    "aws", aws.BGP_KEEPALIVE, aws.BGP_HOLD_TIME, 2, aws.CGW_CONFIG_DPD_INTERVAL, 5.0, 1.5, 2
+)
 # The lab's, for behaviour tests: BGP detects a dead path in 3 s. DPD stays
 # AWS's: a shorter one would clear SAs that AWS keeps, and the datacenter side
 # (strongSwan's default retransmissions) then takes minutes to notice.
@@ -87,8 +105,7 @@ def _proposals(encryption: list[str], integrity: list[str], groups: list[int], i
     return ", ".join(out)
 
 
-def swanctl_conf(end: TunnelEnd, conn: Connection, psk: str, updown: str,
-                 timers: Timers) -> str:
+def swanctl_conf(end: TunnelEnd, conn: Connection, psk: str, updown: str, timers: Timers) -> str:
     """One AWS tunnel endpoint's swanctl.conf (holds the PSK: write it 0600)."""
     c = conn.crypto
     versions = c["ikeVersions"]
@@ -103,7 +120,7 @@ connections {{
     proposals = {ike_proposals(c)}
     mobike = no
     dpd_delay = {timers.dpd_delay}s
-    rekey_time = {c['phase1']['lifetimeSeconds']}s
+    rekey_time = {c["phase1"]["lifetimeSeconds"]}s
     local {{
       auth = psk
       id = {end.outside_ip}
@@ -117,8 +134,8 @@ connections {{
         local_ts = 0.0.0.0/0
         remote_ts = 0.0.0.0/0
         esp_proposals = {esp_proposals(c)}
-        rekey_time = {c['phase2']['lifetimeSeconds']}s
-        replay_window = {c['replayWindowSize']}
+        rekey_time = {c["phase2"]["lifetimeSeconds"]}s
+        replay_window = {c["replayWindowSize"]}
         start_action = none
         dpd_action = clear
         close_action = none
@@ -159,18 +176,25 @@ def frr_conf(g: Gateway, timers: Timers) -> str:
         for i, p in enumerate(c.accept, start=1):
             lines.append(f"ip prefix-list to-{c.name} seq {5 * i} permit {p}")
     if bgp:
-        lines += ["!", f"router bgp {g.asn}", f" bgp router-id {g.router_id}",
-                  # AWS takes routes without an explicit policy, and announces the
-                  # VPC CIDRs whether or not a matching route exists in this namespace.
-                  " no bgp ebgp-requires-policy", " no bgp network import-check",
-                  " bgp log-neighbor-changes"]
+        lines += [
+            "!",
+            f"router bgp {g.asn}",
+            f" bgp router-id {g.router_id}",
+            # AWS takes routes without an explicit policy, and announces the
+            # VPC CIDRs whether or not a matching route exists in this namespace.
+            " no bgp ebgp-requires-policy",
+            " no bgp network import-check",
+            " bgp log-neighbor-changes",
+        ]
         for c in bgp:
             for t in c.tunnels:
                 n = t.customer_inside_ip
-                lines += [f" neighbor {n} remote-as {t.customer_asn}",
-                          f" neighbor {n} description {c.name}/{t.number}",
-                          f" neighbor {n} timers {timers.keepalive} {timers.hold}",
-                          f" neighbor {n} timers connect {timers.connect_retry}"]
+                lines += [
+                    f" neighbor {n} remote-as {t.customer_asn}",
+                    f" neighbor {n} description {c.name}/{t.number}",
+                    f" neighbor {n} timers {timers.keepalive} {timers.hold}",
+                    f" neighbor {n} timers connect {timers.connect_retry}",
+                ]
         lines += [" !", " address-family ipv4 unicast"]
         for p in sorted({p for c in bgp for p in c.accept}):
             lines.append(f"  network {p}")
@@ -178,8 +202,10 @@ def frr_conf(g: Gateway, timers: Timers) -> str:
         for c in bgp:
             for t in c.tunnels:
                 n = t.customer_inside_ip
-                lines += [f"  neighbor {n} prefix-list to-{c.name} out",
-                          f"  neighbor {n} maximum-prefix {c.max_prefixes_out}"]
+                lines += [
+                    f"  neighbor {n} prefix-list to-{c.name} out",
+                    f"  neighbor {n} maximum-prefix {c.max_prefixes_out}",
+                ]
         lines += [" exit-address-family", "exit"]
     lines += ["!", "end", ""]
     return "\n".join(lines)
@@ -193,8 +219,10 @@ def timer_commands(g: Gateway, timers: Timers) -> list[str]:
             continue
         for t in c.tunnels:
             n = t.customer_inside_ip
-            cmds += [f"neighbor {n} timers {timers.keepalive} {timers.hold}",
-                     f"neighbor {n} timers connect {timers.connect_retry}"]
+            cmds += [
+                f"neighbor {n} timers {timers.keepalive} {timers.hold}",
+                f"neighbor {n} timers connect {timers.connect_retry}",
+            ]
     return [*cmds, "end"]
 
 

@@ -46,48 +46,79 @@ class Collector:
         name = report.nodeid.split("::", 1)[-1]
         failed = report.outcome == "failed"
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-            outcome = ("error" if failed and report.when == "setup" else report.outcome)
+            outcome = "error" if failed and report.when == "setup" else report.outcome
             message = ""
             if failed:
                 tail = str(getattr(report, "longreprtext", "")).strip().splitlines()[-1:]
                 message = tail[0] if tail else ""
             elif report.outcome == "skipped" and isinstance(report.longrepr, tuple):
                 message = str(report.longrepr[2])
-            self.results.append(Result(name, outcome, pair, report.duration, message,
-                                       report.nodeid.split("::")[0]))
+            self.results.append(
+                Result(name, outcome, pair, report.duration, message, report.nodeid.split("::")[0])
+            )
             if report.when == "call":
                 self.measures += [(name, k, v) for k, v in report.user_properties if k != "pair"]
         elif report.when == "teardown" and failed:
-            self.results.append(Result(name + " (teardown)", "error", pair, report.duration,
-                                       str(report.longreprtext).strip()[-200:],
-                                       report.nodeid.split("::")[0]))
+            self.results.append(
+                Result(
+                    name + " (teardown)",
+                    "error",
+                    pair,
+                    report.duration,
+                    str(report.longreprtext).strip()[-200:],
+                    report.nodeid.split("::")[0],
+                )
+            )
 
 
-def check(stack: str, inventory: Path | None = None, outputs: Path | None = None,
-          report_dir: Path | None = None, quick: bool = False,
-          extra: list[str] | None = None) -> int:
+def check(
+    stack: str,
+    inventory: Path | None = None,
+    outputs: Path | None = None,
+    report_dir: Path | None = None,
+    quick: bool = False,
+    extra: list[str] | None = None,
+) -> int:
     """Run the suite; print and write the matrix. Returns pytest's exit code."""
     missing = [m for m in ("pytest", "testinfra") if importlib.util.find_spec(m) is None]
     if missing:
-        raise LabError(f"crossnet check needs pytest and pytest-testinfra ({', '.join(missing)} "
-                       "missing): pip install -r requirements-dev.txt")
+        raise LabError(
+            f"crossnet check needs pytest and pytest-testinfra ({', '.join(missing)} "
+            "missing): pip install -r requirements-dev.txt"
+        )
     import pytest
 
     if inventory is None:
         state = read_state(stack)
         if state is None or not state.ready:
-            raise LabError(f"the lab of stack {stack!r} is not up: `crossnet lab up --stack "
-                           f"{stack}` first, or pass --inventory for real hosts")
+            raise LabError(
+                f"the lab of stack {stack!r} is not up: `crossnet lab up --stack "
+                f"{stack}` first, or pass --inventory for real hosts"
+            )
     elif not inventory.exists():
         raise LabError(f"inventory {inventory} does not exist (example: inventory/prod.yaml)")
     report_dir = report_dir or state_dir(stack) / "check"
     report_dir.mkdir(parents=True, exist_ok=True)
     junit = report_dir / "junit.xml"
     # The suite uses no hypothesis; its plugin alone takes a second to import.
-    args = [str(SUITE), "-q", "-rfE", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-            "-p", "no:typeguard", "--crossnet-stack", stack,
-            f"--junitxml={junit}", "-o", "junit_suite_name=crossnet-reachability",
-            "--crossnet-no-lab-up", *(f"--ignore={p}" for p in NOT_CHECKS)]
+    args = [
+        str(SUITE),
+        "-q",
+        "-rfE",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:typeguard",
+        "--crossnet-stack",
+        stack,
+        f"--junitxml={junit}",
+        "-o",
+        "junit_suite_name=crossnet-reachability",
+        "--crossnet-no-lab-up",
+        *(f"--ignore={p}" for p in NOT_CHECKS),
+    ]
     if inventory is not None:
         args += ["--crossnet-inventory", str(inventory)]
     if outputs is not None:
@@ -109,19 +140,24 @@ def check(stack: str, inventory: Path | None = None, outputs: Path | None = None
 
 def summary(stack: str, target: str, c: Collector, elapsed: float) -> str:
     """The human-readable report: counts, the matrix, other areas, measurements."""
-    counts = {k: sum(r.outcome == k for r in c.results)
-              for k in ("passed", "failed", "error", "skipped")}
-    head = (f"crossnet check --stack {stack} against {target}: {counts['passed']} passed, "
-            f"{counts['failed'] + counts['error']} failed, {counts['skipped']} skipped "
-            f"in {elapsed:.1f} s")
+    counts = {
+        k: sum(r.outcome == k for r in c.results) for k in ("passed", "failed", "error", "skipped")
+    }
+    head = (
+        f"crossnet check --stack {stack} against {target}: {counts['passed']} passed, "
+        f"{counts['failed'] + counts['error']} failed, {counts['skipped']} skipped "
+        f"in {elapsed:.1f} s"
+    )
     lines = [head, ""]
     pairs = [r for r in c.results if r.pair]
     if pairs:
         dcs = sorted({r.pair.split("|")[0] for r in pairs if r.pair})
         vpcs = sorted({r.pair.split("|")[1] for r in pairs if r.pair})
         width = max(12, *(len(v) + 2 for v in vpcs))
-        lines.append("reachability: datacenter host -> VPC host (each cell: ping, TCP, UDP, "
-                     "return path, MTU/MSS, unplanned source; allowed exactly as planned)")
+        lines.append(
+            "reachability: datacenter host -> VPC host (each cell: ping, TCP, UDP, "
+            "return path, MTU/MSS, unplanned source; allowed exactly as planned)"
+        )
         lines.append("  " + " " * 12 + "".join(f"{v:<{width}}" for v in vpcs))
         for d in dcs:
             row = f"  {d:<12}"

@@ -15,23 +15,40 @@ from network.lab.aws import TIMERS
 
 def register(sub: Any) -> None:
     lab = sub.add_parser(
-        "lab", help="the local lab: both sides of the stack in network namespaces",
+        "lab",
+        help="the local lab: both sides of the stack in network namespaces",
         description="Both sides of a stack on this machine, as root: one network namespace "
-                    "per router, tunnel end, gateway and host, real strongSwan (userspace "
-                    "IPsec) and real FRR, the datacenter routers running the rendered Linux "
-                    "configs unchanged. See docs/lab.md.")
+        "per router, tunnel end, gateway and host, real strongSwan (userspace "
+        "IPsec) and real FRR, the datacenter routers running the rendered Linux "
+        "configs unchanged. See docs/lab.md.",
+    )
     verbs = lab.add_subparsers(dest="verb", required=True, metavar="VERB")
     p = verbs.add_parser("up", help="build the lab and wait until it has converged")
     p.add_argument("--stack", default="dev")
-    p.add_argument("--outputs", type=Path, default=None,
-                   help="stack outputs file (default: the offline apply's outputs.json)")
-    p.add_argument("--timers", choices=sorted(TIMERS), default="aws",
-                   help="AWS side timers: aws (BGP 10/30, DPD 30 s, the default) or fast "
-                        "(BGP 1/3, for behaviour tests)")
-    p.add_argument("--wait", type=float, default=control.DEFAULT_WAIT,
-                   help="seconds to wait for tunnels, BGP and routes (default %(default)s)")
-    p.add_argument("--keep", action="store_true",
-                   help="leave a lab that failed to converge running, for inspection")
+    p.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        help="stack outputs file (default: the offline apply's outputs.json)",
+    )
+    p.add_argument(
+        "--timers",
+        choices=sorted(TIMERS),
+        default="aws",
+        help="AWS side timers: aws (BGP 10/30, DPD 30 s, the default) or fast "
+        "(BGP 1/3, for behaviour tests)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=control.DEFAULT_WAIT,
+        help="seconds to wait for tunnels, BGP and routes (default %(default)s)",
+    )
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave a lab that failed to converge running, for inspection",
+    )
     p.set_defaults(func=run_up)
     p = verbs.add_parser("down", help="stop the lab's processes and remove its namespaces")
     p.add_argument("--stack", default="dev")
@@ -42,19 +59,34 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run_status)
 
     chk = sub.add_parser(
-        "check", help="run the reachability suite and print the datacenter x VPC matrix",
+        "check",
+        help="run the reachability suite and print the datacenter x VPC matrix",
         description="Runs tests/reachability (pytest + testinfra) against the running lab, or "
-                    "against real hosts with --inventory; writes JUnit XML and a summary.")
+        "against real hosts with --inventory; writes JUnit XML and a summary.",
+    )
     chk.add_argument("--stack", default="dev")
-    chk.add_argument("--inventory", type=Path, default=None,
-                     help="inventory of real hosts (default: the running lab's own)")
-    chk.add_argument("--outputs", type=Path, default=None,
-                     help="stack outputs (`pulumi stack output --json --show-secrets`) for "
-                          "--inventory runs (default: the offline apply's outputs.json)")
-    chk.add_argument("--report-dir", type=Path, default=None,
-                     help="where junit.xml and summary.txt go (default: <state>/<stack>/check)")
-    chk.add_argument("--quick", action="store_true",
-                     help="skip the failover tests (the lab's destructive tests)")
+    chk.add_argument(
+        "--inventory",
+        type=Path,
+        default=None,
+        help="inventory of real hosts (default: the running lab's own)",
+    )
+    chk.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        help="stack outputs (`pulumi stack output --json --show-secrets`) for "
+        "--inventory runs (default: the offline apply's outputs.json)",
+    )
+    chk.add_argument(
+        "--report-dir",
+        type=Path,
+        default=None,
+        help="where junit.xml and summary.txt go (default: <state>/<stack>/check)",
+    )
+    chk.add_argument(
+        "--quick", action="store_true", help="skip the failover tests (the lab's destructive tests)"
+    )
     chk.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     chk.set_defaults(func=run_check)
 
@@ -68,17 +100,25 @@ def _say(text: str) -> None:
 def run_up(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     try:
-        rt = control.up(args.stack, timers=args.timers, outputs=args.outputs, wait=args.wait,
-                        keep=args.keep, say=_say)
+        rt = control.up(
+            args.stack,
+            timers=args.timers,
+            outputs=args.outputs,
+            wait=args.wait,
+            keep=args.keep,
+            say=_say,
+        )
     except control.AlreadyUpError as e:
         print(e.render())
         return 0
     t = rt.state.timings
-    print(f"lab {args.stack} is up in {time.monotonic() - t0:.1f} s: "
-          f"{len(rt.lab.ends) // 2} tunnels, {len(rt.state.procs)} processes, "
-          f"{len(rt.lab.namespaces())} namespaces (tunnels after {t.get('tunnels_ready', 0):.1f} "
-          f"s of waiting, BGP {t.get('bgp_ready', 0):.1f} s, routes {t.get('routes_ready', 0):.1f} "
-          f"s), timers {args.timers}")
+    print(
+        f"lab {args.stack} is up in {time.monotonic() - t0:.1f} s: "
+        f"{len(rt.lab.ends) // 2} tunnels, {len(rt.state.procs)} processes, "
+        f"{len(rt.lab.namespaces())} namespaces (tunnels after {t.get('tunnels_ready', 0):.1f} "
+        f"s of waiting, BGP {t.get('bgp_ready', 0):.1f} s, routes {t.get('routes_ready', 0):.1f} "
+        f"s), timers {args.timers}"
+    )
     for note in rt.lab.notes:
         print(f"  note: {note}")
     print(f"  inventory: {control.inventory_path(args.stack)}")
@@ -101,19 +141,24 @@ def run_status(args: argparse.Namespace) -> int:
         return 0
     running = sum(p["running"] for p in s["processes"])
     rss = sum(p["rssKiB"] for p in s["processes"]) / 1024
-    print(f"lab {s['stack']}: {'ready' if s['ready'] else 'NOT READY'}, up {s['uptime']:.0f} s, "
-          f"timers {s['timers']}, {running}/{len(s['processes'])} processes running "
-          f"({rss:.0f} MiB RSS), {len(s['namespaces'])} namespaces")
+    print(
+        f"lab {s['stack']}: {'ready' if s['ready'] else 'NOT READY'}, up {s['uptime']:.0f} s, "
+        f"timers {s['timers']}, {running}/{len(s['processes'])} processes running "
+        f"({rss:.0f} MiB RSS), {len(s['namespaces'])} namespaces"
+    )
     print("\ntunnels")
     print(f"  {'tunnel':<22} {'pref':<9} {'datacenter end':<34} {'AWS end':<34}")
     for t in s["tunnels"]:
-        cells = [f"{t[side]['interface']} {t[side]['ike']}/{t[side]['child']}"
-                 for side in ("dc", "aws")]
+        cells = [
+            f"{t[side]['interface']} {t[side]['ike']}/{t[side]['child']}" for side in ("dc", "aws")
+        ]
         print(f"  {t['tunnel']:<22} {t['preference']:<9} {cells[0]:<34} {cells[1]:<34}")
     print("\nBGP")
     for b in s["bgp"]:
-        print(f"  {b['speaker']:<22} {b['neighbor']:<17} {b['state']:<12} "
-              f"received {b['pfxRcd']:<3} sent {b['pfxSnt']}")
+        print(
+            f"  {b['speaker']:<22} {b['neighbor']:<17} {b['state']:<12} "
+            f"received {b['pfxRcd']:<3} sent {b['pfxSnt']}"
+        )
     print("\nhosts")
     for h in s["hosts"]:
         tier = f" ({h['tier']} tier)" if h["tier"] else ""
@@ -126,5 +171,12 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from network.lab.check import check
-    return check(args.stack, inventory=args.inventory, outputs=args.outputs,
-                 report_dir=args.report_dir, quick=args.quick, extra=args.pytest_args)
+
+    return check(
+        args.stack,
+        inventory=args.inventory,
+        outputs=args.outputs,
+        report_dir=args.report_dir,
+        quick=args.quick,
+        extra=args.pytest_args,
+    )

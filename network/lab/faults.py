@@ -46,13 +46,22 @@ def _pairs(rt: Running, tunnel: str) -> str:
 
 
 def cut_path(rt: Running, tunnel: str) -> None:
-    run(in_ns(rt.lab.inet_ns, ["nft", "add", "element", "bridge", INET_TABLE, "cut",
-                               _pairs(rt, tunnel)]))
+    run(
+        in_ns(
+            rt.lab.inet_ns,
+            ["nft", "add", "element", "bridge", INET_TABLE, "cut", _pairs(rt, tunnel)],
+        )
+    )
 
 
 def restore_path(rt: Running, tunnel: str) -> None:
-    run(in_ns(rt.lab.inet_ns, ["nft", "delete", "element", "bridge", INET_TABLE, "cut",
-                               _pairs(rt, tunnel)]), check=False)
+    run(
+        in_ns(
+            rt.lab.inet_ns,
+            ["nft", "delete", "element", "bridge", INET_TABLE, "cut", _pairs(rt, tunnel)],
+        ),
+        check=False,
+    )
 
 
 def restore_all(rt: Running) -> None:
@@ -110,8 +119,12 @@ class Pinger:
             argv += ["-I", self.source]
         # A file, not a pipe: minutes of replies would fill a pipe and stall ping.
         self.out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in stop())
-        self.proc = subprocess.Popen(in_ns(self.ns, [*argv, self.target]),
-                                     stdout=self.out, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            in_ns(self.ns, [*argv, self.target]),
+            stdout=self.out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.started = time.time()
         return self
 
@@ -126,8 +139,9 @@ class Pinger:
         self.out.seek(0)
         out = self.out.read()
         self.out.close()
-        self.replies = [float(m.group(1)) for m in
-                        re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)]
+        self.replies = [
+            float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)
+        ]
         return self.replies
 
     def outage(self) -> float:
@@ -162,9 +176,22 @@ class Flow:
 
     def send_argv(self, nbytes: int, timeout: float = 60) -> list[str]:
         """The agent sending `nbytes` with a SHA-256 check along the flow."""
-        return in_ns(self.dc.ns, [sys.executable, str(AGENT), "send", self.vpc.address,
-                                  str(self.port), "--bytes", str(nbytes), "--timeout",
-                                  f"{timeout:g}", "--source", self.dc.address])
+        return in_ns(
+            self.dc.ns,
+            [
+                sys.executable,
+                str(AGENT),
+                "send",
+                self.vpc.address,
+                str(self.port),
+                "--bytes",
+                str(nbytes),
+                "--timeout",
+                f"{timeout:g}",
+                "--source",
+                self.dc.address,
+            ],
+        )
 
     @property
     def connection(self) -> Connection:
@@ -190,10 +217,11 @@ class Flow:
     def converged(self, down: frozenset[str] = frozenset()) -> str | None:
         """None when both ends route as planned with the tunnels in `down` gone."""
         lab = self.rt.lab
-        return (routes_match(self.rt.routes(self.router.ns),
-                             expected_routes_dc(lab, self.router, down))
-                or routes_match(self.rt.routes(self.gateway.ns),
-                                expected_routes_aws(lab, self.gateway, down)))
+        return routes_match(
+            self.rt.routes(self.router.ns), expected_routes_dc(lab, self.router, down)
+        ) or routes_match(
+            self.rt.routes(self.gateway.ns), expected_routes_aws(lab, self.gateway, down)
+        )
 
     def wait(self, what: str, down: frozenset[str], seconds: float) -> float:
         """Poll until converged; the time.time() it happened. LabError after `seconds`."""
@@ -227,8 +255,10 @@ class Flow:
                 since = None
             if now - t0 > seconds:
                 stale = "".join(f"; {m}" for m in fib_mismatch(self.rt, self.router))
-                raise LabError(f"{what}: not stable for {hold:g} s within {seconds:g} s: "
-                               f"{self.converged()}{stale}")
+                raise LabError(
+                    f"{what}: not stable for {hold:g} s within {seconds:g} s: "
+                    f"{self.converged()}{stale}"
+                )
             time.sleep(0.2)
 
     def child_spi(self) -> str | None:
@@ -253,8 +283,11 @@ def _tunnel_tx(rt: Running) -> dict[tuple[str, str], int]:
     out = {}
     for r in rt.lab.routers:
         for link in json.loads(run(["ip", "-n", r.ns, "-j", "-s", "link", "show"]).stdout):
-            if any(e.ifname == link["ifname"] for e in rt.lab.ends
-                   if e.side == "dc" and e.router_ns == r.ns):
+            if any(
+                e.ifname == link["ifname"]
+                for e in rt.lab.ends
+                if e.side == "dc" and e.router_ns == r.ns
+            ):
                 out[(r.ns, link["ifname"])] = int(link["stats64"]["tx"]["packets"])
     return out
 
@@ -281,19 +314,39 @@ def find_flow(rt: Running) -> Flow | None:
             if not (flows["icmp"] and ports):
                 continue
             before = _tunnel_tx(rt)
-            run(in_ns(dc.ns, ["ping", "-q", "-n", "-c", str(PROBES), "-i", "0.01", "-W", "1",
-                              "-I", dc.address, vpc.address]), check=False)
+            run(
+                in_ns(
+                    dc.ns,
+                    [
+                        "ping",
+                        "-q",
+                        "-n",
+                        "-c",
+                        str(PROBES),
+                        "-i",
+                        "0.01",
+                        "-W",
+                        "1",
+                        "-I",
+                        dc.address,
+                        vpc.address,
+                    ],
+                ),
+                check=False,
+            )
             after = _tunnel_tx(rt)
             sent = {k: after.get(k, 0) - n for k, n in before.items()}
             (ns, dev), most = max(sent.items(), key=lambda kv: kv[1])
             if most < PROBES:
-                raise LabError(f"{dc.name} -> {vpc.name}: no tunnel carried the {PROBES} "
-                               f"probe pings (most: {dev} in {ns}, {most} packets)")
+                raise LabError(
+                    f"{dc.name} -> {vpc.name}: no tunnel carried the {PROBES} "
+                    f"probe pings (most: {dev} in {ns}, {most} packets)"
+                )
             router = next(r for r in lab.routers if r.ns == ns)
-            end = next(e for e in lab.ends if e.side == "dc" and e.router_ns == ns
-                       and e.ifname == dev)
-            gateway = next(g for g in lab.gateways
-                           if g.ns == lab.end("aws", end.tunnel).router_ns)
+            end = next(
+                e for e in lab.ends if e.side == "dc" and e.router_ns == ns and e.ifname == dev
+            )
+            gateway = next(g for g in lab.gateways if g.ns == lab.end("aws", end.tunnel).router_ns)
             return Flow(rt, dc, vpc, router, gateway, end.tunnel, ports[-1])
     return None
 

@@ -56,8 +56,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def run_and_expect(func: Callable[[], Any], expected: Any, count: int = 50,
-                   wait: float = 0.2) -> tuple[bool, Any, str | None]:
+def run_and_expect(
+    func: Callable[[], Any], expected: Any, count: int = 50, wait: float = 0.2
+) -> tuple[bool, Any, str | None]:
     """Call `func` until its result matches `expected` (json_cmp), at most `count` times.
 
     Returns (matched, last result, last difference). `expected` may also be a
@@ -90,7 +91,7 @@ def parse_swanctl_raw(text: str) -> list[dict[str, Any]]:
         line = line.strip()
         if not line.startswith("list-sa event"):
             continue
-        body = line[len("list-sa event"):].strip()
+        body = line[len("list-sa event") :].strip()
         value, _ = _section(body, 1) if body.startswith("{") else ({}, 0)
         if value:
             out.append(value)
@@ -132,9 +133,13 @@ def sa_summary(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                     children[cname] = child.get("state")
                 bytes_in += int(child.get("bytes-in", 0) or 0)
                 bytes_out += int(child.get("bytes-out", 0) or 0)
-            entry = {"state": sa.get("state"), "children": children,
-                     "bytesIn": bytes_in, "bytesOut": bytes_out,
-                     "remote": sa.get("remote-host")}
+            entry = {
+                "state": sa.get("state"),
+                "children": children,
+                "bytesIn": bytes_in,
+                "bytesOut": bytes_out,
+                "remote": sa.get("remote-host"),
+            }
             if out.get(name, {}).get("state") != "ESTABLISHED":
                 out[name] = entry
     return out
@@ -149,8 +154,10 @@ def tunnel_up(summary: dict[str, dict[str, Any]], name: str) -> str | None:
 def bgp_peers(summary_json: Any) -> dict[str, dict[str, Any]]:
     """`show bgp summary json` -> neighbour -> {state, pfxRcd, pfxSnt}."""
     peers = (summary_json or {}).get("ipv4Unicast", {}).get("peers", {})
-    return {n: {"state": p.get("state"), "pfxRcd": p.get("pfxRcd", 0),
-                "pfxSnt": p.get("pfxSnt", 0)} for n, p in peers.items()}
+    return {
+        n: {"state": p.get("state"), "pfxRcd": p.get("pfxRcd", 0), "pfxSnt": p.get("pfxSnt", 0)}
+        for n, p in peers.items()
+    }
 
 
 def kernel_routes(route_json: Any) -> dict[str, list[str]]:

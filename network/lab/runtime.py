@@ -74,8 +74,10 @@ def read_state(stack: str) -> LabState | None:
     try:
         return LabState.from_json(json.loads(path.read_text()))
     except (json.JSONDecodeError, TypeError, KeyError) as e:
-        raise LabError(f"{path} is unreadable ({e}); remove it after checking "
-                       "`ip netns list` for cxl.* namespaces") from None
+        raise LabError(
+            f"{path} is unreadable ({e}); remove it after checking "
+            "`ip netns list` for cxl.* namespaces"
+        ) from None
 
 
 def write_state(state: LabState) -> None:
@@ -155,18 +157,22 @@ def open_lab(stack: str) -> Running:
     """The running lab of a stack; LabError when there is none."""
     state = read_state(stack)
     if state is None:
-        raise LabError(f"the lab of stack {stack!r} is not up: run `crossnet lab up --stack "
-                       f"{stack}`")
+        raise LabError(
+            f"the lab of stack {stack!r} is not up: run `crossnet lab up --stack {stack}`"
+        )
     outputs = Path(state.outputs)
     if not outputs.exists() or sha256_file(outputs) != state.outputs_sha256:
-        raise LabError(f"{outputs} changed since the lab came up: run `crossnet lab down "
-                       f"--stack {stack}` and `lab up` again")
+        raise LabError(
+            f"{outputs} changed since the lab came up: run `crossnet lab down "
+            f"--stack {stack}` and `lab up` again"
+        )
     return Running(build(stack, outputs), state)
 
 
 def chown_frr(path: Path) -> None:
     import grp
     import pwd
+
     try:
         uid, gid = pwd.getpwnam("frr").pw_uid, grp.getgrnam("frr").gr_gid
     except KeyError:

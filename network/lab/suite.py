@@ -70,9 +70,11 @@ class Env:
         if target not in self._hosts:
             if target.startswith("netns://"):
                 from testinfra.host import Host
-                self._hosts[target] = Host(_netns_backend()(target[len("netns://"):]))
+
+                self._hosts[target] = Host(_netns_backend()(target[len("netns://") :]))
             else:
                 import testinfra
+
                 ssh = self.inventory.get("ssh", {})
                 self._hosts[target] = testinfra.get_host(target, **ssh)
         return self._hosts[target]
@@ -83,11 +85,17 @@ class Env:
 
     def agent(self, target: str, *args: str, timeout: float = 20) -> dict[str, Any]:
         """network/lab/agent.py on a target (sent inline: real hosts need only python3)."""
-        cmd = "python3 -c " + shlex.quote(AGENT.read_text()) + " " + " ".join(
-            shlex.quote(a) for a in args)
+        cmd = (
+            "python3 -c "
+            + shlex.quote(AGENT.read_text())
+            + " "
+            + " ".join(shlex.quote(a) for a in args)
+        )
         r = self.run(target, cmd, timeout=timeout)
         return parse_json(r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "") or {
-            "ok": False, "error": (r.stderr or r.stdout).strip()[-300:]}
+            "ok": False,
+            "error": (r.stderr or r.stdout).strip()[-300:],
+        }
 
     def start_listeners(self, vpc: str) -> str | None:
         """On a real VPC host marked `listeners: suite`: the agent's listeners on the
@@ -96,10 +104,15 @@ class Env:
         if self.is_lab or host.get("listeners") != "suite":
             return None
         p = self.profile(vpc)
-        cmd = ("nohup timeout 900 python3 -c " + shlex.quote(AGENT.read_text())
-               + f" serve --name {shlex.quote(vpc)} --tcp "
-               + ",".join(map(str, [*p.tcp, p.closed])) + " --udp "
-               + ",".join(map(str, p.udp)) + " >/dev/null 2>&1 & echo $!")
+        cmd = (
+            "nohup timeout 900 python3 -c "
+            + shlex.quote(AGENT.read_text())
+            + f" serve --name {shlex.quote(vpc)} --tcp "
+            + ",".join(map(str, [*p.tcp, p.closed]))
+            + " --udp "
+            + ",".join(map(str, p.udp))
+            + " >/dev/null 2>&1 & echo $!"
+        )
         r = self.run(host["target"], cmd, timeout=10)
         return r.stdout.strip() or None
 
@@ -121,8 +134,10 @@ class Env:
             pytest.skip(f"router {key} is not in the inventory")
         platform = self.outputs.routers[key].platform
         if not self.is_lab and platform != "linux":
-            pytest.skip(f"router {key} runs {platform}: the suite reads strongSwan and FRR "
-                        "(Linux routers) only")
+            pytest.skip(
+                f"router {key} runs {platform}: the suite reads strongSwan and FRR "
+                "(Linux routers) only"
+            )
         return routers[key]
 
     def sas(self, router: dict[str, Any], tunnel: str) -> dict[str, Any]:
@@ -152,8 +167,7 @@ def admitted(result: dict[str, Any]) -> bool:
 
 def poll(func: Any, expected: Any, seconds: float = 10.0, wait: float = 0.25) -> Any:
     """run_and_expect with a bound in seconds; fails the test with the last difference."""
-    ok, result, diff = run_and_expect(func, expected, count=max(1, int(seconds / wait)),
-                                      wait=wait)
+    ok, result, diff = run_and_expect(func, expected, count=max(1, int(seconds / wait)), wait=wait)
     assert ok, f"after {seconds:g} s: {diff}"
     return result
 
@@ -172,8 +186,11 @@ def fake_outputs(stack: str) -> tuple[StackOutputs, Plan]:
     conns: dict[str, Any] = {}
     keys: dict[str, str] = {}
     for i, c in enumerate(plan.connections, start=10):
-        values: dict[str, Any] = {"id": f"vpn-{i}", "customerGatewayId": f"cgw-{i}",
-                                  "gatewayId": f"gw-{i}"}
+        values: dict[str, Any] = {
+            "id": f"vpn-{i}",
+            "customerGatewayId": f"cgw-{i}",
+            "gatewayId": f"gw-{i}",
+        }
         for t in c.tunnels:
             n = t.number
             values[f"tunnel{n}Address"] = f"198.51.100.{i}" if n == 1 else f"203.0.113.{i}"
@@ -184,7 +201,13 @@ def fake_outputs(stack: str) -> tuple[StackOutputs, Plan]:
             values[f"tunnel{n}BgpHoldtime"] = 30
             keys[tunnel_id(c.name, n)] = f"fake_lab_key_{i}_{n}"
         conns[c.name] = connection_record(c, values)
-    data = {"crossnet": {"contractVersion": 1, "stack": stack},
-            "datacenters": datacenter_records(plan), "vpcs": {}, "gateways": {},
-            "peerings": {}, "routers": router_records(plan, conns), "presharedKeys": keys}
+    data = {
+        "crossnet": {"contractVersion": 1, "stack": stack},
+        "datacenters": datacenter_records(plan),
+        "vpcs": {},
+        "gateways": {},
+        "peerings": {},
+        "routers": router_records(plan, conns),
+        "presharedKeys": keys,
+    }
     return parse_outputs(data, f"fake outputs of {stack}"), plan

@@ -27,9 +27,15 @@ FRR_DIR = Path("/usr/lib/frr")
 # The lab's probe and listener program (also sent inline to real hosts).
 AGENT = Path(__file__).with_name("agent.py")
 REQUIRED = {
-    "ip": "iproute2", "nft": "nftables", "swanctl": "strongswan-swanctl", "vtysh": "frr",
-    "ping": "iputils-ping", CHARON: "strongswan-charon",
-    str(FRR_DIR / "zebra"): "frr", str(FRR_DIR / "bgpd"): "frr", str(FRR_DIR / "staticd"): "frr",
+    "ip": "iproute2",
+    "nft": "nftables",
+    "swanctl": "strongswan-swanctl",
+    "vtysh": "frr",
+    "ping": "iputils-ping",
+    CHARON: "strongswan-charon",
+    str(FRR_DIR / "zebra"): "frr",
+    str(FRR_DIR / "bgpd"): "frr",
+    str(FRR_DIR / "staticd"): "frr",
 }
 LIBIPSEC = "/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so"
 
@@ -59,17 +65,26 @@ def missing_requirements() -> list[str]:
     return out
 
 
-def run(argv: Sequence[str], *, timeout: float = 15, check: bool = True, input: str | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float = 15,
+    check: bool = True,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run a command to completion; LabError with its output when it fails."""
     try:
-        r = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout,
-                           input=input, env=env)
+        r = subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=timeout, input=input, env=env
+        )
     except subprocess.TimeoutExpired:
         raise LabError(f"`{' '.join(argv)}` did not finish within {timeout:g} s") from None
     if check and r.returncode != 0:
-        raise LabError(f"`{' '.join(argv)}` failed (exit {r.returncode}): "
-                       f"{(r.stderr or r.stdout).strip()[-800:]}")
+        raise LabError(
+            f"`{' '.join(argv)}` failed (exit {r.returncode}): "
+            f"{(r.stderr or r.stdout).strip()[-800:]}"
+        )
     return r
 
 
@@ -111,8 +126,7 @@ def sysctls(ns: str, values: dict[str, str]) -> None:
     run(in_ns(ns, ["sh", "-c", script]))
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float,
-             interval: float = 0.05) -> T:
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.05) -> T:
     """Poll `probe` until it returns something truthy, at most `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -145,7 +159,7 @@ def start_time(pid: int) -> int | None:
     except OSError:
         return None
     # The command name may hold spaces and parentheses: split after the last ')'.
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     if fields[0] == "Z":
         return None
     return int(fields[19])
@@ -155,19 +169,32 @@ def alive(p: Proc) -> bool:
     return start_time(p.pid) == p.start
 
 
-def spawn(name: str, ns: str, argv: Sequence[str], log: Path,
-          env: dict[str, str] | None = None, cwd: str | None = None) -> Proc:
+def spawn(
+    name: str,
+    ns: str,
+    argv: Sequence[str],
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: str | None = None,
+) -> Proc:
     """Start a long-running process in a namespace, detached, output to `log`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        popen = subprocess.Popen(in_ns(ns, argv), stdin=subprocess.DEVNULL, stdout=out,
-                                 stderr=subprocess.STDOUT, start_new_session=True, env=env,
-                                 cwd=cwd)
+        popen = subprocess.Popen(
+            in_ns(ns, argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            cwd=cwd,
+        )
     st = start_time(popen.pid)
     if st is None:
         popen.wait(timeout=5)
-        raise LabError(f"{name} exited at once (exit {popen.returncode}); see {log}:\n"
-                       + tail(log, 15))
+        raise LabError(
+            f"{name} exited at once (exit {popen.returncode}); see {log}:\n" + tail(log, 15)
+        )
     _children[popen.pid] = popen
     return Proc(name=name, ns=ns, pid=popen.pid, start=st, log=str(log))
 

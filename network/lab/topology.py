@@ -65,7 +65,7 @@ def ifname(text: str) -> str:
     if len(text) <= IFNAMSIZ:
         return text
     digest = hashlib.sha1(text.encode()).hexdigest()[:4]
-    return f"{text[:IFNAMSIZ - 5]}-{digest}"
+    return f"{text[: IFNAMSIZ - 5]}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -203,17 +203,24 @@ def build_lab(outputs: StackOutputs, plan: Plan) -> Lab:
     for key in sorted(outputs.routers):
         r = outputs.routers[key]
         if r.platform != LAB_PLATFORM:
-            notes.append(f"router {key}: platform {r.platform} is rendered as {LAB_PLATFORM} "
-                         "for the lab")
+            notes.append(
+                f"router {key}: platform {r.platform} is rendered as {LAB_PLATFORM} for the lab"
+            )
         lab_router = Router(**{**r.__dict__, "platform": LAB_PLATFORM})
         dc_routers.setdefault(r.datacenter, []).append(key)
         index = len(dc_routers[r.datacenter])
         dc = _datacenter_prefixes(outputs, r)
-        routers.append(DcRouter(
-            key=key, datacenter=r.datacenter, ns=ns("rtr", key), router=lab_router,
-            platform=r.platform,
-            lan=tuple(f"{IPNetwork(p)[index]}/{IPNetwork(p).prefixlen}" for p in dc),
-            lan_port=ifname(f"r-{r.name}")))
+        routers.append(
+            DcRouter(
+                key=key,
+                datacenter=r.datacenter,
+                ns=ns("rtr", key),
+                router=lab_router,
+                platform=r.platform,
+                lan=tuple(f"{IPNetwork(p)[index]}/{IPNetwork(p).prefixlen}" for p in dc),
+                lan_port=ifname(f"r-{r.name}"),
+            )
+        )
         for c in r.connections:
             gw = c.gateway["name"]
             gw_conns.setdefault(gw, []).append(c)
@@ -222,20 +229,40 @@ def build_lab(outputs: StackOutputs, plan: Plan) -> Lab:
                 port += 1
                 dc_mac, aws_mac = _mac(0xDC, port), _mac(0xA5, port)
                 plen = IPNetwork(t.inside_cidr).prefixlen
-                ends.append(TunnelEnd(
-                    side="dc", connection=c.name, number=t.number,
-                    ns=ns("dce", tunnel_key(c.name, t.number)), router_ns=ns("rtr", key),
-                    ifname=interface_name(LAB_PLATFORM, t.inside_cidr),
-                    outside_ip=t.customer_outside_ip, peer_outside_ip=t.aws_outside_ip,
-                    inside=f"{t.customer_inside_ip}/{plen}", peer_inside_ip=t.aws_inside_ip,
-                    port=f"d{port}", mac=dc_mac, peer_mac=aws_mac))
-                ends.append(TunnelEnd(
-                    side="aws", connection=c.name, number=t.number,
-                    ns=ns("awe", tunnel_key(c.name, t.number)), router_ns=ns("gw", gw),
-                    ifname=aws_ifname(t), outside_ip=t.aws_outside_ip,
-                    peer_outside_ip=t.customer_outside_ip,
-                    inside=f"{t.aws_inside_ip}/{plen}", peer_inside_ip=t.customer_inside_ip,
-                    port=f"a{port}", mac=aws_mac, peer_mac=dc_mac))
+                ends.append(
+                    TunnelEnd(
+                        side="dc",
+                        connection=c.name,
+                        number=t.number,
+                        ns=ns("dce", tunnel_key(c.name, t.number)),
+                        router_ns=ns("rtr", key),
+                        ifname=interface_name(LAB_PLATFORM, t.inside_cidr),
+                        outside_ip=t.customer_outside_ip,
+                        peer_outside_ip=t.aws_outside_ip,
+                        inside=f"{t.customer_inside_ip}/{plen}",
+                        peer_inside_ip=t.aws_inside_ip,
+                        port=f"d{port}",
+                        mac=dc_mac,
+                        peer_mac=aws_mac,
+                    )
+                )
+                ends.append(
+                    TunnelEnd(
+                        side="aws",
+                        connection=c.name,
+                        number=t.number,
+                        ns=ns("awe", tunnel_key(c.name, t.number)),
+                        router_ns=ns("gw", gw),
+                        ifname=aws_ifname(t),
+                        outside_ip=t.aws_outside_ip,
+                        peer_outside_ip=t.customer_outside_ip,
+                        inside=f"{t.aws_inside_ip}/{plen}",
+                        peer_inside_ip=t.customer_inside_ip,
+                        port=f"a{port}",
+                        mac=aws_mac,
+                        peer_mac=dc_mac,
+                    )
+                )
 
     gateways: list[Gateway] = []
     attached: dict[str, str] = {}
@@ -247,22 +274,39 @@ def build_lab(outputs: StackOutputs, plan: Plan) -> Lab:
                 notes.append(f"VPC {v}: reached through {attached[v]} in the lab, not also {gw}")
         vpcs = tuple(v for v in vpcs if v not in attached)
         attached.update({v: gw for v in vpcs})
-        gateways.append(Gateway(name=gw, type=meta["type"], asn=int(meta["asn"]),
-                                ns=ns("gw", gw), connections=tuple(gw_conns[gw]), vpcs=vpcs))
+        gateways.append(
+            Gateway(
+                name=gw,
+                type=meta["type"],
+                asn=int(meta["asn"]),
+                ns=ns("gw", gw),
+                connections=tuple(gw_conns[gw]),
+                vpcs=vpcs,
+            )
+        )
 
     hosts: list[Host] = []
     for dc_name in sorted(dc_routers):
-        hosts.append(_dc_host(stack, plan, outputs, dc_name,
-                              [r for r in routers if r.datacenter == dc_name]))
+        hosts.append(
+            _dc_host(stack, plan, outputs, dc_name, [r for r in routers if r.datacenter == dc_name])
+        )
     for g in gateways:
         for i, v in enumerate(g.vpcs, start=1):
             hosts.append(_vpc_host(stack, plan, v, g, i))
     for v in sorted(plan.vpcs):
         if v not in attached:
-            notes.append(f"VPC {v}: no VPN gateway reaches it (peering only), so it has no "
-                         "host in the lab")
-    return Lab(stack=stack, inet_ns=ns("inet"), ends=tuple(ends), routers=tuple(routers),
-               gateways=tuple(gateways), hosts=tuple(hosts), notes=tuple(notes))
+            notes.append(
+                f"VPC {v}: no VPN gateway reaches it (peering only), so it has no host in the lab"
+            )
+    return Lab(
+        stack=stack,
+        inet_ns=ns("inet"),
+        ends=tuple(ends),
+        routers=tuple(routers),
+        gateways=tuple(gateways),
+        hosts=tuple(hosts),
+        notes=tuple(notes),
+    )
 
 
 def aws_ifname(t: Tunnel) -> str:
@@ -286,25 +330,40 @@ def gateway_vpcs(plan: Plan, gw: str) -> tuple[str, ...]:
 
 def planned_pairs(plan: Plan) -> list[tuple[str, str]]:
     """(datacenter, VPC) pairs a VPN connection joins: the suite's matrix, from the plan alone."""
-    pairs = {(c.datacenter.name, v) for c in plan.connections
-             for v in gateway_vpcs(plan, c.spec.gateway)}
+    pairs = {
+        (c.datacenter.name, v) for c in plan.connections for v in gateway_vpcs(plan, c.spec.gateway)
+    }
     return sorted(pairs)
 
 
-def _dc_host(stack: str, plan: Plan, outputs: StackOutputs, dc: str,
-             routers: list[DcRouter]) -> Host:
+def _dc_host(
+    stack: str, plan: Plan, outputs: StackOutputs, dc: str, routers: list[DcRouter]
+) -> Host:
     prefixes = [IPNetwork(p) for p in _datacenter_prefixes(outputs, routers[0].router)]
     # The host sits in the most specific ingress source inside its datacenter,
     # so that every rule meant for this datacenter admits it.
-    sources = [s for v in plan.vpcs.values() for rule in v.spec.ingress for s in rule.sources
-               if any(s in p for p in prefixes)]
+    sources = [
+        s
+        for v in plan.vpcs.values()
+        for rule in v.spec.ingress
+        for s in rule.sources
+        if any(s in p for p in prefixes)
+    ]
     home = max(sources, key=lambda s: s.prefixlen) if sources else prefixes[0]
     lan = next(p for p in prefixes if home in p)
     address = home[HOST_OFFSET] if home.size > HOST_OFFSET + 1 else home[1]
     gateways = tuple(str(IPNetwork(r.lan[prefixes.index(lan)]).ip) for r in routers)
-    return Host(name=dc, kind="datacenter", ns=ns_name(stack, "dch", dc), address=str(address),
-                prefixlen=lan.prefixlen, gateways=gateways, tcp_ports=(DC_HOST_PORT,),
-                udp_ports=(), unplanned_source=str(_unplanned(plan)))
+    return Host(
+        name=dc,
+        kind="datacenter",
+        ns=ns_name(stack, "dch", dc),
+        address=str(address),
+        prefixlen=lan.prefixlen,
+        gateways=gateways,
+        tcp_ports=(DC_HOST_PORT,),
+        udp_ports=(),
+        unplanned_source=str(_unplanned(plan)),
+    )
 
 
 def _unplanned(plan: Plan) -> IPAddress:
@@ -349,15 +408,27 @@ def vpc_profile(plan: Plan, vpc: str, tier: str | None = None) -> VpcProfile:
 
 def _vpc_host(stack: str, plan: Plan, vpc: str, g: Gateway, index: int) -> Host:
     p = vpc_profile(plan, vpc)
-    return Host(name=vpc, kind="vpc", ns=ns_name(stack, "vpc", vpc),
-                address=str(p.subnet[HOST_OFFSET]), prefixlen=p.subnet.prefixlen,
-                gateways=(str(p.subnet[1]),), tcp_ports=p.tcp, udp_ports=p.udp,
-                closed_tcp_port=p.closed, tier=p.tier, subnet=str(p.subnet), ingress=p.rules,
-                gateway_ns=g.ns, gateway_if=ifname(f"v-{vpc}"))
+    return Host(
+        name=vpc,
+        kind="vpc",
+        ns=ns_name(stack, "vpc", vpc),
+        address=str(p.subnet[HOST_OFFSET]),
+        prefixlen=p.subnet.prefixlen,
+        gateways=(str(p.subnet[1]),),
+        tcp_ports=p.tcp,
+        udp_ports=p.udp,
+        closed_tcp_port=p.closed,
+        tier=p.tier,
+        subnet=str(p.subnet),
+        ingress=p.rules,
+        gateway_ns=g.ns,
+        gateway_if=ifname(f"v-{vpc}"),
+    )
 
 
-def expected_flows(src: str, rules: tuple[IngressRule, ...], tcp: list[int],
-                   udp: list[int]) -> dict[str, Any]:
+def expected_flows(
+    src: str, rules: tuple[IngressRule, ...], tcp: list[int], udp: list[int]
+) -> dict[str, Any]:
     """What security group rules admit from one source address.
 
     `{"icmp": bool, "tcp": {port: bool}, "udp": {port: bool}}` over the given ports.
@@ -366,8 +437,6 @@ def expected_flows(src: str, rules: tuple[IngressRule, ...], tcp: list[int],
     admitting = [r for r in rules if any(ip in s for s in r.sources)]
     return {
         "icmp": any(r.icmp for r in admitting),
-        "tcp": {p: any(pr.first <= p <= pr.last for r in admitting for pr in r.tcp)
-                for p in tcp},
-        "udp": {p: any(pr.first <= p <= pr.last for r in admitting for pr in r.udp)
-                for p in udp},
+        "tcp": {p: any(pr.first <= p <= pr.last for r in admitting for pr in r.tcp) for p in tcp},
+        "udp": {p: any(pr.first <= p <= pr.last for r in admitting for pr in r.udp) for p in udp},
     }

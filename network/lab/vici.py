@@ -55,11 +55,11 @@ def decode(data: bytes) -> dict[str, Any]:
         if kind == _LIST_ITEM:
             (n,) = struct.unpack_from("!H", data, i)
             assert current_list is not None
-            current_list.append(data[i + 2:i + 2 + n].decode(errors="replace"))
+            current_list.append(data[i + 2 : i + 2 + n].decode(errors="replace"))
             i += 2 + n
             continue
         klen = data[i]
-        key = data[i + 1:i + 1 + klen].decode()
+        key = data[i + 1 : i + 1 + klen].decode()
         i += 1 + klen
         if kind == _SECTION_START:
             section: dict[str, Any] = {}
@@ -67,7 +67,7 @@ def decode(data: bytes) -> dict[str, Any]:
             stack.append(section)
         elif kind == _KEY_VALUE:
             (n,) = struct.unpack_from("!H", data, i)
-            stack[-1][key] = data[i + 2:i + 2 + n].decode(errors="replace")
+            stack[-1][key] = data[i + 2 : i + 2 + n].decode(errors="replace")
             i += 2 + n
         elif kind == _LIST_START:
             current_list = []
@@ -131,8 +131,9 @@ class Session:
             raise ViciError(f"{command}: {reply.get('errmsg', 'failed')}")
         return reply
 
-    def streamed(self, command: str, event: str, msg: dict[str, Any] | None = None
-                 ) -> list[dict[str, Any]]:
+    def streamed(
+        self, command: str, event: str, msg: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """A command whose results come as events (list-sas, list-conns)."""
         ev = event.encode()
         self._send(_EVENT_REGISTER, event)
@@ -144,8 +145,8 @@ class Session:
             kind, body = self._recv()
             if kind == _EVENT:
                 n = body[0]
-                if body[1:1 + n] == ev:
-                    items.append(decode(body[1 + n:]))
+                if body[1 : 1 + n] == ev:
+                    items.append(decode(body[1 + n :]))
             elif kind == _CMD_RESPONSE:
                 break
             else:

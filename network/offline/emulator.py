@@ -85,6 +85,8 @@ from network.aws_rules import (
     REPLAY_WINDOW_DEFAULT,
     STARTUP_ACTIONS,
     TUNNELS_PER_CONNECTION,
+    inside_cidr_violation,
+    inside_ipv6_cidr_violation,
     is_reserved_inside_cidr,
     psk_ok,
 )
@@ -313,19 +315,9 @@ def _check_inside_v4(tunnel_no: int, value: Any) -> str:
         net = None
     if net is None or net.version != 4 or "/" not in str(value):
         raise _bad(f"Tunnel {tunnel_no}: TunnelInsideCidr {value!r} is not a valid IPv4 CIDR block")
-    if net.prefixlen != INSIDE_V4_PREFIXLEN or net not in INSIDE_V4_SUPERNET:
-        raise _bad(
-            f"Tunnel {tunnel_no}: TunnelInsideCidr {value} is not a "
-            f"/{INSIDE_V4_PREFIXLEN} CIDR block inside {INSIDE_V4_SUPERNET}"
-        )
-    if net.ip != net.network:
-        raise _bad(
-            f"Tunnel {tunnel_no}: TunnelInsideCidr {value} is not a network address "
-            f"(the block is {net.cidr})"
-        )
-    # AWS keeps these /30s for its own link-local services (metadata and friends).
-    if is_reserved_inside_cidr(net):
-        raise _bad(f"Tunnel {tunnel_no}: TunnelInsideCidr {value} is reserved by AWS")
+    why = inside_cidr_violation(net)
+    if why:
+        raise _bad(f"Tunnel {tunnel_no}: TunnelInsideCidr {value}: {why}")
     return str(net.cidr)
 
 
@@ -338,15 +330,9 @@ def _check_inside_v6(tunnel_no: int, value: Any) -> str:
         raise _bad(
             f"Tunnel {tunnel_no}: TunnelInsideIpv6Cidr {value!r} is not a valid IPv6 CIDR block"
         )
-    if (
-        net.prefixlen != INSIDE_V6_PREFIXLEN
-        or net not in INSIDE_V6_SUPERNET
-        or net.ip != net.network
-    ):
-        raise _bad(
-            f"Tunnel {tunnel_no}: TunnelInsideIpv6Cidr {value} is not a "
-            f"/{INSIDE_V6_PREFIXLEN} CIDR block inside {INSIDE_V6_SUPERNET}"
-        )
+    why = inside_ipv6_cidr_violation(net)
+    if why:
+        raise _bad(f"Tunnel {tunnel_no}: TunnelInsideIpv6Cidr {value}: {why}")
     return str(net.cidr)
 
 

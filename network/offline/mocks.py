@@ -244,10 +244,16 @@ class MotoMocks(pulumi.runtime.Mocks):
     # ------------------------------------------------------------ VPC
     def _vpc(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
         b = self.backend(region)
-        vpc = b.create_vpc(i["cidrBlock"], "default", tags=_tag_list(i),
-                           ipv6_cidr_block_network_border_group=region)
-        for key, attr in (("enableDnsSupport", "enable_dns_support"),
-                          ("enableDnsHostnames", "enable_dns_hostnames")):
+        vpc = b.create_vpc(
+            i["cidrBlock"],
+            "default",
+            tags=_tag_list(i),
+            ipv6_cidr_block_network_border_group=region,
+        )
+        for key, attr in (
+            ("enableDnsSupport", "enable_dns_support"),
+            ("enableDnsHostnames", "enable_dns_hostnames"),
+        ):
             if i.get(key):
                 b.modify_vpc_attribute(vpc.id, attr, True)
         main = b.describe_route_tables(filters={"vpc-id": [vpc.id], "association.main": ["true"]})
@@ -260,7 +266,9 @@ class MotoMocks(pulumi.runtime.Mocks):
 
     def _subnet(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
         s = self.backend(region).create_subnet(
-            i["vpcId"], i["cidrBlock"], availability_zone=i["availabilityZone"],
+            i["vpcId"],
+            i["cidrBlock"],
+            availability_zone=i["availabilityZone"],
             tags={"subnet": _tag_dict(i)} if i.get("tags") else {},
         )
         return s.id, {"arn": s.arn}
@@ -309,12 +317,20 @@ class MotoMocks(pulumi.runtime.Mocks):
 
     def _rule(self, i: dict[str, Any]) -> dict[str, Any]:
         """A rule's arguments, as moto's API layer reads them from IpPermissions."""
-        protocol, from_port, to_port, ranges, groups, prefix_lists = (
-            parse_sg_attributes_from_dict(self._perm(i)))
-        return {"group_name_or_id": i["securityGroupId"], "ip_protocol": protocol,
-                "from_port": from_port, "to_port": to_port, "ip_ranges": ranges,
-                "sgrule_tags": {}, "source_groups": groups, "prefix_list_ids": prefix_lists,
-                "security_rule_ids": []}
+        protocol, from_port, to_port, ranges, groups, prefix_lists = parse_sg_attributes_from_dict(
+            self._perm(i)
+        )
+        return {
+            "group_name_or_id": i["securityGroupId"],
+            "ip_protocol": protocol,
+            "from_port": from_port,
+            "to_port": to_port,
+            "ip_ranges": ranges,
+            "sgrule_tags": {},
+            "source_groups": groups,
+            "prefix_list_ids": prefix_lists,
+            "security_rule_ids": [],
+        }
 
     # ------------------------------------------------------------ VPN
     def _vgw(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
@@ -410,8 +426,10 @@ class MotoMocks(pulumi.runtime.Mocks):
 
     def _route(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
         self.backend(region).create_route(
-            i["routeTableId"], i["destinationCidrBlock"],
-            gateway_id=i.get("gatewayId"), transit_gateway_id=i.get("transitGatewayId"),
+            i["routeTableId"],
+            i["destinationCidrBlock"],
+            gateway_id=i.get("gatewayId"),
+            transit_gateway_id=i.get("transitGatewayId"),
             vpc_peering_connection_id=i.get("vpcPeeringConnectionId"),
         )
         return f"r-{i['routeTableId']}{_h(i['destinationCidrBlock'])}", {"origin": "CreateRoute"}

@@ -135,8 +135,16 @@ def review_router(router: Router, files: dict[str, str]) -> Review:
     """check_router's problems, and the notes on what the platform cannot do."""
     extract = EXTRACTORS.get(router.platform)
     if extract is None:
-        return Review([Problem(f"routers.{router.key}.platform", show(router.platform),
-                               "no cross-check for this platform")], [])
+        return Review(
+            [
+                Problem(
+                    f"routers.{router.key}.platform",
+                    show(router.platform),
+                    "no cross-check for this platform",
+                )
+            ],
+            [],
+        )
     where = f"routers.{router.key}"
     try:
         config = extract(files)
@@ -144,8 +152,9 @@ def review_router(router: Router, files: dict[str, str]) -> Review:
     except RejectedLineError as e:
         return Review([Problem(where, show(e.line), e.why)], [])
     except (KeyError, ValueError, IndexError) as e:
-        return Review([Problem(where, show(str(e)), "the rendered config could not be read back")],
-                      [])
+        return Review(
+            [Problem(where, show(str(e)), "the rendered config could not be read back")], []
+        )
     problems: list[Problem] = []
     notes: list[str] = []
     expected = {t.aws_outside_ip: (c, t) for c in router.connections for t in c.tunnels}
@@ -162,9 +171,11 @@ def review_router(router: Router, files: dict[str, str]) -> Review:
         by_connection.setdefault(c.name, {})[t.number] = f
         timeout = c.crypto["dpd"]["timeoutSeconds"]
         if f.dpd_untunable and f.dpd_gives_up is not None and f.dpd_gives_up > timeout:
-            note = (f"{router.key} {c.name}: DPD gives up about {f.dpd_gives_up:.0f} s after "
-                    f"the last packet, AWS after {timeout} s ({router.platform}: IKEv2 DPD "
-                    "follows strongSwan's default retransmissions, which its CLI cannot tune)")
+            note = (
+                f"{router.key} {c.name}: DPD gives up about {f.dpd_gives_up:.0f} s after "
+                f"the last packet, AWS after {timeout} s ({router.platform}: IKEv2 DPD "
+                "follows strongSwan's default retransmissions, which its CLI cannot tune)"
+            )
             if note not in notes:
                 notes.append(note)
     for c in router.connections:
@@ -194,16 +205,33 @@ def _compare_connection(r: Router, c: Connection, facts: dict[int, TunnelFacts])
             first, second = rank[a][prefix], rank[b][prefix]
             seen = f"{prefix}: tunnel {a} {first}, tunnel {b} {second}"
             if prefs[a] == prefs[b] and first != second:
-                out.append(Problem(where, seen, "tunnels of equal preference need the same "
-                                                "static distance and priority"))
+                out.append(
+                    Problem(
+                        where,
+                        seen,
+                        "tunnels of equal preference need the same static distance and priority",
+                    )
+                )
             elif prefs[a] != prefs[b] and not first < second:
-                out.append(Problem(where, seen, "the standby tunnel's static route must lose "
-                                                "to the primary's (distance, then priority)"))
+                out.append(
+                    Problem(
+                        where,
+                        seen,
+                        "the standby tunnel's static route must lose "
+                        "to the primary's (distance, then priority)",
+                    )
+                )
             if r.platform == "fortios" and first[0] != second[0]:
-                out.append(Problem(where, seen, "FortiOS: both tunnels' routes need the same "
-                                                "distance (the standby one a worse priority), "
-                                                "or the reverse-path check drops traffic AWS "
-                                                "sends over the standby tunnel"))
+                out.append(
+                    Problem(
+                        where,
+                        seen,
+                        "FortiOS: both tunnels' routes need the same "
+                        "distance (the standby one a worse priority), "
+                        "or the reverse-path check drops traffic AWS "
+                        "sends over the standby tunnel",
+                    )
+                )
     return out
 
 
@@ -212,29 +240,48 @@ def _compare_router(r: Router, config: ConfigFacts) -> list[Problem]:
     out = []
     lb = config.load_balanced
     if lb is not None and "(anything)" in lb:
-        out.append(Problem(f"routers.{r.key}.forwarding-table", "load-balance without from",
-                           "a load-balance policy term needs 'from protocol bgp' and the AWS "
-                           "prefix lists, or it changes hashing for every route on the box"))
+        out.append(
+            Problem(
+                f"routers.{r.key}.forwarding-table",
+                "load-balance without from",
+                "a load-balance policy term needs 'from protocol bgp' and the AWS "
+                "prefix lists, or it changes hashing for every route on the box",
+            )
+        )
     if lb is not None and any(x.startswith("(any protocol)") for x in lb):
-        out.append(Problem(f"routers.{r.key}.forwarding-table", "load-balance from any protocol",
-                           "a load-balance policy term needs 'from protocol bgp', or it also "
-                           "changes forwarding of non-BGP routes to those prefixes"))
+        out.append(
+            Problem(
+                f"routers.{r.key}.forwarding-table",
+                "load-balance from any protocol",
+                "a load-balance policy term needs 'from protocol bgp', or it also "
+                "changes forwarding of non-BGP routes to those prefixes",
+            )
+        )
     for c in r.connections:
         if c.routing != "bgp":
             continue
         if lb is not None and c.redundancy == "ecmp" and not set(c.accept) <= lb:
-            out.append(Problem(f"routers.{r.key}.{c.name}.forwarding-table",
-                               ", ".join(sorted(set(c.accept) - lb)),
-                               "ECMP: the forwarding table must load-balance these BGP routes "
-                               "(a forwarding-table export with load-balance, from protocol bgp "
-                               "and the connection's inbound prefix list)"))
+            out.append(
+                Problem(
+                    f"routers.{r.key}.{c.name}.forwarding-table",
+                    ", ".join(sorted(set(c.accept) - lb)),
+                    "ECMP: the forwarding table must load-balance these BGP routes "
+                    "(a forwarding-table export with load-balance, from protocol bgp "
+                    "and the connection's inbound prefix list)",
+                )
+            )
         for prefix in c.announce:
             have = config.discard.get(prefix)
             if have != DISCARD_DISTANCE:
-                out.append(Problem(f"routers.{r.key}.{c.name}.announce", prefix,
-                                   f"an announced prefix needs a discard route with distance "
-                                   f"{DISCARD_DISTANCE} (found: {have}), or traffic AWS sends "
-                                   "to unused datacenter space follows the default route"))
+                out.append(
+                    Problem(
+                        f"routers.{r.key}.{c.name}.announce",
+                        prefix,
+                        f"an announced prefix needs a discard route with distance "
+                        f"{DISCARD_DISTANCE} (found: {have}), or traffic AWS sends "
+                        "to unused datacenter space follows the default route",
+                    )
+                )
     return out
 
 
@@ -251,19 +298,25 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append((f.ike_version, f"IKE version not allowed on the tunnel: {spec['ikeVersions']}"))
     if f.mobike and f.ike_version == 2:
         out.append(("MOBIKE on", "MOBIKE must be off: AWS's endpoints never move"))
-    out += _suites("IKE", f.ike, p1, aws.PHASE1_ENCRYPTION, aws.PHASE1_INTEGRITY,
-                   aws.PHASE1_DH_GROUPS)
-    out += _suites("ESP", f.esp, p2, aws.PHASE2_ENCRYPTION, aws.PHASE2_INTEGRITY,
-                   aws.PHASE2_DH_GROUPS)
+    out += _suites(
+        "IKE", f.ike, p1, aws.PHASE1_ENCRYPTION, aws.PHASE1_INTEGRITY, aws.PHASE1_DH_GROUPS
+    )
+    out += _suites(
+        "ESP", f.esp, p2, aws.PHASE2_ENCRYPTION, aws.PHASE2_INTEGRITY, aws.PHASE2_DH_GROUPS
+    )
     if f.ike_lifetime != p1["lifetimeSeconds"]:
         out.append((f.ike_lifetime, f"IKE lifetime is not phase 1's {p1['lifetimeSeconds']} s"))
     if r.platform in REPLAY_KNOB:
         window = spec["replayWindowSize"]
         want = cr.iosxe_replay_window(window) if r.platform == "iosxe" else window
         if f.replay_window != want:
-            out.append((f.replay_window, f"the replay window is AWS's {window} packets"
-                                         + (f" (IOS-XE: {want}, its largest within it)"
-                                            if want != window else "")))
+            out.append(
+                (
+                    f.replay_window,
+                    f"the replay window is AWS's {window} packets"
+                    + (f" (IOS-XE: {want}, its largest within it)" if want != window else ""),
+                )
+            )
     if f.esp_lifetime != p2["lifetimeSeconds"]:
         out.append((f.esp_lifetime, f"ESP lifetime is not phase 2's {p2['lifetimeSeconds']} s"))
     timeout = spec["dpd"]["timeoutSeconds"]
@@ -271,21 +324,37 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append((f.dpd_interval, f"DPD interval must be set, at most a third of {timeout} s"))
     # Counted retries: give up no later than AWS, and less than one probe earlier.
     if f.dpd_timeout is not None and not (
-            timeout - (f.dpd_interval or 0) < f.dpd_timeout <= timeout):
-        out.append((f.dpd_timeout, f"DPD gives up after {f.dpd_timeout} s, AWS after {timeout} s: "
-                                   "it must give up within AWS's DPD timeout, less than one "
-                                   "probe interval before it"))
+        timeout - (f.dpd_interval or 0) < f.dpd_timeout <= timeout
+    ):
+        out.append(
+            (
+                f.dpd_timeout,
+                f"DPD gives up after {f.dpd_timeout} s, AWS after {timeout} s: "
+                "it must give up within AWS's DPD timeout, less than one "
+                "probe interval before it",
+            )
+        )
     if f.dpd_gives_up is not None and f.dpd_gives_up > timeout and not f.dpd_untunable:
-        out.append((f"{f.dpd_gives_up:g} s", f"DPD must give up within AWS's DPD timeout of "
-                                             f"{timeout} s (charon's retransmit_* settings)"))
+        out.append(
+            (
+                f"{f.dpd_gives_up:g} s",
+                f"DPD must give up within AWS's DPD timeout of "
+                f"{timeout} s (charon's retransmit_* settings)",
+            )
+        )
     if r.platform in DF_KNOB and f.df_bit != "clear":
         out.append((f.df_bit, "the outer DF bit must be cleared, as AWS asks"))
     if r.platform in FRAGMENTATION_KNOB and f.fragmentation != "before":
         out.append((f.fragmentation, "packets must be fragmented before encryption, as AWS asks"))
     if r.platform == "linux" and f.rp_filter != 2:
-        out.append((f.rp_filter, "the tunnel interface needs loose reverse-path filtering "
-                                 "(rp_filter=2), or packets AWS sends over the other tunnel "
-                                 "are dropped"))
+        out.append(
+            (
+                f.rp_filter,
+                "the tunnel interface needs loose reverse-path filtering "
+                "(rp_filter=2), or packets AWS sends over the other tunnel "
+                "are dropped",
+            )
+        )
     if f.mtu != c.tunnel_mtu:
         out.append((f.mtu, f"the tunnel interface's MTU is the connection's {c.tunnel_mtu}"))
     # Junos clamps all IPsec traffic at one MSS: the smallest of the router's connections.
@@ -294,8 +363,9 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         out.append((f.mss, f"TCP MSS must be clamped at {mss} on the tunnel, both ways"))
     customer = f"{net[2]}/{net.prefixlen}"
     if f.address != customer:
-        out.append((f.address, f"the tunnel interface must hold the customer side {customer} "
-                               f"of {net}"))
+        out.append(
+            (f.address, f"the tunnel interface must hold the customer side {customer} of {net}")
+        )
     if c.routing == "bgp":
         if f.neighbor != str(net[1]):
             out.append((f.neighbor, f"the BGP neighbour must be the AWS side {net[1]}"))
@@ -304,45 +374,85 @@ def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> list[tuple[
         if f.local_as != t.customer_asn or f.local_as != r.asn:
             out.append((f.local_as, f"the local ASN is the customer's {t.customer_asn}"))
         if (f.keepalive, f.hold) != (t.keepalive, t.hold_time):
-            out.append((f"{f.keepalive}/{f.hold}",
-                        f"BGP timers are AWS's keepalive {t.keepalive} s, hold {t.hold_time} s"))
+            out.append(
+                (
+                    f"{f.keepalive}/{f.hold}",
+                    f"BGP timers are AWS's keepalive {t.keepalive} s, hold {t.hold_time} s",
+                )
+            )
         if f.prefix_in != set(c.accept):
-            out.append((sorted(f.prefix_in or ()), "inbound filter must be exactly "
-                                                   + ", ".join(c.accept)))
+            out.append(
+                (sorted(f.prefix_in or ()), "inbound filter must be exactly " + ", ".join(c.accept))
+            )
         if f.prefix_out != set(c.announce):
-            out.append((sorted(f.prefix_out or ()), "outbound filter must be exactly "
-                                                    + ", ".join(c.announce)))
+            out.append(
+                (
+                    sorted(f.prefix_out or ()),
+                    "outbound filter must be exactly " + ", ".join(c.announce),
+                )
+            )
         if f.max_prefix != c.max_prefixes_in:
             out.append((f.max_prefix, f"maximum-prefix guard is {c.max_prefixes_in}"))
         standby = t.preference == "secondary" and c.redundancy != "ecmp"
         if standby and not (f.local_pref is not None and f.local_pref < DEFAULT_LOCAL_PREF):
-            out.append((f.local_pref, "the standby tunnel's routes need a local preference "
-                                      f"below the default {DEFAULT_LOCAL_PREF}"))
+            out.append(
+                (
+                    f.local_pref,
+                    "the standby tunnel's routes need a local preference "
+                    f"below the default {DEFAULT_LOCAL_PREF}",
+                )
+            )
         if standby and not (f.prepend and set(f.prepend) == {r.asn}):
-            out.append((list(f.prepend), f"the standby tunnel must prepend the datacenter's ASN "
-                                         f"{r.asn} to what it announces"))
+            out.append(
+                (
+                    list(f.prepend),
+                    f"the standby tunnel must prepend the datacenter's ASN "
+                    f"{r.asn} to what it announces",
+                )
+            )
         if not standby and (f.local_pref not in (None, DEFAULT_LOCAL_PREF) or f.prepend):
-            out.append((f"local-pref {f.local_pref}, prepend {list(f.prepend)}",
-                        "only a standby tunnel gets a lower preference or a longer AS path "
-                        + ("(ECMP: all tunnels equal)" if c.redundancy == "ecmp" else "")))
+            out.append(
+                (
+                    f"local-pref {f.local_pref}, prepend {list(f.prepend)}",
+                    "only a standby tunnel gets a lower preference or a longer AS path "
+                    + ("(ECMP: all tunnels equal)" if c.redundancy == "ecmp" else ""),
+                )
+            )
         if c.redundancy == "ecmp" and (f.multipath or 1) < len(c.tunnels):
-            out.append((f.multipath, f"ECMP needs BGP multipath over the connection's "
-                                     f"{len(c.tunnels)} tunnels (maximum-paths)"))
+            out.append(
+                (
+                    f.multipath,
+                    f"ECMP needs BGP multipath over the connection's "
+                    f"{len(c.tunnels)} tunnels (maximum-paths)",
+                )
+            )
         if r.platform in PREFIX_RESTART_KNOB and f.max_prefix_restart != MAX_PREFIX_RESTART_MINUTES:
-            out.append((f.max_prefix_restart, "a session the maximum-prefix guard tore down "
-                                              f"must come back after "
-                                              f"{MAX_PREFIX_RESTART_MINUTES} minutes"))
+            out.append(
+                (
+                    f.max_prefix_restart,
+                    "a session the maximum-prefix guard tore down "
+                    f"must come back after "
+                    f"{MAX_PREFIX_RESTART_MINUTES} minutes",
+                )
+            )
     else:
         if f.neighbor is not None:
             out.append((f.neighbor, "a static connection has no BGP neighbour"))
         if {p for p, _, _ in f.static} != set(c.accept):
-            out.append((sorted(f.static), "static routes must cover exactly "
-                                          + ", ".join(c.accept)))
+            out.append(
+                (sorted(f.static), "static routes must cover exactly " + ", ".join(c.accept))
+            )
     return out
 
 
-def _suites(kind: str, suites: set[Suite], phase: dict[str, Any], enc_ok: tuple[str, ...],
-            integ_ok: tuple[str, ...], dh_ok: tuple[int, ...]) -> list[tuple[Any, str]]:
+def _suites(
+    kind: str,
+    suites: set[Suite],
+    phase: dict[str, Any],
+    enc_ok: tuple[str, ...],
+    integ_ok: tuple[str, ...],
+    dh_ok: tuple[int, ...],
+) -> list[tuple[Any, str]]:
     if not suites:
         return [("none", f"the config offers no {kind} proposal")]
     out: list[tuple[Any, str]] = []
@@ -356,14 +466,16 @@ def _suites(kind: str, suites: set[Suite], phase: dict[str, Any], enc_ok: tuple[
         elif integ not in integ_ok or integ not in phase["integrity"]:
             out.append((label, f"{kind} integrity/PRF {integ} is not allowed on this tunnel"))
         if dh is None:
-            out.append((label, f"{kind} proposal without a DH group "
-                               "(AWS always uses PFS in phase 2)"))
+            out.append(
+                (label, f"{kind} proposal without a DH group (AWS always uses PFS in phase 2)")
+            )
         elif dh not in dh_ok or dh not in phase["dhGroups"]:
             out.append((label, f"{kind} DH group {dh} is not allowed on this tunnel"))
     return out
 
 
 # ------------------------------------------------------------------ Linux: swanctl + FRR
+
 
 def _swanctl_tree(text: str) -> dict[str, Any]:
     """strongSwan's settings syntax: `name { ... }` sections and `key = value` pairs."""
@@ -422,8 +534,15 @@ def _seconds(value: str | None) -> int | None:
 
 def _frr(text: str) -> dict[str, Any]:
     """The parts of an frr.conf the check needs."""
-    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}, "route_maps": {}}
+    out: dict[str, Any] = {
+        "addresses": {},
+        "asn": None,
+        "neighbors": {},
+        "lists": {},
+        "static": [],
+        "discard": {},
+        "route_maps": {},
+    }
     iface = None
     rmap: dict[str, Any] = {}
     for raw in text.splitlines():
@@ -455,8 +574,9 @@ def _frr(text: str) -> dict[str, Any]:
         elif words[:2] == ["ip", "route"] and words[3] in ("blackhole", "Null0", "reject"):
             out["discard"][words[2]] = int(words[4]) if len(words) > 4 else 1
         elif words[:2] == ["ip", "route"]:
-            out["static"].append((words[2], words[3], words[4],
-                                  int(words[5]) if len(words) > 5 else 1, 0))
+            out["static"].append(
+                (words[2], words[3], words[4], int(words[5]) if len(words) > 5 else 1, 0)
+            )
         elif words[0] == "neighbor":
             _neighbor_line(out, words)
     return out
@@ -473,15 +593,18 @@ def linux_facts(files: dict[str, str]) -> ConfigFacts:
     for name in includes:
         tree = _swanctl_tree(files[name])
         for conn_name, conn in tree["connections"].items():
-            (child_name, child), = conn["children"].items()
+            ((child_name, child),) = conn["children"].items()
             remote = conn["remote_addrs"]
             secret: dict[str, str] = next(
-                (s for s in tree.get("secrets", {}).values() if s.get("id") == remote), {})
+                (s for s in tree.get("secrets", {}).values() if s.get("id") == remote), {}
+            )
             iface = INTERFACE_FORMATS["linux"].format(n=int(child["if_id_out"]))
             if child["if_id_in"] != child["if_id_out"] or updown.get(child_name) != iface:
                 raise ValueError(f"{conn_name}: if_id and updown do not agree on {iface}")
             f = TunnelFacts(
-                remote=remote, local=conn.get("local_addrs"), psk=secret.get("secret"),
+                remote=remote,
+                local=conn.get("local_addrs"),
+                psk=secret.get("secret"),
                 ike_version=int(conn.get("version", 0)) or None,
                 mobike=conn.get("mobike", "yes") != "no",  # strongSwan's default: yes
                 ike=_strongswan_suites(conn["proposals"], ike=True),
@@ -512,12 +635,15 @@ def _tunnel_script(text: str) -> dict[str, Any]:
     body = re.search(r"^tunnel\(\) \{.*?^\}", text, re.M | re.S)
     rp = re.search(r"net\.ipv4\.conf\.\$1\.rp_filter=(\d)", body.group(0)) if body else None
     return {
-        "tunnels": {m[0]: int(m[1]) for m in re.findall(r"^tunnel (\S+) \d+ (\d+) \S+$", text,
-                                                        re.M)},
+        "tunnels": {
+            m[0]: int(m[1]) for m in re.findall(r"^tunnel (\S+) \d+ (\d+) \S+$", text, re.M)
+        },
         "rp_filter": int(rp.group(1)) if rp else None,
         # nft: (oif|iif, interface, MSS) of each clamp rule
-        "mss": [(m[0], m[1], int(m[2])) for m in re.findall(
-            r'^\s*(oif|iif)name "(\S+)" .*maxseg size set (\d+)$', text, re.M)],
+        "mss": [
+            (m[0], m[1], int(m[2]))
+            for m in re.findall(r'^\s*(oif|iif)name "(\S+)" .*maxseg size set (\d+)$', text, re.M)
+        ],
     }
 
 
@@ -527,8 +653,7 @@ CHARON_RETRANSMIT = {"retransmit_timeout": 4.0, "retransmit_base": 1.8, "retrans
 
 def _charon_retransmit(text: str) -> dict[str, float]:
     """charon's retransmission settings from a strongswan.d file (defaults where absent)."""
-    found = dict(re.findall(r"^\s*(retransmit_(?:timeout|base|tries))\s*=\s*(\S+)\s*$", text,
-                            re.M))
+    found = dict(re.findall(r"^\s*(retransmit_(?:timeout|base|tries))\s*=\s*(\S+)\s*$", text, re.M))
     return {k: float(found.get(k, v)) for k, v in CHARON_RETRANSMIT.items()}
 
 
@@ -537,8 +662,12 @@ def _ikev2_dpd_gives_up(conn: dict[str, Any], retransmit: dict[str, float]) -> f
     interval = _seconds(conn.get("dpd_delay"))
     if interval is None or conn.get("version") == "1":
         return None
-    return dpd_dead_after(interval, retransmit["retransmit_timeout"],
-                          retransmit["retransmit_base"], int(retransmit["retransmit_tries"]))
+    return dpd_dead_after(
+        interval,
+        retransmit["retransmit_timeout"],
+        retransmit["retransmit_base"],
+        int(retransmit["retransmit_tries"]),
+    )
 
 
 def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
@@ -557,14 +686,17 @@ def _apply_bgp(f: TunnelFacts, frr: dict[str, Any], iface: str) -> None:
             f.max_prefix = n.get("max_prefix")
             f.max_prefix_restart = n.get("max_prefix_restart")
             maps = frr.get("route_maps", {})
-            f.local_pref = n.get("local_pref", maps.get(n.get("route_map_in"), {}).get(
-                "local_pref"))
-            f.prepend = tuple(n.get("prepend", maps.get(n.get("route_map_out"), {}).get(
-                "prepend", ())))
+            f.local_pref = n.get(
+                "local_pref", maps.get(n.get("route_map_in"), {}).get("local_pref")
+            )
+            f.prepend = tuple(
+                n.get("prepend", maps.get(n.get("route_map_out"), {}).get("prepend", ()))
+            )
             f.multipath = n.get("multipath", frr.get("multipath"))
 
 
 # ------------------------------------------------------------------ Cisco IOS-XE
+
 
 def _ios_blocks(text: str) -> list[tuple[str, list[str]]]:
     """Top-level lines with their indented children (flattened, stripped)."""
@@ -588,19 +720,24 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
     blocks = _ios_blocks(files["router.cfg"])
 
     def named(prefix: str) -> dict[str, list[str]]:
-        return {head[len(prefix):].split()[0]: body for head, body in blocks
-                if head.startswith(prefix)}
+        return {
+            head[len(prefix) :].split()[0]: body for head, body in blocks if head.startswith(prefix)
+        }
 
     def value(body: list[str], key: str) -> str | None:
-        return next((line[len(key):].strip() for line in body if line.startswith(key + " ")),
-                    None)
+        return next((line[len(key) :].strip() for line in body if line.startswith(key + " ")), None)
 
-    proposals, keyrings, profiles = (named("crypto ikev2 proposal "),
-                                     named("crypto ikev2 keyring "),
-                                     named("crypto ikev2 profile "))
+    proposals, keyrings, profiles = (
+        named("crypto ikev2 proposal "),
+        named("crypto ikev2 keyring "),
+        named("crypto ikev2 profile "),
+    )
     ipsec = named("crypto ipsec profile ")
-    transforms = {head.split()[3]: " ".join(head.split()[4:]) for head, _ in blocks
-                  if head.startswith("crypto ipsec transform-set ")}
+    transforms = {
+        head.split()[3]: " ".join(head.split()[4:])
+        for head, _ in blocks
+        if head.startswith("crypto ipsec transform-set ")
+    }
     policy = next(body for head, body in blocks if head.startswith("crypto ikev2 policy "))
     ike: set[Suite] = set()
     enc_of, integ_of = cr.reverse(cr.IOSXE_IKE_ENC), cr.reverse(cr.IOSXE_IKE_INTEG)
@@ -610,14 +747,17 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
             encs = [enc_of.get(x, x) for x in (value(body, "encryption") or "").split()]
             integs: list[str | None] = [
                 integ_of.get(i, i)
-                for i in (value(body, "integrity") or value(body, "prf") or "").split()]
+                for i in (value(body, "integrity") or value(body, "prf") or "").split()
+            ]
             groups: list[int | None] = [int(g) for g in (value(body, "group") or "").split()]
             ike |= {(e, i, g) for e in encs for i in integs or [None] for g in groups or [None]}
     local = (value(policy, "match address local") or "").split()[0] or None
-    global_df = next((h.split()[3] for h, _ in blocks if h.startswith("crypto ipsec df-bit ")),
-                     None)
-    global_frag = next((h.split()[3] for h, _ in blocks
-                        if h.startswith("crypto ipsec fragmentation ")), None)
+    global_df = next(
+        (h.split()[3] for h, _ in blocks if h.startswith("crypto ipsec df-bit ")), None
+    )
+    global_frag = next(
+        (h.split()[3] for h, _ in blocks if h.startswith("crypto ipsec fragmentation ")), None
+    )
     bgp = _ios_bgp(blocks)
     esp_enc, esp_integ = cr.reverse(cr.IOSXE_ESP_ENC), cr.reverse(cr.IOSXE_ESP_INTEG)
     facts = []
@@ -652,18 +792,23 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
         df = value(body, "crypto ipsec df-bit") or global_df or "copy"
         frag = value(body, "crypto ipsec fragmentation") or global_frag or "before-encryption"
         f = TunnelFacts(
-            remote=remote, local=value(body, "tunnel source"), psk=psk,
-            ike_version=version, esp=esp,
+            remote=remote,
+            local=value(body, "tunnel source"),
+            psk=psk,
+            ike_version=version,
+            esp=esp,
             ike=ike if local == value(body, "tunnel source") else set(),
             ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
             esp_lifetime=int(life[0]) if life else None,
-            replay_window=int(value(prof, "set security-association replay window-size")
-                              or 64),  # IOS's default
+            replay_window=int(
+                value(prof, "set security-association replay window-size") or 64
+            ),  # IOS's default
             dpd_interval=int(dpd[0]) if dpd else None,
             dpd_timeout=dpd_gives_up if dpd[2:3] == ["periodic"] else None,
             mtu=int(value(body, "ip mtu") or 0) or None,
             mss=int(value(body, "ip tcp adjust-mss") or 0) or None,
-            df_bit=df, fragmentation=frag.removesuffix("-encryption"),
+            df_bit=df,
+            fragmentation=frag.removesuffix("-encryption"),
             address=_ios_mask(ip[0], ip[1]) if len(ip) == 2 else None,
         )
         _apply_bgp(f, bgp, iface)
@@ -673,8 +818,15 @@ def iosxe_facts(files: dict[str, str]) -> ConfigFacts:
 
 def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
     """IOS-style BGP, prefix lists and static routes, in the shape _frr() returns."""
-    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}, "route_maps": {}}
+    out: dict[str, Any] = {
+        "addresses": {},
+        "asn": None,
+        "neighbors": {},
+        "lists": {},
+        "static": [],
+        "discard": {},
+        "route_maps": {},
+    }
     for head, body in blocks:
         words = head.split()
         if words[:2] == ["router", "bgp"]:
@@ -695,12 +847,12 @@ def _ios_bgp(blocks: list[tuple[str, list[str]]]) -> dict[str, Any]:
             entry = " ".join(words[6:]) if words[5] == "permit" else " ".join(words[5:])
             out["lists"].setdefault(words[2], set()).add(entry)
         elif words[:2] == ["ip", "route"] and words[4] == "Null0":
-            out["discard"][_ios_mask(words[2], words[3])] = int(words[5]) if len(words) > 5 \
-                else 1
+            out["discard"][_ios_mask(words[2], words[3])] = int(words[5]) if len(words) > 5 else 1
         elif words[:2] == ["ip", "route"]:
             prefix = _ios_mask(words[2], words[3])
-            out["static"].append((prefix, words[5], words[4],
-                                  int(words[6]) if len(words) > 6 else 1, 0))
+            out["static"].append(
+                (prefix, words[5], words[4], int(words[6]) if len(words) > 6 else 1, 0)
+            )
     return out
 
 
@@ -744,8 +896,11 @@ def _words(line: str) -> list[str]:
 
 def _set_lines(text: str) -> list[list[str]]:
     """`set ...` lines as word lists (quotes honoured), the `set` dropped."""
-    return [words[1:] for line in text.splitlines()
-            if line.startswith("set ") and (words := _words(line))]
+    return [
+        words[1:]
+        for line in text.splitlines()
+        if line.startswith("set ") and (words := _words(line))
+    ]
 
 
 def _under(lines: list[list[str]], *prefix: str) -> dict[str, list[list[str]]]:
@@ -754,7 +909,7 @@ def _under(lines: list[list[str]], *prefix: str) -> dict[str, list[list[str]]]:
     out: dict[str, list[list[str]]] = {}
     for words in lines:
         if tuple(words[:n]) == prefix and len(words) > n:
-            out.setdefault(words[n], []).append(words[n + 1:])
+            out.setdefault(words[n], []).append(words[n + 1 :])
     return out
 
 
@@ -790,8 +945,13 @@ def junos_facts(files: dict[str, str]) -> ConfigFacts:
             prop = ike_props[name]
             enc = _get(prop, "encryption-algorithm") or ""
             auth = _get(prop, "authentication-algorithm") or ""
-            ike.add((enc_of.get(enc, enc), auth_of.get(auth, auth),
-                     dh_of.get(_get(prop, "dh-group") or "")))
+            ike.add(
+                (
+                    enc_of.get(enc, enc),
+                    auth_of.get(auth, auth),
+                    dh_of.get(_get(prop, "dh-group") or ""),
+                )
+            )
             ike_life.add(int(_get(prop, "lifetime-seconds") or 0))
         esp_pol = esp_pols[_get(vpn, "ike", "ipsec-policy") or ""]
         pfs = dh_of.get(_get(esp_pol, "perfect-forward-secrecy", "keys") or "")
@@ -801,8 +961,13 @@ def junos_facts(files: dict[str, str]) -> ConfigFacts:
             prop = esp_props[name]
             enc = _get(prop, "encryption-algorithm") or ""
             esp_auth = _get(prop, "authentication-algorithm")
-            esp.add((enc_of.get(enc, enc),
-                     esp_auth_of.get(esp_auth, esp_auth) if esp_auth else None, pfs))
+            esp.add(
+                (
+                    enc_of.get(enc, enc),
+                    esp_auth_of.get(esp_auth, esp_auth) if esp_auth else None,
+                    pfs,
+                )
+            )
             esp_life.add(int(_get(prop, "lifetime-seconds") or 0))
         iface = _get(vpn, "bind-interface") or ""
         unit = units.get(iface.removeprefix("st0."), [])
@@ -810,9 +975,12 @@ def junos_facts(files: dict[str, str]) -> ConfigFacts:
         threshold = int(_get(gw, "dead-peer-detection", "threshold") or 0) or None
         version = _get(gw, "version") or ""
         f = TunnelFacts(
-            remote=_get(gw, "address") or "", local=_get(gw, "local-identity", "inet"),
+            remote=_get(gw, "address") or "",
+            local=_get(gw, "local-identity", "inet"),
             psk=_get(pol, "pre-shared-key", "ascii-text"),
-            ike_version=int(version[1]) if version[:1] == "v" else None, ike=ike, esp=esp,
+            ike_version=int(version[1]) if version[:1] == "v" else None,
+            ike=ike,
+            esp=esp,
             ike_lifetime=ike_life.pop() if len(ike_life) == 1 else None,
             esp_lifetime=esp_life.pop() if len(esp_life) == 1 else None,
             dpd_interval=interval,
@@ -829,19 +997,34 @@ def junos_facts(files: dict[str, str]) -> ConfigFacts:
 
 def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
     """Junos BGP groups, import/export policies and static routes, in _frr()'s shape."""
-    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}}
+    out: dict[str, Any] = {
+        "addresses": {},
+        "asn": None,
+        "neighbors": {},
+        "lists": {},
+        "static": [],
+        "discard": {},
+    }
     asn = _get(lines, "routing-options", "autonomous-system")
     out["asn"] = int(asn) if asn else None
-    lists = {name: {" ".join(w) for w in rest}
-             for name, rest in _under(lines, "policy-options", "prefix-list").items()}
+    lists = {
+        name: {" ".join(w) for w in rest}
+        for name, rest in _under(lines, "policy-options", "prefix-list").items()
+    }
     policies = _under(lines, "policy-options", "policy-statement")
 
     def then(policy: str | None, action: str) -> str | None:
         """An accepting term's `then <action>` value."""
         terms = _under(policies.get(policy or "", []), "term")
-        return next((v for rest in terms.values() if ["then", "accept"] in rest
-                     for v in _all(rest, "then", action)), None)
+        return next(
+            (
+                v
+                for rest in terms.values()
+                if ["then", "accept"] in rest
+                for v in _all(rest, "then", action)
+            ),
+            None,
+        )
 
     def accepted(policy: str | None) -> set[str] | None:
         """The prefixes a term-based policy accepts: its accepting terms' prefix lists."""
@@ -862,8 +1045,9 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
         peers = _under(group, "neighbor")
         for peer, rest in peers.items():
             limit = _get(rest, "family", "inet", "unicast", "prefix-limit", "maximum")
-            idle = _get(rest, "family", "inet", "unicast", "prefix-limit", "teardown",
-                        "idle-timeout")
+            idle = _get(
+                rest, "family", "inet", "unicast", "prefix-limit", "teardown", "idle-timeout"
+            )
             out["neighbors"][peer] = {
                 "remote_as": int(_get(group, "peer-as") or 0) or None,
                 "hold": int(hold) if hold else None,
@@ -871,10 +1055,12 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
                 "max_prefix": int(limit) if limit else None,
                 "multipath": len(peers) if ["multipath"] in group else None,
                 "max_prefix_restart": int(idle) if idle and idle.isdigit() else None,
-                "local_pref": int(lp) if (lp := then(_get(rest, "import"),
-                                                     "local-preference")) else None,
-                "prepend": [int(x) for x in (then(_get(rest, "export"), "as-path-prepend")
-                                             or "").split()],
+                "local_pref": int(lp)
+                if (lp := then(_get(rest, "import"), "local-preference"))
+                else None,
+                "prepend": [
+                    int(x) for x in (then(_get(rest, "export"), "as-path-prepend") or "").split()
+                ],
             }
             out["lists"][f"{peer}/in"] = accepted(_get(rest, "import"))
             out["lists"][f"{peer}/out"] = accepted(_get(rest, "export"))
@@ -909,8 +1095,10 @@ def _junos_bgp(lines: list[list[str]]) -> dict[str, Any]:
 
 # Commands VyOS 1.4 refuses at commit, with what it takes instead ("*": any one word).
 VYOS_14_REJECTS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("vpn", "ipsec", "ike-group", "*", "mobike"),
-     "not VyOS 1.4 syntax: MOBIKE is turned off with the valueless 'disable-mobike'"),
+    (
+        ("vpn", "ipsec", "ike-group", "*", "mobike"),
+        "not VyOS 1.4 syntax: MOBIKE is turned off with the valueless 'disable-mobike'",
+    ),
 )
 
 
@@ -940,18 +1128,28 @@ def vyos_facts(files: dict[str, str]) -> ConfigFacts:
         ike: set[Suite] = set()
         for rest in _under(ike_group, "proposal").values():
             enc, hsh = _get(rest, "encryption") or "", _get(rest, "hash") or ""
-            ike.add((enc_of.get(enc, enc), hash_of.get(hsh, hsh),
-                     dh_of.get(_get(rest, "dh-group") or "")))
+            ike.add(
+                (
+                    enc_of.get(enc, enc),
+                    hash_of.get(hsh, hsh),
+                    dh_of.get(_get(rest, "dh-group") or ""),
+                )
+            )
         pfs_name = _get(esp_group, "pfs") or ""
-        pfs = dh_of.get(pfs_name.removeprefix("dh-group")) if pfs_name.startswith("dh-group") \
+        pfs = (
+            dh_of.get(pfs_name.removeprefix("dh-group"))
+            if pfs_name.startswith("dh-group")
             else None
+        )
         esp: set[Suite] = set()
         for rest in _under(esp_group, "proposal").values():
             enc, esp_hash = _get(rest, "encryption") or "", _get(rest, "hash")
-            esp.add((enc_of.get(enc, enc),
-                     hash_of.get(esp_hash, esp_hash) if esp_hash else None, pfs))
-        secret = next((_get(rest, "secret") for rest in psks.values()
-                       if remote in _all(rest, "id")), None)
+            esp.add(
+                (enc_of.get(enc, enc), hash_of.get(esp_hash, esp_hash) if esp_hash else None, pfs)
+            )
+        secret = next(
+            (_get(rest, "secret") for rest in psks.values() if remote in _all(rest, "id")), None
+        )
         iface = _get(peer, "vti", "bind") or ""
         version = (_get(ike_group, "key-exchange") or "").removeprefix("ikev")
         dpd_interval = int(_get(ike_group, "dead-peer-detection", "interval") or 0) or None
@@ -959,11 +1157,17 @@ def vyos_facts(files: dict[str, str]) -> ConfigFacts:
         if version == "2" and dpd_timeout is not None:
             raise RejectedLineError(
                 f"set vpn ipsec ike-group {_get(peer, 'ike-group')} dead-peer-detection timeout "
-                f"{dpd_timeout}", "IKEv1-only: VyOS ignores it on IKEv2, where charon's "
-                                  "retransmissions decide when DPD gives up")
+                f"{dpd_timeout}",
+                "IKEv1-only: VyOS ignores it on IKEv2, where charon's "
+                "retransmissions decide when DPD gives up",
+            )
         f = TunnelFacts(
-            remote=remote, local=_get(peer, "local-address"), psk=secret,
-            ike_version=int(version) if version.isdigit() else None, ike=ike, esp=esp,
+            remote=remote,
+            local=_get(peer, "local-address"),
+            psk=secret,
+            ike_version=int(version) if version.isdigit() else None,
+            ike=ike,
+            esp=esp,
             mobike=["disable-mobike"] not in ike_group,  # VyOS's default: MOBIKE on
             ike_lifetime=int(_get(ike_group, "lifetime") or 0) or None,
             esp_lifetime=int(_get(esp_group, "lifetime") or 0) or None,
@@ -985,13 +1189,21 @@ def _vyos_ikev2_gives_up(interval: int | None) -> float | None:
     """VyOS 1.4, IKEv2: DPD gives up when charon's default retransmissions run out."""
     if interval is None:
         return None
-    return _ikev2_dpd_gives_up({"dpd_delay": str(interval), "version": "2"},
-                               {k: float(v) for k, v in CHARON_RETRANSMIT.items()})
+    return _ikev2_dpd_gives_up(
+        {"dpd_delay": str(interval), "version": "2"},
+        {k: float(v) for k, v in CHARON_RETRANSMIT.items()},
+    )
 
 
 def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}}
+    out: dict[str, Any] = {
+        "addresses": {},
+        "asn": None,
+        "neighbors": {},
+        "lists": {},
+        "static": [],
+        "discard": {},
+    }
     asn = _get(lines, "protocols", "bgp", "system-as")
     out["asn"] = int(asn) if asn else None
     for name, rest in _under(lines, "policy", "prefix-list").items():
@@ -1003,15 +1215,18 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             else:
                 entries.add(f"{_get(rule, 'action')} {_get(rule, 'prefix')}")
         out["lists"][name] = entries
-    maps = {name: _under(rest, "rule") for name, rest in
-            _under(lines, "policy", "route-map").items()}
-    paths = _get(lines, "protocols", "bgp", "address-family", "ipv4-unicast", "maximum-paths",
-                 "ebgp")
+    maps = {
+        name: _under(rest, "rule") for name, rest in _under(lines, "policy", "route-map").items()
+    }
+    paths = _get(
+        lines, "protocols", "bgp", "address-family", "ipv4-unicast", "maximum-paths", "ebgp"
+    )
     out["multipath"] = int(paths) if paths else None
 
     def rule_set(name: str | None, *key: str) -> str | None:
-        return next((v for r in maps.get(name or "", {}).values() for v in _all(r, "set", *key)),
-                    None)
+        return next(
+            (v for r in maps.get(name or "", {}).values() for v in _all(r, "set", *key)), None
+        )
 
     for peer, rest in _under(lines, "protocols", "bgp", "neighbor").items():
         af = ("address-family", "ipv4-unicast")
@@ -1025,19 +1240,31 @@ def _vyos_bgp(lines: list[list[str]]) -> dict[str, Any]:
             "prefix_out": _get(rest, *af, "prefix-list", "export"),
             "max_prefix": int(limit) if limit else None,
             "local_pref": int(lp) if lp else None,
-            "prepend": [int(x) for x in (rule_set(_get(rest, *af, "route-map", "export"),
-                                                  "as-path", "prepend") or "").split()],
+            "prepend": [
+                int(x)
+                for x in (
+                    rule_set(_get(rest, *af, "route-map", "export"), "as-path", "prepend") or ""
+                ).split()
+            ],
         }
     for prefix, rest in _under(lines, "protocols", "static", "route").items():
         if any(w[:1] == ["blackhole"] for w in rest):
             out["discard"][prefix] = int(_get(rest, "blackhole", "distance") or 1)
         for hop, hop_rest in _under(rest, "next-hop").items():
-            out["static"].append((prefix, hop, _get(hop_rest, "interface") or "",
-                                  int(_get(hop_rest, "distance") or 1), 0))
+            out["static"].append(
+                (
+                    prefix,
+                    hop,
+                    _get(hop_rest, "interface") or "",
+                    int(_get(hop_rest, "distance") or 1),
+                    0,
+                )
+            )
     return out
 
 
 # ------------------------------------------------------------------ FortiOS
+
 
 def _forti_tree(text: str) -> dict[str, Any]:
     """FortiOS CLI: `config`/`edit` blocks into nested dicts, `set` into word lists."""
@@ -1099,18 +1326,23 @@ def fortios_facts(files: dict[str, str]) -> ConfigFacts:
         interval = int(_one(p1, "dpd-retryinterval") or 0) or None
         count = int(_one(p1, "dpd-retrycount") or 0) or None
         f = TunnelFacts(
-            remote=_one(p1, "remote-gw") or "", local=_one(p1, "local-gw"),
-            psk=_one(p1, "psksecret"), ike_version=int(_one(p1, "ike-version") or 0) or None,
+            remote=_one(p1, "remote-gw") or "",
+            local=_one(p1, "local-gw"),
+            psk=_one(p1, "psksecret"),
+            ike_version=int(_one(p1, "ike-version") or 0) or None,
             ike=suites(p1.get("proposal", []), [dh_of.get(g) for g in p1.get("dhgrp", [])]),
             esp=suites(p2.get("proposal", []), pfs),
             ike_lifetime=int(_one(p1, "keylife") or 0) or None,
             esp_lifetime=int(_one(p2, "keylifeseconds") or 0) or None,
-            dpd_interval=interval, dpd_timeout=interval * count if interval and count else None,
-            fragmentation=("before" if _one(p1, "ip-fragmentation") == "pre-encapsulation"
-                           else "after"),  # FortiOS's default: post-encapsulation
+            dpd_interval=interval,
+            dpd_timeout=interval * count if interval and count else None,
+            fragmentation=(
+                "before" if _one(p1, "ip-fragmentation") == "pre-encapsulation" else "after"
+            ),  # FortiOS's default: post-encapsulation
             address=address,
             # FortiOS ignores `mtu` unless mtu-override is enabled
-            mtu=int(_one(iface, "mtu") or 0) or None if _one(iface, "mtu-override") == "enable"
+            mtu=int(_one(iface, "mtu") or 0) or None
+            if _one(iface, "mtu-override") == "enable"
             else None,
             mss=int(_one(iface, "tcp-mss") or 0) or None,
         )
@@ -1120,8 +1352,14 @@ def fortios_facts(files: dict[str, str]) -> ConfigFacts:
 
 
 def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"addresses": {}, "asn": None, "neighbors": {}, "lists": {},
-                           "static": [], "discard": {}}
+    out: dict[str, Any] = {
+        "addresses": {},
+        "asn": None,
+        "neighbors": {},
+        "lists": {},
+        "static": [],
+        "discard": {},
+    }
 
     def cidr(words: list[str]) -> str:
         return f"{words[0]}/{IPAddress(words[1]).netmask_bits()}"
@@ -1131,8 +1369,9 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
         for rule in plist.get("rule", {}).values():
             extra = [f"{k} {_one(rule, k)}" for k in ("ge", "le") if rule.get(k)]
             action = _one(rule, "action") or "permit"
-            entries.add(" ".join(([] if action == "permit" else [action])
-                                 + [cidr(rule["prefix"])] + extra))
+            entries.add(
+                " ".join(([] if action == "permit" else [action]) + [cidr(rule["prefix"])] + extra)
+            )
         out["lists"][name] = entries
     bgp = tree.get("router bgp", {})
     out["asn"] = int(_one(bgp, "as") or 0) or None
@@ -1141,8 +1380,14 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
     maps = tree.get("router route-map", {})
 
     def rule_set(name: str | None, key: str) -> str | None:
-        return next((_one(r, key) for r in maps.get(name or "", {}).get("rule", {}).values()
-                     if _one(r, key)), None)
+        return next(
+            (
+                _one(r, key)
+                for r in maps.get(name or "", {}).get("rule", {}).values()
+                if _one(r, key)
+            ),
+            None,
+        )
 
     for peer, n in bgp.get("neighbor", {}).items():
         limit = _one(n, "maximum-prefix")
@@ -1151,19 +1396,27 @@ def _forti_bgp(tree: dict[str, Any]) -> dict[str, Any]:
             "remote_as": int(_one(n, "remote-as") or 0) or None,
             "hold": int(_one(n, "holdtime-timer") or 0) or None,
             "keepalive": int(_one(n, "keep-alive-timer") or 0) or None,
-            "prefix_in": _one(n, "prefix-list-in"), "prefix_out": _one(n, "prefix-list-out"),
+            "prefix_in": _one(n, "prefix-list-in"),
+            "prefix_out": _one(n, "prefix-list-out"),
             "max_prefix": int(limit) if limit else None,
             "local_pref": int(lp) if lp else None,
-            "prepend": [int(x) for x in (rule_set(_one(n, "route-map-out"), "set-aspath")
-                                         or "").split()],
+            "prepend": [
+                int(x) for x in (rule_set(_one(n, "route-map-out"), "set-aspath") or "").split()
+            ],
         }
     for route in tree.get("router static", {}).values():
         if _one(route, "blackhole") == "enable":
             out["discard"][cidr(route["dst"])] = int(_one(route, "distance") or 10)
             continue
-        out["static"].append((cidr(route["dst"]), _one(route, "gateway"),
-                              _one(route, "device") or "", int(_one(route, "distance") or 10),
-                              int(_one(route, "priority") or 1)))  # FortiOS 7: priority 1
+        out["static"].append(
+            (
+                cidr(route["dst"]),
+                _one(route, "gateway"),
+                _one(route, "device") or "",
+                int(_one(route, "distance") or 10),
+                int(_one(route, "priority") or 1),
+            )
+        )  # FortiOS 7: priority 1
     return out
 
 

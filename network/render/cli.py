@@ -26,34 +26,62 @@ def register(sub: Any) -> None:
         "holding a pre-shared key are mode 0600.",
     )
     p.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml")
-    p.add_argument("--outputs", type=Path, default=None, metavar="FILE",
-                   help="stack outputs file (default: .crossnet/<stack>/outputs.json)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
-                   help="output directory, one sub-directory per router "
-                        "(default: .crossnet/<stack>/configs)")
-    p.add_argument("--redact", action="store_true",
-                   help="mask every pre-shared key in the files (for review and diffs)")
+    p.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="stack outputs file (default: .crossnet/<stack>/outputs.json)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output directory, one sub-directory per router (default: .crossnet/<stack>/configs)",
+    )
+    p.add_argument(
+        "--redact",
+        action="store_true",
+        help="mask every pre-shared key in the files (for review and diffs)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     stack = args.stack
     if not _STACK_RE.match(stack):
-        raise ConfigError("--stack", [Problem("--stack", repr(stack),
-                                              "a stack name is letters, digits, '.', '_', '-'")])
+        raise ConfigError(
+            "--stack",
+            [Problem("--stack", repr(stack), "a stack name is letters, digits, '.', '_', '-'")],
+        )
     # Only named here: a render that fails leaves no empty state directory behind.
     source = args.outputs or outputs_path(stack, create=False)
     try:
         outputs = load_outputs(source)
     except OSError as e:
-        raise ConfigError(str(source), [Problem(
-            str(source), e.strerror or type(e).__name__, "the stack outputs file cannot be read")]
+        raise ConfigError(
+            str(source),
+            [
+                Problem(
+                    str(source),
+                    e.strerror or type(e).__name__,
+                    "the stack outputs file cannot be read",
+                )
+            ],
         ) from None
     if outputs.stack != stack:
-        raise ConfigError(str(source), [Problem(
-            "crossnet.stack", repr(outputs.stack),
-            f"these are the outputs of stack {outputs.stack!r}, not {stack!r}: "
-            f"pass --stack {outputs.stack}")])
+        raise ConfigError(
+            str(source),
+            [
+                Problem(
+                    "crossnet.stack",
+                    repr(outputs.stack),
+                    f"these are the outputs of stack {outputs.stack!r}, not {stack!r}: "
+                    f"pass --stack {outputs.stack}",
+                )
+            ],
+        )
     out_dir = args.out or configs_dir(stack, create=False)
     rendered = render_stack(outputs, out_dir, redact=args.redact)
     print(table(summary_rows(rendered, base=_base(out_dir))))

@@ -249,8 +249,11 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
     for c in conns:
         for t in c.tunnels:
             if t.tunnel_no in seen:
-                p.add(f"{path}.connections[{c.name}].tunnels[{t.number}].insideCidr",
-                      t.inside_cidr, f"also the inside CIDR of {seen[t.tunnel_no]} on this router")
+                p.add(
+                    f"{path}.connections[{c.name}].tunnels[{t.number}].insideCidr",
+                    t.inside_cidr,
+                    f"also the inside CIDR of {seen[t.tunnel_no]} on this router",
+                )
             seen[t.tunnel_no] = t.key
     if r.platform == "iosxe":
         _iosxe_rules(r, p)
@@ -260,33 +263,53 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
     ecmp = sum(len(c.tunnels) for c in conns if c.ecmp)
     conns.sort(key=lambda c: c.name)
     return RouterContext(
-        key=r.key, name=r.name, datacenter=r.datacenter, platform=r.platform,
-        public_ip=str(IPAddress(r.public_ip)), router_id=str(IPAddress(r.public_ip)),
-        asn=r.asn, announce=announce, bgp=any(c.bgp for c in conns),
+        key=r.key,
+        name=r.name,
+        datacenter=r.datacenter,
+        platform=r.platform,
+        public_ip=str(IPAddress(r.public_ip)),
+        router_id=str(IPAddress(r.public_ip)),
+        asn=r.asn,
+        announce=announce,
+        bgp=any(c.bgp for c in conns),
         announce_rules=tuple((i + 1, x) for i, x in enumerate(announce)),
-        discard_routes=tuple((FORTIOS_DISCARD_ID_BASE + i + 1, x, f"crossnet discard {x}")
-                             for i, x in enumerate(announce)),
+        discard_routes=tuple(
+            (FORTIOS_DISCARD_ID_BASE + i + 1, x, f"crossnet discard {x}")
+            for i, x in enumerate(announce)
+        ),
         standby_route_maps=any(t.route_map_in for c in conns for t in c.tunnels),
         discard_distance=DISCARD_DISTANCE,
-        static=any(c.static for c in conns), ecmp_paths=ecmp, redacted=redact,
-        ecmp_policy=names.JUNOS_ECMP_POLICY, ikev2_policy=names.IOSXE_IKEV2_POLICY,
+        static=any(c.static for c in conns),
+        ecmp_paths=ecmp,
+        redacted=redact,
+        ecmp_policy=names.JUNOS_ECMP_POLICY,
+        ikev2_policy=names.IOSXE_IKEV2_POLICY,
         static_block=any(c.static for c in conns) or bool(announce),
         mss=min(c.mss for c in conns),
-        wan_interface=WAN_INTERFACE.get(r.platform, ""), vpn_zone=JUNOS_VPN_ZONE,
+        wan_interface=WAN_INTERFACE.get(r.platform, ""),
+        vpn_zone=JUNOS_VPN_ZONE,
         wan_zone=JUNOS_WAN_ZONE,
-        updown_path=names.LINUX_UPDOWN_PATH, header=HEADER, bgp_connect_retry=BGP_CONNECT_RETRY,
+        updown_path=names.LINUX_UPDOWN_PATH,
+        header=HEADER,
+        bgp_connect_retry=BGP_CONNECT_RETRY,
         max_prefix_restart=MAX_PREFIX_RESTART_MINUTES,
-        retransmit_timeout=RETRANSMIT_TIMEOUT, retransmit_base=RETRANSMIT_BASE,
+        retransmit_timeout=RETRANSMIT_TIMEOUT,
+        retransmit_base=RETRANSMIT_BASE,
         retransmit_tries=RETRANSMIT_TRIES,
         dpd_dead_after=max(dpd_dead_after(c.dpd_interval) for c in conns),
-        crypto=conns[0].crypto, connections=tuple(conns),
+        crypto=conns[0].crypto,
+        connections=tuple(conns),
     )
 
 
-def dpd_dead_after(dpd_interval: float, timeout: float = RETRANSMIT_TIMEOUT,
-                   base: float = RETRANSMIT_BASE, tries: int = RETRANSMIT_TRIES) -> float:
+def dpd_dead_after(
+    dpd_interval: float,
+    timeout: float = RETRANSMIT_TIMEOUT,
+    base: float = RETRANSMIT_BASE,
+    tries: int = RETRANSMIT_TRIES,
+) -> float:
     """Seconds from a peer's last packet until charon's DPD declares it dead."""
-    return round(dpd_interval + sum(timeout * base ** k for k in range(tries + 1)), 1)
+    return round(dpd_interval + sum(timeout * base**k for k in range(tries + 1)), 1)
 
 
 def iosxe_dpd_retry(timeout: int, interval: int) -> int:
@@ -304,8 +327,11 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
     if c.redundancy not in REDUNDANCIES:
         p.add(f"{path}.redundancy", c.redundancy, "one of " + ", ".join(REDUNDANCIES))
     if sorted(t.number for t in c.tunnels) != [1, 2]:
-        p.add(f"{path}.tunnels", [t.number for t in c.tunnels],
-              "a VPN connection has exactly two tunnels, numbered 1 and 2")
+        p.add(
+            f"{path}.tunnels",
+            [t.number for t in c.tunnels],
+            "a VPN connection has exactly two tunnels, numbered 1 and 2",
+        )
     for i, prefix in enumerate(c.accept):
         _cidr(prefix, f"{path}.accept[{i}]", p)
     for i, prefix in enumerate(c.announce):
@@ -313,24 +339,36 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
     if not c.accept:
         p.add(f"{path}.accept", "[]", "no AWS prefix to route or accept over this connection")
     if c.routing == "static" and len(c.accept) > 99:
-        p.add(f"{path}.accept", f"{len(c.accept)} prefixes",
-              "at most 99 static routes per tunnel (route ids are numbered per tunnel)")
+        p.add(
+            f"{path}.accept",
+            f"{len(c.accept)} prefixes",
+            "at most 99 static routes per tunnel (route ids are numbered per tunnel)",
+        )
     if c.routing == "bgp" and not c.announce:
         p.add(f"{path}.announce", "[]", "BGP needs at least one datacenter prefix to announce")
     if len(c.announce) > c.max_prefixes_out or c.max_prefixes_out > aws.MAX_PREFIXES_FROM_CUSTOMER:
-        p.add(f"{path}.announce", f"{len(c.announce)} prefixes",
-              f"AWS accepts at most {aws.MAX_PREFIXES_FROM_CUSTOMER} prefixes from a customer")
+        p.add(
+            f"{path}.announce",
+            f"{len(c.announce)} prefixes",
+            f"AWS accepts at most {aws.MAX_PREFIXES_FROM_CUSTOMER} prefixes from a customer",
+        )
     if c.max_prefixes_in < 1:
         p.add(f"{path}.maxPrefixesIn", c.max_prefixes_in, "a positive maximum-prefix guard")
     if not 576 <= c.tunnel_mtu <= 1500 or not 536 <= c.tcp_mss <= c.tunnel_mtu - 40:
-        p.add(f"{path}.tunnelMtu", f"mtu {c.tunnel_mtu}, mss {c.tcp_mss}",
-              "an MTU of 576-1500 and an MSS at most the MTU less 40 bytes of headers")
+        p.add(
+            f"{path}.tunnelMtu",
+            f"mtu {c.tunnel_mtu}, mss {c.tcp_mss}",
+            "an MTU of 576-1500 and an MSS at most the MTU less 40 bytes of headers",
+        )
     spec = cr.parse_crypto(c.crypto, f"{path}.crypto", p)
     vendor: dict[str, Any] = {}
     if spec is not None and r.platform in cr.PLATFORM_CRYPTO:
         if spec.ike_version == 1 and r.platform == "iosxe":
-            p.add(f"{path}.crypto.ikeVersions", list(spec.ike_versions),
-                  "crossnet renders IOS-XE with IKEv2 only: allow ikev2 on this connection")
+            p.add(
+                f"{path}.crypto.ikeVersions",
+                list(spec.ike_versions),
+                "crossnet renders IOS-XE with IKEv2 only: allow ikev2 on this connection",
+            )
         try:
             vendor = cr.PLATFORM_CRYPTO[r.platform](spec)
         except cr.UnsupportedCryptoError as e:
@@ -350,25 +388,45 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
     first = min(tunnels, key=lambda t: t.number)
     announce = tuple(str(IPNetwork(x).cidr) for x in c.announce)
     return ConnectionContext(
-        name=c.name, vpn_id=str(c.raw.get("vpnConnectionId", "")),
-        gateway_name=str(c.gateway.get("name", "")), gateway_type=str(c.gateway.get("type", "")),
-        routing=c.routing, redundancy=c.redundancy, bgp=c.routing == "bgp",
-        static=c.routing == "static", ecmp=c.routing == "bgp" and c.redundancy == "ecmp",
-        announce=announce, accept=accept,
-        max_prefixes_in=c.max_prefixes_in, max_prefixes_out=c.max_prefixes_out,
-        mtu=c.tunnel_mtu, mss=c.tcp_mss, ike_version=spec.ike_version,
-        ikev1=spec.ike_version == 1, ikev2=spec.ike_version == 2,
-        ike_lifetime=spec.phase1.lifetime, ike_rekey_time=ike_rekey, ike_over_time=margin,
-        ike_rand_time=min(fuzz, ike_rekey // 2), esp_lifetime=spec.phase2.lifetime,
-        esp_rekey_time=esp_rekey, esp_rand_time=min(fuzz, esp_rekey // 2),
-        replay_window=spec.replay_window, dpd_interval=dpd_interval,
-        dpd_retries=spec.dpd_timeout // dpd_interval, dpd_timeout=spec.dpd_timeout,
+        name=c.name,
+        vpn_id=str(c.raw.get("vpnConnectionId", "")),
+        gateway_name=str(c.gateway.get("name", "")),
+        gateway_type=str(c.gateway.get("type", "")),
+        routing=c.routing,
+        redundancy=c.redundancy,
+        bgp=c.routing == "bgp",
+        static=c.routing == "static",
+        ecmp=c.routing == "bgp" and c.redundancy == "ecmp",
+        announce=announce,
+        accept=accept,
+        max_prefixes_in=c.max_prefixes_in,
+        max_prefixes_out=c.max_prefixes_out,
+        mtu=c.tunnel_mtu,
+        mss=c.tcp_mss,
+        ike_version=spec.ike_version,
+        ikev1=spec.ike_version == 1,
+        ikev2=spec.ike_version == 2,
+        ike_lifetime=spec.phase1.lifetime,
+        ike_rekey_time=ike_rekey,
+        ike_over_time=margin,
+        ike_rand_time=min(fuzz, ike_rekey // 2),
+        esp_lifetime=spec.phase2.lifetime,
+        esp_rekey_time=esp_rekey,
+        esp_rand_time=min(fuzz, esp_rekey // 2),
+        replay_window=spec.replay_window,
+        dpd_interval=dpd_interval,
+        dpd_retries=spec.dpd_timeout // dpd_interval,
+        dpd_timeout=spec.dpd_timeout,
         dpd_retry_interval=iosxe_dpd_retry(spec.dpd_timeout, dpd_interval),
-        crypto=_named_crypto(r.platform, vendor, c.name, first.short), short=first.short,
+        crypto=_named_crypto(r.platform, vendor, c.name, first.short),
+        short=first.short,
         description=f"crossnet {c.name} ({c.raw.get('vpnConnectionId', '')})",
-        aws_asn=first.aws_asn, hold_time=first.hold_time,
-        prefix_list_in=f"{c.name}-in", prefix_list_out=f"{c.name}-out",
-        accept_rules=_rules(accept), announce_rules=_rules(announce),
+        aws_asn=first.aws_asn,
+        hold_time=first.hold_time,
+        prefix_list_in=f"{c.name}-in",
+        prefix_list_out=f"{c.name}-out",
+        accept_rules=_rules(accept),
+        announce_rules=_rules(announce),
         tunnels=tuple(sorted(tunnels, key=lambda t: t.number)),
     )
 
@@ -376,27 +434,33 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
 def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> TunnelContext | None:
     path = f"routers.{r.key}.connections[{c.name}].tunnels[{t.number}]"
     before = len(p.items)
-    for name, value in (("awsOutsideIp", t.aws_outside_ip),
-                        ("customerOutsideIp", t.customer_outside_ip),
-                        ("awsInsideIp", t.aws_inside_ip),
-                        ("customerInsideIp", t.customer_inside_ip)):
+    for name, value in (
+        ("awsOutsideIp", t.aws_outside_ip),
+        ("customerOutsideIp", t.customer_outside_ip),
+        ("awsInsideIp", t.aws_inside_ip),
+        ("customerInsideIp", t.customer_inside_ip),
+    ):
         _address(value, f"{path}.{name}", p)
     net = _cidr(t.inside_cidr, f"{path}.insideCidr", p)
-    if net is not None and (net.prefixlen != aws.INSIDE_V4_PREFIXLEN
-                            or net not in aws.INSIDE_V4_SUPERNET):
-        p.add(f"{path}.insideCidr", t.inside_cidr,
-              "a tunnel inside CIDR is a /30 in 169.254.0.0/16")
+    why = aws.inside_cidr_violation(net) if net is not None else None
+    if why:
+        p.add(f"{path}.insideCidr", t.inside_cidr, why)
     if t.preference not in PREFERENCES:
         p.add(f"{path}.preference", t.preference, "one of " + ", ".join(PREFERENCES))
     if len(p.items) > before or net is None:
         return None
-    for name, value in (("awsInsideIp", t.aws_inside_ip),
-                        ("customerInsideIp", t.customer_inside_ip)):
+    for name, value in (
+        ("awsInsideIp", t.aws_inside_ip),
+        ("customerInsideIp", t.customer_inside_ip),
+    ):
         if IPAddress(value) not in net:
             p.add(f"{path}.{name}", value, f"must lie inside the tunnel's {net}")
     if str(IPAddress(t.customer_outside_ip)) != str(IPAddress(r.public_ip)):
-        p.add(f"{path}.customerOutsideIp", t.customer_outside_ip,
-              f"is not the router's public address {r.public_ip}")
+        p.add(
+            f"{path}.customerOutsideIp",
+            t.customer_outside_ip,
+            f"is not the router's public address {r.public_ip}",
+        )
     if len(p.items) > before:
         return None
     number = names.tunnel_number(net)
@@ -405,47 +469,65 @@ def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> T
     secondary = t.preference == "secondary" and c.routing == "bgp"
     map_key = iface if r.platform == "fortios" else key  # FortiOS names stop at 35 chars
     return TunnelContext(
-        connection=c.name, number=t.number, key=key, tunnel_no=number, short=f"aws{number}",
-        interface=iface, interface_config=iface.replace(".", " unit ") if r.platform == "junos"
-        else iface,
+        connection=c.name,
+        number=t.number,
+        key=key,
+        tunnel_no=number,
+        short=f"aws{number}",
+        interface=iface,
+        interface_config=iface.replace(".", " unit ") if r.platform == "junos" else iface,
         file=names.linux_tunnel_file(c.name, t.number) if r.platform == "linux" else None,
         aws_outside_ip=str(IPAddress(t.aws_outside_ip)),
         customer_outside_ip=str(IPAddress(t.customer_outside_ip)),
-        inside_cidr=str(net.cidr), aws_inside_ip=str(IPAddress(t.aws_inside_ip)),
-        customer_inside_ip=str(IPAddress(t.customer_inside_ip)), inside_prefixlen=net.prefixlen,
-        aws_asn=t.aws_asn, customer_asn=t.customer_asn, hold_time=t.hold_time,
-        keepalive=t.keepalive, preference=t.preference,
+        inside_cidr=str(net.cidr),
+        aws_inside_ip=str(IPAddress(t.aws_inside_ip)),
+        customer_inside_ip=str(IPAddress(t.customer_inside_ip)),
+        inside_prefixlen=net.prefixlen,
+        aws_asn=t.aws_asn,
+        customer_asn=t.customer_asn,
+        hold_time=t.hold_time,
+        keepalive=t.keepalive,
+        preference=t.preference,
         psk=REDACTED if redact else t.psk.reveal(),
         local_pref=SECONDARY_LOCAL_PREF if secondary else None,
         prepend=(r.asn,) * SECONDARY_PREPEND if secondary else (),
         static_distance=STATIC_DISTANCE["primary" if r.platform == "fortios" else t.preference],
         static_priority=FORTIOS_STATIC_PRIORITY[t.preference],
         # Unique per router: tunnel numbers are, and a tunnel carries fewer than 100 prefixes.
-        static_routes=tuple((number * 100 + i + 1, str(IPNetwork(x).cidr))
-                            for i, x in enumerate(c.accept)) if c.routing == "static" else (),
+        static_routes=tuple(
+            (number * 100 + i + 1, str(IPNetwork(x).cidr)) for i, x in enumerate(c.accept)
+        )
+        if c.routing == "static"
+        else (),
         route_map_in=f"{map_key}-in" if secondary else None,
         route_map_out=f"{map_key}-out" if secondary else None,
-        import_policy=names.junos_policy(key, "in"), export_policy=names.junos_policy(key, "out"),
-        keyring_peer=names.iosxe_keyring_peer(t.number), secret_name=names.strongswan_secret(key),
+        import_policy=names.junos_policy(key, "in"),
+        export_policy=names.junos_policy(key, "out"),
+        keyring_peer=names.iosxe_keyring_peer(t.number),
+        secret_name=names.strongswan_secret(key),
         static_comment=f"{c.name} tunnel {t.number}",
         description=f"crossnet {c.name} tunnel {t.number} to AWS {t.aws_outside_ip}",
     )
 
 
-def _named_crypto(platform: str, vendor: dict[str, Any], connection: str,
-                  short: str) -> dict[str, Any]:
+def _named_crypto(
+    platform: str, vendor: dict[str, Any], connection: str, short: str
+) -> dict[str, Any]:
     """The vendor crypto of one connection, each proposal or transform set given its name."""
     out = dict(vendor)
     if platform == "junos":
         for key, kind in (("ike_proposals", "ike"), ("esp_proposals", "esp")):
-            out[key] = [{**p, "name": names.junos_proposal(short, kind, p["number"])}
-                        for p in vendor[key]]
+            out[key] = [
+                {**p, "name": names.junos_proposal(short, kind, p["number"])} for p in vendor[key]
+            ]
     elif platform == "iosxe":
-        out["ike_proposals"] = [{**p, "name": names.iosxe_ike_proposal(p["suffix"])}
-                                for p in vendor["ike_proposals"]]
-        out["transform_sets"] = [{**ts, "name": names.iosxe_transform_set(connection,
-                                                                          ts["suffix"])}
-                                 for ts in vendor["transform_sets"]]
+        out["ike_proposals"] = [
+            {**p, "name": names.iosxe_ike_proposal(p["suffix"])} for p in vendor["ike_proposals"]
+        ]
+        out["transform_sets"] = [
+            {**ts, "name": names.iosxe_transform_set(connection, ts["suffix"])}
+            for ts in vendor["transform_sets"]
+        ]
         out["transform_set_names"] = [ts["name"] for ts in out["transform_sets"]]
     return out
 
@@ -460,14 +542,18 @@ def _iosxe_rules(r: Router, p: Problems) -> None:
     # address only; all tunnels of a router share that address, so they must
     # share the phase 1 algorithms too (lifetimes are per profile and may differ).
     phase1 = {
-        c.name: {k: v for k, v in dict(c.crypto.get("phase1") or {}).items()
-                 if k != "lifetimeSeconds"}
+        c.name: {
+            k: v for k, v in dict(c.crypto.get("phase1") or {}).items() if k != "lifetimeSeconds"
+        }
         for c in r.connections
     }
     if len({repr(v) for v in phase1.values()}) > 1:
-        p.add(f"routers.{r.key}.connections", ", ".join(phase1),
-              "on IOS-XE every connection of a router needs the same phase 1 algorithms "
-              "(the IKEv2 policy is chosen by local address)")
+        p.add(
+            f"routers.{r.key}.connections",
+            ", ".join(phase1),
+            "on IOS-XE every connection of a router needs the same phase 1 algorithms "
+            "(the IKEv2 policy is chosen by local address)",
+        )
 
 
 def _address(value: Any, path: str, p: Problems) -> IPAddress | None:

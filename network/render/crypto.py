@@ -97,12 +97,21 @@ def parse_crypto(raw: Any, path: str, p: Problems) -> TunnelCrypto | None:
         if not isinstance(body, Mapping):
             p.add(where, type(body).__name__, "must be an object")
             return PhaseCrypto((), (), (), 0)
-        enc = names(field(body, "encryption", where), f"{where}.encryption",
-                    aws.PHASE1_ENCRYPTION if n == 1 else aws.PHASE2_ENCRYPTION)
-        integ = names(field(body, "integrity", where), f"{where}.integrity",
-                      aws.PHASE1_INTEGRITY if n == 1 else aws.PHASE2_INTEGRITY)
-        dh = names(field(body, "dhGroups", where), f"{where}.dhGroups",
-                   aws.PHASE1_DH_GROUPS if n == 1 else aws.PHASE2_DH_GROUPS)
+        enc = names(
+            field(body, "encryption", where),
+            f"{where}.encryption",
+            aws.PHASE1_ENCRYPTION if n == 1 else aws.PHASE2_ENCRYPTION,
+        )
+        integ = names(
+            field(body, "integrity", where),
+            f"{where}.integrity",
+            aws.PHASE1_INTEGRITY if n == 1 else aws.PHASE2_INTEGRITY,
+        )
+        dh = names(
+            field(body, "dhGroups", where),
+            f"{where}.dhGroups",
+            aws.PHASE1_DH_GROUPS if n == 1 else aws.PHASE2_DH_GROUPS,
+        )
         lo, hi = aws.PHASE1_LIFETIME if n == 1 else aws.PHASE2_LIFETIME
         life = field(body, "lifetimeSeconds", where)
         if not isinstance(life, int) or isinstance(life, bool) or not lo <= life <= hi:
@@ -136,63 +145,121 @@ def parse_crypto(raw: Any, path: str, p: Problems) -> TunnelCrypto | None:
     if p1.lifetime and p2.lifetime and p2.lifetime >= p1.lifetime:
         p.add(f"{path}.phase2.lifetimeSeconds", p2.lifetime, "below the phase 1 lifetime")
     if p2.lifetime and ints["rekeyMarginSeconds"] > p2.lifetime // 2:
-        p.add(f"{path}.rekeyMarginSeconds", ints["rekeyMarginSeconds"],
-              "at most half of the phase 2 lifetime")
+        p.add(
+            f"{path}.rekeyMarginSeconds",
+            ints["rekeyMarginSeconds"],
+            "at most half of the phase 2 lifetime",
+        )
     if len(p.items) > before:
         return None
     return TunnelCrypto(
-        ike_versions=versions, phase1=p1, phase2=p2,
-        rekey_margin=ints["rekeyMarginSeconds"], rekey_fuzz=ints["rekeyFuzzPercentage"],
-        replay_window=ints["replayWindowSize"], dpd_timeout=ints["timeoutSeconds"],
-        dpd_action=str(action), startup_action=str(startup),
+        ike_versions=versions,
+        phase1=p1,
+        phase2=p2,
+        rekey_margin=ints["rekeyMarginSeconds"],
+        rekey_fuzz=ints["rekeyFuzzPercentage"],
+        replay_window=ints["replayWindowSize"],
+        dpd_timeout=ints["timeoutSeconds"],
+        dpd_action=str(action),
+        startup_action=str(startup),
     )
 
 
 # ------------------------------------------------------------------ vendor tables
 # AWS name -> vendor spelling. The reverse tables (vendor -> AWS) are derived.
 
-STRONGSWAN_ENC = {"AES128": "aes128", "AES256": "aes256",
-                  "AES128-GCM-16": "aes128gcm16", "AES256-GCM-16": "aes256gcm16"}
-STRONGSWAN_INTEG = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384",
-                    "SHA2-512": "sha512"}
+STRONGSWAN_ENC = {
+    "AES128": "aes128",
+    "AES256": "aes256",
+    "AES128-GCM-16": "aes128gcm16",
+    "AES256-GCM-16": "aes256gcm16",
+}
+STRONGSWAN_INTEG = {
+    "SHA1": "sha1",
+    "SHA2-256": "sha256",
+    "SHA2-384": "sha384",
+    "SHA2-512": "sha512",
+}
 STRONGSWAN_PRF = {k: f"prf{v}" for k, v in STRONGSWAN_INTEG.items()}
-STRONGSWAN_DH = {2: "modp1024", 5: "modp1536", 14: "modp2048", 15: "modp3072",
-                 16: "modp4096", 17: "modp6144", 18: "modp8192", 19: "ecp256", 20: "ecp384",
-                 21: "ecp521", 22: "modp1024s160", 23: "modp2048s224", 24: "modp2048s256"}
+STRONGSWAN_DH = {
+    2: "modp1024",
+    5: "modp1536",
+    14: "modp2048",
+    15: "modp3072",
+    16: "modp4096",
+    17: "modp6144",
+    18: "modp8192",
+    19: "ecp256",
+    20: "ecp384",
+    21: "ecp521",
+    22: "modp1024s160",
+    23: "modp2048s224",
+    24: "modp2048s256",
+}
 
-IOSXE_IKE_ENC = {"AES128": "aes-cbc-128", "AES256": "aes-cbc-256",
-                 "AES128-GCM-16": "aes-gcm-128", "AES256-GCM-16": "aes-gcm-256"}
-IOSXE_IKE_INTEG = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384",
-                   "SHA2-512": "sha512"}
-IOSXE_ESP_ENC = {"AES128": "esp-aes 128", "AES256": "esp-aes 256",
-                 "AES128-GCM-16": "esp-gcm 128", "AES256-GCM-16": "esp-gcm 256"}
-IOSXE_ESP_INTEG = {"SHA1": "esp-sha-hmac", "SHA2-256": "esp-sha256-hmac",
-                   "SHA2-384": "esp-sha384-hmac", "SHA2-512": "esp-sha512-hmac"}
+IOSXE_IKE_ENC = {
+    "AES128": "aes-cbc-128",
+    "AES256": "aes-cbc-256",
+    "AES128-GCM-16": "aes-gcm-128",
+    "AES256-GCM-16": "aes-gcm-256",
+}
+IOSXE_IKE_INTEG = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
+IOSXE_ESP_ENC = {
+    "AES128": "esp-aes 128",
+    "AES256": "esp-aes 256",
+    "AES128-GCM-16": "esp-gcm 128",
+    "AES256-GCM-16": "esp-gcm 256",
+}
+IOSXE_ESP_INTEG = {
+    "SHA1": "esp-sha-hmac",
+    "SHA2-256": "esp-sha256-hmac",
+    "SHA2-384": "esp-sha384-hmac",
+    "SHA2-512": "esp-sha512-hmac",
+}
 # IOS-XE IKEv2 and PFS know groups 1, 2, 5, 14, 15, 16, 19, 20, 21 and 24 only.
 IOSXE_DH = {g: str(g) for g in (2, 5, 14, 15, 16, 19, 20, 21, 24)}
 
 # IOS-XE's IPsec replay window sizes (set security-association replay window-size).
 IOSXE_REPLAY_WINDOWS = (64, 128, 256, 512, 1024)
 
-JUNOS_ENC = {"AES128": "aes-128-cbc", "AES256": "aes-256-cbc",
-             "AES128-GCM-16": "aes-128-gcm", "AES256-GCM-16": "aes-256-gcm"}
-JUNOS_IKE_AUTH = {"SHA1": "sha1", "SHA2-256": "sha-256", "SHA2-384": "sha-384",
-                  "SHA2-512": "sha-512"}
-JUNOS_ESP_AUTH = {"SHA1": "hmac-sha1-96", "SHA2-256": "hmac-sha-256-128",
-                  "SHA2-384": "hmac-sha-384", "SHA2-512": "hmac-sha-512"}
+JUNOS_ENC = {
+    "AES128": "aes-128-cbc",
+    "AES256": "aes-256-cbc",
+    "AES128-GCM-16": "aes-128-gcm",
+    "AES256-GCM-16": "aes-256-gcm",
+}
+JUNOS_IKE_AUTH = {
+    "SHA1": "sha1",
+    "SHA2-256": "sha-256",
+    "SHA2-384": "sha-384",
+    "SHA2-512": "sha-512",
+}
+JUNOS_ESP_AUTH = {
+    "SHA1": "hmac-sha1-96",
+    "SHA2-256": "hmac-sha-256-128",
+    "SHA2-384": "hmac-sha-384",
+    "SHA2-512": "hmac-sha-512",
+}
 JUNOS_DH = {g: f"group{g}" for g in (2, 5, 14, 15, 16, 19, 20, 21, 24)}
 JUNOS_MAX_PROPOSALS = 4  # an IKE or IPsec policy lists at most four proposals
 
 # VyOS's "gcm128" is the 128-bit (16-byte) ICV, i.e. AWS's GCM-16.
-VYOS_ENC = {"AES128": "aes128", "AES256": "aes256",
-            "AES128-GCM-16": "aes128gcm128", "AES256-GCM-16": "aes256gcm128"}
+VYOS_ENC = {
+    "AES128": "aes128",
+    "AES256": "aes256",
+    "AES128-GCM-16": "aes128gcm128",
+    "AES256-GCM-16": "aes256gcm128",
+}
 VYOS_HASH = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
 VYOS_DH = {g: str(g) for g in STRONGSWAN_DH}  # VyOS drives strongSwan: every group
 
-FORTIOS_ENC = {"AES128": "aes128", "AES256": "aes256",
-               "AES128-GCM-16": "aes128gcm", "AES256-GCM-16": "aes256gcm"}
-FORTIOS_HASH = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384",
-                "SHA2-512": "sha512"}
+FORTIOS_ENC = {
+    "AES128": "aes128",
+    "AES256": "aes256",
+    "AES128-GCM-16": "aes128gcm",
+    "AES256-GCM-16": "aes256gcm",
+}
+FORTIOS_HASH = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
 # FortiOS has no 22-24 (it offers 27-32 instead).
 FORTIOS_DH = {g: str(g) for g in (2, 5, 14, 15, 16, 17, 18, 19, 20, 21)}
 FORTIOS_MAX_PROPOSALS = 10
@@ -210,13 +277,17 @@ class UnsupportedCryptoError(ValueError):
     """The stack's choice leaves nothing this platform can offer."""
 
 
-def _supported(values: tuple[Any, ...], table: Mapping[Any, str], what: str,
-               platform: str) -> tuple[Any, ...]:
+def _supported(
+    values: tuple[Any, ...], table: Mapping[Any, str], what: str, platform: str
+) -> tuple[Any, ...]:
     kept = tuple(v for v in values if v in table)
     if not kept:
-        raise UnsupportedCryptoError(f"{platform} supports none of the {what} "
-                          + ", ".join(map(str, values)) + "; it knows "
-                          + ", ".join(map(str, table)))
+        raise UnsupportedCryptoError(
+            f"{platform} supports none of the {what} "
+            + ", ".join(map(str, values))
+            + "; it knows "
+            + ", ".join(map(str, table))
+        )
     return kept
 
 
@@ -242,31 +313,40 @@ def strongswan(c: TunnelCrypto) -> dict[str, Any]:
 def iosxe(c: TunnelCrypto) -> dict[str, Any]:
     """IKEv2 proposals (one per cipher family), transform sets and the PFS group."""
     p1, p2 = c.phase1, c.phase2
-    groups = [IOSXE_DH[g] for g in _supported(p1.dh_groups, IOSXE_DH, "phase 1 DH groups",
-                                               "iosxe")]
+    groups = [IOSXE_DH[g] for g in _supported(p1.dh_groups, IOSXE_DH, "phase 1 DH groups", "iosxe")]
     pfs = _supported(p2.dh_groups, IOSXE_DH, "phase 2 DH groups", "iosxe")[0]
     proposals = []
     for group in _families(p1.encryption):
         aead = is_aead(group[0])
-        proposals.append({
-            "suffix": "gcm" if aead else "cbc",
-            "encryption": [IOSXE_IKE_ENC[e] for e in group],
-            # GCM carries its own integrity: IOS-XE then wants a PRF and no integrity.
-            "integrity": [] if aead else [IOSXE_IKE_INTEG[i] for i in p1.integrity],
-            "prf": [IOSXE_IKE_INTEG[i] for i in p1.integrity] if aead else [],
-            "group": groups,
-        })
+        proposals.append(
+            {
+                "suffix": "gcm" if aead else "cbc",
+                "encryption": [IOSXE_IKE_ENC[e] for e in group],
+                # GCM carries its own integrity: IOS-XE then wants a PRF and no integrity.
+                "integrity": [] if aead else [IOSXE_IKE_INTEG[i] for i in p1.integrity],
+                "prf": [IOSXE_IKE_INTEG[i] for i in p1.integrity] if aead else [],
+                "group": groups,
+            }
+        )
     transforms = []
     for e in p2.encryption:
         if is_aead(e):
             transforms.append({"suffix": _slug(e), "spec": IOSXE_ESP_ENC[e]})
         else:
             for i in p2.integrity:
-                transforms.append({"suffix": f"{_slug(e)}-{_slug(i)}",
-                                   "spec": f"{IOSXE_ESP_ENC[e]} {IOSXE_ESP_INTEG[i]}"})
+                transforms.append(
+                    {
+                        "suffix": f"{_slug(e)}-{_slug(i)}",
+                        "spec": f"{IOSXE_ESP_ENC[e]} {IOSXE_ESP_INTEG[i]}",
+                    }
+                )
     # An IPsec profile references at most six transform sets.
-    return {"ike_proposals": proposals, "transform_sets": transforms[:6],
-            "pfs": f"group{IOSXE_DH[pfs]}", "replay_window": iosxe_replay_window(c.replay_window)}
+    return {
+        "ike_proposals": proposals,
+        "transform_sets": transforms[:6],
+        "pfs": f"group{IOSXE_DH[pfs]}",
+        "replay_window": iosxe_replay_window(c.replay_window),
+    }
 
 
 def iosxe_replay_window(aws_window: int) -> int:
@@ -286,11 +366,16 @@ def junos(c: TunnelCrypto) -> dict[str, Any]:
     ][:JUNOS_MAX_PROPOSALS]
     esp = []
     for e in p2.encryption:
-        for i in ([None] if is_aead(e) else p2.integrity):
-            esp.append({"encryption": JUNOS_ENC[e],
-                        "authentication": JUNOS_ESP_AUTH[i] if i else None})
-    return {"ike_proposals": _numbered(ike), "esp_proposals": _numbered(esp[:JUNOS_MAX_PROPOSALS]),
-            "pfs": JUNOS_DH[pfs], "version": f"v{c.ike_version}-only"}
+        for i in [None] if is_aead(e) else p2.integrity:
+            esp.append(
+                {"encryption": JUNOS_ENC[e], "authentication": JUNOS_ESP_AUTH[i] if i else None}
+            )
+    return {
+        "ike_proposals": _numbered(ike),
+        "esp_proposals": _numbered(esp[:JUNOS_MAX_PROPOSALS]),
+        "pfs": JUNOS_DH[pfs],
+        "version": f"v{c.ike_version}-only",
+    }
 
 
 def vyos(c: TunnelCrypto) -> dict[str, Any]:
@@ -303,10 +388,14 @@ def vyos(c: TunnelCrypto) -> dict[str, Any]:
     ]
     esp = []
     for e in p2.encryption:
-        for i in ([None] if is_aead(e) else p2.integrity):
+        for i in [None] if is_aead(e) else p2.integrity:
             esp.append({"encryption": VYOS_ENC[e], "hash": VYOS_HASH[i] if i else None})
-    return {"ike_proposals": _numbered(ike), "esp_proposals": _numbered(esp),
-            "pfs": f"dh-group{VYOS_DH[p2.dh_groups[0]]}", "key_exchange": f"ikev{c.ike_version}"}
+    return {
+        "ike_proposals": _numbered(ike),
+        "esp_proposals": _numbered(esp),
+        "pfs": f"dh-group{VYOS_DH[p2.dh_groups[0]]}",
+        "key_exchange": f"ikev{c.ike_version}",
+    }
 
 
 def fortios(c: TunnelCrypto) -> dict[str, Any]:
@@ -315,7 +404,8 @@ def fortios(c: TunnelCrypto) -> dict[str, Any]:
     dh1 = _supported(p1.dh_groups, FORTIOS_DH, "phase 1 DH groups", "fortios")
     dh2 = _supported(p2.dh_groups, FORTIOS_DH, "phase 2 DH groups", "fortios")
     phase1 = [
-        f"{FORTIOS_ENC[e]}-prf{FORTIOS_HASH[i]}" if is_aead(e)
+        f"{FORTIOS_ENC[e]}-prf{FORTIOS_HASH[i]}"
+        if is_aead(e)
         else f"{FORTIOS_ENC[e]}-{FORTIOS_HASH[i]}"
         for e, i in product(p1.encryption, p1.integrity)
     ]
@@ -333,8 +423,13 @@ def fortios(c: TunnelCrypto) -> dict[str, Any]:
     }
 
 
-PLATFORM_CRYPTO = {"linux": strongswan, "iosxe": iosxe, "junos": junos, "vyos": vyos,
-                   "fortios": fortios}
+PLATFORM_CRYPTO = {
+    "linux": strongswan,
+    "iosxe": iosxe,
+    "junos": junos,
+    "vyos": vyos,
+    "fortios": fortios,
+}
 
 
 def _families(encryption: tuple[str, ...]) -> list[tuple[str, ...]]:

@@ -57,8 +57,9 @@ def _render(ctx: RouterContext) -> dict[str, str]:
     return out
 
 
-def render_stack(outputs: StackOutputs, out_dir: Path,
-                 redact: bool = False) -> list[RenderedRouter]:
+def render_stack(
+    outputs: StackOutputs, out_dir: Path, redact: bool = False
+) -> list[RenderedRouter]:
     """Render every router of a stack into `out_dir/<router key>/`.
 
     Everything is validated, rendered and cross-checked in memory first; if
@@ -85,24 +86,36 @@ def render_stack(outputs: StackOutputs, out_dir: Path,
             files = _render(build_context(router, redact=True)["router"])
             leaked = [name for name, text in files.items() if any(s in text for s in secrets)]
             for name in leaked:
-                problems.append(Problem(f"routers.{key}", name,
-                                        "a key would survive --redact in this file"))
+                problems.append(
+                    Problem(f"routers.{key}", name, "a key would survive --redact in this file")
+                )
         staged.append((ctx, files, secrets, review.notes))
     if not outputs.routers:
         problems.append(Problem("routers", "{}", "the stack has no datacenter router to render"))
     if problems:
         raise ConfigError(f"stack outputs of {outputs.stack!r}", problems)
 
-    written = _write_routers(out_dir, [(ctx.key, files, secrets)
-                                       for ctx, files, secrets, _ in staged])
-    return [RenderedRouter(
-        key=ctx.key, platform=ctx.platform, directory=directory, files=tuple(files),
-        tunnels=len(ctx.tunnels), neighbours=len(ctx.bgp_tunnels), redacted=redact,
-        notes=tuple(notes)) for (ctx, files, _, notes), directory in zip(staged, written)]
+    written = _write_routers(
+        out_dir, [(ctx.key, files, secrets) for ctx, files, secrets, _ in staged]
+    )
+    return [
+        RenderedRouter(
+            key=ctx.key,
+            platform=ctx.platform,
+            directory=directory,
+            files=tuple(files),
+            tunnels=len(ctx.tunnels),
+            neighbours=len(ctx.bgp_tunnels),
+            redacted=redact,
+            notes=tuple(notes),
+        )
+        for (ctx, files, _, notes), directory in zip(staged, written)
+    ]
 
 
-def _write_routers(out_dir: Path, routers: list[tuple[str, dict[str, str], list[str]]]
-                   ) -> list[Path]:
+def _write_routers(
+    out_dir: Path, routers: list[tuple[str, dict[str, str], list[str]]]
+) -> list[Path]:
     """Write every router's directory, all or nothing.
 
     Each router's files go to `.<key>.new` first; only when every one is complete are
@@ -187,10 +200,17 @@ def _remove(path: Path, quiet: bool = False) -> None:
 
 def _write_error(out_dir: Path, e: OSError) -> ConfigError:
     where = e.filename or out_dir
-    return ConfigError(f"output directory {out_dir}", [Problem(
-        str(where), e.strerror or type(e).__name__,
-        "the configs cannot be written here (--out must name a directory crossnet can "
-        "create or write)")])
+    return ConfigError(
+        f"output directory {out_dir}",
+        [
+            Problem(
+                str(where),
+                e.strerror or type(e).__name__,
+                "the configs cannot be written here (--out must name a directory crossnet can "
+                "create or write)",
+            )
+        ],
+    )
 
 
 def summary_rows(rendered: list[RenderedRouter], base: Path | None = None) -> list[dict[str, Any]]:
@@ -200,8 +220,15 @@ def summary_rows(rendered: list[RenderedRouter], base: Path | None = None) -> li
         where = r.directory.resolve()
         if base is not None and where.is_relative_to(base):
             where = where.relative_to(base)
-        rows.append({"router": r.key, "platform": r.platform, "tunnels": r.tunnels,
-                     "neighbours": r.neighbours, "file": f"{where}/ ({_files(len(r.files))})"})
+        rows.append(
+            {
+                "router": r.key,
+                "platform": r.platform,
+                "tunnels": r.tunnels,
+                "neighbours": r.neighbours,
+                "file": f"{where}/ ({_files(len(r.files))})",
+            }
+        )
     return rows
 
 

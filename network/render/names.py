@@ -47,8 +47,9 @@ IOSXE_IKEV2_POLICY = "crossnet"  # the one IKEv2 policy (matched by local addres
 def tunnel_number(inside_cidr: str | IPNetwork) -> int:
     """The tunnel's number: the index of its inside /30 in 169.254.0.0/16."""
     net = IPNetwork(str(inside_cidr))
-    if net.prefixlen != aws.INSIDE_V4_PREFIXLEN or net not in aws.INSIDE_V4_SUPERNET:
-        raise ValueError(f"{inside_cidr} is not a /30 inside {aws.INSIDE_V4_SUPERNET}")
+    why = aws.inside_cidr_shape_violation(net)
+    if why:
+        raise ValueError(f"{inside_cidr}: {why}")
     return (int(net.first) - _INSIDE_BASE) >> 2
 
 
@@ -69,6 +70,7 @@ def linux_tunnel_file(connection: str, number: int) -> str:
 
 # Per-tunnel and per-proposal object names. Junos caps IKE object names, so its
 # proposals are named after the connection's short name (aws<N>, tunnel 1's number).
+
 
 def junos_policy(tunnel: str, direction: str) -> str:
     """A tunnel's BGP import ("in") or export ("out") policy: `<connection>-<n>-in`."""

@@ -49,12 +49,18 @@ from network.state import outputs_path, state_dir
 
 def _stack_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    p.add_argument("--config", type=Path, default=None, metavar="FILE",
-                   help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read this stack file instead of stacks/Pulumi.<stack>.yaml",
+    )
 
 
-def load_plan(stack: str, config: Path | None = None,
-              previous: Mapping[str, Any] | None = None) -> Plan:
+def load_plan(
+    stack: str, config: Path | None = None, previous: Mapping[str, Any] | None = None
+) -> Plan:
     """Read a stack file and build its plan for review. Raises ConfigError listing every problem.
 
     Review commands never declare anything, so a `secure:` value they cannot
@@ -62,16 +68,23 @@ def load_plan(stack: str, config: Path | None = None,
     stack; the plan's warnings say which rules were left to the apply.
     `previous`: the applied plan snapshot, when known (moved subnets are warned about).
     """
-    return build_plan(read_stack_config(stack, config), stack, need_secrets=False,
-                      previous=previous)
+    return build_plan(
+        read_stack_config(stack, config), stack, need_secrets=False, previous=previous
+    )
 
 
 def _with_warnings(tables: list[Table], plan: Plan) -> list[Table]:
     """The plan's warnings (rules left to the apply, subnets that move, ...) as a last table."""
     if not plan.warnings:
         return tables
-    return [*tables, Table.of("Warnings", ("where", "value", "what"),
-                              [(w.field, w.value, w.rule) for w in plan.warnings])]
+    return [
+        *tables,
+        Table.of(
+            "Warnings",
+            ("where", "value", "what"),
+            [(w.field, w.value, w.rule) for w in plan.warnings],
+        ),
+    ]
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -110,8 +123,16 @@ def run_estimate(args: argparse.Namespace) -> int:
     monthly_out = parse_size(args.monthly_out, "--monthly-out") if args.monthly_out else 0
     prices = load_prices(args.prices)
     plan = load_plan(args.stack, args.config)
-    e = estimate(plan, prices, size, args.direction, args.deadline_days, monthly_in, monthly_out,
-                 size_text=args.data)
+    e = estimate(
+        plan,
+        prices,
+        size,
+        args.direction,
+        args.deadline_days,
+        monthly_in,
+        monthly_out,
+        size_text=args.data,
+    )
     render = render_markdown if args.format == "markdown" else render_text
     heading = f"crossnet estimate: stack {plan.stack}"
     _write(render(_with_warnings(estimate_tables(e), plan), heading), args.out)
@@ -127,25 +148,43 @@ def run_guardrails(args: argparse.Namespace) -> int:
     prod = tuple(args.prod_stack) if args.prod_stack else ("prod",)
     found = check_resources(resources, plan.stack, prod)
     checked = Table.of(
-        "Guardrails", ("policy", "severity", "scope", "result"),
-        [(p.name, p.severity, p.scope,
-          f"{sum(1 for v in found if v.policy == p.name)} violation(s)"
-          if any(v.policy == p.name for v in found) else "ok") for p in POLICIES.values()])
+        "Guardrails",
+        ("policy", "severity", "scope", "result"),
+        [
+            (
+                p.name,
+                p.severity,
+                p.scope,
+                f"{sum(1 for v in found if v.policy == p.name)} violation(s)"
+                if any(v.policy == p.name for v in found)
+                else "ok",
+            )
+            for p in POLICIES.values()
+        ],
+    )
     tables = _with_warnings([checked], plan)
     if found:
-        tables.append(Table.of("Violations", ("severity", "policy", "resource", "message"),
-                               [(v.severity, v.policy, v.resource, v.message) for v in found]))
+        tables.append(
+            Table.of(
+                "Violations",
+                ("severity", "policy", "resource", "message"),
+                [(v.severity, v.policy, v.resource, v.message) for v in found],
+            )
+        )
     render = render_markdown if args.format == "markdown" else render_text
     mandatory = blocking(found)
-    heading = (f"crossnet guardrails: stack {plan.stack}, {len(resources)} resources, "
-               f"{len(mandatory)} mandatory and {len(found) - len(mandatory)} advisory "
-               "violation(s)")
+    heading = (
+        f"crossnet guardrails: stack {plan.stack}, {len(resources)} resources, "
+        f"{len(mandatory)} mandatory and {len(found) - len(mandatory)} advisory "
+        "violation(s)"
+    )
     _write(render(tables, heading), args.out)
     return 1 if mandatory else 0
 
 
-def diff_baseline(args: argparse.Namespace) -> tuple[
-        dict[str, Any] | None, dict[str, Any] | None, str, list[str]]:
+def diff_baseline(
+    args: argparse.Namespace,
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str, list[str]]:
     """The applied snapshot, the applied outputs, how to name the baseline, and its caveats.
 
     In this order: `--applied FILE`; the `crossnetPlan` of `--outputs FILE` (a
@@ -154,9 +193,11 @@ def diff_baseline(args: argparse.Namespace) -> tuple[
     """
     # A file named on the command line must be there: a typo must not read as
     # "nothing applied yet", which shows every resource as new.
-    missing = [Problem(flag, str(path), "no such file") for flag, path in
-               (("--applied", args.applied), ("--outputs", args.outputs))
-               if path is not None and not path.is_file()]
+    missing = [
+        Problem(flag, str(path), "no such file")
+        for flag, path in (("--applied", args.applied), ("--outputs", args.outputs))
+        if path is not None and not path.is_file()
+    ]
     if missing:
         raise ConfigError("command line", missing)
     outputs_file = args.outputs or outputs_path(args.stack, create=False)
@@ -166,23 +207,46 @@ def diff_baseline(args: argparse.Namespace) -> tuple[
     exported = outputs_plan(outputs, str(outputs_file))
     if args.outputs is not None:
         if exported is None:
-            raise ConfigError(str(args.outputs), [Problem(
-                PLAN_OUTPUT, "missing",
-                "these outputs carry no plan snapshot (a program older than the plan export?): "
-                "run `pulumi up` with this crossnet once, or pass --applied FILE")])
+            raise ConfigError(
+                str(args.outputs),
+                [
+                    Problem(
+                        PLAN_OUTPUT,
+                        "missing",
+                        "these outputs carry no plan snapshot "
+                        "(a program older than the plan export?): "
+                        "run `pulumi up` with this crossnet once, or pass --applied FILE",
+                    )
+                ],
+            )
         where = f"{PLAN_OUTPUT} in {args.outputs}"
-        return exported, outputs, f"the stack's exported plan ({where})", [
-            OUTPUTS_CAVEAT.format(where=where)]
+        return (
+            exported,
+            outputs,
+            f"the stack's exported plan ({where})",
+            [OUTPUTS_CAVEAT.format(where=where)],
+        )
     applied_file = state_dir(args.stack, create=False) / "applied.json"
     old = load_applied(applied_file)
     if old is not None:
         return old, outputs, f"the last apply ({applied_file})", []
     if exported is not None:
         where = f"{PLAN_OUTPUT} in {outputs_file}"
-        return exported, outputs, f"the stack's exported plan ({where})", [
-            OUTPUTS_CAVEAT.format(where=where)]
-    return None, outputs, (f"nothing applied ({applied_file} does not exist, and no stack "
-                           "outputs with a plan: pass --outputs FILE for a real stack)"), []
+        return (
+            exported,
+            outputs,
+            f"the stack's exported plan ({where})",
+            [OUTPUTS_CAVEAT.format(where=where)],
+        )
+    return (
+        None,
+        outputs,
+        (
+            f"nothing applied ({applied_file} does not exist, and no stack "
+            "outputs with a plan: pass --outputs FILE for a real stack)"
+        ),
+        [],
+    )
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -193,11 +257,13 @@ def run_diff(args: argparse.Namespace) -> int:
     old, outputs, baseline, caveats = diff_baseline(args)
     plan = load_plan(args.stack, args.config, previous=old)
     caveats += [f"warning: {w.field}: {w.value} ({w.rule})" for w in plan.warnings]
-    report = diff_snapshots(old, plan_snapshot(plan), baseline, outputs, provider_upstream(),
-                            caveats)
+    report = diff_snapshots(
+        old, plan_snapshot(plan), baseline, outputs, provider_upstream(), caveats
+    )
     if report.changed and not args.no_configs:
-        diffs, notes = router_config_diffs(outputs, plan, report.routers,
-                                           renewed_connections(report))
+        diffs, notes = router_config_diffs(
+            outputs, plan, report.routers, renewed_connections(report)
+        )
         report = dataclasses.replace(report, router_diffs=diffs, notes=notes)
     _write(render_diff(report, args.format), args.out)
     return 1 if report.changed else 0
@@ -206,81 +272,138 @@ def run_diff(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the review sub-commands to the `crossnet` parser."""
     p = subparsers.add_parser(
-        "plan", help="the address plan as tables, and what is free",
+        "plan",
+        help="the address plan as tables, and what is free",
         description="Print the stack's address plan (VPCs, subnets per AZ, datacenter "
-                    "prefixes, tunnel inside CIDRs per router, ASNs, routes) and the free "
-                    "space left in each supernet and VPC. Nothing is declared.")
+        "prefixes, tunnel inside CIDRs per router, ASNs, routes) and the free "
+        "space left in each supernet and VPC. Nothing is declared.",
+    )
     _stack_args(p)
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
     p.set_defaults(func=run_plan)
 
     p = subparsers.add_parser(
-        "diagram", help="the topology as SVG (Graphviz)",
+        "diagram",
+        help="the topology as SVG (Graphviz)",
         description="Draw datacenters and their routers, every tunnel (inside CIDR, BGP "
-                    "session or static), the VGWs and TGWs, the VPCs with their CIDRs and "
-                    "the peerings, laid out by Graphviz 'dot'.")
+        "session or static), the VGWs and TGWs, the VPCs with their CIDRs and "
+        "the peerings, laid out by Graphviz 'dot'.",
+    )
     _stack_args(p)
-    p.add_argument("--out", type=Path, default=None, metavar="FILE",
-                   help="write the SVG to FILE (default: standard output)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="write the SVG to FILE (default: standard output)",
+    )
     p.set_defaults(func=run_diagram)
 
     p = subparsers.add_parser(
-        "estimate", help="monthly AWS cost, and how long moving --data takes",
+        "estimate",
+        help="monthly AWS cost, and how long moving --data takes",
         description="Monthly AWS cost of the stack's network (VPN connection hours, TGW "
-                    "attachment hours) from a dated list-price table, and for --data the "
-                    "transfer time over the provisioned tunnels (1.25 Gbps per standard "
-                    "tunnel; ECMP only on a transit gateway), its data charges, and what "
-                    "would meet the deadline when the tunnels are too slow.")
+        "attachment hours) from a dated list-price table, and for --data the "
+        "transfer time over the provisioned tunnels (1.25 Gbps per standard "
+        "tunnel; ECMP only on a transit gateway), its data charges, and what "
+        "would meet the deadline when the tunnels are too slow.",
+    )
     _stack_args(p)
-    p.add_argument("--data", default=None, metavar="SIZE",
-                   help="amount to move, with a unit: 500GB, 20TB, 1.5TiB, 20PB")
-    p.add_argument("--direction", choices=("to-aws", "from-aws"), default="to-aws",
-                   help="to-aws: datacenter to AWS (data in is free); from-aws: data "
-                        "transfer out is charged")
-    p.add_argument("--monthly-in", default=None, metavar="SIZE",
-                   help="steady traffic from the datacenters to AWS per month (TGW processing)")
-    p.add_argument("--monthly-out", default=None, metavar="SIZE",
-                   help="steady traffic from AWS to the datacenters per month (data transfer "
-                        "out, TGW processing)")
-    p.add_argument("--deadline-days", type=float, default=DEFAULT_DEADLINE_DAYS, metavar="DAYS",
-                   help=f"longer than this is too long (default {DEFAULT_DEADLINE_DAYS:g})")
-    p.add_argument("--prices", type=Path, default=DEFAULT_PRICES, metavar="FILE",
-                   help="price table (default data/prices/aws-us-east-1.yaml)")
+    p.add_argument(
+        "--data",
+        default=None,
+        metavar="SIZE",
+        help="amount to move, with a unit: 500GB, 20TB, 1.5TiB, 20PB",
+    )
+    p.add_argument(
+        "--direction",
+        choices=("to-aws", "from-aws"),
+        default="to-aws",
+        help="to-aws: datacenter to AWS (data in is free); from-aws: data transfer out is charged",
+    )
+    p.add_argument(
+        "--monthly-in",
+        default=None,
+        metavar="SIZE",
+        help="steady traffic from the datacenters to AWS per month (TGW processing)",
+    )
+    p.add_argument(
+        "--monthly-out",
+        default=None,
+        metavar="SIZE",
+        help="steady traffic from AWS to the datacenters per month (data transfer "
+        "out, TGW processing)",
+    )
+    p.add_argument(
+        "--deadline-days",
+        type=float,
+        default=DEFAULT_DEADLINE_DAYS,
+        metavar="DAYS",
+        help=f"longer than this is too long (default {DEFAULT_DEADLINE_DAYS:g})",
+    )
+    p.add_argument(
+        "--prices",
+        type=Path,
+        default=DEFAULT_PRICES,
+        metavar="FILE",
+        help="price table (default data/prices/aws-us-east-1.yaml)",
+    )
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
     p.set_defaults(func=run_estimate)
 
     p = subparsers.add_parser(
-        "guardrails", help="the policy pack's rules over the planned resources",
+        "guardrails",
+        help="the policy pack's rules over the planned resources",
         description="Run crossnet's guardrails (the rules of the CrossGuard pack in policy/) "
-                    "over the resources the stack's plan implies, without Pulumi. Exit 1 when "
-                    "a mandatory guardrail is broken, 0 otherwise.")
+        "over the resources the stack's plan implies, without Pulumi. Exit 1 when "
+        "a mandatory guardrail is broken, 0 otherwise.",
+    )
     _stack_args(p)
-    p.add_argument("--prod-stack", action="append", default=None, metavar="NAME",
-                   help="a stack name judged as production (repeatable; default: prod)")
+    p.add_argument(
+        "--prod-stack",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a stack name judged as production (repeatable; default: prod)",
+    )
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
     p.set_defaults(func=run_guardrails)
 
     p = subparsers.add_parser(
-        "diff", help="the proposed config against the last applied state",
+        "diff",
+        help="the proposed config against the last applied state",
         description="Compare the stack file's plan with the plan the last apply recorded: "
-                    "address-plan changes, resources added/updated/replaced/deleted, every "
-                    "replacement of a VPN connection or customer gateway with its consequence "
-                    "and a safe order, and a unified diff of each affected router's config "
-                    "(keys redacted). Exit 0: no change; 1: changes; 2: invalid input.")
+        "address-plan changes, resources added/updated/replaced/deleted, every "
+        "replacement of a VPN connection or customer gateway with its consequence "
+        "and a safe order, and a unified diff of each affected router's config "
+        "(keys redacted). Exit 0: no change; 1: changes; 2: invalid input.",
+    )
     _stack_args(p)
-    p.add_argument("--applied", type=Path, default=None, metavar="FILE",
-                   help="applied state of the offline apply (default: "
-                        ".crossnet/<stack>/applied.json)")
-    p.add_argument("--outputs", type=Path, default=None, metavar="FILE",
-                   help="applied stack outputs: for a real stack `pulumi stack output --json "
-                        "--show-secrets > FILE`, whose crossnetPlan is then the baseline "
-                        "(default: .crossnet/<stack>/outputs.json)")
+    p.add_argument(
+        "--applied",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="applied state of the offline apply (default: .crossnet/<stack>/applied.json)",
+    )
+    p.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="applied stack outputs: for a real stack `pulumi stack output --json "
+        "--show-secrets > FILE`, whose crossnetPlan is then the baseline "
+        "(default: .crossnet/<stack>/outputs.json)",
+    )
     p.add_argument("--no-configs", action="store_true", help="skip the router config diffs")
-    p.add_argument("--rules", action="store_true",
-                   help="print the replace-on-change table with its sources, and exit")
+    p.add_argument(
+        "--rules",
+        action="store_true",
+        help="print the replace-on-change table with its sources, and exit",
+    )
     p.add_argument("--format", choices=("text", "markdown"), default="text")
     p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
     p.set_defaults(func=run_diff)

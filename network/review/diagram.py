@@ -28,8 +28,14 @@ def _id(kind: str, name: str) -> str:
 def topology_graph(plan: Plan) -> graphviz.Digraph:
     """The DOT graph of a plan: clusters per datacenter and per AWS region."""
     g = graphviz.Digraph(f"crossnet-{plan.stack}", format="svg")
-    g.attr(rankdir="LR", fontname=FONT, labelloc="t", nodesep="0.35", ranksep="1.6",
-           label=f"crossnet stack {plan.stack}")
+    g.attr(
+        rankdir="LR",
+        fontname=FONT,
+        labelloc="t",
+        nodesep="0.35",
+        ranksep="1.6",
+        label=f"crossnet stack {plan.stack}",
+    )
     g.attr("node", fontname=FONT, fontsize="11", shape="box", style="rounded,filled")
     g.attr("edge", fontname=FONT, fontsize="9")
     spec = plan.spec
@@ -37,11 +43,18 @@ def topology_graph(plan: Plan) -> graphviz.Digraph:
     for d in spec.datacenters:
         with g.subgraph(name=f"cluster_dc_{d.name}") as c:
             prefixes = ", ".join(str(p) for p in d.prefixes)
-            c.attr(label=f"datacenter {d.name}  (AS {d.asn})\n{prefixes}", style="rounded",
-                   color="#57606a", bgcolor="#f6f8fa")
+            c.attr(
+                label=f"datacenter {d.name}  (AS {d.asn})\n{prefixes}",
+                style="rounded",
+                color="#57606a",
+                bgcolor="#f6f8fa",
+            )
             for r in d.routers:
-                c.node(_id("router", r.key), f"router {r.key}\n{r.platform}  {r.public_ip}",
-                       fillcolor="#ffffff")
+                c.node(
+                    _id("router", r.key),
+                    f"router {r.key}\n{r.platform}  {r.public_ip}",
+                    fillcolor="#ffffff",
+                )
 
     regions = plan.regions()
     for region in regions:
@@ -50,44 +63,77 @@ def topology_graph(plan: Plan) -> graphviz.Digraph:
             for v in sorted(plan.vpcs.values(), key=lambda v: v.name):
                 if v.spec.region == region:
                     azs = len(v.spec.azs)
-                    c.node(_id("vpc", v.name), f"VPC {v.name}\n{v.spec.cidr}\n{azs} AZs",
-                           fillcolor="#dafbe1")
+                    c.node(
+                        _id("vpc", v.name),
+                        f"VPC {v.name}\n{v.spec.cidr}\n{azs} AZs",
+                        fillcolor="#dafbe1",
+                    )
             for gw in sorted(plan.vpn_gateways.values(), key=lambda x: x.name):
                 vpc = plan.vpcs.get(gw.vpc)
                 if vpc is not None and vpc.spec.region == region:
-                    c.node(_id("gw", gw.name), f"VGW {gw.name}\nAS {gw.asn}\none tunnel at a time",
-                           shape="hexagon", fillcolor="#ddf4ff")
+                    c.node(
+                        _id("gw", gw.name),
+                        f"VGW {gw.name}\nAS {gw.asn}\none tunnel at a time",
+                        shape="hexagon",
+                        fillcolor="#ddf4ff",
+                    )
             for t in sorted(plan.transit.values(), key=lambda x: x.name):
                 if t.spec.region == region:
                     ecmp = "ECMP" if t.spec.ecmp else "no ECMP"
-                    c.node(_id("gw", t.name), f"TGW {t.name}\nAS {t.spec.asn}, {ecmp}",
-                           shape="doubleoctagon", fillcolor="#ddf4ff")
+                    c.node(
+                        _id("gw", t.name),
+                        f"TGW {t.name}\nAS {t.spec.asn}, {ecmp}",
+                        shape="doubleoctagon",
+                        fillcolor="#ddf4ff",
+                    )
 
     for conn in sorted(plan.connections, key=lambda c: c.name):
         routing = conn.spec.routing
         for tun in conn.tunnels:
-            session = (f"BGP {conn.datacenter.asn} <-> {conn.aws_asn}" if routing == "bgp"
-                       else "static")
+            session = (
+                f"BGP {conn.datacenter.asn} <-> {conn.aws_asn}" if routing == "bgp" else "static"
+            )
             role = {"primary": " (active)", "secondary": " (standby)"}.get(tun.preference, "")
-            g.edge(_id("router", conn.router.key), _id("gw", conn.spec.gateway),
-                   label=f"{conn.name} t{tun.number}{role}\n{tun.inside_cidr}\n{session}",
-                   style=STYLE.get(tun.preference, "solid"), color=COLOR.get(routing, "black"),
-                   dir="both", arrowhead="none", arrowtail="none")
+            g.edge(
+                _id("router", conn.router.key),
+                _id("gw", conn.spec.gateway),
+                label=f"{conn.name} t{tun.number}{role}\n{tun.inside_cidr}\n{session}",
+                style=STYLE.get(tun.preference, "solid"),
+                color=COLOR.get(routing, "black"),
+                dir="both",
+                arrowhead="none",
+                arrowtail="none",
+            )
 
     for gw in sorted(plan.vpn_gateways.values(), key=lambda x: x.name):
         if gw.vpc in plan.vpcs:
-            g.edge(_id("gw", gw.name), _id("vpc", gw.vpc), label="attached, propagates",
-                   arrowhead="none", color="#57606a")
+            g.edge(
+                _id("gw", gw.name),
+                _id("vpc", gw.vpc),
+                label="attached, propagates",
+                arrowhead="none",
+                color="#57606a",
+            )
     for tp in sorted(plan.transit.values(), key=lambda x: x.name):
         for vname, tier in tp.spec.attachments:
             table = tp.association.get(f"vpc:{vname}", "-")
-            g.edge(_id("gw", tp.name), _id("vpc", vname), label=f"{tier} subnets, rt {table}",
-                   arrowhead="none", color="#57606a")
+            g.edge(
+                _id("gw", tp.name),
+                _id("vpc", vname),
+                label=f"{tier} subnets, rt {table}",
+                arrowhead="none",
+                color="#57606a",
+            )
     for p in plan.peerings:
         cross = plan.vpcs[p.requester].spec.region != plan.vpcs[p.accepter].spec.region
-        g.edge(_id("vpc", p.requester), _id("vpc", p.accepter),
-               label=f"peering {p.name}" + (" (inter-region)" if cross else ""),
-               style="dashed", dir="none", color="#cf222e")
+        g.edge(
+            _id("vpc", p.requester),
+            _id("vpc", p.accepter),
+            label=f"peering {p.name}" + (" (inter-region)" if cross else ""),
+            style="dashed",
+            dir="none",
+            color="#cf222e",
+        )
     return g
 
 
@@ -96,5 +142,6 @@ def render_svg(plan: Plan) -> str:
     try:
         return topology_graph(plan).pipe(format="svg", encoding="utf-8")
     except graphviz.ExecutableNotFound:
-        raise CrossnetError("Graphviz 'dot' is not installed (Debian: apt-get install "
-                            "graphviz)") from None
+        raise CrossnetError(
+            "Graphviz 'dot' is not installed (Debian: apt-get install graphviz)"
+        ) from None

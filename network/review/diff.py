@@ -44,19 +44,41 @@ from network.review.snapshot import SNAPSHOT_VERSION
 from network.review.tables import Table, render_markdown, render_text
 
 EMPTY_SNAPSHOT: dict[str, Any] = {
-    "snapshotVersion": SNAPSHOT_VERSION, "stack": "", "defaultRegion": "",
-    "addressSpace": {"aws": [], "datacenters": []}, "vpcs": {}, "datacenters": {},
-    "vpnGateways": {}, "transitGateways": {}, "connections": {}, "peerings": {},
-    "vpcRoutes": {}, "vgwPropagation": {},
+    "snapshotVersion": SNAPSHOT_VERSION,
+    "stack": "",
+    "defaultRegion": "",
+    "addressSpace": {"aws": [], "datacenters": []},
+    "vpcs": {},
+    "datacenters": {},
+    "vpnGateways": {},
+    "transitGateways": {},
+    "connections": {},
+    "peerings": {},
+    "vpcRoutes": {},
+    "vgwPropagation": {},
 }
 # A syntactically valid stand-in for every key: configs are rendered redacted anyway.
 _DUMMY_PSK = "RedactedKeyNeverUsed"
 # What a tunnel's AWS outside address reads as before AWS has assigned it.
-PLACEHOLDER_NOTE = ("0.0.0.N stands for an AWS outside address that exists only after the "
-                    "apply; REDACTED stands for every pre-shared key")
-_CONNECTION_FIELDS = ("router", "gateway", "gatewayType", "routing", "redundancy", "awsAsn",
-                      "customerAsn", "customerIp", "announce", "accept", "maxPrefixesIn",
-                      "crypto", "tunnels")
+PLACEHOLDER_NOTE = (
+    "0.0.0.N stands for an AWS outside address that exists only after the "
+    "apply; REDACTED stands for every pre-shared key"
+)
+_CONNECTION_FIELDS = (
+    "router",
+    "gateway",
+    "gatewayType",
+    "routing",
+    "redundancy",
+    "awsAsn",
+    "customerAsn",
+    "customerIp",
+    "announce",
+    "accept",
+    "maxPrefixesIn",
+    "crypto",
+    "tunnels",
+)
 
 
 # ------------------------------------------------------------------ loading
@@ -68,7 +90,8 @@ OUTPUTS_CAVEAT = (
     "Baseline: the plan snapshot the stack exported ({where}). The resources are inferred "
     "from the two plans with crossnet's own model, not read from the stack's state: drift, "
     "changes made outside crossnet, and what the provider computes at plan time show only in "
-    "`pulumi preview`; run it before `pulumi up`.")
+    "`pulumi preview`; run it before `pulumi up`."
+)
 
 
 def check_snapshot(snap: Any, source: str, field: str) -> dict[str, Any]:
@@ -76,13 +99,21 @@ def check_snapshot(snap: Any, source: str, field: str) -> dict[str, Any]:
     if not isinstance(snap, dict):
         raise ConfigError(source, [Problem(field, "missing", "no plan snapshot")])
     if snap.get("snapshotVersion") != SNAPSHOT_VERSION:
-        raise ConfigError(source, [Problem(f"{field}.snapshotVersion",
-                                           str(snap.get("snapshotVersion")),
-                                           f"this crossnet reads version {SNAPSHOT_VERSION}")])
+        raise ConfigError(
+            source,
+            [
+                Problem(
+                    f"{field}.snapshotVersion",
+                    str(snap.get("snapshotVersion")),
+                    f"this crossnet reads version {SNAPSHOT_VERSION}",
+                )
+            ],
+        )
     missing = [k for k in EMPTY_SNAPSHOT if k not in snap]
     if missing:
-        raise ConfigError(source, [Problem(f"{field}.{k}", "missing", "part of a plan snapshot")
-                                   for k in missing])
+        raise ConfigError(
+            source, [Problem(f"{field}.{k}", "missing", "part of a plan snapshot") for k in missing]
+        )
     return snap
 
 
@@ -103,9 +134,17 @@ def load_applied(path: Path) -> dict[str, Any] | None:
         return check_snapshot(data, source, "(snapshot)")
     snap = data.get("plan") if isinstance(data, dict) else None
     if not isinstance(snap, dict):
-        raise ConfigError(source, [Problem(
-            "plan", "missing", "the last apply recorded no plan snapshot (an older crossnet?): "
-            "run the apply again, or pass --applied FILE")])
+        raise ConfigError(
+            source,
+            [
+                Problem(
+                    "plan",
+                    "missing",
+                    "the last apply recorded no plan snapshot (an older crossnet?): "
+                    "run the apply again, or pass --applied FILE",
+                )
+            ],
+        )
     return check_snapshot(snap, source, "plan")
 
 
@@ -124,9 +163,17 @@ def load_outputs_raw(path: Path, strict: bool = False) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict):
         if strict:
-            raise ConfigError(str(path), [Problem(
-                "(file)", type(data).__name__,
-                "stack outputs are one JSON object (pulumi stack output --json --show-secrets)")])
+            raise ConfigError(
+                str(path),
+                [
+                    Problem(
+                        "(file)",
+                        type(data).__name__,
+                        "stack outputs are one JSON object "
+                        "(pulumi stack output --json --show-secrets)",
+                    )
+                ],
+            )
         return None
     return data
 
@@ -171,19 +218,23 @@ def _facts(s: Mapping[str, Any]) -> dict[tuple[str, str], str]:
     for name, g in s["vpnGateways"].items():
         f[("gateway", name)] = f"VGW AS {g['asn']} on vpc {g['vpc']}"
     for name, t in s["transitGateways"].items():
-        f[("gateway", name)] = (f"TGW AS {t['asn']} in {t['region']}, "
-                                f"ECMP {'on' if t['ecmp'] else 'off'}")
+        f[("gateway", name)] = (
+            f"TGW AS {t['asn']} in {t['region']}, ECMP {'on' if t['ecmp'] else 'off'}"
+        )
         for vpc, tier in t["attachments"].items():
             f[("tgw attachment", f"{name}/{vpc}")] = f"{tier} subnets"
         for rt, table in t["routeTables"].items():
             f[("tgw route table", f"{name}/{rt}")] = (
                 f"associated {_j(table['associations'])}; propagated "
-                f"{_j(table['propagations']) or '-'}")
+                f"{_j(table['propagations']) or '-'}"
+            )
         for r in t["staticRoutes"]:
             f[("tgw static route", f"{name}/{r['table']} {r['destination']}")] = r["attachment"]
     for name, c in s["connections"].items():
-        f[("connection", name)] = (f"router {c['router']} -> {c['gateway']} ({c['gatewayType']}), "
-                                   f"{c['routing']}, {c['redundancy']}")
+        f[("connection", name)] = (
+            f"router {c['router']} -> {c['gateway']} ({c['gatewayType']}), "
+            f"{c['routing']}, {c['redundancy']}"
+        )
         f[("asn", f"{name} aws/router")] = f"{c['awsAsn']}/{c['customerAsn']}"
         f[("announced", name)] = _j(c["announce"])
         f[("accepted", name)] = f"{_j(c['accept'])} (max {c['maxPrefixesIn']})"
@@ -192,7 +243,8 @@ def _facts(s: Mapping[str, Any]) -> dict[tuple[str, str], str]:
             v6 = f" v6 {t['insideIpv6Cidr']}" if t["insideIpv6Cidr"] else ""
             f[("tunnel", f"{name} t{n}")] = (
                 f"{t['insideCidr']} aws {t['awsInside']} router {t['customerInside']} "
-                f"{t['preference']}{v6}")
+                f"{t['preference']}{v6}"
+            )
             f[("tunnel key", f"{name} t{n}")] = t["psk"]
     for name, p in s["peerings"].items():
         f[("peering", name)] = f"{p['requester']} <-> {p['accepter']}"
@@ -206,17 +258,25 @@ def _facts(s: Mapping[str, Any]) -> dict[tuple[str, str], str]:
 
 def _crypto_text(c: Mapping[str, Any]) -> str:
     def phase(p: Mapping[str, Any]) -> str:
-        return (f"{_j(p['encryption'])}/{_j(p['integrity'])}/DH {_j(p['dhGroups'])}/"
-                f"{p['lifetimeSeconds']}s")
-    return (f"{_j(c['ikeVersions'])} p1 {phase(c['phase1'])} p2 {phase(c['phase2'])} "
-            f"dpd {c['dpd']['timeoutSeconds']}s {c['dpd']['action']} {c['startupAction']}")
+        return (
+            f"{_j(p['encryption'])}/{_j(p['integrity'])}/DH {_j(p['dhGroups'])}/"
+            f"{p['lifetimeSeconds']}s"
+        )
+
+    return (
+        f"{_j(c['ikeVersions'])} p1 {phase(c['phase1'])} p2 {phase(c['phase2'])} "
+        f"dpd {c['dpd']['timeoutSeconds']}s {c['dpd']['action']} {c['startupAction']}"
+    )
 
 
 def address_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[FactChange]:
     """Every address-plan fact that was added, removed or changed."""
     a, b = _facts(old), _facts(new)
-    return sorted(FactChange(area, key, a.get((area, key)), b.get((area, key)))
-                  for area, key in set(a) | set(b) if a.get((area, key)) != b.get((area, key)))
+    return sorted(
+        FactChange(area, key, a.get((area, key)), b.get((area, key)))
+        for area, key in set(a) | set(b)
+        if a.get((area, key)) != b.get((area, key))
+    )
 
 
 # ------------------------------------------------------------------ resources
@@ -247,8 +307,9 @@ def _refs(v: Any) -> list[str]:
     return [x.split(":", 2)[2] for x in vals if isinstance(x, str) and x.startswith("ref:")]
 
 
-def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any],
-                     upstream: str | None = CHECKED_UPSTREAM) -> list[ResourceChange]:
+def resource_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], upstream: str | None = CHECKED_UPSTREAM
+) -> list[ResourceChange]:
     """Resources added, updated, replaced and deleted between two snapshots.
 
     A resource whose `ForceNew` input changes is replaced; so is one whose
@@ -258,16 +319,21 @@ def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any],
     """
     # The root Stack is no resource to create, update or delete; what its outputs
     # carry (the prefixes each router announces) shows as address-plan changes.
-    before = {(r["type"], r["name"]): r for r in proposed_resources(dict(old))
-              if r["type"] != STACK_TYPE}
-    after = {(r["type"], r["name"]): r for r in proposed_resources(dict(new))
-             if r["type"] != STACK_TYPE}
+    before = {
+        (r["type"], r["name"]): r for r in proposed_resources(dict(old)) if r["type"] != STACK_TYPE
+    }
+    after = {
+        (r["type"], r["name"]): r for r in proposed_resources(dict(new)) if r["type"] != STACK_TYPE
+    }
     common = sorted(set(before) & set(after))
     props: dict[tuple[str, str], list[PropChange]] = {}
     for k in common:
         a, b = before[k]["inputs"], after[k]["inputs"]
-        props[k] = [PropChange(p, a.get(p), b.get(p), replaces(k[0], p, upstream))
-                    for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)]
+        props[k] = [
+            PropChange(p, a.get(p), b.get(p), replaces(k[0], p, upstream))
+            for p in sorted(set(a) | set(b))
+            if a.get(p) != b.get(p)
+        ]
     renewed = {k[1] for k in common if any(p.replaces for p in props[k])}
     grew = True
     while grew:  # a replaced resource gets a new ID: whatever refers to it changes too
@@ -283,15 +349,26 @@ def resource_changes(old: Mapping[str, Any], new: Mapping[str, Any],
                     if forced and k[1] not in renewed:
                         renewed.add(k[1])
                         grew = True
-    out = [ResourceChange("create", t, after[(t, n)]["kind"], n)
-           for t, n in sorted(set(after) - set(before))]
-    out += [ResourceChange("delete", t, before[(t, n)]["kind"], n)
-            for t, n in sorted(set(before) - set(after))]
+    out = [
+        ResourceChange("create", t, after[(t, n)]["kind"], n)
+        for t, n in sorted(set(after) - set(before))
+    ]
+    out += [
+        ResourceChange("delete", t, before[(t, n)]["kind"], n)
+        for t, n in sorted(set(before) - set(after))
+    ]
     for k in common:
         if props[k]:
             action = "replace" if k[1] in renewed else "update"
-            out.append(ResourceChange(action, k[0], after[k]["kind"], k[1],
-                                      tuple(sorted(props[k], key=lambda p: p.prop))))
+            out.append(
+                ResourceChange(
+                    action,
+                    k[0],
+                    after[k]["kind"],
+                    k[1],
+                    tuple(sorted(props[k], key=lambda p: p.prop)),
+                )
+            )
     order = {"replace": 0, "delete": 1, "create": 2, "update": 3}
     return sorted(out, key=lambda c: (order[c.action], c.type, c.name))
 
@@ -355,17 +432,23 @@ def _output_id(outputs: Mapping[str, Any] | None, section: str, name: str, defau
 
 def _provider_text(upstream: str | None) -> str:
     if upstream is None:
-        return ("the installed pulumi-aws is older than "
-                f"{CHECKED_PULUMI_AWS} or unknown, so its terraform-provider-aws is not known here")
+        return (
+            "the installed pulumi-aws is older than "
+            f"{CHECKED_PULUMI_AWS} or unknown, so its terraform-provider-aws is not known here"
+        )
     return f"pulumi-aws {CHECKED_PULUMI_AWS} or later (terraform-provider-aws v{upstream} or later)"
 
 
-def _inside_only_steps(name: str, rec: Mapping[str, Any] | None, tunnels: list[tuple[int, str]],
-                       router: str) -> tuple[str, ...]:
+def _inside_only_steps(
+    name: str, rec: Mapping[str, Any] | None, tunnels: list[tuple[int, str]], router: str
+) -> tuple[str, ...]:
     vpn_id = rec.get("vpnConnectionId", "<vpn id>") if rec else "<vpn id>"
-    outside = {int(t.get("number", 0)): t.get("awsOutsideIp", f"<tunnel {t.get('number')} "
-                                                               "outside address>")
-               for t in (rec or {}).get("tunnels") or []}
+    outside = {
+        int(t.get("number", 0)): t.get(
+            "awsOutsideIp", f"<tunnel {t.get('number')} outside address>"
+        )
+        for t in (rec or {}).get("tunnels") or []
+    }
     steps = []
     for n, cidr in tunnels:
         ip = outside.get(n, f"<tunnel {n} outside address>")
@@ -374,33 +457,42 @@ def _inside_only_steps(name: str, rec: Mapping[str, Any] | None, tunnels: list[t
             f"modify-vpn-tunnel-options --vpn-connection-id {vpn_id} "
             f"--vpn-tunnel-outside-ip-address {ip} --tunnel-options TunnelInsideCidr={cidr}; "
             f"then move {router}'s tunnel {n} to the new inside addresses and wait for its "
-            "BGP session (AWS keeps the outside address and the key)")
-    steps.append("pulumi refresh, so the state holds the new inside CIDRs; pulumi preview "
-                 "must then show no replacement of the connection")
+            "BGP session (AWS keeps the outside address and the key)"
+        )
+    steps.append(
+        "pulumi refresh, so the state holds the new inside CIDRs; pulumi preview "
+        "must then show no replacement of the connection"
+    )
     return tuple(steps)
 
 
-def _one_tunnel_per_apply(name: str, router: str, tunnels: list[tuple[int, str]],
-                          inside: Mapping[str, Any]) -> tuple[str, ...]:
+def _one_tunnel_per_apply(
+    name: str, router: str, tunnels: list[tuple[int, str]], inside: Mapping[str, Any]
+) -> tuple[str, ...]:
     steps: list[str] = []
     if len(tunnels) > 1:
         steps.append(
             f"change one tunnel per apply, so that the other carries the traffic: put only "
             f"tunnel {tunnels[0][0]}'s new insideCidr in the stack first (one apply changing "
-            "both takes both tunnels down until the router follows)")
+            "both takes both tunnels down until the router follows)"
+        )
     for n, cidr in tunnels:
         t = inside.get(str(n)) or {}
         steps.append(
             f"apply: AWS moves tunnel {n} of {name} to {cidr} (ModifyVpnTunnelOptions) and the "
             f"tunnel goes down; move {router}'s tunnel {n} to router {t.get('customerInside')} "
-            f"/ AWS {t.get('awsInside')} (crossnet render) and wait for IPsec and BGP on it")
+            f"/ AWS {t.get('awsInside')} (crossnet render) and wait for IPsec and BGP on it"
+        )
     steps.append(f"check both tunnels of {name} carry BGP again before the next change")
     return tuple(steps)
 
 
 def _make_before_break(name: str, router: str, routing: str) -> tuple[str, ...]:
-    shift = ("BGP moves the traffic once the new sessions are up" if routing == "bgp"
-             else "point the router's static routes at the new tunnels")
+    shift = (
+        "BGP moves the traffic once the new sessions are up"
+        if routing == "bgp"
+        else "point the router's static routes at the new tunnels"
+    )
     return (
         f"add the new connection beside {name} under a new name (a copy of its entry with "
         "the new settings) and apply: AWS creates it with its own outside addresses and keys",
@@ -411,8 +503,10 @@ def _make_before_break(name: str, router: str, routing: str) -> tuple[str, ...]:
 
 
 def _reasons(ch: ResourceChange) -> tuple[str, ...]:
-    return tuple(f"{p.prop}: {_show(p.old)} -> {_show(p.new)}"
-                 + (f" (new ID of {p.via})" if p.via else "") for p in ch.reasons)
+    return tuple(
+        f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" + (f" (new ID of {p.via})" if p.via else "")
+        for p in ch.reasons
+    )
 
 
 def _cgw_impacts(new: Mapping[str, Any], changes: list[ResourceChange]) -> list[Impact]:
@@ -427,30 +521,48 @@ def _cgw_impacts(new: Mapping[str, Any], changes: list[ResourceChange]) -> list[
         conns = sorted(on_cgw[ch.name])
         router = nc[conns[0]]["router"]
         dc = nc[conns[0]]["datacenter"]
-        peers = sorted({c["router"] for c in nc.values()
-                        if c["datacenter"] == dc and c["router"] != router})
+        peers = sorted(
+            {c["router"] for c in nc.values() if c["datacenter"] == dc and c["router"] != router}
+        )
         steps = (
-            (f"move the traffic off {router}: " + (
-                f"{', '.join(peers)} {'carry' if len(peers) > 1 else 'carries'} it while "
-                f"{router}'s sessions are down"
-                if peers else f"{router} is the only router of {dc}: plan an outage")),
+            (
+                f"move the traffic off {router}: "
+                + (
+                    f"{', '.join(peers)} {'carry' if len(peers) > 1 else 'carries'} it while "
+                    f"{router}'s sessions are down"
+                    if peers
+                    else f"{router} is the only router of {dc}: plan an outage"
+                )
+            ),
             f"apply only this router's customer gateway and connections: pulumi up "
             f"--target <urn of {ch.name}> --target-dependents",
             f"reconfigure {router} (crossnet render): its new address or ASN, then check "
             "IPsec and BGP on every tunnel",
             "repeat router by router",
         )
-        out.append(Impact(
-            "replace-cgw", ch.name, (router,), _reasons(ch),
-            "AWS creates a new customer gateway and moves the VPN connection(s) "
-            f"{', '.join(conns) or '-'} onto it (ModifyVpnConnection): both tunnels of each are "
-            f"down while AWS provisions the new endpoints, and stay down until {router} uses its "
-            "new address or ASN", steps))
+        out.append(
+            Impact(
+                "replace-cgw",
+                ch.name,
+                (router,),
+                _reasons(ch),
+                "AWS creates a new customer gateway and moves the VPN connection(s) "
+                f"{', '.join(conns) or '-'} onto it (ModifyVpnConnection): both tunnels of each "
+                "are down while AWS provisions the new endpoints, and stay down until "
+                f"{router} uses its "
+                "new address or ASN",
+                steps,
+            )
+        )
     return out
 
 
-def _vgw_impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[ResourceChange],
-                 outputs: Mapping[str, Any] | None) -> list[Impact]:
+def _vgw_impacts(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    changes: list[ResourceChange],
+    outputs: Mapping[str, Any] | None,
+) -> list[Impact]:
     by_resource = {resource_name("vgw", g): g for g in new["vpnGateways"]}
     out = []
     for ch in changes:
@@ -464,22 +576,33 @@ def _vgw_impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[R
         bgp = [n for n in conns if new["connections"][n]["routing"] == "bgp"]
         vgw_id = _output_id(outputs, "gateways", g, "<old vgw id>")
         vpc_id = _output_id(outputs, "vpcs", was.get("vpc", vpc), "<vpc id>")
-        moved = (f"moves {', '.join(conns)} onto it (ModifyVpnConnection): both tunnels of each "
-                 "are down while AWS provisions the new endpoints (the outside addresses, keys "
-                 "and tunnel options stay)" if conns else "has no VPN connection to move")
-        asn = (f" The AWS-side ASN of the BGP sessions of {', '.join(bgp)} becomes {gw['asn']}."
-               if bgp and gw["asn"] != was.get("asn") else "")
+        moved = (
+            f"moves {', '.join(conns)} onto it (ModifyVpnConnection): both tunnels of each "
+            "are down while AWS provisions the new endpoints (the outside addresses, keys "
+            "and tunnel options stay)"
+            if conns
+            else "has no VPN connection to move"
+        )
+        asn = (
+            f" The AWS-side ASN of the BGP sessions of {', '.join(bgp)} becomes {gw['asn']}."
+            if bgp and gw["asn"] != was.get("asn")
+            else ""
+        )
         consequence = (
             f"AWS creates a new VGW for vpc {vpc} and {moved}. Its route propagation is replaced "
             f"too: vpc {vpc} has no route to the datacenters from the moment the old VGW leaves "
             "until the new one propagates them. A VPC takes one VGW at a time (AttachVpnGateway), "
             "and Pulumi creates the replacement before deleting the old one (crossnet does not "
             "mark the VGW deleteBeforeReplace): left alone, `pulumi up` fails when AWS refuses "
-            f"to attach the new VGW to vpc {vpc}." + asn)
-        router_step = (f"on {', '.join(routers)}: peer with AWS-side ASN {gw['asn']} "
-                       "(crossnet render), then check IPsec and BGP on both tunnels"
-                       if bgp else f"on {', '.join(routers) or 'the routers'}: the config stays "
-                       "(static routing); check IPsec on both tunnels and the VPC routes")
+            f"to attach the new VGW to vpc {vpc}." + asn
+        )
+        router_step = (
+            f"on {', '.join(routers)}: peer with AWS-side ASN {gw['asn']} "
+            "(crossnet render), then check IPsec and BGP on both tunnels"
+            if bgp
+            else f"on {', '.join(routers) or 'the routers'}: the config stays "
+            "(static routing); check IPsec on both tunnels and the VPC routes"
+        )
         steps = (
             f"plan an outage of vpc {vpc}'s datacenter traffic: with one VGW per VPC there is "
             "no second path while the gateway is swapped",
@@ -511,7 +634,8 @@ def _tgw_asn_impacts(new: Mapping[str, Any], changes: list[ResourceChange]) -> l
             f"terraform-provider-aws v{since.version if since else '?'} and later), but AWS "
             "refuses it while the transit gateway has VPN attachments: `pulumi up` fails on "
             f"{t}, which carries {', '.join(conns)}. The ASN cannot change under live VPN "
-            "connections.")
+            "connections."
+        )
         steps = (
             f"make before break: add a second transit gateway with AS {asn.new} beside {t} "
             "(its VPC attachments and route tables), then move one connection at a time onto it "
@@ -522,15 +646,26 @@ def _tgw_asn_impacts(new: Mapping[str, Any], changes: list[ResourceChange]) -> l
             f"either way {', '.join(routers)} peer with AWS-side ASN {asn.new} afterwards "
             "(crossnet render)",
         )
-        out.append(Impact("blocked-tgw-asn", t, routers,
-                          (f"amazonSideAsn: {_show(asn.old)} -> {_show(asn.new)}",),
-                          consequence, steps))
+        out.append(
+            Impact(
+                "blocked-tgw-asn",
+                t,
+                routers,
+                (f"amazonSideAsn: {_show(asn.old)} -> {_show(asn.new)}",),
+                consequence,
+                steps,
+            )
+        )
     return out
 
 
-def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[ResourceChange],
-            outputs: Mapping[str, Any] | None = None,
-            upstream: str | None = CHECKED_UPSTREAM) -> list[Impact]:
+def impacts(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    changes: list[ResourceChange],
+    outputs: Mapping[str, Any] | None = None,
+    upstream: str | None = CHECKED_UPSTREAM,
+) -> list[Impact]:
     """The changes the datacenter routers must follow, loudest first."""
     recs = _aws_ids(outputs)
     oc, nc = old["connections"], new["connections"]
@@ -538,77 +673,147 @@ def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[Resour
     replaced_cgws = {c.name for c in changes if c.kind == "cgw" and c.action == "replace"}
     # Gateways replaced: their connections' own banner covers the move.
     replaced_gws = {c.name for c in changes if c.kind in ("vgw", "tgw") and c.action == "replace"}
-    out = [*_cgw_impacts(new, changes), *_vgw_impacts(old, new, changes, outputs),
-           *_tgw_asn_impacts(new, changes)]
+    out = [
+        *_cgw_impacts(new, changes),
+        *_vgw_impacts(old, new, changes, outputs),
+        *_tgw_asn_impacts(new, changes),
+    ]
     blocked_tgws = {i.subject for i in out if i.kind == "blocked-tgw-asn"}
     for name in sorted(set(oc) | set(nc)):
         o, n = oc.get(name), nc.get(name)
         if o is None:
             assert n is not None
-            out.append(Impact("add", name, (n["router"],), (),
-                              "a new connection: AWS assigns two outside addresses and keys at "
-                              f"the apply; {n['router']} needs two new tunnels",
-                              ("apply", f"configure {n['router']} from the new outputs "
-                                        "(crossnet render) and check IPsec and BGP")))
+            out.append(
+                Impact(
+                    "add",
+                    name,
+                    (n["router"],),
+                    (),
+                    "a new connection: AWS assigns two outside addresses and keys at "
+                    f"the apply; {n['router']} needs two new tunnels",
+                    (
+                        "apply",
+                        f"configure {n['router']} from the new outputs "
+                        "(crossnet render) and check IPsec and BGP",
+                    ),
+                )
+            )
             continue
         if n is None:
-            out.append(Impact("remove", name, (o["router"],), (),
-                              f"AWS deletes the connection; {o['router']} loses two tunnels",
-                              (f"move the traffic off {name} first (with BGP: shut its sessions "
-                               "on the router)", "apply",
-                               f"remove the tunnels from {o['router']}")))
+            out.append(
+                Impact(
+                    "remove",
+                    name,
+                    (o["router"],),
+                    (),
+                    f"AWS deletes the connection; {o['router']} loses two tunnels",
+                    (
+                        f"move the traffic off {name} first (with BGP: shut its sessions "
+                        "on the router)",
+                        "apply",
+                        f"remove the tunnels from {o['router']}",
+                    ),
+                )
+            )
             continue
         routers = tuple(sorted({o["router"], n["router"]}))
         vpn = by_name.get(("vpn", f"{name}-vpn"))
-        inside = [(int(p.prop[6]), str(p.new)) for p in (vpn.props if vpn else ())
-                  if p.prop in ("tunnel1InsideCidr", "tunnel2InsideCidr") and not p.via]
+        inside = [
+            (int(p.prop[6]), str(p.new))
+            for p in (vpn.props if vpn else ())
+            if p.prop in ("tunnel1InsideCidr", "tunnel2InsideCidr") and not p.via
+        ]
         if vpn is not None and vpn.action == "replace":
             only_inside = bool(inside) and len(inside) == len(vpn.reasons)
             steps: tuple[str, ...] = (
-                _inside_only_steps(name, recs.get(name), inside, n["router"]) if only_inside
-                else _make_before_break(name, n["router"], n["routing"]))
-            keys = ("the same pre-shared keys (crossnet passes them in: generated once, or from "
-                    "config)") if not any(p.prop.endswith("PresharedKey") for p in vpn.props) \
+                _inside_only_steps(name, recs.get(name), inside, n["router"])
+                if only_inside
+                else _make_before_break(name, n["router"], n["routing"])
+            )
+            keys = (
+                (
+                    "the same pre-shared keys (crossnet passes them in: generated once, or from "
+                    "config)"
+                )
+                if not any(p.prop.endswith("PresharedKey") for p in vpn.props)
                 else "new pre-shared keys"
-            older = (f" ({_provider_text(upstream)}; terraform-provider-aws v6.28.0 and later "
-                     "change an inside CIDR in place instead)") if only_inside else ""
-            out.append(Impact(
-                "replace-vpn", name, routers, _reasons(vpn),
-                "AWS deletes the VPN connection and creates a new one: NEW OUTSIDE ADDRESSES "
-                f"for both tunnels and a new connection ID, with {keys}; both tunnels stay down "
-                f"until {' and '.join(routers)} {'have' if len(routers) > 1 else 'has'} the new "
-                "values. One tunnel at a time is not possible inside a replacement: both tunnels "
-                "go with the connection" + older
-                + ("; the steps below avoid the replacement, keeping the outside addresses"
-                   if only_inside else ""),
-                steps, avoidable=only_inside,
-                config_path=("the in-place path of the steps below: AWS keeps the outside "
-                             "addresses; were the connection replaced, they would change too "
-                             "(0.0.0.N)") if only_inside else
-                            "the replacement: new outside addresses (0.0.0.N) on both tunnels"))
+            )
+            older = (
+                (
+                    f" ({_provider_text(upstream)}; terraform-provider-aws v6.28.0 and later "
+                    "change an inside CIDR in place instead)"
+                )
+                if only_inside
+                else ""
+            )
+            out.append(
+                Impact(
+                    "replace-vpn",
+                    name,
+                    routers,
+                    _reasons(vpn),
+                    "AWS deletes the VPN connection and creates a new one: NEW OUTSIDE "
+                    f"ADDRESSES for both tunnels and a new connection ID, with {keys}; both "
+                    f"tunnels stay down until {' and '.join(routers)} "
+                    f"{'have' if len(routers) > 1 else 'has'} the new values. One tunnel at a "
+                    "time is not possible inside a replacement: both tunnels "
+                    "go with the connection"
+                    + older
+                    + (
+                        "; the steps below avoid the replacement, keeping the outside addresses"
+                        if only_inside
+                        else ""
+                    ),
+                    steps,
+                    avoidable=only_inside,
+                    config_path=(
+                        "the in-place path of the steps below: AWS keeps the outside "
+                        "addresses; were the connection replaced, they would change too "
+                        "(0.0.0.N)"
+                    )
+                    if only_inside
+                    else "the replacement: new outside addresses (0.0.0.N) on both tunnels",
+                )
+            )
             continue
         if inside:
             since = in_place_since("aws:ec2/vpnConnection:VpnConnection", "tunnel1InsideCidr")
             first = since.version if since else "6.28.0"
-            out.append(Impact(
-                "inside-cidr", name, routers,
-                tuple(f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" for p in vpn.props
-                      if p.prop in ("tunnel1InsideCidr", "tunnel2InsideCidr")) if vpn else (),
-                f"With {_provider_text(upstream)} the connection stays: AWS modifies each "
-                "changed tunnel in place (ModifyVpnTunnelOptions), and that tunnel is down until "
-                f"{' and '.join(routers)} use{'' if len(routers) > 1 else 's'} its new inside "
-                "addresses; the outside addresses and keys stay. Providers older than "
-                f"terraform-provider-aws v{first} REPLACE the connection instead: new outside "
-                "addresses, both tunnels down at once",
-                _one_tunnel_per_apply(name, n["router"], inside, n["tunnels"]),
-                config_path="the in-place path (the AWS outside addresses stay); an older "
-                            "provider's replacement would change them too"))
+            out.append(
+                Impact(
+                    "inside-cidr",
+                    name,
+                    routers,
+                    tuple(
+                        f"{p.prop}: {_show(p.old)} -> {_show(p.new)}"
+                        for p in vpn.props
+                        if p.prop in ("tunnel1InsideCidr", "tunnel2InsideCidr")
+                    )
+                    if vpn
+                    else (),
+                    f"With {_provider_text(upstream)} the connection stays: AWS modifies each "
+                    "changed tunnel in place (ModifyVpnTunnelOptions), and that tunnel is down "
+                    f"until {' and '.join(routers)} use{'' if len(routers) > 1 else 's'} its new "
+                    "inside addresses; the outside addresses and keys stay. Providers older than "
+                    f"terraform-provider-aws v{first} REPLACE the connection instead: new outside "
+                    "addresses, both tunnels down at once",
+                    _one_tunnel_per_apply(name, n["router"], inside, n["tunnels"]),
+                    config_path="the in-place path (the AWS outside addresses stay); an older "
+                    "provider's replacement would change them too",
+                )
+            )
         touched = {k for k in _CONNECTION_FIELDS if o.get(k) != n.get(k)}
-        own = [p for p in (vpn.props if vpn else ()) if not p.via
-               and p.prop not in ("tunnel1InsideCidr", "tunnel2InsideCidr")]
+        own = [
+            p
+            for p in (vpn.props if vpn else ())
+            if not p.via and p.prop not in ("tunnel1InsideCidr", "tunnel2InsideCidr")
+        ]
         via = {p.via for p in (vpn.props if vpn else ()) if p.via}
-        if not own and touched <= {"customerAsn", "customerIp"} and (
-                vpn is None or f"{cgw_key(dict(new), dict(n))}-cgw" in replaced_cgws):
+        if (
+            not own
+            and touched <= {"customerAsn", "customerIp"}
+            and (vpn is None or f"{cgw_key(dict(new), dict(n))}-cgw" in replaced_cgws)
+        ):
             continue  # only its customer gateway was replaced: that banner covers it
         if not own and via and via <= replaced_gws and touched <= {"awsAsn"}:
             continue  # only its gateway was replaced: that banner covers it
@@ -619,7 +824,8 @@ def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[Resour
         if inside and not own and not touched - {"tunnels"}:
             continue  # the inside-cidr banner says it all
         reasons = tuple(f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" for p in own) or tuple(
-            f"{k} changed" for k in sorted(touched - {"tunnels"} if inside else touched))
+            f"{k} changed" for k in sorted(touched - {"tunnels"} if inside else touched)
+        )
         notes = IN_PLACE["aws:ec2/vpnConnection:VpnConnection"]
         aws_side = [notes[key] for p in own if (key := _in_place_key(p.prop)) is not None]
         moved = any(p.prop in ("vpnGatewayId", "transitGatewayId") for p in own)
@@ -629,21 +835,37 @@ def impacts(old: Mapping[str, Any], new: Mapping[str, Any], changes: list[Resour
                 "routes first (AWS requires it) and route the prefixes in the TGW afterwards",
                 "apply: AWS moves the connection, both tunnels are down meanwhile",
                 f"update {' and '.join(routers)} (crossnet render): the AWS-side ASN and the "
-                "accepted prefixes may change")
+                "accepted prefixes may change",
+            )
         elif own:
-            how = ("first let the router accept the old and the new settings (most platforms "
-                   "take several proposals or keys per peer), then apply (AWS changes tunnel 1, "
-                   "then tunnel 2), then remove the old ones",
-                   f"check IPsec and BGP on both tunnels of {name}")
+            how = (
+                "first let the router accept the old and the new settings (most platforms "
+                "take several proposals or keys per peer), then apply (AWS changes tunnel 1, "
+                "then tunnel 2), then remove the old ones",
+                f"check IPsec and BGP on both tunnels of {name}",
+            )
         else:
             how = ("apply", f"update {' and '.join(routers)} (crossnet render)")
-        consequence = ("; ".join(dict.fromkeys(aws_side)) if aws_side else
-                       "AWS keeps the connection as it is; the router's prefix lists, routes "
-                       "or BGP settings change")
-        out.append(Impact("update-vpn" if own else "prefixes", name, routers, reasons,
-                          consequence, how))
-    rank = {"replace-cgw": 0, "replace-vgw": 0, "blocked-tgw-asn": 0, "replace-vpn": 1,
-            "inside-cidr": 1, "remove": 2, "update-vpn": 3, "add": 4, "prefixes": 5}
+        consequence = (
+            "; ".join(dict.fromkeys(aws_side))
+            if aws_side
+            else "AWS keeps the connection as it is; the router's prefix lists, routes "
+            "or BGP settings change"
+        )
+        out.append(
+            Impact("update-vpn" if own else "prefixes", name, routers, reasons, consequence, how)
+        )
+    rank = {
+        "replace-cgw": 0,
+        "replace-vgw": 0,
+        "blocked-tgw-asn": 0,
+        "replace-vpn": 1,
+        "inside-cidr": 1,
+        "remove": 2,
+        "update-vpn": 3,
+        "add": 4,
+        "prefixes": 5,
+    }
     return sorted(out, key=lambda i: (rank[i.kind], i.subject))
 
 
@@ -668,8 +890,9 @@ def _masked(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def proposed_outputs(plan: Plan, applied: Mapping[str, Any] | None,
-                     renewed: Iterable[str] = ()) -> dict[str, Any]:
+def proposed_outputs(
+    plan: Plan, applied: Mapping[str, Any] | None, renewed: Iterable[str] = ()
+) -> dict[str, Any]:
     """Stack outputs as the proposed plan would produce them, keys masked.
 
     Connections that stay keep AWS's values from the applied outputs; new or
@@ -691,26 +914,36 @@ def proposed_outputs(plan: Plan, applied: Mapping[str, Any] | None,
         for t in c.tunnels:
             n = t.number
             k += 1
-            values.update({
-                f"tunnel{n}Address": tun.get(n, {}).get("awsOutsideIp", f"0.0.0.{k}"),
-                f"tunnel{n}InsideCidr": str(t.inside_cidr),
-                f"tunnel{n}VgwInsideAddress": str(t.aws_inside),
-                f"tunnel{n}CgwInsideAddress": str(t.customer_inside),
-                f"tunnel{n}BgpAsn": str(c.aws_asn),
-                f"tunnel{n}BgpHoldtime": tun.get(n, {}).get("bgpHoldTime", 30),
-            })
+            values.update(
+                {
+                    f"tunnel{n}Address": tun.get(n, {}).get("awsOutsideIp", f"0.0.0.{k}"),
+                    f"tunnel{n}InsideCidr": str(t.inside_cidr),
+                    f"tunnel{n}VgwInsideAddress": str(t.aws_inside),
+                    f"tunnel{n}CgwInsideAddress": str(t.customer_inside),
+                    f"tunnel{n}BgpAsn": str(c.aws_asn),
+                    f"tunnel{n}BgpHoldtime": tun.get(n, {}).get("bgpHoldTime", 30),
+                }
+            )
         records[c.name] = connection_record(c, values)
     return {
         "crossnet": {"contractVersion": CONTRACT_VERSION, "stack": plan.stack},
-        "datacenters": {}, "vpcs": {}, "gateways": {}, "peerings": {},
+        "datacenters": {},
+        "vpcs": {},
+        "gateways": {},
+        "peerings": {},
         "routers": router_records(plan, records),
-        "presharedKeys": {tunnel_id(c.name, t.number): _DUMMY_PSK
-                          for c in plan.connections for t in c.tunnels},
+        "presharedKeys": {
+            tunnel_id(c.name, t.number): _DUMMY_PSK for c in plan.connections for t in c.tunnels
+        },
     }
 
 
-def router_config_diffs(applied: Mapping[str, Any] | None, plan: Plan, routers: Iterable[str],
-                        renewed: Iterable[str] = ()) -> tuple[dict[str, str], list[str]]:
+def router_config_diffs(
+    applied: Mapping[str, Any] | None,
+    plan: Plan,
+    routers: Iterable[str],
+    renewed: Iterable[str] = (),
+) -> tuple[dict[str, str], list[str]]:
     """Unified diffs of each router's rendered config (keys redacted), and notes."""
     try:
         from network.render import render_router
@@ -726,8 +959,9 @@ def router_config_diffs(applied: Mapping[str, Any] | None, plan: Plan, routers: 
         except CrossnetError as e:
             notes.append(f"the applied outputs do not parse ({e}): configs shown as new")
     try:
-        new_routers = parse_outputs(proposed_outputs(plan, applied, renewed),
-                                    "proposed outputs").routers
+        new_routers = parse_outputs(
+            proposed_outputs(plan, applied, renewed), "proposed outputs"
+        ).routers
     except CrossnetError as e:
         return {}, [*notes, f"cannot build the proposed outputs: {e}"]
     diffs: dict[str, str] = {}
@@ -743,7 +977,9 @@ def router_config_diffs(applied: Mapping[str, Any] | None, plan: Plan, routers: 
             text += difflib.unified_diff(
                 before.get(fname, "").splitlines(keepends=True),
                 after.get(fname, "").splitlines(keepends=True),
-                fromfile=f"applied/{key}/{fname}", tofile=f"proposed/{key}/{fname}")
+                fromfile=f"applied/{key}/{fname}",
+                tofile=f"proposed/{key}/{fname}",
+            )
         if text:
             diffs[key] = "".join(t if t.endswith("\n") else t + "\n" for t in text)
     return diffs, notes
@@ -771,10 +1007,14 @@ class DiffReport:
         return sorted({r for i in self.impacts for r in i.routers})
 
 
-def diff_snapshots(old: Mapping[str, Any] | None, new: Mapping[str, Any], baseline: str,
-                   outputs: Mapping[str, Any] | None = None,
-                   upstream: str | None = CHECKED_UPSTREAM,
-                   caveats: Iterable[str] = ()) -> DiffReport:
+def diff_snapshots(
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    baseline: str,
+    outputs: Mapping[str, Any] | None = None,
+    upstream: str | None = CHECKED_UPSTREAM,
+    caveats: Iterable[str] = (),
+) -> DiffReport:
     """Compare two plan snapshots (None: nothing applied yet). Pure.
 
     `upstream`: the terraform-provider-aws the replace rules apply to (see
@@ -783,9 +1023,15 @@ def diff_snapshots(old: Mapping[str, Any] | None, new: Mapping[str, Any], baseli
     """
     before = old if old is not None else {**EMPTY_SNAPSHOT, "stack": new["stack"]}
     changes = resource_changes(before, new, upstream)
-    return DiffReport(str(new["stack"]), baseline, address_changes(before, new), changes,
-                      impacts(before, new, changes, outputs, upstream), upstream=upstream,
-                      caveats=list(caveats))
+    return DiffReport(
+        str(new["stack"]),
+        baseline,
+        address_changes(before, new),
+        changes,
+        impacts(before, new, changes, outputs, upstream),
+        upstream=upstream,
+        caveats=list(caveats),
+    )
 
 
 def renewed_connections(report: DiffReport) -> set[str]:
@@ -795,8 +1041,11 @@ def renewed_connections(report: DiffReport) -> set[str]:
     time in place) keeps its outside addresses, so it is not renewed; nor is a
     connection whose inside CIDRs the provider changes in place.
     """
-    return {i.subject for i in report.impacts
-            if i.kind == "add" or (i.kind == "replace-vpn" and not i.avoidable)}
+    return {
+        i.subject
+        for i in report.impacts
+        if i.kind == "add" or (i.kind == "replace-vpn" and not i.avoidable)
+    }
 
 
 def _banner(i: Impact, fmt: str = "text") -> list[str]:
@@ -804,16 +1053,24 @@ def _banner(i: Impact, fmt: str = "text") -> list[str]:
     if fmt == "markdown":
         out = [f"### {i.title}", "", "> [!WARNING]", "> **Because:**"]
         out += [f"> - {r}" for r in i.reasons]
-        out += [">", f"> **Consequence:** {i.consequence}", ">",
-                f"> **Routers to reconfigure:** {', '.join(i.routers) or 'none'}", ">",
-                "> **Safe order:**"]
+        out += [
+            ">",
+            f"> **Consequence:** {i.consequence}",
+            ">",
+            f"> **Routers to reconfigure:** {', '.join(i.routers) or 'none'}",
+            ">",
+            "> **Safe order:**",
+        ]
         out += [f"> {n}. {s}" for n, s in enumerate(i.steps, 1)]
         return [*out, ""]
     title = f"!! {i.title} !!"
     out = ["!" * len(title), title, "!" * len(title)]
     out += ["because:", *(f"  - {r}" for r in i.reasons)]
-    out += [f"consequence: {i.consequence}", "routers to reconfigure: " + ", ".join(i.routers),
-            "safe order:"]
+    out += [
+        f"consequence: {i.consequence}",
+        "routers to reconfigure: " + ", ".join(i.routers),
+        "safe order:",
+    ]
     out += [f"  {n}. {s}" for n, s in enumerate(i.steps, 1)]
     return [*out, ""]
 
@@ -821,8 +1078,10 @@ def _banner(i: Impact, fmt: str = "text") -> list[str]:
 def render_diff(r: DiffReport, fmt: str = "text") -> str:
     """The report: loud replacements first, then tables, then router config diffs."""
     md = fmt == "markdown"
-    counts = {a: sum(1 for c in r.resources if c.action == a)
-              for a in ("create", "update", "replace", "delete")}
+    counts = {
+        a: sum(1 for c in r.resources if c.action == a)
+        for a in ("create", "update", "replace", "delete")
+    }
     head = [f"{'## ' if md else ''}crossnet diff: stack {r.stack} against {r.baseline}"]
     if md:
         head.append("")
@@ -830,35 +1089,60 @@ def render_diff(r: DiffReport, fmt: str = "text") -> str:
     if r.caveats and md:
         head.append("")
     if not r.changed:
-        return ("\n".join(head).rstrip("\n")
-                + "\nno changes: the proposed plan is the applied one.\n")
-    head.append(f"{len(r.facts)} address-plan change(s); resources: {counts['create']} to "
-                f"create, {counts['update']} to update, {counts['replace']} to REPLACE, "
-                f"{counts['delete']} to delete; routers to reconfigure: "
-                + (", ".join(r.routers) or "none"))
+        return (
+            "\n".join(head).rstrip("\n") + "\nno changes: the proposed plan is the applied one.\n"
+        )
+    head.append(
+        f"{len(r.facts)} address-plan change(s); resources: {counts['create']} to "
+        f"create, {counts['update']} to update, {counts['replace']} to REPLACE, "
+        f"{counts['delete']} to delete; routers to reconfigure: " + (", ".join(r.routers) or "none")
+    )
     head.append("")
     for i in r.impacts:
         if i.loud:
             head += _banner(i, fmt)
-    tables = [Table.of("Address-plan changes", ("area", "what", "applied", "proposed"),
-                       [(f.area, f.key, f.old or "-", f.new or "-") for f in r.facts])]
+    tables = [
+        Table.of(
+            "Address-plan changes",
+            ("area", "what", "applied", "proposed"),
+            [(f.area, f.key, f.old or "-", f.new or "-") for f in r.facts],
+        )
+    ]
     rows = []
     for c in r.resources:
         detail = "; ".join(
-            f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" if not p.via
-            else f"{p.prop}: new ID of {p.via}" for p in c.props)
-        rows.append((c.action.upper() if c.action == "replace" else c.action, c.kind, c.name,
-                     detail))
-    provider = ("replace-on-change rules for " + _provider_text(r.upstream)
-                + "; with their sources: crossnet diff --rules (network/review/replacements.py)")
-    tables.append(Table.of("Resources", ("action", "kind", "name", "changes"), rows,
-                           note=provider))
+            f"{p.prop}: {_show(p.old)} -> {_show(p.new)}"
+            if not p.via
+            else f"{p.prop}: new ID of {p.via}"
+            for p in c.props
+        )
+        rows.append(
+            (c.action.upper() if c.action == "replace" else c.action, c.kind, c.name, detail)
+        )
+    provider = (
+        "replace-on-change rules for "
+        + _provider_text(r.upstream)
+        + "; with their sources: crossnet diff --rules (network/review/replacements.py)"
+    )
+    tables.append(Table.of("Resources", ("action", "kind", "name", "changes"), rows, note=provider))
     quiet = [i for i in r.impacts if not i.loud]
     if quiet:
-        tables.append(Table.of(
-            "Routers to touch (no replacement)", ("change", "subject", "routers", "why", "what"),
-            [(i.kind, i.subject, ", ".join(i.routers), "; ".join(i.reasons) or "-",
-              i.consequence + ". Order: " + "; ".join(i.steps)) for i in quiet]))
+        tables.append(
+            Table.of(
+                "Routers to touch (no replacement)",
+                ("change", "subject", "routers", "why", "what"),
+                [
+                    (
+                        i.kind,
+                        i.subject,
+                        ", ".join(i.routers),
+                        "; ".join(i.reasons) or "-",
+                        i.consequence + ". Order: " + "; ".join(i.steps),
+                    )
+                    for i in quiet
+                ],
+            )
+        )
     render = render_markdown if md else render_text
     body = render(tables)
     tail: list[str] = []
@@ -868,12 +1152,20 @@ def render_diff(r: DiffReport, fmt: str = "text") -> str:
         tail += r.notes
         if r.router_diffs:
             tail.append(PLACEHOLDER_NOTE)
-            paths = [f"{i.subject} ({', '.join(i.routers)}): the diff shows {i.config_path}"
-                     for i in r.impacts if i.config_path]
+            paths = [
+                f"{i.subject} ({', '.join(i.routers)}): the diff shows {i.config_path}"
+                for i in r.impacts
+                if i.config_path
+            ]
             tail += [f"- {p}" if md else p for p in paths]
         for key, text in r.router_diffs.items():
-            tail += ["", f"#### {key}" if md else f"== {key} ==",
-                     "```diff" if md else "", text.rstrip("\n"), "```" if md else ""]
+            tail += [
+                "",
+                f"#### {key}" if md else f"== {key} ==",
+                "```diff" if md else "",
+                text.rstrip("\n"),
+                "```" if md else "",
+            ]
     return "\n".join(head) + "\n" + body + "\n".join(tail) + ("\n" if tail else "")
 
 
@@ -884,9 +1176,14 @@ def _older(rule: Any) -> list[tuple[str, str]]:
     for prop, s in rule.in_place_since.items():
         groups.setdefault(s.version, []).append(prop)
         since[s.version] = s
-    return [(", ".join(props), f"replace before terraform-provider-aws v{v}, update in place "
-                                f"from v{v} on ({since[v].source})")
-            for v, props in groups.items()]
+    return [
+        (
+            ", ".join(props),
+            f"replace before terraform-provider-aws v{v}, update in place "
+            f"from v{v} on ({since[v].source})",
+        )
+        for v, props in groups.items()
+    ]
 
 
 def replacement_sources() -> Table:
@@ -894,20 +1191,40 @@ def replacement_sources() -> Table:
     rows = []
     for t, r in REPLACE_ON_CHANGE.items():
         older = "; ".join(f"{props}: {text}" for props, text in _older(r))
-        rows.append((t.split(":")[1], ", ".join(r.props), older or "-", r.source,
-                     "yes" if r.checked else "no"))
-    return Table.of("Replace-on-change inputs",
-                    ("resource", "inputs that replace", "inputs that replace in older providers",
-                     "source", "read here"), rows,
-                    note="read for " + _provider_text(CHECKED_UPSTREAM) + ". "
-                         + PROVIDER_EVIDENCE)
+        rows.append(
+            (
+                t.split(":")[1],
+                ", ".join(r.props),
+                older or "-",
+                r.source,
+                "yes" if r.checked else "no",
+            )
+        )
+    return Table.of(
+        "Replace-on-change inputs",
+        (
+            "resource",
+            "inputs that replace",
+            "inputs that replace in older providers",
+            "source",
+            "read here",
+        ),
+        rows,
+        note="read for " + _provider_text(CHECKED_UPSTREAM) + ". " + PROVIDER_EVIDENCE,
+    )
 
 
 def render_rules(fmt: str = "text") -> str:
     """`crossnet diff --rules`: one block per resource type (a table is too wide)."""
     md = fmt == "markdown"
-    out = [("## " if md else "") + "Replace-on-change inputs, read for "
-           + _provider_text(CHECKED_UPSTREAM), "", PROVIDER_EVIDENCE, ""]
+    out = [
+        ("## " if md else "")
+        + "Replace-on-change inputs, read for "
+        + _provider_text(CHECKED_UPSTREAM),
+        "",
+        PROVIDER_EVIDENCE,
+        "",
+    ]
     for t, r in REPLACE_ON_CHANGE.items():
         out.append(f"### `{t}`" if md else t)
         lines = [f"replace: {', '.join(r.props)}"]

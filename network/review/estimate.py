@@ -108,33 +108,52 @@ def load_prices(path: Path = DEFAULT_PRICES) -> Prices:
         get(doc, key, str)
     for key in ("vpn", "transitGateway", "dataTransfer", "directConnect"):
         get(doc, f"sources.{key}", str)
-    fields = {k: get(doc, f"prices.{k}", num) for k in
-              ("vpnConnectionHour", "tgwAttachmentHour", "tgwDataProcessingPerGB")}
+    fields = {
+        k: get(doc, f"prices.{k}", num)
+        for k in ("vpnConnectionHour", "tgwAttachmentHour", "tgwDataProcessingPerGB")
+    }
     free = get(doc, "prices.dataTransferOutInternet.freeGBPerMonth", num)
     tiers_raw = get(doc, "prices.dataTransferOutInternet.tiers", list) or []
     tiers: list[tuple[float | None, float]] = []
     for i, t in enumerate(tiers_raw):
         up, per = (t.get("upToGB"), t.get("perGB")) if isinstance(t, dict) else (None, None)
         if not isinstance(per, num) or (up is not None and not isinstance(up, num)):
-            problems.append(Problem(f"prices.dataTransferOutInternet.tiers[{i}]", show(t),
-                                    "a tier is {upToGB: number or null, perGB: number}"))
+            problems.append(
+                Problem(
+                    f"prices.dataTransferOutInternet.tiers[{i}]",
+                    show(t),
+                    "a tier is {upToGB: number or null, perGB: number}",
+                )
+            )
         else:
             tiers.append((up, float(per)))
     if tiers and tiers[-1][0] is not None:
-        problems.append(Problem("prices.dataTransferOutInternet.tiers", "last tier",
-                                "the last tier has upToGB: null"))
+        problems.append(
+            Problem(
+                "prices.dataTransferOutInternet.tiers",
+                "last tier",
+                "the last tier has upToGB: null",
+            )
+        )
     ports = get(doc, "prices.directConnect.portHour", dict) or {}
     dx_dto = get(doc, "prices.directConnect.dataTransferOutPerGB", num)
     hours = get(doc, "hoursPerMonth", num)
     if problems:
         raise ConfigError(source, problems)
     return Prices(
-        path=source, region=doc["region"], currency=doc["currency"], date=str(doc["date"]),
-        verified=bool(doc.get("verified", False)), hours_per_month=float(hours),
-        sources=dict(doc["sources"]), vpn_connection_hour=float(fields["vpnConnectionHour"]),
+        path=source,
+        region=doc["region"],
+        currency=doc["currency"],
+        date=str(doc["date"]),
+        verified=bool(doc.get("verified", False)),
+        hours_per_month=float(hours),
+        sources=dict(doc["sources"]),
+        vpn_connection_hour=float(fields["vpnConnectionHour"]),
         tgw_attachment_hour=float(fields["tgwAttachmentHour"]),
-        tgw_processing_gb=float(fields["tgwDataProcessingPerGB"]), dto_free_gb=float(free),
-        dto_tiers=tuple(tiers), dx_port_hour={str(k): float(v) for k, v in ports.items()},
+        tgw_processing_gb=float(fields["tgwDataProcessingPerGB"]),
+        dto_free_gb=float(free),
+        dto_tiers=tuple(tiers),
+        dx_port_hour={str(k): float(v) for k, v in ports.items()},
         dx_dto_gb=float(dx_dto),
     )
 
@@ -167,10 +186,14 @@ def _path(gateway: str, kind: str, dc: str | None, conns: list[ConnectionPlan]) 
         why = f"ECMP over both tunnels of {len(ecmp)} BGP connection(s)"
     else:
         tunnels = 1
-        why = ("a VGW uses one tunnel at a time" if kind == "vgw"
-               else "no ECMP (static routing or ECMP off): one tunnel at a time")
-    return PathCapacity(gateway, kind, dc, len(conns), tunnels,
-                        tunnels * aws.STANDARD_TUNNEL_BPS, why)
+        why = (
+            "a VGW uses one tunnel at a time"
+            if kind == "vgw"
+            else "no ECMP (static routing or ECMP off): one tunnel at a time"
+        )
+    return PathCapacity(
+        gateway, kind, dc, len(conns), tunnels, tunnels * aws.STANDARD_TUNNEL_BPS, why
+    )
 
 
 def capacities(plan: Plan, by_datacenter: bool = False) -> list[PathCapacity]:
@@ -192,8 +215,7 @@ def human_duration(seconds: float) -> str:
     """'3.2 hours', '18.5 days', '2.1 years'."""
     if math.isinf(seconds):
         return "never (no tunnels)"
-    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600),
-                       ("minutes", 60)):
+    for unit, size in (("years", 365 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
             return f"{seconds / size:.1f} {unit}"
     return f"{seconds:.0f} seconds"
@@ -251,14 +273,25 @@ def monthly_costs(plan: Plan, p: Prices) -> list[CostLine]:
     h = p.hours_per_month
     lines = []
     n_vpn = len(plan.connections)
-    lines.append(CostLine("Site-to-Site VPN connections", f"{n_vpn} x {h:g} h",
-                          f"{p.vpn_connection_hour:g}/h", n_vpn * h * p.vpn_connection_hour))
+    lines.append(
+        CostLine(
+            "Site-to-Site VPN connections",
+            f"{n_vpn} x {h:g} h",
+            f"{p.vpn_connection_hour:g}/h",
+            n_vpn * h * p.vpn_connection_hour,
+        )
+    )
     for t in sorted(plan.transit.values(), key=lambda t: t.name):
         vpcs = len(t.spec.attachments)
         vpns = sum(1 for c in plan.connections if c.spec.gateway == t.name)
-        lines.append(CostLine(f"TGW {t.name} attachments ({vpcs} VPC + {vpns} VPN)",
-                              f"{vpcs + vpns} x {h:g} h", f"{p.tgw_attachment_hour:g}/h",
-                              (vpcs + vpns) * h * p.tgw_attachment_hour))
+        lines.append(
+            CostLine(
+                f"TGW {t.name} attachments ({vpcs} VPC + {vpns} VPN)",
+                f"{vpcs + vpns} x {h:g} h",
+                f"{p.tgw_attachment_hour:g}/h",
+                (vpcs + vpns) * h * p.tgw_attachment_hour,
+            )
+        )
     if plan.vpn_gateways:
         lines.append(CostLine(f"VGWs ({len(plan.vpn_gateways)})", "-", "no hourly charge", 0.0))
     return lines
@@ -271,9 +304,15 @@ def transfer_months(seconds: float | None, p: Prices) -> int:
     return max(1, math.ceil(seconds / (p.hours_per_month * 3600)))
 
 
-def transfer_costs(size_bytes: int, direction: str, plan: Plan, p: Prices,
-                   paths: list[PathCapacity], monthly_out_bytes: int = 0,
-                   seconds: float | None = None) -> list[CostLine]:
+def transfer_costs(
+    size_bytes: int,
+    direction: str,
+    plan: Plan,
+    p: Prices,
+    paths: list[PathCapacity],
+    monthly_out_bytes: int = 0,
+    seconds: float | None = None,
+) -> list[CostLine]:
     """What moving `size_bytes` over the tunnels costs, split by capacity share.
 
     Data transfer out is priced on top of the steady monthly traffic out (which
@@ -286,17 +325,29 @@ def transfer_costs(size_bytes: int, direction: str, plan: Plan, p: Prices,
     via_tgw = gb * sum(x.bps for x in paths if x.kind == "tgw") / total_bps
     lines = []
     if via_tgw:
-        lines.append(CostLine("TGW data processing", f"{via_tgw:,.0f} GB",
-                              f"{p.tgw_processing_gb:g}/GB", via_tgw * p.tgw_processing_gb))
+        lines.append(
+            CostLine(
+                "TGW data processing",
+                f"{via_tgw:,.0f} GB",
+                f"{p.tgw_processing_gb:g}/GB",
+                via_tgw * p.tgw_processing_gb,
+            )
+        )
     if direction == "from-aws":
         months = transfer_months(seconds, p)
         steady = monthly_out_bytes / GIB
         share = gb / months
         extra = months * (dto_internet(steady + share, p) - dto_internet(steady, p))
         spread = f" over {months} months" if months > 1 else ""
-        basis = (" on top of --monthly-out" if steady else "")
-        lines.append(CostLine(f"data transfer out (internet tiers{basis})",
-                              f"{gb:,.0f} GB{spread}", "tiered", extra))
+        basis = " on top of --monthly-out" if steady else ""
+        lines.append(
+            CostLine(
+                f"data transfer out (internet tiers{basis})",
+                f"{gb:,.0f} GB{spread}",
+                "tiered",
+                extra,
+            )
+        )
     else:
         lines.append(CostLine("data transfer in", f"{gb:,.0f} GB", "free", 0.0))
     return lines
@@ -341,47 +392,76 @@ class Estimate:
         return sum(x.bps for x in self.paths)
 
 
-def _options(required_bps: float, size: int, plan: Plan, p: Prices) -> tuple[list[Option],
-                                                                            list[str]]:
+def _options(
+    required_bps: float, size: int, plan: Plan, p: Prices
+) -> tuple[list[Option], list[str]]:
     h = p.hours_per_month
     options, advice = [], []
     if any(c.gateway_type == "vgw" for c in plan.connections):
-        advice.append("A VGW uses one tunnel at a time: move the datacenter connections to a "
-                      "transit gateway with ECMP (BGP) before adding any.")
+        advice.append(
+            "A VGW uses one tunnel at a time: move the datacenter connections to a "
+            "transit gateway with ECMP (BGP) before adding any."
+        )
     n = math.ceil(required_bps / ECMP_CONNECTION_BPS)
     quota = aws.MAX_CONNECTIONS_PER_REGION
-    options.append(Option(
-        "VPN connections with ECMP on a TGW (standard tunnels)", n, n * ECMP_CONNECTION_BPS,
-        transfer_seconds(size, n * ECMP_CONNECTION_BPS),
-        n * h * (p.vpn_connection_hour + p.tgw_attachment_hour),
-        f"2 x {human_bps(aws.STANDARD_TUNNEL_BPS)} per connection, BGP; "
-        + (f"over the quota of {quota} per region" if n > quota else
-           "the routers must also encrypt at this rate")))
+    options.append(
+        Option(
+            "VPN connections with ECMP on a TGW (standard tunnels)",
+            n,
+            n * ECMP_CONNECTION_BPS,
+            transfer_seconds(size, n * ECMP_CONNECTION_BPS),
+            n * h * (p.vpn_connection_hour + p.tgw_attachment_hour),
+            f"2 x {human_bps(aws.STANDARD_TUNNEL_BPS)} per connection, BGP; "
+            + (
+                f"over the quota of {quota} per region"
+                if n > quota
+                else "the routers must also encrypt at this rate"
+            ),
+        )
+    )
     if n > quota:
-        options.append(Option(
-            "VPN connections with ECMP on a TGW, at the regional quota", quota,
-            quota * ECMP_CONNECTION_BPS, transfer_seconds(size, quota * ECMP_CONNECTION_BPS),
-            quota * h * (p.vpn_connection_hour + p.tgw_attachment_hour),
-            f"the most a region allows ({quota} connections)"))
+        options.append(
+            Option(
+                "VPN connections with ECMP on a TGW, at the regional quota",
+                quota,
+                quota * ECMP_CONNECTION_BPS,
+                transfer_seconds(size, quota * ECMP_CONNECTION_BPS),
+                quota * h * (p.vpn_connection_hour + p.tgw_attachment_hour),
+                f"the most a region allows ({quota} connections)",
+            )
+        )
     n_large = math.ceil(required_bps / LARGE_CONNECTION_BPS)
-    options.append(Option(
-        "VPN connections with Large tunnels on a TGW", n_large, n_large * LARGE_CONNECTION_BPS,
-        transfer_seconds(size, n_large * LARGE_CONNECTION_BPS), None,
-        f"2 x {human_bps(aws.LARGE_TUNNEL_BPS)} per connection, TGW or Cloud WAN only; "
-        "price not in the table"))
+    options.append(
+        Option(
+            "VPN connections with Large tunnels on a TGW",
+            n_large,
+            n_large * LARGE_CONNECTION_BPS,
+            transfer_seconds(size, n_large * LARGE_CONNECTION_BPS),
+            None,
+            f"2 x {human_bps(aws.LARGE_TUNNEL_BPS)} per connection, TGW or Cloud WAN only; "
+            "price not in the table",
+        )
+    )
     for port, bps in DX_PORT_BPS.items():
         k = math.ceil(required_bps / bps)
         per = p.dx_port_hour.get(port)
-        options.append(Option(
-            f"Direct Connect {port} dedicated port(s)", k, k * bps, transfer_seconds(size, k * bps),
-            k * h * per if per is not None else None,
-            "not encrypted by itself: MACsec or IPsec over DX; weeks of lead time; "
-            f"DTO over DX {p.dx_dto_gb:g}/GB"))
+        options.append(
+            Option(
+                f"Direct Connect {port} dedicated port(s)",
+                k,
+                k * bps,
+                transfer_seconds(size, k * bps),
+                k * h * per if per is not None else None,
+                "not encrypted by itself: MACsec or IPsec over DX; weeks of lead time; "
+                f"DTO over DX {p.dx_dto_gb:g}/GB",
+            )
+        )
     return options, advice
 
 
-def traffic_costs(in_bytes: int, out_bytes: int, p: Prices,
-                  paths: list[PathCapacity]) -> list[CostLine]:
+def traffic_costs(
+    in_bytes: int, out_bytes: int, p: Prices, paths: list[PathCapacity]
+) -> list[CostLine]:
     """Monthly charges for steady traffic between the datacenters and AWS."""
     total_bps = sum(x.bps for x in paths) or 1.0
     tgw_share = sum(x.bps for x in paths if x.kind == "tgw") / total_bps
@@ -389,19 +469,36 @@ def traffic_costs(in_bytes: int, out_bytes: int, p: Prices,
     lines = []
     if tgw_share and (gb_in or gb_out):
         gb = (gb_in + gb_out) * tgw_share
-        lines.append(CostLine("TGW data processing (monthly traffic)", f"{gb:,.0f} GB",
-                              f"{p.tgw_processing_gb:g}/GB", gb * p.tgw_processing_gb))
+        lines.append(
+            CostLine(
+                "TGW data processing (monthly traffic)",
+                f"{gb:,.0f} GB",
+                f"{p.tgw_processing_gb:g}/GB",
+                gb * p.tgw_processing_gb,
+            )
+        )
     if gb_out:
-        lines.append(CostLine("data transfer out to the datacenters", f"{gb_out:,.0f} GB",
-                              "tiered", dto_internet(gb_out, p)))
+        lines.append(
+            CostLine(
+                "data transfer out to the datacenters",
+                f"{gb_out:,.0f} GB",
+                "tiered",
+                dto_internet(gb_out, p),
+            )
+        )
     return lines
 
 
-def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
-             direction: str = "to-aws",
-             deadline_days: float = DEFAULT_DEADLINE_DAYS,
-             monthly_in: int = 0, monthly_out: int = 0,
-             size_text: str | None = None) -> Estimate:
+def estimate(
+    plan: Plan,
+    prices: Prices,
+    size_bytes: int | None = None,
+    direction: str = "to-aws",
+    deadline_days: float = DEFAULT_DEADLINE_DAYS,
+    monthly_in: int = 0,
+    monthly_out: int = 0,
+    size_text: str | None = None,
+) -> Estimate:
     """Monthly cost (hours, plus steady traffic in and out), and for `size_bytes`
     the transfer time, its cost and the options when it is too slow."""
     if direction not in ("to-aws", "from-aws"):
@@ -417,18 +514,33 @@ def estimate(plan: Plan, prices: Prices, size_bytes: int | None = None,
     advice: list[str] = []
     if size_bytes is not None:
         seconds = transfer_seconds(size_bytes, sum(x.bps for x in paths))
-        transfer = transfer_costs(size_bytes, direction, plan, prices, paths, monthly_out,
-                                  seconds)
+        transfer = transfer_costs(size_bytes, direction, plan, prices, paths, monthly_out, seconds)
         if seconds > deadline:
             options, advice = _options(size_bytes * 8 / deadline, size_bytes, plan, prices)
     warnings = []
     elsewhere = [r for r in plan.regions() if r != prices.region]
     if elsewhere:
-        warnings.append(f"the stack also runs in {', '.join(elsewhere)}, where prices may "
-                        f"differ from these {prices.region} prices")
+        warnings.append(
+            f"the stack also runs in {', '.join(elsewhere)}, where prices may "
+            f"differ from these {prices.region} prices"
+        )
     monthly = monthly_costs(plan, prices) + traffic_costs(monthly_in, monthly_out, prices, paths)
-    return Estimate(plan.stack, prices, monthly, paths, per_dc, size_bytes, size_text,
-                    direction, deadline, transfer, seconds, options, advice, warnings)
+    return Estimate(
+        plan.stack,
+        prices,
+        monthly,
+        paths,
+        per_dc,
+        size_bytes,
+        size_text,
+        direction,
+        deadline,
+        transfer,
+        seconds,
+        options,
+        advice,
+        warnings,
+    )
 
 
 def _shown(path: str) -> str:
@@ -445,44 +557,88 @@ def _money(x: float | None, cur: str) -> str:
 def estimate_tables(e: Estimate) -> list[Table]:
     """An estimate as review tables."""
     p, cur = e.prices, e.prices.currency
-    dated = (f"list prices for {p.region} as of {p.date} from {_shown(p.path)}"
-             + ("" if p.verified else " (not verified against the sources: check before quoting)"))
-    tables = [Table.of(
-        "Monthly cost", ("item", "quantity", "unit price", f"per month ({cur})"),
-        [(c.item, c.quantity, c.unit_price, f"{c.amount:,.2f}") for c in e.monthly]
-        + [("total", "", "", f"{e.monthly_total:,.2f}")],
-        note="; ".join([dated, *e.warnings]))]
-    tables.append(Table.of(
-        "Tunnel bandwidth", ("gateway", "datacenter", "connections", "active tunnels",
-                             "bandwidth", "why"),
-        [(f"{x.gateway} ({x.kind})", x.datacenter or "all", x.connections, x.active_tunnels,
-          human_bps(x.bps), x.why) for x in [*e.paths, *e.per_datacenter]],
-        note=f"a standard tunnel carries up to {human_bps(aws.STANDARD_TUNNEL_BPS)}; "
-             "one TCP flow stays on one tunnel"))
+    dated = f"list prices for {p.region} as of {p.date} from {_shown(p.path)}" + (
+        "" if p.verified else " (not verified against the sources: check before quoting)"
+    )
+    tables = [
+        Table.of(
+            "Monthly cost",
+            ("item", "quantity", "unit price", f"per month ({cur})"),
+            [(c.item, c.quantity, c.unit_price, f"{c.amount:,.2f}") for c in e.monthly]
+            + [("total", "", "", f"{e.monthly_total:,.2f}")],
+            note="; ".join([dated, *e.warnings]),
+        )
+    ]
+    tables.append(
+        Table.of(
+            "Tunnel bandwidth",
+            ("gateway", "datacenter", "connections", "active tunnels", "bandwidth", "why"),
+            [
+                (
+                    f"{x.gateway} ({x.kind})",
+                    x.datacenter or "all",
+                    x.connections,
+                    x.active_tunnels,
+                    human_bps(x.bps),
+                    x.why,
+                )
+                for x in [*e.paths, *e.per_datacenter]
+            ],
+            note=f"a standard tunnel carries up to {human_bps(aws.STANDARD_TUNNEL_BPS)}; "
+            "one TCP flow stays on one tunnel",
+        )
+    )
     if e.size_bytes is not None and e.seconds is not None:
         size = size_label(e.size_text, e.size_bytes)
         rows: list[tuple[object, ...]] = [
-            ("all tunnels in parallel", human_bps(e.bps), human_duration(e.seconds))]
+            ("all tunnels in parallel", human_bps(e.bps), human_duration(e.seconds))
+        ]
         for x in e.per_datacenter:
-            rows.append((f"{x.datacenter} only, via {x.gateway}", human_bps(x.bps),
-                         human_duration(transfer_seconds(e.size_bytes, x.bps))))
-        verdict = ("within" if e.seconds <= e.deadline_seconds else "LONGER THAN")
-        tables.append(Table.of(
-            f"Moving {size} ({e.direction})", ("path", "bandwidth", "time at line rate"), rows,
-            note=f"{verdict} the deadline of {human_duration(e.deadline_seconds)}; real "
-                 "throughput is lower (IPsec and TCP overheads)"))
-        tables.append(Table.of(
-            f"Cost of moving {size}", ("item", "quantity", "unit price", f"amount ({cur})"),
-            [(c.item, c.quantity, c.unit_price, f"{c.amount:,.2f}") for c in e.transfer]
-            + [("total", "", "", f"{sum(c.amount for c in e.transfer):,.2f}")],
-            note="one-off, on top of the monthly cost; " + dated))
+            rows.append(
+                (
+                    f"{x.datacenter} only, via {x.gateway}",
+                    human_bps(x.bps),
+                    human_duration(transfer_seconds(e.size_bytes, x.bps)),
+                )
+            )
+        verdict = "within" if e.seconds <= e.deadline_seconds else "LONGER THAN"
+        tables.append(
+            Table.of(
+                f"Moving {size} ({e.direction})",
+                ("path", "bandwidth", "time at line rate"),
+                rows,
+                note=f"{verdict} the deadline of {human_duration(e.deadline_seconds)}; real "
+                "throughput is lower (IPsec and TCP overheads)",
+            )
+        )
+        tables.append(
+            Table.of(
+                f"Cost of moving {size}",
+                ("item", "quantity", "unit price", f"amount ({cur})"),
+                [(c.item, c.quantity, c.unit_price, f"{c.amount:,.2f}") for c in e.transfer]
+                + [("total", "", "", f"{sum(c.amount for c in e.transfer):,.2f}")],
+                note="one-off, on top of the monthly cost; " + dated,
+            )
+        )
     if e.options:
         need = e.size_bytes * 8 / e.deadline_seconds if e.size_bytes else 0.0
-        tables.append(Table.of(
-            f"To finish within {human_duration(e.deadline_seconds)} "
-            f"(needs {need / 1e9:.1f} Gbps)",
-            ("option", "how many", "bandwidth", "time", f"per month ({cur})", "note"),
-            [(o.name, o.units, human_bps(o.bps), human_duration(o.seconds),
-              _money(o.monthly, cur), o.note) for o in e.options],
-            note=" ".join(e.advice)))
+        tables.append(
+            Table.of(
+                f"To finish within {human_duration(e.deadline_seconds)} "
+                f"(needs {need / 1e9:.1f} Gbps)",
+                ("option", "how many", "bandwidth", "time", f"per month ({cur})", "note"),
+                [
+                    (
+                        o.name,
+                        o.units,
+                        human_bps(o.bps),
+                        human_duration(o.seconds),
+                        _money(o.monthly, cur),
+                        o.note,
+                    )
+                    for o in e.options
+                ],
+                note=" ".join(e.advice),
+            )
+        )
     return tables

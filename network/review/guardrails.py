@@ -41,12 +41,24 @@ DPD_ACTIONS_OK = ("clear", "restart")
 
 # The options each tunnel must set explicitly: left out, AWS allows all of its
 # defaults, IKEv1, SHA1 and DH group 2 among them.
-TUNNEL_OPTIONS = ("IkeVersions", "Phase1EncryptionAlgorithms", "Phase1IntegrityAlgorithms",
-                  "Phase1DhGroupNumbers", "Phase2EncryptionAlgorithms",
-                  "Phase2IntegrityAlgorithms", "Phase2DhGroupNumbers")
+TUNNEL_OPTIONS = (
+    "IkeVersions",
+    "Phase1EncryptionAlgorithms",
+    "Phase1IntegrityAlgorithms",
+    "Phase1DhGroupNumbers",
+    "Phase2EncryptionAlgorithms",
+    "Phase2IntegrityAlgorithms",
+    "Phase2DhGroupNumbers",
+)
 # Options compared between the two tunnels of a connection.
-TUNNEL_MATCHED = (*TUNNEL_OPTIONS, "Phase1LifetimeSeconds", "Phase2LifetimeSeconds",
-                  "DpdTimeoutSeconds", "DpdTimeoutAction", "StartupAction")
+TUNNEL_MATCHED = (
+    *TUNNEL_OPTIONS,
+    "Phase1LifetimeSeconds",
+    "Phase2LifetimeSeconds",
+    "DpdTimeoutSeconds",
+    "DpdTimeoutAction",
+    "StartupAction",
+)
 
 
 class _Unknown:
@@ -76,30 +88,64 @@ class PolicyInfo:
     description: str
 
 
-POLICIES: dict[str, PolicyInfo] = {p.name: p for p in (
-    PolicyInfo("vpn-both-tunnels-configured", "mandatory", "resource",
-               "Both tunnels of a VPN connection set their IKE versions, algorithms and DH "
-               "groups; a tunnel left out runs on AWS's weak defaults."),
-    PolicyInfo("vpn-tunnels-match", "advisory", "resource",
-               "Both tunnels of a VPN connection use the same options, so a failover does "
-               "not change the crypto or the timers."),
-    PolicyInfo("vpn-no-weak-crypto-in-prod", "mandatory", "resource",
-               "In production stacks no tunnel allows IKEv1, SHA1 or DH group 2."),
-    PolicyInfo("vpn-weak-crypto", "advisory", "resource",
-               "Outside production, a tunnel that allows IKEv1, SHA1 or DH group 2 is reported."),
-    PolicyInfo("vpn-dpd-set", "mandatory", "resource",
-               "Every tunnel sets dead peer detection: a timeout of at least 30 s and the "
-               "action clear or restart."),
-    PolicyInfo("vpn-psk-from-secrets", "mandatory", "stack",
-               "A tunnel's pre-shared key is left to AWS, generated as a secret, or read from "
-               "a secret; never a literal in the program or a plain config value."),
-    PolicyInfo("no-default-route-to-datacenter", "mandatory", "stack",
-               "No 0.0.0.0/0 (or ::/0) route points at a VGW, TGW or VPN connection, and no "
-               "router announces it."),
-    PolicyInfo("max-100-prefixes-announced", "mandatory", "stack",
-               "A router announces at most 100 prefixes per VPN connection (AWS drops what "
-               "is over)."),
-)}
+POLICIES: dict[str, PolicyInfo] = {
+    p.name: p
+    for p in (
+        PolicyInfo(
+            "vpn-both-tunnels-configured",
+            "mandatory",
+            "resource",
+            "Both tunnels of a VPN connection set their IKE versions, algorithms and DH "
+            "groups; a tunnel left out runs on AWS's weak defaults.",
+        ),
+        PolicyInfo(
+            "vpn-tunnels-match",
+            "advisory",
+            "resource",
+            "Both tunnels of a VPN connection use the same options, so a failover does "
+            "not change the crypto or the timers.",
+        ),
+        PolicyInfo(
+            "vpn-no-weak-crypto-in-prod",
+            "mandatory",
+            "resource",
+            "In production stacks no tunnel allows IKEv1, SHA1 or DH group 2.",
+        ),
+        PolicyInfo(
+            "vpn-weak-crypto",
+            "advisory",
+            "resource",
+            "Outside production, a tunnel that allows IKEv1, SHA1 or DH group 2 is reported.",
+        ),
+        PolicyInfo(
+            "vpn-dpd-set",
+            "mandatory",
+            "resource",
+            "Every tunnel sets dead peer detection: a timeout of at least 30 s and the "
+            "action clear or restart.",
+        ),
+        PolicyInfo(
+            "vpn-psk-from-secrets",
+            "mandatory",
+            "stack",
+            "A tunnel's pre-shared key is left to AWS, generated as a secret, or read from "
+            "a secret; never a literal in the program or a plain config value.",
+        ),
+        PolicyInfo(
+            "no-default-route-to-datacenter",
+            "mandatory",
+            "stack",
+            "No 0.0.0.0/0 (or ::/0) route points at a VGW, TGW or VPN connection, and no "
+            "router announces it.",
+        ),
+        PolicyInfo(
+            "max-100-prefixes-announced",
+            "mandatory",
+            "stack",
+            "A router announces at most 100 prefixes per VPN connection (AWS drops what is over).",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -143,30 +189,49 @@ class _Checker:
         self.out: list[Violation] = []
 
     def add(self, policy: str, resource: Mapping[str, Any], message: str) -> None:
-        self.out.append(Violation(policy, POLICIES[policy].severity,
-                                  str(resource.get("urn") or resource.get("name")), message))
+        self.out.append(
+            Violation(
+                policy,
+                POLICIES[policy].severity,
+                str(resource.get("urn") or resource.get("name")),
+                message,
+            )
+        )
 
     # ------------------------------------------------ one VPN connection
     def vpn_connection(self, r: Mapping[str, Any]) -> None:
         inputs: Mapping[str, Any] = r.get("inputs") or {}
-        missing = {n: [k for k in TUNNEL_OPTIONS if inputs.get(f"tunnel{n}{k}") is None]
-                   for n in (1, 2)}
+        missing = {
+            n: [k for k in TUNNEL_OPTIONS if inputs.get(f"tunnel{n}{k}") is None] for n in (1, 2)
+        }
         for n in (1, 2):
             if len(missing[n]) == len(TUNNEL_OPTIONS):
-                self.add("vpn-both-tunnels-configured", r,
-                         f"tunnel {n} has no options: AWS gives it its defaults, which allow "
-                         "IKEv1, SHA1 and DH group 2")
+                self.add(
+                    "vpn-both-tunnels-configured",
+                    r,
+                    f"tunnel {n} has no options: AWS gives it its defaults, which allow "
+                    "IKEv1, SHA1 and DH group 2",
+                )
             elif missing[n]:
                 names = ", ".join(f"tunnel{n}{k}" for k in missing[n])
-                self.add("vpn-both-tunnels-configured", r,
-                         f"tunnel {n} leaves {names} to AWS's defaults")
-        differ = [k for k in TUNNEL_MATCHED
-                  if _known(inputs.get(f"tunnel1{k}")) and _known(inputs.get(f"tunnel2{k}"))
-                  and _norm(inputs[f"tunnel1{k}"]) != _norm(inputs[f"tunnel2{k}"])]
+                self.add(
+                    "vpn-both-tunnels-configured", r, f"tunnel {n} leaves {names} to AWS's defaults"
+                )
+        differ = [
+            k
+            for k in TUNNEL_MATCHED
+            if _known(inputs.get(f"tunnel1{k}"))
+            and _known(inputs.get(f"tunnel2{k}"))
+            and _norm(inputs[f"tunnel1{k}"]) != _norm(inputs[f"tunnel2{k}"])
+        ]
         if differ:
-            self.add("vpn-tunnels-match", r,
-                     "the tunnels differ in " + ", ".join(differ)
-                     + ": a failover would change the crypto or the timers")
+            self.add(
+                "vpn-tunnels-match",
+                r,
+                "the tunnels differ in "
+                + ", ".join(differ)
+                + ": a failover would change the crypto or the timers",
+            )
         for n in (1, 2):
             self._crypto(r, inputs, n)
             self._dpd(r, inputs, n)
@@ -197,16 +262,27 @@ class _Checker:
         timeout = inputs.get(f"tunnel{n}DpdTimeoutSeconds")
         action = inputs.get(f"tunnel{n}DpdTimeoutAction")
         if timeout is None or action is None:
-            unset = [k for k, v in (("DpdTimeoutSeconds", timeout), ("DpdTimeoutAction", action))
-                     if v is None]
-            self.add("vpn-dpd-set", r, f"tunnel {n} does not set "
-                     + ", ".join(f"tunnel{n}{k}" for k in unset))
+            unset = [
+                k
+                for k, v in (("DpdTimeoutSeconds", timeout), ("DpdTimeoutAction", action))
+                if v is None
+            ]
+            self.add(
+                "vpn-dpd-set",
+                r,
+                f"tunnel {n} does not set " + ", ".join(f"tunnel{n}{k}" for k in unset),
+            )
         if _known(timeout) and (not isinstance(timeout, int | float) or timeout < DPD_MIN_SECONDS):
-            self.add("vpn-dpd-set", r, f"tunnel {n} DPD timeout {timeout!r} is below "
-                     f"{DPD_MIN_SECONDS} s")
+            self.add(
+                "vpn-dpd-set", r, f"tunnel {n} DPD timeout {timeout!r} is below {DPD_MIN_SECONDS} s"
+            )
         if _known(action) and action not in DPD_ACTIONS_OK:
-            self.add("vpn-dpd-set", r, f"tunnel {n} DPD action {action!r}: a dead peer would "
-                     "never be cleared; use clear or restart")
+            self.add(
+                "vpn-dpd-set",
+                r,
+                f"tunnel {n} DPD action {action!r}: a dead peer would "
+                "never be cleared; use clear or restart",
+            )
 
     # ------------------------------------------------ pre-shared keys
     def psk(self, r: Mapping[str, Any]) -> None:
@@ -219,16 +295,20 @@ class _Checker:
             if value is None or value is UNKNOWN or prop in secret or sources.get(prop):
                 continue
             # The value stays out of the message: only where it should come from.
-            self.add("vpn-psk-from-secrets", r,
-                     f"tunnel {n}'s pre-shared key is a plain value: generate it (leave it "
-                     "out, or use a random secret) or read it from a secret config value "
-                     "(pulumi config set --secret)")
+            self.add(
+                "vpn-psk-from-secrets",
+                r,
+                f"tunnel {n}'s pre-shared key is a plain value: generate it (leave it "
+                "out, or use a random secret) or read it from a secret config value "
+                "(pulumi config set --secret)",
+            )
 
     # ------------------------------------------------ routes and prefixes
     def routes(self, resources: Sequence[Mapping[str, Any]]) -> None:
         vpn_attachments = {
             (r.get("inputs") or {}).get("transitGatewayAttachmentId")
-            for r in resources if r.get("type") == VPN_CONNECTION
+            for r in resources
+            if r.get("type") == VPN_CONNECTION
         } - {None, UNKNOWN}
         per_conn: dict[str, int] = defaultdict(int)
         for r in resources:
@@ -237,31 +317,47 @@ class _Checker:
             if t == VPC_ROUTE:
                 dest = inputs.get("destinationCidrBlock") or inputs.get("destinationIpv6CidrBlock")
                 if _default_route(dest) and _towards_datacenter(inputs, sources):
-                    self.add("no-default-route-to-datacenter", r,
-                             f"route {dest} points at the datacenters (VGW or TGW): the VPC "
-                             "would send all its traffic, internet included, over the VPN")
+                    self.add(
+                        "no-default-route-to-datacenter",
+                        r,
+                        f"route {dest} points at the datacenters (VGW or TGW): the VPC "
+                        "would send all its traffic, internet included, over the VPN",
+                    )
             elif t == VPN_CONNECTION_ROUTE:
                 dest = inputs.get("destinationCidrBlock")
                 if _default_route(dest):
-                    self.add("no-default-route-to-datacenter", r,
-                             f"static VPN route {dest} sends everything to the datacenter")
+                    self.add(
+                        "no-default-route-to-datacenter",
+                        r,
+                        f"static VPN route {dest} sends everything to the datacenter",
+                    )
                 conn = inputs.get("vpnConnectionId")
                 per_conn[str(conn) if _known(conn) else f"parent {r.get('parent', '?')}"] += 1
             elif t == TGW_ROUTE and not inputs.get("blackhole"):
                 dest = inputs.get("destinationCidrBlock")
                 att = inputs.get("transitGatewayAttachmentId")
-                to_vpn = (VPN_CONNECTION in (sources.get("transitGatewayAttachmentId") or [])
-                          or (_known(att) and att in vpn_attachments))
+                to_vpn = VPN_CONNECTION in (sources.get("transitGatewayAttachmentId") or []) or (
+                    _known(att) and att in vpn_attachments
+                )
                 if _default_route(dest) and to_vpn:
-                    self.add("no-default-route-to-datacenter", r,
-                             f"transit gateway route {dest} points at a VPN attachment")
+                    self.add(
+                        "no-default-route-to-datacenter",
+                        r,
+                        f"transit gateway route {dest} points at a VPN attachment",
+                    )
             elif t == STACK:
                 self._announced(r, inputs)
         for conn, count in sorted(per_conn.items()):
             if count > MAX_PREFIXES:
-                self.out.append(Violation("max-100-prefixes-announced", "mandatory", conn,
-                                          f"{count} static routes on one VPN connection; AWS "
-                                          f"takes at most {MAX_PREFIXES}"))
+                self.out.append(
+                    Violation(
+                        "max-100-prefixes-announced",
+                        "mandatory",
+                        conn,
+                        f"{count} static routes on one VPN connection; AWS "
+                        f"takes at most {MAX_PREFIXES}",
+                    )
+                )
 
     def _announced(self, r: Mapping[str, Any], outputs: Mapping[str, Any]) -> None:
         routers = outputs.get("routers")
@@ -275,13 +371,19 @@ class _Checker:
                     continue
                 where = f"router {key}, connection {c.get('name', '?')}"
                 if len(announce) > MAX_PREFIXES:
-                    self.add("max-100-prefixes-announced", r,
-                             f"{where} announces {len(announce)} prefixes; AWS takes at most "
-                             f"{MAX_PREFIXES} and drops the session or the excess")
+                    self.add(
+                        "max-100-prefixes-announced",
+                        r,
+                        f"{where} announces {len(announce)} prefixes; AWS takes at most "
+                        f"{MAX_PREFIXES} and drops the session or the excess",
+                    )
                 if any(_default_route(p) for p in announce):
-                    self.add("no-default-route-to-datacenter", r,
-                             f"{where} announces a default route: AWS would send every "
-                             "VPC's traffic to the datacenter")
+                    self.add(
+                        "no-default-route-to-datacenter",
+                        r,
+                        f"{where} announces a default route: AWS would send every "
+                        "VPC's traffic to the datacenter",
+                    )
 
 
 def _norm(v: Any) -> Any:
@@ -293,12 +395,16 @@ def _towards_datacenter(inputs: Mapping[str, Any], sources: Mapping[str, Any]) -
         return True
     gw = inputs.get("gatewayId")
     return (isinstance(gw, str) and gw.startswith("vgw-")) or VPN_GATEWAY in (
-        sources.get("gatewayId") or [])
+        sources.get("gatewayId") or []
+    )
 
 
-def check_resources(resources: list[dict[str, Any]], stack: str,
-                    prod_stacks: Iterable[str] = DEFAULT_PROD_STACKS,
-                    scope: str | None = None) -> list[Violation]:
+def check_resources(
+    resources: list[dict[str, Any]],
+    stack: str,
+    prod_stacks: Iterable[str] = DEFAULT_PROD_STACKS,
+    scope: str | None = None,
+) -> list[Violation]:
     """Every guardrail over the declared resources of `stack`; sorted violations.
 
     `scope="resource"` runs only the rules that judge one resource alone (what

@@ -56,8 +56,10 @@ def supernet_usage(plan: Plan) -> list[SupernetUse]:
     out: list[SupernetUse] = []
     vpcs = [(f"vpc {v.name}", v.cidr) for v in spec.vpcs]
     prefixes = [(f"dc {d.name}", p) for d in spec.datacenters for p in d.prefixes]
-    for scope, supers, owned in (("aws", spec.aws_supernets, vpcs),
-                                 ("datacenters", spec.datacenter_supernets, prefixes)):
+    for scope, supers, owned in (
+        ("aws", spec.aws_supernets, vpcs),
+        ("datacenters", spec.datacenter_supernets, prefixes),
+    ):
         for s in supers:
             used = tuple(sorted(((o, c) for o, c in owned if c in s), key=lambda x: x[1]))
             out.append(SupernetUse(scope, s, used, tuple(free_space(s, [c for _, c in used]))))
@@ -66,8 +68,10 @@ def supernet_usage(plan: Plan) -> list[SupernetUse]:
 
 def vpc_free_space(plan: Plan) -> dict[str, tuple[IPNetwork, ...]]:
     """VPC name -> the CIDRs of the VPC that no subnet uses."""
-    return {name: tuple(free_space(v.spec.cidr, [s.cidr for s in v.subnets]))
-            for name, v in sorted(plan.vpcs.items())}
+    return {
+        name: tuple(free_space(v.spec.cidr, [s.cidr for s in v.subnets]))
+        for name, v in sorted(plan.vpcs.items())
+    }
 
 
 def _cidrs(nets: tuple[IPNetwork, ...] | list[IPNetwork], limit: int | None = MAX_LISTED) -> str:
@@ -82,8 +86,10 @@ def _cidrs(nets: tuple[IPNetwork, ...] | list[IPNetwork], limit: int | None = MA
 def _cut_note(limit: int | None, counts: list[int]) -> str:
     if limit is None or all(n <= limit for n in counts):
         return ""
-    return (f"free CIDRs in address order, the first {limit} per row; "
-            "`--format markdown` lists them all")
+    return (
+        f"free CIDRs in address order, the first {limit} per row; "
+        "`--format markdown` lists them all"
+    )
 
 
 def _pct(part: int, whole: int) -> str:
@@ -102,8 +108,13 @@ def _crypto(c: ConnectionPlan) -> tuple[str, str, str, str, str]:
         dh = "/".join(str(g) for g in p.dh_groups)
         return f"{'/'.join(p.encryption)} {'/'.join(p.integrity)} DH {dh}, {p.lifetime} s"
 
-    return ("/".join(o.ike_versions), phase(o.phase1), phase(o.phase2),
-            f"{o.dpd_timeout} s, {o.dpd_action}", o.startup_action)
+    return (
+        "/".join(o.ike_versions),
+        phase(o.phase1),
+        phase(o.phase2),
+        f"{o.dpd_timeout} s, {o.dpd_action}",
+        o.startup_action,
+    )
 
 
 def plan_tables(plan: Plan, list_all: bool = False) -> list[Table]:
@@ -117,81 +128,193 @@ def plan_tables(plan: Plan, list_all: bool = False) -> list[Table]:
     tables: list[Table] = []
 
     usage = supernet_usage(plan)
-    tables.append(Table.of(
-        "Address space (addressSpace) and what is free",
-        ("scope", "supernet", "in use", "free addresses", "largest free", "free CIDRs"),
-        [(u.scope, u.supernet, ", ".join(f"{c} ({o})" for o, c in u.used) or "nothing",
-          f"{u.free_addresses} ({_pct(u.free_addresses, u.supernet.size)})",
-          u.largest_free or "-", _cidrs(list(u.free), limit)) for u in usage],
-        note=(_cut_note(limit, [len(u.free) for u in usage]) if usage
-              else "no addressSpace in the stack config: nothing to measure against"),
-    ))
+    tables.append(
+        Table.of(
+            "Address space (addressSpace) and what is free",
+            ("scope", "supernet", "in use", "free addresses", "largest free", "free CIDRs"),
+            [
+                (
+                    u.scope,
+                    u.supernet,
+                    ", ".join(f"{c} ({o})" for o, c in u.used) or "nothing",
+                    f"{u.free_addresses} ({_pct(u.free_addresses, u.supernet.size)})",
+                    u.largest_free or "-",
+                    _cidrs(list(u.free), limit),
+                )
+                for u in usage
+            ],
+            note=(
+                _cut_note(limit, [len(u.free) for u in usage])
+                if usage
+                else "no addressSpace in the stack config: nothing to measure against"
+            ),
+        )
+    )
 
     free = vpc_free_space(plan)
     vpc_rows = []
     for v in sorted(plan.vpcs.values(), key=lambda v: v.name):
         left = sum(n.size for n in free[v.name])
-        vpc_rows.append((v.name, v.spec.region, v.spec.cidr, " ".join(v.spec.azs),
-                         " ".join(t.name for t in v.spec.tiers),
-                         f"{left} ({_pct(left, v.spec.cidr.size)})",
-                         largest(free[v.name]) or "-", _cidrs(list(free[v.name]), limit)))
-    tables.append(Table.of(
-        "VPCs", ("vpc", "region", "cidr", "azs", "tiers", "free addresses", "largest free",
-                 "free CIDRs"),
-        vpc_rows, note=_cut_note(limit, [len(f) for f in free.values()])))
-    tables.append(Table.of(
-        "Subnets per AZ", ("vpc", "tier", "az", "cidr", "usable"),
-        [(s.vpc, s.tier, s.az, s.cidr, s.cidr.size - AWS_RESERVED_PER_SUBNET)
-         for v in sorted(plan.vpcs.values(), key=lambda v: v.name) for s in v.subnets],
-        note=f"usable = addresses less the {AWS_RESERVED_PER_SUBNET} AWS reserves in every subnet",
-    ))
-    tables.append(Table.of(
-        "Datacenters", ("datacenter", "asn", "prefixes", "router", "platform", "public ip"),
-        [(d.name, d.asn, ", ".join(map(str, d.prefixes)), r.name, r.platform, r.public_ip)
-         for d in spec.datacenters for r in d.routers],
-    ))
+        vpc_rows.append(
+            (
+                v.name,
+                v.spec.region,
+                v.spec.cidr,
+                " ".join(v.spec.azs),
+                " ".join(t.name for t in v.spec.tiers),
+                f"{left} ({_pct(left, v.spec.cidr.size)})",
+                largest(free[v.name]) or "-",
+                _cidrs(list(free[v.name]), limit),
+            )
+        )
+    tables.append(
+        Table.of(
+            "VPCs",
+            (
+                "vpc",
+                "region",
+                "cidr",
+                "azs",
+                "tiers",
+                "free addresses",
+                "largest free",
+                "free CIDRs",
+            ),
+            vpc_rows,
+            note=_cut_note(limit, [len(f) for f in free.values()]),
+        )
+    )
+    tables.append(
+        Table.of(
+            "Subnets per AZ",
+            ("vpc", "tier", "az", "cidr", "usable"),
+            [
+                (s.vpc, s.tier, s.az, s.cidr, s.cidr.size - AWS_RESERVED_PER_SUBNET)
+                for v in sorted(plan.vpcs.values(), key=lambda v: v.name)
+                for s in v.subnets
+            ],
+            note=(
+                f"usable = addresses less the {AWS_RESERVED_PER_SUBNET} AWS reserves "
+                "in every subnet"
+            ),
+        )
+    )
+    tables.append(
+        Table.of(
+            "Datacenters",
+            ("datacenter", "asn", "prefixes", "router", "platform", "public ip"),
+            [
+                (d.name, d.asn, ", ".join(map(str, d.prefixes)), r.name, r.platform, r.public_ip)
+                for d in spec.datacenters
+                for r in d.routers
+            ],
+        )
+    )
 
     gw_rows: list[tuple[object, ...]] = [
-        ("vgw", g.name, plan.vpcs[g.vpc].spec.region if g.vpc in plan.vpcs else "", g.asn,
-         f"vpc {g.vpc}", "no (one tunnel at a time)")
+        (
+            "vgw",
+            g.name,
+            plan.vpcs[g.vpc].spec.region if g.vpc in plan.vpcs else "",
+            g.asn,
+            f"vpc {g.vpc}",
+            "no (one tunnel at a time)",
+        )
         for g in sorted(plan.vpn_gateways.values(), key=lambda g: g.name)
     ]
     gw_rows += [
-        ("tgw", t.name, t.spec.region, t.spec.asn,
-         ", ".join(f"vpc {v} ({tier})" for v, tier in t.spec.attachments),
-         "yes" if t.spec.ecmp else "no")
+        (
+            "tgw",
+            t.name,
+            t.spec.region,
+            t.spec.asn,
+            ", ".join(f"vpc {v} ({tier})" for v, tier in t.spec.attachments),
+            "yes" if t.spec.ecmp else "no",
+        )
         for t in sorted(plan.transit.values(), key=lambda t: t.name)
     ]
-    tables.append(Table.of(
-        "Gateways and ASNs", ("type", "gateway", "region", "aws asn", "attached", "vpn ecmp"),
-        gw_rows))
+    tables.append(
+        Table.of(
+            "Gateways and ASNs",
+            ("type", "gateway", "region", "aws asn", "attached", "vpn ecmp"),
+            gw_rows,
+        )
+    )
 
     conns = sorted(plan.connections, key=lambda c: (c.router.key, c.name))
-    tables.append(Table.of(
-        "Tunnel inside CIDRs per router",
-        ("router", "connection", "gateway", "tunnel", "inside cidr", "aws inside", "router inside",
-         "ipv6 inside", "role", "pre-shared key"),
-        [(c.router.key, c.name, f"{c.spec.gateway} ({c.gateway_type})", t.number, t.inside_cidr,
-          t.aws_inside, t.customer_inside, t.inside_ipv6_cidr or "-", t.preference,
-          _psk_source(c.spec.tunnels[t.number - 1].psk_source))
-         for c in conns for t in c.tunnels],
-        note="AWS takes the first host of each /30, the router the second",
-    ))
-    tables.append(Table.of(
-        "BGP sessions and prefixes",
-        ("router", "connection", "routing", "router asn", "aws asn", "announces", "accepts",
-         "max prefixes in", "redundancy"),
-        [(c.router.key, c.name, c.spec.routing,
-          c.datacenter.asn if c.spec.routing == "bgp" else "-",
-          c.aws_asn if c.spec.routing == "bgp" else "-", ", ".join(map(str, c.announce)),
-          ", ".join(map(str, c.accept)), c.max_prefixes_in, c.redundancy) for c in conns],
-        note="AWS accepts at most 100 prefixes from a router; the router caps what it "
-             "learns at 'max prefixes in'",
-    ))
-    tables.append(Table.of(
-        "Tunnel crypto", ("connection", "ike", "phase 1", "phase 2", "dpd", "startup"),
-        [(c.name, *_crypto(c)) for c in conns],
-    ))
+    tables.append(
+        Table.of(
+            "Tunnel inside CIDRs per router",
+            (
+                "router",
+                "connection",
+                "gateway",
+                "tunnel",
+                "inside cidr",
+                "aws inside",
+                "router inside",
+                "ipv6 inside",
+                "role",
+                "pre-shared key",
+            ),
+            [
+                (
+                    c.router.key,
+                    c.name,
+                    f"{c.spec.gateway} ({c.gateway_type})",
+                    t.number,
+                    t.inside_cidr,
+                    t.aws_inside,
+                    t.customer_inside,
+                    t.inside_ipv6_cidr or "-",
+                    t.preference,
+                    _psk_source(c.spec.tunnels[t.number - 1].psk_source),
+                )
+                for c in conns
+                for t in c.tunnels
+            ],
+            note="AWS takes the first host of each /30, the router the second",
+        )
+    )
+    tables.append(
+        Table.of(
+            "BGP sessions and prefixes",
+            (
+                "router",
+                "connection",
+                "routing",
+                "router asn",
+                "aws asn",
+                "announces",
+                "accepts",
+                "max prefixes in",
+                "redundancy",
+            ),
+            [
+                (
+                    c.router.key,
+                    c.name,
+                    c.spec.routing,
+                    c.datacenter.asn if c.spec.routing == "bgp" else "-",
+                    c.aws_asn if c.spec.routing == "bgp" else "-",
+                    ", ".join(map(str, c.announce)),
+                    ", ".join(map(str, c.accept)),
+                    c.max_prefixes_in,
+                    c.redundancy,
+                )
+                for c in conns
+            ],
+            note="AWS accepts at most 100 prefixes from a router; the router caps what it "
+            "learns at 'max prefixes in'",
+        )
+    )
+    tables.append(
+        Table.of(
+            "Tunnel crypto",
+            ("connection", "ike", "phase 1", "phase 2", "dpd", "startup"),
+            [(c.name, *_crypto(c)) for c in conns],
+        )
+    )
 
     route_rows: list[tuple[object, ...]] = [
         (r.vpc, r.destination, f"{r.target_kind} {r.target}")
@@ -199,23 +322,52 @@ def plan_tables(plan: Plan, list_all: bool = False) -> list[Table]:
     ]
     for vpc, vgw in sorted(plan.vgw_propagating().items()):
         route_rows.append((vpc, "datacenter prefixes", f"propagated from vgw {vgw}"))
-    tables.append(Table.of("VPC routes", ("vpc", "destination", "via"), route_rows,
-                           note="every route table of the VPC carries these routes"))
+    tables.append(
+        Table.of(
+            "VPC routes",
+            ("vpc", "destination", "via"),
+            route_rows,
+            note="every route table of the VPC carries these routes",
+        )
+    )
     tgw_rows: list[tuple[object, ...]] = []
     for t in sorted(plan.transit.values(), key=lambda t: t.name):
         for rt in t.route_tables:
             static = [f"{p} -> {ref}" for table, p, ref in t.static_routes if table == rt.name]
-            tgw_rows.append((t.name, rt.name, ", ".join(rt.associations),
-                             ", ".join(rt.propagations) or "-", ", ".join(static) or "-"))
+            tgw_rows.append(
+                (
+                    t.name,
+                    rt.name,
+                    ", ".join(rt.associations),
+                    ", ".join(rt.propagations) or "-",
+                    ", ".join(static) or "-",
+                )
+            )
     if tgw_rows:
-        tables.append(Table.of("Transit gateway route tables",
-                               ("tgw", "table", "associated", "propagated", "static routes"),
-                               tgw_rows))
+        tables.append(
+            Table.of(
+                "Transit gateway route tables",
+                ("tgw", "table", "associated", "propagated", "static routes"),
+                tgw_rows,
+            )
+        )
     if plan.peerings:
-        tables.append(Table.of(
-            "VPC peering", ("peering", "requester", "accepter", "cross-region", "dns"),
-            [(p.name, p.requester, p.accepter,
-              "yes" if plan.vpcs[p.requester].spec.region != plan.vpcs[p.accepter].spec.region
-              else "no", "yes" if p.dns_resolution else "no") for p in plan.peerings],
-        ))
+        tables.append(
+            Table.of(
+                "VPC peering",
+                ("peering", "requester", "accepter", "cross-region", "dns"),
+                [
+                    (
+                        p.name,
+                        p.requester,
+                        p.accepter,
+                        "yes"
+                        if plan.vpcs[p.requester].spec.region != plan.vpcs[p.accepter].spec.region
+                        else "no",
+                        "yes" if p.dns_resolution else "no",
+                    )
+                    for p in plan.peerings
+                ],
+            )
+        )
     return tables

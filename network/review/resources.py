@@ -56,10 +56,17 @@ def _sources(inputs: dict[str, Any]) -> dict[str, list[str]]:
     return out
 
 
-def _res(kind: str, keys: Iterable[str], inputs: dict[str, Any],
-         secret_inputs: Iterable[str] = ()) -> dict[str, Any]:
-    return {"type": KIND_TYPE[kind], "kind": kind, "name": resource_name(kind, *keys),
-            "inputs": inputs, "secret_inputs": set(secret_inputs), "sources": _sources(inputs)}
+def _res(
+    kind: str, keys: Iterable[str], inputs: dict[str, Any], secret_inputs: Iterable[str] = ()
+) -> dict[str, Any]:
+    return {
+        "type": KIND_TYPE[kind],
+        "kind": kind,
+        "name": resource_name(kind, *keys),
+        "inputs": inputs,
+        "secret_inputs": set(secret_inputs),
+        "sources": _sources(inputs),
+    }
 
 
 def _slug(cidr: str) -> str:
@@ -72,8 +79,9 @@ def cgw_key(snapshot: dict[str, Any], c: dict[str, Any]) -> str:
     return c["router"] if region == snapshot["defaultRegion"] else f"{c['router']}-{region}"
 
 
-def _vpn_inputs(name: str, c: dict[str, Any], cgw: str, secret_config_keys: set[str]) -> tuple[
-        dict[str, Any], set[str]]:
+def _vpn_inputs(
+    name: str, c: dict[str, Any], cgw: str, secret_config_keys: set[str]
+) -> tuple[dict[str, Any], set[str]]:
     crypto = c["crypto"]
     inputs: dict[str, Any] = {
         "type": "ipsec.1",
@@ -85,24 +93,26 @@ def _vpn_inputs(name: str, c: dict[str, Any], cgw: str, secret_config_keys: set[
     secret: set[str] = set()
     for n, t in sorted(c["tunnels"].items()):
         p = f"tunnel{n}"
-        inputs.update({
-            f"{p}InsideCidr": t["insideCidr"],
-            f"{p}IkeVersions": list(crypto["ikeVersions"]),
-            f"{p}Phase1EncryptionAlgorithms": list(crypto["phase1"]["encryption"]),
-            f"{p}Phase1IntegrityAlgorithms": list(crypto["phase1"]["integrity"]),
-            f"{p}Phase1DhGroupNumbers": list(crypto["phase1"]["dhGroups"]),
-            f"{p}Phase1LifetimeSeconds": crypto["phase1"]["lifetimeSeconds"],
-            f"{p}Phase2EncryptionAlgorithms": list(crypto["phase2"]["encryption"]),
-            f"{p}Phase2IntegrityAlgorithms": list(crypto["phase2"]["integrity"]),
-            f"{p}Phase2DhGroupNumbers": list(crypto["phase2"]["dhGroups"]),
-            f"{p}Phase2LifetimeSeconds": crypto["phase2"]["lifetimeSeconds"],
-            f"{p}RekeyMarginTimeSeconds": crypto["rekeyMarginSeconds"],
-            f"{p}RekeyFuzzPercentage": crypto["rekeyFuzzPercentage"],
-            f"{p}ReplayWindowSize": crypto["replayWindowSize"],
-            f"{p}DpdTimeoutSeconds": crypto["dpd"]["timeoutSeconds"],
-            f"{p}DpdTimeoutAction": crypto["dpd"]["action"],
-            f"{p}StartupAction": crypto["startupAction"],
-        })
+        inputs.update(
+            {
+                f"{p}InsideCidr": t["insideCidr"],
+                f"{p}IkeVersions": list(crypto["ikeVersions"]),
+                f"{p}Phase1EncryptionAlgorithms": list(crypto["phase1"]["encryption"]),
+                f"{p}Phase1IntegrityAlgorithms": list(crypto["phase1"]["integrity"]),
+                f"{p}Phase1DhGroupNumbers": list(crypto["phase1"]["dhGroups"]),
+                f"{p}Phase1LifetimeSeconds": crypto["phase1"]["lifetimeSeconds"],
+                f"{p}Phase2EncryptionAlgorithms": list(crypto["phase2"]["encryption"]),
+                f"{p}Phase2IntegrityAlgorithms": list(crypto["phase2"]["integrity"]),
+                f"{p}Phase2DhGroupNumbers": list(crypto["phase2"]["dhGroups"]),
+                f"{p}Phase2LifetimeSeconds": crypto["phase2"]["lifetimeSeconds"],
+                f"{p}RekeyMarginTimeSeconds": crypto["rekeyMarginSeconds"],
+                f"{p}RekeyFuzzPercentage": crypto["rekeyFuzzPercentage"],
+                f"{p}ReplayWindowSize": crypto["replayWindowSize"],
+                f"{p}DpdTimeoutSeconds": crypto["dpd"]["timeoutSeconds"],
+                f"{p}DpdTimeoutAction": crypto["dpd"]["action"],
+                f"{p}StartupAction": crypto["startupAction"],
+            }
+        )
         if t.get("insideIpv6Cidr"):
             inputs[f"{p}InsideIpv6Cidr"] = t["insideIpv6Cidr"]
         # Where the key comes from stands in for the key: the snapshot has no secrets.
@@ -115,8 +125,9 @@ def _vpn_inputs(name: str, c: dict[str, Any], cgw: str, secret_config_keys: set[
     return inputs, secret
 
 
-def proposed_resources(snapshot: dict[str, Any],
-                       secret_config_keys: Iterable[str] = ()) -> list[dict[str, Any]]:
+def proposed_resources(
+    snapshot: dict[str, Any], secret_config_keys: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """The resources a plan snapshot implies, in a stable order.
 
     `secret_config_keys` are the config keys holding `secure:` values (see
@@ -130,34 +141,78 @@ def proposed_resources(snapshot: dict[str, Any],
         out.append(_res("vpc", [v], {"cidrBlock": vpc["cidr"]}))
         for tier in vpc["tiers"]:
             out.append(_res("rt", [v, tier], {"vpcId": ref("vpc", v)}))
-            out.append(_res("sg", [v, tier], {"vpcId": ref("vpc", v),
-                                              "ingress": list(vpc["ingress"].get(tier, []))}))
+            out.append(
+                _res(
+                    "sg",
+                    [v, tier],
+                    {"vpcId": ref("vpc", v), "ingress": list(vpc["ingress"].get(tier, []))},
+                )
+            )
             if v in vgw_of:
-                out.append(_res("vgw-prop", [vgw_of[v], tier], {
-                    "vpnGatewayId": ref("vgw", vgw_of[v]), "routeTableId": ref("rt", v, tier)}))
+                out.append(
+                    _res(
+                        "vgw-prop",
+                        [vgw_of[v], tier],
+                        {"vpnGatewayId": ref("vgw", vgw_of[v]), "routeTableId": ref("rt", v, tier)},
+                    )
+                )
             for dest, via in sorted(snapshot["vpcRoutes"].get(v, {}).items()):
                 kind, target = via.split(":", 1)
-                hop = ({"transitGatewayId": ref("tgw", target)} if kind == "tgw"
-                       else {"vpcPeeringConnectionId": ref("peering", target)})
-                out.append(_res("route", [v, tier, _slug(dest)], {
-                    "routeTableId": ref("rt", v, tier), "destinationCidrBlock": dest, **hop}))
+                hop = (
+                    {"transitGatewayId": ref("tgw", target)}
+                    if kind == "tgw"
+                    else {"vpcPeeringConnectionId": ref("peering", target)}
+                )
+                out.append(
+                    _res(
+                        "route",
+                        [v, tier, _slug(dest)],
+                        {"routeTableId": ref("rt", v, tier), "destinationCidrBlock": dest, **hop},
+                    )
+                )
         for key, cidr in sorted(vpc["subnets"].items()):
             tier, az = key.split("/")
-            out.append(_res("subnet", [v, tier, az], {
-                "vpcId": ref("vpc", v), "cidrBlock": cidr, "availabilityZone": az}))
+            out.append(
+                _res(
+                    "subnet",
+                    [v, tier, az],
+                    {"vpcId": ref("vpc", v), "cidrBlock": cidr, "availabilityZone": az},
+                )
+            )
     for g, vgw in sorted(snapshot["vpnGateways"].items()):
-        out.append(_res("vgw", [g], {"vpcId": ref("vpc", vgw["vpc"]),
-                                     "amazonSideAsn": str(vgw["asn"])}))
+        out.append(
+            _res("vgw", [g], {"vpcId": ref("vpc", vgw["vpc"]), "amazonSideAsn": str(vgw["asn"])})
+        )
     for t, tgw in sorted(snapshot["transitGateways"].items()):
-        out.append(_res("tgw", [t], {
-            "amazonSideAsn": tgw["asn"], "vpnEcmpSupport": "enable" if tgw["ecmp"] else "disable",
-            "defaultRouteTableAssociation": "disable", "defaultRouteTablePropagation": "disable"}))
+        out.append(
+            _res(
+                "tgw",
+                [t],
+                {
+                    "amazonSideAsn": tgw["asn"],
+                    "vpnEcmpSupport": "enable" if tgw["ecmp"] else "disable",
+                    "defaultRouteTableAssociation": "disable",
+                    "defaultRouteTablePropagation": "disable",
+                },
+            )
+        )
         for vpc, tier in sorted(tgw["attachments"].items()):
-            subnets = sorted(k for k in snapshot["vpcs"].get(vpc, {}).get("subnets", {})
-                             if k.split("/")[0] == tier)
-            out.append(_res("tgw-attach", [t, vpc], {
-                "transitGatewayId": ref("tgw", t), "vpcId": ref("vpc", vpc),
-                "subnetIds": [ref("subnet", vpc, *k.split("/")) for k in subnets]}))
+            subnets = sorted(
+                k
+                for k in snapshot["vpcs"].get(vpc, {}).get("subnets", {})
+                if k.split("/")[0] == tier
+            )
+            out.append(
+                _res(
+                    "tgw-attach",
+                    [t, vpc],
+                    {
+                        "transitGatewayId": ref("tgw", t),
+                        "vpcId": ref("vpc", vpc),
+                        "subnetIds": [ref("subnet", vpc, *k.split("/")) for k in subnets],
+                    },
+                )
+            )
 
         def attachment(r: str, t: str = t) -> str:
             kind, name = r.split(":", 1)
@@ -166,25 +221,55 @@ def proposed_resources(snapshot: dict[str, Any],
         for rt, table in sorted(tgw["routeTables"].items()):
             out.append(_res("tgw-rt", [t, rt], {"transitGatewayId": ref("tgw", t)}))
             for a in table["associations"]:
-                out.append(_res("tgw-assoc", [t, rt, a.replace(":", "-")], {
-                    "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
-                    "transitGatewayAttachmentId": attachment(a)}))
+                out.append(
+                    _res(
+                        "tgw-assoc",
+                        [t, rt, a.replace(":", "-")],
+                        {
+                            "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
+                            "transitGatewayAttachmentId": attachment(a),
+                        },
+                    )
+                )
             for a in table["propagations"]:
-                out.append(_res("tgw-prop", [t, rt, a.replace(":", "-")], {
-                    "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
-                    "transitGatewayAttachmentId": attachment(a)}))
+                out.append(
+                    _res(
+                        "tgw-prop",
+                        [t, rt, a.replace(":", "-")],
+                        {
+                            "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
+                            "transitGatewayAttachmentId": attachment(a),
+                        },
+                    )
+                )
         for s in tgw["staticRoutes"]:
-            out.append(_res("tgw-route", [t, s["table"], _slug(s["destination"])], {
-                "transitGatewayRouteTableId": ref("tgw-rt", t, s["table"]),
-                "destinationCidrBlock": s["destination"],
-                "transitGatewayAttachmentId": attachment(s["attachment"])}))
+            out.append(
+                _res(
+                    "tgw-route",
+                    [t, s["table"], _slug(s["destination"])],
+                    {
+                        "transitGatewayRouteTableId": ref("tgw-rt", t, s["table"]),
+                        "destinationCidrBlock": s["destination"],
+                        "transitGatewayAttachmentId": attachment(s["attachment"]),
+                    },
+                )
+            )
     cgws_done: set[str] = set()
     for name, c in sorted(snapshot["connections"].items()):
         cgw = cgw_key(snapshot, c)
         if cgw not in cgws_done:
             cgws_done.add(cgw)
-            out.append(_res("cgw", [cgw], {
-                "bgpAsn": str(c["customerAsn"]), "ipAddress": c["customerIp"], "type": "ipsec.1"}))
+            out.append(
+                _res(
+                    "cgw",
+                    [cgw],
+                    {
+                        "bgpAsn": str(c["customerAsn"]),
+                        "ipAddress": c["customerIp"],
+                        "type": "ipsec.1",
+                    },
+                )
+            )
         inputs, secret = _vpn_inputs(name, c, cgw, secret_keys)
         for n, t in sorted(c["tunnels"].items()):
             if t["psk"] == "generated":
@@ -192,11 +277,19 @@ def proposed_resources(snapshot: dict[str, Any],
         out.append(_res("vpn", [name], inputs, secret))
         if c["routing"] == "static" and c["gatewayType"] == "vgw":
             for p in c["announce"]:
-                out.append(_res("vpn-route", [name, _slug(p)], {
-                    "vpnConnectionId": ref("vpn", name), "destinationCidrBlock": p}))
+                out.append(
+                    _res(
+                        "vpn-route",
+                        [name, _slug(p)],
+                        {"vpnConnectionId": ref("vpn", name), "destinationCidrBlock": p},
+                    )
+                )
     for name, p in sorted(snapshot["peerings"].items()):
-        inputs = {"vpcId": ref("vpc", p["requester"]), "peerVpcId": ref("vpc", p["accepter"]),
-                  "autoAccept": not p["crossRegion"]}
+        inputs = {
+            "vpcId": ref("vpc", p["requester"]),
+            "peerVpcId": ref("vpc", p["accepter"]),
+            "autoAccept": not p["crossRegion"],
+        }
         if p["crossRegion"]:
             inputs["peerRegion"] = snapshot["vpcs"][p["accepter"]]["region"]
         out.append(_res("peering", [name], inputs))
@@ -204,7 +297,16 @@ def proposed_resources(snapshot: dict[str, Any],
     routers: dict[str, Any] = {}
     for name, c in sorted(snapshot["connections"].items()):
         routers.setdefault(c["router"], {"connections": []})["connections"].append(
-            {"name": name, "announce": list(c["announce"])})
-    out.append({"type": STACK_TYPE, "kind": "stack", "name": f"{PROJECT}-{snapshot['stack']}",
-                "inputs": {"routers": routers}, "secret_inputs": set(), "sources": {}})
+            {"name": name, "announce": list(c["announce"])}
+        )
+    out.append(
+        {
+            "type": STACK_TYPE,
+            "kind": "stack",
+            "name": f"{PROJECT}-{snapshot['stack']}",
+            "inputs": {"routers": routers},
+            "secret_inputs": set(),
+            "sources": {},
+        }
+    )
     return out

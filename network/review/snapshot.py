@@ -80,14 +80,19 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
         d.name: {
             "asn": d.asn,
             "prefixes": [_s(p) for p in d.prefixes],
-            "routers": {r.key: {"name": r.name, "publicIp": _s(r.public_ip),
-                                "platform": r.platform} for r in d.routers},
+            "routers": {
+                r.key: {"name": r.name, "publicIp": _s(r.public_ip), "platform": r.platform}
+                for r in d.routers
+            },
         }
         for d in spec.datacenters
     }
     vgws = {
-        g.name: {"vpc": g.vpc, "asn": g.asn,
-                 "region": plan.vpcs[g.vpc].spec.region if g.vpc in plan.vpcs else None}
+        g.name: {
+            "vpc": g.vpc,
+            "asn": g.asn,
+            "region": plan.vpcs[g.vpc].spec.region if g.vpc in plan.vpcs else None,
+        }
         for g in plan.vpn_gateways.values()
     }
     tgws = {
@@ -96,11 +101,17 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
             "asn": t.spec.asn,
             "ecmp": t.spec.ecmp,
             "attachments": {vpc: tier for vpc, tier in t.spec.attachments},
-            "routeTables": {rt.name: {"associations": list(rt.associations),
-                                      "propagations": list(rt.propagations)}
-                            for rt in t.route_tables},
-            "staticRoutes": [{"table": table, "destination": _s(p), "attachment": ref}
-                             for table, p, ref in t.static_routes],
+            "routeTables": {
+                rt.name: {
+                    "associations": list(rt.associations),
+                    "propagations": list(rt.propagations),
+                }
+                for rt in t.route_tables
+            },
+            "staticRoutes": [
+                {"table": table, "destination": _s(p), "attachment": ref}
+                for table, p, ref in t.static_routes
+            ],
         }
         for t in plan.transit.values()
     }
@@ -150,8 +161,10 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
         "snapshotVersion": SNAPSHOT_VERSION,
         "stack": plan.stack,
         "defaultRegion": spec.default_region,
-        "addressSpace": {"aws": [_s(n) for n in spec.aws_supernets],
-                         "datacenters": [_s(n) for n in spec.datacenter_supernets]},
+        "addressSpace": {
+            "aws": [_s(n) for n in spec.aws_supernets],
+            "datacenters": [_s(n) for n in spec.datacenter_supernets],
+        },
         "vpcs": vpcs,
         "datacenters": datacenters,
         "vpnGateways": vgws,

@@ -16,8 +16,9 @@ class Table:
     note: str = ""
 
     @staticmethod
-    def of(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]],
-           note: str = "") -> Table:
+    def of(
+        title: str, columns: Sequence[str], rows: Iterable[Sequence[object]], note: str = ""
+    ) -> Table:
         """Build a table, turning every cell into a string ('' for None)."""
         body = tuple(tuple("" if c is None else str(c) for c in r) for r in rows)
         return Table(title, tuple(columns), body, note)

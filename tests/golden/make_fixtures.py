@@ -49,8 +49,12 @@ STACKS = ("dev", "staging", "prod")
 
 _CRYPTO_BASE = {
     "ikeVersions": ["ikev2"],
-    "phase1": {"encryption": ["AES256-GCM-16", "AES128"], "integrity": ["SHA2-256"],
-               "dhGroups": [20, 14], "lifetimeSeconds": 14400},
+    "phase1": {
+        "encryption": ["AES256-GCM-16", "AES128"],
+        "integrity": ["SHA2-256"],
+        "dhGroups": [20, 14],
+        "lifetimeSeconds": 14400,
+    },
     "dpd": {"timeoutSeconds": 40, "action": "restart"},
     "startupAction": "start",
     "rekeyMarginSeconds": 300,
@@ -61,39 +65,78 @@ MIXED = {
     "aws:region": "eu-central-1",
     "crossnet:network": {
         "vpcs": {
-            "core": {"cidr": "10.40.0.0/16", "azs": ["eu-central-1a", "eu-central-1b"],
-                     "tiers": {"private": {"prefixLength": 20}}},
-            "batch": {"cidr": "10.41.0.0/16", "azs": ["eu-central-1a", "eu-central-1b"],
-                      "tiers": {"private": {"prefixLength": 20}}},
-            "hubbed": {"cidr": "10.42.0.0/16", "azs": ["eu-central-1a", "eu-central-1b"],
-                       "tiers": {"private": {"prefixLength": 20}, "transit": {"prefixLength": 28}}},
+            "core": {
+                "cidr": "10.40.0.0/16",
+                "azs": ["eu-central-1a", "eu-central-1b"],
+                "tiers": {"private": {"prefixLength": 20}},
+            },
+            "batch": {
+                "cidr": "10.41.0.0/16",
+                "azs": ["eu-central-1a", "eu-central-1b"],
+                "tiers": {"private": {"prefixLength": 20}},
+            },
+            "hubbed": {
+                "cidr": "10.42.0.0/16",
+                "azs": ["eu-central-1a", "eu-central-1b"],
+                "tiers": {"private": {"prefixLength": 20}, "transit": {"prefixLength": 28}},
+            },
         },
         "datacenters": {
-            "lon": {"asn": 65300, "prefixes": ["10.160.0.0/16", "10.161.0.0/20"],
-                    "routers": {"core1": {"publicIp": "192.0.2.30", "platform": "linux"}}},
+            "lon": {
+                "asn": 65300,
+                "prefixes": ["10.160.0.0/16", "10.161.0.0/20"],
+                "routers": {"core1": {"publicIp": "192.0.2.30", "platform": "linux"}},
+            },
         },
-        "vpnGateways": {"core-vgw": {"vpc": "core", "asn": 64520},
-                        "batch-vgw": {"vpc": "batch", "asn": 64521}},
-        "transitGateways": {"hub": {"asn": 64530, "ecmp": True,
-                                    "attachments": {"hubbed": {"tier": "transit"}}}},
+        "vpnGateways": {
+            "core-vgw": {"vpc": "core", "asn": 64520},
+            "batch-vgw": {"vpc": "batch", "asn": 64521},
+        },
+        "transitGateways": {
+            "hub": {"asn": 64530, "ecmp": True, "attachments": {"hubbed": {"tier": "transit"}}}
+        },
         "connections": {
             "lon-core1-core": {
-                "router": "lon/core1", "gateway": "core-vgw", "routing": "bgp",
-                "tunnelOptions": {**_CRYPTO_BASE, "phase2": {
-                    "encryption": ["AES256-GCM-16", "AES256"], "integrity": ["SHA2-256"],
-                    "dhGroups": [20], "lifetimeSeconds": 1800}},
+                "router": "lon/core1",
+                "gateway": "core-vgw",
+                "routing": "bgp",
+                "tunnelOptions": {
+                    **_CRYPTO_BASE,
+                    "phase2": {
+                        "encryption": ["AES256-GCM-16", "AES256"],
+                        "integrity": ["SHA2-256"],
+                        "dhGroups": [20],
+                        "lifetimeSeconds": 1800,
+                    },
+                },
             },
             "lon-core1-hub": {
-                "router": "lon/core1", "gateway": "hub", "routing": "bgp",
-                "tunnelOptions": {**_CRYPTO_BASE, "phase2": {
-                    "encryption": ["AES128"], "integrity": ["SHA2-256", "SHA1"],
-                    "dhGroups": [14, 19], "lifetimeSeconds": 3600}},
+                "router": "lon/core1",
+                "gateway": "hub",
+                "routing": "bgp",
+                "tunnelOptions": {
+                    **_CRYPTO_BASE,
+                    "phase2": {
+                        "encryption": ["AES128"],
+                        "integrity": ["SHA2-256", "SHA1"],
+                        "dhGroups": [14, 19],
+                        "lifetimeSeconds": 3600,
+                    },
+                },
             },
             "lon-core1-batch": {
-                "router": "lon/core1", "gateway": "batch-vgw", "routing": "static",
-                "tunnelOptions": {**_CRYPTO_BASE, "phase2": {
-                    "encryption": ["AES256"], "integrity": ["SHA2-512"],
-                    "dhGroups": [21], "lifetimeSeconds": 3600}},
+                "router": "lon/core1",
+                "gateway": "batch-vgw",
+                "routing": "static",
+                "tunnelOptions": {
+                    **_CRYPTO_BASE,
+                    "phase2": {
+                        "encryption": ["AES256"],
+                        "integrity": ["SHA2-512"],
+                        "dhGroups": [21],
+                        "lifetimeSeconds": 3600,
+                    },
+                },
                 "tunnel1": {"insideCidr": "169.254.77.0/30"},
                 "tunnel2": {"insideCidr": "169.254.77.4/30"},
             },
@@ -126,8 +169,9 @@ def outside_ip(index: int, tunnel: int) -> str:
     return f"52.{tunnel}.{index // 250}.{index % 250 + 1}"
 
 
-def outputs_for(case: str, platform: str | None,
-                config: dict[str, Any] | None = None) -> dict[str, Any]:
+def outputs_for(
+    case: str, platform: str | None, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """A stack outputs object for the case (or `config`), every router on `platform`
     (None: as the config says)."""
     plan = build_plan(config or stack_config(case), case)
@@ -158,8 +202,12 @@ def outputs_for(case: str, platform: str | None,
         "vpcs": _vpcs(plan, case),
         "gateways": _gateways(plan, case),
         "peerings": {
-            p.name: {"id": _fake_id("pcx", case, p.name), "requester": p.requester,
-                     "accepter": p.accepter, "dnsResolution": p.dns_resolution}
+            p.name: {
+                "id": _fake_id("pcx", case, p.name),
+                "requester": p.requester,
+                "accepter": p.accepter,
+                "dnsResolution": p.dns_resolution,
+            }
             for p in plan.peerings
         },
         "routers": routers,
@@ -170,11 +218,17 @@ def outputs_for(case: str, platform: str | None,
 def _vpcs(plan: Plan, case: str) -> dict[str, Any]:
     return {
         name: {
-            "region": v.spec.region, "id": _fake_id("vpc", case, name), "cidr": str(v.spec.cidr),
+            "region": v.spec.region,
+            "id": _fake_id("vpc", case, name),
+            "cidr": str(v.spec.cidr),
             "azs": list(v.spec.azs),
-            "subnets": {f"{s.tier}/{s.az}": {"cidr": str(s.cidr),
-                                             "id": _fake_id("subnet", case, name, s.tier, s.az)}
-                        for s in v.subnets},
+            "subnets": {
+                f"{s.tier}/{s.az}": {
+                    "cidr": str(s.cidr),
+                    "id": _fake_id("subnet", case, name, s.tier, s.az),
+                }
+                for s in v.subnets
+            },
         }
         for name, v in sorted(plan.vpcs.items())
     }
@@ -183,11 +237,21 @@ def _vpcs(plan: Plan, case: str) -> dict[str, Any]:
 def _gateways(plan: Plan, case: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for g in plan.vpn_gateways.values():
-        out[g.name] = {"type": "vgw", "id": _fake_id("vgw", case, g.name), "asn": g.asn,
-                       "vpc": g.vpc, "region": plan.vpcs[g.vpc].spec.region}
+        out[g.name] = {
+            "type": "vgw",
+            "id": _fake_id("vgw", case, g.name),
+            "asn": g.asn,
+            "vpc": g.vpc,
+            "region": plan.vpcs[g.vpc].spec.region,
+        }
     for t in plan.transit.values():
-        out[t.name] = {"type": "tgw", "id": _fake_id("tgw", case, t.name), "asn": t.spec.asn,
-                       "region": t.spec.region, "ecmp": t.spec.ecmp}
+        out[t.name] = {
+            "type": "tgw",
+            "id": _fake_id("tgw", case, t.name),
+            "asn": t.spec.asn,
+            "region": t.spec.region,
+            "ecmp": t.spec.ecmp,
+        }
     return out
 
 
@@ -208,15 +272,22 @@ def cases(platforms: list[str] | None = None) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="report differences, write nothing")
-    ap.add_argument("--platform", action="append", choices=sorted(PLATFORMS),
-                    help="only this platform (repeatable)")
+    ap.add_argument(
+        "--platform",
+        action="append",
+        choices=sorted(PLATFORMS),
+        help="only this platform (repeatable)",
+    )
     args = ap.parse_args(argv)
     changed = []
     for platform, case in cases(args.platform):
         d = GOLDEN / platform / case
         want = expected_files(outputs_for(case, platform), case)
-        have = {str(p.relative_to(d)): p.read_text() for p in d.rglob("*") if p.is_file()} \
-            if d.exists() else {}
+        have = (
+            {str(p.relative_to(d)): p.read_text() for p in d.rglob("*") if p.is_file()}
+            if d.exists()
+            else {}
+        )
         if want == have:
             continue
         changed.append(f"{platform}/{case}")

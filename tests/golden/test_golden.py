@@ -23,8 +23,11 @@ CASES = sorted(p.parent for p in GOLDEN.glob("*/*/outputs.json"))
 
 
 def _expected(case: Path) -> dict[str, str]:
-    return {str(p.relative_to(case)): p.read_text() for p in sorted(case.rglob("*"))
-            if p.is_file() and p.name != "outputs.json"}
+    return {
+        str(p.relative_to(case)): p.read_text()
+        for p in sorted(case.rglob("*"))
+        if p.is_file() and p.name != "outputs.json"
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -39,9 +42,14 @@ def test_golden_case(case: Path) -> None:
     assert sorted(got) == sorted(want), "the set of rendered files differs"
     for name in want:
         if got[name] != want[name]:
-            diff = "".join(difflib.unified_diff(want[name].splitlines(True),
-                                                got[name].splitlines(True),
-                                                f"expected/{name}", f"rendered/{name}"))
+            diff = "".join(
+                difflib.unified_diff(
+                    want[name].splitlines(True),
+                    got[name].splitlines(True),
+                    f"expected/{name}",
+                    f"rendered/{name}",
+                )
+            )
             pytest.fail(f"{case.parent.name}/{case.name}/{name} differs:\n{diff}")
 
 

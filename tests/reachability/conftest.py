@@ -36,16 +36,31 @@ HERE = Path(__file__).resolve().parent
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("crossnet reachability")
-    g.addoption("--crossnet-stack", default=os.environ.get("CROSSNET_STACK", "dev"),
-                help="stack whose outputs and plan drive the suite (default dev)")
-    g.addoption("--crossnet-inventory", default=None,
-                help="inventory of real hosts (SSH); default: the local lab")
-    g.addoption("--crossnet-outputs", default=None,
-                help="stack outputs file (default: .crossnet/<stack>/outputs.json)")
-    g.addoption("--crossnet-keep-lab", action="store_true",
-                help="leave a lab the suite brought up running afterwards")
-    g.addoption("--crossnet-no-lab-up", action="store_true",
-                help="fail instead of bringing the lab up when it is not running")
+    g.addoption(
+        "--crossnet-stack",
+        default=os.environ.get("CROSSNET_STACK", "dev"),
+        help="stack whose outputs and plan drive the suite (default dev)",
+    )
+    g.addoption(
+        "--crossnet-inventory",
+        default=None,
+        help="inventory of real hosts (SSH); default: the local lab",
+    )
+    g.addoption(
+        "--crossnet-outputs",
+        default=None,
+        help="stack outputs file (default: .crossnet/<stack>/outputs.json)",
+    )
+    g.addoption(
+        "--crossnet-keep-lab",
+        action="store_true",
+        help="leave a lab the suite brought up running afterwards",
+    )
+    g.addoption(
+        "--crossnet-no-lab-up",
+        action="store_true",
+        help="fail instead of bringing the lab up when it is not running",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -80,8 +95,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "pair" in names:
         pairs = planned_pairs(plan)
         if inv is not None:
-            pairs = [(d, v) for d, v in pairs if d in inv.get("datacenter_hosts", {})
-                     and v in inv.get("vpc_hosts", {})]
+            pairs = [
+                (d, v)
+                for d, v in pairs
+                if d in inv.get("datacenter_hosts", {}) and v in inv.get("vpc_hosts", {})
+            ]
         metafunc.parametrize("pair", pairs, ids=[f"{d}->{v}" for d, v in pairs])
     if "tunnel" in names:
         tunnels = [f"{c.name}/{t.number}" for c in plan.connections for t in c.tunnels]
@@ -96,6 +114,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def _reason_lab_cannot_run() -> str | None:
     from network.lab.system import missing_requirements
+
     missing = missing_requirements()
     return "; ".join(missing) if missing else None
 
@@ -109,13 +128,16 @@ def env(request: pytest.FixtureRequest) -> Any:
     out_file = Path(config.getoption("--crossnet-outputs") or outputs_path(stack))
     if inv is not None:
         if not out_file.exists():
-            pytest.skip(f"no stack outputs at {out_file}: export them with `pulumi stack "
-                        "output --json --show-secrets` and pass --crossnet-outputs")
+            pytest.skip(
+                f"no stack outputs at {out_file}: export them with `pulumi stack "
+                "output --json --show-secrets` and pass --crossnet-outputs"
+            )
         yield Env(stack, plan, load_outputs(out_file), inv)
         return
 
     from network.lab import control
     from network.lab.runtime import open_lab, read_state
+
     reason = _reason_lab_cannot_run()
     if reason:
         pytest.skip(f"the local lab cannot run here: {reason}")
@@ -128,13 +150,13 @@ def env(request: pytest.FixtureRequest) -> Any:
             control.down(stack)
         if not out_file.exists():
             from network.offline.apply import offline_up
+
             offline_up(stack)
         control.up(stack, outputs=out_file)
         started = True
     rt = open_lab(stack)
     try:
-        yield Env(stack, plan, load_outputs(Path(rt.state.outputs)), control.inventory(rt),
-                  lab=rt)
+        yield Env(stack, plan, load_outputs(Path(rt.state.outputs)), control.inventory(rt), lab=rt)
     finally:
         if started and not config.getoption("--crossnet-keep-lab"):
             control.down(stack)

@@ -38,17 +38,28 @@ def test_bgp_sessions_established(env: Env, router_key: str) -> None:
     """Every BGP neighbour of the router (the AWS inside addresses) is Established."""
     router = env.router(router_key)
     r = env.outputs.routers[router_key]
-    want = {t.aws_inside_ip: {"state": "Established"}
-            for c in r.connections if c.routing == "bgp" for t in c.tunnels}
+    want = {
+        t.aws_inside_ip: {"state": "Established"}
+        for c in r.connections
+        if c.routing == "bgp"
+        for t in c.tunnels
+    }
     if not want:
         return
-    poll(lambda: bgp_peers(env.vtysh_json(router["target"], router["vtysh"],
-                                          "show bgp summary json")), want, seconds=20)
+    poll(
+        lambda: bgp_peers(
+            env.vtysh_json(router["target"], router["vtysh"], "show bgp summary json")
+        ),
+        want,
+        seconds=20,
+    )
 
 
 def _learned(env: Env, target: str, vtysh: str, neighbor: str) -> set[str]:
-    data = env.vtysh_json(target, vtysh,
-                          f"show bgp ipv4 unicast neighbors {neighbor} routes json") or {}
+    data = (
+        env.vtysh_json(target, vtysh, f"show bgp ipv4 unicast neighbors {neighbor} routes json")
+        or {}
+    )
     return set((data.get("routes") or {}).keys())
 
 
@@ -60,10 +71,15 @@ def test_datacenter_learns_exactly_the_planned_aws_prefixes(env: Env, router_key
         if c.routing != "bgp":
             continue
         for t in c.tunnels:
-            poll(lambda t=t: _learned(env, router["target"], router["vtysh"], t.aws_inside_ip),
-                 lambda got, c=c, t=t: None if got == set(c.accept) else
-                 f"{c.name}/{t.number}: learned {sorted(got)}, planned {sorted(c.accept)}",
-                 seconds=15)
+            poll(
+                lambda t=t: _learned(env, router["target"], router["vtysh"], t.aws_inside_ip),
+                lambda got, c=c, t=t: (
+                    None
+                    if got == set(c.accept)
+                    else f"{c.name}/{t.number}: learned {sorted(got)}, planned {sorted(c.accept)}"
+                ),
+                seconds=15,
+            )
 
 
 def test_aws_learns_exactly_the_datacenter_prefixes(env: Env, gateway_name: str) -> None:
@@ -75,10 +91,16 @@ def test_aws_learns_exactly_the_datacenter_prefixes(env: Env, gateway_name: str)
             if c.gateway["name"] != gateway_name or c.routing != "bgp":
                 continue
             for t in c.tunnels:
-                poll(lambda t=t: _learned(env, g["target"], g["vtysh"], t.customer_inside_ip),
-                     lambda got, c=c, t=t: None if got == set(c.announce) else
-                     f"{c.name}/{t.number}: AWS got {sorted(got)}, planned {sorted(c.announce)}",
-                     seconds=15)
+                poll(
+                    lambda t=t: _learned(env, g["target"], g["vtysh"], t.customer_inside_ip),
+                    lambda got, c=c, t=t: (
+                        None
+                        if got == set(c.announce)
+                        else f"{c.name}/{t.number}: AWS got {sorted(got)}, "
+                        f"planned {sorted(c.announce)}"
+                    ),
+                    seconds=15,
+                )
 
 
 def _unplanned_prefix(env: Env) -> str:
@@ -99,23 +121,32 @@ def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str)
     if not bgp:
         return
     rogue = _unplanned_prefix(env)
-    cmd = (f"{router['vtysh']} -c 'configure terminal' -c 'router bgp {r.asn}' "
-           f"-c 'address-family ipv4 unicast' -c '{{}}network {rogue}'")
+    cmd = (
+        f"{router['vtysh']} -c 'configure terminal' -c 'router bgp {r.asn}' "
+        f"-c 'address-family ipv4 unicast' -c '{{}}network {rogue}'"
+    )
     aws = env.inventory["aws"]
     env.run(router["target"], cmd.format(""))
     try:
         # The router has it (so it would announce it, but for its filter) ...
-        poll(lambda: env.vtysh_json(router["target"], router["vtysh"],
-                                    f"show bgp ipv4 unicast {rogue} json"),
-             {"prefix": rogue}, seconds=5)
+        poll(
+            lambda: env.vtysh_json(
+                router["target"], router["vtysh"], f"show bgp ipv4 unicast {rogue} json"
+            ),
+            {"prefix": rogue},
+            seconds=5,
+        )
         for c in bgp:
             g = aws[c.gateway["name"]]
             for t in c.tunnels:
                 advertised = env.vtysh_json(
-                    router["target"], router["vtysh"],
-                    f"show bgp ipv4 unicast neighbors {t.aws_inside_ip} advertised-routes json")
+                    router["target"],
+                    router["vtysh"],
+                    f"show bgp ipv4 unicast neighbors {t.aws_inside_ip} advertised-routes json",
+                )
                 assert rogue not in (advertised or {}).get("advertisedRoutes", {}), (
-                    f"{router_key} advertises {rogue} to {c.name}/{t.number}")
+                    f"{router_key} advertises {rogue} to {c.name}/{t.number}"
+                )
                 assert set((advertised or {}).get("advertisedRoutes", {})) == set(c.announce)
                 # ... and AWS, asked after an update interval, never learned it.
                 got = _learned(env, g["target"], g["vtysh"], t.customer_inside_ip)
@@ -139,20 +170,28 @@ def test_unplanned_prefix_from_aws_is_filtered(env: Env, router_key: str) -> Non
         asn = c.tunnels[0].aws_asn
         # As if a VPC outside the plan were attached: in the AWS side's
         # announcements and in its export list for this connection.
-        change = (f"{g['vtysh']} -c 'configure terminal' "
-                  f"-c '{{0}}ip prefix-list to-{c.name} seq 4000 permit {rogue}' "
-                  f"-c 'router bgp {asn}' -c 'address-family ipv4 unicast' "
-                  f"-c '{{0}}network {rogue}'")
+        change = (
+            f"{g['vtysh']} -c 'configure terminal' "
+            f"-c '{{0}}ip prefix-list to-{c.name} seq 4000 permit {rogue}' "
+            f"-c 'router bgp {asn}' -c 'address-family ipv4 unicast' "
+            f"-c '{{0}}network {rogue}'"
+        )
         env.run(g["target"], change.format(""))
         try:
             for t in c.tunnels:
                 received = f"show bgp ipv4 unicast neighbors {t.aws_inside_ip} received-routes json"
-                poll(lambda t=t, q=received: set((env.vtysh_json(
-                    router["target"], router["vtysh"], q) or {}).get("receivedRoutes", {})),
-                     lambda got: None if rogue in got else f"{rogue} not received yet",
-                     seconds=10)
-                assert rogue not in _learned(env, router["target"], router["vtysh"],
-                                             t.aws_inside_ip)
+                poll(
+                    lambda t=t, q=received: set(
+                        (env.vtysh_json(router["target"], router["vtysh"], q) or {}).get(
+                            "receivedRoutes", {}
+                        )
+                    ),
+                    lambda got: None if rogue in got else f"{rogue} not received yet",
+                    seconds=10,
+                )
+                assert rogue not in _learned(
+                    env, router["target"], router["vtysh"], t.aws_inside_ip
+                )
             routes = env.run(router["target"], f"ip -j route show {shlex.quote(rogue)}").stdout
             assert rogue.split("/")[0] not in routes, f"{router_key} installed {rogue}"
         finally:

@@ -58,8 +58,9 @@ def _wait(flow: Flow, what: str, down: frozenset[str], seconds: float) -> float:
         pytest.fail(str(e))
 
 
-def test_silent_path_failure_fails_over_and_back(flow: Flow, behaviour_timers: float,
-                                                 request: pytest.FixtureRequest) -> None:
+def test_silent_path_failure_fails_over_and_back(
+    flow: Flow, behaviour_timers: float, request: pytest.FixtureRequest
+) -> None:
     """The internet path of the active tunnel drops everything; BGP's hold timer moves
     traffic to the other tunnel within the bound; restoring the path brings it back."""
     _wait(flow, "before the failure", frozenset(), 30)
@@ -68,8 +69,9 @@ def test_silent_path_failure_fails_over_and_back(flow: Flow, behaviour_timers: f
         time.sleep(0.5)
         t_cut = time.time()
         faults.cut_path(flow.rt, flow.tunnel)
-        t_moved = _wait(flow, f"failover off {flow.tunnel}", frozenset({flow.tunnel}),
-                        flow.silent_bound + 10)
+        t_moved = _wait(
+            flow, f"failover off {flow.tunnel}", frozenset({flow.tunnel}), flow.silent_bound + 10
+        )
         time.sleep(0.5)
         t_restore = time.time()
         faults.restore_path(flow.rt, flow.tunnel)
@@ -86,8 +88,9 @@ def test_silent_path_failure_fails_over_and_back(flow: Flow, behaviour_timers: f
     assert outage <= flow.silent_bound, f"outage {outage:.2f} s, bound {flow.silent_bound:g} s"
 
 
-def test_ike_delete_fails_over_at_once(flow: Flow, behaviour_timers: float,
-                                       request: pytest.FixtureRequest) -> None:
+def test_ike_delete_fails_over_at_once(
+    flow: Flow, behaviour_timers: float, request: pytest.FixtureRequest
+) -> None:
     """AWS closes the active tunnel (IKE DELETE): link tracking moves traffic at once,
     and the datacenter side (close_action = restart) brings the tunnel back."""
     _wait(flow, "before the failure", frozenset(), 30)
@@ -111,8 +114,9 @@ def test_ike_delete_fails_over_at_once(flow: Flow, behaviour_timers: float,
     assert outage <= IKE_DELETE_BOUND, f"outage {outage:.2f} s, bound {IKE_DELETE_BOUND:g} s"
 
 
-def test_transfer_survives_failover(flow: Flow, behaviour_timers: float,
-                                    request: pytest.FixtureRequest) -> None:
+def test_transfer_survives_failover(
+    flow: Flow, behaviour_timers: float, request: pytest.FixtureRequest
+) -> None:
     """64 MiB with a SHA-256 check, running while the active tunnel fails silently."""
     _wait(flow, "before the failure", frozenset(), 30)
     # Each socket operation may wait out the whole outage (TCP's retransmissions back off).

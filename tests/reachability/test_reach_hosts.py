@@ -19,18 +19,26 @@ LARGE_TRANSFER = 8 * 1024 * 1024
 
 
 @pytest.fixture
-def hosts(env: Env, pair: tuple[str, str], listeners: Any,
-          request: pytest.FixtureRequest) -> dict[str, Any]:
+def hosts(
+    env: Env, pair: tuple[str, str], listeners: Any, request: pytest.FixtureRequest
+) -> dict[str, Any]:
     dc, vpc = pair
     request.node.user_properties.append(("pair", f"{dc}|{vpc}"))
     profile = env.profile(vpc)
     src = env.dc(dc)["address"]
-    conn = next(c for r in env.outputs.routers.values() if r.datacenter == dc
-                for c in r.connections)
-    return {"dc": env.dc(dc), "vpc": env.vpc(vpc), "profile": profile,
-            "mtu": conn.tunnel_mtu, "mss": conn.tcp_mss,
-            "expect": expected_flows(src, profile.rules, [*profile.tcp, profile.closed],
-                                     list(profile.udp))}
+    conn = next(
+        c for r in env.outputs.routers.values() if r.datacenter == dc for c in r.connections
+    )
+    return {
+        "dc": env.dc(dc),
+        "vpc": env.vpc(vpc),
+        "profile": profile,
+        "mtu": conn.tunnel_mtu,
+        "mss": conn.tcp_mss,
+        "expect": expected_flows(
+            src, profile.rules, [*profile.tcp, profile.closed], list(profile.udp)
+        ),
+    }
 
 
 def _ping(env: Env, target: str, address: str, extra: str = "", count: int = 3) -> Any:
@@ -43,7 +51,8 @@ def test_ping_datacenter_to_vpc(env: Env, hosts: dict[str, Any]) -> None:
     want = hosts["expect"]["icmp"]
     assert (r.rc == 0) == want, (
         f"ping {'failed' if want else 'got through'}; expected "
-        f"{'replies' if want else 'none (no ICMP rule)'}: {r.stdout.strip()[-200:]}")
+        f"{'replies' if want else 'none (no ICMP rule)'}: {r.stdout.strip()[-200:]}"
+    )
 
 
 def test_tcp_datacenter_to_vpc(env: Env, hosts: dict[str, Any]) -> None:
@@ -54,17 +63,20 @@ def test_tcp_datacenter_to_vpc(env: Env, hosts: dict[str, Any]) -> None:
     for port, want in ports.items():
         got = results[port]
         if admitted(got) != want:
-            wrong.append(f"tcp/{port}: {'admitted' if admitted(got) else 'dropped'} "
-                         f"({got.get('error') or got.get('banner')}), planned "
-                         f"{'admitted' if want else 'dropped'}")
+            wrong.append(
+                f"tcp/{port}: {'admitted' if admitted(got) else 'dropped'} "
+                f"({got.get('error') or got.get('banner')}), planned "
+                f"{'admitted' if want else 'dropped'}"
+            )
     assert not wrong, "; ".join(wrong)
 
 
 def test_udp_datacenter_to_vpc(env: Env, hosts: dict[str, Any]) -> None:
     wrong = []
     for port, want in hosts["expect"]["udp"].items():
-        got = env.agent(hosts["dc"]["target"], "udp", hosts["vpc"]["address"], str(port),
-                        "--timeout", "1")
+        got = env.agent(
+            hosts["dc"]["target"], "udp", hosts["vpc"]["address"], str(port), "--timeout", "1"
+        )
         if got.get("ok") != want:
             wrong.append(f"udp/{port}: {got}")
     assert not wrong, "; ".join(wrong)
@@ -73,8 +85,10 @@ def test_udp_datacenter_to_vpc(env: Env, hosts: dict[str, Any]) -> None:
 def test_vpc_reaches_back(env: Env, hosts: dict[str, Any]) -> None:
     """The VPC host reaches the datacenter host (ping and TCP): outbound is open."""
     if not any(hosts["expect"]["tcp"].values()) and not hosts["expect"]["icmp"]:
-        pytest.skip("the security groups admit nothing from this datacenter host, so the "
-                    "pair has no return path to test")
+        pytest.skip(
+            "the security groups admit nothing from this datacenter host, so the "
+            "pair has no return path to test"
+        )
     dc = hosts["dc"]
     r = _ping(env, hosts["vpc"]["target"], dc["address"])
     assert r.rc == 0, r.stdout.strip()[-200:]
@@ -83,8 +97,9 @@ def test_vpc_reaches_back(env: Env, hosts: dict[str, Any]) -> None:
         assert got.get("ok"), got
 
 
-def test_large_packets_and_mss(env: Env, hosts: dict[str, Any],
-                               request: pytest.FixtureRequest) -> None:
+def test_large_packets_and_mss(
+    env: Env, hosts: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
     """Full-size packets cross the tunnel: the MTU fits, TCP MSS is clamped, a transfer works."""
     open_ports = [p for p, ok in hosts["expect"]["tcp"].items() if ok]
     if not open_ports and not hosts["expect"]["icmp"]:
@@ -92,13 +107,15 @@ def test_large_packets_and_mss(env: Env, hosts: dict[str, Any],
     mtu, mss = hosts["mtu"], hosts["mss"]
     if hosts["expect"]["icmp"]:
         # The largest packet the tunnel takes, with DF set, goes through ...
-        r = _ping(env, hosts["dc"]["target"], hosts["vpc"]["address"], f"-M do -s {mtu - 28}",
-                  count=2)
+        r = _ping(
+            env, hosts["dc"]["target"], hosts["vpc"]["address"], f"-M do -s {mtu - 28}", count=2
+        )
         assert r.rc == 0, f"{mtu}-byte packets with DF set do not cross: {r.stdout[-200:]}"
         if env.is_lab:
             # ... and one byte more does not (the router reports the tunnel MTU).
-            r = _ping(env, hosts["dc"]["target"], hosts["vpc"]["address"],
-                      f"-M do -s {mtu - 27}", count=2)
+            r = _ping(
+                env, hosts["dc"]["target"], hosts["vpc"]["address"], f"-M do -s {mtu - 27}", count=2
+            )
             assert r.rc != 0, f"{mtu + 1}-byte packets crossed a {mtu}-byte tunnel"
     if open_ports:
         port = str(open_ports[-1])
@@ -106,8 +123,15 @@ def test_large_packets_and_mss(env: Env, hosts: dict[str, Any],
         assert got.get("ok"), got
         # 12 bytes of TCP timestamps come off the clamped MSS.
         assert got["mss"] <= mss, f"TCP MSS {got['mss']} above the clamp {mss}"
-        got = env.agent(hosts["dc"]["target"], "send", hosts["vpc"]["address"], port,
-                        "--bytes", str(LARGE_TRANSFER), timeout=60)
+        got = env.agent(
+            hosts["dc"]["target"],
+            "send",
+            hosts["vpc"]["address"],
+            port,
+            "--bytes",
+            str(LARGE_TRANSFER),
+            timeout=60,
+        )
         assert got.get("ok"), f"transfer failed or corrupted: {got}"
         record(request, "throughput (8 MiB, one flow)", got["mbps"], "Mb/s")
 
@@ -121,8 +145,16 @@ def test_unplanned_source_is_refused(env: Env, hosts: dict[str, Any]) -> None:
     if not open_ports:
         pytest.skip("nothing is admitted from this datacenter at all")
     before = _dropped(env, hosts["vpc"]) if env.is_lab else None
-    results = _tcp(env, hosts["dc"]["target"], hosts["vpc"]["address"], open_ports,
-                   "--source", src, "--timeout", "1")
+    results = _tcp(
+        env,
+        hosts["dc"]["target"],
+        hosts["vpc"]["address"],
+        open_ports,
+        "--source",
+        src,
+        "--timeout",
+        "1",
+    )
     let_in = [p for p, got in results.items() if admitted(got)]
     assert not let_in, f"tcp {let_in} admitted {src}, an unplanned source"
     if before is not None:
@@ -130,11 +162,11 @@ def test_unplanned_source_is_refused(env: Env, hosts: dict[str, Any]) -> None:
         assert _dropped(env, hosts["vpc"]) > before
 
 
-def _tcp(env: Env, target: str, address: str, ports: list[int], *extra: str
-         ) -> dict[int, dict[str, Any]]:
+def _tcp(
+    env: Env, target: str, address: str, ports: list[int], *extra: str
+) -> dict[int, dict[str, Any]]:
     """Several TCP ports probed at once from one host: port -> result."""
-    got = env.agent(target, "tcp", address, ",".join(map(str, ports)), "--timeout", "1",
-                    *extra)
+    got = env.agent(target, "tcp", address, ",".join(map(str, ports)), "--timeout", "1", *extra)
     if len(ports) == 1:
         return {ports[0]: got}
     return {p: got.get(str(p), {"ok": False, "error": str(got)}) for p in ports}

@@ -23,8 +23,9 @@ STACK = "staging"
 
 
 @pytest.fixture
-def outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-            request: pytest.FixtureRequest) -> Path:
+def outputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Path:
     missing = missing_requirements()
     if missing:
         pytest.skip("the local lab cannot run here: " + "; ".join(missing))

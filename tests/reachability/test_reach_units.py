@@ -78,8 +78,11 @@ def test_hosts_of_dev() -> None:
     assert IPAddress(dc.unplanned_source) not in IPNetwork("10.128.0.0/16")
     assert (vpc.tier, vpc.tcp_ports, vpc.closed_tcp_port) == ("private", (22, 443, 8080), 18081)
     flows = expected_flows(dc.address, vpc.ingress, [*vpc.tcp_ports, 18081], [])
-    assert flows == {"icmp": True, "tcp": {22: True, 443: True, 8080: True, 18081: False},
-                     "udp": {}}
+    assert flows == {
+        "icmp": True,
+        "tcp": {22: True, 443: True, 8080: True, 18081: False},
+        "udp": {},
+    }
     assert not any(expected_flows(dc.unplanned_source, vpc.ingress, [22], [])["tcp"].values())
     assert planned_pairs(plan) == [("dc1", "app")]
 
@@ -95,16 +98,22 @@ def test_prod_leaves_out_the_peered_vpc_and_says_why() -> None:
 
 
 def test_aws_proposals() -> None:
-    gcm = {"phase1": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"],
-                      "dhGroups": [20]},
-           "phase2": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"],
-                      "dhGroups": [20]}}
+    gcm = {
+        "phase1": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"], "dhGroups": [20]},
+        "phase2": {"encryption": ["AES256-GCM-16"], "integrity": ["SHA2-384"], "dhGroups": [20]},
+    }
     assert aws.ike_proposals(gcm) == "aes256gcm16-prfsha384-ecp384"
     assert aws.esp_proposals(gcm) == "aes256gcm16-ecp384"
-    mixed = {"phase1": {"encryption": ["AES128", "AES256-GCM-16"],
-                        "integrity": ["SHA1", "SHA2-256"], "dhGroups": [14, 20]}}
-    assert aws.ike_proposals(mixed) == ("aes128-sha1-sha256-modp2048-ecp384, "
-                                        "aes256gcm16-prfsha1-prfsha256-modp2048-ecp384")
+    mixed = {
+        "phase1": {
+            "encryption": ["AES128", "AES256-GCM-16"],
+            "integrity": ["SHA1", "SHA2-256"],
+            "dhGroups": [14, 20],
+        }
+    }
+    assert aws.ike_proposals(mixed) == (
+        "aes128-sha1-sha256-modp2048-ecp384, aes256gcm16-prfsha1-prfsha256-modp2048-ecp384"
+    )
 
 
 def test_aws_side_bgp() -> None:
@@ -132,8 +141,13 @@ def test_aws_swanctl_is_a_responder_with_aws_dpd() -> None:
     e = lab.end("aws", "dc1-edge1-app/1")
     c = lab.routers[0].router.connections[0]
     text = aws.swanctl_conf(e, c, "fake_lab_key", "/x/updown.sh", aws.AWS_TIMERS)
-    for line in ("start_action = none", "dpd_action = clear", "dpd_delay = 10s",
-                 f"local_addrs = {e.outside_ip}", f"id-1 = {e.peer_outside_ip}"):
+    for line in (
+        "start_action = none",
+        "dpd_action = clear",
+        "dpd_delay = 10s",
+        f"local_addrs = {e.outside_ip}",
+        f"id-1 = {e.peer_outside_ip}",
+    ):
         assert line in text
 
 
@@ -146,19 +160,26 @@ def test_security_groups_as_nftables() -> None:
     assert "5432" not in rules  # the data tier's rule is not this host's
 
 
-RAW = ("list-sa event {t-1 {uniqueid=1 version=2 state=ESTABLISHED local-host=192.0.2.10 "
-       "remote-host=198.51.100.10 child-sas {t-1-1 {name=t-1 state=INSTALLED bytes-in=84 "
-       "bytes-out=42 local-ts=[0.0.0.0/0] remote-ts=[0.0.0.0/0]}}}}\n"
-       "list-sa event {t-2 {uniqueid=2 version=2 state=CONNECTING child-sas {}}}\n"
-       "list-sas reply {}\n")
+RAW = (
+    "list-sa event {t-1 {uniqueid=1 version=2 state=ESTABLISHED local-host=192.0.2.10 "
+    "remote-host=198.51.100.10 child-sas {t-1-1 {name=t-1 state=INSTALLED bytes-in=84 "
+    "bytes-out=42 local-ts=[0.0.0.0/0] remote-ts=[0.0.0.0/0]}}}}\n"
+    "list-sa event {t-2 {uniqueid=2 version=2 state=CONNECTING child-sas {}}}\n"
+    "list-sas reply {}\n"
+)
 
 
 def test_swanctl_raw_and_tunnel_state() -> None:
     events = parse_swanctl_raw(RAW)
     assert events[0]["t-1"]["child-sas"]["t-1-1"]["local-ts"] == ["0.0.0.0/0"]
     s = sa_summary(events)
-    assert s["t-1"] == {"state": "ESTABLISHED", "children": {"t-1": "INSTALLED"},
-                        "bytesIn": 84, "bytesOut": 42, "remote": "198.51.100.10"}
+    assert s["t-1"] == {
+        "state": "ESTABLISHED",
+        "children": {"t-1": "INSTALLED"},
+        "bytesIn": 84,
+        "bytesOut": 42,
+        "remote": "198.51.100.10",
+    }
     assert tunnel_up(s, "t-1") is None
     assert "CONNECTING" in (tunnel_up(s, "t-2") or "")
     assert "missing" in (tunnel_up(s, "t-3") or "")
@@ -170,8 +191,7 @@ def test_json_cmp() -> None:
     assert json_cmp(actual, {"x": None}) is None
     assert json_cmp(actual, {"e": None}) == "e: expected absent, got 3"
     assert json_cmp(actual, {"a": {"b": 2}}) == "a.b: expected 2, got 1"
-    ok, _, diff = run_and_expect(lambda: {"s": "Active"}, {"s": "Established"}, count=2,
-                                 wait=0.01)
+    ok, _, diff = run_and_expect(lambda: {"s": "Active"}, {"s": "Established"}, count=2, wait=0.01)
     assert not ok and diff == "s: expected 'Established', got 'Active'"
 
 
@@ -200,13 +220,26 @@ def test_vici_messages_round_trip() -> None:
 
 
 def test_check_summary_matrix() -> None:
-    c = Collector(results=[
-        Result("test_ping[dc1->app]", "passed", "dc1|app", 0.1, module="x/test_reach_hosts.py"),
-        Result("test_tcp[dc1->app]", "failed", "dc1|app", 0.1, "tcp/22 dropped",
-               "x/test_reach_hosts.py"),
-        Result("test_bgp_sessions_established[r]", "passed", None, 0.1,
-               module="x/test_reach_control_plane.py"),
-    ])
+    c = Collector(
+        results=[
+            Result("test_ping[dc1->app]", "passed", "dc1|app", 0.1, module="x/test_reach_hosts.py"),
+            Result(
+                "test_tcp[dc1->app]",
+                "failed",
+                "dc1|app",
+                0.1,
+                "tcp/22 dropped",
+                "x/test_reach_hosts.py",
+            ),
+            Result(
+                "test_bgp_sessions_established[r]",
+                "passed",
+                None,
+                0.1,
+                module="x/test_reach_control_plane.py",
+            ),
+        ]
+    )
     text = summary("dev", "the local lab", c, 1.0)
     assert "dc1         FAIL (1/2)" in text
     assert "bgp            pass (1/1)" in text
@@ -228,19 +261,46 @@ def _free_port() -> int:
 def test_agent_on_loopback() -> None:
     """The agent's listener and probes, on 127.0.0.1 only."""
     port = _free_port()
-    server = subprocess.Popen([sys.executable, str(AGENT), "serve", "--name", "unit",
-                               "--tcp", str(port)], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, str(AGENT), "serve", "--name", "unit", "--tcp", str(port)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         server.stdout.readline()  # listening
-        out = subprocess.run([sys.executable, str(AGENT), "send", "127.0.0.1", str(port),
-                              "--bytes", str(3 * 1024 * 1024 + 17)],
-                             capture_output=True, text=True, timeout=30).stdout
+        out = subprocess.run(
+            [
+                sys.executable,
+                str(AGENT),
+                "send",
+                "127.0.0.1",
+                str(port),
+                "--bytes",
+                str(3 * 1024 * 1024 + 17),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
         sent = json.loads(out)
         assert sent["ok"] and sent["received"] == 3 * 1024 * 1024 + 17
-        probe = json.loads(subprocess.run(
-            [sys.executable, str(AGENT), "tcp", "127.0.0.1", f"{port},{_free_port()}",
-             "--timeout", "1"], capture_output=True, text=True, timeout=30).stdout)
+        probe = json.loads(
+            subprocess.run(
+                [
+                    sys.executable,
+                    str(AGENT),
+                    "tcp",
+                    "127.0.0.1",
+                    f"{port},{_free_port()}",
+                    "--timeout",
+                    "1",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
+        )
         assert probe[str(port)]["banner"] == f"crossnet-lab unit {port}"
         assert len(probe) == 2
     finally:
@@ -250,6 +310,7 @@ def test_agent_on_loopback() -> None:
 
 def test_without_root_the_lab_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     from network.lab import system
+
     monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
     monkeypatch.setattr(system.shutil, "which", lambda tool: None)
     missing = system.missing_requirements()

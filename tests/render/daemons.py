@@ -24,8 +24,10 @@ import pytest
 CHARON = "/usr/lib/ipsec/charon"
 FRR_DIR = Path("/usr/lib/frr")
 # The charon plugin list of the lab (LAB.md): userspace IPsec over a TUN device.
-CHARON_PLUGINS = ("random nonce openssl aes sha1 sha2 hmac kdf gmp pem pkcs1 x509 pubkey "
-                  "kernel-libipsec kernel-netlink socket-default vici updown")
+CHARON_PLUGINS = (
+    "random nonce openssl aes sha1 sha2 hmac kdf gmp pem pkcs1 x509 pubkey "
+    "kernel-libipsec kernel-netlink socket-default vici updown"
+)
 _names = itertools.count()
 
 
@@ -38,12 +40,14 @@ def need_root_and(*tools: str) -> None:
             pytest.skip(f"{tool} is not installed")
 
 
-def run(*argv: str, check: bool = True, env: dict[str, str] | None = None,
-        timeout: float = 20) -> subprocess.CompletedProcess[str]:
+def run(
+    *argv: str, check: bool = True, env: dict[str, str] | None = None, timeout: float = 20
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
     if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(argv)} exited {result.returncode}:\n"
-                             f"{result.stdout}\n{result.stderr}")
+        raise AssertionError(
+            f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -114,9 +118,19 @@ swanctl {{
         # charon's pid file is hard-wired to /var/run/charon.pid: a private /run
         # (a bind mount in the mount namespace `ip netns exec` creates) isolates it.
         self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", ns, "sh", "-c",
-             f"mount --bind {self.run_dir} /run && exec {CHARON}"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                "sh",
+                "-c",
+                f"mount --bind {self.run_dir} /run && exec {CHARON}",
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for(self.run_dir / "charon.vici", "charon's vici socket")
 
     def swanctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -144,21 +158,48 @@ class Frr:
         shutil.chown(workdir, "frr", "frr")
         self.procs: list[subprocess.Popen[bytes]] = []
         for d in self.DAEMONS:
-            argv = ["ip", "netns", "exec", ns, str(FRR_DIR / d), "-f", "/dev/null",
-                    "-i", f"{workdir}/{d}.pid", "-z", f"{workdir}/zserv.api",
-                    "--vty_socket", str(workdir), "-u", "frr", "-g", "frr",
-                    "--log", f"file:{workdir}/{d}.log"]
+            argv = [
+                "ip",
+                "netns",
+                "exec",
+                ns,
+                str(FRR_DIR / d),
+                "-f",
+                "/dev/null",
+                "-i",
+                f"{workdir}/{d}.pid",
+                "-z",
+                f"{workdir}/zserv.api",
+                "--vty_socket",
+                str(workdir),
+                "-u",
+                "frr",
+                "-g",
+                "frr",
+                "--log",
+                f"file:{workdir}/{d}.log",
+            ]
             if d == "bgpd":
                 argv += ["-p", "0"]  # no BGP listener: nothing to talk to
-            self.procs.append(subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                                               stderr=subprocess.DEVNULL))
+            self.procs.append(
+                subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
             if d == "zebra":
                 wait_for(workdir / "zserv.api", "zebra's zserv socket")
             wait_for(workdir / f"{d}.vty", f"{d}'s vty socket")
 
     def vtysh(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run("ip", "netns", "exec", self.ns, "vtysh", "--vty_socket", str(self.dir),
-                   *args, check=check)
+        return run(
+            "ip",
+            "netns",
+            "exec",
+            self.ns,
+            "vtysh",
+            "--vty_socket",
+            str(self.dir),
+            *args,
+            check=check,
+        )
 
     def stop(self) -> None:
         for p in reversed(self.procs):

@@ -22,8 +22,12 @@ from network.contract import Router, load_outputs
 from network.render import interface_name, render_router
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "iosxe"
-ROUTERS = [(f"{case.name}/{key}", router) for case in sorted(GOLDEN.iterdir()) if case.is_dir()
-           for key, router in sorted(load_outputs(case / "outputs.json").routers.items())]
+ROUTERS = [
+    (f"{case.name}/{key}", router)
+    for case in sorted(GOLDEN.iterdir())
+    if case.is_dir()
+    for key, router in sorted(load_outputs(case / "outputs.json").routers.items())
+]
 
 
 def child(parent, regex: str) -> str:  # type: ignore[no-untyped-def]
@@ -61,12 +65,15 @@ def test_iosxe_structure(name: str, router: Router) -> None:
             window = int(child(ipsec, r"^\s*set security-association replay window-size (\d+)$"))
             assert window in (64, 128, 256, 512, 1024)
             assert window <= c.crypto["replayWindowSize"] < window * 2 or window == 1024
-            assert child(ipsec, r"^\s*set security-association lifetime seconds (\d+)$") == \
-                str(c.crypto["phase2"]["lifetimeSeconds"])
+            assert child(ipsec, r"^\s*set security-association lifetime seconds (\d+)$") == str(
+                c.crypto["phase2"]["lifetimeSeconds"]
+            )
             ike_name = child(ipsec, r"^\s*set ikev2-profile (\S+)$")
             ike = one(parse, rf"^crypto ikev2 profile {ike_name}$")
-            assert child(ike, r"^\s*match identity remote address (\S+) 255.255.255.255$") == \
-                t.aws_outside_ip
+            assert (
+                child(ike, r"^\s*match identity remote address (\S+) 255.255.255.255$")
+                == t.aws_outside_ip
+            )
             assert child(ike, r"^\s*lifetime (\d+)$") == str(c.crypto["phase1"]["lifetimeSeconds"])
             ring_name = child(ike, r"^\s*keyring local (\S+)$")
             ring = one(parse, rf"^crypto ikev2 keyring {ring_name}$")
@@ -78,37 +85,52 @@ def test_iosxe_structure(name: str, router: Router) -> None:
                 for prefix in c.accept:
                     p = IPNetwork(prefix)
                     dist = 10 if t.number == 2 else 1
-                    one(parse, rf"^ip route {p.network} {p.netmask} "
-                               rf"{interface_name('iosxe', t.inside_cidr)} {net[1]} {dist}$")
+                    one(
+                        parse,
+                        rf"^ip route {p.network} {p.netmask} "
+                        rf"{interface_name('iosxe', t.inside_cidr)} {net[1]} {dist}$",
+                    )
                 continue
             (router_bgp,) = bgp
             assert router_bgp.text == f"router bgp {router.asn}"
             n = str(net[1])
             assert child(router_bgp, rf"^\s*neighbor {n} remote-as (\d+)$") == str(t.aws_asn)
-            assert child(router_bgp, rf"^\s*neighbor {n} timers (\d+ \d+)$") == \
-                f"{t.keepalive} {t.hold_time}"
+            assert (
+                child(router_bgp, rf"^\s*neighbor {n} timers (\d+ \d+)$")
+                == f"{t.keepalive} {t.hold_time}"
+            )
             (af,) = [x for x in router_bgp.children if x.text.strip() == "address-family ipv4"]
             plist_in = child(af, rf"^\s*neighbor {n} prefix-list (\S+) in$")
             plist_out = child(af, rf"^\s*neighbor {n} prefix-list (\S+) out$")
             assert _prefix_list(parse, plist_in) == set(c.accept)
             assert _prefix_list(parse, plist_out) == set(c.announce)
-            assert child(af, rf"^\s*neighbor {n} maximum-prefix (\d+ restart \d+)$") == \
-                f"{c.max_prefixes_in} restart 5"
+            assert (
+                child(af, rf"^\s*neighbor {n} maximum-prefix (\d+ restart \d+)$")
+                == f"{c.max_prefixes_in} restart 5"
+            )
             rm_in = child(af, rf"^\s*neighbor {n} route-map (\S+) in$")
             rm_out = child(af, rf"^\s*neighbor {n} route-map (\S+) out$")
             if t.preference == "secondary":
-                assert child(one(parse, rf"^route-map {rm_in} permit 10$"),
-                             r"^\s*set local-preference (\d+)$") == "50"
-                prepend = child(one(parse, rf"^route-map {rm_out} permit 10$"),
-                                r"^\s*set as-path prepend (.+)$")
+                assert (
+                    child(
+                        one(parse, rf"^route-map {rm_in} permit 10$"),
+                        r"^\s*set local-preference (\d+)$",
+                    )
+                    == "50"
+                )
+                prepend = child(
+                    one(parse, rf"^route-map {rm_out} permit 10$"), r"^\s*set as-path prepend (.+)$"
+                )
                 assert prepend.split() == [str(router.asn)] * 2
             else:
                 assert not rm_in and not rm_out
     if any(c.routing == "bgp" for c in router.connections):
         for prefix in {p for c in router.connections for p in c.announce}:
             net = IPNetwork(prefix)
-            assert any(re.match(rf"^\s+network {net.network} mask {net.netmask}$", x.text)
-                       for x in bgp[0].all_children)
+            assert any(
+                re.match(rf"^\s+network {net.network} mask {net.netmask}$", x.text)
+                for x in bgp[0].all_children
+            )
             one(parse, rf"^ip route {net.network} {net.netmask} Null0 254$")
 
 

@@ -25,8 +25,12 @@ from network.contract import Router, load_outputs
 from network.render import interface_name, render_router
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "junos"
-ROUTERS = [(f"{case.name}/{key}", router) for case in sorted(GOLDEN.iterdir()) if case.is_dir()
-           for key, router in sorted(load_outputs(case / "outputs.json").routers.items())]
+ROUTERS = [
+    (f"{case.name}/{key}", router)
+    for case in sorted(GOLDEN.iterdir())
+    if case.is_dir()
+    for key, router in sorted(load_outputs(case / "outputs.json").routers.items())
+]
 
 
 def braces(set_text: str) -> list[str]:
@@ -90,29 +94,41 @@ def test_junos_structure(name: str, router: Router) -> None:
             net = IPNetwork(t.inside_cidr)
             st0 = interface_name("junos", t.inside_cidr)
             unit = st0.split(".")[1]
-            assert j.value("interfaces", "st0", "unit", unit, "family", "inet", "address") == \
-                f"{net[2]}/30"
-            assert j.value("interfaces", "st0", "unit", unit, "family", "inet", "mtu") == \
-                str(c.tunnel_mtu)
+            assert (
+                j.value("interfaces", "st0", "unit", unit, "family", "inet", "address")
+                == f"{net[2]}/30"
+            )
+            assert j.value("interfaces", "st0", "unit", unit, "family", "inet", "mtu") == str(
+                c.tunnel_mtu
+            )
             vpns = j.values("security", "ipsec", "vpn")
-            (vpn,) = [v for v in vpns
-                      if j.value("security", "ipsec", "vpn", v, "bind-interface") == st0]
+            (vpn,) = [
+                v for v in vpns if j.value("security", "ipsec", "vpn", v, "bind-interface") == st0
+            ]
             assert j.value("security", "ipsec", "vpn", vpn, "df-bit") == "clear"
             gw = j.value("security", "ipsec", "vpn", vpn, "ike", "gateway")
             assert j.value("security", "ike", "gateway", gw, "address") == t.aws_outside_ip
             assert j.value("security", "ike", "gateway", gw, "version") == "v2-only"
             policy = j.value("security", "ike", "gateway", gw, "ike-policy")
-            assert j.value("security", "ike", "policy", policy, "pre-shared-key",
-                           "ascii-text") == t.psk.reveal()
+            assert (
+                j.value("security", "ike", "policy", policy, "pre-shared-key", "ascii-text")
+                == t.psk.reveal()
+            )
             for prop in j.values("security", "ike", "policy", policy, "proposals"):
-                assert j.value("security", "ike", "proposal", prop, "lifetime-seconds") == \
-                    str(c.crypto["phase1"]["lifetimeSeconds"])
+                assert j.value("security", "ike", "proposal", prop, "lifetime-seconds") == str(
+                    c.crypto["phase1"]["lifetimeSeconds"]
+                )
             esp_policy = j.value("security", "ipsec", "vpn", vpn, "ike", "ipsec-policy")
-            assert j.value("security", "ipsec", "policy", esp_policy, "perfect-forward-secrecy",
-                           "keys") == f"group{c.crypto['phase2']['dhGroups'][0]}"
+            assert (
+                j.value(
+                    "security", "ipsec", "policy", esp_policy, "perfect-forward-secrecy", "keys"
+                )
+                == f"group{c.crypto['phase2']['dhGroups'][0]}"
+            )
             for prop in j.values("security", "ipsec", "policy", esp_policy, "proposals"):
-                assert j.value("security", "ipsec", "proposal", prop, "lifetime-seconds") == \
-                    str(c.crypto["phase2"]["lifetimeSeconds"])
+                assert j.value("security", "ipsec", "proposal", prop, "lifetime-seconds") == str(
+                    c.crypto["phase2"]["lifetimeSeconds"]
+                )
             if c.routing == "static":
                 for prefix in c.accept:
                     hop = ("routing-options", "static", "route", prefix, "qualified-next-hop", st0)
@@ -123,10 +139,15 @@ def test_junos_structure(name: str, router: Router) -> None:
             assert j.value(*group, "hold-time") == str(t.hold_time)
             peer = (*group, "neighbor", str(net[1]))
             assert j.value(*peer, "local-address") == str(net[2])
-            assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "maximum") == \
-                str(c.max_prefixes_in)
-            assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "teardown",
-                           "idle-timeout") == "5"
+            assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "maximum") == str(
+                c.max_prefixes_in
+            )
+            assert (
+                j.value(
+                    *peer, "family", "inet", "unicast", "prefix-limit", "teardown", "idle-timeout"
+                )
+                == "5"
+            )
             imp, exp = j.value(*peer, "import"), j.value(*peer, "export")
             assert _accepted(j, imp) == set(c.accept)
             assert _accepted(j, exp) == set(c.announce)
@@ -134,11 +155,20 @@ def test_junos_structure(name: str, router: Router) -> None:
             then_out = j.values("policy-options", "policy-statement", exp, "term", "dc", "then")
             if t.preference == "secondary":
                 assert "local-preference" in then_in and "as-path-prepend" in then_out
-                assert j.value("policy-options", "policy-statement", exp, "term", "dc", "then",
-                               "as-path-prepend") == f"{router.asn} {router.asn}"
+                assert (
+                    j.value(
+                        "policy-options",
+                        "policy-statement",
+                        exp,
+                        "term",
+                        "dc",
+                        "then",
+                        "as-path-prepend",
+                    )
+                    == f"{router.asn} {router.asn}"
+                )
             else:
                 assert then_in == {"accept"} and then_out == {"accept"}
-
 
     ecmp = [c for c in router.connections if c.redundancy == "ecmp" and c.routing == "bgp"]
     if ecmp:
@@ -150,8 +180,9 @@ def test_junos_structure(name: str, router: Router) -> None:
             path = ("policy-options", "policy-statement", policy, "term", term)
             assert j.value(*path, "from", "protocol") == "bgp"
             lists = j.values(*path, "from", "prefix-list")
-            assert lists and set().union(*(j.values("policy-options", "prefix-list", x)
-                                           for x in lists)) == {p for c in ecmp for p in c.accept}
+            assert lists and set().union(
+                *(j.values("policy-options", "prefix-list", x) for x in lists)
+            ) == {p for c in ecmp for p in c.accept}
             assert j.value(*path, "then", "load-balance") == "per-packet"
         for c in ecmp:
             assert "multipath" in j.values("protocols", "bgp", "group", c.name)

@@ -33,21 +33,49 @@ from tests.render.daemons import Charon, Frr, need_root_and, netns, run
 pytestmark = pytest.mark.daemon
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "linux"
-ROUTERS = [(case.name, key, router) for case in sorted(GOLDEN.iterdir()) if case.is_dir()
-           for key, router in sorted(load_outputs(case / "outputs.json").routers.items())]
+ROUTERS = [
+    (case.name, key, router)
+    for case in sorted(GOLDEN.iterdir())
+    if case.is_dir()
+    for key, router in sorted(load_outputs(case / "outputs.json").routers.items())
+]
 IDS = [f"{case}/{key}" for case, key, _ in ROUTERS]
 
 # AWS names -> charon's internal algorithm names (what charon logs), kept apart
 # from network.render.crypto on purpose.
-CHARON_ENC = {"AES128": "AES_CBC_128", "AES256": "AES_CBC_256",
-              "AES128-GCM-16": "AES_GCM_16_128", "AES256-GCM-16": "AES_GCM_16_256"}
-CHARON_INTEG = {"SHA1": "HMAC_SHA1_96", "SHA2-256": "HMAC_SHA2_256_128",
-                "SHA2-384": "HMAC_SHA2_384_192", "SHA2-512": "HMAC_SHA2_512_256"}
-CHARON_PRF = {"SHA1": "PRF_HMAC_SHA1", "SHA2-256": "PRF_HMAC_SHA2_256",
-              "SHA2-384": "PRF_HMAC_SHA2_384", "SHA2-512": "PRF_HMAC_SHA2_512"}
-CHARON_DH = {2: "MODP_1024", 5: "MODP_1536", 14: "MODP_2048", 15: "MODP_3072", 16: "MODP_4096",
-             17: "MODP_6144", 18: "MODP_8192", 19: "ECP_256", 20: "ECP_384", 21: "ECP_521",
-             22: "MODP_1024_160", 23: "MODP_2048_224", 24: "MODP_2048_256"}
+CHARON_ENC = {
+    "AES128": "AES_CBC_128",
+    "AES256": "AES_CBC_256",
+    "AES128-GCM-16": "AES_GCM_16_128",
+    "AES256-GCM-16": "AES_GCM_16_256",
+}
+CHARON_INTEG = {
+    "SHA1": "HMAC_SHA1_96",
+    "SHA2-256": "HMAC_SHA2_256_128",
+    "SHA2-384": "HMAC_SHA2_384_192",
+    "SHA2-512": "HMAC_SHA2_512_256",
+}
+CHARON_PRF = {
+    "SHA1": "PRF_HMAC_SHA1",
+    "SHA2-256": "PRF_HMAC_SHA2_256",
+    "SHA2-384": "PRF_HMAC_SHA2_384",
+    "SHA2-512": "PRF_HMAC_SHA2_512",
+}
+CHARON_DH = {
+    2: "MODP_1024",
+    5: "MODP_1536",
+    14: "MODP_2048",
+    15: "MODP_3072",
+    16: "MODP_4096",
+    17: "MODP_6144",
+    18: "MODP_8192",
+    19: "ECP_256",
+    20: "ECP_384",
+    21: "ECP_521",
+    22: "MODP_1024_160",
+    23: "MODP_2048_224",
+    24: "MODP_2048_256",
+}
 
 
 def _algorithms(phase: dict, ike: bool) -> set[str]:
@@ -99,8 +127,9 @@ def _write(router: Router, where: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("case", "key", "router"), ROUTERS, ids=IDS)
-def test_swanctl_loads_into_charon(charon: Charon, tmp_path: Path, case: str, key: str,
-                                   router: Router) -> None:
+def test_swanctl_loads_into_charon(
+    charon: Charon, tmp_path: Path, case: str, key: str, router: Router
+) -> None:
     _write(router, tmp_path)
     before = len(charon.log_text())
     out = charon.swanctl("--load-all", "--file", str(tmp_path / "swanctl.conf")).stdout
@@ -115,8 +144,10 @@ def test_swanctl_loads_into_charon(charon: Charon, tmp_path: Path, case: str, ke
         assert f"{name}: IKEv2" in listed and f"remote: {t.aws_outside_ip}" in listed
         conf = parsed[name]
         ike = set(re.split(r"[/, ]+", conf["proposals"].replace("IKE:", ""))) - {""}
-        esp = set(re.split(r"[/, ]+", conf["child.proposals"].replace("ESP:", ""))) - {"",
-                                                                                      "NO_EXT_SEQ"}
+        esp = set(re.split(r"[/, ]+", conf["child.proposals"].replace("ESP:", ""))) - {
+            "",
+            "NO_EXT_SEQ",
+        }
         assert ike == _algorithms(c.crypto["phase1"], ike=True), name
         assert esp == _algorithms(c.crypto["phase2"], ike=False), name
         phase1, phase2 = c.crypto["phase1"], c.crypto["phase2"]
@@ -132,10 +163,12 @@ def test_swanctl_loads_into_charon(charon: Charon, tmp_path: Path, case: str, ke
         assert conf["child.local_ts"] == conf["child.remote_ts"] == "0.0.0.0/0"
 
 
-@pytest.mark.parametrize(("case", "key", "router"), ROUTERS[:1] + ROUTERS[-1:],
-                         ids=IDS[:1] + IDS[-1:])
-def test_each_tunnel_file_loads_alone(charon: Charon, tmp_path: Path, case: str, key: str,
-                                      router: Router) -> None:
+@pytest.mark.parametrize(
+    ("case", "key", "router"), ROUTERS[:1] + ROUTERS[-1:], ids=IDS[:1] + IDS[-1:]
+)
+def test_each_tunnel_file_loads_alone(
+    charon: Charon, tmp_path: Path, case: str, key: str, router: Router
+) -> None:
     files = _write(router, tmp_path)
     for name in (n for n in files if n.startswith("conf.d/")):
         out = charon.swanctl("--load-all", "--file", str(tmp_path / name)).stdout
@@ -158,8 +191,13 @@ def test_tunnel_comes_up_against_an_aws_standin(tmp_path: Path) -> None:
   aws {{
     local_addrs = {t.aws_outside_ip}
     remote_addrs = {router.public_ip}
-    proposals = {"-".join([_ss(e) for e in p1["encryption"]] + [_ss(i) for i in p1["integrity"]]
-                         + [_ss(g) for g in p1["dhGroups"]])}
+    proposals = {
+        "-".join(
+            [_ss(e) for e in p1["encryption"]]
+            + [_ss(i) for i in p1["integrity"]]
+            + [_ss(g) for g in p1["dhGroups"]]
+        )
+    }
     encap = yes
     local {{
       auth = psk
@@ -173,9 +211,13 @@ def test_tunnel_comes_up_against_an_aws_standin(tmp_path: Path) -> None:
       aws {{
         local_ts = 0.0.0.0/0
         remote_ts = 0.0.0.0/0
-        esp_proposals = {"-".join([_ss(e) for e in p2["encryption"]]
-                                  + [_ss(i) for i in p2["integrity"]]
-                                  + [_ss(g) for g in p2["dhGroups"]])}
+        esp_proposals = {
+        "-".join(
+            [_ss(e) for e in p2["encryption"]]
+            + [_ss(i) for i in p2["integrity"]]
+            + [_ss(g) for g in p2["dhGroups"]]
+        )
+    }
         dpd_action = clear
       }}
     }}
@@ -189,10 +231,25 @@ secrets {{
 }}
 """)
     with netns() as dc, netns() as aws:
-        run("ip", "link", "add", "dc0", "netns", dc, "type", "veth", "peer", "name", "aws0",
-            "netns", aws)
-        for ns, dev, addr, peer in ((dc, "dc0", router.public_ip, t.aws_outside_ip),
-                                    (aws, "aws0", t.aws_outside_ip, router.public_ip)):
+        run(
+            "ip",
+            "link",
+            "add",
+            "dc0",
+            "netns",
+            dc,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "aws0",
+            "netns",
+            aws,
+        )
+        for ns, dev, addr, peer in (
+            (dc, "dc0", router.public_ip, t.aws_outside_ip),
+            (aws, "aws0", t.aws_outside_ip, router.public_ip),
+        ):
             run("ip", "-n", ns, "addr", "add", f"{addr}/32", "dev", dev)
             run("ip", "-n", ns, "link", "set", dev, "up")
             run("ip", "-n", ns, "route", "add", f"{peer}/32", "dev", dev)
@@ -220,21 +277,31 @@ secrets {{
 
 def _ss(value: object) -> str:
     """AWS name -> strongSwan keyword, for the AWS stand-in only."""
-    table = {"AES128": "aes128", "AES256": "aes256", "AES128-GCM-16": "aes128gcm16",
-             "AES256-GCM-16": "aes256gcm16", "SHA1": "sha1", "SHA2-256": "sha256",
-             "SHA2-384": "sha384", "SHA2-512": "sha512", 14: "modp2048", 19: "ecp256",
-             20: "ecp384", 21: "ecp521"}
+    table = {
+        "AES128": "aes128",
+        "AES256": "aes256",
+        "AES128-GCM-16": "aes128gcm16",
+        "AES256-GCM-16": "aes256gcm16",
+        "SHA1": "sha1",
+        "SHA2-256": "sha256",
+        "SHA2-384": "sha384",
+        "SHA2-512": "sha512",
+        14: "modp2048",
+        19: "ecp256",
+        20: "ecp384",
+        21: "ecp521",
+    }
     return table[value]  # type: ignore[index]
 
 
 @pytest.mark.parametrize(("case", "key", "router"), ROUTERS, ids=IDS)
-def test_frr_conf_passes_vtysh_dryrun(tmp_path: Path, case: str, key: str,
-                                      router: Router) -> None:
+def test_frr_conf_passes_vtysh_dryrun(tmp_path: Path, case: str, key: str, router: Router) -> None:
     need_root_and("vtysh")
     _write(router, tmp_path)
     result = run("vtysh", "--dryrun", "-f", str(tmp_path / "frr.conf"), check=False)
-    assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), \
+    assert result.returncode == 0 and not result.stdout.strip() and not result.stderr.strip(), (
         result.stdout + result.stderr
+    )
 
 
 LIVE = [r for r in ROUTERS if r[1] in {"dc1-edge1", "ash-edge1", "lon-core1"}]
@@ -251,13 +318,16 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
         frr = Frr(ns)
         try:
             loaded = frr.vtysh("-f", str(tmp_path / "frr.conf"), check=False)
-            assert loaded.returncode == 0 and not (loaded.stdout + loaded.stderr).strip(), \
+            assert loaded.returncode == 0 and not (loaded.stdout + loaded.stderr).strip(), (
                 loaded.stdout + loaded.stderr
+            )
             running = frr.vtysh("-c", "show running-config").stdout
-            neighbours = json.loads(frr.vtysh("-d", "bgpd", "-c", "show bgp neighbors json").stdout
-                                    or "{}")
-            lists = json.loads(frr.vtysh("-d", "bgpd", "-c", "show ip prefix-list json").stdout
-                               or "{}").get("BGP", {})
+            neighbours = json.loads(
+                frr.vtysh("-d", "bgpd", "-c", "show bgp neighbors json").stdout or "{}"
+            )
+            lists = json.loads(
+                frr.vtysh("-d", "bgpd", "-c", "show ip prefix-list json").stdout or "{}"
+            ).get("BGP", {})
         finally:
             frr.stop()
     for c in router.connections:
@@ -266,8 +336,12 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
             if c.routing == "static":
                 assert t.aws_inside_ip not in neighbours
                 for prefix in c.accept:
-                    assert re.search(rf"^ip route {prefix} {t.aws_inside_ip} vti\d+"
-                                     rf"( {10 if t.number == 2 else ''})?$", running, re.M)
+                    assert re.search(
+                        rf"^ip route {prefix} {t.aws_inside_ip} vti\d+"
+                        rf"( {10 if t.number == 2 else ''})?$",
+                        running,
+                        re.M,
+                    )
                 continue
             n = neighbours[t.aws_inside_ip]
             assert n["remoteAs"] == t.aws_asn and n["localAs"] == router.asn
@@ -279,8 +353,9 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
             inbound = lists[af["incomingUpdatePrefixFilterList"]]["entries"]
             outbound = lists[af["outgoingUpdatePrefixFilterList"]]["entries"]
             assert {(e["type"], e["prefix"]) for e in inbound} == {("permit", p) for p in c.accept}
-            assert {(e["type"], e["prefix"]) for e in outbound} == \
-                {("permit", p) for p in c.announce}
+            assert {(e["type"], e["prefix"]) for e in outbound} == {
+                ("permit", p) for p in c.announce
+            }
             assert all("le" not in e and "ge" not in e for e in inbound + outbound)
             standby = t.preference == "secondary"
             assert ("routeMapForIncomingAdvertisements" in af) == standby
@@ -292,8 +367,9 @@ def test_frr_daemons_accept_config(tmp_path: Path, case: str, key: str, router: 
 
 
 @pytest.mark.parametrize(("case", "key", "router"), ROUTERS[:2], ids=IDS[:2])
-def test_scripts_parse_and_updown_tracks_links(tmp_path: Path, case: str, key: str,
-                                               router: Router) -> None:
+def test_scripts_parse_and_updown_tracks_links(
+    tmp_path: Path, case: str, key: str, router: Router
+) -> None:
     need_root_and("ip", "nft", "sh")
     files = _write(router, tmp_path)
     for script in ("crossnet-tunnels.sh", "crossnet-updown.sh"):
@@ -309,14 +385,16 @@ def test_scripts_parse_and_updown_tracks_links(tmp_path: Path, case: str, key: s
         # The script, unchanged, keeps existing interfaces, sets MTUs and loads the clamp.
         run("ip", "netns", "exec", ns, "sh", str(tmp_path / "crossnet-tunnels.sh"))
         run("ip", "netns", "exec", ns, "sh", str(tmp_path / "crossnet-tunnels.sh"))  # re-run
-        table = run("ip", "netns", "exec", ns, "nft", "list", "table", "inet",
-                    "crossnet_mss").stdout
+        table = run(
+            "ip", "netns", "exec", ns, "nft", "list", "table", "inet", "crossnet_mss"
+        ).stdout
         for c in router.connections:
             for t in c.tunnels:
                 iface = interface_name("linux", t.inside_cidr)
                 assert f"mtu {c.tunnel_mtu} " in run("ip", "-n", ns, "link", "show", iface).stdout
-                rp = run("ip", "netns", "exec", ns, "cat",
-                         f"/proc/sys/net/ipv4/conf/{iface}/rp_filter").stdout.strip()
+                rp = run(
+                    "ip", "netns", "exec", ns, "cat", f"/proc/sys/net/ipv4/conf/{iface}/rp_filter"
+                ).stdout.strip()
                 assert rp == "2", (iface, rp)  # loose: AWS may send over either tunnel
                 assert re.search(rf'oifname "{iface}" .*maxseg size set {c.tcp_mss}', table)
                 _check_updown(tmp_path, ns, f"{c.name}-{t.number}", iface)
@@ -325,8 +403,12 @@ def test_scripts_parse_and_updown_tracks_links(tmp_path: Path, case: str, key: s
 # (PLUTO_VERB, what charon says of the tunnel's child SA afterwards, the link state then).
 # The last two are events out of order: the DOWN of an SA closed by an IKE DELETE arriving
 # after its replacement is up, and an UP whose SA is gone again by the time it runs.
-UPDOWN_CASES = (("up-client", "INSTALLED", "UP"), ("down-client", None, "DOWN"),
-                ("down-client", "INSTALLED", "UP"), ("up-client", None, "DOWN"))
+UPDOWN_CASES = (
+    ("up-client", "INSTALLED", "UP"),
+    ("down-client", None, "DOWN"),
+    ("down-client", "INSTALLED", "UP"),
+    ("up-client", None, "DOWN"),
+)
 
 
 def _check_updown(tmp_path: Path, ns: str, conn: str, iface: str) -> None:
@@ -344,12 +426,15 @@ def _check_updown(tmp_path: Path, ns: str, conn: str, iface: str) -> None:
         f"state=$(cat {answer})\n"
         f'[ -n "$state" ] && echo "list-sa event {{{conn} {{state=ESTABLISHED child-sas '
         f'{{{conn} {{state=$state}}}}}}}}"\n'
-        "exit 0\n")
+        "exit 0\n"
+    )
     (fake / "swanctl").chmod(0o755)
     for verb, charon_says, expected in UPDOWN_CASES:
         answer.write_text(charon_says or "")
-        script = (f"mount -t tmpfs tmpfs /run && PATH={fake}:$PATH PLUTO_CONNECTION={conn} "
-                  f"PLUTO_VERB={verb} sh {tmp_path / 'crossnet-updown.sh'}")
+        script = (
+            f"mount -t tmpfs tmpfs /run && PATH={fake}:$PATH PLUTO_CONNECTION={conn} "
+            f"PLUTO_VERB={verb} sh {tmp_path / 'crossnet-updown.sh'}"
+        )
         run("ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c", script)
         flags: list[str] = []
         for _ in range(100):  # the script sets the link from a background job: 5 s at most

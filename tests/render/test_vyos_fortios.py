@@ -28,9 +28,12 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def routers(platform: str) -> list[tuple[str, Router]]:
-    return [(f"{case.name}/{key}", router)
-            for case in sorted((GOLDEN / platform).iterdir()) if case.is_dir()
-            for key, router in sorted(load_outputs(case / "outputs.json").routers.items())]
+    return [
+        (f"{case.name}/{key}", router)
+        for case in sorted((GOLDEN / platform).iterdir())
+        if case.is_dir()
+        for key, router in sorted(load_outputs(case / "outputs.json").routers.items())
+    ]
 
 
 # ------------------------------------------------------------------ VyOS
@@ -120,22 +123,29 @@ def vyos_14_command(words: list[str]) -> bool:
     for command in VYOS_14_COMMANDS:
         pattern = command.split()
         if len(pattern) == len(words) and all(
-                p in ("<tag>", "<v>") or re.fullmatch(p, w) for p, w in zip(pattern, words)):
+            p in ("<tag>", "<v>") or re.fullmatch(p, w) for p, w in zip(pattern, words)
+        ):
             return True
     return False
 
 
 def test_every_vyos_line_is_vyos_14_syntax() -> None:
-    lines = [line for _, r in routers("vyos") for line in
-             render_router(r)["router.cfg"].splitlines() if line.startswith("set ")]
+    lines = [
+        line
+        for _, r in routers("vyos")
+        for line in render_router(r)["router.cfg"].splitlines()
+        if line.startswith("set ")
+    ]
     assert lines
     wrong = [line for line in lines if not vyos_14_command(shlex.split(line)[1:])]
     assert not wrong, wrong[:5]
     # What VyOS 1.3 and older took, and 1.4 refuses:
-    for old in ("set vpn ipsec ike-group aws1 mobike 'disable'",
-                "set vpn ipsec ike-group aws1 disable-mobike 'yes'",
-                "set policy route-map x rule 10 set as-path-prepend '65000'",
-                "set protocols bgp 65000 neighbor 169.254.0.9 remote-as '64512'"):
+    for old in (
+        "set vpn ipsec ike-group aws1 mobike 'disable'",
+        "set vpn ipsec ike-group aws1 disable-mobike 'yes'",
+        "set policy route-map x rule 10 set as-path-prepend '65000'",
+        "set protocols bgp 65000 neighbor 169.254.0.9 remote-as '64512'",
+    ):
         assert not vyos_14_command(shlex.split(old)[1:]), old
 
 
@@ -168,8 +178,11 @@ def test_vyos_structure(name: str, router: Router) -> None:
             assert leaf(peer, "local-address") == router.public_ip
             assert leaf(peer, "connection-type") == "initiate"
             assert "force-udp-encapsulation" in peer
-            (psk,) = [p for p in at(tree, "vpn ipsec authentication psk").values()
-                      if t.aws_outside_ip in p["id"]]
+            (psk,) = [
+                p
+                for p in at(tree, "vpn ipsec authentication psk").values()
+                if t.aws_outside_ip in p["id"]
+            ]
             assert leaf(psk, "secret") == t.psk.reveal()
             ike = at(tree, f"vpn ipsec ike-group {leaf(peer, 'ike-group')}")
             esp = at(tree, f"vpn ipsec esp-group {leaf(peer, 'vti esp-group')}")
@@ -191,7 +204,9 @@ def test_vyos_structure(name: str, router: Router) -> None:
             n = at(tree, f"protocols bgp neighbor {net[1]}")
             assert leaf(n, "remote-as") == str(t.aws_asn)
             assert (leaf(n, "timers keepalive"), leaf(n, "timers holdtime")) == (
-                str(t.keepalive), str(t.hold_time))
+                str(t.keepalive),
+                str(t.hold_time),
+            )
             af = at(n, "address-family ipv4-unicast")
             assert _vyos_list(tree, leaf(af, "prefix-list import")) == set(c.accept)
             assert _vyos_list(tree, leaf(af, "prefix-list export")) == set(c.announce)
@@ -214,6 +229,7 @@ def _vyos_list(tree: dict[str, Any], name: str) -> set[str]:
 
 
 # ------------------------------------------------------------------ FortiOS
+
 
 def fortios_tree(text: str) -> dict[str, Any]:
     """FortiOS CLI blocks into nested dicts; `set` values as word lists, `unset` as None."""
@@ -251,8 +267,9 @@ def val(node: dict[str, Any], key: str) -> str:
     return " ".join(node[key])
 
 
-@pytest.mark.parametrize(("name", "router"), routers("fortios"),
-                         ids=[n for n, _ in routers("fortios")])
+@pytest.mark.parametrize(
+    ("name", "router"), routers("fortios"), ids=[n for n, _ in routers("fortios")]
+)
 def test_fortios_structure(name: str, router: Router) -> None:
     tree = fortios_tree(render_router(router)["router.conf"])
     for c in router.connections:
@@ -267,21 +284,25 @@ def test_fortios_structure(name: str, router: Router) -> None:
             assert val(p1, "keylife") == str(c.crypto["phase1"]["lifetimeSeconds"])
             assert val(p1, "ike-version") == "2" and val(p1, "nattraversal") == "forced"
             assert val(p1, "ip-fragmentation") == "pre-encapsulation"
-            (p2,) = [p for p in tree["vpn ipsec phase2-interface"].values()
-                     if val(p, "phase1name") == name_]
+            (p2,) = [
+                p
+                for p in tree["vpn ipsec phase2-interface"].values()
+                if val(p, "phase1name") == name_
+            ]
             assert val(p2, "pfs") == "enable"
             assert val(p2, "keylifeseconds") == str(c.crypto["phase2"]["lifetimeSeconds"])
             iface = tree["system interface"][name_]
             assert val(iface, "ip") == f"{net[2]} 255.255.255.255"
             assert val(iface, "remote-ip") == f"{net[1]} {net.netmask}"
-            assert (val(iface, "mtu"), val(iface, "tcp-mss")) == (str(c.tunnel_mtu),
-                                                                   str(c.tcp_mss))
+            assert (val(iface, "mtu"), val(iface, "tcp-mss")) == (str(c.tunnel_mtu), str(c.tcp_mss))
             if c.routing == "static":
                 for prefix in c.accept:
                     p = IPNetwork(prefix)
-                    (route,) = [r for r in tree["router static"].values()
-                                if val(r, "dst") == f"{p.network} {p.netmask}"
-                                and val(r, "device") == name_]
+                    (route,) = [
+                        r
+                        for r in tree["router static"].values()
+                        if val(r, "dst") == f"{p.network} {p.netmask}" and val(r, "device") == name_
+                    ]
                     # FortiOS: one distance, so both stay in the RIB (reverse-path check);
                     # tunnel 2 loses on priority.
                     assert val(route, "distance") == "1"
@@ -292,7 +313,9 @@ def test_fortios_structure(name: str, router: Router) -> None:
             n = bgp["neighbor"][str(net[1])]
             assert val(n, "remote-as") == str(t.aws_asn)
             assert (val(n, "keep-alive-timer"), val(n, "holdtime-timer")) == (
-                str(t.keepalive), str(t.hold_time))
+                str(t.keepalive),
+                str(t.hold_time),
+            )
             assert _forti_list(tree, val(n, "prefix-list-in")) == set(c.accept)
             assert _forti_list(tree, val(n, "prefix-list-out")) == set(c.announce)
             assert val(n, "maximum-prefix") == str(c.max_prefixes_in)
@@ -305,13 +328,22 @@ def test_fortios_structure(name: str, router: Router) -> None:
                 assert "route-map-in" not in n and "route-map-out" not in n
     if any(c.routing == "bgp" for c in router.connections):
         networks = {val(x, "prefix") for x in tree["router bgp"]["network"].values()}
-        assert networks == {f"{IPNetwork(p).network} {IPNetwork(p).netmask}"
-                            for c in router.connections for p in c.announce}
-        discards = {val(r, "dst"): val(r, "distance") for r in tree["router static"].values()
-                    if r.get("blackhole") == ["enable"]}
-        assert discards == {f"{IPNetwork(p).network} {IPNetwork(p).netmask}": "254"
-                            for c in router.connections if c.routing == "bgp"
-                            for p in c.announce}
+        assert networks == {
+            f"{IPNetwork(p).network} {IPNetwork(p).netmask}"
+            for c in router.connections
+            for p in c.announce
+        }
+        discards = {
+            val(r, "dst"): val(r, "distance")
+            for r in tree["router static"].values()
+            if r.get("blackhole") == ["enable"]
+        }
+        assert discards == {
+            f"{IPNetwork(p).network} {IPNetwork(p).netmask}": "254"
+            for c in router.connections
+            if c.routing == "bgp"
+            for p in c.announce
+        }
 
 
 def _forti_list(tree: dict[str, Any], name: str) -> set[str]:

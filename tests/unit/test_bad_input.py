@@ -175,29 +175,55 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
         "router-key-collision",
         "dev",
         _many(
-            _set([N, "datacenters", "dc1-a"], {
-                "asn": 65011, "prefixes": ["10.129.0.0/16"],
-                "routers": {"b": {"publicIp": "198.51.100.50", "platform": "linux"}}}),
+            _set(
+                [N, "datacenters", "dc1-a"],
+                {
+                    "asn": 65011,
+                    "prefixes": ["10.129.0.0/16"],
+                    "routers": {"b": {"publicIp": "198.51.100.50", "platform": "linux"}},
+                },
+            ),
             _set([*D, "routers", "a-b"], {"publicIp": "198.51.100.51", "platform": "linux"}),
-            _set([N, "connections", "c-x"],
-                 {"router": "dc1-a/b", "gateway": "app-vgw", "routing": "bgp"}),
-            _set([N, "connections", "c-y"],
-                 {"router": "dc1/a-b", "gateway": "app-vgw", "routing": "bgp"}),
+            _set(
+                [N, "connections", "c-x"],
+                {"router": "dc1-a/b", "gateway": "app-vgw", "routing": "bgp"},
+            ),
+            _set(
+                [N, "connections", "c-y"],
+                {"router": "dc1/a-b", "gateway": "app-vgw", "routing": "bgp"},
+            ),
         ),
-        ["datacenters.dc1-a.routers.b: 'dc1-a-b' (the same router key as dc1/a-b",
-         "must be unique"],
+        [
+            "datacenters.dc1-a.routers.b: 'dc1-a-b' (the same router key as dc1/a-b",
+            "must be unique",
+        ],
     ),
     (
         "resource-name-collision",
         "dev",
         _many(
-            _set([N, "vpcs", "a"], {"cidr": "10.20.0.0/16", "azs": ["us-east-1a"],
-                                    "tiers": {"b-c": {"prefixLength": 24}}}),
-            _set([N, "vpcs", "a-b"], {"cidr": "10.21.0.0/16", "azs": ["us-east-1a"],
-                                      "tiers": {"c": {"prefixLength": 24}}}),
+            _set(
+                [N, "vpcs", "a"],
+                {
+                    "cidr": "10.20.0.0/16",
+                    "azs": ["us-east-1a"],
+                    "tiers": {"b-c": {"prefixLength": 24}},
+                },
+            ),
+            _set(
+                [N, "vpcs", "a-b"],
+                {
+                    "cidr": "10.21.0.0/16",
+                    "azs": ["us-east-1a"],
+                    "tiers": {"c": {"prefixLength": 24}},
+                },
+            ),
         ),
-        ["vpcs.a-b.tiers.c: 'a-b-c-rt (+5 more)' (the same resource name(s) as "
-         "crossnet:network.vpcs.a.tiers.b-c", "Pulumi refuses two resources with one name"],
+        [
+            "vpcs.a-b.tiers.c: 'a-b-c-rt (+5 more)' (the same resource name(s) as "
+            "crossnet:network.vpcs.a.tiers.b-c",
+            "Pulumi refuses two resources with one name",
+        ],
     ),
     (
         "unknown-router-keeps-its-name",
@@ -209,8 +235,11 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
         "ipv6-inside-on-tgw",
         "prod",
         _set([N, "connections", "ash-edge1-hub", "tunnel1"], {"insideIpv6Cidr": "fd00::/126"}),
-        ["ash-edge1-hub.tunnel1.insideIpv6Cidr: 'fd00::/126' (IPv6 tunnels are not supported "
-         "yet", "carry IPv6 traffic only"],
+        [
+            "ash-edge1-hub.tunnel1.insideIpv6Cidr: 'fd00::/126' (IPv6 tunnels are not supported "
+            "yet",
+            "carry IPv6 traffic only",
+        ],
     ),
     (
         "two-static-connections-one-tgw-prefix",
@@ -219,8 +248,11 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
             _set([N, "connections", "ash-edge1-hub", "routing"], "static"),
             _set([N, "connections", "ash-edge2-hub", "routing"], "static"),
         ),
-        ["connections.ash-edge2-hub.routing: 'static' (ash-edge1-hub already needs the static "
-         "route 10.128.0.0/16", "holds one static route per CIDR"],
+        [
+            "connections.ash-edge2-hub.routing: 'static' (ash-edge1-hub already needs the static "
+            "route 10.128.0.0/16",
+            "holds one static route per CIDR",
+        ],
     ),
     (
         "psk-secure-without-its-value",
@@ -229,8 +261,11 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
             _set(["crossnet:t1psk"], {"secure": "v1:abcdefgh"}),
             _set([*C, "tunnel1"], {"presharedKeySecret": "t1psk"}),
         ),
-        ["tunnel1.presharedKeySecret: 't1psk'", "set CROSSNET_SECRET_T1PSK to the key",
-         "leave presharedKeySecret out to have a key generated"],
+        [
+            "tunnel1.presharedKeySecret: 't1psk'",
+            "set CROSSNET_SECRET_T1PSK to the key",
+            "leave presharedKeySecret out to have a key generated",
+        ],
     ),
     (
         "start-without-ikev2",
@@ -309,11 +344,15 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
         "too-many-prefixes",
         "dev",
         _set([*D, "prefixes"], [f"10.{128 + i // 256}.{i % 256}.0/24" for i in range(101)]),
-        ["datacenters.dc1.prefixes", "101 prefixes", "at most 100",
-         # the ingress rules' sources are no longer inside a planned prefix: the
-         # list of them is cut short, to fit one screen
-         "(10.128.0.0/24, 10.128.1.0/24, 10.128.2.0/24, 10.128.3.0/24, 10.128.4.0/24 "
-         "(+96 more))"],
+        [
+            "datacenters.dc1.prefixes",
+            "101 prefixes",
+            "at most 100",
+            # the ingress rules' sources are no longer inside a planned prefix: the
+            # list of them is cut short, to fit one screen
+            "(10.128.0.0/24, 10.128.1.0/24, 10.128.2.0/24, 10.128.3.0/24, 10.128.4.0/24 "
+            "(+96 more))",
+        ],
     ),
     (
         "too-many-connections-per-vgw",
@@ -466,8 +505,10 @@ MIXED: list[tuple[str, str, list[Mut], list[str]]] = [
         [
             _set([N, "connections", "ash-edge1-hub", "tunnel2"], "oops"),
             _set([N, "datacenters", "fra", "asn"], "65200"),
-            _set([N, "connections", "fra-edge1-hub", "tunnelOptions"], {
-                "ikeVersions": ["ikev1"], "startupAction": "start"}),
+            _set(
+                [N, "connections", "fra-edge1-hub", "tunnelOptions"],
+                {"ikeVersions": ["ikev1"], "startupAction": "start"},
+            ),
             _set([N, "datacenters", "ash", "prefixes"], ["10.0.0.0/16"]),
         ],
         [
@@ -601,9 +642,12 @@ def test_commands_other_than_up_start_without_pulumi_or_moto() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, network.cli; network.cli.build_parser(); "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pulumi', 'pulumi_aws', "
-            "'moto', 'boto3', 'botocore'}))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        "import sys, network.cli; network.cli.build_parser(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pulumi', 'pulumi_aws', "
+        "'moto', 'boto3', 'botocore'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]", f"imported at start-up: {out}"

@@ -389,12 +389,12 @@ def _psk_case(value: str) -> tuple[dict[str, Any], str]:
 
 
 REJECTED_TUNNEL_OPTIONS = [
-    ({"TunnelInsideCidr": "169.254.10.0/29"}, "is not a /30 CIDR block inside 169.254.0.0/16"),
-    ({"TunnelInsideCidr": "10.0.0.0/30"}, "is not a /30 CIDR block inside 169.254.0.0/16"),
-    ({"TunnelInsideCidr": "169.254.10.1/30"}, "is not a network address"),
+    ({"TunnelInsideCidr": "169.254.10.0/29"}, "169.254.10.0/29: a tunnel inside CIDR is a /30"),
+    ({"TunnelInsideCidr": "10.0.0.0/30"}, "10.0.0.0/30: a tunnel inside CIDR lies in 169.254.0.0/16"),
+    ({"TunnelInsideCidr": "169.254.10.1/30"}, "is a network address (the block is 169.254.10.0/30)"),
     ({"TunnelInsideCidr": "169.254.10"}, "is not a valid IPv4 CIDR block"),
     *[
-        ({"TunnelInsideCidr": str(block)}, f"TunnelInsideCidr {block} is reserved by AWS")
+        ({"TunnelInsideCidr": str(block)}, f"TunnelInsideCidr {block}: reserved by AWS")
         for block in RESERVED_INSIDE_V4
     ],
     _psk_case("short1"),
@@ -680,8 +680,11 @@ def test_tgw_static_routes_name_their_attachment_and_one_per_cidr(
         TransitGatewayRouteTableId=table, Filters=[{"Name": "type", "Values": ["static"]}]
     )["Routes"]
     assert [
-        (r["DestinationCidrBlock"], r["State"], [a["TransitGatewayAttachmentId"] for a in
-                                                 r["TransitGatewayAttachments"]])
+        (
+            r["DestinationCidrBlock"],
+            r["State"],
+            [a["TransitGatewayAttachmentId"] for a in r["TransitGatewayAttachments"]],
+        )
         for r in routes
     ] == [("10.128.0.0/16", "active", [attachment])]
     with pytest.raises(ClientError) as e:

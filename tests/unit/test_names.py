@@ -23,10 +23,14 @@ class EchoMocks(pulumi.runtime.Mocks):
         state: dict[str, Any] = {}
         if args.typ == "aws:ec2/vpnConnection:VpnConnection":
             for n in (1, 2):
-                state |= {f"tunnel{n}Address": f"198.51.100.{n}", f"tunnel{n}BgpAsn": "64512",
-                          f"tunnel{n}BgpHoldtime": 30, f"tunnel{n}InsideCidr": "169.254.9.0/30",
-                          f"tunnel{n}CgwInsideAddress": "169.254.9.2",
-                          f"tunnel{n}VgwInsideAddress": "169.254.9.1"}
+                state |= {
+                    f"tunnel{n}Address": f"198.51.100.{n}",
+                    f"tunnel{n}BgpAsn": "64512",
+                    f"tunnel{n}BgpHoldtime": 30,
+                    f"tunnel{n}InsideCidr": "169.254.9.0/30",
+                    f"tunnel{n}CgwInsideAddress": "169.254.9.2",
+                    f"tunnel{n}VgwInsideAddress": "169.254.9.1",
+                }
         if args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "GeneratedTestKeyabcdefghijklmnop"
         return f"{args.name}-id", {**args.inputs, **state}
@@ -45,8 +49,7 @@ def declared(cfg: dict[str, Any], stack: str) -> list[tuple[str, str]]:
     mocks = EchoMocks()
     monitor = MockMonitor(mocks)
     settings.set_root_resource(None)  # type: ignore[arg-type]
-    pulumi.runtime.set_mocks(mocks, project="crossnet", stack=stack, preview=False,
-                             monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project="crossnet", stack=stack, preview=False, monitor=monitor)
     settings.SETTINGS.rpc_manager.clear()  # nothing of an earlier test is awaited here
     settings.SETTINGS.outputs.clear()
     from network.program import declare
@@ -65,11 +68,18 @@ def _two_regions() -> dict[str, Any]:
     """dev's router also connects to a VGW on a VPC in another region."""
     cfg = load_stack("dev")
     net = cfg["crossnet:network"]
-    net["vpcs"]["west"] = {"region": "us-west-2", "cidr": "10.17.0.0/16",
-                           "azs": ["us-west-2a"], "tiers": {"app": {"prefixLength": 24}}}
+    net["vpcs"]["west"] = {
+        "region": "us-west-2",
+        "cidr": "10.17.0.0/16",
+        "azs": ["us-west-2a"],
+        "tiers": {"app": {"prefixLength": 24}},
+    }
     net["vpnGateways"]["west-vgw"] = {"vpc": "west"}
-    net["connections"]["dc1-edge1-west"] = {"router": "dc1/edge1", "gateway": "west-vgw",
-                                            "routing": "static"}
+    net["connections"]["dc1-edge1-west"] = {
+        "router": "dc1/edge1",
+        "gateway": "west-vgw",
+        "routing": "static",
+    }
     return cfg
 
 
@@ -85,8 +95,9 @@ CASES = [(s, lambda s=s: load_stack(s)) for s in EXAMPLE_STACKS] + [
 ]
 
 
-@pytest.mark.parametrize(("stack", "make"), CASES,
-                         ids=[*EXAMPLE_STACKS, "router-in-two-regions", "static-tgw"])
+@pytest.mark.parametrize(
+    ("stack", "make"), CASES, ids=[*EXAMPLE_STACKS, "router-in-two-regions", "static-tgw"]
+)
 def test_planned_resources_are_what_the_program_declares(stack: str, make: Any) -> None:
     cfg = make()
     planned = [(r.type, r.name) for r in planned_resources(build_plan(cfg, stack))]
@@ -98,6 +109,9 @@ def test_planned_resources_are_what_the_program_declares(stack: str, make: Any) 
 def test_a_router_in_two_regions_gets_two_customer_gateways() -> None:
     """The customer gateway is named after its component (router key and region):
     one name for both would be a duplicate URN the engine refuses."""
-    names = sorted(n for t, n in declared(_two_regions(), "dev")
-                   if t.endswith("aws:ec2/customerGateway:CustomerGateway"))
+    names = sorted(
+        n
+        for t, n in declared(_two_regions(), "dev")
+        if t.endswith("aws:ec2/customerGateway:CustomerGateway")
+    )
     assert names == ["dc1-edge1-cgw", "dc1-edge1-us-west-2-cgw"]

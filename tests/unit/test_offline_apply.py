@@ -192,9 +192,12 @@ def test_aws_rejection_is_reported_cleanly(
     assert not (state_dir / "dev" / "outputs.json").exists()
 
 
-def test_mandatory_guardrail_stops_the_apply(state_dir: Path, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_mandatory_guardrail_stops_the_apply(
+    state_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """IKEv1 is valid for AWS and for the plan, but not in prod: the same rule as
     the CrossGuard pack stops the offline apply, and nothing is written."""
     import yaml
@@ -335,25 +338,47 @@ def test_backend_refusals_reach_the_user_as_aws_errors() -> None:
         m = MotoMocks(emu, "us-east-1")
 
         def make(typ: str, name: str, inputs: dict[str, Any]) -> str:
-            rid, _state = m.new_resource(MockResourceArgs(f"aws:{typ}", name, inputs,
-                                                          custom=True))
+            rid, _state = m.new_resource(MockResourceArgs(f"aws:{typ}", name, inputs, custom=True))
             return rid
 
         vpc = make("ec2/vpc:Vpc", "v", {"cidrBlock": "10.9.0.0/16"})
-        make("ec2/subnet:Subnet", "ok", {"vpcId": vpc, "cidrBlock": "10.9.0.0/24",
-                                         "availabilityZone": "us-east-1a"})
+        make(
+            "ec2/subnet:Subnet",
+            "ok",
+            {"vpcId": vpc, "cidrBlock": "10.9.0.0/24", "availabilityZone": "us-east-1a"},
+        )
         sg = make("ec2/securityGroup:SecurityGroup", "sg", {"vpcId": vpc, "name": "sg"})
         cases = [
-            ("ec2/subnet:Subnet", {"vpcId": vpc, "cidrBlock": "10.10.0.0/24",
-                                   "availabilityZone": "us-east-1a"}, "InvalidSubnet.Range"),
-            ("ec2/subnet:Subnet", {"vpcId": vpc, "cidrBlock": "10.9.0.0/25",
-                                   "availabilityZone": "us-east-1a"}, "InvalidSubnet.Conflict"),
-            ("ec2/route:Route", {"routeTableId": "rtb-00000000", "destinationCidrBlock":
-                                 "10.128.0.0/16", "gatewayId": "vgw-1"},
-             "InvalidRouteTableID.NotFound"),
-            ("vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-             {"securityGroupId": sg, "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
-              "cidrIpv4": "10.128.0.0/33"}, "InvalidParameterValue"),
+            (
+                "ec2/subnet:Subnet",
+                {"vpcId": vpc, "cidrBlock": "10.10.0.0/24", "availabilityZone": "us-east-1a"},
+                "InvalidSubnet.Range",
+            ),
+            (
+                "ec2/subnet:Subnet",
+                {"vpcId": vpc, "cidrBlock": "10.9.0.0/25", "availabilityZone": "us-east-1a"},
+                "InvalidSubnet.Conflict",
+            ),
+            (
+                "ec2/route:Route",
+                {
+                    "routeTableId": "rtb-00000000",
+                    "destinationCidrBlock": "10.128.0.0/16",
+                    "gatewayId": "vgw-1",
+                },
+                "InvalidRouteTableID.NotFound",
+            ),
+            (
+                "vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                {
+                    "securityGroupId": sg,
+                    "ipProtocol": "tcp",
+                    "fromPort": 443,
+                    "toPort": 443,
+                    "cidrIpv4": "10.128.0.0/33",
+                },
+                "InvalidParameterValue",
+            ),
         ]
         for n, (typ, inputs, code) in enumerate(cases):
             with pytest.raises(OfflineApplyError, match=rf"AWS said {re.escape(code)}: "):

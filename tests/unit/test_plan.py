@@ -176,8 +176,9 @@ def test_allocation_that_does_not_fit_is_reported() -> None:
 
 
 # ---------------------------------------------------------------- stability
-def _subnets(vpc: IPNetwork, azs: list[str], tiers: dict[str, int],
-             slots: int | None = None) -> dict[tuple[str, str], IPNetwork] | None:
+def _subnets(
+    vpc: IPNetwork, azs: list[str], tiers: dict[str, int], slots: int | None = None
+) -> dict[tuple[str, str], IPNetwork] | None:
     try:
         return allocate_subnets(vpc, azs, tiers, az_slots=slots)
     except AllocationError:
@@ -197,7 +198,11 @@ LETTERS = "abcdef"
     st.sampled_from([None, 4, 8]),
 )
 def test_subnets_are_stable_under_additions(
-    tiers: dict[str, int], letters: set[str], new_az: str, new_tier: str, new_len: int,
+    tiers: dict[str, int],
+    letters: set[str],
+    new_az: str,
+    new_tier: str,
+    new_len: int,
     slots: int | None,
 ) -> None:
     """No existing subnet moves when an AZ is added that fits the block (its
@@ -228,14 +233,20 @@ def test_subnets_are_stable_under_additions(
 
 def test_today_examples_keep_their_subnets() -> None:
     """The AZ-letter slots give the example stacks the subnets they always had."""
-    dev = {(s.tier, s.az): str(s.cidr) for s in build_plan(load_stack("dev"), "dev").vpcs[
-        "app"].subnets}
-    assert dev == {
-        ("private", "us-east-1a"): "10.16.0.0/20", ("private", "us-east-1b"): "10.16.16.0/20",
-        ("data", "us-east-1a"): "10.16.32.0/22", ("data", "us-east-1b"): "10.16.36.0/22",
+    dev = {
+        (s.tier, s.az): str(s.cidr)
+        for s in build_plan(load_stack("dev"), "dev").vpcs["app"].subnets
     }
-    shared = {(s.tier, s.az): str(s.cidr) for s in build_plan(load_stack("prod"), "prod").vpcs[
-        "shared"].subnets}
+    assert dev == {
+        ("private", "us-east-1a"): "10.16.0.0/20",
+        ("private", "us-east-1b"): "10.16.16.0/20",
+        ("data", "us-east-1a"): "10.16.32.0/22",
+        ("data", "us-east-1b"): "10.16.36.0/22",
+    }
+    shared = {
+        (s.tier, s.az): str(s.cidr)
+        for s in build_plan(load_stack("prod"), "prod").vpcs["shared"].subnets
+    }
     assert shared[("private", "us-east-1c")] == "10.0.32.0/20"
     assert shared[("transit", "us-east-1c")] == "10.0.64.32/28"
 
@@ -243,6 +254,7 @@ def test_today_examples_keep_their_subnets() -> None:
 def test_adding_an_az_into_reserved_room_moves_nothing() -> None:
     """dev has two AZs in blocks of two: a third AZ doubles the blocks and moves
     the data tier, unless azSlots reserved the room beforehand."""
+
     def data_a(azs: list[str], slots: int | None) -> str:
         cfg = load_stack("dev")
         app = cfg["crossnet:network"]["vpcs"]["app"]
@@ -250,8 +262,11 @@ def test_adding_an_az_into_reserved_room_moves_nothing() -> None:
         if slots:
             app["azSlots"] = slots
         plan = build_plan(cfg, "dev")
-        return next(str(s.cidr) for s in plan.vpcs["app"].subnets
-                    if (s.tier, s.az) == ("data", "us-east-1a"))
+        return next(
+            str(s.cidr)
+            for s in plan.vpcs["app"].subnets
+            if (s.tier, s.az) == ("data", "us-east-1a")
+        )
 
     two, three = ["us-east-1a", "us-east-1b"], ["us-east-1a", "us-east-1b", "us-east-1c"]
     assert data_a(two, None) != data_a(three, None)  # why the plan warns (below)
@@ -273,8 +288,11 @@ def test_a_move_against_the_last_apply_is_a_warning_naming_old_and_new() -> None
 
 # ---------------------------------------------------------------- inside CIDRs
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True), min_size=2, max_size=24,
-                unique=True))
+@given(
+    st.lists(
+        st.from_regex(r"[a-z][a-z0-9]{0,8}", fullmatch=True), min_size=2, max_size=24, unique=True
+    )
+)
 def test_inside_cidrs_never_overlap_across_connections(conns: list[str]) -> None:
     """Any set of connections on one gateway: the plan either gives every tunnel
     its own /30, or refuses, naming both connections and a free /29 to pin."""
@@ -295,7 +313,7 @@ def test_inside_cidrs_never_overlap_across_connections(conns: list[str]) -> None
     cidrs = [t.inside_cidr for c in plan.connections for t in c.tunnels]
     assert len(cidrs) == 2 * len(conns)
     for i, a in enumerate(cidrs):
-        for b in cidrs[i + 1:]:
+        for b in cidrs[i + 1 :]:
             assert a not in b and b not in a
 
 
@@ -313,8 +331,7 @@ def _colliding_pair() -> tuple[str, str]:
 def _two_connections(first: str, second: str) -> dict[str, object]:
     cfg = load_stack("dev")
     net = cfg["crossnet:network"]
-    net["datacenters"]["dc1"]["routers"]["edge2"] = {"publicIp": "192.0.2.12",
-                                                     "platform": "linux"}
+    net["datacenters"]["dc1"]["routers"]["edge2"] = {"publicIp": "192.0.2.12", "platform": "linux"}
     net["connections"] = {
         first: {"router": "dc1/edge1", "gateway": "app-vgw", "routing": "bgp"},
         second: {"router": "dc1/edge2", "gateway": "app-vgw", "routing": "bgp"},
@@ -342,12 +359,11 @@ def test_a_hash_collision_names_both_and_says_to_pin_the_new_one() -> None:
     for order in ((live, new), (new, live)):
         with pytest.raises(ConfigError) as e:
             build_plan(_two_connections(*order), "dev", previous=previous)
-        problem, = e.value.problems
+        (problem,) = e.value.problems
         assert problem.field == f"crossnet:network.connections.{new}.tunnel1.insideCidr"
         assert f"{new} is new and {live} live: pin {new}" in problem.rule
     first, second = (
-        part.split()[0]
-        for part in problem.rule.split("tunnel1 insideCidr ")[1].split(", tunnel2 ")
+        part.split()[0] for part in problem.rule.split("tunnel1 insideCidr ")[1].split(", tunnel2 ")
     )
     fixed = _two_connections(live, new)
     fixed["crossnet:network"]["connections"][new]["tunnel1"] = {"insideCidr": first}  # type: ignore[index]

@@ -59,17 +59,27 @@ def _no_stack_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SERVICER, "ConfigureStack", SERVICER.ConfigureStack)
 
 
-def configure_stack(stack: str, config: dict[str, str] | None = None,
-                    secret_keys: list[str] | None = None) -> Any:
+def configure_stack(
+    stack: str, config: dict[str, str] | None = None, secret_keys: list[str] | None = None
+) -> Any:
     """What the engine sends: an AnalyzerStackConfigureRequest, through the SDK servicer
     with crossnet's capture installed."""
     assert crossnet_policies.capture_stack_configure()
-    servicer = SERVICER(crossnet_policies.PACK_NAME, "0.1.0", list(PACK.values()),
-                        EnforcementLevel.MANDATORY)
+    servicer = SERVICER(
+        crossnet_policies.PACK_NAME, "0.1.0", list(PACK.values()), EnforcementLevel.MANDATORY
+    )
     request = analyzer_pb2.AnalyzerStackConfigureRequest(
-        stack=stack, project="crossnet", organization="org", dry_run=True,
-        config=config or {}, config_secret_keys=secret_keys or [], tags={"team": "net"})
+        stack=stack,
+        project="crossnet",
+        organization="org",
+        dry_run=True,
+        config=config or {},
+        config_secret_keys=secret_keys or [],
+        tags={"team": "net"},
+    )
     return servicer.ConfigureStack(request, None)
+
+
 RANDOM = "random:index/randomPassword:RandomPassword"
 VPN = "aws:ec2/vpnConnection:VpnConnection"
 
@@ -99,18 +109,25 @@ def _wire(inputs: dict[str, Any]) -> dict[str, Any]:
     return {k: UNKNOWN_STRING_VALUE if v is UNKNOWN else v for k, v in inputs.items()}
 
 
-def resource_args(inputs: dict[str, Any], stack: str = "prod",
-                  type_: str = VPN) -> ResourceValidationArgs:
+def resource_args(
+    inputs: dict[str, Any], stack: str = "prod", type_: str = VPN
+) -> ResourceValidationArgs:
     urn = f"urn:pulumi:{stack}::crossnet::{type_}::a-vpn"
-    return ResourceValidationArgs(type_, unknown_checking_proxy(_wire(inputs)), urn, "a-vpn",
-                                  _opts(), None, {"stack": stack})
+    return ResourceValidationArgs(
+        type_, unknown_checking_proxy(_wire(inputs)), urn, "a-vpn", _opts(), None, {"stack": stack}
+    )
 
 
-def stack_resource(type_: str, name: str, props: dict[str, Any],
-                   deps: dict[str, list[PolicyResource]] | None = None) -> PolicyResource:
+def stack_resource(
+    type_: str,
+    name: str,
+    props: dict[str, Any],
+    deps: dict[str, list[PolicyResource]] | None = None,
+) -> PolicyResource:
     urn = f"urn:pulumi:prod::crossnet::{type_}::{name}"
-    return PolicyResource(type_, unknown_checking_proxy(_wire(props)), urn, name, _opts(), None,
-                          None, [], deps or {})
+    return PolicyResource(
+        type_, unknown_checking_proxy(_wire(props)), urn, name, _opts(), None, None, [], deps or {}
+    )
 
 
 def stack_args(resources: list[PolicyResource], stack: str = "prod") -> StackValidationArgs:
@@ -121,8 +138,11 @@ def test_the_pack_has_one_policy_per_guardrail_with_its_severity() -> None:
     assert set(PACK) == set(POLICIES) | set(crossnet_policies.PACK_ONLY)
     for name, info in POLICIES.items():
         level = PACK[name].enforcement_level
-        assert level == (EnforcementLevel.MANDATORY if info.severity == "mandatory"
-                         else EnforcementLevel.ADVISORY)
+        assert level == (
+            EnforcementLevel.MANDATORY
+            if info.severity == "mandatory"
+            else EnforcementLevel.ADVISORY
+        )
         kind = ResourceValidationPolicy if info.scope == "resource" else StackValidationPolicy
         assert isinstance(PACK[name], kind)
     # the pack-only policy never blocks a preview
@@ -130,8 +150,7 @@ def test_the_pack_has_one_policy_per_guardrail_with_its_severity() -> None:
         assert PACK[name].enforcement_level == EnforcementLevel.ADVISORY
 
 
-def test_main_builds_the_pack_and_captures_configure_stack(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_main_builds_the_pack_and_captures_configure_stack(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 
     class FakePack:  # the real PolicyPack starts a gRPC server and never returns
@@ -160,9 +179,11 @@ def test_pack_metadata() -> None:
     assert meta["description"] and meta["version"]
     for name in ("PulumiPolicy.yaml", "__main__.py", "requirements.txt"):
         assert (POLICY_DIR / name).is_file()
-    reqs = {line.split(">=")[0]: line for line in
-            (POLICY_DIR / "requirements.txt").read_text().splitlines()
-            if line and not line.startswith("#")}
+    reqs = {
+        line.split(">=")[0]: line
+        for line in (POLICY_DIR / "requirements.txt").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
     assert set(reqs) == {"pulumi", "pulumi-policy"}
     # the pinned range admits the SDK these tests run against
     installed = tuple(int(x) for x in importlib.metadata.version("pulumi_policy").split(".")[:2])
@@ -172,10 +193,18 @@ def test_pack_metadata() -> None:
 
 
 # ------------------------------------------------------------ resource policies
-BARE_TUNNEL2 = {f"tunnel2{k}": None for k in (
-    "IkeVersions", "Phase1EncryptionAlgorithms", "Phase1IntegrityAlgorithms",
-    "Phase1DhGroupNumbers", "Phase2EncryptionAlgorithms", "Phase2IntegrityAlgorithms",
-    "Phase2DhGroupNumbers")}
+BARE_TUNNEL2 = {
+    f"tunnel2{k}": None
+    for k in (
+        "IkeVersions",
+        "Phase1EncryptionAlgorithms",
+        "Phase1IntegrityAlgorithms",
+        "Phase1DhGroupNumbers",
+        "Phase2EncryptionAlgorithms",
+        "Phase2IntegrityAlgorithms",
+        "Phase2DhGroupNumbers",
+    )
+}
 RESOURCE_CASES: list[tuple[str, dict[str, Any], str, str]] = [
     # policy, change to the good connection, stack, expected message part
     ("vpn-both-tunnels-configured", BARE_TUNNEL2, "dev", "tunnel 2 has no options"),
@@ -187,16 +216,18 @@ RESOURCE_CASES: list[tuple[str, dict[str, Any], str, str]] = [
 
 
 @pytest.mark.parametrize(("policy", "change", "stack", "message"), RESOURCE_CASES)
-def test_resource_policy_rejects_its_bad_case(policy: str, change: dict[str, Any], stack: str,
-                                              message: str) -> None:
+def test_resource_policy_rejects_its_bad_case(
+    policy: str, change: dict[str, Any], stack: str, message: str
+) -> None:
     bad = good_vpn(**change)["inputs"]
     found = run_policy(PACK[policy], resource_args(bad, stack))
     assert found and any(message in m for m, _ in found)
 
 
 @pytest.mark.parametrize(("policy", "change", "stack", "message"), RESOURCE_CASES)
-def test_resource_policy_accepts_the_good_case(policy: str, change: dict[str, Any], stack: str,
-                                               message: str) -> None:
+def test_resource_policy_accepts_the_good_case(
+    policy: str, change: dict[str, Any], stack: str, message: str
+) -> None:
     assert run_policy(PACK[policy], resource_args(good_vpn()["inputs"], stack)) == []
 
 
@@ -209,8 +240,9 @@ def test_weak_crypto_only_in_its_stack_kind() -> None:
 def test_unknown_stack_name_is_reported_without_blocking() -> None:
     weak = good_vpn(tunnel1IkeVersions=["ikev1"])["inputs"]
     args = resource_args(weak, "prod")
-    args = ResourceValidationArgs(args.resource_type, args.props, args.urn, args.name,
-                                  args.opts, None, {})
+    args = ResourceValidationArgs(
+        args.resource_type, args.props, args.urn, args.name, args.opts, None, {}
+    )
     # no policy config, nothing from the engine: not judged as production ...
     assert run_policy(PACK["vpn-no-weak-crypto-in-prod"], args) == []
     # ... but reported, saying why
@@ -219,11 +251,13 @@ def test_unknown_stack_name_is_reported_without_blocking() -> None:
 
 
 def test_stack_name_from_configure_stack_then_the_environment(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     weak = good_vpn(tunnel1IkeVersions=["ikev1"])["inputs"]
     args = resource_args(weak, "prod")
-    args = ResourceValidationArgs(args.resource_type, args.props, args.urn, args.name,
-                                  args.opts, None, {})
+    args = ResourceValidationArgs(
+        args.resource_type, args.props, args.urn, args.name, args.opts, None, {}
+    )
     monkeypatch.setenv("PULUMI_STACK", "prod")  # the fallback
     assert run_policy(PACK["vpn-no-weak-crypto-in-prod"], args)
     configure_stack("dev")  # what the engine said wins over the environment
@@ -234,8 +268,11 @@ def test_stack_name_from_configure_stack_then_the_environment(
 
 
 def test_configure_stack_is_captured_and_still_reaches_the_sdk() -> None:
-    response = configure_stack("prod", {"crossnet:dc1Psk": "From_Config_Key_1",
-                                        "aws:region": "us-east-1"}, ["crossnet:dc1Psk"])
+    response = configure_stack(
+        "prod",
+        {"crossnet:dc1Psk": "From_Config_Key_1", "aws:region": "us-east-1"},
+        ["crossnet:dc1Psk"],
+    )
     assert isinstance(response, analyzer_pb2.AnalyzerStackConfigureResponse)
     ctx = crossnet_policies.stack_context()
     assert (ctx.stack, ctx.project, ctx.source) == ("prod", "crossnet", "ConfigureStack")
@@ -256,10 +293,10 @@ def test_resource_policies_ignore_other_types_and_unknowns() -> None:
 
 
 # ------------------------------------------------------------ stack policies
-def _vpn_resource(psk: Any, deps: dict[str, list[PolicyResource]] | None = None
-                  ) -> PolicyResource:
-    return stack_resource(VPN, "a-vpn", good_vpn(tunnel1PresharedKey=psk,
-                                                 tunnel2PresharedKey=None)["inputs"], deps)
+def _vpn_resource(psk: Any, deps: dict[str, list[PolicyResource]] | None = None) -> PolicyResource:
+    return stack_resource(
+        VPN, "a-vpn", good_vpn(tunnel1PresharedKey=psk, tunnel2PresharedKey=None)["inputs"], deps
+    )
 
 
 def test_psk_literal_is_rejected_without_printing_it() -> None:
@@ -269,13 +306,15 @@ def test_psk_literal_is_rejected_without_printing_it() -> None:
     assert len(found) == 1
     message, urn = found[0]
     assert key not in message and urn and urn.endswith("::a-vpn")
-    assert run_policy(PACK[crossnet_policies.PSK_UNVERIFIED],
-                      stack_args([_vpn_resource(key)])) == []
+    assert (
+        run_policy(PACK[crossnet_policies.PSK_UNVERIFIED], stack_args([_vpn_resource(key)])) == []
+    )
 
 
 @pytest.mark.parametrize("via", ["ConfigureStack", "environment"])
 def test_psk_from_random_secret_config_or_unknown_is_accepted(
-        via: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    via: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = {"crossnet:dc1Psk": "From_Config_Key_1", "crossnet:plain": "Plain_Config_Key"}
     if via == "ConfigureStack":
         configure_stack("prod", config, ["crossnet:dc1Psk"])
@@ -292,8 +331,7 @@ def test_psk_from_random_secret_config_or_unknown_is_accepted(
     for r in cases:
         assert run_policy(PACK["vpn-psk-from-secrets"], stack_args([rnd, r])) == []
     # a key equal to a plain (not secret) config value is no secret
-    assert run_policy(PACK["vpn-psk-from-secrets"],
-                      stack_args([_vpn_resource("Plain_Config_Key")]))
+    assert run_policy(PACK["vpn-psk-from-secrets"], stack_args([_vpn_resource("Plain_Config_Key")]))
 
 
 def test_without_stack_config_a_plain_key_is_advisory_not_blocking() -> None:
@@ -311,13 +349,19 @@ def test_without_stack_config_a_plain_key_is_advisory_not_blocking() -> None:
 
 def test_default_route_to_a_vgw_is_rejected_by_its_dependency() -> None:
     vgw = stack_resource("aws:ec2/vpnGateway:VpnGateway", "app-vgw", {"vpcId": "vpc-1"})
-    bad = stack_resource("aws:ec2/route:Route", "default",
-                         {"destinationCidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN,
-                          "routeTableId": "rtb-1"}, {"gatewayId": [vgw]})
+    bad = stack_resource(
+        "aws:ec2/route:Route",
+        "default",
+        {"destinationCidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN, "routeTableId": "rtb-1"},
+        {"gatewayId": [vgw]},
+    )
     igw = stack_resource("aws:ec2/internetGateway:InternetGateway", "igw", {})
-    good = stack_resource("aws:ec2/route:Route", "internet",
-                          {"destinationCidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN,
-                           "routeTableId": "rtb-1"}, {"gatewayId": [igw]})
+    good = stack_resource(
+        "aws:ec2/route:Route",
+        "internet",
+        {"destinationCidrBlock": "0.0.0.0/0", "gatewayId": UNKNOWN, "routeTableId": "rtb-1"},
+        {"gatewayId": [igw]},
+    )
     policy = PACK["no-default-route-to-datacenter"]
     found = run_policy(policy, stack_args([vgw, bad]))
     assert len(found) == 1 and found[0][1] and found[0][1].endswith("::default")
@@ -325,8 +369,15 @@ def test_default_route_to_a_vgw_is_rejected_by_its_dependency() -> None:
 
 
 def _stack_outputs(announce: list[str]) -> PolicyResource:
-    return stack_resource("pulumi:pulumi:Stack", "crossnet-prod", {"routers": {
-        "ash-edge1": {"connections": [{"name": "ash-edge1-hub", "announce": announce}]}}})
+    return stack_resource(
+        "pulumi:pulumi:Stack",
+        "crossnet-prod",
+        {
+            "routers": {
+                "ash-edge1": {"connections": [{"name": "ash-edge1-hub", "announce": announce}]}
+            }
+        },
+    )
 
 
 def test_prefix_count_from_the_stack_outputs() -> None:

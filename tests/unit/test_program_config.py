@@ -45,21 +45,39 @@ def _set(cfg: dict[str, Any], path: list[str], value: Any) -> dict[str, Any]:
 
 C = [N, "connections", "dc1-edge1-app"]
 MALFORMED: list[tuple[str, dict[str, Any], str]] = [
-    ("network-is-a-string", _set(_dev(), [N], "hello"),
-     "crossnet:network: 'hello' (must be a mapping)"),
-    ("network-is-a-list", _set(_dev(), [N], ["a", "b"]),
-     "crossnet:network: ['a', 'b'] (must be a mapping)"),
+    (
+        "network-is-a-string",
+        _set(_dev(), [N], "hello"),
+        "crossnet:network: 'hello' (must be a mapping)",
+    ),
+    (
+        "network-is-a-list",
+        _set(_dev(), [N], ["a", "b"]),
+        "crossnet:network: ['a', 'b'] (must be a mapping)",
+    ),
     ("network-is-a-number", _set(_dev(), [N], 42), "crossnet:network: 42 (must be a mapping)"),
-    ("tunnel-is-a-string", _set(_dev(), [*C, "tunnel1"], "oops"),
-     "tunnel1: 'oops' (must be a mapping)"),
-    ("connections-is-a-list", _set(_dev(), [N, "connections"], [{"router": "dc1/edge1"}]),
-     "crossnet:network.connections: [{'router': 'dc1/edge1'}] (must be a mapping)"),
+    (
+        "tunnel-is-a-string",
+        _set(_dev(), [*C, "tunnel1"], "oops"),
+        "tunnel1: 'oops' (must be a mapping)",
+    ),
+    (
+        "connections-is-a-list",
+        _set(_dev(), [N, "connections"], [{"router": "dc1/edge1"}]),
+        "crossnet:network.connections: [{'router': 'dc1/edge1'}] (must be a mapping)",
+    ),
     ("connection-is-a-list", _set(_dev(), C, ["x"]), "dc1-edge1-app: ['x'] (must be a mapping)"),
     ("vpc-is-a-number", _set(_dev(), [N, "vpcs", "app"], 7), "vpcs.app: 7 (must be a mapping)"),
-    ("psk-ref-is-a-number", _set(_dev(), [*C, "tunnel2"], {"presharedKeySecret": 5}),
-     "tunnel2.presharedKeySecret: 5 (names a config key"),
-    ("psk-ref-unset", _set(_dev(), [*C, "tunnel2"], {"presharedKeySecret": "nokey"}),
-     "names config key 'crossnet:nokey', which is not set"),
+    (
+        "psk-ref-is-a-number",
+        _set(_dev(), [*C, "tunnel2"], {"presharedKeySecret": 5}),
+        "tunnel2.presharedKeySecret: 5 (names a config key",
+    ),
+    (
+        "psk-ref-unset",
+        _set(_dev(), [*C, "tunnel2"], {"presharedKeySecret": "nokey"}),
+        "names config key 'crossnet:nokey', which is not set",
+    ),
     ("region-missing", {N: _dev()[N]}, "aws:region: 'missing'"),
 ]
 
@@ -108,8 +126,9 @@ def test_a_psk_that_looks_like_json_stays_a_string(monkeypatch: pytest.MonkeyPat
 # ------------------------------------------------------------------ fuzz
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 70000) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 

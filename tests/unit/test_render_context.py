@@ -30,20 +30,32 @@ def test_dev_router_context() -> None:
     rt = router(raw("linux", "dev"))
     ctx = build_context(rt)["router"]
     assert (ctx.key, ctx.asn, ctx.router_id, ctx.bgp, ctx.static) == (
-        "dc1-edge1", 65010, "192.0.2.10", True, False)
+        "dc1-edge1",
+        65010,
+        "192.0.2.10",
+        True,
+        False,
+    )
     (c,) = ctx.connections
     crypto = rt.connections[0].crypto
     margin = crypto["rekeyMarginSeconds"]  # fuzz 100 %: the whole margin is randomised
     assert (c.ike_lifetime, c.ike_rekey_time, c.ike_over_time, c.ike_rand_time) == (
-        28800, 28800 - margin, margin, margin)
+        28800,
+        28800 - margin,
+        margin,
+        margin,
+    )
     assert (c.esp_lifetime, c.esp_rekey_time, c.esp_rand_time) == (3600, 3600 - margin, margin)
     assert (c.dpd_interval, c.dpd_retries, c.dpd_timeout) == (10, 3, 30)  # the stack's DPD 30 s
     t1, t2 = c.tunnels
     assert t1.customer_inside_ip.endswith(".114") and t1.aws_inside_ip.endswith(".113")
     assert t1.interface == f"vti{t1.tunnel_no}" and t2.tunnel_no == t1.tunnel_no + 1
     assert (t1.local_pref, t1.prepend, t1.route_map_in) == (None, (), None)
-    assert (t2.local_pref, t2.prepend, t2.route_map_in) == (50, (65010, 65010),
-                                                            "dc1-edge1-app-2-in")
+    assert (t2.local_pref, t2.prepend, t2.route_map_in) == (
+        50,
+        (65010, 65010),
+        "dc1-edge1-app-2-in",
+    )
     assert ctx.ecmp_paths == 0
 
 
@@ -100,8 +112,16 @@ def test_unknown_platform_and_no_tunnels() -> None:
     with pytest.raises(ConfigError, match="problem") as e:
         build_context(router(data))
     assert "unknown platform" in e.value.render()
-    empty = Router(key="x-y", datacenter="x", name="y", platform="linux", public_ip="192.0.2.1",
-                   asn=65000, prefixes=("10.0.0.0/16",), connections=())
+    empty = Router(
+        key="x-y",
+        datacenter="x",
+        name="y",
+        platform="linux",
+        public_ip="192.0.2.1",
+        asn=65000,
+        prefixes=("10.0.0.0/16",),
+        connections=(),
+    )
     with pytest.raises(ConfigError) as e:
         build_context(empty)
     assert "no tunnels" in e.value.render()
@@ -133,8 +153,12 @@ def test_ikev1_only_connections(platform: str) -> None:
     files = render_router(rt)
     assert check_router(rt, files) == []
     text = "".join(files.values())
-    expected = {"linux": "version = 1", "junos": "version v1-only",
-                "vyos": "key-exchange 'ikev1'", "fortios": "set ike-version 1"}[platform]
+    expected = {
+        "linux": "version = 1",
+        "junos": "version v1-only",
+        "vyos": "key-exchange 'ikev1'",
+        "fortios": "set ike-version 1",
+    }[platform]
     assert expected in text
     if platform == "linux":
         assert "dpd_timeout = 30s" in text
@@ -157,14 +181,25 @@ def test_templates_stay_dumb() -> None:
 
     env = environment()
     allowed_filters = {"join", *FILTERS}
-    banned = (nodes.Compare, nodes.BinExpr, nodes.UnaryExpr, nodes.Concat, nodes.CondExpr,
-              nodes.Call, nodes.Assign, nodes.Macro, nodes.Test)
+    banned = (
+        nodes.Compare,
+        nodes.BinExpr,
+        nodes.UnaryExpr,
+        nodes.Concat,
+        nodes.CondExpr,
+        nodes.Call,
+        nodes.Assign,
+        nodes.Macro,
+        nodes.Test,
+    )
     for path in sorted(TEMPLATE_DIR.rglob("*.j2")):
         tree = env.parse(path.read_text())
         for node in tree.find_all(banned):
             if isinstance(node, nodes.Not) and isinstance(node.node, (nodes.Name, nodes.Getattr)):
                 continue
-            raise AssertionError(f"{path.relative_to(TEMPLATE_DIR)}:{node.lineno}: "
-                                 f"{type(node).__name__} belongs in build_context")
+            raise AssertionError(
+                f"{path.relative_to(TEMPLATE_DIR)}:{node.lineno}: "
+                f"{type(node).__name__} belongs in build_context"
+            )
         for f in tree.find_all(nodes.Filter):
             assert f.name in allowed_filters, (path, f.name)

@@ -40,14 +40,19 @@ def test_names_fit_every_platform(index: int) -> None:
 def test_names_per_platform() -> None:
     cidr = "169.254.20.0/30"
     assert {p: interface_name(p, cidr) for p in INTERFACE_FORMATS} == {
-        "linux": "vti1280", "iosxe": "Tunnel1280", "junos": "st0.1280", "vyos": "vti1280",
-        "fortios": "aws1280"}
+        "linux": "vti1280",
+        "iosxe": "Tunnel1280",
+        "junos": "st0.1280",
+        "vyos": "vti1280",
+        "fortios": "aws1280",
+    }
     assert tunnel_key("dc1-edge1-web", 2) == "dc1-edge1-web-2"
     assert linux_tunnel_file("dc1-edge1-web", 2) == "conf.d/dc1-edge1-web-2.conf"
 
 
 def test_object_names_come_from_names_py() -> None:
     from network.render import names
+
     assert names.junos_policy("dc1-edge1-app-2", "in") == "dc1-edge1-app-2-in"
     assert names.junos_proposal("aws1281", "esp", 20) == "aws1281-esp-20"
     assert names.iosxe_ike_proposal("gcm") == "crossnet-gcm"

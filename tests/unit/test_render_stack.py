@@ -27,8 +27,11 @@ def keys_of(data: dict[str, Any]) -> list[str]:
 
 
 def files_under(d: Path) -> dict[str, int]:
-    return {str(p.relative_to(d)): stat.S_IMODE(p.stat().st_mode)
-            for p in sorted(d.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(d)): stat.S_IMODE(p.stat().st_mode)
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_render_stack_writes_one_directory_per_router(tmp_path: Path) -> None:
@@ -78,8 +81,9 @@ def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return code, out, err
 
 
-def test_cli_prints_the_table(tmp_path: Path, state_dir: Path,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_the_table(
+    tmp_path: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "outputs.json"
     data = raw("mixed")
     data["crossnet"]["stack"] = "dev"
@@ -94,8 +98,9 @@ def test_cli_prints_the_table(tmp_path: Path, state_dir: Path,
     assert not any(k in out + err for k in keys_of(data))
 
 
-def test_cli_prints_what_the_platform_cannot_do(tmp_path: Path, state_dir: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_prints_what_the_platform_cannot_do(
+    tmp_path: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "outputs.json"
     data = raw("mixed", "vyos")
     data["crossnet"]["stack"] = "dev"
@@ -120,40 +125,45 @@ def _bad_outputs(kind: str, data: dict[str, Any]) -> str:
     return json.dumps(data)
 
 
-@pytest.mark.parametrize(("kind", "needle"), [
-    ("missing file", "not found"),
-    ("malformed", "not valid JSON"),
-    ("missing key", "presharedKeys.lon-core1-"),
-    ("unknown platform", "unknown platform"),
-    ("no tunnels", "no tunnels"),
-    ("missing output", "routers"),
-])
+@pytest.mark.parametrize(
+    ("kind", "needle"),
+    [
+        ("missing file", "not found"),
+        ("malformed", "not valid JSON"),
+        ("missing key", "presharedKeys.lon-core1-"),
+        ("unknown platform", "unknown platform"),
+        ("no tunnels", "no tunnels"),
+        ("missing output", "routers"),
+    ],
+)
 def test_cli_errors_are_one_screen_and_write_nothing(
-        kind: str, needle: str, tmp_path: Path, state_dir: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    kind: str, needle: str, tmp_path: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = raw("mixed")
     data["crossnet"]["stack"] = "dev"
     src = tmp_path / "outputs.json"
     if kind != "missing file":
         src.write_text(_bad_outputs(kind, data))
     out_dir = tmp_path / "configs"
-    code, out, err = _cli(["--stack", "dev", "--outputs", str(src), "--out", str(out_dir)],
-                          capsys)
+    code, out, err = _cli(["--stack", "dev", "--outputs", str(src), "--out", str(out_dir)], capsys)
     assert code == 2 and not out
     assert err.startswith("error: ") and needle in err and "Traceback" not in err
     assert not out_dir.exists()
     assert not any(k in err for k in keys_of(raw("mixed")))
 
 
-def test_cli_refuses_another_stacks_outputs(tmp_path: Path, state_dir: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _cli(["--stack", "prod", "--outputs",
-                         str(GOLDEN / "linux" / "dev" / "outputs.json")], capsys)
+def test_cli_refuses_another_stacks_outputs(
+    tmp_path: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _cli(
+        ["--stack", "prod", "--outputs", str(GOLDEN / "linux" / "dev" / "outputs.json")], capsys
+    )
     assert code == 2 and "pass --stack dev" in err
     assert not os.path.exists(state_dir / "prod" / "configs")
 
 
 # ------------------------------------------------------------ writing: all or nothing
+
 
 def _snapshot(d: Path) -> dict[str, str]:
     return {str(p.relative_to(d)): p.read_text() for p in sorted(d.rglob("*")) if p.is_file()}
@@ -165,13 +175,19 @@ def test_leftovers_of_an_interrupted_render_are_cleared(tmp_path: Path) -> None:
     (out / ".ash-edge2.new").write_text("a file where a directory goes")
     (out / ".ash-edge1.old").mkdir()
     render_stack(parse_outputs(raw("prod"), "t"), out)
-    assert sorted(p.name for p in out.iterdir()) == ["ash-edge1", "ash-edge2", "fra-edge1",
-                                                     "fra-edge2"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ash-edge1",
+        "ash-edge2",
+        "fra-edge1",
+        "fra-edge2",
+    ]
 
 
 def test_a_write_failing_midway_leaves_the_last_render_whole(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from network.render import engine
+
     out = tmp_path / "out"
     render_stack(parse_outputs(raw("prod"), "t"), out)
     before = _snapshot(out)
@@ -195,7 +211,8 @@ def test_a_write_failing_midway_leaves_the_last_render_whole(
 
 
 def test_a_failed_swap_puts_the_earlier_routers_back(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "out"
     render_stack(parse_outputs(raw("prod"), "t"), out)
     before = _snapshot(out)
@@ -215,30 +232,32 @@ def test_a_failed_swap_puts_the_earlier_routers_back(
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
-def test_cli_out_naming_a_file_is_one_screen(tmp_path: Path, state_dir: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_out_naming_a_file_is_one_screen(
+    tmp_path: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "outputs.json"
     data = raw("mixed")
     data["crossnet"]["stack"] = "dev"
     src.write_text(json.dumps(data))
     target = tmp_path / "a-file"
     target.write_text("x")
-    code, out, err = _cli(["--stack", "dev", "--outputs", str(src), "--out", str(target)],
-                          capsys)
+    code, out, err = _cli(["--stack", "dev", "--outputs", str(src), "--out", str(target)], capsys)
     assert code == 2 and not out
     assert err.startswith("error: ") and "Not a directory" in err and "Traceback" not in err
     assert target.read_text() == "x"
 
 
-def test_cli_failing_leaves_no_state_dir(state_dir: Path,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_failing_leaves_no_state_dir(
+    state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, _, err = _cli(["--stack", "nosuch"], capsys)
     assert code == 2 and "not found" in err
     assert not (state_dir / "nosuch").exists()
 
 
-def test_cli_default_out_is_private(tmp_path: Path, state_dir: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_default_out_is_private(
+    tmp_path: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = tmp_path / "outputs.json"
     data = raw("dev")
     src.write_text(json.dumps(data))

@@ -46,18 +46,21 @@ def test_prod_tunnels_are_bgp_sessions_and_staging_is_static() -> None:
     assert "(standby)" in staging and "static" in staging
 
 
-def test_diagram_command_writes_a_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diagram_command_writes_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "prod.svg"
-    code, stdout, err = run_cli(["diagram", "--stack", "prod", "--out", str(out)], capsys,
-                                monkeypatch)
+    code, stdout, err = run_cli(
+        ["diagram", "--stack", "prod", "--out", str(out)], capsys, monkeypatch
+    )
     assert code == 0, err
     assert stdout == ""
     assert "VPC shared" in _texts(out.read_text())
 
 
-def test_diagram_command_to_stdout(capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diagram_command_to_stdout(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, stdout, _ = run_cli(["diagram", "--stack", "dev"], capsys, monkeypatch)
     assert code == 0
     assert "router dc1-edge1" in _texts(stdout)
@@ -85,4 +88,5 @@ def test_docs_prod_svg_matches_a_fresh_render() -> None:
     else:
         # another Graphviz lays it out differently; the labels must still agree
         assert sorted(_texts(stored).splitlines()) == sorted(_texts(fresh).splitlines()), (
-            f"docs/prod.svg names other things than the prod stack; {REFRESH}")
+            f"docs/prod.svg names other things than the prod stack; {REFRESH}"
+        )

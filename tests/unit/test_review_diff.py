@@ -37,8 +37,9 @@ SECRET_PREFIX = "TopSecretKey"
 def applied_files(tmp: Path, stack: str, config: dict[str, Any] | None = None) -> list[str]:
     """Record `config` (default: the example) as applied: applied.json and outputs.json."""
     plan = plan_of(stack, config)
-    (tmp / "applied.json").write_text(json.dumps(
-        {"stack": stack, "plan": plan_snapshot(plan), "resources": []}))
+    (tmp / "applied.json").write_text(
+        json.dumps({"stack": stack, "plan": plan_snapshot(plan), "resources": []})
+    )
     outputs = proposed_outputs(plan, None)
     k = 0
     for router in outputs["routers"].values():
@@ -47,31 +48,40 @@ def applied_files(tmp: Path, stack: str, config: dict[str, Any] | None = None) -
                 k += 1
                 t["awsOutsideIp"] = f"198.51.100.{k}"
             c["vpnConnectionId"] = f"vpn-0{k:04d}"
-    outputs["presharedKeys"] = {key: f"{SECRET_PREFIX}{i:04d}"
-                                for i, key in enumerate(outputs["presharedKeys"])}
+    outputs["presharedKeys"] = {
+        key: f"{SECRET_PREFIX}{i:04d}" for i, key in enumerate(outputs["presharedKeys"])
+    }
     (tmp / "outputs.json").write_text(json.dumps(outputs))
     return ["--applied", str(tmp / "applied.json"), "--outputs", str(tmp / "outputs.json")]
 
 
-def diff(tmp: Path, stack: str, config: dict[str, Any], capsys: pytest.CaptureFixture[str],
-         monkeypatch: pytest.MonkeyPatch, *extra: str) -> tuple[int, str, str]:
+def diff(
+    tmp: Path,
+    stack: str,
+    config: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    *extra: str,
+) -> tuple[int, str, str]:
     files = applied_files(tmp, stack)
     path = write_stack_file(tmp, stack, config)
-    return run_cli(["diff", "--stack", stack, "--config", str(path), *files, *extra], capsys,
-                   monkeypatch)
+    return run_cli(
+        ["diff", "--stack", stack, "--config", str(path), *files, *extra], capsys, monkeypatch
+    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_change_exits_0(stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_change_exits_0(
+    stack: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, err = diff(tmp_path, stack, stack_config(stack), capsys, monkeypatch)
     assert code == 0, err
     assert "no changes" in out
 
 
 def test_inside_cidr_change_is_in_place_with_the_bundled_provider(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(replacements, "installed_pulumi_aws", lambda: CHECKED_PULUMI_AWS)
     config = stack_config("prod")
     config[NET]["connections"]["fra-edge1-hub"]["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
@@ -79,8 +89,10 @@ def test_inside_cidr_change_is_in_place_with_the_bundled_provider(
     assert code == 1, err
     # terraform-provider-aws v6.28.0 updates an inside CIDR in place: no replacement ...
     assert "0 to REPLACE" in out and "REPLACES VPN CONNECTION" not in out
-    assert "update  vpn   fra-edge1-hub-vpn  tunnel1InsideCidr: 169.254.37.0/30 -> " \
-           "169.254.50.0/30" in out
+    assert (
+        "update  vpn   fra-edge1-hub-vpn  tunnel1InsideCidr: 169.254.37.0/30 -> "
+        "169.254.50.0/30" in out
+    )
     # ... but loud: the tunnel goes down until the router follows; both paths told
     assert "!! MOVES TUNNEL INSIDE ADDRESSES OF VPN CONNECTION fra-edge1-hub !!" in out
     assert "ModifyVpnTunnelOptions" in out and "outside addresses and keys stay" in out
@@ -91,8 +103,8 @@ def test_inside_cidr_change_is_in_place_with_the_bundled_provider(
 
 
 def test_inside_cidr_change_replaces_with_an_older_provider(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(replacements, "installed_pulumi_aws", lambda: "7.20.0")
     config = stack_config("prod")
     config[NET]["connections"]["fra-edge1-hub"]["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
@@ -112,8 +124,9 @@ def test_both_inside_cidrs_at_once_are_split_into_one_tunnel_per_apply() -> None
     conn = config[NET]["connections"]["fra-edge1-hub"]
     conn["tunnel1"] = {"insideCidr": "169.254.50.0/30"}
     conn["tunnel2"] = {"insideCidr": "169.254.50.4/30"}
-    report = diff_snapshots(plan_snapshot(plan_of("prod")),
-                            plan_snapshot(plan_of("prod", config)), "test")
+    report = diff_snapshots(
+        plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)), "test"
+    )
     [impact] = [i for i in report.impacts if i.loud]
     assert impact.kind == "inside-cidr" and impact.routers == ("fra-edge1",)
     assert "change one tunnel per apply" in impact.steps[0]
@@ -121,16 +134,20 @@ def test_both_inside_cidrs_at_once_are_split_into_one_tunnel_per_apply() -> None
     assert len(impact.steps) == 4
     assert {c.action for c in report.resources} == {"update"}
     # the same change read for an older provider: a replacement, avoidable in place
-    older = diff_snapshots(plan_snapshot(plan_of("prod")),
-                           plan_snapshot(plan_of("prod", config)), "test", upstream=None)
+    older = diff_snapshots(
+        plan_snapshot(plan_of("prod")),
+        plan_snapshot(plan_of("prod", config)),
+        "test",
+        upstream=None,
+    )
     [loud] = [i for i in older.impacts if i.loud]
     assert loud.kind == "replace-vpn" and loud.avoidable
     assert [c.action for c in older.resources if c.kind == "vpn"] == ["replace"]
 
 
-def test_routing_change_replaces_with_make_before_break(tmp_path: Path,
-                                                        capsys: pytest.CaptureFixture[str],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_routing_change_replaces_with_make_before_break(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("dev")
     config[NET]["connections"]["dc1-edge1-app"]["routing"] = "static"
     code, out, _ = diff(tmp_path, "dev", config, capsys, monkeypatch)
@@ -141,8 +158,8 @@ def test_routing_change_replaces_with_make_before_break(tmp_path: Path,
 
 
 def test_router_address_change_replaces_the_customer_gateway(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("prod")
     config[NET]["datacenters"]["ash"]["routers"]["edge2"]["publicIp"] = "192.0.2.112"
     code, out, _ = diff(tmp_path, "prod", config, capsys, monkeypatch)
@@ -155,11 +172,15 @@ def test_router_address_change_replaces_the_customer_gateway(
     assert "ModifyVpnConnection" in out
 
 
-def test_adding_only_a_vpc_is_not_flagged(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_adding_only_a_vpc_is_not_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("dev")
-    config[NET]["vpcs"]["tools"] = {"cidr": "10.17.0.0/16", "azs": ["us-east-1a"],
-                                    "tiers": {"private": {"prefixLength": 24}}}
+    config[NET]["vpcs"]["tools"] = {
+        "cidr": "10.17.0.0/16",
+        "azs": ["us-east-1a"],
+        "tiers": {"private": {"prefixLength": 24}},
+    }
     code, out, _ = diff(tmp_path, "dev", config, capsys, monkeypatch)
     assert code == 1  # something changed ...
     assert "REPLACE" not in out.replace("0 to REPLACE", "")  # ... but nothing is replaced
@@ -171,10 +192,14 @@ def test_adding_only_a_vpc_is_not_flagged(tmp_path: Path, capsys: pytest.Capture
 
 def test_adding_a_prod_vpc_without_attachment_is_not_flagged() -> None:
     config = stack_config("prod")
-    config[NET]["vpcs"]["lab"] = {"cidr": "10.5.0.0/16", "azs": ["us-east-1a", "us-east-1b"],
-                                  "tiers": {"private": {"prefixLength": 20}}}
-    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
-                            "test")
+    config[NET]["vpcs"]["lab"] = {
+        "cidr": "10.5.0.0/16",
+        "azs": ["us-east-1a", "us-east-1b"],
+        "tiers": {"private": {"prefixLength": 20}},
+    }
+    report = diff_snapshots(
+        plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)), "test"
+    )
     assert report.changed and not any(i.loud for i in report.impacts)
     assert {c.action for c in report.resources} == {"create"}
 
@@ -182,8 +207,9 @@ def test_adding_a_prod_vpc_without_attachment_is_not_flagged() -> None:
 def test_crypto_change_is_an_update_in_place() -> None:
     config = stack_config("staging")
     config[NET]["connections"]["dc1-edge1-web"]["tunnelOptions"]["phase1"]["dhGroups"] = [21]
-    report = diff_snapshots(plan_snapshot(plan_of("staging")),
-                            plan_snapshot(plan_of("staging", config)), "test")
+    report = diff_snapshots(
+        plan_snapshot(plan_of("staging")), plan_snapshot(plan_of("staging", config)), "test"
+    )
     [vpn] = [c for c in report.resources if c.kind == "vpn"]
     assert vpn.action == "update"
     [impact] = report.impacts
@@ -196,30 +222,30 @@ def test_removing_a_connection_names_its_router() -> None:
     config = stack_config("prod")
     del config[NET]["connections"]["fra-edge2-hub"]
     del config[NET]["datacenters"]["fra"]["routers"]["edge2"]
-    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
-                            "test")
+    report = diff_snapshots(
+        plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)), "test"
+    )
     removed = [i for i in report.impacts if i.kind == "remove"]
     assert [(i.subject, i.routers) for i in removed] == [("fra-edge2-hub", ("fra-edge2",))]
     gone = address_changes(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)))
     assert ("router", "fra-edge2") in {(f.area, f.key) for f in gone if f.new is None}
 
 
-def test_nothing_applied_yet_shows_everything_as_new(tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str],
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_applied_yet_shows_everything_as_new(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
     code, out, err = run_cli(["diff", "--stack", "staging", "--no-configs"], capsys, monkeypatch)
     assert code == 1, err
     assert "nothing applied" in out and "0 to REPLACE" in out
 
 
-def test_broken_applied_state_is_a_clean_error(tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_broken_applied_state_is_a_clean_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     bad = tmp_path / "applied.json"
     bad.write_text(json.dumps({"stack": "dev", "resources": []}))
-    code, out, err = run_cli(["diff", "--stack", "dev", "--applied", str(bad)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(["diff", "--stack", "dev", "--applied", str(bad)], capsys, monkeypatch)
     assert code == 2 and out == ""
     assert "no plan snapshot" in err and "Traceback" not in err
     bad.write_text("{not json")
@@ -227,9 +253,9 @@ def test_broken_applied_state_is_a_clean_error(tmp_path: Path,
     assert code == 2 and "not JSON" in err
 
 
-def test_router_config_diff_is_unified_and_redacted(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str],
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_router_config_diff_is_unified_and_redacted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     if importlib.util.find_spec("network.render") is None:
         pytest.skip("network.render is not there yet")
     config = stack_config("prod")
@@ -278,11 +304,19 @@ def test_replace_table_has_a_pinned_source_for_every_rule() -> None:
     assert replaces("aws:ec2/vpnGateway:VpnGateway", "amazonSideAsn")
 
 
-@pytest.mark.parametrize(("version", "upstream"), [
-    (CHECKED_PULUMI_AWS, CHECKED_UPSTREAM), ("7.52.0", CHECKED_UPSTREAM),
-    ("8.0.1", CHECKED_UPSTREAM), ("7.50.9", None), ("7.0.0", None)])
+@pytest.mark.parametrize(
+    ("version", "upstream"),
+    [
+        (CHECKED_PULUMI_AWS, CHECKED_UPSTREAM),
+        ("7.52.0", CHECKED_UPSTREAM),
+        ("8.0.1", CHECKED_UPSTREAM),
+        ("7.50.9", None),
+        ("7.0.0", None),
+    ],
+)
 def test_provider_upstream_is_known_only_from_the_checked_release(
-        version: str, upstream: str | None) -> None:
+    version: str, upstream: str | None
+) -> None:
     assert provider_upstream(version) == upstream
 
 
@@ -291,8 +325,7 @@ def test_provider_upstream_of_the_installed_package(monkeypatch: pytest.MonkeyPa
     assert provider_upstream() is None
 
 
-def test_rules_listing(capsys: pytest.CaptureFixture[str],
-                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rules_listing(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, _ = run_cli(["diff", "--stack", "dev", "--rules"], capsys, monkeypatch)
     assert code == 0 and "vpnsite_connection.go" in out
 
@@ -305,8 +338,9 @@ def test_render_diff_without_changes() -> None:
 def test_a_new_datacenter_flow_updates_the_security_group_only() -> None:
     config = stack_config("prod")
     config[NET]["vpcs"]["media"]["ingress"][0]["tcp"].append(8443)
-    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
-                            "test")
+    report = diff_snapshots(
+        plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)), "test"
+    )
     assert [(c.action, c.name) for c in report.resources] == [("update", "media-private-sg")]
     assert [(f.area, f.key) for f in report.facts] == [("ingress", "media/private")]
     assert "tcp 8443 from 10.128.0.0/16" in (report.facts[0].new or "")
@@ -327,19 +361,18 @@ def test_the_root_stack_is_never_a_resource_change() -> None:
 
 @pytest.mark.parametrize("flag", ["--applied", "--outputs"])
 def test_a_named_file_that_does_not_exist_is_an_error(
-        flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = tmp_path / "nope.json"
-    code, out, err = run_cli(["diff", "--stack", "dev", flag, str(missing)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(["diff", "--stack", "dev", flag, str(missing)], capsys, monkeypatch)
     assert code == 2 and out == ""
     assert flag in err and "no such file" in err and str(missing) in err
     assert "nothing applied" not in out + err
 
 
 def test_vgw_replacement_is_loud_with_detach_first(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("staging")
     config[NET]["vpnGateways"]["web-vgw"]["asn"] = 64514
     code, out, err = diff(tmp_path, "staging", config, capsys, monkeypatch, "--no-configs")
@@ -357,8 +390,9 @@ def test_vgw_replacement_is_loud_with_detach_first(
 def test_vgw_replacement_with_bgp_names_the_new_aws_asn() -> None:
     config = stack_config("dev")
     config[NET]["vpnGateways"]["app-vgw"]["asn"] = 64520
-    report = diff_snapshots(plan_snapshot(plan_of("dev")), plan_snapshot(plan_of("dev", config)),
-                            "test")
+    report = diff_snapshots(
+        plan_snapshot(plan_of("dev")), plan_snapshot(plan_of("dev", config)), "test"
+    )
     [vgw] = [i for i in report.impacts if i.kind == "replace-vgw"]
     assert vgw.subject == "app-vgw" and vgw.routers == ("dc1-edge1",)
     assert "becomes 64520" in vgw.consequence
@@ -369,8 +403,9 @@ def test_vgw_replacement_with_bgp_names_the_new_aws_asn() -> None:
 def test_transit_gateway_asn_change_is_flagged_as_refused_by_aws() -> None:
     config = stack_config("prod")
     config[NET]["transitGateways"]["hub"]["asn"] = 64601
-    report = diff_snapshots(plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)),
-                            "test")
+    report = diff_snapshots(
+        plan_snapshot(plan_of("prod")), plan_snapshot(plan_of("prod", config)), "test"
+    )
     assert [(c.action, c.kind) for c in report.resources] == [("update", "tgw")]
     [blocked] = report.impacts
     assert blocked.kind == "blocked-tgw-asn" and blocked.loud
@@ -378,12 +413,14 @@ def test_transit_gateway_asn_change_is_flagged_as_refused_by_aws() -> None:
     assert blocked.routers == ("ash-edge1", "ash-edge2", "fra-edge1", "fra-edge2")
 
 
-def test_markdown_banners_are_markdown(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_markdown_banners_are_markdown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("prod")
     config[NET]["datacenters"]["ash"]["routers"]["edge2"]["publicIp"] = "192.0.2.112"
-    code, out, _ = diff(tmp_path, "prod", config, capsys, monkeypatch, "--format", "markdown",
-                        "--no-configs")
+    code, out, _ = diff(
+        tmp_path, "prod", config, capsys, monkeypatch, "--format", "markdown", "--no-configs"
+    )
     assert code == 1
     assert "!!" not in out
     assert out.startswith("## crossnet diff: stack prod")
@@ -396,8 +433,8 @@ def test_markdown_banners_are_markdown(tmp_path: Path, capsys: pytest.CaptureFix
 
 
 def test_router_config_diff_says_which_path_it_shows(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     if importlib.util.find_spec("network.render") is None:
         pytest.skip("network.render is not there yet")
     config = stack_config("prod")
@@ -408,8 +445,9 @@ def test_router_config_diff_says_which_path_it_shows(
     assert "- fra-edge1-hub (fra-edge1): the diff shows the in-place path" in out
 
 
-def test_diff_against_a_real_offline_apply(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_diff_against_a_real_offline_apply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The baseline is what the offline apply really wrote (applied.json, outputs.json)."""
     from network.offline.apply import offline_up
 
@@ -428,8 +466,9 @@ def test_diff_against_a_real_offline_apply(tmp_path: Path, capsys: pytest.Captur
     config = stack_config("staging")
     config[NET]["vpnGateways"]["web-vgw"]["asn"] = 64514
     path = write_stack_file(tmp_path, "staging", config)
-    code, out, err = run_cli(["diff", "--stack", "staging", "--config", str(path)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(
+        ["diff", "--stack", "staging", "--config", str(path)], capsys, monkeypatch
+    )
     assert code == 1, err
     assert "!! REPLACES VIRTUAL PRIVATE GATEWAY web-vgw !!" in out
     vgw, vpc = outputs["gateways"]["web-vgw"]["id"], outputs["vpcs"]["web"]["id"]
@@ -440,8 +479,9 @@ def test_diff_against_a_real_offline_apply(tmp_path: Path, capsys: pytest.Captur
     config = stack_config("staging")
     config[NET]["connections"]["dc1-edge1-web"]["tunnel1"]["insideCidr"] = "169.254.21.0/30"
     path = write_stack_file(tmp_path, "staging", config)
-    code, out, err = run_cli(["diff", "--stack", "staging", "--config", str(path)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(
+        ["diff", "--stack", "staging", "--config", str(path)], capsys, monkeypatch
+    )
     assert code == 1, err
     assert "MOVES TUNNEL INSIDE ADDRESSES OF VPN CONNECTION dc1-edge1-web" in out
     [conn] = outputs["routers"]["dc1-edge1"]["connections"]
@@ -457,14 +497,18 @@ def test_diff_against_a_real_offline_apply(tmp_path: Path, capsys: pytest.Captur
 
 
 def test_rules_listing_names_the_provider_and_both_inside_cidr_paths(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run_cli(["diff", "--stack", "dev", "--rules", "--format", "markdown"], capsys,
-                           monkeypatch)
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run_cli(
+        ["diff", "--stack", "dev", "--rules", "--format", "markdown"], capsys, monkeypatch
+    )
     assert code == 0
     assert f"pulumi-aws {CHECKED_PULUMI_AWS}" in out and "v6.31.0" in out
     assert "### `aws:ec2/vpnConnection:VpnConnection`" in out
-    assert ("- tunnel1InsideCidr, tunnel2InsideCidr, tunnel1InsideIpv6Cidr, tunnel2InsideIpv6Cidr: "
-            "replace before terraform-provider-aws v6.28.0, update in place from v6.28.0 on") in out
+    assert (
+        "- tunnel1InsideCidr, tunnel2InsideCidr, tunnel1InsideIpv6Cidr, tunnel2InsideIpv6Cidr: "
+        "replace before terraform-provider-aws v6.28.0, update in place from v6.28.0 on"
+    ) in out
     assert "pull/45781" in out and "blob/main" not in out
 
 
@@ -481,8 +525,9 @@ def real_stack_outputs(tmp: Path, stack: str, with_plan: bool = True) -> Path:
             c["customerGatewayId"] = f"cgw-0abc{k:012d}"
             for t in c["tunnels"]:
                 t["awsOutsideIp"] = f"{'3.5.' if t['number'] == 1 else '52.4.'}{k}.{t['number']}"
-    outputs["presharedKeys"] = {key: f"{SECRET_PREFIX}{i:04d}"
-                                for i, key in enumerate(outputs["presharedKeys"])}
+    outputs["presharedKeys"] = {
+        key: f"{SECRET_PREFIX}{i:04d}" for i, key in enumerate(outputs["presharedKeys"])
+    }
     if with_plan:
         outputs["crossnetPlan"] = plan_snapshot(plan)
     path = tmp / "real-outputs.json"
@@ -490,21 +535,25 @@ def real_stack_outputs(tmp: Path, stack: str, with_plan: bool = True) -> Path:
     return path
 
 
-def test_real_stack_outputs_are_the_baseline(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_stack_outputs_are_the_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "no-offline-state"))
     real = real_stack_outputs(tmp_path, "prod")
-    code, out, err = run_cli(["diff", "--stack", "prod", "--outputs", str(real)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(
+        ["diff", "--stack", "prod", "--outputs", str(real)], capsys, monkeypatch
+    )
     assert code == 0, err
     assert "no changes" in out and f"crossnetPlan in {real}" in out
     # the router's public address changes: one customer gateway replaced, nothing new
     config = stack_config("prod")
     config[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.111"
     path = write_stack_file(tmp_path, "prod", config)
-    code, out, err = run_cli(["diff", "--stack", "prod", "--config", str(path), "--outputs",
-                              str(real)], capsys, monkeypatch)
+    code, out, err = run_cli(
+        ["diff", "--stack", "prod", "--config", str(path), "--outputs", str(real)],
+        capsys,
+        monkeypatch,
+    )
     assert code == 1, err
     assert "nothing applied" not in out
     assert "0 to create, 1 to update, 1 to REPLACE, 0 to delete" in out
@@ -517,47 +566,48 @@ def test_real_stack_outputs_are_the_baseline(tmp_path: Path,
 
 
 def test_named_outputs_win_over_a_stale_offline_apply(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     stale = stack_config("prod")
     stale[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.150"
     state = tmp_path / "state"
     (state / "prod").mkdir(parents=True)
-    (state / "prod" / "applied.json").write_text(json.dumps(
-        {"stack": "prod", "plan": plan_snapshot(plan_of("prod", stale)), "resources": []}))
+    (state / "prod" / "applied.json").write_text(
+        json.dumps(
+            {"stack": "prod", "plan": plan_snapshot(plan_of("prod", stale)), "resources": []}
+        )
+    )
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(state))
     code, out, _ = run_cli(["diff", "--stack", "prod", "--no-configs"], capsys, monkeypatch)
     assert code == 1 and "the last apply" in out  # the offline state, by default
     real = real_stack_outputs(tmp_path, "prod")
-    code, out, _ = run_cli(["diff", "--stack", "prod", "--outputs", str(real)], capsys,
-                           monkeypatch)
+    code, out, _ = run_cli(["diff", "--stack", "prod", "--outputs", str(real)], capsys, monkeypatch)
     assert code == 0 and "crossnetPlan" in out
 
 
-def test_real_outputs_without_a_plan_are_refused(tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_outputs_without_a_plan_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
     old = real_stack_outputs(tmp_path, "prod", with_plan=False)
-    code, out, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(
+        ["diff", "--stack", "prod", "--outputs", str(old)], capsys, monkeypatch
+    )
     assert code == 2 and out == ""
     assert "crossnetPlan" in err and "pulumi up" in err and "Traceback" not in err
     broken = json.loads(old.read_text())
     broken["crossnetPlan"] = {"snapshotVersion": 99}
     old.write_text(json.dumps(broken))
-    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
-                           monkeypatch)
+    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys, monkeypatch)
     assert code == 2 and "crossnetPlan.snapshotVersion" in err
     old.write_text("[1, 2]")
-    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys,
-                           monkeypatch)
+    code, _, err = run_cli(["diff", "--stack", "prod", "--outputs", str(old)], capsys, monkeypatch)
     assert code == 2 and "one JSON object" in err
 
 
 def test_subnets_that_move_are_warned_about_against_the_applied_plan(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("dev")
     config[NET]["vpcs"]["app"]["tiers"]["private"]["prefixLength"] = 21
     code, out, err = diff(tmp_path, "dev", config, capsys, monkeypatch, "--no-configs")
@@ -568,8 +618,8 @@ def test_subnets_that_move_are_warned_about_against_the_applied_plan(
 
 
 def test_diff_against_a_real_stack_style_outputs_file_from_the_program(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str],
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The program exports crossnetPlan: its outputs alone (no applied.json) are a baseline,
     whole (`pulumi stack output --json --show-secrets`) or just the plan
     (`pulumi stack output crossnetPlan --json`, given as --applied)."""
@@ -587,15 +637,30 @@ def test_diff_against_a_real_stack_style_outputs_file_from_the_program(
     config = stack_config("prod")
     config[NET]["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.111"
     path = write_stack_file(tmp_path, "prod", config)
-    code, out, err = run_cli(["diff", "--stack", "prod", "--config", str(path), "--outputs",
-                              str(real)], capsys, monkeypatch)
+    code, out, err = run_cli(
+        ["diff", "--stack", "prod", "--config", str(path), "--outputs", str(real)],
+        capsys,
+        monkeypatch,
+    )
     assert code == 1, err
     assert "0 to create, 1 to update, 1 to REPLACE, 0 to delete" in out
     assert "!! REPLACES CUSTOMER GATEWAY ash-edge1-cgw !!" in out
     assert not any(k in out + err for k in keys)
     only_plan = tmp_path / "applied-plan.json"
     only_plan.write_text(json.dumps(outputs["crossnetPlan"]))
-    code, out, err = run_cli(["diff", "--stack", "prod", "--config", str(path), "--applied",
-                              str(only_plan), "--no-configs"], capsys, monkeypatch)
+    code, out, err = run_cli(
+        [
+            "diff",
+            "--stack",
+            "prod",
+            "--config",
+            str(path),
+            "--applied",
+            str(only_plan),
+            "--no-configs",
+        ],
+        capsys,
+        monkeypatch,
+    )
     assert code == 1, err
     assert "0 to create, 1 to update, 1 to REPLACE, 0 to delete" in out

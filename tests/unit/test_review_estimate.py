@@ -23,28 +23,34 @@ from network.review.estimate import (
 )
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("20PB", 20 * 10**15),
-    ("20 pB", 20 * 10**15),
-    ("1.5TiB", int(1.5 * 2**40)),
-    ("500GB", 500 * 10**9),
-    ("1 GiB", 2**30),
-    ("7B", 7),
-    ("2EB", 2 * 10**18),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("20PB", 20 * 10**15),
+        ("20 pB", 20 * 10**15),
+        ("1.5TiB", int(1.5 * 2**40)),
+        ("500GB", 500 * 10**9),
+        ("1 GiB", 2**30),
+        ("7B", 7),
+        ("2EB", 2 * 10**18),
+    ],
+)
 def test_parse_size(text: str, expected: int) -> None:
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize(("text", "rule"), [
-    ("20", "with a unit"),
-    ("20Pb", "bits"),
-    ("lots", "with a unit"),
-    ("-3TB", "with a unit"),
-    ("0TB", "at least one byte"),
-    ("1iB", "with a unit"),
-    ("20 PBs", "with a unit"),
-])
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("20", "with a unit"),
+        ("20Pb", "bits"),
+        ("lots", "with a unit"),
+        ("-3TB", "with a unit"),
+        ("0TB", "at least one byte"),
+        ("1iB", "with a unit"),
+        ("20 PBs", "with a unit"),
+    ],
+)
 def test_bad_sizes_are_clean_errors(text: str, rule: str) -> None:
     with pytest.raises(ConfigError) as e:
         parse_size(text)
@@ -80,9 +86,11 @@ def test_dto_tiers_and_free_allowance() -> None:
     assert dto_internet(1100, p) == pytest.approx(1000 * 0.09)
     # 100 GB free, 10240 GB at 0.09, the next 40960 GB at 0.085, then 0.07
     assert dto_internet(100 + 10240 + 40960 + 1000, p) == pytest.approx(
-        10240 * 0.09 + 40960 * 0.085 + 1000 * 0.07)
+        10240 * 0.09 + 40960 * 0.085 + 1000 * 0.07
+    )
     assert dto_internet(10**7, p) == pytest.approx(
-        10240 * 0.09 + 40960 * 0.085 + 102400 * 0.07 + (10**7 - 100 - 153600) * 0.05)
+        10240 * 0.09 + 40960 * 0.085 + 102400 * 0.07 + (10**7 - 100 - 153600) * 0.05
+    )
 
 
 def test_prod_ecmp_bandwidth_and_monthly_cost() -> None:
@@ -122,30 +130,36 @@ def test_from_aws_pays_data_transfer_out() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_estimate_command_on_example_stacks(stack: str, capsys: pytest.CaptureFixture[str],
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, err = run_cli(["estimate", "--stack", stack, "--data", "20PB"], capsys,
-                             monkeypatch)
+def test_estimate_command_on_example_stacks(
+    stack: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, err = run_cli(["estimate", "--stack", stack, "--data", "20PB"], capsys, monkeypatch)
     assert code == 0, err
     assert "Monthly cost" in out and "Moving 20 PB" in out
     assert "as of" in out
 
 
 def test_estimate_without_data_shows_only_the_monthly_cost(
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run_cli(["estimate", "--stack", "prod", "--format", "markdown"], capsys,
-                           monkeypatch)
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run_cli(
+        ["estimate", "--stack", "prod", "--format", "markdown"], capsys, monkeypatch
+    )
     assert code == 0
     assert "| total |" in out and "Moving" not in out
 
 
-@pytest.mark.parametrize("argv", [
-    ["--data", "20Pb"],
-    ["--data", "twenty"],
-    ["--data", "1TB", "--deadline-days", "0"],
-])
-def test_bad_input_is_one_clean_screen(argv: list[str], capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--data", "20Pb"],
+        ["--data", "twenty"],
+        ["--data", "1TB", "--deadline-days", "0"],
+    ],
+)
+def test_bad_input_is_one_clean_screen(
+    argv: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, err = run_cli(["estimate", "--stack", "prod", *argv], capsys, monkeypatch)
     assert code == 2
     assert out == "" and "Traceback" not in err and err.startswith("error:")
@@ -167,13 +181,16 @@ def test_steady_monthly_traffic_adds_processing_and_transfer_out() -> None:
     assert all("processing" not in c.item for c in dev.monthly)  # a VGW processes for free
 
 
-def test_monthly_traffic_options(capsys: pytest.CaptureFixture[str],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run_cli(["estimate", "--stack", "prod", "--monthly-out", "5TB"], capsys,
-                           monkeypatch)
+def test_monthly_traffic_options(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run_cli(
+        ["estimate", "--stack", "prod", "--monthly-out", "5TB"], capsys, monkeypatch
+    )
     assert code == 0 and "data transfer out to the datacenters" in out
-    code, _, err = run_cli(["estimate", "--stack", "prod", "--monthly-in", "5"], capsys,
-                           monkeypatch)
+    code, _, err = run_cli(
+        ["estimate", "--stack", "prod", "--monthly-in", "5"], capsys, monkeypatch
+    )
     assert code == 2 and "--monthly-in" in err
 
 
@@ -188,7 +205,8 @@ def test_one_off_transfer_out_does_not_count_the_free_allowance_twice() -> None:
     # rest of the month's traffic only, so together they are what the month costs
     assert monthly_dto.amount == 0
     assert monthly_dto.amount + one_off.amount == pytest.approx(
-        dto_internet((steady + once) / GIB, p))
+        dto_internet((steady + once) / GIB, p)
+    )
     assert one_off.amount == pytest.approx(((steady + once) / GIB - 100) * 0.09)
 
 
@@ -203,18 +221,21 @@ def test_long_transfer_out_is_tiered_month_by_month() -> None:
     assert dto.amount == pytest.approx(months * dto_internet(gb / months, p))
 
 
-@pytest.mark.parametrize(("text", "label"), [
-    ("1.5TiB", "1.5 TiB (1.65 TB)"),
-    ("20PB", "20 PB"),
-    ("500 gB", "500 GB"),
-    ("3KiB", "3 KiB (3.07 kB)"),
-])
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("1.5TiB", "1.5 TiB (1.65 TB)"),
+        ("20PB", "20 PB"),
+        ("500 gB", "500 GB"),
+        ("3KiB", "3 KiB (3.07 kB)"),
+    ],
+)
 def test_sizes_print_in_the_unit_given(text: str, label: str) -> None:
     assert size_label(text, parse_size(text)) == label
 
 
-def test_estimate_heading_keeps_the_unit(capsys: pytest.CaptureFixture[str],
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    code, out, _ = run_cli(["estimate", "--stack", "dev", "--data", "1.5TiB"], capsys,
-                           monkeypatch)
+def test_estimate_heading_keeps_the_unit(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run_cli(["estimate", "--stack", "dev", "--data", "1.5TiB"], capsys, monkeypatch)
     assert code == 0 and "Moving 1.5 TiB (1.65 TB)" in out and "1.64927" not in out

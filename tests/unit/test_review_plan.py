@@ -38,8 +38,12 @@ def test_free_space_in_each_vpc_is_what_no_subnet_uses(stack: str) -> None:
 def test_prod_free_space_figures() -> None:
     usage = {str(u.supernet): u for u in supernet_usage(plan_of("prod"))}
     aws = usage["10.0.0.0/12"]
-    assert [str(n) for n in aws.free] == ["10.4.0.0/14", "10.9.0.0/16", "10.10.0.0/15",
-                                          "10.12.0.0/14"]
+    assert [str(n) for n in aws.free] == [
+        "10.4.0.0/14",
+        "10.9.0.0/16",
+        "10.10.0.0/15",
+        "10.12.0.0/14",
+    ]
     assert aws.largest_free == IPNetwork("10.4.0.0/14")
     assert usage["172.20.0.0/14"].free_addresses == 3 * 65536
 
@@ -68,8 +72,9 @@ def test_markdown_rendering_escapes_pipes() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("fmt", ["text", "markdown"])
-def test_plan_command_on_example_stacks(stack: str, fmt: str, capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_command_on_example_stacks(
+    stack: str, fmt: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, err = run_cli(["plan", "--stack", stack, "--format", fmt], capsys, monkeypatch)
     assert code == 0, err
     assert "Tunnel inside CIDRs per router" in out
@@ -77,38 +82,40 @@ def test_plan_command_on_example_stacks(stack: str, fmt: str, capsys: pytest.Cap
         assert "| router | connection |" in out
 
 
-def test_plan_never_prints_a_psk(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_never_prints_a_psk(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("dev")
     key = "Sup3rSecretKey_42"
     config["crossnet:dc1Psk1"] = key
     config["crossnet:network"]["connections"]["dc1-edge1-app"]["tunnel1"] = {
-        "presharedKeySecret": "dc1Psk1"}
+        "presharedKeySecret": "dc1Psk1"
+    }
     path = write_stack_file(tmp_path, "dev", config)
-    code, out, err = run_cli(["plan", "--stack", "dev", "--config", str(path)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(["plan", "--stack", "dev", "--config", str(path)], capsys, monkeypatch)
     assert code == 0, err
     assert key not in out + err
     assert "config crossnet:dc1Psk1" in out
     assert key not in json.dumps(plan_snapshot(plan_of("dev", config)))
 
 
-def test_invalid_config_gives_the_error_screen(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_invalid_config_gives_the_error_screen(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = stack_config("dev")
     config["crossnet:network"]["vpcs"]["app"]["cidr"] = "10.16.0.1/16"
     config["crossnet:network"]["datacenters"]["dc1"]["asn"] = "x"
     path = write_stack_file(tmp_path, "dev", config)
-    code, out, err = run_cli(["plan", "--stack", "dev", "--config", str(path)], capsys,
-                             monkeypatch)
+    code, out, err = run_cli(["plan", "--stack", "dev", "--config", str(path)], capsys, monkeypatch)
     assert code == 2
     assert out == ""
     assert "2 problem(s)" in err and "Traceback" not in err
     assert "crossnet:network.vpcs.app.cidr" in err
 
 
-def test_unknown_stack_is_a_clean_error(capsys: pytest.CaptureFixture[str],
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_stack_is_a_clean_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = run_cli(["plan", "--stack", "nope"], capsys, monkeypatch)
     assert code == 2
     assert "no such stack file" in err
@@ -142,12 +149,12 @@ def test_largest_free_block_per_vpc_even_when_the_list_is_cut() -> None:
     assert full["free CIDRs"].split(", ") == [str(n) for n in free]
 
 
-def test_markdown_plan_lists_every_free_cidr(capsys: pytest.CaptureFixture[str],
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_markdown_plan_lists_every_free_cidr(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, text, _ = run_cli(["plan", "--stack", "prod"], capsys, monkeypatch)
     assert code == 0 and "more)" in text and "`--format markdown` lists them all" in text
-    code, md, _ = run_cli(["plan", "--stack", "prod", "--format", "markdown"], capsys,
-                          monkeypatch)
+    code, md, _ = run_cli(["plan", "--stack", "prod", "--format", "markdown"], capsys, monkeypatch)
     assert code == 0 and "more)" not in md
     for free in vpc_free_space(plan_of("prod")).values():
         for n in free:

@@ -35,8 +35,9 @@ def write_stack_file(tmp: Path, stack: str, config: dict[str, Any]) -> Path:
     return path
 
 
-def run_cli(argv: Sequence[str], capsys: pytest.CaptureFixture[str],
-            monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+def run_cli(
+    argv: Sequence[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
     """Run `crossnet <argv>` through network.cli.main with only the review commands loaded."""
     monkeypatch.setattr(cli, "COMMAND_MODULES", ("network.review.cli",))
     code = cli.main(list(argv))
