@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from network.offline.emulator import AwsEmulator
+from network.offline.aws import AwsEmulator
 from network.plan import Plan
 from network.vpc_flows import planned_flows
 

@@ -44,9 +44,10 @@ from network.aws_rules import (
     is_reserved_inside_cidr,
     psk_ok,
 )
-from network.offline import emulator as emulator_module
-from network.offline.emulator import (
+from network.offline.aws import (
     AwsEmulator,
+    boto3_session,
+    extensions_installed,
     set_tunnel_status,
     tunnel_attachment_id,
     uninstall_extensions,
@@ -390,8 +391,14 @@ def _psk_case(value: str) -> tuple[dict[str, Any], str]:
 
 REJECTED_TUNNEL_OPTIONS = [
     ({"TunnelInsideCidr": "169.254.10.0/29"}, "169.254.10.0/29: a tunnel inside CIDR is a /30"),
-    ({"TunnelInsideCidr": "10.0.0.0/30"}, "10.0.0.0/30: a tunnel inside CIDR lies in 169.254.0.0/16"),
-    ({"TunnelInsideCidr": "169.254.10.1/30"}, "is a network address (the block is 169.254.10.0/30)"),
+    (
+        {"TunnelInsideCidr": "10.0.0.0/30"},
+        "10.0.0.0/30: a tunnel inside CIDR lies in 169.254.0.0/16",
+    ),
+    (
+        {"TunnelInsideCidr": "169.254.10.1/30"},
+        "is a network address (the block is 169.254.10.0/30)",
+    ),
     ({"TunnelInsideCidr": "169.254.10"}, "is not a valid IPv4 CIDR block"),
     *[
         ({"TunnelInsideCidr": str(block)}, f"TunnelInsideCidr {block}: reserved by AWS")
@@ -745,12 +752,12 @@ def test_stop_leaves_moto_exactly_as_it_was(
     monkeypatch.setenv("AWS_PROFILE", "someone")
 
     unstarted.start()
-    assert emulator_module.extensions_installed()
+    assert extensions_installed()
     assert all(owner.__dict__[name] is not originals[(owner, name)] for owner, name in PATCHED)
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing" and "AWS_PROFILE" not in os.environ
     unstarted.stop()
 
-    assert not emulator_module.extensions_installed()
+    assert not extensions_installed()
     assert all(owner.__dict__[name] is originals[(owner, name)] for owner, name in PATCHED)
     assert all(name not in owner.__dict__ for owner, name in ADDED)
     assert os.environ["AWS_ACCESS_KEY_ID"] == "outside-value"
@@ -758,7 +765,7 @@ def test_stop_leaves_moto_exactly_as_it_was(
     # Plain moto again: its gaps are back.
     monkeypatch.delenv("AWS_PROFILE")
     with mock_aws():
-        client = emulator_module._boto3_session().client("ec2", region_name=REGION)
+        client = boto3_session().client("ec2", region_name=REGION)
         with pytest.raises(NotImplementedError):
             client.create_vpn_connection_route(
                 VpnConnectionId="vpn-0", DestinationCidrBlock="10.0.0.0/16"
