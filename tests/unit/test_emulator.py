@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.ec2.models.customer_gateways import CustomerGateway, CustomerGatewayBackend
 from moto.ec2.models.route_tables import RouteBackend, RouteTable
 from moto.ec2.models.transit_gateway_route_tables import TransitGatewayRouteTableBackend
 from moto.ec2.models.vpn_connections import VPNConnection, VPNConnectionBackend
 from moto.ec2.models.vpn_gateway import VpnGatewayBackend
+from moto.ec2.responses.customer_gateways import CustomerGateways
 from moto.ec2.responses.route_tables import RouteTables
 from moto.ec2.responses.vpn_connections import VPNConnections
 from netaddr import IPAddress, IPNetwork
@@ -46,8 +48,10 @@ from network.aws_rules import (
 )
 from network.offline.aws import (
     AwsEmulator,
+    area_patch_tables,
     boto3_session,
     extensions_installed,
+    patching,
     set_tunnel_status,
     tunnel_attachment_id,
     uninstall_extensions,
@@ -726,6 +730,9 @@ def test_vgw_keeps_its_amazon_side_asn_and_defaults_to_64512(ec2: Any) -> None:
 
 PATCHED = [
     (TransitGatewayRouteTableBackend, "create_transit_gateway_route"),
+    (TransitGatewayRouteTableBackend, "search_transit_gateway_routes"),
+    (CustomerGatewayBackend, "create_customer_gateway"),
+    (CustomerGateways, "create_customer_gateway"),
     (VpnGatewayBackend, "create_vpn_gateway"),
     (VPNConnectionBackend, "create_vpn_connection"),
     (VPNConnection, "customer_gateway_configuration"),
@@ -733,6 +740,7 @@ PATCHED = [
     (VPNConnections, "create_vpn_connection"),
 ]
 ADDED = [
+    (CustomerGateway, "bgp_asn_extended"),
     (VPNConnectionBackend, "create_vpn_connection_route"),
     (RouteBackend, "enable_vgw_route_propagation"),
     (VPNConnection, "vgw_telemetry"),
@@ -770,3 +778,15 @@ def test_stop_leaves_moto_exactly_as_it_was(
             client.create_vpn_connection_route(
                 VpnConnectionId="vpn-0", DestinationCidrBlock="10.0.0.0/16"
             )
+
+
+def test_every_patch_is_registered_once_and_a_clash_is_refused() -> None:
+    """Each area module's table is installed; two tables patching one attribute are an error."""
+    patches = [(owner, name) for table in area_patch_tables() for owner, name, _ in table]
+    assert len(patches) == len(set(patches))
+    assert set(PATCHED) | set(ADDED) <= set(patches)
+    uninstall_extensions()
+    clash = [(RouteTable, "routes", None)]
+    with pytest.raises(patching.PatchConflictError, match=r"RouteTable\.routes"):
+        patching.install([*area_patch_tables(), clash])
+    assert not extensions_installed()
