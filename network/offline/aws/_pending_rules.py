@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+# moves to aws_rules at merge
 # Region -> customer-gateway ASNs AWS reserves there; "*" is every Region.
 RESERVED_CUSTOMER_ASNS: Mapping[str, frozenset[int]] = {
     "*": frozenset({7224}),
