@@ -22,7 +22,7 @@ from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 from network.contract import parse_outputs, write_private
 from network.errors import CrossnetError
 from network.naming import resource_name
-from network.offline.emulator import AwsEmulator
+from network.offline.aws import AwsEmulator
 from network.offline.mocks import MotoMocks, RecordingMonitor, Registration
 from network.offline.verify import verify_emulator
 from network.plan import Plan, build_plan

@@ -42,7 +42,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.responses.security_groups import parse_sg_attributes_from_dict
 from pulumi.runtime.mocks import MockMonitor
 
-from network.offline.emulator import AwsEmulator, tunnel_attachment_id
+from network.offline.aws import AwsEmulator, tunnel_attachment_id
 
 # The RPC layer wraps secret inputs in this sentinel dict.
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -351,11 +351,17 @@ class MotoMocks(pulumi.runtime.Mocks):
         return f"{i['routeTableId']}_{i['vpnGatewayId']}", {}
 
     def _cgw(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
+        # pulumi-aws takes a 4-byte ASN (above 2147483647) as bgpAsnExtended instead.
+        asn = (
+            {"BgpAsnExtended": int(i["bgpAsnExtended"])}
+            if i.get("bgpAsnExtended")
+            else {"BgpAsn": int(i["bgpAsn"])}
+        )
         g = self.ec2(region).create_customer_gateway(
             Type=i.get("type", "ipsec.1"),
-            BgpAsn=int(i["bgpAsn"]),
             PublicIp=i["ipAddress"],
             TagSpecifications=_tags("customer-gateway", i),
+            **asn,
         )["CustomerGateway"]
         return g["CustomerGatewayId"], {}
 

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from moto.ec2.models.customer_gateways import CustomerGateway, CustomerGatewayBackend
 from moto.ec2.models.route_tables import RouteBackend, RouteTable
 from moto.ec2.models.transit_gateway_route_tables import TransitGatewayRouteTableBackend
 from moto.ec2.models.vpn_connections import VPNConnection, VPNConnectionBackend
 from moto.ec2.models.vpn_gateway import VpnGatewayBackend
+from moto.ec2.responses.customer_gateways import CustomerGateways
 from moto.ec2.responses.route_tables import RouteTables
 from moto.ec2.responses.vpn_connections import VPNConnections
 from netaddr import IPAddress, IPNetwork
@@ -44,9 +46,12 @@ from network.aws_rules import (
     is_reserved_inside_cidr,
     psk_ok,
 )
-from network.offline import emulator as emulator_module
-from network.offline.emulator import (
+from network.offline.aws import (
     AwsEmulator,
+    area_patch_tables,
+    boto3_session,
+    extensions_installed,
+    patching,
     set_tunnel_status,
     tunnel_attachment_id,
     uninstall_extensions,
@@ -390,8 +395,14 @@ def _psk_case(value: str) -> tuple[dict[str, Any], str]:
 
 REJECTED_TUNNEL_OPTIONS = [
     ({"TunnelInsideCidr": "169.254.10.0/29"}, "169.254.10.0/29: a tunnel inside CIDR is a /30"),
-    ({"TunnelInsideCidr": "10.0.0.0/30"}, "10.0.0.0/30: a tunnel inside CIDR lies in 169.254.0.0/16"),
-    ({"TunnelInsideCidr": "169.254.10.1/30"}, "is a network address (the block is 169.254.10.0/30)"),
+    (
+        {"TunnelInsideCidr": "10.0.0.0/30"},
+        "10.0.0.0/30: a tunnel inside CIDR lies in 169.254.0.0/16",
+    ),
+    (
+        {"TunnelInsideCidr": "169.254.10.1/30"},
+        "is a network address (the block is 169.254.10.0/30)",
+    ),
     ({"TunnelInsideCidr": "169.254.10"}, "is not a valid IPv4 CIDR block"),
     *[
         ({"TunnelInsideCidr": str(block)}, f"TunnelInsideCidr {block}: reserved by AWS")
@@ -719,6 +730,9 @@ def test_vgw_keeps_its_amazon_side_asn_and_defaults_to_64512(ec2: Any) -> None:
 
 PATCHED = [
     (TransitGatewayRouteTableBackend, "create_transit_gateway_route"),
+    (TransitGatewayRouteTableBackend, "search_transit_gateway_routes"),
+    (CustomerGatewayBackend, "create_customer_gateway"),
+    (CustomerGateways, "create_customer_gateway"),
     (VpnGatewayBackend, "create_vpn_gateway"),
     (VPNConnectionBackend, "create_vpn_connection"),
     (VPNConnection, "customer_gateway_configuration"),
@@ -726,6 +740,7 @@ PATCHED = [
     (VPNConnections, "create_vpn_connection"),
 ]
 ADDED = [
+    (CustomerGateway, "bgp_asn_extended"),
     (VPNConnectionBackend, "create_vpn_connection_route"),
     (RouteBackend, "enable_vgw_route_propagation"),
     (VPNConnection, "vgw_telemetry"),
@@ -745,12 +760,12 @@ def test_stop_leaves_moto_exactly_as_it_was(
     monkeypatch.setenv("AWS_PROFILE", "someone")
 
     unstarted.start()
-    assert emulator_module.extensions_installed()
+    assert extensions_installed()
     assert all(owner.__dict__[name] is not originals[(owner, name)] for owner, name in PATCHED)
     assert os.environ["AWS_ACCESS_KEY_ID"] == "testing" and "AWS_PROFILE" not in os.environ
     unstarted.stop()
 
-    assert not emulator_module.extensions_installed()
+    assert not extensions_installed()
     assert all(owner.__dict__[name] is originals[(owner, name)] for owner, name in PATCHED)
     assert all(name not in owner.__dict__ for owner, name in ADDED)
     assert os.environ["AWS_ACCESS_KEY_ID"] == "outside-value"
@@ -758,8 +773,20 @@ def test_stop_leaves_moto_exactly_as_it_was(
     # Plain moto again: its gaps are back.
     monkeypatch.delenv("AWS_PROFILE")
     with mock_aws():
-        client = emulator_module._boto3_session().client("ec2", region_name=REGION)
+        client = boto3_session().client("ec2", region_name=REGION)
         with pytest.raises(NotImplementedError):
             client.create_vpn_connection_route(
                 VpnConnectionId="vpn-0", DestinationCidrBlock="10.0.0.0/16"
             )
+
+
+def test_every_patch_is_registered_once_and_a_clash_is_refused() -> None:
+    """Each area module's table is installed; two tables patching one attribute are an error."""
+    patches = [(owner, name) for table in area_patch_tables() for owner, name, _ in table]
+    assert len(patches) == len(set(patches))
+    assert set(PATCHED) | set(ADDED) <= set(patches)
+    uninstall_extensions()
+    clash = [(RouteTable, "routes", None)]
+    with pytest.raises(patching.PatchConflictError, match=r"RouteTable\.routes"):
+        patching.install([*area_patch_tables(), clash])
+    assert not extensions_installed()

@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from network.offline.apply import run_program
-from network.offline.emulator import AwsEmulator
+from network.offline.aws import AwsEmulator
 from network.offline.mocks import _SECRET_SIG, _SECRET_VAL, unwrap
 from tests.conftest import load_stack
 

@@ -15,7 +15,7 @@ from network import aws_rules as aws
 from network.cli import main
 from network.contract import load_outputs, parse_outputs
 from network.offline.apply import offline_up, run_program
-from network.offline.emulator import AwsEmulator
+from network.offline.aws import AwsEmulator
 from network.offline.verify import verify_emulator
 from network.plan import build_plan
 from tests.conftest import EXAMPLE_STACKS, load_stack

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from network.errors import ConfigError
 from network.offline.apply import ApplyError, run_program
-from network.offline.emulator import AwsEmulator
+from network.offline.aws import AwsEmulator
 from network.plan import build_plan
 from tests.conftest import load_stack
 
