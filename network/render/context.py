@@ -15,6 +15,7 @@ from netaddr import AddrFormatError, IPAddress, IPNetwork
 from network import aws_rules as aws
 from network.contract import Connection, Router, Tunnel
 from network.errors import Problems
+from network.model import TunnelOptions
 from network.platforms import PLATFORMS
 from network.render import crypto as cr
 from network.render import names
@@ -245,16 +246,7 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
             conns.append(conn)
     if p:
         return None
-    seen: dict[int, str] = {}
-    for c in conns:
-        for t in c.tunnels:
-            if t.tunnel_no in seen:
-                p.add(
-                    f"{path}.connections[{c.name}].tunnels[{t.number}].insideCidr",
-                    t.inside_cidr,
-                    f"also the inside CIDR of {seen[t.tunnel_no]} on this router",
-                )
-            seen[t.tunnel_no] = t.key
+    _unique_tunnels(path, conns, p)
     if r.platform == "iosxe":
         _iosxe_rules(r, p)
     if p:
@@ -302,6 +294,20 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
     )
 
 
+def _unique_tunnels(path: str, conns: list[ConnectionContext], p: Problems) -> None:
+    """Tunnel numbers (the inside /30's index) name interfaces: one router, one each."""
+    seen: dict[int, str] = {}
+    for c in conns:
+        for t in c.tunnels:
+            if t.tunnel_no in seen:
+                p.add(
+                    f"{path}.connections[{c.name}].tunnels[{t.number}].insideCidr",
+                    t.inside_cidr,
+                    f"also the inside CIDR of {seen[t.tunnel_no]} on this router",
+                )
+            seen[t.tunnel_no] = t.key
+
+
 def dpd_dead_after(
     dpd_interval: float,
     timeout: float = RETRANSMIT_TIMEOUT,
@@ -318,10 +324,8 @@ def iosxe_dpd_retry(timeout: int, interval: int) -> int:
     return max(low, min(high, (timeout - interval) // IOSXE_DPD_RETRIES))
 
 
-def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionContext | None:
-    c: Connection = r.connections[index]
-    path = f"routers.{r.key}.connections[{c.name}]"
-    before = len(p.items)
+def _check_connection(c: Connection, path: str, p: Problems) -> None:
+    """What a connection must hold whatever the platform."""
     if c.routing not in ROUTINGS:
         p.add(f"{path}.routing", c.routing, "one of " + ", ".join(ROUTINGS))
     if c.redundancy not in REDUNDANCIES:
@@ -360,19 +364,14 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
             f"mtu {c.tunnel_mtu}, mss {c.tcp_mss}",
             "an MTU of 576-1500 and an MSS at most the MTU less 40 bytes of headers",
         )
-    spec = cr.parse_crypto(c.crypto, f"{path}.crypto", p)
-    vendor: dict[str, Any] = {}
-    if spec is not None and r.platform in cr.PLATFORM_CRYPTO:
-        if spec.ike_version == 1 and r.platform == "iosxe":
-            p.add(
-                f"{path}.crypto.ikeVersions",
-                list(spec.ike_versions),
-                "crossnet renders IOS-XE with IKEv2 only: allow ikev2 on this connection",
-            )
-        try:
-            vendor = cr.PLATFORM_CRYPTO[r.platform](spec)
-        except cr.UnsupportedCryptoError as e:
-            p.add(f"{path}.crypto", r.platform, str(e))
+
+
+def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionContext | None:
+    c: Connection = r.connections[index]
+    path = f"routers.{r.key}.connections[{c.name}]"
+    before = len(p.items)
+    _check_connection(c, path, p)
+    spec, vendor = _crypto(r, c, path, p)
     tunnels = [t for t in (_tunnel(r, c, t, redact, p) for t in c.tunnels) if t is not None]
     if len(p.items) > before or spec is None:
         return None
@@ -403,9 +402,9 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
         max_prefixes_out=c.max_prefixes_out,
         mtu=c.tunnel_mtu,
         mss=c.tcp_mss,
-        ike_version=spec.ike_version,
-        ikev1=spec.ike_version == 1,
-        ikev2=spec.ike_version == 2,
+        ike_version=cr.ike_version(spec),
+        ikev1=cr.ike_version(spec) == 1,
+        ikev2=cr.ike_version(spec) == 2,
         ike_lifetime=spec.phase1.lifetime,
         ike_rekey_time=ike_rekey,
         ike_over_time=margin,
@@ -429,6 +428,26 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
         announce_rules=_rules(announce),
         tunnels=tuple(sorted(tunnels, key=lambda t: t.number)),
     )
+
+
+def _crypto(
+    r: Router, c: Connection, path: str, p: Problems
+) -> tuple[TunnelOptions | None, dict[str, Any]]:
+    """The connection's tunnel options, and the platform's spelling of them."""
+    spec = cr.parse_crypto(c.crypto, f"{path}.crypto", p)
+    vendor: dict[str, Any] = {}
+    if spec is not None and r.platform in cr.PLATFORM_CRYPTO:
+        if cr.ike_version(spec) == 1 and r.platform == "iosxe":
+            p.add(
+                f"{path}.crypto.ikeVersions",
+                list(spec.ike_versions),
+                "crossnet renders IOS-XE with IKEv2 only: allow ikev2 on this connection",
+            )
+        try:
+            vendor = cr.PLATFORM_CRYPTO[r.platform](spec)
+        except cr.UnsupportedCryptoError as e:
+            p.add(f"{path}.crypto", r.platform, str(e))
+    return spec, vendor
 
 
 def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> TunnelContext | None:

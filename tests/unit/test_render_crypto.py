@@ -8,6 +8,7 @@ import pytest
 
 from network import aws_rules as aws
 from network.errors import Problems
+from network.model import TunnelOptions
 from network.render import crypto as cr
 
 
@@ -40,7 +41,7 @@ def record(**over: Any) -> dict[str, Any]:
     return base
 
 
-def spec(**over: Any) -> cr.TunnelCrypto:
+def spec(**over: Any) -> TunnelOptions:
     p = Problems()
     got = cr.parse_crypto(record(**over), "crypto", p)
     assert not p.items, p.items
