@@ -115,6 +115,7 @@ def review_router(router: Router, files: dict[str, str]) -> Review:
         if len(tunnels) == len(c.tunnels):
             problems += _compare_connection(router, c, tunnels)
     problems += _compare_router(router, config)
+    problems += _compare_policies(router, config, by_connection)
     return Review(problems, notes)
 
 
@@ -218,6 +219,85 @@ def _compare_router(r: Router, config: ConfigFacts) -> list[Problem]:
 
 
 Found = list[tuple[Any, str]]  # (what the config says, the rule it breaks)
+
+
+def _policy_label(direction: str, sources: frozenset[str], destinations: frozenset[str]) -> str:
+    return f"{direction}: {', '.join(sorted(sources))} -> {', '.join(sorted(destinations))}"
+
+
+Wanted = tuple[str, frozenset[str], frozenset[str], frozenset[str] | None]
+
+
+def _wanted_policies(
+    r: Router, config: ConfigFacts, by_connection: dict[str, dict[int, TunnelFacts]]
+) -> tuple[list[Wanted], list[Problem]]:
+    """The (direction, sources, destinations, tunnels) of every policy the plan needs,
+    and the tunnels missing from the Junos VPN zone those policies name."""
+    wanted: list[Wanted] = []
+    problems: list[Problem] = []
+    for c in r.connections:
+        ifaces = frozenset(f.interface or "" for f in by_connection.get(c.name, {}).values())
+        tunnels = ifaces if r.platform == "fortios" else None
+        dc, aws_side = frozenset(c.announce), frozenset(c.accept)
+        wanted += [("out", dc, aws_side, tunnels), ("in", aws_side, dc, tunnels)]
+        zone = config.vpn_zone_interfaces
+        if zone is not None and not ifaces <= zone:
+            problems.append(
+                Problem(
+                    f"routers.{r.key}.{c.name}.zone",
+                    ", ".join(sorted(ifaces - zone)),
+                    "a tunnel interface outside the VPN zone is not covered by its policies",
+                )
+            )
+    return wanted, problems
+
+
+def _compare_policies(
+    r: Router, config: ConfigFacts, by_connection: dict[str, dict[int, TunnelFacts]]
+) -> list[Problem]:
+    """Zone-based platforms: each connection's two policies, and none beyond them.
+
+    Each connection needs one accepting policy from its datacenter prefixes to its AWS
+    prefixes and one back, naming exactly those prefixes (FortiOS: and exactly its
+    tunnel interfaces; Junos: its st0 units in the VPN zone). With `firewallPolicies`
+    false the config holds none: the site's own policy decides.
+    """
+    if config.policies is None:
+        return []
+    where = f"routers.{r.key}.policies"
+    wanted, problems = (
+        _wanted_policies(r, config, by_connection) if r.firewall_policies else ([], [])
+    )
+    found = [
+        (p.direction, p.sources, p.destinations, p.tunnels)
+        for p in config.policies
+        if p.action in ("accept", "permit")
+    ]
+    for want in wanted:
+        if want in found:
+            found.remove(want)
+            continue
+        over = f" over {', '.join(sorted(want[3]))}" if want[3] else ""
+        problems.append(
+            Problem(
+                where,
+                _policy_label(*want[:3]),
+                f"no policy lets exactly these planned prefixes through{over} "
+                "(a zone-based router forwards nothing without one)",
+            )
+        )
+    for direction, src, dst, _ in found:
+        problems.append(
+            Problem(
+                where,
+                _policy_label(direction, src, dst),
+                "a policy naming prefixes or tunnels the plan does not"
+                if r.firewall_policies
+                else "firewallPolicies is false: the site keeps its own policy, "
+                "the config must hold none",
+            )
+        )
+    return problems
 
 
 def _compare(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> Found:

@@ -82,6 +82,17 @@ FORTIOS_STATIC_PRIORITY = {"primary": 1, "secondary": 10, "equal": 1}
 WAN_INTERFACE = {"junos": "ge-0/0/0.0", "fortios": "wan1"}
 JUNOS_VPN_ZONE = "aws-vpn"
 JUNOS_WAN_ZONE = "untrust"  # the SRX factory default zone of the Internet-facing port
+JUNOS_LAN_ZONE = "trust"  # the SRX factory default zone of the LAN ports
+FORTIOS_LAN_INTERFACE = "internal"  # the FortiGate default LAN (hardware switch) interface
+# Zone-based platforms: an SRX or a FortiGate forwards nothing between the tunnels and the
+# LAN without a security/firewall policy (IKE and BGP, which end on the box, come up;
+# data does not). AWS's own SRX and FortiGate samples carry such policies. crossnet
+# renders them scoped to exactly the planned prefixes, both ways, unless the router's
+# `firewallPolicies` is false (the site keeps its own policy).
+ZONE_BASED = frozenset({"junos", "fortios"})
+# FortiOS policy ids: 2 per connection after its tunnel 1's number (unique per router),
+# far above the ids a site numbers its own policies with.
+FORTIOS_POLICY_ID_BASE = 1_000_000
 
 ROUTINGS = ("bgp", "static")
 REDUNDANCIES = ("active-standby", "ecmp")
@@ -167,6 +178,17 @@ class ConnectionContext:
     accept_rules: tuple[tuple[int, str], ...]  # (sequence number, prefix)
     announce_rules: tuple[tuple[int, str], ...]
     tunnels: tuple[TunnelContext, ...]
+    # Firewall/security policies (zone-based platforms): address objects of each side,
+    # the set/group holding them, the policies' names and (FortiOS) ids.
+    dc_addresses: tuple[str, ...] = ()
+    aws_addresses: tuple[str, ...] = ()
+    address_set_dc: str = ""
+    address_set_aws: str = ""
+    policy_out: str = ""  # datacenter to AWS
+    policy_in: str = ""  # AWS to datacenter
+    policy_out_id: int = 0
+    policy_in_id: int = 0
+    tunnel_interfaces: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -202,6 +224,11 @@ class RouterContext:
     retransmit_base: float
     retransmit_tries: int
     dpd_dead_after: float  # seconds from the last packet to charon's DPD giving up (slowest)
+    # Zone-based platforms: render the policies between the tunnels and the LAN.
+    policies: bool = False
+    policy_addresses: tuple[tuple[str, str], ...] = ()  # (address object, prefix)
+    lan_zone: str = JUNOS_LAN_ZONE
+    lan_interface: str = FORTIOS_LAN_INTERFACE
     # Router-wide crypto: the first connection's (IOS-XE's one IKEv2 policy; the
     # other connections have the same phase 1, see _iosxe_rules).
     crypto: dict[str, Any] = field(default_factory=dict)
@@ -291,6 +318,11 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         dpd_dead_after=max(dpd_dead_after(c.dpd_interval) for c in conns),
         crypto=conns[0].crypto,
         connections=tuple(conns),
+        policies=r.firewall_policies and r.platform in ZONE_BASED,
+        policy_addresses=tuple(
+            (names.policy_address(x), x)
+            for x in dict.fromkeys(x for c in conns for x in (*c.announce, *c.accept))
+        ),
     )
 
 
@@ -427,7 +459,30 @@ def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionC
         accept_rules=_rules(accept),
         announce_rules=_rules(announce),
         tunnels=tuple(sorted(tunnels, key=lambda t: t.number)),
+        **_policy_names(r.platform, c.name, tunnels, announce, accept),
     )
+
+
+def _policy_names(
+    platform: str,
+    connection: str,
+    tunnels: list[TunnelContext],
+    dc: tuple[str, ...],
+    accept: tuple[str, ...],
+) -> dict[str, Any]:
+    """The names of a connection's policy objects (ConnectionContext's policy fields)."""
+    first = min(tunnels, key=lambda t: t.number)
+    return {
+        "tunnel_interfaces": tuple(t.interface for t in sorted(tunnels, key=lambda t: t.number)),
+        "dc_addresses": tuple(names.policy_address(x) for x in dc),
+        "aws_addresses": tuple(names.policy_address(x) for x in accept),
+        "address_set_dc": names.policy_address_set(connection, "dc"),
+        "address_set_aws": names.policy_address_set(connection, "aws"),
+        "policy_out": names.firewall_policy(connection, first.short, platform, "out"),
+        "policy_in": names.firewall_policy(connection, first.short, platform, "in"),
+        "policy_out_id": FORTIOS_POLICY_ID_BASE + 2 * first.tunnel_no + 1,
+        "policy_in_id": FORTIOS_POLICY_ID_BASE + 2 * first.tunnel_no + 2,
+    }
 
 
 def _crypto(

@@ -10,6 +10,7 @@ from netaddr import IPAddress
 from network.render import crypto as cr
 from network.render.readback.facts import (
     ConfigFacts,
+    Policy,
     Suite,
     TunnelFacts,
     apply_bgp,
@@ -177,6 +178,39 @@ def fortios_routing(config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def fortios_policies(config: dict[str, Any]) -> list[Any] | None:
-    """Firewall policies between the tunnels and the LAN (filled in with §7)."""
-    return None
+def _addresses(config: dict[str, Any]) -> dict[str, set[str]]:
+    """Firewall address and address-group names -> the prefixes they stand for."""
+    out = {
+        name: {cidr(a["subnet"])} if len(a.get("subnet", [])) == 2 else {f"({name})"}
+        for name, a in config.get("firewall address", {}).items()
+    }
+    for name, group in config.get("firewall addrgrp", {}).items():
+        out[name] = set().union(*(out.get(m, {f"(unknown {m})"}) for m in group.get("member", [])))
+    return out
+
+
+def fortios_policies(config: dict[str, Any]) -> list[Policy]:
+    """Firewall policies between a tunnel (phase1-interface) and anything else."""
+    tunnels = set(config.get("vpn ipsec phase1-interface", {}))
+    book = _addresses(config)
+    out = []
+    for number, p in config.get("firewall policy", {}).items():
+        src, dst = set(p.get("srcintf", [])), set(p.get("dstintf", []))
+        if src and src <= tunnels and not dst & tunnels:
+            direction, side = "in", src
+        elif dst and dst <= tunnels and not src & tunnels:
+            direction, side = "out", dst
+        else:
+            continue
+        action = one(p, "action") or "deny"  # FortiOS's default action: deny
+        out.append(
+            Policy(
+                name=one(p, "name") or number,
+                direction=direction,
+                sources=frozenset().union(*(book.get(n, {n}) for n in p.get("srcaddr", []))),
+                destinations=frozenset().union(*(book.get(n, {n}) for n in p.get("dstaddr", []))),
+                action="disabled" if one(p, "status") == "disable" else action,
+                tunnels=frozenset(side),
+            )
+        )
+    return out

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from network.render import crypto as cr
+from network.render.context import JUNOS_VPN_ZONE
 from network.render.readback.facts import (
     ConfigFacts,
+    Policy,
     Suite,
     TunnelFacts,
     apply_bgp,
@@ -203,10 +205,45 @@ def junos_routing(lines: Lines) -> dict[str, Any]:
     return out
 
 
-def junos_policies(lines: Lines) -> list[Any] | None:
-    """Security policies between the VPN zone and the LAN (filled in with §7)."""
-    return None
+def _addresses(lines: Lines) -> dict[str, set[str]]:
+    """Global address-book names -> the prefixes they stand for (sets resolved)."""
+    book = ("security", "address-book", "global")
+    out = {name: {" ".join(rest[0])} for name, rest in under(lines, *book, "address").items()}
+    for name, rest in under(lines, *book, "address-set").items():
+        found: set[str] = set()
+        for w in rest:
+            found |= out.get(w[1], {f"(unknown {w[1]})"}) if len(w) == 2 else set()
+        out[name] = found
+    return out
 
 
-def junos_zone_interfaces(lines: Lines) -> frozenset[str] | None:
-    return None
+def _resolve(names: list[str], book: dict[str, set[str]]) -> frozenset[str]:
+    """Policy match names as prefixes; `any` (and an unknown name) stay as they are."""
+    return frozenset().union(*(book.get(n, {n}) for n in names))
+
+
+def junos_policies(lines: Lines) -> list[Policy]:
+    """Security policies into or out of the VPN zone (the other zone being the LAN's)."""
+    book = _addresses(lines)
+    out = []
+    for src, rest in under(lines, "security", "policies", "from-zone").items():
+        for dst, pair in under(rest, "to-zone").items():
+            if JUNOS_VPN_ZONE not in (src, dst) or src == dst:
+                continue
+            for name, body in under(pair, "policy").items():
+                out.append(
+                    Policy(
+                        name=name,
+                        direction="out" if dst == JUNOS_VPN_ZONE else "in",
+                        sources=_resolve(every(body, "match", "source-address"), book),
+                        destinations=_resolve(every(body, "match", "destination-address"), book),
+                        action=(get(body, "then") or "none").split()[0],
+                    )
+                )
+    return out
+
+
+def junos_zone_interfaces(lines: Lines) -> frozenset[str]:
+    """The interfaces of the VPN zone."""
+    zone = under(lines, "security", "zones", "security-zone").get(JUNOS_VPN_ZONE, [])
+    return frozenset(w[1] for w in zone if w[:1] == ["interfaces"] and len(w) > 1)
