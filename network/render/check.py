@@ -33,7 +33,7 @@ from network import aws_rules as aws
 from network.contract import Connection, Router, Tunnel
 from network.errors import Problem, show
 from network.render import crypto as cr
-from network.render.context import DISCARD_DISTANCE, MAX_PREFIX_RESTART_MINUTES
+from network.render.defaults import DISCARD_DISTANCE, MAX_PREFIX_RESTART_MINUTES
 from network.render.readback import READERS
 from network.render.readback.facts import ConfigFacts, RejectedLineError, Suite, TunnelFacts
 

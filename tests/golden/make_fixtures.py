@@ -146,7 +146,7 @@ MIXED = {
 }
 
 
-# Platforms whose configs carry firewall/security policies (network.render.context):
+# Platforms whose configs carry firewall/security policies (network.render.defaults):
 # the `sitepolicy` case is the mixed one with `firewallPolicies: false`, the site
 # keeping its own policy.
 ZONE_BASED = ("fortios", "junos")

@@ -12,7 +12,7 @@ from network.contract import Router, parse_outputs
 from network.errors import ConfigError
 from network.render import build_context, render_router
 from network.render.check import check_router
-from network.render.context import IOSXE_DPD_RETRIES, REDACTED, iosxe_dpd_retry
+from network.render.defaults import IOSXE_DPD_RETRIES, REDACTED, iosxe_dpd_retry
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 

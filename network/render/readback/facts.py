@@ -12,7 +12,7 @@ from typing import Any
 
 from netaddr import IPAddress, IPNetwork
 
-from network.render.context import dpd_dead_after
+from network.render.defaults import dpd_dead_after
 
 Suite = tuple[str, str | None, int | None]  # (encryption, integrity or PRF, DH group), AWS names
 

@@ -13,7 +13,7 @@ from typing import Any
 from netaddr import IPAddress
 
 from network.render import crypto as cr
-from network.render.context import IOSXE_DPD_RETRIES
+from network.render.defaults import IOSXE_DPD_RETRIES
 from network.render.readback.facts import (
     ConfigFacts,
     Suite,

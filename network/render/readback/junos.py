@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from network.render import crypto as cr
-from network.render.context import JUNOS_VPN_ZONE
+from network.render.defaults import JUNOS_VPN_ZONE
 from network.render.readback.facts import (
     ConfigFacts,
     Policy,
