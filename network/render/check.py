@@ -16,7 +16,12 @@ fact is then compared with what AWS was given for that tunnel:
   lower local preference and a prepended AS path; ECMP has BGP multipath;
 - the two tunnels' static routes rank primary before standby; every announced
   prefix has a discard route; the outer DF bit is cleared where the platform
-  can; maximum-prefix restarts the session where it can.
+  can; maximum-prefix restarts the session where it can;
+- on zone-based platforms (Junos SRX, FortiOS), one accepting policy each way per
+  connection, naming exactly its planned prefixes, and no other (none at all where
+  the router's `firewallPolicies` is false).
+
+The per-platform readers are `network.render.readback`.
 
 `render_stack` refuses to write a router whose config fails this check; what a
 platform cannot express at all (VyOS 1.4's IKEv2 DPD timing) is a note instead.
