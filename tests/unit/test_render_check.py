@@ -410,6 +410,16 @@ MISTAKES: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
             "fortios": (r"set action accept", "set action deny"),
         },
     ),
+    "policy denies": (
+        "no policy lets exactly these planned prefixes through",
+        {
+            "junos": (r"(policy lon-core1-core-out) then permit", r"\1 then deny"),
+            "fortios": (
+                r'(set name "aws9732-in"\n(?: +set [^\n]*\n)*?) +set action accept\n',
+                r"\1",
+            ),
+        },
+    ),
     "policy tunnels": (
         "over aws9732, aws9733",
         {"fortios": (r'set dstintf "aws9732" "aws9733"', 'set dstintf "aws9732"')},

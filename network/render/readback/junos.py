@@ -222,6 +222,18 @@ def _resolve(names: list[str], book: dict[str, set[str]]) -> frozenset[str]:
     return frozenset().union(*(book.get(n, {n}) for n in names))
 
 
+def _action(body: Lines) -> str:
+    """permit, deny or reject (`then log ...` and the like are no action); none if unset."""
+    actions = {w[1] for w in body if w[:1] == ["then"] and len(w) > 1} & {
+        "permit",
+        "deny",
+        "reject",
+    }
+    if len(actions) > 1:
+        return "conflicting: " + " ".join(sorted(actions))
+    return actions.pop() if actions else "none"
+
+
 def junos_policies(lines: Lines) -> list[Policy]:
     """Security policies into or out of the VPN zone (the other zone being the LAN's)."""
     book = _addresses(lines)
@@ -237,7 +249,7 @@ def junos_policies(lines: Lines) -> list[Policy]:
                         direction="out" if dst == JUNOS_VPN_ZONE else "in",
                         sources=_resolve(every(body, "match", "source-address"), book),
                         destinations=_resolve(every(body, "match", "destination-address"), book),
-                        action=(get(body, "then") or "none").split()[0],
+                        action=_action(body),
                     )
                 )
     return out
