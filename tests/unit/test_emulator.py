@@ -390,14 +390,8 @@ def _psk_case(value: str) -> tuple[dict[str, Any], str]:
 
 REJECTED_TUNNEL_OPTIONS = [
     ({"TunnelInsideCidr": "169.254.10.0/29"}, "169.254.10.0/29: a tunnel inside CIDR is a /30"),
-    (
-        {"TunnelInsideCidr": "10.0.0.0/30"},
-        "10.0.0.0/30: a tunnel inside CIDR lies in 169.254.0.0/16",
-    ),
-    (
-        {"TunnelInsideCidr": "169.254.10.1/30"},
-        "is a network address (the block is 169.254.10.0/30)",
-    ),
+    ({"TunnelInsideCidr": "10.0.0.0/30"}, "10.0.0.0/30: a tunnel inside CIDR lies in 169.254.0.0/16"),
+    ({"TunnelInsideCidr": "169.254.10.1/30"}, "is a network address (the block is 169.254.10.0/30)"),
     ({"TunnelInsideCidr": "169.254.10"}, "is not a valid IPv4 CIDR block"),
     *[
         ({"TunnelInsideCidr": str(block)}, f"TunnelInsideCidr {block}: reserved by AWS")
