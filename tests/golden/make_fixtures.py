@@ -154,7 +154,8 @@ ZONE_BASED = ("fortios", "junos")
 
 def stack_config(case: str) -> dict[str, Any]:
     if case == "mixed":
-        return json.loads(json.dumps(MIXED))
+        mixed: dict[str, Any] = json.loads(json.dumps(MIXED))
+        return mixed
     if case == "sitepolicy":
         config: dict[str, Any] = json.loads(json.dumps(MIXED))
         for dc in config["crossnet:network"]["datacenters"].values():

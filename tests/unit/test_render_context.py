@@ -18,7 +18,8 @@ GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def raw(platform: str, case: str) -> dict[str, Any]:
-    return json.loads((GOLDEN / platform / case / "outputs.json").read_text())
+    data: dict[str, Any] = json.loads((GOLDEN / platform / case / "outputs.json").read_text())
+    return data
 
 
 def router(data: dict[str, Any], key: str | None = None) -> Router:
