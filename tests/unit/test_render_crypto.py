@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -158,8 +159,13 @@ def test_every_aws_algorithm_has_a_spelling_everywhere() -> None:
     ):
         assert set(table) == set(aws.PHASE1_INTEGRITY)
     assert set(cr.STRONGSWAN_DH) == set(aws.PHASE2_DH_GROUPS)
-    for table in (cr.STRONGSWAN_ENC, cr.JUNOS_ESP_AUTH, cr.STRONGSWAN_DH):
-        assert len(cr.reverse(table)) == len(table)  # the reverse tables are exact
+    tables: tuple[Mapping[Any, str], ...] = (
+        cr.STRONGSWAN_ENC,
+        cr.JUNOS_ESP_AUTH,
+        cr.STRONGSWAN_DH,
+    )
+    for exact in tables:
+        assert len(cr.reverse(exact)) == len(exact)  # the reverse tables are exact
 
 
 @pytest.mark.parametrize(
