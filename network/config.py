@@ -457,7 +457,7 @@ def _datacenter(r: _Reader, name: str, body: Any, path: str) -> DatacenterSpec |
         rp = f"{path}.routers.{rname}"
         rok = r.name(rname, rp)
         rb = r.mapping(rbody, rp)
-        r.keys(rb, rp, {"publicIp", "platform"}, {"publicIp", "platform"})
+        r.keys(rb, rp, {"publicIp", "platform", "firewallPolicies"}, {"publicIp", "platform"})
         ip = r.ip(rb.get("publicIp"), f"{rp}.publicIp") if "publicIp" in rb else None
         plat = rb.get("platform")
         if "platform" in rb and (not isinstance(plat, str) or plat not in PLATFORMS):
@@ -465,7 +465,8 @@ def _datacenter(r: _Reader, name: str, body: Any, path: str) -> DatacenterSpec |
         if ok and rok and ip is not None:
             # An unknown platform is reported above; the router stays in the
             # plan so that its connections are still checked.
-            routers.append(RouterSpec(name, rname, ip, str(plat)))
+            policies = r.bool_(rb.get("firewallPolicies", True), f"{rp}.firewallPolicies")
+            routers.append(RouterSpec(name, rname, ip, str(plat), policies))
         else:
             r.unparsed.add(f"router:{name}/{rname}")
     if not ok:

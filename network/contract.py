@@ -131,6 +131,7 @@ def router_records(plan: Plan, connections: Mapping[str, dict[str, Any]]) -> dic
                 "publicIp": str(r.public_ip),
                 "asn": dc.asn,
                 "prefixes": [str(p) for p in dc.prefixes],
+                "firewallPolicies": r.firewall_policies,
                 "connections": sorted(conns, key=lambda x: x["name"]),
             }
     return out
@@ -192,6 +193,9 @@ class Router:
     asn: int
     prefixes: tuple[str, ...]
     connections: tuple[Connection, ...]
+    # Render the firewall/security policies of zone-based platforms (optional in the
+    # outputs: an older program's outputs lack it, and get them).
+    firewall_policies: bool = True
 
 
 @dataclass(frozen=True)
@@ -334,6 +338,7 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
             asn=int(r["asn"]),
             prefixes=tuple(r["prefixes"]),
             connections=tuple(conns),
+            firewall_policies=_flag(p, r, "firewallPolicies", f"{path}.firewallPolicies"),
         )
     p.raise_if_any(source)
     snapshot = data.get("crossnetPlan")
@@ -344,6 +349,15 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
         raw=dict(data),
         plan=dict(snapshot) if isinstance(snapshot, Mapping) else None,
     )
+
+
+def _flag(p: Problems, obj: Mapping[str, Any], key: str, path: str) -> bool:
+    """An optional true/false output (true where absent)."""
+    value = obj.get(key, True)
+    if not isinstance(value, bool):
+        p.add(path, value, "true or false")
+        return True
+    return value
 
 
 def _has(p: Problems, obj: Any, path: str, keys: tuple[str, ...]) -> bool:

@@ -80,6 +80,10 @@ class RouterSpec:
     name: str
     public_ip: IPAddress
     platform: str
+    # Zone-based platforms (Junos SRX, FortiOS) forward nothing between the tunnels
+    # and the LAN without a policy: crossnet renders one scoped to the planned prefixes
+    # unless the site keeps its own (`firewallPolicies: false`).
+    firewall_policies: bool = True
 
     @property
     def key(self) -> str:

@@ -20,128 +20,115 @@ Vendor quirks that shape the mapping:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
 from network import aws_rules as aws
 from network.errors import Problems
+from network.model import Phase, TunnelOptions
 
 # ------------------------------------------------------------------ the contract side
-
-
-@dataclass(frozen=True)
-class PhaseCrypto:
-    encryption: tuple[str, ...]
-    integrity: tuple[str, ...]
-    dh_groups: tuple[int, ...]
-    lifetime: int
-
-    @property
-    def aead(self) -> tuple[str, ...]:
-        return tuple(e for e in self.encryption if is_aead(e))
-
-    @property
-    def cbc(self) -> tuple[str, ...]:
-        return tuple(e for e in self.encryption if not is_aead(e))
-
-
-@dataclass(frozen=True)
-class TunnelCrypto:
-    """The tunnel options of one connection, as the contract records them."""
-
-    ike_versions: tuple[str, ...]
-    phase1: PhaseCrypto
-    phase2: PhaseCrypto
-    rekey_margin: int
-    rekey_fuzz: int
-    replay_window: int
-    dpd_timeout: int
-    dpd_action: str
-    startup_action: str
-
-    @property
-    def ike_version(self) -> int:
-        """The IKE version the datacenter side speaks: IKEv2 whenever AWS allows it."""
-        return 2 if "ikev2" in self.ike_versions else 1
+# The contract's `crypto` record is read into the plan's own types (model.TunnelOptions
+# and model.Phase): one type for the tunnel options on both sides of the contract.
 
 
 def is_aead(encryption: str) -> bool:
     return encryption.endswith("-GCM-16")
 
 
-def parse_crypto(raw: Any, path: str, p: Problems) -> TunnelCrypto | None:
+def ike_version(o: TunnelOptions) -> int:
+    """The IKE version the datacenter side speaks: IKEv2 whenever AWS allows it."""
+    return 2 if "ikev2" in o.ike_versions else 1
+
+
+class _Reader:
+    """Reads one crypto record, adding every problem to `p`."""
+
+    def __init__(self, raw: Mapping[str, Any], path: str, p: Problems):
+        self.raw, self.path, self.p = raw, path, p
+
+    def field(self, obj: Mapping[str, Any], key: str, where: str) -> Any:
+        if key not in obj:
+            self.p.add(f"{where}.{key}", "missing", "required by the outputs contract")
+        return obj.get(key)
+
+    def names(self, value: Any, where: str, allowed: tuple[Any, ...]) -> tuple[Any, ...]:
+        if not isinstance(value, list) or not value:
+            self.p.add(where, value, "a non-empty list")
+            return ()
+        for v in value:
+            if v not in allowed or isinstance(v, bool):
+                self.p.add(where, v, "AWS allows " + ", ".join(map(str, allowed)))
+        return tuple(dict.fromkeys(value))
+
+    def phase(self, n: int) -> Phase:
+        where = f"{self.path}.phase{n}"
+        body = self.field(self.raw, f"phase{n}", self.path)
+        if not isinstance(body, Mapping):
+            self.p.add(where, type(body).__name__, "must be an object")
+            return Phase((), (), (), 0)
+        first = n == 1
+        enc = self.names(
+            self.field(body, "encryption", where),
+            f"{where}.encryption",
+            aws.PHASE1_ENCRYPTION if first else aws.PHASE2_ENCRYPTION,
+        )
+        integ = self.names(
+            self.field(body, "integrity", where),
+            f"{where}.integrity",
+            aws.PHASE1_INTEGRITY if first else aws.PHASE2_INTEGRITY,
+        )
+        dh = self.names(
+            self.field(body, "dhGroups", where),
+            f"{where}.dhGroups",
+            aws.PHASE1_DH_GROUPS if first else aws.PHASE2_DH_GROUPS,
+        )
+        lo, hi = aws.PHASE1_LIFETIME if first else aws.PHASE2_LIFETIME
+        life = self.field(body, "lifetimeSeconds", where)
+        if not _int_in(life, lo, hi):
+            self.p.add(f"{where}.lifetimeSeconds", life, f"phase {n} lifetime is {lo}-{hi} seconds")
+            life = 0
+        return Phase(enc, integ, dh, life)
+
+    def ints(self, dpd: Mapping[str, Any]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for key, where, lo, hi in (
+            ("rekeyMarginSeconds", self.raw, aws.REKEY_MARGIN_MIN, 1800),
+            ("rekeyFuzzPercentage", self.raw, 0, 100),
+            ("replayWindowSize", self.raw, *aws.REPLAY_WINDOW),
+            ("timeoutSeconds", dpd, aws.DPD_TIMEOUT_MIN, 3600),
+        ):
+            value: Any = where.get(key)
+            name = f"{self.path}.dpd.{key}" if where is dpd else f"{self.path}.{key}"
+            if not _int_in(value, lo, hi):
+                self.p.add(name, "missing" if value is None else value, f"an integer {lo}-{hi}")
+            out[key] = value if _int_in(value, lo, hi) else lo
+        return out
+
+    def one_of(self, value: Any, where: str, allowed: tuple[str, ...]) -> str:
+        if value not in allowed:
+            self.p.add(f"{self.path}.{where}", value, "one of " + ", ".join(allowed))
+        return str(value)
+
+
+def _int_in(value: Any, lo: int, hi: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+
+
+def parse_crypto(raw: Any, path: str, p: Problems) -> TunnelOptions | None:
     """Read the contract's `crypto` record, checking every value against AWS's rules."""
     if not isinstance(raw, Mapping):
         p.add(path, type(raw).__name__, "the crypto record is an object")
         return None
     before = len(p.items)
-
-    def field(obj: Mapping[str, Any], key: str, where: str) -> Any:
-        if key not in obj:
-            p.add(f"{where}.{key}", "missing", "required by the outputs contract")
-        return obj.get(key)
-
-    def names(value: Any, where: str, allowed: tuple[Any, ...]) -> tuple[Any, ...]:
-        if not isinstance(value, list) or not value:
-            p.add(where, value, "a non-empty list")
-            return ()
-        for v in value:
-            if v not in allowed or isinstance(v, bool):
-                p.add(where, v, "AWS allows " + ", ".join(map(str, allowed)))
-        return tuple(dict.fromkeys(value))
-
-    def phase(n: int) -> PhaseCrypto:
-        where = f"{path}.phase{n}"
-        body = field(raw, f"phase{n}", path)
-        if not isinstance(body, Mapping):
-            p.add(where, type(body).__name__, "must be an object")
-            return PhaseCrypto((), (), (), 0)
-        enc = names(
-            field(body, "encryption", where),
-            f"{where}.encryption",
-            aws.PHASE1_ENCRYPTION if n == 1 else aws.PHASE2_ENCRYPTION,
-        )
-        integ = names(
-            field(body, "integrity", where),
-            f"{where}.integrity",
-            aws.PHASE1_INTEGRITY if n == 1 else aws.PHASE2_INTEGRITY,
-        )
-        dh = names(
-            field(body, "dhGroups", where),
-            f"{where}.dhGroups",
-            aws.PHASE1_DH_GROUPS if n == 1 else aws.PHASE2_DH_GROUPS,
-        )
-        lo, hi = aws.PHASE1_LIFETIME if n == 1 else aws.PHASE2_LIFETIME
-        life = field(body, "lifetimeSeconds", where)
-        if not isinstance(life, int) or isinstance(life, bool) or not lo <= life <= hi:
-            p.add(f"{where}.lifetimeSeconds", life, f"phase {n} lifetime is {lo}-{hi} seconds")
-            life = 0
-        return PhaseCrypto(enc, integ, dh, life)
-
-    versions = names(field(raw, "ikeVersions", path), f"{path}.ikeVersions", aws.IKE_VERSIONS)
-    p1, p2 = phase(1), phase(2)
-    dpd = field(raw, "dpd", path)
+    r = _Reader(raw, path, p)
+    versions = r.names(r.field(raw, "ikeVersions", path), f"{path}.ikeVersions", aws.IKE_VERSIONS)
+    p1, p2 = r.phase(1), r.phase(2)
+    dpd = r.field(raw, "dpd", path)
     dpd = dpd if isinstance(dpd, Mapping) else {}
-    ints = {}
-    for key, where, lo, hi in (
-        ("rekeyMarginSeconds", raw, aws.REKEY_MARGIN_MIN, 1800),
-        ("rekeyFuzzPercentage", raw, 0, 100),
-        ("replayWindowSize", raw, *aws.REPLAY_WINDOW),
-        ("timeoutSeconds", dpd, aws.DPD_TIMEOUT_MIN, 3600),
-    ):
-        value = where.get(key)
-        name = f"{path}.dpd.{key}" if where is dpd else f"{path}.{key}"
-        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
-            p.add(name, "missing" if value is None else value, f"an integer {lo}-{hi}")
-            value = lo
-        ints[key] = value
-    action = dpd.get("action")
-    if action not in aws.DPD_ACTIONS:
-        p.add(f"{path}.dpd.action", action, "one of " + ", ".join(aws.DPD_ACTIONS))
-    startup = raw.get("startupAction")
-    if startup not in aws.STARTUP_ACTIONS:
-        p.add(f"{path}.startupAction", startup, "one of " + ", ".join(aws.STARTUP_ACTIONS))
+    ints = r.ints(dpd)
+    action = r.one_of(dpd.get("action"), "dpd.action", aws.DPD_ACTIONS)
+    startup = r.one_of(raw.get("startupAction"), "startupAction", aws.STARTUP_ACTIONS)
     if p1.lifetime and p2.lifetime and p2.lifetime >= p1.lifetime:
         p.add(f"{path}.phase2.lifetimeSeconds", p2.lifetime, "below the phase 1 lifetime")
     if p2.lifetime and ints["rekeyMarginSeconds"] > p2.lifetime // 2:
@@ -152,7 +139,7 @@ def parse_crypto(raw: Any, path: str, p: Problems) -> TunnelCrypto | None:
         )
     if len(p.items) > before:
         return None
-    return TunnelCrypto(
+    return TunnelOptions(
         ike_versions=versions,
         phase1=p1,
         phase2=p2,
@@ -160,8 +147,8 @@ def parse_crypto(raw: Any, path: str, p: Problems) -> TunnelCrypto | None:
         rekey_fuzz=ints["rekeyFuzzPercentage"],
         replay_window=ints["replayWindowSize"],
         dpd_timeout=ints["timeoutSeconds"],
-        dpd_action=str(action),
-        startup_action=str(startup),
+        dpd_action=action,
+        startup_action=startup,
     )
 
 
@@ -291,7 +278,7 @@ def _supported(
     return kept
 
 
-def strongswan(c: TunnelCrypto) -> dict[str, Any]:
+def strongswan(c: TunnelOptions) -> dict[str, Any]:
     """swanctl `proposals` and `esp_proposals` strings."""
     p1, p2 = c.phase1, c.phase2
     dh1 = [STRONGSWAN_DH[g] for g in p1.dh_groups]
@@ -310,7 +297,7 @@ def strongswan(c: TunnelCrypto) -> dict[str, Any]:
     return {"ike_proposals": ike, "esp_proposals": esp}
 
 
-def iosxe(c: TunnelCrypto) -> dict[str, Any]:
+def iosxe(c: TunnelOptions) -> dict[str, Any]:
     """IKEv2 proposals (one per cipher family), transform sets and the PFS group."""
     p1, p2 = c.phase1, c.phase2
     groups = [IOSXE_DH[g] for g in _supported(p1.dh_groups, IOSXE_DH, "phase 1 DH groups", "iosxe")]
@@ -354,7 +341,7 @@ def iosxe_replay_window(aws_window: int) -> int:
     return max(w for w in IOSXE_REPLAY_WINDOWS if w <= aws_window)
 
 
-def junos(c: TunnelCrypto) -> dict[str, Any]:
+def junos(c: TunnelOptions) -> dict[str, Any]:
     """IKE and IPsec proposals (one algorithm of each kind each) and the PFS group."""
     p1, p2 = c.phase1, c.phase2
     dh1 = _supported(p1.dh_groups, JUNOS_DH, "phase 1 DH groups", "junos")
@@ -374,11 +361,11 @@ def junos(c: TunnelCrypto) -> dict[str, Any]:
         "ike_proposals": _numbered(ike),
         "esp_proposals": _numbered(esp[:JUNOS_MAX_PROPOSALS]),
         "pfs": JUNOS_DH[pfs],
-        "version": f"v{c.ike_version}-only",
+        "version": f"v{ike_version(c)}-only",
     }
 
 
-def vyos(c: TunnelCrypto) -> dict[str, Any]:
+def vyos(c: TunnelOptions) -> dict[str, Any]:
     """ike-group and esp-group proposals, and the esp-group PFS group."""
     p1, p2 = c.phase1, c.phase2
     ike = [
@@ -394,11 +381,11 @@ def vyos(c: TunnelCrypto) -> dict[str, Any]:
         "ike_proposals": _numbered(ike),
         "esp_proposals": _numbered(esp),
         "pfs": f"dh-group{VYOS_DH[p2.dh_groups[0]]}",
-        "key_exchange": f"ikev{c.ike_version}",
+        "key_exchange": f"ikev{ike_version(c)}",
     }
 
 
-def fortios(c: TunnelCrypto) -> dict[str, Any]:
+def fortios(c: TunnelOptions) -> dict[str, Any]:
     """phase1/phase2-interface `proposal` tokens and `dhgrp` lists."""
     p1, p2 = c.phase1, c.phase2
     dh1 = _supported(p1.dh_groups, FORTIOS_DH, "phase 1 DH groups", "fortios")

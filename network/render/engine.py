@@ -123,6 +123,16 @@ def _write_routers(
     failed swap puts the earlier ones back. Leftovers of an interrupted run, files or
     directories, are removed first. An OSError becomes one ConfigError naming the path.
     """
+    staged = _stage(out_dir, routers)
+    swapped = _swap(out_dir, [key for key, _, _ in routers], staged)
+    for _, old, had_old in swapped:
+        if had_old:
+            _remove(old, quiet=True)
+    return [directory for directory, _, _ in swapped]
+
+
+def _stage(out_dir: Path, routers: list[tuple[str, dict[str, str], list[str]]]) -> list[Path]:
+    """Every router's files in `.<key>.new`; on an OSError none is left behind."""
     staged: list[Path] = []
     try:
         _mkdirs_private(out_dir)
@@ -136,9 +146,15 @@ def _write_routers(
         for tmp in staged:
             _remove(tmp, quiet=True)
         raise _write_error(out_dir, e) from None
-    swapped: list[tuple[Path, Path, bool]] = []  # (directory, old, had an old one)
+    return staged
+
+
+def _swap(out_dir: Path, keys: list[str], staged: list[Path]) -> list[tuple[Path, Path, bool]]:
+    """Each staged directory in as `<key>`, the old one kept as `.<key>.old`; a failed
+    swap puts the earlier ones back. Returns (directory, old, had an old one)."""
+    swapped: list[tuple[Path, Path, bool]] = []
     try:
-        for (key, _, _), tmp in zip(routers, staged):
+        for key, tmp in zip(keys, staged):
             directory, old = out_dir / key, out_dir / f".{key}.old"
             had_old = directory.exists() or directory.is_symlink()
             if had_old:
@@ -153,10 +169,7 @@ def _write_routers(
         for tmp in staged:
             _remove(tmp, quiet=True)
         raise _write_error(out_dir, e) from None
-    for _, old, had_old in swapped:
-        if had_old:
-            _remove(old, quiet=True)
-    return [directory for directory, _, _ in swapped]
+    return swapped
 
 
 def _write_tree(root: Path, files: dict[str, str], secrets: list[str]) -> None:

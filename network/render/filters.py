@@ -28,7 +28,7 @@ def netmask(value: str) -> str:
 
 def prefixlen(value: str) -> int:
     """The prefix length of a CIDR: '10.0.0.0/16' -> 16."""
-    return IPNetwork(value).prefixlen
+    return int(IPNetwork(value).prefixlen)
 
 
 def with_prefixlen(address: str, cidr: str) -> str:

@@ -100,3 +100,23 @@ def iosxe_keyring_peer(number: int) -> str:
 def strongswan_secret(tunnel: str) -> str:
     """A tunnel's swanctl secrets section: `ike-<connection>-<n>`."""
     return f"ike-{tunnel}"
+
+
+def policy_address(prefix: str) -> str:
+    """A firewall address object for one planned prefix: `crossnet-10.40.0.0-16`.
+
+    The same name on Junos (address book) and FortiOS (firewall address); `/` is left
+    out because not every release takes it in object names."""
+    return "crossnet-" + prefix.replace("/", "-")
+
+
+def policy_address_set(connection: str, side: str) -> str:
+    """The address set (Junos) or group (FortiOS) of one side of a connection:
+    `<connection>-dc` (the datacenter prefixes it announces) or `<connection>-aws`."""
+    return f"{connection}-{side}"
+
+
+def firewall_policy(connection: str, short: str, platform: str, direction: str) -> str:
+    """A security/firewall policy: Junos `<connection>-in|out`; FortiOS caps policy names
+    at 35 characters, so `aws<N>-in|out` after the connection's tunnel 1 there."""
+    return f"{short if platform == 'fortios' else connection}-{direction}"

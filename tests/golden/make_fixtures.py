@@ -12,7 +12,8 @@ made-up resource ids and obviously fake keys (`FAKE_TEST_KEY_...`). Every
 router of a case is switched to the case's platform, so each platform is
 rendered for every example stack. The `mixed` case adds one router holding
 three connections (VGW with BGP, TGW with ECMP, VGW with static routes) and
-non-default crypto, lifetimes and DPD.
+non-default crypto, lifetimes and DPD. The `sitepolicy` case (FortiOS and Junos)
+is the mixed one with `firewallPolicies: false`: no firewall/security policies.
 
 Expected configs are what the renderer produces now: review the diff before
 committing regenerated files. `--check` exits 1 if anything would change.
@@ -145,9 +146,22 @@ MIXED = {
 }
 
 
+# Platforms whose configs carry firewall/security policies (network.render.defaults):
+# the `sitepolicy` case is the mixed one with `firewallPolicies: false`, the site
+# keeping its own policy.
+ZONE_BASED = ("fortios", "junos")
+
+
 def stack_config(case: str) -> dict[str, Any]:
     if case == "mixed":
-        return json.loads(json.dumps(MIXED))
+        mixed: dict[str, Any] = json.loads(json.dumps(MIXED))
+        return mixed
+    if case == "sitepolicy":
+        config: dict[str, Any] = json.loads(json.dumps(MIXED))
+        for dc in config["crossnet:network"]["datacenters"].values():
+            for router in dc["routers"].values():
+                router["firewallPolicies"] = False
+        return config
     doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{case}.yaml").read_text())
     return dict(doc["config"])
 
@@ -266,7 +280,11 @@ def expected_files(outputs: dict[str, Any], case: str) -> dict[str, str]:
 
 
 def cases(platforms: list[str] | None = None) -> list[tuple[str, str]]:
-    return [(p, c) for p in platforms or PLATFORMS for c in (*STACKS, "mixed")]
+    return [
+        (p, c)
+        for p in platforms or PLATFORMS
+        for c in (*STACKS, "mixed", *(("sitepolicy",) if p in ZONE_BASED else ()))
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -200,3 +200,33 @@ def _accepted(j: Junos, policy: str) -> set[str]:
         else:
             assert then == {"reject"}
     return out
+
+
+@pytest.mark.parametrize(("name", "router"), ROUTERS, ids=[n for n, _ in ROUTERS])
+def test_junos_security_policies(name: str, router: Router) -> None:
+    """Per connection, both ways between trust and aws-vpn: exactly its planned prefixes;
+    every st0 unit in the aws-vpn zone. None where the site keeps its own."""
+    j = Junos(render_router(router)["router.set"])
+    if not router.firewall_policies:
+        with pytest.raises(AssertionError):
+            j.node("security", "policies")
+        return
+    book = ("security", "address-book", "global")
+
+    def prefixes(address_set: str) -> set[str]:
+        names = j.values(*book, "address-set", address_set, "address")
+        return set().union(*(j.values(*book, "address", n) for n in names))
+
+    zone = j.values("security", "zones", "security-zone", "aws-vpn", "interfaces")
+    for c in router.connections:
+        assert {interface_name("junos", t.inside_cidr) for t in c.tunnels} <= zone
+        for src, dst, direction, sources, destinations in (
+            ("trust", "aws-vpn", "out", c.announce, c.accept),
+            ("aws-vpn", "trust", "in", c.accept, c.announce),
+        ):
+            policy = ("security", "policies", "from-zone", src, "to-zone", dst, "policy")
+            policy = (*policy, f"{c.name}-{direction}")
+            assert prefixes(j.value(*policy, "match", "source-address")) == set(sources)
+            assert prefixes(j.value(*policy, "match", "destination-address")) == set(destinations)
+            assert j.value(*policy, "match", "application") == "any"
+            assert j.values(*policy, "then") == {"permit"}

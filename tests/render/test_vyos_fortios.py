@@ -356,6 +356,43 @@ def _forti_list(tree: dict[str, Any], name: str) -> set[str]:
     return out
 
 
+@pytest.mark.parametrize(
+    ("name", "router"), routers("fortios"), ids=[n for n, _ in routers("fortios")]
+)
+def test_fortios_firewall_policies(name: str, router: Router) -> None:
+    """Per connection, both ways between the LAN interface and its two tunnels: exactly
+    its planned prefixes, accept, no NAT. None where the site keeps its own."""
+    tree = fortios_tree(render_router(router)["router.conf"])
+    if not router.firewall_policies:
+        assert not {"firewall policy", "firewall address", "firewall addrgrp"} & set(tree)
+        return
+    subnets = {
+        n: IPNetwork(" ".join(a["subnet"]).replace(" ", "/"))
+        for n, a in tree["firewall address"].items()
+    }
+
+    def prefixes(group: str) -> set[str]:
+        return {str(subnets[m].cidr) for m in tree["firewall addrgrp"][group]["member"]}
+
+    policies = list(tree["firewall policy"].values())
+    for c in router.connections:
+        tunnels = {interface_name("fortios", t.inside_cidr) for t in c.tunnels}
+        for direction, sources, destinations in (
+            ("out", c.announce, c.accept),
+            ("in", c.accept, c.announce),
+        ):
+            (p,) = [
+                p
+                for p in policies
+                if set(p["srcintf" if direction == "in" else "dstintf"]) == tunnels
+                and prefixes(val(p, "srcaddr")) == set(sources)
+            ]
+            assert p["dstintf" if direction == "in" else "srcintf"] == ["internal"]
+            assert prefixes(val(p, "dstaddr")) == set(destinations)
+            assert val(p, "action") == "accept" and val(p, "nat") == "disable"
+            assert val(p, "service") == "ALL" and len(val(p, "name")) <= 35
+
+
 def test_the_parsers_reject_broken_input() -> None:
     with pytest.raises(AssertionError):
         fortios_tree("config router bgp\n    set as 1\n")  # no end

@@ -9,7 +9,8 @@ AWS, an inbound filter that lets more in, the standby tunnel's local preference
 and AS-path prepend (and either one on a primary tunnel), static distances and
 priorities, tunnel MTU and TCP MSS, BGP multipath for ECMP, discard routes, the
 DF bit and fragmentation, DPD give-up times, maximum-prefix restarts, Junos's
-load-balance scope, MOBIKE, and syntax VyOS 1.4 refuses.
+load-balance scope, MOBIKE, syntax VyOS 1.4 refuses, and the Junos and FortiOS
+policies between the tunnels and the LAN (exactly the planned prefixes, both ways).
 """
 
 from __future__ import annotations
@@ -45,589 +46,399 @@ def mixed(platform: str) -> Router:
 
 
 KEY = "FAKE_TEST_KEY_lon_core1_core_1"
-# (platform, what, file, regex, replacement, words the problem must contain)
-TAMPERS = [
-    *[
-        (p, "key", f, KEY, "FAKE_TEST_KEY_someone_else", "pre-shared key")
-        for p, f in (
-            ("linux", "conf.d/lon-core1-core-1.conf"),
-            ("iosxe", "router.cfg"),
-            ("junos", "router.set"),
-            ("vyos", "router.cfg"),
-            ("fortios", "router.conf"),
-        )
-    ],
-    (
-        "linux",
-        "cipher",
-        "conf.d/lon-core1-core-1.conf",
-        r"aes256gcm16-prfsha256",
-        "3des-sha1",
+# The file a tamper edits unless it names one: the platform's main config file.
+FILES = {
+    "linux": "frr.conf",
+    "iosxe": "router.cfg",
+    "junos": "router.set",
+    "vyos": "router.cfg",
+    "fortios": "router.conf",
+}
+LINUX_TUNNEL = "conf.d/lon-core1-core-1.conf"
+# what -> (words the problem must contain, {platform: (regex, replacement[, file])}):
+# one mistake, made on every platform that has the setting.
+MISTAKES: dict[str, tuple[str, dict[str, tuple[str, ...]]]] = {
+    "key": (
+        "pre-shared key",
+        {
+            "linux": (KEY, "FAKE_TEST_KEY_someone_else", LINUX_TUNNEL),
+            "iosxe": (KEY, "FAKE_TEST_KEY_someone_else"),
+            "junos": (KEY, "FAKE_TEST_KEY_someone_else"),
+            "vyos": (KEY, "FAKE_TEST_KEY_someone_else"),
+            "fortios": (KEY, "FAKE_TEST_KEY_someone_else"),
+        },
+    ),
+    "cipher": (
         "IKE encryption 3des",
+        {
+            "linux": ("aes256gcm16-prfsha256", "3des-sha1", LINUX_TUNNEL),
+            "iosxe": ("encryption aes-gcm-256", "encryption 3des"),
+            "junos": ("encryption-algorithm aes-256-gcm", "encryption-algorithm 3des-cbc"),
+            "vyos": ("encryption 'aes256gcm128'", "encryption '3des'"),
+            "fortios": ("aes256gcm-prfsha256", "3des-sha1"),
+        },
     ),
-    (
-        "iosxe",
-        "cipher",
-        "router.cfg",
-        r"encryption aes-gcm-256",
-        "encryption 3des",
-        "IKE encryption 3des",
+    "inside address": (
+        "customer side",
+        {
+            "linux": (r"169\.254\.152\.18\b", "169.254.152.17"),
+            "iosxe": (r"169\.254\.152\.18\b", "169.254.152.17"),
+            "junos": (r"169\.254\.152\.18\b", "169.254.152.17"),
+            "vyos": (r"169\.254\.152\.18\b", "169.254.152.17"),
+            "fortios": (r"169\.254\.152\.18\b", "169.254.152.17"),
+        },
     ),
-    (
-        "junos",
-        "cipher",
-        "router.set",
-        r"encryption-algorithm aes-256-gcm",
-        "encryption-algorithm 3des-cbc",
-        "IKE encryption 3des-cbc",
+    "timers": (
+        "BGP timers",
+        {
+            "linux": ("timers 10 30", "timers 10 90"),
+            "iosxe": ("timers 10 30", "timers 10 90"),
+            "junos": ("hold-time 30", "hold-time 90"),
+            "vyos": ("holdtime '30'", "holdtime '90'"),
+            "fortios": ("holdtime-timer 30", "holdtime-timer 90"),
+        },
     ),
-    (
-        "vyos",
-        "cipher",
-        "router.cfg",
-        r"encryption 'aes256gcm128'",
-        "encryption '3des'",
-        "IKE encryption 3des",
+    "asn": (
+        "AWS's 64520",
+        {
+            "linux": ("remote-as 64520", "remote-as 64999"),
+            "iosxe": ("remote-as 64520", "remote-as 64999"),
+            "junos": ("peer-as 64520", "peer-as 64999"),
+            "vyos": ("remote-as '64520'", "remote-as '64999'"),
+            "fortios": ("remote-as 64520", "remote-as 64999"),
+        },
     ),
-    (
-        "fortios",
-        "cipher",
-        "router.conf",
-        r"aes256gcm-prfsha256",
-        "3des-sha1",
-        "IKE encryption 3des",
-    ),
-    *[
-        (p, "inside address", f, r"169\.254\.152\.18\b", "169.254.152.17", "customer side")
-        for p, f in (
-            ("linux", "frr.conf"),
-            ("iosxe", "router.cfg"),
-            ("junos", "router.set"),
-            ("vyos", "router.cfg"),
-            ("fortios", "router.conf"),
-        )
-    ],
-    ("linux", "timers", "frr.conf", r"timers 10 30", "timers 10 90", "BGP timers"),
-    ("iosxe", "timers", "router.cfg", r"timers 10 30", "timers 10 90", "BGP timers"),
-    ("junos", "timers", "router.set", r"hold-time 30", "hold-time 90", "BGP timers"),
-    ("vyos", "timers", "router.cfg", r"holdtime '30'", "holdtime '90'", "BGP timers"),
-    ("fortios", "timers", "router.conf", r"holdtime-timer 30", "holdtime-timer 90", "BGP timers"),
-    ("linux", "asn", "frr.conf", r"remote-as 64520", "remote-as 64999", "AWS's 64520"),
-    ("iosxe", "asn", "router.cfg", r"remote-as 64520", "remote-as 64999", "AWS's 64520"),
-    ("junos", "asn", "router.set", r"peer-as 64520", "peer-as 64999", "AWS's 64520"),
-    ("vyos", "asn", "router.cfg", r"remote-as '64520'", "remote-as '64999'", "AWS's 64520"),
-    ("fortios", "asn", "router.conf", r"remote-as 64520", "remote-as 64999", "AWS's 64520"),
-    (
-        "linux",
-        "lifetime",
-        "conf.d/lon-core1-core-1.conf",
-        r"life_time = 1800s",
-        "life_time = 3600s",
+    "lifetime": (
         "ESP lifetime",
+        {
+            "linux": ("life_time = 1800s", "life_time = 3600s", LINUX_TUNNEL),
+            "iosxe": ("lifetime seconds 1800", "lifetime seconds 3600"),
+            "junos": ("lifetime-seconds 1800", "lifetime-seconds 3600"),
+            "vyos": ("lifetime '1800'", "lifetime '3600'"),
+            "fortios": ("keylifeseconds 1800", "keylifeseconds 3600"),
+        },
     ),
-    (
-        "iosxe",
-        "lifetime",
-        "router.cfg",
-        r"lifetime seconds 1800",
-        "lifetime seconds 3600",
-        "ESP lifetime",
-    ),
-    (
-        "junos",
-        "lifetime",
-        "router.set",
-        r"lifetime-seconds 1800",
-        "lifetime-seconds 3600",
-        "ESP lifetime",
-    ),
-    ("vyos", "lifetime", "router.cfg", r"lifetime '1800'", "lifetime '3600'", "ESP lifetime"),
-    (
-        "fortios",
-        "lifetime",
-        "router.conf",
-        r"keylifeseconds 1800",
-        "keylifeseconds 3600",
-        "ESP lifetime",
-    ),
-    (
-        "linux",
-        "leak",
-        "frr.conf",
-        r"permit 10\.40\.0\.0/16\n",
-        "permit 10.40.0.0/16 le 24\n",
+    "leak": (
         "inbound filter",
+        {
+            "linux": (r"permit 10\.40\.0\.0/16\n", "permit 10.40.0.0/16 le 24\n"),
+            "iosxe": (r"permit 10\.40\.0\.0/16\n", "permit 10.40.0.0/16 le 24\n"),
+            "junos": (
+                r"(prefix-list lon-core1-core-in 10\.40\.0\.0/16\n)",
+                r"\1set policy-options prefix-list lon-core1-core-in 0.0.0.0/0\n",
+            ),
+            "vyos": (
+                r"(rule 10 prefix '10\.40\.0\.0/16'\n)",
+                r"\1set policy prefix-list lon-core1-core-in rule 10 le '24'\n",
+            ),
+            "fortios": ("unset le", "set le 24"),
+        },
     ),
-    (
-        "iosxe",
-        "leak",
-        "router.cfg",
-        r"permit 10\.40\.0\.0/16\n",
-        "permit 10.40.0.0/16 le 24\n",
-        "inbound filter",
-    ),
-    (
-        "junos",
-        "leak",
-        "router.set",
-        r"(prefix-list lon-core1-core-in 10\.40\.0\.0/16\n)",
-        r"\1set policy-options prefix-list lon-core1-core-in 0.0.0.0/0\n",
-        "inbound filter",
-    ),
-    (
-        "vyos",
-        "leak",
-        "router.cfg",
-        r"(rule 10 prefix '10\.40\.0\.0/16'\n)",
-        r"\1set policy prefix-list lon-core1-core-in rule 10 le '24'\n",
-        "inbound filter",
-    ),
-    ("fortios", "leak", "router.conf", r"unset le", "set le 24", "inbound filter"),
     # DF bit and fragmentation, where the platform has the knob
-    (
-        "linux",
-        "df bit",
-        "conf.d/lon-core1-core-1.conf",
-        r"copy_df = no",
-        "copy_df = yes",
+    "df bit": (
         "outer DF bit",
+        {
+            "linux": ("copy_df = no", "copy_df = yes", LINUX_TUNNEL),
+            "iosxe": ("crypto ipsec df-bit clear", "crypto ipsec df-bit copy"),
+            "junos": ("df-bit clear", "df-bit copy"),
+        },
     ),
-    (
-        "iosxe",
-        "df bit",
-        "router.cfg",
-        r"crypto ipsec df-bit clear",
-        "crypto ipsec df-bit copy",
+    "df bit per tunnel": (
         "outer DF bit",
+        {
+            "iosxe": (r"(interface Tunnel9733\n)", r"\1 crypto ipsec df-bit set\n"),
+        },
     ),
-    (
-        "iosxe",
-        "df bit per tunnel",
-        "router.cfg",
-        r"(interface Tunnel9733\n)",
-        r"\1 crypto ipsec df-bit set\n",
-        "outer DF bit",
-    ),
-    (
-        "iosxe",
-        "fragmentation",
-        "router.cfg",
-        r"fragmentation before-encryption",
-        "fragmentation after-encryption",
+    "fragmentation": (
         "fragmented before encryption",
-    ),
-    ("junos", "df bit", "router.set", r"df-bit clear", "df-bit copy", "outer DF bit"),
-    (
-        "fortios",
-        "fragmentation",
-        "router.conf",
-        r"set ip-fragmentation pre-encapsulation\n",
-        "",
-        "fragmented before encryption",
+        {
+            "iosxe": ("fragmentation before-encryption", "fragmentation after-encryption"),
+            "fortios": (r"set ip-fragmentation pre-encapsulation\n", ""),
+        },
     ),
     # a discard route per announced prefix, worst distance
-    (
-        "linux",
-        "discard",
-        "frr.conf",
-        r"ip route 10\.161\.0\.0/20 blackhole 254\n",
-        "",
+    "discard": (
         "discard route",
+        {
+            "linux": (r"ip route 10\.161\.0\.0/20 blackhole 254\n", ""),
+            "iosxe": (r"ip route 10\.161\.0\.0 255\.255\.240\.0 Null0 254\n", ""),
+            "junos": (r"set routing-options static route 10\.161\.0\.0/20 discard\n", ""),
+            "vyos": (
+                r"route 10\.161\.0\.0/20 blackhole distance '254'",
+                "route 10.161.0.0/20 blackhole distance '20'",
+            ),
+            "fortios": ("set blackhole enable", "set blackhole disable"),
+        },
     ),
-    ("linux", "discard distance", "frr.conf", r"blackhole 254", "blackhole 1", "discard route"),
-    (
-        "iosxe",
-        "discard",
-        "router.cfg",
-        r"ip route 10\.161\.0\.0 255\.255\.240\.0 Null0 254\n",
-        "",
+    "discard distance": (
         "discard route",
-    ),
-    (
-        "junos",
-        "discard",
-        "router.set",
-        r"set routing-options static route 10\.161\.0\.0/20 discard\n",
-        "",
-        "discard route",
-    ),
-    (
-        "vyos",
-        "discard",
-        "router.cfg",
-        r"route 10\.161\.0\.0/20 blackhole distance '254'",
-        "route 10.161.0.0/20 blackhole distance '20'",
-        "discard route",
-    ),
-    (
-        "fortios",
-        "discard",
-        "router.conf",
-        r"set blackhole enable",
-        "set blackhole disable",
-        "discard route",
+        {
+            "linux": ("blackhole 254", "blackhole 1"),
+        },
     ),
     # static routing: the standby tunnel's route loses, on FortiOS by priority only
-    ("linux", "static standby", "frr.conf", r"vti4929 10\n", "vti4929 1\n", "must lose"),
-    (
-        "iosxe",
-        "static standby",
-        "router.cfg",
-        r"169\.254\.77\.5 10\n",
-        "169.254.77.5 1\n",
+    "static standby": (
         "must lose",
+        {
+            "linux": (r"vti4929 10\n", "vti4929 1\n"),
+            "iosxe": (r"169\.254\.77\.5 10\n", "169.254.77.5 1\n"),
+            "junos": (r"st0\.4929 preference 10", "st0.4929 preference 1"),
+            "vyos": (r"(169\.254\.77\.5 distance) '10'", r"\1 '1'"),
+            "fortios": ("set priority 10", "set priority 1"),
+        },
     ),
-    (
-        "junos",
-        "static standby",
-        "router.set",
-        r"st0\.4929 preference 10",
-        "st0.4929 preference 1",
-        "must lose",
-    ),
-    (
-        "vyos",
-        "static standby",
-        "router.cfg",
-        r"(169\.254\.77\.5 distance) '10'",
-        r"\1 '1'",
-        "must lose",
-    ),
-    ("fortios", "static standby", "router.conf", r"set priority 10", "set priority 1", "must lose"),
-    (
-        "fortios",
-        "static distance",
-        "router.conf",
-        r"(aws4929\"\n +set distance) 1",
-        r"\1 10",
+    "static distance": (
         "same distance",
+        {
+            "fortios": (r"(aws4929\"\n +set distance) 1", r"\1 10"),
+        },
     ),
-    ("linux", "rp_filter", "crossnet-tunnels.sh", r"rp_filter=2", "rp_filter=1", "rp_filter=2"),
+    "rp_filter": (
+        "rp_filter=2",
+        {
+            "linux": ("rp_filter=2", "rp_filter=1", "crossnet-tunnels.sh"),
+        },
+    ),
     # Junos ECMP: load-balance only the BGP routes of the ECMP connection
-    (
-        "junos",
-        "unscoped load-balance",
-        "router.set",
-        r"(set policy-options policy-statement crossnet-ecmp term aws from [^\n]*\n)+",
-        "",
+    "unscoped load-balance": (
         "changes hashing for every route",
+        {
+            "junos": (
+                r"(set policy-options policy-statement crossnet-ecmp term aws from [^\n]*\n)+",
+                "",
+            ),
+        },
     ),
-    (
-        "junos",
-        "load-balance any protocol",
-        "router.set",
-        r"set policy-options policy-statement crossnet-ecmp term aws from protocol bgp\n",
-        "",
+    "load-balance any protocol": (
         "from protocol bgp",
+        {
+            "junos": (
+                r"set policy-options policy-statement crossnet-ecmp term aws from protocol bgp\n",
+                "",
+            ),
+        },
     ),
-    (
-        "junos",
-        "load-balance misses ecmp",
-        "router.set",
-        r"(crossnet-ecmp term aws from prefix-list) lon-core1-hub-in",
-        r"\1 lon-core1-core-in",
+    "load-balance misses ecmp": (
         "must load-balance these BGP routes",
+        {
+            "junos": (
+                "(crossnet-ecmp term aws from prefix-list) lon-core1-hub-in",
+                r"\1 lon-core1-core-in",
+            ),
+        },
     ),
     # maximum-prefix: the session comes back by itself where the platform can
-    (
-        "linux",
-        "max-prefix stays down",
-        "frr.conf",
-        r"(maximum-prefix 10) restart 5",
-        r"\1",
+    "max-prefix stays down": (
         "must come back after 5 minutes",
-    ),
-    (
-        "iosxe",
-        "max-prefix stays down",
-        "router.cfg",
-        r"(maximum-prefix 10) restart 5",
-        r"\1",
-        "must come back after 5 minutes",
-    ),
-    (
-        "junos",
-        "max-prefix stays down",
-        "router.set",
-        r"teardown idle-timeout 5",
-        "teardown",
-        "must come back after 5 minutes",
+        {
+            "linux": ("(maximum-prefix 10) restart 5", r"\1"),
+            "iosxe": ("(maximum-prefix 10) restart 5", r"\1"),
+            "junos": ("teardown idle-timeout 5", "teardown"),
+        },
     ),
     # DPD: IOS-XE gives up after interval + 5 retries; VyOS's timeout is IKEv1-only
-    (
-        "iosxe",
-        "dpd retry",
-        "router.cfg",
-        r"dpd 10 6 periodic",
-        "dpd 10 10 periodic",
+    "dpd retry": (
         "within AWS's DPD timeout",
+        {
+            "iosxe": ("dpd 10 6 periodic", "dpd 10 10 periodic"),
+        },
     ),
-    (
-        "iosxe",
-        "ikev1 profile",
-        "router.cfg",
-        r"set ikev2-profile lon-core1-core-1",
-        "set isakmp-profile lon-core1-core-1",
+    "ikev1 profile": (
         "IKE version not allowed",
+        {
+            "iosxe": ("set ikev2-profile lon-core1-core-1", "set isakmp-profile lon-core1-core-1"),
+        },
     ),
-    (
-        "vyos",
-        "dpd timeout on ikev2",
-        "router.cfg",
-        r"(set vpn ipsec ike-group aws4928 dead-peer-detection interval '10'\n)",
-        r"\1set vpn ipsec ike-group aws4928 dead-peer-detection timeout '40'\n",
+    "dpd timeout on ikev2": (
         "IKEv1-only",
+        {
+            "vyos": (
+                r"(set vpn ipsec ike-group aws4928 dead-peer-detection interval '10'\n)",
+                r"\1set vpn ipsec ike-group aws4928 dead-peer-detection timeout '40'\n",
+            ),
+        },
     ),
-    (
-        "junos",
-        "dpd threshold",
-        "router.set",
-        r"threshold 4",
-        "threshold 9",
+    "dpd threshold": (
         "within AWS's DPD timeout",
+        {
+            "junos": ("threshold 4", "threshold 9"),
+        },
     ),
-    (
-        "fortios",
-        "dpd retries",
-        "router.conf",
-        r"dpd-retrycount 4",
-        "dpd-retrycount 2",
+    "dpd retries": (
         "within AWS's DPD timeout",
+        {
+            "fortios": ("dpd-retrycount 4", "dpd-retrycount 2"),
+        },
     ),
     # active/standby: only tunnel 2 is made less attractive, both ways
-    (
-        "linux",
-        "standby local-pref",
-        "frr.conf",
-        r"local-preference 50",
-        "local-preference 150",
+    "standby local-pref": (
         "below the default 100",
+        {
+            "linux": ("local-preference 50", "local-preference 150"),
+            "iosxe": ("local-preference 50", "local-preference 150"),
+            "junos": ("local-preference 50", "local-preference 150"),
+            "vyos": ("local-preference '50'", "local-preference '150'"),
+            "fortios": ("set-local-preference 50", "set-local-preference 150"),
+        },
     ),
-    (
-        "iosxe",
-        "standby local-pref",
-        "router.cfg",
-        r"local-preference 50",
-        "local-preference 150",
-        "below the default 100",
-    ),
-    (
-        "junos",
-        "standby local-pref",
-        "router.set",
-        r"local-preference 50",
-        "local-preference 150",
-        "below the default 100",
-    ),
-    (
-        "vyos",
-        "standby local-pref",
-        "router.cfg",
-        r"local-preference '50'",
-        "local-preference '150'",
-        "below the default 100",
-    ),
-    (
-        "fortios",
-        "standby local-pref",
-        "router.conf",
-        r"set-local-preference 50",
-        "set-local-preference 150",
-        "below the default 100",
-    ),
-    (
-        "linux",
-        "standby prepend",
-        "frr.conf",
-        r"prepend 65300 65300",
-        "prepend 64999",
+    "standby prepend": (
         "prepend the datacenter's ASN",
+        {
+            "linux": ("prepend 65300 65300", "prepend 64999"),
+            "iosxe": ("prepend 65300 65300", "prepend 64999"),
+            "junos": ('as-path-prepend "65300 65300"', 'as-path-prepend "64999"'),
+            "vyos": ("prepend '65300 65300'", "prepend '64999'"),
+            "fortios": ("set-aspath 65300 65300", "set-aspath 64999"),
+        },
     ),
-    (
-        "iosxe",
-        "standby prepend",
-        "router.cfg",
-        r"prepend 65300 65300",
-        "prepend 64999",
-        "prepend the datacenter's ASN",
-    ),
-    (
-        "junos",
-        "standby prepend",
-        "router.set",
-        r'as-path-prepend "65300 65300"',
-        'as-path-prepend "64999"',
-        "prepend the datacenter's ASN",
-    ),
-    (
-        "vyos",
-        "standby prepend",
-        "router.cfg",
-        r"prepend '65300 65300'",
-        "prepend '64999'",
-        "prepend the datacenter's ASN",
-    ),
-    (
-        "fortios",
-        "standby prepend",
-        "router.conf",
-        r"set-aspath 65300 65300",
-        "set-aspath 64999",
-        "prepend the datacenter's ASN",
-    ),
-    (
-        "linux",
-        "primary demoted",
-        "frr.conf",
-        r"(  neighbor 169\.254\.152\.17 activate\n)",
-        r"\1  neighbor 169.254.152.17 route-map lon-core1-core-2-in in\n",
+    "primary demoted": (
         "only a standby tunnel",
-    ),
-    (
-        "iosxe",
-        "primary demoted",
-        "router.cfg",
-        r"(  neighbor 169\.254\.152\.17 activate\n)",
-        r"\1  neighbor 169.254.152.17 route-map lon-core1-core-2-out out\n",
-        "only a standby tunnel",
-    ),
-    (
-        "junos",
-        "primary demoted",
-        "router.set",
-        r"(set policy-options policy-statement lon-core1-core-1-in term aws then accept)",
-        r"set policy-options policy-statement lon-core1-core-1-in term aws then local-preference "
-        r"50\n\1",
-        "only a standby tunnel",
-    ),
-    (
-        "vyos",
-        "primary demoted",
-        "router.cfg",
-        r"(set protocols bgp neighbor 169\.254\.152\.17 description [^\n]*\n)",
-        r"\1set protocols bgp neighbor 169.254.152.17 address-family ipv4-unicast route-map "
-        r"import 'lon-core1-core-2-in'\n",
-        "only a standby tunnel",
-    ),
-    (
-        "fortios",
-        "primary demoted",
-        "router.conf",
-        r"(edit \"169\.254\.152\.17\"\n)",
-        r'\1            set route-map-out "aws9733-out"\n',
-        "only a standby tunnel",
+        {
+            "linux": (
+                r"(  neighbor 169\.254\.152\.17 activate\n)",
+                r"\1  neighbor 169.254.152.17 route-map lon-core1-core-2-in in\n",
+            ),
+            "iosxe": (
+                r"(  neighbor 169\.254\.152\.17 activate\n)",
+                r"\1  neighbor 169.254.152.17 route-map lon-core1-core-2-out out\n",
+            ),
+            "junos": (
+                "(set policy-options policy-statement lon-core1-core-1-in term aws then accept)",
+                r"set policy-options policy-statement lon-core1-core-1-in term aws then "
+                r"local-preference 50\n\1",
+            ),
+            "vyos": (
+                r"(set protocols bgp neighbor 169\.254\.152\.17 description [^\n]*\n)",
+                r"\1set protocols bgp neighbor 169.254.152.17 address-family ipv4-unicast "
+                r"route-map import 'lon-core1-core-2-in'\n",
+            ),
+            "fortios": (
+                r"(edit \"169\.254\.152\.17\"\n)",
+                r'\1            set route-map-out "aws9733-out"\n',
+            ),
+        },
     ),
     # ECMP needs multipath
-    ("linux", "no multipath", "frr.conf", r"  maximum-paths 2\n", "", "BGP multipath"),
-    ("iosxe", "no multipath", "router.cfg", r"  maximum-paths 2\n", "", "BGP multipath"),
-    (
-        "junos",
-        "no multipath",
-        "router.set",
-        r"set protocols bgp group lon-core1-hub multipath\n",
-        "",
+    "no multipath": (
         "BGP multipath",
-    ),
-    (
-        "vyos",
-        "no multipath",
-        "router.cfg",
-        r"maximum-paths ebgp '2'",
-        "maximum-paths ebgp '1'",
-        "BGP multipath",
-    ),
-    (
-        "fortios",
-        "no multipath",
-        "router.conf",
-        r"set ebgp-multipath enable",
-        "set ebgp-multipath disable",
-        "BGP multipath",
+        {
+            "linux": (r"  maximum-paths 2\n", ""),
+            "iosxe": (r"  maximum-paths 2\n", ""),
+            "junos": (r"set protocols bgp group lon-core1-hub multipath\n", ""),
+            "vyos": ("maximum-paths ebgp '2'", "maximum-paths ebgp '1'"),
+            "fortios": ("set ebgp-multipath enable", "set ebgp-multipath disable"),
+        },
     ),
     # tunnel MTU and TCP MSS clamp
-    ("linux", "mtu", "crossnet-tunnels.sh", r"(tunnel vti4928 4928) 1399", r"\1 1500", "MTU"),
-    ("iosxe", "mtu", "router.cfg", r"ip mtu 1399", "ip mtu 1500", "MTU"),
-    ("junos", "mtu", "router.set", r"inet mtu 1399", "inet mtu 1500", "MTU"),
-    ("vyos", "mtu", "router.cfg", r"mtu '1399'", "mtu '1500'", "MTU"),
-    (
-        "fortios",
-        "mtu",
-        "router.conf",
-        r"set mtu-override enable",
-        "set mtu-override disable",
+    "mtu": (
         "MTU",
+        {
+            "linux": ("(tunnel vti4928 4928) 1399", r"\1 1500", "crossnet-tunnels.sh"),
+            "iosxe": ("ip mtu 1399", "ip mtu 1500"),
+            "junos": ("inet mtu 1399", "inet mtu 1500"),
+            "vyos": ("mtu '1399'", "mtu '1500'"),
+            "fortios": ("set mtu-override enable", "set mtu-override disable"),
+        },
     ),
-    (
-        "linux",
-        "mss one way",
-        "crossnet-tunnels.sh",
-        r'\s*iifname "vti4928" [^\n]*\n',
-        "\n",
+    "mss one way": (
         "TCP MSS",
+        {
+            "linux": (r'\s*iifname "vti4928" [^\n]*\n', "\n", "crossnet-tunnels.sh"),
+        },
     ),
-    (
-        "linux",
-        "mss",
-        "crossnet-tunnels.sh",
-        r"maxseg size set 1359",
-        "maxseg size set 1460",
+    "mss": (
         "TCP MSS",
+        {
+            "linux": ("maxseg size set 1359", "maxseg size set 1460", "crossnet-tunnels.sh"),
+            "iosxe": ("adjust-mss 1359", "adjust-mss 1460"),
+            "junos": ("ipsec-vpn mss 1359", "ipsec-vpn mss 1460"),
+            "vyos": ("adjust-mss '1359'", "adjust-mss '1460'"),
+            "fortios": ("tcp-mss 1359", "tcp-mss 1460"),
+        },
     ),
-    ("iosxe", "mss", "router.cfg", r"adjust-mss 1359", "adjust-mss 1460", "TCP MSS"),
-    ("junos", "mss", "router.set", r"ipsec-vpn mss 1359", "ipsec-vpn mss 1460", "TCP MSS"),
-    ("vyos", "mss", "router.cfg", r"adjust-mss '1359'", "adjust-mss '1460'", "TCP MSS"),
-    ("fortios", "mss", "router.conf", r"tcp-mss 1359", "tcp-mss 1460", "TCP MSS"),
     # replay window, where the platform sizes it
-    (
-        "linux",
+    "replay window": (
         "replay window",
-        "conf.d/lon-core1-core-1.conf",
-        r"replay_window = 2048",
-        "replay_window = 64",
-        "replay window",
-    ),
-    (
-        "iosxe",
-        "replay window",
-        "router.cfg",
-        r"replay window-size 1024",
-        "replay window-size 64",
-        "replay window",
+        {
+            "linux": ("replay_window = 2048", "replay_window = 64", LINUX_TUNNEL),
+            "iosxe": ("replay window-size 1024", "replay window-size 64"),
+        },
     ),
     # VyOS 1.3's spelling, which VyOS 1.4 refuses at commit
-    (
-        "vyos",
-        "mobike",
-        "router.cfg",
-        r"aws4928 disable-mobike",
-        "aws4928 mobike 'disable'",
+    "mobike": (
         "valueless 'disable-mobike'",
+        {
+            "vyos": ("aws4928 disable-mobike", "aws4928 mobike 'disable'"),
+        },
     ),
-    (
-        "vyos",
-        "mobike on",
-        "router.cfg",
-        r"set vpn ipsec ike-group aws4928 disable-mobike\n",
-        "",
+    "mobike on": (
         "MOBIKE must be off",
-    ),
-    (
-        "linux",
-        "mobike on",
-        "conf.d/lon-core1-core-1.conf",
-        r"mobike = no",
-        "mobike = yes",
-        "MOBIKE must be off",
+        {
+            "vyos": (r"set vpn ipsec ike-group aws4928 disable-mobike\n", ""),
+            "linux": ("mobike = no", "mobike = yes", LINUX_TUNNEL),
+        },
     ),
     # strongSwan's own retransmissions (165 s) would hold a dead SA long after AWS's DPD
-    (
-        "linux",
-        "dpd retransmits",
-        "strongswan.d/crossnet.conf",
-        r"retransmit_tries = 3",
-        "retransmit_tries = 5",
+    "dpd retransmits": (
         "DPD must give up within",
+        {
+            "linux": ("retransmit_tries = 3", "retransmit_tries = 5", "strongswan.d/crossnet.conf"),
+        },
     ),
+    # zone-based platforms: policies both ways, naming exactly the planned prefixes
+    "policy prefix": (
+        "no policy lets exactly these planned prefixes through",
+        {
+            "junos": (r"(address crossnet-10\.40\.0\.0-16) 10\.40\.0\.0/16", r"\1 10.40.0.0/15"),
+            "fortios": (r"set subnet 10\.40\.0\.0 255\.255\.0\.0", "set subnet 10.0.0.0 255.0.0.0"),
+        },
+    ),
+    "policy wider": (
+        "a policy naming prefixes or tunnels the plan does not",
+        {
+            "junos": (
+                r"(policy lon-core1-core-in match) source-address lon-core1-core-aws",
+                r"\1 source-address any",
+            ),
+            "fortios": (r'(set srcaddr) "lon-core1-core-aws"', r'\1 "all"'),
+        },
+    ),
+    "policy missing": (
+        "no policy lets exactly these planned prefixes through",
+        {
+            "junos": (r"set security policies [^\n]* policy lon-core1-hub-in then permit\n", ""),
+            "fortios": (r"set action accept", "set action deny"),
+        },
+    ),
+    "policy denies": (
+        "no policy lets exactly these planned prefixes through",
+        {
+            "junos": (r"(policy lon-core1-core-out) then permit", r"\1 then deny"),
+            "fortios": (
+                r'(set name "aws9732-in"\n(?: +set [^\n]*\n)*?) +set action accept\n',
+                r"\1",
+            ),
+        },
+    ),
+    "policy tunnels": (
+        "over aws9732, aws9733",
+        {"fortios": (r'set dstintf "aws9732" "aws9733"', 'set dstintf "aws9732"')},
+    ),
+    "tunnel outside the zone": (
+        "outside the VPN zone",
+        {
+            "junos": (
+                r"(set security zones security-zone aws-vpn interfaces st0\.4928 [^\n]*\n)+",
+                "",
+            )
+        },
+    ),
+}
+# (platform, what, file, regex, replacement, words the problem must contain)
+TAMPERS = [
+    (platform, what, edit[2] if len(edit) > 2 else FILES[platform], edit[0], edit[1], expect)
+    for what, (expect, edits) in MISTAKES.items()
+    for platform, edit in edits.items()
 ]
 
 
@@ -689,3 +500,20 @@ def test_a_config_missing_a_tunnel_or_unreadable() -> None:
     assert any("no tunnel to this AWS address" in p.rule for p in problems)
     problems = check_router(router, {"other.cfg": ""})
     assert problems and "could not be read back" in problems[0].rule
+
+
+@pytest.mark.parametrize("platform", ["fortios", "junos"])
+def test_policies_where_the_site_keeps_its_own(platform: str) -> None:
+    """firewallPolicies false: the sitepolicy golden holds none, and a config that
+    still carries crossnet's policies is refused."""
+    own = load_outputs(GOLDEN / platform / "sitepolicy" / "outputs.json").routers["lon-core1"]
+    assert not own.firewall_policies
+    assert check_router(own, render_router(own)) == []
+    problems = check_router(own, render_router(mixed(platform)))
+    assert len(problems) == 2 * 3 and all("the config must hold none" in p.rule for p in problems)
+
+
+@pytest.mark.parametrize("platform", ["linux", "iosxe", "vyos"])
+def test_no_policies_where_the_platform_forwards_without_them(platform: str) -> None:
+    files = render_router(mixed(platform))
+    assert not any("firewall policy" in t or "security policies" in t for t in files.values())

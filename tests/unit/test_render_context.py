@@ -12,13 +12,14 @@ from network.contract import Router, parse_outputs
 from network.errors import ConfigError
 from network.render import build_context, render_router
 from network.render.check import check_router
-from network.render.context import IOSXE_DPD_RETRIES, REDACTED, iosxe_dpd_retry
+from network.render.defaults import IOSXE_DPD_RETRIES, REDACTED, iosxe_dpd_retry
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
 def raw(platform: str, case: str) -> dict[str, Any]:
-    return json.loads((GOLDEN / platform / case / "outputs.json").read_text())
+    data: dict[str, Any] = json.loads((GOLDEN / platform / case / "outputs.json").read_text())
+    return data
 
 
 def router(data: dict[str, Any], key: str | None = None) -> Router:
@@ -203,3 +204,39 @@ def test_templates_stay_dumb() -> None:
             )
         for f in tree.find_all(nodes.Filter):
             assert f.name in allowed_filters, (path, f.name)
+
+
+@pytest.mark.parametrize(
+    ("platform", "flag", "want"),
+    [
+        ("junos", None, True),  # outputs of an older program: no flag, policies rendered
+        ("junos", True, True),
+        ("junos", False, False),
+        ("fortios", False, False),
+        ("linux", True, False),  # not zone-based: forwards without a policy
+    ],
+)
+def test_policies_follow_the_router_flag(platform: str, flag: bool | None, want: bool) -> None:
+    data = raw(platform, "dev")
+    if flag is None:
+        del data["routers"]["dc1-edge1"]["firewallPolicies"]
+    else:
+        data["routers"]["dc1-edge1"]["firewallPolicies"] = flag
+    ctx = build_context(router(data))["router"]
+    assert ctx.policies is want
+    (c,) = ctx.connections
+    assert ctx.policy_addresses == (
+        ("crossnet-10.128.0.0-16", "10.128.0.0/16"),
+        ("crossnet-10.16.0.0-16", "10.16.0.0/16"),
+    )
+    assert (c.address_set_dc, c.dc_addresses) == ("dc1-edge1-app-dc", ("crossnet-10.128.0.0-16",))
+
+
+def test_a_policy_flag_that_is_not_true_or_false() -> None:
+    data = raw("junos", "dev")
+    data["routers"]["dc1-edge1"]["firewallPolicies"] = "no"
+    with pytest.raises(ConfigError) as e:
+        parse_outputs(data, "test")
+    assert "routers.dc1-edge1.firewallPolicies: 'no' (true or false)" in str(
+        e.value.problems[0].line()
+    )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
 from network import aws_rules as aws
 from network.errors import Problems
+from network.model import TunnelOptions
 from network.render import crypto as cr
 
 
@@ -40,7 +42,7 @@ def record(**over: Any) -> dict[str, Any]:
     return base
 
 
-def spec(**over: Any) -> cr.TunnelCrypto:
+def spec(**over: Any) -> TunnelOptions:
     p = Problems()
     got = cr.parse_crypto(record(**over), "crypto", p)
     assert not p.items, p.items
@@ -157,8 +159,13 @@ def test_every_aws_algorithm_has_a_spelling_everywhere() -> None:
     ):
         assert set(table) == set(aws.PHASE1_INTEGRITY)
     assert set(cr.STRONGSWAN_DH) == set(aws.PHASE2_DH_GROUPS)
-    for table in (cr.STRONGSWAN_ENC, cr.JUNOS_ESP_AUTH, cr.STRONGSWAN_DH):
-        assert len(cr.reverse(table)) == len(table)  # the reverse tables are exact
+    tables: tuple[Mapping[Any, str], ...] = (
+        cr.STRONGSWAN_ENC,
+        cr.JUNOS_ESP_AUTH,
+        cr.STRONGSWAN_DH,
+    )
+    for exact in tables:
+        assert len(cr.reverse(exact)) == len(exact)  # the reverse tables are exact
 
 
 @pytest.mark.parametrize(
