@@ -33,14 +33,17 @@ class RenderedRouter:
     notes: tuple[str, ...] = ()  # what the platform cannot do (check.Review.notes)
 
 
-def render_router(router: Router, redact: bool = False) -> dict[str, str]:
+def render_router(
+    router: Router, redact: bool = False, drained: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Render one router: file name (relative to its directory) -> text.
 
+    `drained`: tunnel keys to render depreferred both ways (see context.DRAINED_*).
     File names follow network.platforms.PLATFORMS; a "{tunnel}" entry expands
     to one file per tunnel (`conf.d/<connection>-<n>.conf` on Linux).
     Raises ConfigError for input the router cannot be rendered from.
     """
-    return _render(build_context(router, redact)["router"])
+    return _render(build_context(router, redact, drained)["router"])
 
 
 def _render(ctx: RouterContext) -> dict[str, str]:
