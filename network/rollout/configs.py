@@ -11,7 +11,7 @@ The planner checks that: with every change reverted, the plan is the applied one
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -19,6 +19,7 @@ import yaml
 from network.rollout.model import Change
 
 NETWORK_KEY = "crossnet:network"
+Snapshot = Mapping[str, Any]
 
 
 def _router_ref(snap: Mapping[str, Any], dc: str, key: str) -> str:
@@ -118,9 +119,11 @@ def _drop_vpc(net: dict[str, Any], new: Mapping[str, Any], vpc: str) -> None:
 def _tunnel_body(net: dict[str, Any], conn: str, n: int) -> dict[str, Any]:
     body = net["connections"][conn]
     t = body.get(f"tunnel{n}")
-    if not isinstance(t, dict):
-        t = body[f"tunnel{n}"] = {}
-    return t
+    if isinstance(t, dict):
+        return t
+    fresh: dict[str, Any] = {}
+    body[f"tunnel{n}"] = fresh
+    return fresh
 
 
 def _revert_connection_fields(net: dict[str, Any], old: Mapping[str, Any], ch: Change) -> None:
@@ -143,56 +146,82 @@ def _revert_connection_fields(net: dict[str, Any], old: Mapping[str, Any], ch: C
         net["connections"][conn]["gateway"] = o["gateway"]
 
 
-def revert(net: dict[str, Any], old: Mapping[str, Any], new: Mapping[str, Any], ch: Change) -> None:
-    """Put `ch` back to what the applied snapshot `old` records, in place."""
+def _revert_added(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Change) -> None:
     if ch.kind == "vpc-add":
         _drop_vpc(net, new, ch.subject)
-        for c in ch.connections:
-            net.get("connections", {}).pop(c, None)
-    elif ch.kind == "vpc-remove":
+    for c in ch.connections:
+        net.get("connections", {}).pop(c, None)
+    if ch.kind == "router-add":
+        dc = new_router_dc(new, ch.subject)
+        name = new["datacenters"][dc]["routers"][ch.subject]["name"]
+        net["datacenters"][dc]["routers"].pop(name, None)
+
+
+def _revert_removed(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Change) -> None:
+    if ch.kind == "vpc-remove":
         _revert_vpc_remove(net, old, ch.subject)
-        for c in ch.connections:
-            net.setdefault("connections", {})[c] = connection_entry(old, c)
-    elif ch.kind in ("router-add", "connection-add"):
-        for c in ch.connections:
-            net.get("connections", {}).pop(c, None)
-        if ch.kind == "router-add":
-            dc = new_router_dc(new, ch.subject)
-            name = new["datacenters"][dc]["routers"][ch.subject]["name"]
-            net["datacenters"][dc]["routers"].pop(name, None)
-    elif ch.kind in ("router-remove", "connection-remove"):
-        if ch.kind == "router-remove":
-            dc = new_router_dc(old, ch.subject)
-            d = old["datacenters"][dc]
-            body = net.setdefault("datacenters", {}).setdefault(
-                dc, {"asn": d["asn"], "prefixes": list(d["prefixes"]), "routers": {}}
-            )
-            r = d["routers"][ch.subject]
-            body.setdefault("routers", {})[r["name"]] = {
-                "publicIp": r["publicIp"],
-                "platform": r["platform"],
-            }
-        for c in ch.connections:
-            net.setdefault("connections", {})[c] = connection_entry(old, c)
-    elif ch.kind == "dc-prefix":
+    if ch.kind == "router-remove":
+        dc = new_router_dc(old, ch.subject)
+        d = old["datacenters"][dc]
+        body = net.setdefault("datacenters", {}).setdefault(
+            dc, {"asn": d["asn"], "prefixes": list(d["prefixes"]), "routers": {}}
+        )
+        r = d["routers"][ch.subject]
+        body.setdefault("routers", {})[r["name"]] = {
+            "publicIp": r["publicIp"],
+            "platform": r["platform"],
+        }
+    for c in ch.connections:
+        net.setdefault("connections", {})[c] = connection_entry(old, c)
+
+
+def _revert_datacenter(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Change) -> None:
+    if ch.kind == "dc-prefix":
         net["datacenters"][ch.subject]["prefixes"] = list(
             old["datacenters"][ch.subject]["prefixes"]
         )
     elif ch.kind == "customer-asn":
         net["datacenters"][ch.subject]["asn"] = old["datacenters"][ch.subject]["asn"]
-    elif ch.kind == "router-ip":
+    else:  # router-ip
         dc = new_router_dc(old, ch.subject)
         r = old["datacenters"][dc]["routers"][ch.subject]
         net["datacenters"][dc]["routers"][r["name"]]["publicIp"] = r["publicIp"]
-    elif ch.kind == "connection-replace":
-        net["connections"][ch.subject] = connection_entry(old, ch.subject)
-    else:
-        _revert_connection_fields(net, old, ch)
+
+
+def _revert_replaced(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Change) -> None:
+    net["connections"][ch.subject] = connection_entry(old, ch.subject)
+
+
+def _revert_fields(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Change) -> None:
+    _revert_connection_fields(net, old, ch)
+
+
+_REVERT: dict[str, Callable[[dict[str, Any], Snapshot, Snapshot, Change], None]] = {
+    "vpc-add": _revert_added,
+    "router-add": _revert_added,
+    "connection-add": _revert_added,
+    "vpc-remove": _revert_removed,
+    "router-remove": _revert_removed,
+    "connection-remove": _revert_removed,
+    "dc-prefix": _revert_datacenter,
+    "customer-asn": _revert_datacenter,
+    "router-ip": _revert_datacenter,
+    "connection-replace": _revert_replaced,
+    "psk": _revert_fields,
+    "inside-cidr": _revert_fields,
+    "tunnel-options": _revert_fields,
+    "gateway-move": _revert_fields,
+}
+
+
+def revert(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Change) -> None:
+    """Put `ch` back to what the applied snapshot `old` records, in place."""
+    _REVERT[ch.kind](net, old, new, ch)
 
 
 def new_router_dc(snap: Mapping[str, Any], key: str) -> str:
     """The datacenter holding router `key` in a snapshot."""
-    return next(dc for dc, d in snap["datacenters"].items() if key in d["routers"])
+    return str(next(dc for dc, d in snap["datacenters"].items() if key in d["routers"]))
 
 
 def step_config(

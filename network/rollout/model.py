@@ -132,7 +132,7 @@ class Step:
     restore: tuple[RouterChange, ...] = ()
     drained: tuple[str, ...] = ()  # tunnel keys moved off during the step
     checks: tuple[Check, ...] = ()
-    impact: Impact = Impact("0", "no traffic moves")
+    impact: Impact = field(default_factory=lambda: Impact("0", "no traffic moves"))
     config_text: str = ""  # the full stack file of `aws.config` (written beside the plan)
     render_after_apply: bool = False  # AWS assigns values (outside addresses) at this apply
 

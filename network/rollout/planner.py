@@ -159,14 +159,19 @@ def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Facts of one tunnel: each changes in exactly one step, or the split went wrong (composite
+# facts, such as a TGW route table's associations, legitimately change in several).
+_ONCE = ("tunnel", "tunnel key", "crypto", "router")
+
+
 def _verify_split(applied: Mapping[str, Any], chain: list[_Transition]) -> list[str]:
-    """Refusals: a fact that changes in two steps, or a last step that is not the edit."""
+    """Refusals: a tunnel's fact that would change in two steps."""
     seen: dict[tuple[str, str], int] = {}
     prev: Mapping[str, Any] = applied
     out = []
     for i, t in enumerate(chain, 1):
         for f in address_changes(prev, t.snap):
-            if f.area == "address space":
+            if f.area not in _ONCE:
                 continue
             key = (f.area, f.key)
             if key in seen:
@@ -212,11 +217,11 @@ def _transitions(inp: Inputs, new: Mapping[str, Any], changes: list[Change]) -> 
             )
         chain.append(_Transition(ch, cfg, plan, snap))
     if problems:
-        raise _Refused(problems)
+        raise _RefusedError(problems)
     return chain
 
 
-class _Refused(Exception):
+class _RefusedError(Exception):
     def __init__(self, reasons: list[str]):
         super().__init__("; ".join(reasons))
         self.reasons = reasons
@@ -224,15 +229,16 @@ class _Refused(Exception):
 
 def _refusals(prev: Mapping[str, Any], ch: Change) -> list[str]:
     out = []
-    if ch.kind == "connection-replace":
-        if not st.carriers(prev, st.keys(prev, [ch.subject]), [ch.subject]):
-            out.append(
-                f"{ch.subject} is replaced ({'; '.join(ch.detail) or 'a replacing input'}) and is "
-                "its datacenter's only path to its gateway: the new connection has the same inside "
-                "CIDRs (unique per gateway), so AWS cannot hold both and the old one must go first. "
-                "With 0 loss instead: add the new settings as a connection under a new name beside "
-                f"{ch.subject}, roll that out, then remove {ch.subject} in a second rollout"
-            )
+    if ch.kind == "connection-replace" and not st.carriers(
+        prev, st.keys(prev, [ch.subject]), [ch.subject]
+    ):
+        out.append(
+            f"{ch.subject} is replaced ({'; '.join(ch.detail) or 'a replacing input'}) and is "
+            "its datacenter's only path to its gateway: the new connection has the same inside "
+            "CIDRs (unique per gateway), so AWS cannot hold both and the old one must go "
+            "first. With 0 loss instead: add the new settings as a connection under a new name "
+            f"beside {ch.subject}, roll that out, then remove {ch.subject} in a second rollout"
+        )
     return out
 
 
@@ -251,7 +257,7 @@ def plan_rollout(inp: Inputs) -> Rollout:
         return Rollout(inp.stack, inp.baseline, (), (), notes=("nothing to roll out",))
     try:
         chain = _transitions(inp, new, changes)
-    except _Refused as e:
+    except _RefusedError as e:
         return Rollout(
             inp.stack, inp.baseline, tuple(changes), (), tuple(refusals + e.reasons), inp.force
         )
@@ -390,7 +396,15 @@ def _render_sub(
         sub.why,
         sub.aws,
         drain=changes(_udiff(before, drained_before, touched, (label[0], "drained")), cur),
-        dc=changes(_udiff(drained_before, drained_after, touched, ("drained", label[1])), nxt),
+        dc=changes(
+            _udiff(
+                drained_before,
+                drained_after,
+                touched,
+                ("drained" if drained else label[0], label[1]),
+            ),
+            nxt,
+        ),
         dc_when=sub.dc_when,
         restore=changes(_udiff(drained_after, after, touched, (label[1], "restored")), nxt),
         drained=tuple(sorted(drained)),

@@ -25,6 +25,9 @@ Snapshot = Mapping[str, Any]
 BGP_HOLD = 30
 
 
+NO_MOVE = Impact("0", "no traffic moves")
+
+
 @dataclass(frozen=True)
 class Sub:
     """One sub-step of a change: rendered and numbered by the planner."""
@@ -36,7 +39,7 @@ class Sub:
     drained: frozenset[str] = frozenset()
     dc_when: str = "after-aws"
     checks: tuple[Check, ...] = ()
-    impact: Impact = Impact("0", "no traffic moves")
+    impact: Impact = NO_MOVE
     render_after_apply: bool = False
     crypto_union: tuple[str, ...] = ()  # connections rendered with old + new proposals
     target: str = "next"  # "next": the step's target state; "prev": stay (drain-only)
@@ -345,7 +348,8 @@ def tunnel_options(ctx: Ctx, ch: Change) -> list[Sub]:
                     "aws-api",
                     (
                         f"aws ec2 modify-vpn-tunnel-options --vpn-connection-id {vpn} "
-                        f"--vpn-tunnel-outside-ip-address {outside.get(n, f'<tunnel {n} address>')} "
+                        "--vpn-tunnel-outside-ip-address "
+                        f"{outside.get(n, f'<tunnel {n} address>')} "
                         f"--tunnel-options '{_options_cli(ctx, conn)}'",
                         f"aws ec2 describe-vpn-connections --vpn-connection-ids {vpn} "
                         "(wait: State available, VgwTelemetry of this tunnel UP)",
@@ -532,11 +536,8 @@ def dc_prefix(ctx: Ctx, ch: Change) -> list[Sub]:
 
 def cgw_move(ctx: Ctx, ch: Change) -> list[Sub]:
     """A new customer gateway (address or ASN): router by router, the others carry."""
-    if ch.kind == "router-ip":
-        routers = [ch.subject]
-    else:
-        routers = list(ch.routers)
-    subs = []
+    routers = [ch.subject] if ch.kind == "router-ip" else list(ch.routers)
+    subs: list[Sub] = []
     for r in routers:
         conns = [c for c, x in ctx.prev["connections"].items() if x["router"] == r]
         target = f"<urn of {r}-cgw>" if ch.kind == "customer-asn" else ""
