@@ -66,8 +66,8 @@ class _Transition:
     config: dict[str, Any]
     plan: Plan
     snap: dict[str, Any]
+    prev_config: dict[str, Any] = field(default_factory=dict)
     path: str = ""
-    refusals: list[str] = field(default_factory=list)
 
 
 def _aws_records(outputs: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -190,6 +190,7 @@ def _transitions(inp: Inputs, new: Mapping[str, Any], changes: list[Change]) -> 
     chain: list[_Transition] = []
     problems: list[str] = []
     base = step_config(inp.config, inp.applied, new, changes)
+    last = base
     for i, ch in enumerate([None, *changes]):
         cfg = base if ch is None else step_config(inp.config, inp.applied, new, changes[i:])
         try:
@@ -215,7 +216,8 @@ def _transitions(inp: Inputs, new: Mapping[str, Any], changes: list[Change]) -> 
                     f"{f.area} {f.key}: {f.old or '-'} -> {f.new or '-'}" for f in residual
                 ),
             )
-        chain.append(_Transition(ch, cfg, plan, snap))
+        chain.append(_Transition(ch, cfg, plan, snap, last))
+        last = cfg
     if problems:
         raise _RefusedError(problems)
     return chain
@@ -229,15 +231,19 @@ class _RefusedError(Exception):
 
 def _refusals(prev: Mapping[str, Any], ch: Change) -> list[str]:
     out = []
-    if ch.kind == "connection-replace" and not st.carriers(
-        prev, st.keys(prev, [ch.subject]), [ch.subject]
+    if (
+        ch.kind == "connection-replace"
+        and prev["connections"][ch.subject]["gatewayType"] == "vgw"
+        and not st.carriers(prev, st.keys(prev, [ch.subject]), [ch.subject])
     ):
         out.append(
             f"{ch.subject} is replaced ({'; '.join(ch.detail) or 'a replacing input'}) and is "
-            "its datacenter's only path to its gateway: the new connection has the same inside "
-            "CIDRs (unique per gateway), so AWS cannot hold both and the old one must go "
-            "first. With 0 loss instead: add the new settings as a connection under a new name "
-            f"beside {ch.subject}, roll that out, then remove {ch.subject} in a second rollout"
+            "its datacenter's only path to its virtual private gateway: the new connection has "
+            "the same inside CIDRs (unique per gateway), so the old one must go first, and "
+            "AWS's documented way to a second VGW connection is a second customer gateway (a "
+            "second device or address). With 0 loss instead: add the new settings as a "
+            f"connection under a new name (from a second router) beside {ch.subject}, roll that "
+            f"out, then remove {ch.subject} in a second rollout"
         )
     return out
 
@@ -270,7 +276,14 @@ def plan_rollout(inp: Inputs) -> Rollout:
         return _forced(inp, plan, new, tuple(c.change for c in chain), tuple(refusals))
     if refusals:
         return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), (), tuple(refusals))
-    return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), _steps(inp, chain))
+    try:
+        steps = _steps(inp, chain)
+    except (st.NoSafeOrderError, ConfigError) as e:
+        why = e.reasons if isinstance(e, st.NoSafeOrderError) else [f"a step does not render: {e}"]
+        if inp.force:
+            return _forced(inp, plan, new, tuple(c.change for c in chain), tuple(why))
+        return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), (), tuple(why))
+    return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), steps)
 
 
 def _forced(
@@ -316,10 +329,7 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
     out: list[Step] = []
     for i, t in enumerate(chain, 1):
         t.path = f"{inp.step_dir}/{i:02d}/Pulumi.{inp.stack}.yaml"
-        if t.change.kind in ("router-add", "connection-add", "vpc-add", "connection-replace"):
-            renewed |= set(t.change.connections)
         renewed |= set(t.snap["connections"]) - set(ids)
-        target = _records(t.plan, inp.outputs, renewed, t.snap)
         ctx = st.Ctx(
             inp.stack,
             prev,
@@ -327,6 +337,8 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
             t.path,
             ids,
             upstream_in_place=inp.upstream is not None,
+            prev_config=t.prev_config,
+            next_config=t.config,
         )
         header = (
             f"crossnet rollout of stack {inp.stack}, step config {i} of {len(chain)}: "
@@ -335,7 +347,19 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
         )
         text = stack_file_text(inp.document, t.config, header)
         for sub in st.HANDLERS[t.change.kind](ctx, t.change):
-            cur, step = _render_sub(inp, sub, t, cur, target, prev, len(out) + 1, text)
+            renewed |= set(sub.renews)
+            sub_target, sub_text = _records(t.plan, inp.outputs, renewed, t.snap), text
+            if sub.override is not None:
+                o = sub.override
+                renewed |= set(o.renewed)
+                sub_target = _records(o.plan, inp.outputs, renewed, o.snap)
+                sub_text = stack_file_text(
+                    inp.document,
+                    o.config,
+                    f"crossnet rollout of stack {inp.stack}: {sub.title}\n"
+                    f"pulumi up --stack {inp.stack} --config-file {o.path}",
+                )
+            cur, step = _render_sub(inp, sub, t, cur, sub_target, prev, len(out) + 1, sub_text)
             out.append(step)
         prev = t.snap
     return tuple(out)
@@ -376,7 +400,7 @@ def _render_sub(
     after = _render(nxt, frozenset(), inp.stack)
     touched = set(cur) | set(nxt)
     render_in = {
-        "config": t.path,
+        "config": sub.aws.config or t.path,
         "drained": sorted(drained),
         "cryptoUnion": list(sub.crypto_union),
     }

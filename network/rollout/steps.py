@@ -11,11 +11,15 @@ both tunnels), the AWS side is an AWS CLI call per tunnel followed by
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from network.errors import ConfigError
+from network.plan import Plan, build_plan
 from network.render.names import tunnel_key
+from network.review.snapshot import plan_snapshot
 from network.rollout.model import AwsAction, Change, Check, Impact
 
 Snapshot = Mapping[str, Any]
@@ -26,6 +30,18 @@ BGP_HOLD = 30
 
 
 NO_MOVE = Impact("0", "no traffic moves")
+
+
+@dataclass(frozen=True)
+class Override:
+    """A sub-step that applies a stack config of its own (make-before-break's temporary
+    connection), already planned."""
+
+    config: dict[str, Any]
+    plan: Plan
+    snap: dict[str, Any]
+    path: str
+    renewed: tuple[str, ...] = ()  # connections whose AWS values are new from this apply
 
 
 @dataclass(frozen=True)
@@ -43,6 +59,8 @@ class Sub:
     render_after_apply: bool = False
     crypto_union: tuple[str, ...] = ()  # connections rendered with old + new proposals
     target: str = "next"  # "next": the step's target state; "prev": stay (drain-only)
+    override: Override | None = None
+    renews: tuple[str, ...] = ()  # connections that get new AWS values (outside addresses) here
 
 
 @dataclass(frozen=True)
@@ -53,16 +71,21 @@ class Ctx:
     config: str  # the step's stack file, relative to the rollout directory
     ids: Mapping[str, Mapping[str, Any]]  # connection -> its applied outputs record
     upstream_in_place: bool = True  # the provider changes inside CIDRs in place
-    notes: list[str] = field(default_factory=list)
+    prev_config: Mapping[str, Any] = field(default_factory=dict)  # the stack config before
+    next_config: Mapping[str, Any] = field(default_factory=dict)  # and after this change
 
-    def up(self, *operations: str, target: str = "") -> AwsAction:
-        cmd = f"pulumi up --stack {self.stack} --config-file {self.config}"
+    def up(self, *operations: str, target: str = "", path: str = "") -> AwsAction:
+        path = path or self.config
+        cmd = f"pulumi up --stack {self.stack} --config-file {path}"
         if target:
             cmd += f" --target '{target}' --target-dependents"
-        offline = (
-            f"CROSSNET_STACKS_DIR={self.config.rsplit('/', 1)[0]} crossnet up --stack {self.stack}"
-        )
-        return AwsAction("pulumi-up", (cmd, f"offline: {offline}"), operations, self.config)
+        offline = f"CROSSNET_STACKS_DIR={path.rsplit('/', 1)[0]} crossnet up --stack {self.stack}"
+        return AwsAction("pulumi-up", (cmd, f"offline: {offline}"), operations, path)
+
+    def alt(self, suffix: str) -> str:
+        """Another stack file of the same step: steps/03a/Pulumi.<stack>.yaml."""
+        d, f = self.config.rsplit("/", 1)
+        return f"{d}{suffix}/{f}"
 
 
 def keys(s: Snapshot, conns: Iterable[str], tunnel: int = 0) -> frozenset[str]:
@@ -412,6 +435,7 @@ def _whole(
     outage: tuple[str, str],
     renew: bool = False,
     now: Snapshot | None = None,
+    renews: tuple[str, ...] = (),
 ) -> list[Sub]:
     """Drain every tunnel of `conns`, change them, check, restore.
 
@@ -441,6 +465,7 @@ def _whole(
             checks=tuple(checks),
             impact=impact,
             render_after_apply=renew,
+            renews=renews,
         )
     ]
 
@@ -612,32 +637,136 @@ def gateway_move(ctx: Ctx, ch: Change) -> list[Sub]:
     )
 
 
+def _recreate(ctx: Ctx, conn: str, path: str = "") -> AwsAction:
+    up = ctx.up(path=path)
+    return AwsAction(
+        "pulumi-up",
+        (
+            f"pulumi destroy --stack {ctx.stack} --target '<urn of {conn}-vpn>' "
+            "--target-dependents",
+            *up.commands,
+        ),
+        (
+            f"DeleteVpnConnection {conn} first: the new one has the same inside CIDRs, "
+            "unique per gateway, so Pulumi's create-before-delete would be refused",
+            f"CreateVpnConnection {conn}: new outside addresses",
+        ),
+        up.config,
+    )
+
+
 def replace(ctx: Ctx, ch: Change) -> list[Sub]:
     conn = ch.subject
+    if not carriers(ctx.prev, keys(ctx.prev, [conn]), [conn]):
+        return make_before_break(ctx, ch)
     return _whole(
         ctx,
         ch,
         [conn],
-        AwsAction(
-            "pulumi-up",
-            (
-                f"pulumi destroy --stack {ctx.stack} --target '<urn of {conn}-vpn>' "
-                "--target-dependents",
-                *ctx.up().commands,
-            ),
-            (
-                f"DeleteVpnConnection {conn} first: the new one has the same inside CIDRs, "
-                "unique per gateway, so Pulumi's create-before-delete would be refused",
-                f"CreateVpnConnection {conn}: new outside addresses",
-            ),
-            ctx.config,
-        ),
+        _recreate(ctx, conn),
         "the connection is replaced: drained first, deleted, created again with new outside "
         "addresses, the router reconfigured from the new outputs, checked, restored",
         "the datacenter's other connections to this gateway carry the traffic",
         ("no other path", "refused"),
         renew=True,
+        renews=(conn,),
     )
+
+
+class NoSafeOrderError(Exception):
+    """A change whose safe order cannot be built: the planner refuses it with `reasons`."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def _with_temp(ctx: Ctx, config: Mapping[str, Any], conn: str, temp: str, path: str) -> Override:
+    """`config` plus a temporary copy of `conn` (the new settings), planned."""
+    out = copy.deepcopy(dict(config))
+    conns = out["crossnet:network"]["connections"]
+    entry = copy.deepcopy(ctx.next_config["crossnet:network"]["connections"][conn])
+    for n in (1, 2):  # its own inside CIDRs (from its name) and generated keys
+        entry.pop(f"tunnel{n}", None)
+    conns[temp] = entry
+    try:
+        plan = build_plan(out, ctx.stack, need_secrets=False, previous=ctx.prev)
+    except ConfigError as e:
+        raise NoSafeOrderError(
+            [
+                f"{conn} is its datacenter's only path to its gateway, and a temporary second "
+                f"connection {temp} beside it does not plan: "
+                + "; ".join(f"{p.field}: {p.value} ({p.rule})" for p in e.problems)
+            ]
+        ) from None
+    return Override(out, plan, plan_snapshot(plan), path, (temp,))
+
+
+def make_before_break(ctx: Ctx, ch: Change) -> list[Sub]:
+    """A replaced connection with no other path, on a transit gateway: a temporary second
+    connection carries the traffic while the connection is deleted and created again."""
+    conn = ch.subject
+    temp = f"{conn}-mbb"
+    a = _with_temp(ctx, ctx.prev_config, conn, temp, ctx.alt("a"))
+    b = _with_temp(ctx, ctx.next_config, conn, temp, ctx.alt("b"))
+    b = Override(b.config, b.plan, b.snap, b.path, (conn,))
+    router = ctx.next["connections"][conn]["router"]
+    temp_keys = keys(a.snap, [temp])
+    old_keys = keys(ctx.prev, [conn])
+    temp_checks = [
+        *(
+            x
+            for n in sorted(a.snap["connections"][temp]["tunnels"])
+            for x in tunnel_checks(a.snap, temp, int(n))
+        ),
+    ]
+    return [
+        Sub(
+            f"{conn}: a temporary connection {temp} with the new settings, beside it",
+            "make before break: a transit gateway takes several connections from one customer "
+            "gateway (AWS's own ECMP pattern); it comes up drained and is checked first",
+            ctx.up(f"CreateVpnConnection {temp} (temporary)", path=a.path),
+            (router,),
+            temp_keys,
+            checks=tuple(temp_checks),
+            impact=_zero("adds a path; nothing moves before its checks pass"),
+            render_after_apply=True,
+            override=a,
+        ),
+        Sub(
+            f"{conn}: deleted and created again while {temp} carries the traffic",
+            "the connection is drained onto the temporary one, deleted first (same inside "
+            "CIDRs), created with new outside addresses, configured, checked, restored",
+            _recreate(ctx, conn, b.path),
+            (router,),
+            old_keys,
+            checks=tuple(
+                [
+                    *drain_checks(a.snap, old_keys, [conn]),
+                    *(
+                        x
+                        for n in sorted(b.snap["connections"][conn]["tunnels"])
+                        for x in tunnel_checks(b.snap, conn, int(n))
+                    ),
+                    *probe(b.snap, [conn]),
+                ]
+            ),
+            impact=_zero(f"{', '.join(sorted(temp_keys))} carry the traffic meanwhile"),
+            render_after_apply=True,
+            override=b,
+        ),
+        Sub(
+            f"{conn}: the temporary connection {temp} goes",
+            "drained first, then deleted: the replaced connection carries the traffic",
+            ctx.up(f"DeleteVpnConnection {temp} (temporary)"),
+            (router,),
+            keys(b.snap, [temp]),
+            checks=tuple(
+                [*drain_checks(b.snap, keys(b.snap, [temp]), [temp]), *probe(ctx.next, [conn])]
+            ),
+            impact=_zero(f"{conn} carries the traffic"),
+        ),
+    ]
 
 
 def remove(ctx: Ctx, ch: Change) -> list[Sub]:

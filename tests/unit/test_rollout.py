@@ -521,3 +521,44 @@ def test_cli_bad_input_exit_2_nothing_written(
         "invalid-edit": "10.16.0.0/33",
     }[case] in err
     assert sorted(p for p in tmp_path.rglob("*")) == before
+
+
+def _single_tgw(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+    """prod with fra alone on the hub: fra-edge1-hub is its datacenter's only path."""
+    del net["datacenters"]["fra"]["routers"]["edge2"]
+    del net["connections"]["fra-edge2-hub"]
+
+
+def test_tgw_replacement_without_another_path_goes_make_before_break() -> None:
+    old = stack_config("prod")
+    _single_tgw(old, old[NET])
+    new = copy.deepcopy(old)
+    new[NET]["connections"]["fra-edge1-hub"]["routing"] = "static"  # ForceNew: replaced
+    snap, outputs = applied("prod", old)
+    # a static temporary copy cannot sit beside it (one static route per CIDR per TGW table)
+    refused = plan_rollout(Inputs("prod", new, {"config": new}, snap, outputs))
+    assert refused.refused and "one static route per CIDR" in refused.refusals[0]
+    # static -> BGP: the temporary copy (BGP) sits beside the static connection
+    old[NET]["connections"]["fra-edge1-hub"]["routing"] = "static"
+    new = copy.deepcopy(old)
+    new[NET]["connections"]["fra-edge1-hub"]["routing"] = "bgp"
+    snap, outputs = applied("prod", old)
+    r = plan_rollout(Inputs("prod", new, {"config": new}, snap, outputs))
+    assert not r.refused, r.refusals
+    assert kinds(r) == ["connection-replace"] * 3
+    add, swap, drop = r.steps
+    temp = ("fra-edge1-hub-mbb-1", "fra-edge1-hub-mbb-2")
+    assert add.drained == temp and add.aws.config.endswith("a/Pulumi.prod.yaml")
+    assert "fra-edge1-hub-mbb" in yaml.safe_load(add.config_text)["config"][NET]["connections"]
+    assert {c.tunnel for c in checks(add, "bgp-established")} == set(temp)
+    assert swap.drained == ("fra-edge1-hub-1", "fra-edge1-hub-2")
+    assert swap.aws.commands[0].startswith("pulumi destroy --stack prod --target")
+    assert {c.tunnel for c in checks(swap, "bgp-established", "after-drain")} == set(temp)
+    assert drop.drained == temp and "DeleteVpnConnection fra-edge1-hub-mbb (temporary)" in (
+        drop.aws.operations
+    )
+    assert "fra-edge1-hub-mbb" not in yaml.safe_load(drop.config_text)["config"][NET]["connections"]
+    assert all(s.impact.loss == "0" for s in r.steps)
+    for s in r.steps:  # every stack file plans
+        build_plan(yaml.safe_load(s.config_text)["config"], "prod", need_secrets=False)
+    assert_configs_plan(r, "prod", new)
