@@ -120,6 +120,7 @@ class TunnelContext:
     psk: str
     local_pref: int | None
     prepend: tuple[int, ...]
+    drained: bool  # depreferred for a rollout step (see DRAINED_*)
     static_distance: int
     static_priority: int  # FortiOS only (the others have no priority)
     static_routes: tuple[tuple[int, str], ...]  # (route id, AWS prefix): FortiOS needs ids
@@ -515,6 +516,7 @@ def _tunnel(
         keepalive=t.keepalive,
         preference=t.preference,
         psk=REDACTED if redact else t.psk.reveal(),
+        drained=drain,
         local_pref=(DRAINED_LOCAL_PREF if drain else SECONDARY_LOCAL_PREF) if secondary else None,
         prepend=(r.asn,) * (DRAINED_PREPEND if drain else SECONDARY_PREPEND) if secondary else (),
         static_distance=_static_distance(r.platform, t.preference, drain),

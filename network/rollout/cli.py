@@ -85,10 +85,11 @@ def write_rollout(r: Rollout, out_dir: Path) -> None:
     if steps.exists():
         shutil.rmtree(steps)  # a previous rollout's files must not pass for this one's
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    steps.mkdir(mode=0o700)
     for s in r.steps:
         if s.config_text and s.aws.config:
             p = Path(s.aws.config)
-            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            p.parent.mkdir(exist_ok=True, mode=0o700)
             write_private(p, s.config_text)
     write_private(out_dir / "rollout.json", json.dumps(r.as_json(), indent=2) + "\n")
 

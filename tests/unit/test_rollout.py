@@ -562,3 +562,33 @@ def test_tgw_replacement_without_another_path_goes_make_before_break() -> None:
     for s in r.steps:  # every stack file plans
         build_plan(yaml.safe_load(s.config_text)["config"], "prod", need_secrets=False)
     assert_configs_plan(r, "prod", new)
+
+
+def test_rollout_against_a_real_offline_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The applied state is what `crossnet up` really wrote: its IDs and outside addresses
+    are in the AWS CLI calls, and none of its keys in anything printed or written."""
+    from network.offline.apply import offline_up
+
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
+    offline_up("dev", seed=7)
+    outputs = json.loads((tmp_path / "state" / "dev" / "outputs.json").read_text())
+    secrets = [k for k in outputs["presharedKeys"].values() if isinstance(k, str)]
+    rec = outputs["routers"]["dc1-edge1"]["connections"][0]
+    cfg = _edited(tmp_path, _crypto)
+    out = tmp_path / "plan"
+    code, text, err = _cli(
+        ["rollout", "--stack", "dev", "--config", str(cfg), "--out", str(out), "--json"],
+        monkeypatch,
+        capsys,
+    )
+    assert code == 0, err
+    data = json.loads(text)
+    api = [s for s in data["steps"] if s["aws"]["kind"] == "aws-api"]
+    assert len(api) == 2
+    for s, t in zip(api, rec["tunnels"], strict=True):
+        assert f"--vpn-connection-id {rec['vpnConnectionId']} " in s["aws"]["commands"][0]
+        assert f"--vpn-tunnel-outside-ip-address {t['awsOutsideIp']} " in s["aws"]["commands"][0]
+    written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert secrets and not any(k in text + written for k in secrets)
