@@ -53,7 +53,7 @@ class Check:
     """A condition that must hold before the next step: data for an executor, text for people."""
 
     kind: str  # ipsec-sa | bgp-established | prefixes-received | prefixes-advertised
-    #           | route-avoids | aws-tunnel | probe | pulumi-preview
+    #           | route-avoids | advertised-prepend | probe
     router: str
     text: str
     tunnel: str = ""  # tunnel key <connection>-<n>
@@ -111,7 +111,7 @@ class AwsAction:
 class Impact:
     """What the step costs the traffic: "0" loss, or an outage AWS forces, with its bound."""
 
-    loss: str  # "0" | "outage"
+    loss: str  # "0" | "aws-side" (static routing: AWS's side not steerable) | "outage"
     text: str
     bound: str = ""  # what bounds an outage, and why
 

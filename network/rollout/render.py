@@ -48,7 +48,8 @@ def render_step(s: Step) -> list[str]:
     after = _checks(s.checks, "after-restore")
     if after:
         out += ["     then check:", *after]
-    out.append(f"  impact: {'0 loss' if s.impact.loss == '0' else 'OUTAGE'}: {s.impact.text}")
+    loss = {"0": "0 loss", "aws-side": "0 loss from the datacenter, AWS's side not steerable"}
+    out.append(f"  impact: {loss.get(s.impact.loss, 'OUTAGE')}: {s.impact.text}")
     if s.impact.bound:
         out.append(f"  bounded by: {s.impact.bound}")
     return [*out, ""]

@@ -18,6 +18,7 @@ from typing import Any
 
 from network.errors import ConfigError
 from network.plan import Plan, build_plan
+from network.render.context import DRAINED_PREPEND
 from network.render.names import tunnel_key
 from network.review.snapshot import plan_snapshot
 from network.rollout.model import AwsAction, Change, Check, Impact
@@ -191,7 +192,35 @@ def drain_checks(s: Snapshot, drained: frozenset[str], conns: Iterable[str]) -> 
                 "after-drain",
             )
         )
+        if c["routing"] == "bgp":  # what AWS is told: the drained path is the longest
+            length = 1 + DRAINED_PREPEND
+            out.append(
+                Check(
+                    "advertised-prepend",
+                    c["router"],
+                    f"{c['router']}: {via} is sent {', '.join(c['announce'])} with AS path "
+                    f"{' '.join([str(c['customerAsn'])] * length)}",
+                    k,
+                    {"neighbor": via, "prefixes": list(c["announce"]), "asPathLength": length},
+                    "after-drain",
+                )
+            )
     return out
+
+
+def static_caveat(s: Snapshot, conns: Iterable[str], impact: Impact) -> Impact:
+    """Static routing steers only the datacenter's side: say what AWS's side may lose."""
+    static = sorted(c for c in conns if s["connections"].get(c, {}).get("routing") == "static")
+    if impact.loss != "0" or not static:
+        return impact
+    return Impact(
+        "aws-side",
+        impact.text + f"; datacenter to AWS: 0 loss (route distance); AWS to datacenter over "
+        f"{', '.join(static)}: static routing gives the router no way to steer AWS, which "
+        "leaves the tunnel only when it takes it down itself",
+        "what AWS has in flight on the tunnel when it goes down (AWS gives no figure); with "
+        "BGP the drain moves both directions first",
+    )
 
 
 def probe(s: Snapshot, conns: Iterable[str], when: str = "after-restore") -> list[Check]:
@@ -244,6 +273,7 @@ def _tunnel_step(ctx: Ctx, ch: Change, operation: str, why: str, aws: AwsAction)
     )
     if not carriers(ctx.prev, drained, [conn]):
         impact = Impact("outage", f"{conn} has no other tunnel up", "until the tunnel is back")
+    impact = static_caveat(ctx.prev, [conn], impact)
     return [
         Sub(
             f"{ch.kind} {ch.subject}",
@@ -454,7 +484,9 @@ def _whole(
         ),
         *probe(ctx.next, after or conns),
     ]
-    impact = _no_carrier_outage(ctx.prev, conns, *outage) or _zero(zero)
+    impact = static_caveat(
+        ctx.prev, conns, _no_carrier_outage(ctx.prev, conns, *outage) or _zero(zero)
+    )
     return [
         Sub(
             f"{ch.kind} {ch.subject}",

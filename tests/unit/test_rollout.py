@@ -110,6 +110,11 @@ def test_psk_rotation_goes_tunnel_by_tunnel_the_router_following() -> None:
         assert [c.tunnel for c in checks(s, "bgp-established", "after-drain")] == [other]
         assert [c.tunnel for c in checks(s, "ipsec-sa")] == [f"dc1-edge1-app-{n}"]
         assert checks(s, "route-avoids", "after-drain")[0].expect["prefixes"] == ["10.16.0.0/16"]
+        assert checks(s, "advertised-prepend", "after-drain")[0].expect == {
+            "neighbor": "169.254.198.113" if n == 1 else "169.254.198.117",
+            "prefixes": ["10.128.0.0/16"],
+            "asPathLength": 5,
+        }
         assert checks(s, "probe", "after-restore")[0].expect == {
             "from": "10.128.0.0/16",
             "to": "10.16.0.0/16",
@@ -188,6 +193,7 @@ def test_inside_cidr_one_tunnel_per_apply_static_drain_by_distance() -> None:
         s1.aws.operations
     )
     assert not checks(s1, "bgp-established")  # static routing: IPsec and the probe
+    assert s1.impact.loss == "aws-side" and "static routing" in s1.impact.text
     assert checks(s1, "ipsec-sa")[0].expect["insideCidr"] == "169.254.21.0/30"
     cfg1 = yaml.safe_load(s1.config_text)["config"][NET]["connections"]["dc1-edge1-web"]
     assert cfg1["tunnel2"] == {"insideCidr": "169.254.20.4/30"}
