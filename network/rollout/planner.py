@@ -36,10 +36,12 @@ from network.review.diff import (
 )
 from network.review.replacements import CHECKED_UPSTREAM
 from network.review.snapshot import plan_snapshot
-from network.rollout import steps as st
+from network.rollout.checks import carriers, keys
 from network.rollout.classify import classify
 from network.rollout.configs import stack_file_text, step_config
 from network.rollout.model import Change, Impact, Rollout, RouterChange, Step
+from network.rollout.steps import HANDLERS
+from network.rollout.substep import Ctx, NoSafeOrderError, Sub
 
 Records = dict[str, dict[str, Any]]  # router key -> its `routers` output record
 Files = dict[str, dict[str, str]]  # router key -> file name -> rendered text
@@ -234,7 +236,7 @@ def _refusals(prev: Mapping[str, Any], ch: Change) -> list[str]:
     if (
         ch.kind == "connection-replace"
         and prev["connections"][ch.subject]["gatewayType"] == "vgw"
-        and not st.carriers(prev, st.keys(prev, [ch.subject]), [ch.subject])
+        and not carriers(prev, keys(prev, [ch.subject]), [ch.subject])
     ):
         out.append(
             f"{ch.subject} is replaced ({'; '.join(ch.detail) or 'a replacing input'}) and is "
@@ -278,8 +280,8 @@ def plan_rollout(inp: Inputs) -> Rollout:
         return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), (), tuple(refusals))
     try:
         steps = _steps(inp, chain)
-    except (st.NoSafeOrderError, ConfigError) as e:
-        why = e.reasons if isinstance(e, st.NoSafeOrderError) else [f"a step does not render: {e}"]
+    except (NoSafeOrderError, ConfigError) as e:
+        why = e.reasons if isinstance(e, NoSafeOrderError) else [f"a step does not render: {e}"]
         if inp.force:
             return _forced(inp, plan, new, tuple(c.change for c in chain), tuple(why))
         return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), (), tuple(why))
@@ -330,7 +332,7 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
     for i, t in enumerate(chain, 1):
         t.path = f"{inp.step_dir}/{i:02d}/Pulumi.{inp.stack}.yaml"
         renewed |= set(t.snap["connections"]) - set(ids)
-        ctx = st.Ctx(
+        ctx = Ctx(
             inp.stack,
             prev,
             t.snap,
@@ -346,7 +348,7 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
             f"pulumi up --stack {inp.stack} --config-file {t.path}"
         )
         text = stack_file_text(inp.document, t.config, header)
-        for sub in st.HANDLERS[t.change.kind](ctx, t.change):
+        for sub in HANDLERS[t.change.kind](ctx, t.change):
             renewed |= set(sub.renews)
             sub_target, sub_text = _records(t.plan, inp.outputs, renewed, t.snap), text
             if sub.override is not None:
@@ -367,7 +369,7 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
 
 def _render_sub(
     inp: Inputs,
-    sub: st.Sub,
+    sub: Sub,
     t: _Transition,
     cur: Records,
     target: Records,
