@@ -598,3 +598,15 @@ def test_rollout_against_a_real_offline_apply(
         assert f"--vpn-tunnel-outside-ip-address {t['awsOutsideIp']} " in s["aws"]["commands"][0]
     written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
     assert secrets and not any(k in text + written for k in secrets)
+
+
+def test_the_planner_never_imports_pulumi() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, network.rollout, network.rollout.cli; "
+        "sys.exit(any(m.split('.')[0] in ('pulumi', 'pulumi_aws') for m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
