@@ -610,3 +610,39 @@ def test_the_planner_never_imports_pulumi() -> None:
     )
     root = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("stack", "where", "value", "why"),
+    [
+        ("staging", ("vpnGateways", "web-vgw", "asn"), 64514, "REPLACES VIRTUAL PRIVATE GATEWAY"),
+        ("prod", ("transitGateways", "hub", "asn"), 64601, "AWS REFUSES THE NEW ASN"),
+    ],
+)
+def test_gateway_asn_changes_have_no_safe_order(
+    stack: str, where: tuple[str, str, str], value: int, why: str
+) -> None:
+    def edit(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+        net[where[0]][where[1]][where[2]] = value
+
+    r, _ = rollout(stack, edit)
+    assert r.refused and not r.steps and why in r.refusals[0]
+    forced, _ = rollout(stack, edit, force=True)
+    assert [s.impact.loss for s in forced.steps] == ["outage"]
+
+
+def test_inside_cidr_with_an_older_provider_goes_through_the_aws_cli() -> None:
+    """A provider that replaces the connection on a new inside CIDR: the CLI call per tunnel
+    and `pulumi refresh` keep the connection (and its outside addresses)."""
+    old = stack_config("staging")
+    new = copy.deepcopy(old)
+    _inside(new, new[NET])
+    snap, outputs = applied("staging", old)
+    r = plan_rollout(Inputs("staging", new, {"config": new}, snap, outputs, upstream=None))
+    assert kinds(r) == ["inside-cidr", "inside-cidr"]
+    for n, s in enumerate(r.steps, 1):
+        assert s.aws.kind == "aws-api"
+        assert s.aws.commands[0].startswith("aws ec2 modify-vpn-tunnel-options --vpn-connection-id")
+        assert f"--vpn-tunnel-outside-ip-address 198.51.100.{n} " in s.aws.commands[0]
+        assert s.aws.commands[1] == "pulumi refresh --stack staging --yes"
+        assert "0.0.0." not in s.dc[0].diff  # the outside addresses stay
