@@ -329,6 +329,8 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
     renewed: set[str] = set()
     prev: Mapping[str, Any] = inp.applied
     out: list[Step] = []
+    # How the routers' current configs are rendered: from which stack file, with what.
+    state: dict[str, Any] = {"config": "applied", "drained": [], "cryptoUnion": []}
     for i, t in enumerate(chain, 1):
         t.path = f"{inp.step_dir}/{i:02d}/Pulumi.{inp.stack}.yaml"
         renewed |= set(t.snap["connections"]) - set(ids)
@@ -361,7 +363,9 @@ def _steps(inp: Inputs, chain: list[_Transition]) -> tuple[Step, ...]:
                     f"crossnet rollout of stack {inp.stack}: {sub.title}\n"
                     f"pulumi up --stack {inp.stack} --config-file {o.path}",
                 )
-            cur, step = _render_sub(inp, sub, t, cur, sub_target, prev, len(out) + 1, sub_text)
+            cur, step, state = _render_sub(
+                inp, sub, t, (cur, state), sub_target, prev, len(out) + 1, sub_text
+            )
             out.append(step)
         prev = t.snap
     return tuple(out)
@@ -371,12 +375,14 @@ def _render_sub(
     inp: Inputs,
     sub: Sub,
     t: _Transition,
-    cur: Records,
+    current: tuple[Records, dict[str, Any]],
     target: Records,
     prev: Mapping[str, Any],
     number: int,
     config_text: str,
-) -> tuple[Records, Step]:
+) -> tuple[Records, Step, dict[str, Any]]:
+    """Render one sub-step's phases; returns the routers' new state and how it renders."""
+    cur, state = current
     nxt = {k: copy.deepcopy(v) for k, v in cur.items()}
     if sub.target == "next":
         for key in sub.routers:
@@ -401,13 +407,15 @@ def _render_sub(
     drained_after = _render(nxt, drained, inp.stack)
     after = _render(nxt, frozenset(), inp.stack)
     touched = set(cur) | set(nxt)
-    render_in = {
-        "config": sub.aws.config or t.path,
-        "drained": sorted(drained),
+    after_state = {
+        "config": (sub.aws.config or t.path) if sub.target == "next" else state["config"],
+        "drained": [],
         "cryptoUnion": list(sub.crypto_union),
     }
 
-    def changes(diffs: dict[str, str], records: Records) -> tuple[RouterChange, ...]:
+    def changes(
+        diffs: dict[str, str], records: Records, render_in: dict[str, Any]
+    ) -> tuple[RouterChange, ...]:
         return tuple(
             RouterChange(
                 k, str((records.get(k) or cur.get(k) or {}).get("platform", "")), d, render_in
@@ -415,13 +423,19 @@ def _render_sub(
             for k, d in diffs.items()
         )
 
+    with_drain = {"drained": sorted(drained)}
+
     step = Step(
         number,
         replace(t.change, routers=tuple(sub.routers) or t.change.routers),
         sub.title,
         sub.why,
         sub.aws,
-        drain=changes(_udiff(before, drained_before, touched, (label[0], "drained")), cur),
+        drain=changes(
+            _udiff(before, drained_before, touched, (label[0], "drained")),
+            cur,
+            {**state, **with_drain},
+        ),
         dc=changes(
             _udiff(
                 drained_before,
@@ -430,13 +444,16 @@ def _render_sub(
                 ("drained" if drained else label[0], label[1]),
             ),
             nxt,
+            {**after_state, **with_drain},
         ),
         dc_when=sub.dc_when,
-        restore=changes(_udiff(drained_after, after, touched, (label[1], "restored")), nxt),
+        restore=changes(
+            _udiff(drained_after, after, touched, (label[1], "restored")), nxt, after_state
+        ),
         drained=tuple(sorted(drained)),
         checks=sub.checks,
         impact=sub.impact,
         config_text=config_text if sub.aws.config else "",
         render_after_apply=sub.render_after_apply,
     )
-    return nxt, step
+    return nxt, step, after_state

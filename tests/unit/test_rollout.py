@@ -102,6 +102,14 @@ def test_psk_rotation_goes_tunnel_by_tunnel_the_router_following() -> None:
         assert "set local-preference 10" in s.drain[0].diff
         assert "prepend 65010 65010 65010 65010" in s.drain[0].diff
         assert "- set local-preference 10" in s.restore[0].diff
+        # how each phase renders: from which stack file, with which tunnels drained
+        assert s.drain[0].render == {
+            "config": "applied" if n == 1 else r.steps[0].aws.config,
+            "drained": [f"dc1-edge1-app-{n}"],
+            "cryptoUnion": [],
+        }
+        assert s.dc[0].render["config"] == s.aws.config and s.dc[0].render["drained"]
+        assert s.restore[0].render == {"config": s.aws.config, "drained": [], "cryptoUnion": []}
         # the router's key for this tunnel (and only it) changes, shown by source
         diff = s.dc[0].diff
         assert f"dc1-edge1-app-{n}.conf" in diff and f"dc1-edge1-app-{3 - n}.conf" not in diff
@@ -158,6 +166,12 @@ def test_tunnel_options_accept_both_then_one_tunnel_per_request() -> None:
     union, t1, t2, done = r.steps
     assert union.dc_when == "before-aws" and union.aws.kind == "none"
     assert "aes256gcm16-prfsha256-ecp384, aes256-sha256-ecp384" in union.dc[0].diff
+    assert union.dc[0].render == {
+        "config": "applied",
+        "drained": [],
+        "cryptoUnion": ["dc1-edge1-app"],
+    }
+    assert t1.drain[0].render["cryptoUnion"] == ["dc1-edge1-app"]
     for n, s in ((1, t1), (2, t2)):
         assert s.aws.kind == "aws-api" and s.drained == (f"dc1-edge1-app-{n}",)
         cmd = s.aws.commands[0]
