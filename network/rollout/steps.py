@@ -85,31 +85,44 @@ def _whole(
 
 
 def add(ctx: Ctx, ch: Change) -> list[Sub]:
-    """New connections come up drained, are checked, then take traffic."""
+    """New connections come up drained, are checked, then take traffic. A VPC that joins
+    existing connections (a TGW attachment): the routers accept its prefix first, which
+    nothing sends yet, so that AWS's new route never meets an old prefix list or limit."""
     conns = list(ch.connections)
     drained = keys(ctx.next, conns)
+    reach = list(conns) or [
+        c for c, x in ctx.next["connections"].items() if x["router"] in _dc_routers(ctx.next, ch)
+    ]
     checks = [
         *(
             x
-            for c in conns
+            for c in reach
             for n in sorted(ctx.next["connections"][c]["tunnels"])
             for x in tunnel_checks(ctx.next, c, int(n))
+            if conns or x.kind == "prefixes-received"
         ),
-        *probe(ctx.next, conns),
+        *probe(ctx.next, reach),
     ]
     what = {
         "vpc-add": f"creates vpc {ch.subject} and its routes",
         "router-add": f"creates the customer gateway of {ch.subject} and its connections",
         "connection-add": f"creates {ch.subject}",
     }[ch.kind]
+    why = (
+        f"the apply {what}; the new tunnels come up drained, so they take traffic only once "
+        "they pass their checks"
+        if conns
+        else f"the routers accept vpc {ch.subject}'s prefix first (nothing sends it yet), then "
+        f"the apply {what}"
+    )
     return [
         Sub(
             f"{ch.kind} {ch.subject}",
-            f"the apply {what}; the routers accept the new VPC prefixes and bring the new "
-            "tunnels up drained, so they take traffic only once they pass their checks",
+            why,
             ctx.up(*(f"CreateVpnConnection {c}" for c in conns), f"{ch.kind} {ch.subject}"),
             tuple(ch.routers) or _dc_routers(ctx.next, ch),
             drained,
+            dc_when="after-aws" if conns else "before-aws",
             checks=tuple(checks),
             impact=_zero("adds paths; no existing flow changes its path before the restore"),
             render_after_apply=bool(conns),

@@ -660,3 +660,44 @@ def test_inside_cidr_with_an_older_provider_goes_through_the_aws_cli() -> None:
         assert f"--vpn-tunnel-outside-ip-address 198.51.100.{n} " in s.aws.commands[0]
         assert s.aws.commands[1] == "pulumi refresh --stack staging --yes"
         assert "0.0.0." not in s.dc[0].diff  # the outside addresses stay
+
+
+def test_add_vpc_on_the_transit_gateway_routers_accept_first() -> None:
+    def edit(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+        net["vpcs"]["web"] = {
+            "cidr": "10.4.0.0/16",
+            "azs": ["us-east-1a", "us-east-1b"],
+            "tiers": {"private": {"prefixLength": 20}, "transit": {"prefixLength": 28}},
+        }
+        hub = net["transitGateways"]["hub"]
+        hub["attachments"]["web"] = {"tier": "transit"}
+        hub["routeTables"]["spokes"]["associations"].append("vpc:web")
+        for table in ("shared", "onprem"):
+            hub["routeTables"][table]["propagations"].append("vpc:web")
+
+    r, new = rollout("prod", edit)
+    assert kinds(r) == ["vpc-add"]
+    s = r.steps[0]
+    assert s.dc_when == "before-aws" and not s.drained
+    assert {c.router for c in s.dc} == {"ash-edge1", "ash-edge2", "fra-edge1", "fra-edge2"}
+    got = checks(s, "prefixes-received")
+    assert len(got) == 8 and all("10.4.0.0/16" in c.expect["prefixes"] for c in got)
+    assert {c.expect["to"] for c in checks(s, "probe", "after-restore")} >= {"10.4.0.0/16"}
+    assert_configs_plan(r, "prod", new)
+
+
+def test_shrunk_dc_prefix_security_groups_first_then_the_routers() -> None:
+    def edit(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+        net["datacenters"]["ash"]["prefixes"] = ["10.128.0.0/17"]
+        for rule in net["vpcs"].values():
+            for r in rule.get("ingress", []):
+                r["from"] = [x if x != "10.128.0.0/16" else "10.128.0.0/17" for x in r["from"]]
+
+    r, new = rollout("prod", edit)
+    # the security groups' new sources are no class of their own: applied first, listed
+    assert kinds(r) == ["other", "dc-prefix"]
+    assert any(d.startswith("ingress ") for d in r.steps[0].change.detail)
+    s = r.steps[1]
+    assert s.change.detail == ("announce 10.128.0.0/17", "withdraw 10.128.0.0/16")
+    assert s.dc_when == "after-aws"  # a new prefix too: AWS admits it first
+    assert_configs_plan(r, "prod", new)
