@@ -701,3 +701,24 @@ def test_shrunk_dc_prefix_security_groups_first_then_the_routers() -> None:
     assert s.change.detail == ("announce 10.128.0.0/17", "withdraw 10.128.0.0/16")
     assert s.dc_when == "after-aws"  # a new prefix too: AWS admits it first
     assert_configs_plan(r, "prod", new)
+
+
+def test_static_vgw_connection_to_tgw_deletes_its_static_routes_first() -> None:
+    def edit(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+        net["vpcs"]["web"]["tiers"]["transit"] = {"prefixLength": 28}
+        net["transitGateways"] = {
+            "hub": {"asn": 64600, "ecmp": False, "attachments": {"web": {"tier": "transit"}}}
+        }
+        net["connections"]["dc1-edge1-web"]["gateway"] = "hub"
+
+    r, new = rollout("staging", edit)
+    assert kinds(r) == ["other", "gateway-move"]
+    move = r.steps[1]
+    assert move.aws.commands[0] == (
+        "aws ec2 delete-vpn-connection-route --vpn-connection-id vpn-00002 "
+        "--destination-cidr-block 10.144.0.0/16"
+    )
+    assert move.aws.commands[1] == "pulumi refresh --stack staging --yes"
+    assert move.aws.commands[2].startswith("pulumi up --stack staging --config-file")
+    assert move.impact.loss == "outage" and "ModifyVpnConnection" in move.impact.text
+    assert_configs_plan(r, "staging", new)
