@@ -60,15 +60,6 @@ MAX_PREFIX_RESTART_MINUTES = 5
 # is up (AWS prefers the shorter path, and a VGW uses one tunnel at a time).
 SECONDARY_LOCAL_PREF = 50
 SECONDARY_PREPEND = 2
-# A drained tunnel (`build_context(drained=...)`, used by `crossnet rollout` before a
-# tunnel or router is changed) is made worse than a standby one, both ways: a lower
-# local preference inbound and a longer AS path outbound (AWS prefers the shorter
-# path: a VGW moves to the other tunnel, a TGW drops it from ECMP), and with static
-# routing a worse distance (FortiOS: priority) than any tunnel in service.
-DRAINED_LOCAL_PREF = 10
-DRAINED_PREPEND = 4
-DRAINED_STATIC_DISTANCE = 20
-DRAINED_STATIC_PRIORITY = 20
 # Every announced datacenter prefix gets a discard route with the worst distance: BGP
 # can then announce it whatever the router's RIB holds, any real route to the prefix
 # (or a part of it) wins, and traffic AWS sends to unused datacenter space is dropped
@@ -120,7 +111,6 @@ class TunnelContext:
     psk: str
     local_pref: int | None
     prepend: tuple[int, ...]
-    drained: bool  # depreferred for a rollout step (see DRAINED_*)
     static_distance: int
     static_priority: int  # FortiOS only (the others have no priority)
     static_routes: tuple[tuple[int, str], ...]  # (route id, AWS prefix): FortiOS needs ids
@@ -225,25 +215,20 @@ class RouterContext:
         return tuple(t for c in self.connections if c.bgp for t in c.tunnels)
 
 
-def build_context(
-    router: Router, redact: bool = False, drained: frozenset[str] = frozenset()
-) -> dict[str, Any]:
+def build_context(router: Router, redact: bool = False) -> dict[str, Any]:
     """The template context of one router: `{"router": RouterContext}`.
 
-    `drained`: tunnel keys (`<connection>-<n>`) to move traffic off (see DRAINED_*).
     Raises ConfigError naming every problem (unknown platform, no tunnels,
     addresses that do not parse, crypto the platform cannot express, ...).
     """
     p = Problems()
-    ctx = _router(router, redact, p, drained)
+    ctx = _router(router, redact, p)
     p.raise_if_any(f"router {router.key!r} in the stack outputs")
     assert ctx is not None
     return {"router": ctx}
 
 
-def _router(
-    r: Router, redact: bool, p: Problems, drained: frozenset[str] = frozenset()
-) -> RouterContext | None:
+def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
     path = f"routers.{r.key}"
     if r.platform not in PLATFORMS:
         p.add(f"{path}.platform", r.platform, "unknown platform; known: " + ", ".join(PLATFORMS))
@@ -255,7 +240,7 @@ def _router(
         return None
     conns = []
     for i in range(len(r.connections)):
-        conn = _connection(r, i, redact, p, drained)
+        conn = _connection(r, i, redact, p)
         if conn is not None:
             conns.append(conn)
     if p:
@@ -333,9 +318,7 @@ def iosxe_dpd_retry(timeout: int, interval: int) -> int:
     return max(low, min(high, (timeout - interval) // IOSXE_DPD_RETRIES))
 
 
-def _connection(
-    r: Router, index: int, redact: bool, p: Problems, drained: frozenset[str] = frozenset()
-) -> ConnectionContext | None:
+def _connection(r: Router, index: int, redact: bool, p: Problems) -> ConnectionContext | None:
     c: Connection = r.connections[index]
     path = f"routers.{r.key}.connections[{c.name}]"
     before = len(p.items)
@@ -390,9 +373,7 @@ def _connection(
             vendor = cr.PLATFORM_CRYPTO[r.platform](spec)
         except cr.UnsupportedCryptoError as e:
             p.add(f"{path}.crypto", r.platform, str(e))
-    tunnels = [
-        t for t in (_tunnel(r, c, t, redact, p, drained) for t in c.tunnels) if t is not None
-    ]
+    tunnels = [t for t in (_tunnel(r, c, t, redact, p) for t in c.tunnels) if t is not None]
     if len(p.items) > before or spec is None:
         return None
     margin = spec.rekey_margin
@@ -450,14 +431,7 @@ def _connection(
     )
 
 
-def _tunnel(
-    r: Router,
-    c: Connection,
-    t: Tunnel,
-    redact: bool,
-    p: Problems,
-    drained: frozenset[str] = frozenset(),
-) -> TunnelContext | None:
+def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> TunnelContext | None:
     path = f"routers.{r.key}.connections[{c.name}].tunnels[{t.number}]"
     before = len(p.items)
     for name, value in (
@@ -492,8 +466,7 @@ def _tunnel(
     number = names.tunnel_number(net)
     iface = names.INTERFACE_FORMATS.get(r.platform, "tun{n}").format(n=number)
     key = names.tunnel_key(c.name, t.number)
-    drain = key in drained
-    secondary = (t.preference == "secondary" or drain) and c.routing == "bgp"
+    secondary = t.preference == "secondary" and c.routing == "bgp"
     map_key = iface if r.platform == "fortios" else key  # FortiOS names stop at 35 chars
     return TunnelContext(
         connection=c.name,
@@ -516,11 +489,10 @@ def _tunnel(
         keepalive=t.keepalive,
         preference=t.preference,
         psk=REDACTED if redact else t.psk.reveal(),
-        drained=drain,
-        local_pref=(DRAINED_LOCAL_PREF if drain else SECONDARY_LOCAL_PREF) if secondary else None,
-        prepend=(r.asn,) * (DRAINED_PREPEND if drain else SECONDARY_PREPEND) if secondary else (),
-        static_distance=_static_distance(r.platform, t.preference, drain),
-        static_priority=DRAINED_STATIC_PRIORITY if drain else FORTIOS_STATIC_PRIORITY[t.preference],
+        local_pref=SECONDARY_LOCAL_PREF if secondary else None,
+        prepend=(r.asn,) * SECONDARY_PREPEND if secondary else (),
+        static_distance=STATIC_DISTANCE["primary" if r.platform == "fortios" else t.preference],
+        static_priority=FORTIOS_STATIC_PRIORITY[t.preference],
         # Unique per router: tunnel numbers are, and a tunnel carries fewer than 100 prefixes.
         static_routes=tuple(
             (number * 100 + i + 1, str(IPNetwork(x).cidr)) for i, x in enumerate(c.accept)
@@ -536,13 +508,6 @@ def _tunnel(
         static_comment=f"{c.name} tunnel {t.number}",
         description=f"crossnet {c.name} tunnel {t.number} to AWS {t.aws_outside_ip}",
     )
-
-
-def _static_distance(platform: str, preference: str, drain: bool) -> int:
-    # FortiOS keeps equal distances (see FORTIOS_STATIC_PRIORITY): its priority drains.
-    if platform == "fortios":
-        return STATIC_DISTANCE["primary"]
-    return DRAINED_STATIC_DISTANCE if drain else STATIC_DISTANCE[preference]
 
 
 def _named_crypto(

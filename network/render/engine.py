@@ -13,6 +13,7 @@ from network.errors import ConfigError, Problem
 from network.platforms import PLATFORMS
 from network.render.check import review_router
 from network.render.context import RouterContext, build_context
+from network.render.drain import drain
 from network.render.environment import environment
 
 # A file name holding "{tunnel}" is rendered once per tunnel from this template.
@@ -38,12 +39,12 @@ def render_router(
 ) -> dict[str, str]:
     """Render one router: file name (relative to its directory) -> text.
 
-    `drained`: tunnel keys to render depreferred both ways (see context.DRAINED_*).
+    `drained`: tunnel keys to render depreferred both ways (network.render.drain).
     File names follow network.platforms.PLATFORMS; a "{tunnel}" entry expands
     to one file per tunnel (`conf.d/<connection>-<n>.conf` on Linux).
     Raises ConfigError for input the router cannot be rendered from.
     """
-    return _render(build_context(router, redact, drained)["router"])
+    return _render(drain(build_context(router, redact)["router"], drained))
 
 
 def _render(ctx: RouterContext) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from network.render.context import DRAINED_PREPEND
+from network.render.drain import DRAINED_PREPEND
 from network.render.names import tunnel_key
 from network.rollout.model import Check, Impact
 
