@@ -732,3 +732,25 @@ def test_static_vgw_connection_to_tgw_deletes_its_static_routes_first() -> None:
     assert move.aws.commands[2].startswith("pulumi up --stack staging --config-file")
     assert move.impact.loss == "outage" and "ModifyVpnConnection" in move.impact.text
     assert_configs_plan(r, "staging", new)
+
+
+@pytest.mark.parametrize("router", ["ash-edge1", "ash-edge2", "fra-edge1", "fra-edge2"])
+def test_the_bgp_drain_reads_back_in_each_platforms_syntax(router: str) -> None:
+    """IOS-XE, Junos, Linux and FortiOS: each drained render, read by that platform's config
+    reader, depreferences exactly the drained tunnel, both ways."""
+    from network.rollout import planner
+
+    snap, outputs = applied("prod", stack_config("prod"))
+    records = planner._mark_keys(copy.deepcopy(outputs["routers"]), snap)
+    platform = records[router]["platform"]
+    conn = records[router]["connections"][0]
+    drained_ip = conn["tunnels"][0]["awsInsideIp"]
+    files = planner._render(records, frozenset({f"{conn['name']}-1"}), "prod")[router]
+    facts = facts_reader(platform)(files)
+    by = {str(t.neighbor): t for t in facts.tunnels}
+    assert set(by) == {t["awsInsideIp"] for t in conn["tunnels"]}
+    for ip, t in by.items():
+        if ip == drained_ip:
+            assert t.local_pref == 10 and t.prepend == (snap["datacenters"][router[:3]]["asn"],) * 4
+        else:  # ECMP: the other tunnel stays as it was
+            assert t.local_pref in (None, 100) and not t.prepend
