@@ -13,6 +13,7 @@ from network.errors import ConfigError, Problem
 from network.platforms import PLATFORMS
 from network.render.check import review_router
 from network.render.context import RouterContext, build_context
+from network.render.drain import drain
 from network.render.environment import environment
 
 # A file name holding "{tunnel}" is rendered once per tunnel from this template.
@@ -33,14 +34,17 @@ class RenderedRouter:
     notes: tuple[str, ...] = ()  # what the platform cannot do (check.Review.notes)
 
 
-def render_router(router: Router, redact: bool = False) -> dict[str, str]:
+def render_router(
+    router: Router, redact: bool = False, drained: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Render one router: file name (relative to its directory) -> text.
 
+    `drained`: tunnel keys to render depreferred both ways (network.render.drain).
     File names follow network.platforms.PLATFORMS; a "{tunnel}" entry expands
     to one file per tunnel (`conf.d/<connection>-<n>.conf` on Linux).
     Raises ConfigError for input the router cannot be rendered from.
     """
-    return _render(build_context(router, redact)["router"])
+    return _render(drain(build_context(router, redact)["router"], drained))
 
 
 def _render(ctx: RouterContext) -> dict[str, str]:

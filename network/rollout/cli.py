@@ -1,0 +1,145 @@
+"""`crossnet rollout --stack S`: print (and write) the ordered steps of a change.
+
+Reads the applied state (`.crossnet/S/applied.json` for the plan snapshot,
+`.crossnet/S/outputs.json` for what AWS assigned) and the edited stack file,
+computes the rollout (network.rollout.planner) and prints it. `--json` prints
+the plan as JSON; `--out DIR` (default `.crossnet/S/rollout/`) receives
+`rollout.json` and one stack file per step, `steps/NN/Pulumi.S.yaml`, which
+is exactly what that step's `pulumi up --config-file` reads. Exit 0: a plan (or
+nothing to do); 1: refused, no safe order (nothing written; `--force` plans it
+anyway, outage stated); 2: invalid input (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from network.contract import write_private
+from network.errors import ConfigError, Problem
+from network.review.diff import check_snapshot, load_outputs_raw
+from network.rollout.model import Rollout
+from network.rollout.planner import Inputs, plan_rollout
+from network.rollout.render import render_text
+from network.stack_file import load_yaml, read_stack_config
+from network.state import outputs_path, stack_file, state_dir
+
+
+def load_applied_state(stack: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The applied plan snapshot and stack outputs of `stack`. Raises ConfigError."""
+    applied = state_dir(stack, create=False) / "applied.json"
+    outputs = outputs_path(stack, create=False)
+    missing = [
+        Problem(str(p), "missing", f"no applied state: run `crossnet up --stack {stack}` first")
+        for p in (applied, outputs)
+        if not p.is_file()
+    ]
+    if missing:
+        raise ConfigError(f"applied state of stack {stack!r}", missing)
+    try:
+        data = json.loads(applied.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(str(applied), [Problem("(file)", "not JSON", str(e))]) from None
+    snap = data.get("plan") if isinstance(data, dict) else None
+    snap = check_snapshot(snap, str(applied), "plan")
+    out = load_outputs_raw(outputs, strict=True)
+    if out is None or not isinstance(out.get("routers"), dict):
+        raise ConfigError(
+            str(outputs),
+            [Problem("routers", "missing", "stack outputs hold a `routers` record (contract)")],
+        )
+    return snap, out, f"the last apply ({applied})"
+
+
+def compute(args: argparse.Namespace) -> Rollout:
+    """Everything read and checked, the rollout computed; nothing written."""
+    snap, outputs, baseline = load_applied_state(args.stack)
+    path = args.config or stack_file(args.stack)
+    config = read_stack_config(args.stack, path)
+    document = load_yaml(path.read_text(), str(path))
+    out_dir = args.out or state_dir(args.stack, create=False) / "rollout"
+    from network.review.replacements import provider_upstream
+
+    return plan_rollout(
+        Inputs(
+            args.stack,
+            config,
+            document,
+            snap,
+            outputs,
+            baseline=baseline,
+            upstream=provider_upstream(),
+            force=args.force,
+            step_dir=str(out_dir / "steps"),
+        )
+    )
+
+
+def write_rollout(r: Rollout, out_dir: Path) -> None:
+    """rollout.json and each step's stack file, private (the configs may hold secure: values)."""
+    steps = out_dir / "steps"
+    if steps.exists():
+        shutil.rmtree(steps)  # a previous rollout's files must not pass for this one's
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    steps.mkdir(mode=0o700)
+    for s in r.steps:
+        if s.config_text and s.aws.config:
+            p = Path(s.aws.config)
+            p.parent.mkdir(exist_ok=True, mode=0o700)
+            write_private(p, s.config_text)
+    write_private(out_dir / "rollout.json", json.dumps(r.as_json(), indent=2) + "\n")
+
+
+def run_rollout(args: argparse.Namespace) -> int:
+    r = compute(args)
+    if args.json:
+        sys.stdout.write(json.dumps(r.as_json(), indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(r))
+    if r.refused:
+        print("refused: no safe order (nothing written); --force plans it anyway", file=sys.stderr)
+        return 1
+    if r.steps:
+        out_dir = args.out or state_dir(args.stack) / "rollout"
+        write_rollout(r, out_dir)
+        print(f"wrote {out_dir}/rollout.json and {len(r.steps)} step(s)", file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "rollout",
+        help="the safe order of a change to the live network, step by step",
+        description="From the applied state (.crossnet/<stack>/applied.json and outputs.json) "
+        "and the edited stack file, compute the ordered steps of the change: per step the "
+        "stack file its `pulumi up --config-file` applies (or the AWS CLI call), the drain "
+        "before and the restore after it, each router's config diff (keys redacted), the "
+        "checks that must pass and the traffic impact. Exit 0: planned; 1: refused (no safe "
+        "order); 2: invalid input.",
+    )
+    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the edited stack file (default: stacks/Pulumi.<stack>.yaml)",
+    )
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write rollout.json and the step stack files here (default .crossnet/<stack>/rollout)",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="plan a change with no safe order anyway, as one step with its outage stated",
+    )
+    p.set_defaults(func=run_rollout)
