@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -233,6 +233,8 @@ class _OutsideAllocator:
 
 
 _ALLOCATOR = _OutsideAllocator()
+# Patch lists of other modules (network.offline.modify), installed with this one's.
+EXTRA_PATCHES: list[Callable[[], list[tuple[type, str, Any]]]] = []
 _saved: dict[tuple[type, str], Any] = {}
 _installed = False
 
@@ -1175,7 +1177,7 @@ def install_extensions() -> None:
     global _installed
     if _installed:
         return
-    for owner, name, replacement in _patch_table():
+    for owner, name, replacement in _patch_table() + [p for f in EXTRA_PATCHES for p in f()]:
         _saved[(owner, name)] = owner.__dict__.get(name, _MISSING)
         setattr(owner, name, replacement)
     _ALLOCATOR.reset()
