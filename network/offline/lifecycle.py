@@ -422,6 +422,23 @@ def _backend(call: Callable[[Any, StateResource], Any]) -> Callable[[Lifecycle, 
     return delete
 
 
+def _disable_propagation(b: Any, attachment: str, table: str) -> None:
+    """DisableTransitGatewayRouteTablePropagation for one table. moto keeps one
+    propagation record per attachment, so its own call fails for an attachment
+    that propagates to several tables (prod's VPNs): the table's list is the truth."""
+    b.disable_route_table_propagation(
+        transit_gateway_attachment_id=attachment, transit_gateway_route_table_id=table
+    )
+    still = any(
+        p.transitGatewayAttachmentId == attachment
+        for t in b.transit_gateways_route_tables.values()
+        for p in t.route_table_propagation
+    )
+    if not still and attachment in b.transit_gateway_propagations:
+        b.disable_attachment_propagation(transit_gateway_attachment_id=attachment)
+        b.transit_gateway_propagations.pop(attachment)
+
+
 def _nothing(lc: Lifecycle, r: StateResource) -> None:
     """Deleting this resource changes nothing in AWS (a password; an accepter, options)."""
 
@@ -468,8 +485,8 @@ _DELETES: dict[str, Callable[[Lifecycle, StateResource], None]] = {
         )
     ),
     "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": _backend(
-        lambda b, r: b.disable_transit_gateway_route_table_propagation(
-            r.inputs["transitGatewayAttachmentId"], r.inputs["transitGatewayRouteTableId"]
+        lambda b, r: _disable_propagation(
+            b, r.inputs["transitGatewayAttachmentId"], r.inputs["transitGatewayRouteTableId"]
         )
     ),
     "aws:ec2transitgateway/route:Route": _backend(

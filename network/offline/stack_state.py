@@ -214,15 +214,21 @@ def references(r: StateResource, ids: Mapping[str, str]) -> set[str]:
 
 
 def dependency_order(resources: Iterable[StateResource]) -> list[StateResource]:
-    """The resources with every one after those it refers to (stable otherwise).
-
-    IDs that are not unique (a password's "none", a component's "") are no reference.
-    """
+    """The resources with every one after those it refers to (stable otherwise)."""
     items = list(resources)
-    counts: dict[str, int] = {}
+    # An ID is the resource's that does not name it among its inputs: a peering
+    # accepter takes its connection's ID as its own. Placeholder IDs ("none" of
+    # every password) stand for no resource.
+    # A VPN connection also owns its TGW attachment, a VPC its main route table:
+    # IDs among the outputs that it was not given.
+    owners: dict[str, list[StateResource]] = {}
     for r in items:
-        counts[r.id] = counts.get(r.id, 0) + 1
-    ids = {r.id: r.urn for r in items if r.id and counts[r.id] == 1}
+        given = json.dumps(r.inputs)
+        extra = [v for k, v in r.outputs.items() if k.endswith("Id") and isinstance(v, str)]
+        for rid in dict.fromkeys([r.id, *extra]):
+            if rid and rid != "none" and rid not in given:
+                owners.setdefault(rid, []).append(r)
+    ids = {rid: rs[0].urn for rid, rs in owners.items() if len(rs) == 1}
     deps = {r.urn: references(r, ids) for r in items}
     done: set[str] = set()
     out: list[StateResource] = []
