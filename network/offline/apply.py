@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from botocore.exceptions import ClientError
+from moto.core.exceptions import ServiceException
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
-
-from botocore.exceptions import ClientError
-from moto.core.exceptions import ServiceException
 
 from network.contract import parse_outputs
 from network.errors import CrossnetError

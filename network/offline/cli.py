@@ -43,9 +43,9 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from network.offline.stack_state import last_applied_plan
     from network.plan import build_plan
     from network.stack_file import offline_secrets, read_stack_config
-    from network.offline.stack_state import last_applied_plan
 
     fresh = bool(getattr(args, "fresh", False))
     as_json = bool(getattr(args, "json", False))

@@ -165,7 +165,9 @@ class Lifecycle:
             self._record("create", typ, name, (), "", rid, region, inputs, outputs)
             return rid, outputs
         new = _norm(inputs)
-        changed = tuple(sorted(k for k in set(new) | set(old.inputs) if new.get(k) != old.inputs.get(k)))
+        changed = tuple(
+            sorted(k for k in set(new) | set(old.inputs) if new.get(k) != old.inputs.get(k))
+        )
         if not changed and region == old.region:
             self._record("same", typ, name, (), old.id, old.id, region, inputs, old.outputs)
             return old.id, dict(old.outputs)
@@ -214,7 +216,9 @@ class Lifecycle:
                 self._delete(r)
 
     # ------------------------------------------------------------ updates
-    def _update(self, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
+    def _update(
+        self, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+    ) -> dict[str, Any]:
         b = self.mocks.backend(old.region)
         rest = [p for p in changed if p not in _TAGS]
         if "tags" in changed:
@@ -241,26 +245,29 @@ class Lifecycle:
 
 # ---------------------------------------------------------------- per-type updates
 
-_TUNNEL_PROPS = {src: dst for src, dst in (
-    ("InsideCidr", "TunnelInsideCidr"),
-    ("InsideIpv6Cidr", "TunnelInsideIpv6Cidr"),
-    ("PresharedKey", "PreSharedKey"),
-    ("Phase1EncryptionAlgorithms", "Phase1EncryptionAlgorithms"),
-    ("Phase1IntegrityAlgorithms", "Phase1IntegrityAlgorithms"),
-    ("Phase1DhGroupNumbers", "Phase1DHGroupNumbers"),
-    ("Phase1LifetimeSeconds", "Phase1LifetimeSeconds"),
-    ("Phase2EncryptionAlgorithms", "Phase2EncryptionAlgorithms"),
-    ("Phase2IntegrityAlgorithms", "Phase2IntegrityAlgorithms"),
-    ("Phase2DhGroupNumbers", "Phase2DHGroupNumbers"),
-    ("Phase2LifetimeSeconds", "Phase2LifetimeSeconds"),
-    ("RekeyMarginTimeSeconds", "RekeyMarginTimeSeconds"),
-    ("RekeyFuzzPercentage", "RekeyFuzzPercentage"),
-    ("ReplayWindowSize", "ReplayWindowSize"),
-    ("DpdTimeoutSeconds", "DPDTimeoutSeconds"),
-    ("DpdTimeoutAction", "DPDTimeoutAction"),
-    ("StartupAction", "StartupAction"),
-    ("IkeVersions", "IKEVersions"),
-)}
+_TUNNEL_PROPS = {
+    src: dst
+    for src, dst in (
+        ("InsideCidr", "TunnelInsideCidr"),
+        ("InsideIpv6Cidr", "TunnelInsideIpv6Cidr"),
+        ("PresharedKey", "PreSharedKey"),
+        ("Phase1EncryptionAlgorithms", "Phase1EncryptionAlgorithms"),
+        ("Phase1IntegrityAlgorithms", "Phase1IntegrityAlgorithms"),
+        ("Phase1DhGroupNumbers", "Phase1DHGroupNumbers"),
+        ("Phase1LifetimeSeconds", "Phase1LifetimeSeconds"),
+        ("Phase2EncryptionAlgorithms", "Phase2EncryptionAlgorithms"),
+        ("Phase2IntegrityAlgorithms", "Phase2IntegrityAlgorithms"),
+        ("Phase2DhGroupNumbers", "Phase2DHGroupNumbers"),
+        ("Phase2LifetimeSeconds", "Phase2LifetimeSeconds"),
+        ("RekeyMarginTimeSeconds", "RekeyMarginTimeSeconds"),
+        ("RekeyFuzzPercentage", "RekeyFuzzPercentage"),
+        ("ReplayWindowSize", "ReplayWindowSize"),
+        ("DpdTimeoutSeconds", "DPDTimeoutSeconds"),
+        ("DpdTimeoutAction", "DPDTimeoutAction"),
+        ("StartupAction", "StartupAction"),
+        ("IkeVersions", "IKEVersions"),
+    )
+}
 _LISTS = ("Algorithms", "Numbers", "IkeVersions")
 
 
@@ -279,7 +286,9 @@ def _tunnel_request(inputs: dict[str, Any], n: int, props: list[str]) -> dict[st
     return spec
 
 
-def _vpn_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
+def _vpn_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
     ec2 = lc.mocks.ec2(old.region)
     b = lc.mocks.backend(old.region)
     moves = [p for p in ("customerGatewayId", "vpnGatewayId", "transitGatewayId") if p in changed]
@@ -302,13 +311,19 @@ def _vpn_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], chang
         modify.settle(b, old.id)
     other = [p for p in changed if p not in moves and not p.startswith(("tunnel1", "tunnel2"))]
     if other:
-        raise LifecycleError(f"{VPN} '{old.name}': updating {', '.join(other)} in place is not emulated")
+        raise LifecycleError(
+            f"{VPN} '{old.name}': updating {', '.join(other)} in place is not emulated"
+        )
     return lc.mocks.vpn_state(old.region, old.id, inputs)
 
 
-def _vgw_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
+def _vgw_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
     if changed != ("vpcId",):
-        raise LifecycleError(f"VpnGateway '{old.name}': updating {', '.join(changed)} is not emulated")
+        raise LifecycleError(
+            f"VpnGateway '{old.name}': updating {', '.join(changed)} is not emulated"
+        )
     ec2 = lc.mocks.ec2(old.region)
     if old.inputs.get("vpcId"):
         ec2.detach_vpn_gateway(VpcId=old.inputs["vpcId"], VpnGatewayId=old.id)
@@ -317,7 +332,9 @@ def _vgw_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], chang
     return dict(old.outputs)
 
 
-def _route_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
+def _route_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
     lc.mocks.backend(old.region).replace_route(
         inputs["routeTableId"],
         inputs["destinationCidrBlock"],
@@ -328,11 +345,19 @@ def _route_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], cha
     return dict(old.outputs)
 
 
-def _tgw_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
-    names = {"vpnEcmpSupport": "VpnEcmpSupport", "dnsSupport": "DnsSupport", "amazonSideAsn": "AmazonSideAsn"}
+def _tgw_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    names = {
+        "vpnEcmpSupport": "VpnEcmpSupport",
+        "dnsSupport": "DnsSupport",
+        "amazonSideAsn": "AmazonSideAsn",
+    }
     unknown = [p for p in changed if p not in names and p != "description"]
     if unknown:
-        raise LifecycleError(f"TransitGateway '{old.name}': updating {', '.join(unknown)} is not emulated")
+        raise LifecycleError(
+            f"TransitGateway '{old.name}': updating {', '.join(unknown)} is not emulated"
+        )
     if "amazonSideAsn" in changed:
         vpns = [
             c.id
@@ -352,9 +377,13 @@ def _tgw_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], chang
     return dict(old.outputs)
 
 
-def _tgw_att_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
+def _tgw_att_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
     if changed != ("subnetIds",):
-        raise LifecycleError(f"VpcAttachment '{old.name}': updating {', '.join(changed)} is not emulated")
+        raise LifecycleError(
+            f"VpcAttachment '{old.name}': updating {', '.join(changed)} is not emulated"
+        )
     before, after = set(old.inputs.get("subnetIds") or []), set(inputs.get("subnetIds") or [])
     lc.mocks.backend(old.region).modify_transit_gateway_vpc_attachment(
         old.id, add_subnet_ids=sorted(after - before), remove_subnet_ids=sorted(before - after)
@@ -362,7 +391,9 @@ def _tgw_att_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], c
     return dict(old.outputs)
 
 
-def _sg_rule_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
+def _sg_rule_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
     # ModifySecurityGroupRules keeps the rule's ID: revoke, and authorize it again under it.
     _DELETES[old.type](lc, old)
     with pinned_ids({"sgr": old.id}):
@@ -370,12 +401,16 @@ def _sg_rule_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], c
     return dict(old.outputs)
 
 
-def _pcx_options_update(lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]) -> dict[str, Any]:
+def _pcx_options_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
     lc.mocks.handlers[old.type](inputs, old.region, old.name)
     return dict(old.outputs)
 
 
-_UPDATES: dict[str, Callable[[Lifecycle, StateResource, dict[str, Any], tuple[str, ...]], dict[str, Any]]] = {
+_UPDATES: dict[
+    str, Callable[[Lifecycle, StateResource, dict[str, Any], tuple[str, ...]], dict[str, Any]]
+] = {
     VPN: _vpn_update,
     "aws:ec2/vpnGateway:VpnGateway": _vgw_update,
     "aws:ec2/route:Route": _route_update,
@@ -392,7 +427,18 @@ _UPDATES: dict[str, Callable[[Lifecycle, StateResource, dict[str, Any], tuple[st
 
 def _revoke(lc: Lifecycle, r: StateResource) -> None:
     rule = lc.mocks._rule(r.inputs)
-    args = {k: rule[k] for k in ("group_name_or_id", "ip_protocol", "from_port", "to_port", "ip_ranges", "source_groups", "prefix_list_ids")}
+    args = {
+        k: rule[k]
+        for k in (
+            "group_name_or_id",
+            "ip_protocol",
+            "from_port",
+            "to_port",
+            "ip_ranges",
+            "source_groups",
+            "prefix_list_ids",
+        )
+    }
     b = lc.mocks.backend(r.region)
     if r.type.endswith("IngressRule"):
         b.revoke_security_group_ingress(**args)
@@ -415,7 +461,9 @@ def _vpn_delete(lc: Lifecycle, r: StateResource) -> None:
             a.state = "deleted"  # AWS deletes a VPN's TGW attachment with it
 
 
-def _backend(call: Callable[[Any, StateResource], Any]) -> Callable[[Lifecycle, StateResource], None]:
+def _backend(
+    call: Callable[[Any, StateResource], Any],
+) -> Callable[[Lifecycle, StateResource], None]:
     def delete(lc: Lifecycle, r: StateResource) -> None:
         call(lc.mocks.backend(r.region), r)
 
@@ -450,17 +498,25 @@ _DELETES: dict[str, Callable[[Lifecycle, StateResource], None]] = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": _backend(
         lambda b, r: b.disassociate_route_table(r.id)
     ),
-    "aws:ec2/securityGroup:SecurityGroup": _backend(lambda b, r: b.delete_security_group(group_id=r.id)),
+    "aws:ec2/securityGroup:SecurityGroup": _backend(
+        lambda b, r: b.delete_security_group(group_id=r.id)
+    ),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _revoke,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _revoke,
     "aws:ec2/vpnGateway:VpnGateway": _vgw_delete,
     "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": _backend(
-        lambda b, r: b.disable_vgw_route_propagation(r.inputs["routeTableId"], r.inputs["vpnGatewayId"])
+        lambda b, r: b.disable_vgw_route_propagation(
+            r.inputs["routeTableId"], r.inputs["vpnGatewayId"]
+        )
     ),
-    "aws:ec2/customerGateway:CustomerGateway": _backend(lambda b, r: b.delete_customer_gateway(r.id)),
+    "aws:ec2/customerGateway:CustomerGateway": _backend(
+        lambda b, r: b.delete_customer_gateway(r.id)
+    ),
     VPN: _vpn_delete,
     "aws:ec2/vpnConnectionRoute:VpnConnectionRoute": _backend(
-        lambda b, r: b.delete_vpn_connection_route(r.inputs["vpnConnectionId"], r.inputs["destinationCidrBlock"])
+        lambda b, r: b.delete_vpn_connection_route(
+            r.inputs["vpnConnectionId"], r.inputs["destinationCidrBlock"]
+        )
     ),
     "aws:ec2/route:Route": _backend(
         lambda b, r: b.delete_route(r.inputs["routeTableId"], r.inputs["destinationCidrBlock"])

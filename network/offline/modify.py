@@ -140,10 +140,16 @@ def _check_inside_unique(
 ) -> None:
     gateway = connection.transit_gateway_id or connection.vpn_gateway_id
     in_use = {
-        c: owner for c, owner in _inside_cidrs_in_use(backend, gateway).items() if owner != connection.id
+        c: owner
+        for c, owner in _inside_cidrs_in_use(backend, gateway).items()
+        if owner != connection.id
     }
     other = ext.tunnels[1 - index]
-    in_use |= {c: f"tunnel {2 - index} of {connection.id}" for c in (other.inside_cidr, other.inside_ipv6_cidr) if c}
+    in_use |= {
+        c: f"tunnel {2 - index} of {connection.id}"
+        for c in (other.inside_cidr, other.inside_ipv6_cidr)
+        if c
+    }
     for cidr in cidrs:
         if cidr in in_use:
             raise InvalidParameterValue(
@@ -181,15 +187,15 @@ def modify_vpn_tunnel_options(
     _apply_values(tunnel, req.values)
     _down(tunnel)
     connection.__dict__[_PENDING] = f"tunnel {outside_ip}"
-    connection.options = _options_view(ext)
+    connection.options = _options_view(ext)  # type: ignore[assignment]
     return connection
 
 
 def _tgw_attachment(backend: Any, vpn_connection_id: str) -> Any:
     for a in backend.transit_gateway_attachments.values():
-        if a.resource_id == vpn_connection_id and a.resource_type == "vpn":
-            if a.state not in ("deleted", "deleting"):
-                return a
+        live = a.state not in ("deleted", "deleting")
+        if a.resource_id == vpn_connection_id and a.resource_type == "vpn" and live:
+            return a
     return None
 
 
@@ -240,7 +246,9 @@ def _move(backend: Any, connection: VPNConnection, ext: _VpnExtension, target: s
         old.state = "deleted"
     if target.startswith("tgw-"):
         connection.transit_gateway_id, connection.vpn_gateway_id = target, None
-        backend.create_transit_gateway_vpn_attachment(vpn_id=connection.id, transit_gateway_id=target)
+        backend.create_transit_gateway_vpn_attachment(
+            vpn_id=connection.id, transit_gateway_id=target
+        )
         ext.aws_asn = int(backend.transit_gateways[target].options.get("AmazonSideAsn"))
     else:
         connection.vpn_gateway_id, connection.transit_gateway_id = target, None

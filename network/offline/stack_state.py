@@ -20,8 +20,8 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from network.errors import ConfigError, Problem
@@ -150,7 +150,10 @@ def load_state(path: Path, stack: str) -> StackState | None:
         raise _problem(path, "(file)", type(data).__name__, "the state is one JSON object")
     if data.get("stateVersion") != STATE_VERSION:
         raise _problem(
-            path, "stateVersion", str(data.get("stateVersion")), f"this crossnet reads {STATE_VERSION}"
+            path,
+            "stateVersion",
+            str(data.get("stateVersion")),
+            f"this crossnet reads {STATE_VERSION}",
         )
     if data.get("stack") != stack:
         raise _problem(path, "stack", str(data.get("stack")), f"the state of stack {stack!r}")
