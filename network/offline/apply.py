@@ -25,7 +25,7 @@ from network.errors import CrossnetError
 from network.naming import resource_name
 from network.offline.emulator import AwsEmulator
 from network.offline.lifecycle import Lifecycle, LifecycleError
-from network.offline.mocks import MotoMocks, RecordingMonitor, Registration
+from network.offline.mocks import MotoMocks, OfflineApplyError, RecordingMonitor, Registration
 from network.offline.stack_state import (
     Change,
     StackState,
@@ -89,6 +89,11 @@ def _drain() -> None:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
+def _quiet_reported(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not isinstance(context.get("exception"), OfflineApplyError):
+        loop.default_exception_handler(context)
+
+
 def _run_main() -> None:
     runpy.run_path(str(PROGRAM), run_name="__main__")
 
@@ -120,6 +125,9 @@ def _run(
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
     _drain()  # nothing left over from an earlier run may run inside this one
+    # A refused resource fails every output waiting on it; the error is reported
+    # once, on one screen, so asyncio must not print each orphaned future at exit.
+    _ensure_event_loop().set_exception_handler(_quiet_reported)  # type: ignore[no-untyped-call]
     # A fresh root stack per run: set_mocks only makes one when none exists.
     pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(
