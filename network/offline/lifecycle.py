@@ -120,6 +120,8 @@ class Lifecycle:
     options: dict[tuple[str, str], Options] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     resources: list[StateResource] = field(default_factory=list)
+    # What was done to AWS, in order: ("create" | "update" | "delete", type, name).
+    events: list[tuple[str, str, str]] = field(default_factory=list)
     _seen: set[tuple[str, str]] = field(default_factory=set)
     _deferred: list[StateResource] = field(default_factory=list)
 
@@ -162,6 +164,7 @@ class Lifecycle:
         old = self._old.get(key)
         if old is None:
             rid, outputs = handler(inputs, region, name)
+            self.events.append(("create", typ, name))
             self._record("create", typ, name, (), "", rid, region, inputs, outputs)
             return rid, outputs
         new = _norm(inputs)
@@ -181,9 +184,11 @@ class Lifecycle:
             else:
                 self._deferred.append(old)
             rid, outputs = handler(inputs, region, name)
+            self.events.append(("create", typ, name))
             self._record("replace", typ, name, changed, old.id, rid, region, inputs, outputs)
             return rid, outputs
         outputs = self._update(old, inputs, changed)
+        self.events.append(("update", typ, name))
         self._record("update", typ, name, changed, old.id, old.id, region, inputs, outputs)
         return old.id, outputs
 
@@ -241,6 +246,7 @@ class Lifecycle:
         if delete is None:
             raise LifecycleError(f"{r.type} '{r.name}': deleting it is not emulated")
         delete(self, r)
+        self.events.append(("delete", r.type, r.name))
 
 
 # ---------------------------------------------------------------- per-type updates

@@ -412,12 +412,7 @@ def test_a_replaced_connection_that_keeps_its_inside_cidrs_fails_as_diff_says(
     assert {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()} == files
 
 
-def test_a_static_vgw_connection_cannot_move_to_the_tgw_in_one_apply(
-    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
-) -> None:
-    """AWS: static routes are deleted before a VGW->TGW move; Pulumi deletes them last."""
-    config = _start("staging", tmp_path_factory, state_dir, stacks)
-    n = config[NET]
+def _static_to_tgw(n: dict[str, Any]) -> None:
     n["vpcs"]["web"]["tiers"]["transit"] = {"prefixLength": 28}
     n["transitGateways"] = {
         "hub": {
@@ -430,6 +425,14 @@ def test_a_static_vgw_connection_cannot_move_to_the_tgw_in_one_apply(
         }
     }
     n["connections"]["dc1-edge1-web"]["gateway"] = "hub"
+
+
+def test_a_static_vgw_connection_cannot_move_to_the_tgw_in_one_apply(
+    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
+) -> None:
+    """AWS: static routes are deleted before a VGW->TGW move; Pulumi deletes them last."""
+    config = _start("staging", tmp_path_factory, state_dir, stacks)
+    _static_to_tgw(config[NET])
     prediction = predicted(state_dir, "staging", config)
     assert ("update", VPN, "dc1-edge1-web-vpn") in prediction
     assert (
@@ -445,3 +448,107 @@ def test_a_static_vgw_connection_cannot_move_to_the_tgw_in_one_apply(
     assert (
         "IncorrectState" in e.value.render() and "static routes (10.144.0.0/16)" in e.value.render()
     )
+
+
+# ------------------------------------------------------------------ the engine's order
+class _FakeMocks:
+    """Just enough of MotoMocks for the engine's decisions on a password."""
+
+    def __init__(self) -> None:
+        self.handlers = {PASSWORD: lambda i, region, name: ("none", {"result": "x" * i["length"]})}
+
+
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def _prior(*names: str) -> stack_state.StackState:
+    return stack_state.StackState(
+        "dev",
+        [
+            stack_state.StateResource(
+                f"urn:{n}", PASSWORD, n, "none", "us-east-1", {"length": 32}, {"result": "k" * 32}
+            )
+            for n in names
+        ],
+    )
+
+
+@pytest.mark.parametrize("dbr", [False, True])
+def test_replacement_order_follows_delete_before_replace(dbr: bool) -> None:
+    from network.offline.lifecycle import Lifecycle, Options
+
+    lc = Lifecycle(_FakeMocks(), _prior("a", "b", "gone"))  # type: ignore[arg-type]
+    lc.options = {(PASSWORD, "a"): Options(delete_before_replace=dbr)}
+    handler = lc.mocks.handlers[PASSWORD]
+    assert lc.step(PASSWORD, "b", {"length": 32}, "us-east-1", handler) == (
+        "none",
+        {"result": "k" * 32},  # same inputs: the kept value, no call
+    )
+    _, out = lc.step(PASSWORD, "a", {"length": 40}, "us-east-1", handler)
+    assert out == {"result": "x" * 40}
+    lc.finish()
+    expected = (
+        [("delete", PASSWORD, "a"), ("create", PASSWORD, "a"), ("delete", PASSWORD, "gone")]
+        if dbr
+        else [("create", PASSWORD, "a"), ("delete", PASSWORD, "gone"), ("delete", PASSWORD, "a")]
+    )
+    assert lc.events == expected
+    assert [(c.action, c.name) for c in lc.changes] == [
+        ("same", "b"),
+        ("replace", "a"),
+        ("delete", "gone"),
+    ]
+    assert lc.changes[1].props == ("length",)
+
+
+def test_a_replaced_customer_gateway_is_created_before_the_old_one_goes(
+    tmp_path_factory: pytest.TempPathFactory,
+    state_dir: Path,
+    stacks: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pulumi's default: the new gateway first, the connection moved onto it, the old last."""
+    from network.offline import lifecycle
+
+    seen: list[lifecycle.Lifecycle] = []
+    real = lifecycle.Lifecycle.__post_init__
+
+    def spy(self: lifecycle.Lifecycle) -> None:
+        real(self)
+        seen.append(self)
+
+    monkeypatch.setattr(lifecycle.Lifecycle, "__post_init__", spy)
+    config = _start("dev", tmp_path_factory, state_dir, stacks)
+    config[NET]["datacenters"]["dc1"]["routers"]["edge1"]["publicIp"] = "192.0.2.12"
+    apply(stacks, "dev", config)
+    events = seen[-1].events
+    cgw = ("aws:ec2/customerGateway:CustomerGateway", "dc1-edge1-cgw")
+    create, move, delete = (
+        events.index(("create", *cgw)),
+        events.index(("update", VPN, "dc1-edge1-app-vpn")),
+        events.index(("delete", *cgw)),
+    )
+    assert create < move < delete == len(events) - 1
+
+
+def test_an_aws_refusal_is_one_clean_screen(
+    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    config = _start("staging", tmp_path_factory, state_dir, stacks)
+    _static_to_tgw(config[NET])  # refused by ModifyVpnConnection: every output waits on it
+    write_config(stacks, "staging", config)
+    proc = subprocess.run(
+        [sys.executable, "-m", "network.cli", "up", "--stack", "staging"],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "IncorrectState" in proc.stderr and "nothing was written" in proc.stderr
+    assert "Traceback" not in proc.stderr and "Future exception" not in proc.stderr
