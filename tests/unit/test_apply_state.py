@@ -254,7 +254,7 @@ def test_a_crash_mid_write_leaves_the_old_state(
         assert stat.S_IMODE(Path(src).stat().st_mode) == 0o600  # private from the first byte
         raise OSError("power cut")
 
-    monkeypatch.setattr(stack_state.os, "replace", crash)
+    monkeypatch.setattr("network.offline.stack_state.os.replace", crash)
     with pytest.raises(OSError):
         stack_state.write_atomic(path, "new\n")
     assert path.read_text() == "old\n"
@@ -432,7 +432,7 @@ def test_a_replaced_connection_that_keeps_its_inside_cidrs_fails_as_diff_says(
     old = json.loads((state_dir / "dev" / "applied.json").read_text())["plan"]
     new = plan_snapshot(build_plan(config, "dev", previous=old))
     assert ("replace", VPN, "dc1-edge1-app-vpn") in predicted(state_dir, "dev", config)
-    report = render_diff(diff_snapshots(old, new, None, None))
+    report = render_diff(diff_snapshots(old, new, "applied.json"))
     assert "AS DECLARED, `pulumi up` FAILS" in report
     with pytest.raises(ApplyError) as e:
         apply(stacks, "dev", config)
@@ -475,7 +475,7 @@ def test_a_static_vgw_connection_cannot_move_to_the_tgw_in_one_apply(
     ) in prediction
     old = json.loads((state_dir / "staging" / "applied.json").read_text())["plan"]
     new = plan_snapshot(build_plan(config, "staging", previous=old))
-    assert "static routes must go first" in render_diff(diff_snapshots(old, new, None, None))
+    assert "static routes must go first" in render_diff(diff_snapshots(old, new, "applied.json"))
     with pytest.raises(ApplyError) as e:
         apply(stacks, "staging", config)
     assert (
