@@ -34,6 +34,7 @@ from network.offline.stack_state import (
     last_applied_plan,
     load_state,
     program_fingerprint,
+    stack_lock,
     state_path,
     write_atomic,
 )
@@ -299,6 +300,20 @@ def offline_up(
     # every config problem, before anything is declared
     plan = build_plan(config, stack, previous=last_applied_plan(stack))
     sfile = state_path(state_dir(stack, create=False))
+    with stack_lock(sfile.parent):
+        return _up_locked(stack, config, secret_keys, plan, sfile, seed, write, fresh)
+
+
+def _up_locked(
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: list[str],
+    plan: Plan,
+    sfile: Path,
+    seed: int | None,
+    write: bool,
+    fresh: bool,
+) -> ApplyResult:
     prior = None if fresh else load_state(sfile, stack)  # a corrupted file: exit 2
     with AwsEmulator(seed=seed) as emu:
         outputs, secret, resources, lifecycle = run_stateful(

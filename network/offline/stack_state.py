@@ -14,17 +14,19 @@ state file would be code execution (docs/state.md has the measurements).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from network.errors import ConfigError, Problem
+from network.errors import ConfigError, CrossnetError, Problem
 from network.state import PROJECT_DIR, state_dir
 
 STATE_VERSION = 1
@@ -194,6 +196,36 @@ def write_atomic(path: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+class StackLockedError(CrossnetError):
+    """Another apply holds the stack (Pulumi: "the stack is currently locked")."""
+
+    def __init__(self, directory: Path):
+        super().__init__(
+            f"another `crossnet up` is applying the stack in {directory}: wait for it to "
+            "finish (nothing was written)"
+        )
+
+
+@contextmanager
+def stack_lock(directory: Path) -> Iterator[None]:
+    """Hold the stack's directory for one apply, as the Pulumi backend locks a stack
+    during an update; a second apply meanwhile is refused, not interleaved. The
+    lock is on the directory itself (flock), so it writes no file; a stack with no
+    directory yet has no state to lose."""
+    if not directory.is_dir():
+        yield
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StackLockedError(directory) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def references(r: StateResource, ids: Mapping[str, str]) -> set[str]:

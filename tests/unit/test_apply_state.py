@@ -585,3 +585,26 @@ def test_an_aws_refusal_is_one_clean_screen(
     assert proc.returncode == 1, proc.stderr
     assert "IncorrectState" in proc.stderr and "nothing was written" in proc.stderr
     assert "Traceback" not in proc.stderr and "Future exception" not in proc.stderr
+
+
+def test_a_second_apply_of_a_stack_being_applied_is_refused(
+    stacks: Path, state_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+    import os
+
+    config = load_stack("dev")
+    write_config(stacks, "dev", config)
+    assert main(["up", "--stack", "dev"]) == 0
+    config[NET]["connections"]["dc1-edge1-app"]["tunnelOptions"]["dpd"]["timeoutSeconds"] = 40
+    write_config(stacks, "dev", config)
+    files = {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()}
+    fd = os.open(state_dir / "dev", os.O_RDONLY)  # another apply holds the stack
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert main(["up", "--stack", "dev"]) == 1
+        assert "another `crossnet up` is applying the stack" in capsys.readouterr().err
+    finally:
+        os.close(fd)
+    assert {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()} == files
+    assert main(["up", "--stack", "dev"]) == 0
