@@ -1,7 +1,8 @@
 """Where crossnet keeps per-stack state (pure).
 
 `.crossnet/<stack>/` in the project (or `$CROSSNET_STATE_DIR/<stack>/`), mode 0700:
-`outputs.json` (the stack outputs contract, 0600), `applied.json` (what the
+`outputs.json` (the stack outputs contract, 0600), `state.json` (the offline
+stack's state across applies, 0600: see docs/state.md), `applied.json` (what the
 last offline apply declared), `configs/` (rendered router configs) and `lab/`.
 """
 

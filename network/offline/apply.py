@@ -8,22 +8,36 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
+from botocore.exceptions import ClientError
+from moto.core.exceptions import ServiceException
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from network.contract import parse_outputs, write_private
+from network.contract import parse_outputs
 from network.errors import CrossnetError
 from network.naming import resource_name
 from network.offline.aws import AwsEmulator
-from network.offline.mocks import MotoMocks, RecordingMonitor, Registration
+from network.offline.lifecycle import Lifecycle, LifecycleError
+from network.offline.mocks import MotoMocks, OfflineApplyError, RecordingMonitor, Registration
+from network.offline.stack_state import (
+    Change,
+    StackState,
+    StateResource,
+    digest,
+    last_applied_plan,
+    load_state,
+    program_fingerprint,
+    stack_lock,
+    state_path,
+    write_atomic,
+)
 from network.offline.verify import verify_emulator
 from network.plan import Plan, build_plan
 from network.review.guardrails import blocking, check_resources
@@ -31,6 +45,8 @@ from network.review.snapshot import plan_snapshot
 from network.stack_file import offline_secrets, read_stack_config
 from network.stack_file import secret_keys as stack_secret_keys
 from network.state import PROJECT_DIR, outputs_path, state_dir
+
+__all__ = ["ApplyError", "ApplyResult", "last_applied_plan", "offline_up", "run_program"]
 
 PROGRAM = PROJECT_DIR / "__main__.py"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -59,6 +75,9 @@ class ApplyResult:
     checks: list[str] = field(default_factory=list)
     advisories: list[str] = field(default_factory=list)
     outputs_file: Path | None = None
+    changes: list[Change] = field(default_factory=list)
+    state_file: Path | None = None
+    outputs_written: bool = False
 
 
 def _drain() -> None:
@@ -69,6 +88,11 @@ def _drain() -> None:
         task.cancel()
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+def _quiet_reported(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not isinstance(context.get("exception"), OfflineApplyError):
+        loop.default_exception_handler(context)
 
 
 def _run_main() -> None:
@@ -91,11 +115,20 @@ def run_program(
     mocks = MotoMocks(
         emulator, default_region=str(config.get("aws:region") or "us-east-1"), seed=seed
     )
+    return _run(config, stack, mocks, secret_keys)
+
+
+def _run(
+    config: dict[str, Any], stack: str, mocks: MotoMocks, secret_keys: list[str] | None
+) -> tuple[dict[str, Any], list[str], list[Registration]]:
     monitor = RecordingMonitor(mocks)
     quiet = logging.getLogger("crossnet.pulumi")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False
     _drain()  # nothing left over from an earlier run may run inside this one
+    # A refused resource fails every output waiting on it; the error is reported
+    # once, on one screen, so asyncio must not print each orphaned future at exit.
+    _ensure_event_loop().set_exception_handler(_quiet_reported)  # type: ignore[no-untyped-call]
     # A fresh root stack per run: set_mocks only makes one when none exists.
     pulumi_settings.set_root_resource(None)  # type: ignore[arg-type]
     pulumi.runtime.set_mocks(
@@ -183,30 +216,109 @@ def guardrail_view(
     return view
 
 
-def last_applied_plan(stack: str) -> dict[str, Any] | None:
-    """The plan snapshot of the last offline apply of `stack`, if there is a readable one."""
-    # (not state_dir(): that creates the directory, and a refused run writes nothing)
-    root = Path(os.environ.get("CROSSNET_STATE_DIR", PROJECT_DIR / ".crossnet"))
-    path = root / stack / "applied.json"
+def _emulator_error(e: Exception) -> str:
+    if isinstance(e, ClientError):
+        err = e.response.get("Error", {})
+        return f"AWS said {err.get('Code')}: {err.get('Message')}"
+    if isinstance(e, ServiceException):
+        return f"AWS said {e.code}: {e.message}"
+    return str(e)
+
+
+def run_stateful(
+    config: dict[str, Any],
+    stack: str,
+    emulator: AwsEmulator,
+    prior: StackState | None,
+    seed: int | None = None,
+    secret_keys: list[str] | None = None,
+    state_file: Path | None = None,
+) -> tuple[dict[str, Any], list[str], list[Registration], Lifecycle]:
+    """`run_program` against the stack's previous state, as `pulumi up` runs against
+    a stack: the emulator first gets the state's resources back (same IDs), the
+    program's resources are then kept, updated, replaced or created, and what
+    it no longer declares (and what was replaced) is deleted at the end."""
+    mocks = MotoMocks(
+        emulator, default_region=str(config.get("aws:region") or "us-east-1"), seed=seed
+    )
+    lifecycle = mocks.lifecycle = Lifecycle(mocks, prior)
     try:
-        snap = json.loads(path.read_text()).get("plan")
-    except (OSError, ValueError, AttributeError):
-        return None
-    return snap if isinstance(snap, dict) else None
+        lifecycle.restore()
+    except (ClientError, ServiceException, LifecycleError) as e:
+        raise ApplyError(
+            f"the state of stack {stack!r} could not be re-created in the emulator",
+            [_emulator_error(e), f"state file: {state_file}; `crossnet up --fresh` starts over"],
+        ) from None
+    outputs, secret, regs = _run(config, stack, mocks, secret_keys)
+    try:
+        lifecycle.finish()
+    except (ClientError, ServiceException, LifecycleError) as e:
+        raise ApplyError(
+            f"deleting the resources stack {stack!r} no longer declares failed",
+            [_emulator_error(e)],
+        ) from None
+    return outputs, secret, regs, lifecycle
 
 
-def offline_up(stack: str, seed: int | None = None, write: bool = True) -> ApplyResult:
-    """Plan, run the program against the emulator, check its state, write the outputs.
+def _new_state(
+    stack: str, lifecycle: Lifecycle, resources: list[Registration], fp: str, outputs_text: str
+) -> StackState:
+    by_key = {(r.type, r.name): r for r in resources}
+    out: list[StateResource] = []
+    for s in lifecycle.resources:
+        reg = by_key.get((s.type, s.name))
+        if reg is not None:
+            s.urn, s.parent, s.secret_inputs = reg.urn, reg.parent, list(reg.secret_inputs)
+        out.append(s)
+    # In URN order, so that an unchanged stack writes the same bytes (the program
+    # registers its resources in whatever order their inputs resolve).
+    return StackState(stack, sorted(out, key=lambda r: r.urn), fp, digest(outputs_text))
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    """Write a private file unless it already holds exactly `text` (then leave it alone)."""
+    try:
+        if path.read_text() == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    write_atomic(path, text)
+    return True
+
+
+def offline_up(
+    stack: str, seed: int | None = None, write: bool = True, fresh: bool = False
+) -> ApplyResult:
+    """Plan, run the program against the emulator and the stack's previous state,
+    check the emulator's state, write the outputs and the new state.
 
     A `secure:` value in the stack file is taken from `CROSSNET_SECRET_<NAME>`
     (see `network.stack_file.secret_env_var`); without it the plan refuses,
-    saying which variable to set.
+    saying which variable to set. `fresh` ignores the previous state (a new stack).
     """
     config, secret_keys = offline_secrets(read_stack_config(stack))
     # every config problem, before anything is declared
     plan = build_plan(config, stack, previous=last_applied_plan(stack))
+    sfile = state_path(state_dir(stack, create=False))
+    with stack_lock(sfile.parent):
+        return _up_locked(stack, config, secret_keys, plan, sfile, seed, write, fresh)
+
+
+def _up_locked(
+    stack: str,
+    config: dict[str, Any],
+    secret_keys: list[str],
+    plan: Plan,
+    sfile: Path,
+    seed: int | None,
+    write: bool,
+    fresh: bool,
+) -> ApplyResult:
+    prior = None if fresh else load_state(sfile, stack)  # a corrupted file: exit 2
     with AwsEmulator(seed=seed) as emu:
-        outputs, secret, resources = run_program(config, stack, emu, seed, secret_keys)
+        outputs, secret, resources, lifecycle = run_stateful(
+            config, stack, emu, prior, seed, secret_keys, sfile
+        )
         parse_outputs(outputs, f"outputs of stack {stack!r}")  # the contract holds
         failures, checks = verify_emulator(emu, plan, outputs)
     if failures:
@@ -218,12 +330,19 @@ def offline_up(stack: str, seed: int | None = None, write: bool = True) -> Apply
     if stop:
         raise ApplyError(f"mandatory guardrails failed for {stack!r}", stop)
     result = ApplyResult(stack, plan, outputs, secret, resources, checks)
+    result.changes = lifecycle.changes
     result.advisories = [
         f"[{v.policy}] {v.resource}: {v.message}" for v in violations if v.severity != "mandatory"
     ]
     if write:
-        path = outputs_path(stack)
-        write_private(path, json.dumps(outputs, indent=2, sort_keys=True) + "\n")
+        path = outputs_path(stack)  # creates the stack's directory, 0700
+        text = json.dumps(outputs, indent=2, sort_keys=True) + "\n"
+        state = _new_state(stack, lifecycle, resources, program_fingerprint(config), text)
+        # The state first: a crash between the two leaves outputs that the next
+        # apply, reading the state, rewrites; never a state that lost resources.
+        _write_if_changed(sfile, state.to_text())
+        result.state_file = sfile
+        result.outputs_written = _write_if_changed(path, text)
         applied = {
             "stack": stack,
             "plan": plan_snapshot(plan),
@@ -237,10 +356,10 @@ def offline_up(stack: str, seed: int | None = None, write: bool = True) -> Apply
                     "inputs": r.inputs,
                     "secretInputs": r.secret_inputs,
                 }
-                for r in resources
+                for r in sorted(resources, key=lambda r: r.urn)
             ],
         }
-        write_private(
+        _write_if_changed(
             state_dir(stack) / "applied.json",
             json.dumps(applied, indent=2, sort_keys=True, default=str) + "\n",
         )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections import Counter
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
+
+from network.offline.stack_state import ACTIONS, Change, UpToDate, counts, up_to_date
 
 if TYPE_CHECKING:
     from network.offline.apply import ApplyResult
@@ -16,6 +20,8 @@ def register(sub: Any) -> None:
         help="offline apply: run the Pulumi program against the in-process AWS emulator",
         description="Run the unchanged Pulumi program in-process under Pulumi's mock runtime, "
         "backed by an in-process AWS emulator (moto with crossnet's VPN extensions). "
+        "Applies against the stack's previous state (.crossnet/<stack>/state.json, 0600), "
+        "as `pulumi up` does: unchanged resources keep their IDs, addresses and keys. "
         "Writes the stack outputs contract to .crossnet/<stack>/outputs.json (0600).",
     )
     p.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml")
@@ -25,21 +31,100 @@ def register(sub: Any) -> None:
         default=None,
         help="seed the emulator's IDs and generated keys (reproducible runs)",
     )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="ignore the stack's previous state: build everything anew (new IDs and keys)",
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print the changes as JSON (keys never included)"
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    # Pulumi, moto and boto3 take about 2 s to import: only `crossnet up` pays for them.
+    from network.offline.stack_state import last_applied_plan
+    from network.plan import build_plan
+    from network.stack_file import offline_secrets, read_stack_config
+
+    fresh = bool(getattr(args, "fresh", False))
+    as_json = bool(getattr(args, "json", False))
+    if not fresh:
+        # Every config problem first, then the state: both before anything is written.
+        config, _ = offline_secrets(read_stack_config(args.stack))
+        build_plan(config, args.stack, previous=last_applied_plan(args.stack))
+        same = up_to_date(args.stack, config)
+        if same is not None:
+            print(changes_json(same.stack, same.changes) if as_json else unchanged(same))
+            return 0
+    # Pulumi, moto and boto3 take about 2 s to import: only a run that changes something pays.
     from network.offline.apply import offline_up
 
-    result = offline_up(args.stack, seed=args.seed)
-    print(summary(result))
+    result = offline_up(args.stack, seed=args.seed, fresh=fresh)
+    print(changes_json(result.stack, result.changes) if as_json else summary(result))
     return 0
+
+
+def changes_json(stack: str, changes: Iterable[Change]) -> str:
+    """The changes as `pulumi preview --json` lists steps: no values, only input names."""
+    items = list(changes)
+    return json.dumps(
+        {
+            "stack": stack,
+            "changeSummary": counts(items),
+            "steps": [
+                {"op": c.action, "type": c.type, "name": c.name, "diffs": list(c.props)}
+                | ({"oldId": c.old_id} if c.old_id and c.old_id != c.new_id else {})
+                | ({"id": c.new_id} if c.new_id else {})
+                for c in items
+                if c.action != "same"
+            ],
+        },
+        indent=2,
+        sort_keys=True,
+    )
+
+
+_SIGN = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
+
+
+def change_lines(changes: Iterable[Change]) -> list[str]:
+    """`pulumi up`'s resource lines and its summary: counts per action, then each change."""
+    items = list(changes)
+    n = counts(items)
+    lines = ["Resources:"]
+    lines += [f"  {_SIGN.get(a, ' '):>2} {n[a]} to {a}" for a in ACTIONS if a != "same" and n[a]]
+    lines.append(f"     {n['same']} unchanged")
+    changed = [c for c in items if c.action != "same"]
+    if not changed:
+        lines.append("  (no changes)")
+    for c in sorted(changed, key=lambda c: (ACTIONS.index(c.action), c.type, c.name)):
+        short = c.type.split(":")[-1]
+        ids = c.old_id if c.action == "delete" else c.new_id
+        if c.action == "replace":
+            ids = f"{c.old_id} -> {c.new_id}"
+        # Input names only: a changed key shows as `tunnel1PresharedKey`, never its value.
+        diff = f" [{', '.join(c.props)}]" if c.props else ""
+        lines.append(f"  {_SIGN[c.action]:>2} {c.action:<8} {short} {c.name} ({ids}){diff}")
+    return lines
+
+
+def unchanged(u: UpToDate) -> str:
+    lines = [
+        f"crossnet up --stack {u.stack}: no changes (same config, program and packages as the "
+        "last apply; the program was not re-run)",
+        "",
+        *change_lines(u.changes),
+        "",
+        f"state: {u.state_file} (mode 0600); outputs: {u.outputs_file} (unchanged)",
+    ]
+    return "\n".join(lines)
 
 
 def summary(r: ApplyResult) -> str:
     """What was built, by component; secrets masked."""
     lines = [f"crossnet up --stack {r.stack}: offline apply against the AWS emulator", ""]
+    lines += [*change_lines(r.changes), ""]
     by_component: Counter[str] = Counter()
     for res in r.resources:
         if res.type.startswith("crossnet:"):
@@ -99,7 +184,8 @@ def summary(r: ApplyResult) -> str:
     lines += [f"  advisory {a}" for a in r.advisories]
     lines.append("")
     lines.append(
-        f"outputs: {r.outputs_file} (mode 0600; secret outputs: "
-        f"{', '.join(r.secret_outputs) or 'none'})"
+        f"outputs: {r.outputs_file} (mode 0600; {'written' if r.outputs_written else 'unchanged'}"
+        f"; secret outputs: {', '.join(r.secret_outputs) or 'none'})"
     )
+    lines.append(f"state: {r.state_file} (mode 0600)")
     return "\n".join(lines)

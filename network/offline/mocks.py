@@ -43,6 +43,7 @@ from moto.ec2.responses.security_groups import parse_sg_attributes_from_dict
 from pulumi.runtime.mocks import MockMonitor
 
 from network.offline.aws import AwsEmulator, tunnel_attachment_id
+from network.offline.lifecycle import Lifecycle, LifecycleError, Options
 
 # The RPC layer wraps secret inputs in this sentinel dict.
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -124,6 +125,9 @@ class RecordingMonitor(MockMonitor):
                 msg = f"Duplicate resource URN '{urn}'; try giving it a unique name"
                 self.moto_mocks.errors.append(msg)
                 raise OfflineApplyError(msg)
+        self.moto_mocks.options[(request.type, request.name)] = Options(
+            bool(request.deleteBeforeReplace), tuple(request.replaceOnChanges)
+        )
         resp = super().RegisterResource(request)
         self.parents[resp.urn] = request.parent
         secret = set(request.additionalSecretOutputs) | self.moto_mocks.secret_outputs.pop(
@@ -149,6 +153,10 @@ class MotoMocks(pulumi.runtime.Mocks):
         # returns them secret, as the engine does.
         self.secret_outputs: dict[tuple[str, str], set[str]] = {}
         self.errors: list[str] = []
+        # The engine's view of the stack's previous state (None: create everything),
+        # and the resource options it reads (filled by the monitor).
+        self.lifecycle: Lifecycle | None = None
+        self.options: dict[tuple[str, str], Options] = {}
         self._clients: dict[str, Any] = {}
         self.closed = False
         self.handlers: dict[
@@ -205,7 +213,11 @@ class MotoMocks(pulumi.runtime.Mocks):
         region = self._region(args.provider or "")
         try:
             with self.lock:
-                rid, state = handler(inputs, region, args.name)
+                if self.lifecycle is None:
+                    rid, state = handler(inputs, region, args.name)
+                else:
+                    self.lifecycle.options = self.options
+                    rid, state = self.lifecycle.step(args.typ, args.name, inputs, region, handler)
         except ClientError as e:
             err = e.response.get("Error", {})
             msg = f"{args.typ} '{args.name}': AWS said {err.get('Code')}: {err.get('Message')}"
@@ -213,6 +225,10 @@ class MotoMocks(pulumi.runtime.Mocks):
             raise OfflineApplyError(msg) from None
         except ServiceException as e:  # a backend call: the error the API would have sent
             msg = f"{args.typ} '{args.name}': AWS said {e.code}: {e.message}"
+            self.errors.append(msg)
+            raise OfflineApplyError(msg) from None
+        except LifecycleError as e:
+            msg = f"{args.typ} '{args.name}': {e}"
             self.errors.append(msg)
             raise OfflineApplyError(msg) from None
         masked = {k: ("[secret]" if k in secret_keys else v) for k, v in inputs.items()}
@@ -393,7 +409,11 @@ class MotoMocks(pulumi.runtime.Mocks):
         if i.get("transitGatewayId"):
             kwargs["TransitGatewayId"] = i["transitGatewayId"]
         vpn = ec2.create_vpn_connection(**kwargs)["VpnConnection"]
-        vid = vpn["VpnConnectionId"]
+        return vpn["VpnConnectionId"], self.vpn_state(region, vpn["VpnConnectionId"], i)
+
+    def vpn_state(self, region: str, vid: str, i: dict[str, Any]) -> dict[str, Any]:
+        """A VPN connection's outputs, as pulumi-aws reads them back from AWS."""
+        ec2 = self.ec2(region)
         got = ec2.describe_vpn_connections(VpnConnectionIds=[vid])["VpnConnections"][0]
         if i.get("vpnGatewayId"):
             gw = ec2.describe_vpn_gateways(VpnGatewayIds=[i["vpnGatewayId"]])["VpnGateways"][0]
@@ -422,7 +442,7 @@ class MotoMocks(pulumi.runtime.Mocks):
                 f"tunnel{n}BgpHoldtime": 30,
                 f"tunnel{n}PresharedKey": opt["PreSharedKey"],
             }
-        return vid, state
+        return state
 
     def _vpn_route(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
         self.ec2(region).create_vpn_connection_route(

@@ -502,6 +502,29 @@ def _make_before_break(name: str, router: str, routing: str) -> tuple[str, ...]:
     )
 
 
+def _held_inside_cidrs(vpn: ResourceChange, new: Mapping[str, Any]) -> str:
+    """Pulumi creates a replacement before it deletes the old connection: on the same
+    gateway, AWS refuses an inside CIDR the old one still holds (unique per gateway)."""
+    moved = {p.prop for p in vpn.props if not p.via}
+    if moved & {"vpnGatewayId", "transitGatewayId"} or any(
+        p.via and p.prop in ("vpnGatewayId", "transitGatewayId") for p in vpn.props
+    ):
+        return ""
+    held = [
+        str(t["insideCidr"])
+        for n, t in sorted(new["tunnels"].items())
+        if t.get("insideCidr") and f"tunnel{n}InsideCidr" not in moved
+    ]
+    if not held:
+        return ""
+    return (
+        ". AS DECLARED, `pulumi up` FAILS: it creates the replacement first "
+        "(create-before-delete) and AWS refuses inside CIDR "
+        f"{', '.join(held)}, still held by the old connection on the same gateway; give the "
+        "new connection its own inside CIDRs (the steps below)"
+    )
+
+
 def _reasons(ch: ResourceChange) -> tuple[str, ...]:
     return tuple(
         f"{p.prop}: {_show(p.old)} -> {_show(p.new)}" + (f" (new ID of {p.via})" if p.via else "")
@@ -759,6 +782,7 @@ def impacts(
                     "time is not possible inside a replacement: both tunnels "
                     "go with the connection"
                     + older
+                    + _held_inside_cidrs(vpn, n)
                     + (
                         "; the steps below avoid the replacement, keeping the outside addresses"
                         if only_inside

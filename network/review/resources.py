@@ -39,11 +39,13 @@ KIND_TYPE = {
     "psk": "random:index/randomPassword:RandomPassword",
 }
 STACK_TYPE = "pulumi:pulumi:Stack"
+# The kind the program names a resource with, where it differs (components/transit_hub.py).
+NAME_KIND = {"tgw-attach": "tgw-att"}
 
 
 def ref(kind: str, *keys: str) -> str:
     """A reference to another planned resource: `ref:<kind>:<name>`."""
-    return f"ref:{kind}:{resource_name(kind, *keys)}"
+    return f"ref:{kind}:{resource_name(NAME_KIND.get(kind, kind), *keys)}"
 
 
 def _sources(inputs: dict[str, Any]) -> dict[str, list[str]]:
@@ -62,7 +64,7 @@ def _res(
     return {
         "type": KIND_TYPE[kind],
         "kind": kind,
-        "name": resource_name(kind, *keys),
+        "name": resource_name(NAME_KIND.get(kind, kind), *keys),
         "inputs": inputs,
         "secret_inputs": set(secret_inputs),
         "sources": _sources(inputs),
@@ -163,10 +165,12 @@ def proposed_resources(
                     if kind == "tgw"
                     else {"vpcPeeringConnectionId": ref("peering", target)}
                 )
+                # Named as the program names them (components/routing.py, peering.py).
+                keys = [v, tier, "tgw", _slug(dest)] if kind == "tgw" else [v, tier, "pcx", target]
                 out.append(
                     _res(
                         "route",
-                        [v, tier, _slug(dest)],
+                        keys,
                         {"routeTableId": ref("rt", v, tier), "destinationCidrBlock": dest, **hop},
                     )
                 )
@@ -246,7 +250,7 @@ def proposed_resources(
             out.append(
                 _res(
                     "tgw-route",
-                    [t, s["table"], _slug(s["destination"])],
+                    [t, s["table"], s["attachment"].split(":", 1)[1], _slug(s["destination"])],
                     {
                         "transitGatewayRouteTableId": ref("tgw-rt", t, s["table"]),
                         "destinationCidrBlock": s["destination"],

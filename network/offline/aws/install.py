@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from network.offline.aws import (
     customer_gateways,
+    modify,
     responses,
     route_tables,
     transit_gateways,
@@ -35,6 +36,7 @@ def area_patch_tables() -> list[PatchTable]:
         customer_gateways.patches(),
         vpn_connections.patches(),
         route_tables.patches(),
+        modify.patches(),
         responses.patches(),
     ]
 

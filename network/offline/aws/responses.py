@@ -88,7 +88,7 @@ def _flat_tunnel_params(querystring: dict[str, list[str]]) -> dict[int, dict[str
     return flat
 
 
-def _tunnel_spec(params: dict[str, list[str]]) -> dict[str, Any]:
+def tunnel_spec(params: dict[str, list[str]]) -> dict[str, Any]:
     spec: dict[str, Any] = {}
     lists: dict[str, dict[int, str]] = {}
     for rest, values in params.items():
@@ -115,7 +115,7 @@ def request_options(response: Any) -> dict[str, Any]:
     flat = _flat_tunnel_params(response.querystring)
     if flat:
         options["TunnelOptions"] = [
-            _tunnel_spec(flat.get(index, {})) for index in range(1, max(flat) + 1)
+            tunnel_spec(flat.get(index, {})) for index in range(1, max(flat) + 1)
         ]
     return options
 

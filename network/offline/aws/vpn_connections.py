@@ -70,7 +70,7 @@ _INSIDE_NAMES = {"inside_cidr": "TunnelInsideCidr", "inside_ipv6_cidr": "TunnelI
 # ------------------------------------------------------------ defaults AWS draws
 
 
-def _inside_cidrs_in_use(backend: Any, gateway_id: str | None) -> dict[str, str]:
+def inside_cidrs_in_use(backend: Any, gateway_id: str | None) -> dict[str, str]:
     """Inside CIDRs (v4 and v6) of the live connections on a gateway -> connection id."""
     used: dict[str, str] = {}
     if gateway_id is None:
@@ -193,7 +193,7 @@ def build_extension(
         options, on_tgw=transit_gateway_id is not None
     )
     gateway_id = transit_gateway_id or (vpn_gateway.id if vpn_gateway is not None else None)
-    in_use = _inside_cidrs_in_use(backend, gateway_id)
+    in_use = inside_cidrs_in_use(backend, gateway_id)
     _check_inside_unique(request.tunnels, in_use, gateway_id)
 
     # Every check passed: draw the defaults (seeded random) and the outside addresses.

@@ -1,0 +1,561 @@
+"""The engine's side of an offline apply against a stack's previous state.
+
+What Pulumi's engine does on `pulumi up`, for the resources the mocks see:
+- before the program runs, the emulator is given back the world the state
+  describes, with the same IDs, outside addresses and keys (`restore`);
+- a resource whose inputs equal the state's is the same: its ID and outputs
+  come from the state, and AWS is not called;
+- a resource whose inputs differ is updated in place, unless one of the
+  changed inputs forces a replacement (`network.review.replacements`, the
+  table `crossnet diff` reads, or the resource's `replaceOnChanges`): then a
+  new one is created, and the old one deleted at the end of the run
+  (create-before-delete), or first with `deleteBeforeReplace`;
+- a resource in the state that the program no longer declares is deleted at
+  the end, after every create and update, dependents first.
+
+An in-place update calls what the AWS provider calls (ModifyVpnTunnelOptions
+tunnel by tunnel, ModifyVpnConnection, ReplaceRoute, ...); a change with no
+emulated update is an error, never a silent success.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import moto.ec2.utils as moto_utils
+
+from network.offline.aws import modify
+from network.offline.aws.model import ALLOCATOR
+from network.offline.stack_state import Change, StackState, StateResource, dependency_order
+from network.review.replacements import provider_upstream, replaces
+
+if TYPE_CHECKING:
+    from network.offline.mocks import MotoMocks
+
+Handler = Callable[[dict[str, Any], str, str], tuple[str, dict[str, Any]]]
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+VPN = "aws:ec2/vpnConnection:VpnConnection"
+_TAGS = ("tags", "tagsAll")
+
+
+class LifecycleError(Exception):
+    """An update or delete the emulator cannot do (AWS refused, or it is not emulated)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """The resource options the engine reads when it plans a replacement."""
+
+    delete_before_replace: bool = False
+    replace_on_changes: tuple[str, ...] = ()
+
+
+@contextmanager
+def pinned_ids(pins: dict[str, str]) -> Iterator[None]:
+    """moto's next ID of each prefix is the one given (once): a restored resource
+    keeps its ID. Every moto EC2 ID is drawn through `moto.ec2.utils.random_id`."""
+    original = moto_utils.random_id
+    left = dict(pins)
+
+    def random_id(prefix: str = "", size: int = 17) -> str:
+        if prefix in left:
+            return left.pop(prefix)
+        return original(prefix, size)
+
+    moto_utils.random_id = random_id
+    try:
+        yield
+    finally:
+        moto_utils.random_id = original
+
+
+@contextmanager
+def pinned_outside(ips: list[str]) -> Iterator[None]:
+    """The emulator hands out these AWS outside addresses first (and never again)."""
+    allocator = ALLOCATOR
+    original = allocator.allocate
+    queue = list(ips)
+
+    def allocate(tunnel_index: int, forbidden: set[str]) -> str:
+        if queue:
+            ip = queue.pop(0)
+            allocator._used.add(ip)
+            return ip
+        return original(tunnel_index, forbidden)
+
+    setattr(allocator, "allocate", allocate)  # noqa: B010 (an instance attribute, undone below)
+    try:
+        yield
+    finally:
+        delattr(allocator, "allocate")
+
+
+def _norm(value: Any) -> Any:
+    """A value as the state file gives it back (JSON types only)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _prefix(rid: str) -> str:
+    return rid.rsplit("-", 1)[0] if "-" in rid else ""
+
+
+def _restore_pins(r: StateResource) -> dict[str, str]:
+    pins = {_prefix(r.id): r.id} if _prefix(r.id) else {}
+    for key in ("mainRouteTableId", "associationDefaultRouteTableId", "transitGatewayAttachmentId"):
+        value = r.outputs.get(key)
+        if isinstance(value, str) and _prefix(value):
+            pins[_prefix(value)] = value
+    return pins
+
+
+@dataclass
+class Lifecycle:
+    """Decides, for each declared resource, what the engine would do, and does it."""
+
+    mocks: MotoMocks
+    prior: StackState | None
+    options: dict[tuple[str, str], Options] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+    resources: list[StateResource] = field(default_factory=list)
+    # What was done to AWS, in order: ("create" | "update" | "delete", type, name).
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    _seen: set[tuple[str, str]] = field(default_factory=set)
+    _deferred: list[StateResource] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._old = self.prior.by_key() if self.prior else {}
+        self.upstream = provider_upstream()
+
+    # ------------------------------------------------------------ restore
+    def restore(self) -> None:
+        """Re-create every resource of the state in the emulator, with its IDs."""
+        for r in dependency_order(self._old.values()):
+            handler = self.mocks.handlers.get(r.type)
+            if handler is None:
+                raise LifecycleError(f"{r.type} '{r.name}': not emulated by the offline AWS")
+            if r.type == RANDOM_PASSWORD:
+                continue
+            inputs = dict(r.inputs)
+            ips: list[str] = []
+            if r.type == VPN:
+                for n in (1, 2):
+                    ips.append(str(r.outputs.get(f"tunnel{n}Address", "")))
+                    for key in ("PresharedKey", "InsideCidr"):
+                        inputs.setdefault(f"tunnel{n}{key}", r.outputs.get(f"tunnel{n}{key}"))
+            # The region's backend first: creating it draws IDs (its default VPC).
+            self.mocks.backend(r.region).describe_vpcs()
+            with pinned_ids(_restore_pins(r)), pinned_outside([ip for ip in ips if ip]):
+                rid, _ = handler(inputs, r.region, r.name)
+            if rid != r.id:
+                raise LifecycleError(
+                    f"{r.type} '{r.name}': re-created as {rid}, not {r.id} as the state says"
+                )
+
+    # ------------------------------------------------------------ one resource
+    def step(
+        self, typ: str, name: str, inputs: dict[str, Any], region: str, handler: Handler
+    ) -> tuple[str, dict[str, Any]]:
+        """Create, keep, update or replace one declared resource; return (id, outputs)."""
+        key = (typ, name)
+        self._seen.add(key)
+        old = self._old.get(key)
+        if old is None:
+            rid, outputs = handler(inputs, region, name)
+            self.events.append(("create", typ, name))
+            self._record("create", typ, name, (), "", rid, region, inputs, outputs)
+            return rid, outputs
+        new = _norm(inputs)
+        changed = tuple(
+            sorted(k for k in set(new) | set(old.inputs) if new.get(k) != old.inputs.get(k))
+        )
+        if not changed and region == old.region:
+            self._record("same", typ, name, (), old.id, old.id, region, inputs, old.outputs)
+            return old.id, dict(old.outputs)
+        opts = self.options.get(key, Options())
+        replace = region != old.region or any(
+            replaces(typ, p, self.upstream) or p in opts.replace_on_changes for p in changed
+        )
+        if replace:
+            if opts.delete_before_replace:
+                self._delete(old)
+            else:
+                self._deferred.append(old)
+            rid, outputs = handler(inputs, region, name)
+            self.events.append(("create", typ, name))
+            self._record("replace", typ, name, changed, old.id, rid, region, inputs, outputs)
+            return rid, outputs
+        outputs = self._update(old, inputs, changed)
+        self.events.append(("update", typ, name))
+        self._record("update", typ, name, changed, old.id, old.id, region, inputs, outputs)
+        return old.id, outputs
+
+    def _record(
+        self,
+        action: str,
+        typ: str,
+        name: str,
+        changed: tuple[str, ...],
+        old_id: str,
+        rid: str,
+        region: str,
+        inputs: dict[str, Any],
+        outputs: dict[str, Any],
+    ) -> None:
+        self.changes.append(Change(action, typ, name, changed, old_id, rid))
+        self.resources.append(
+            StateResource("", typ, name, rid, region, _norm(inputs), _norm(outputs))
+        )
+
+    # ------------------------------------------------------------ the end of the run
+    def finish(self) -> None:
+        """Delete what the program no longer declares and what was replaced, dependents first."""
+        gone = [r for k, r in self._old.items() if k not in self._seen]
+        for r in gone:
+            self.changes.append(Change("delete", r.type, r.name, (), r.id, ""))
+        doomed = {id(r) for r in [*gone, *self._deferred]}
+        for r in reversed(dependency_order(self._old.values())):
+            if id(r) in doomed:
+                self._delete(r)
+
+    # ------------------------------------------------------------ updates
+    def _update(
+        self, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+    ) -> dict[str, Any]:
+        b = self.mocks.backend(old.region)
+        rest = [p for p in changed if p not in _TAGS]
+        if "tags" in changed:
+            tags = {k: str(v) for k, v in (inputs.get("tags") or {}).items()}
+            gone = {k: v for k, v in (old.inputs.get("tags") or {}).items() if k not in tags}
+            if gone:
+                b.delete_tags([old.id], gone)
+            b.create_tags([old.id], tags)
+        if not rest:
+            return dict(old.outputs)
+        update = _UPDATES.get(old.type)
+        if update is None:
+            raise LifecycleError(
+                f"{old.type} '{old.name}': updating {', '.join(rest)} in place is not emulated"
+            )
+        return update(self, old, inputs, tuple(rest))
+
+    def _delete(self, r: StateResource) -> None:
+        delete = _DELETES.get(r.type)
+        if delete is None:
+            raise LifecycleError(f"{r.type} '{r.name}': deleting it is not emulated")
+        delete(self, r)
+        self.events.append(("delete", r.type, r.name))
+
+
+# ---------------------------------------------------------------- per-type updates
+
+_TUNNEL_PROPS = {
+    src: dst
+    for src, dst in (
+        ("InsideCidr", "TunnelInsideCidr"),
+        ("InsideIpv6Cidr", "TunnelInsideIpv6Cidr"),
+        ("PresharedKey", "PreSharedKey"),
+        ("Phase1EncryptionAlgorithms", "Phase1EncryptionAlgorithms"),
+        ("Phase1IntegrityAlgorithms", "Phase1IntegrityAlgorithms"),
+        ("Phase1DhGroupNumbers", "Phase1DHGroupNumbers"),
+        ("Phase1LifetimeSeconds", "Phase1LifetimeSeconds"),
+        ("Phase2EncryptionAlgorithms", "Phase2EncryptionAlgorithms"),
+        ("Phase2IntegrityAlgorithms", "Phase2IntegrityAlgorithms"),
+        ("Phase2DhGroupNumbers", "Phase2DHGroupNumbers"),
+        ("Phase2LifetimeSeconds", "Phase2LifetimeSeconds"),
+        ("RekeyMarginTimeSeconds", "RekeyMarginTimeSeconds"),
+        ("RekeyFuzzPercentage", "RekeyFuzzPercentage"),
+        ("ReplayWindowSize", "ReplayWindowSize"),
+        ("DpdTimeoutSeconds", "DPDTimeoutSeconds"),
+        ("DpdTimeoutAction", "DPDTimeoutAction"),
+        ("StartupAction", "StartupAction"),
+        ("IkeVersions", "IKEVersions"),
+    )
+}
+_LISTS = ("Algorithms", "Numbers", "IkeVersions")
+
+
+def _tunnel_request(inputs: dict[str, Any], n: int, props: list[str]) -> dict[str, Any]:
+    """ModifyVpnTunnelOptions' TunnelOptions for the changed inputs of tunnel `n`."""
+    spec: dict[str, Any] = {}
+    for p in props:
+        src = p.removeprefix(f"tunnel{n}")
+        dst = _TUNNEL_PROPS.get(src)
+        if dst is None:
+            raise LifecycleError(f"tunnel option {p}: updating it in place is not emulated")
+        value = inputs.get(p)
+        if src.endswith(_LISTS):
+            value = [{"Value": v} for v in value or []]
+        spec[dst] = value
+    return spec
+
+
+def _vpn_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    ec2 = lc.mocks.ec2(old.region)
+    b = lc.mocks.backend(old.region)
+    moves = [p for p in ("customerGatewayId", "vpnGatewayId", "transitGatewayId") if p in changed]
+    for p in moves:
+        if not inputs.get(p):
+            continue  # the other gateway input, cleared by the move
+        # What the provider does: ModifyVpnConnection, then wait until it is available.
+        ec2.modify_vpn_connection(VpnConnectionId=old.id, **{p[0].upper() + p[1:]: inputs[p]})
+        modify.settle(b, old.id)
+    for n in (1, 2):
+        props = [p for p in changed if p.startswith(f"tunnel{n}")]
+        if not props:
+            continue
+        # One tunnel per request; the provider waits for each before the next.
+        ec2.modify_vpn_tunnel_options(
+            VpnConnectionId=old.id,
+            VpnTunnelOutsideIpAddress=old.outputs[f"tunnel{n}Address"],
+            TunnelOptions=_tunnel_request(inputs, n, props),
+        )
+        modify.settle(b, old.id)
+    other = [p for p in changed if p not in moves and not p.startswith(("tunnel1", "tunnel2"))]
+    if other:
+        raise LifecycleError(
+            f"{VPN} '{old.name}': updating {', '.join(other)} in place is not emulated"
+        )
+    return lc.mocks.vpn_state(old.region, old.id, inputs)
+
+
+def _vgw_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    if changed != ("vpcId",):
+        raise LifecycleError(
+            f"VpnGateway '{old.name}': updating {', '.join(changed)} is not emulated"
+        )
+    ec2 = lc.mocks.ec2(old.region)
+    if old.inputs.get("vpcId"):
+        ec2.detach_vpn_gateway(VpcId=old.inputs["vpcId"], VpnGatewayId=old.id)
+    if inputs.get("vpcId"):
+        ec2.attach_vpn_gateway(VpcId=inputs["vpcId"], VpnGatewayId=old.id)
+    return dict(old.outputs)
+
+
+def _route_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    lc.mocks.backend(old.region).replace_route(
+        inputs["routeTableId"],
+        inputs["destinationCidrBlock"],
+        gateway_id=inputs.get("gatewayId"),
+        transit_gateway_id=inputs.get("transitGatewayId"),
+        vpc_peering_connection_id=inputs.get("vpcPeeringConnectionId"),
+    )
+    return dict(old.outputs)
+
+
+def _tgw_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    names = {
+        "vpnEcmpSupport": "VpnEcmpSupport",
+        "dnsSupport": "DnsSupport",
+        "amazonSideAsn": "AmazonSideAsn",
+    }
+    unknown = [p for p in changed if p not in names and p != "description"]
+    if unknown:
+        raise LifecycleError(
+            f"TransitGateway '{old.name}': updating {', '.join(unknown)} is not emulated"
+        )
+    if "amazonSideAsn" in changed:
+        vpns = [
+            c.id
+            for c in lc.mocks.backend(old.region).vpn_connections.values()
+            if c.state != "deleted" and c.transit_gateway_id == old.id
+        ]
+        if vpns:  # ModifyTransitGatewayOptions: not while a VPN is attached
+            raise LifecycleError(
+                f"TransitGateway '{old.name}': AWS said IncorrectState: the Amazon side ASN "
+                f"cannot change while VPN attachments exist ({', '.join(vpns)})"
+            )
+    lc.mocks.backend(old.region).modify_transit_gateway(
+        old.id,
+        description=inputs.get("description"),
+        options={names[p]: inputs.get(p) for p in changed if p in names},
+    )
+    return dict(old.outputs)
+
+
+def _tgw_att_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    if changed != ("subnetIds",):
+        raise LifecycleError(
+            f"VpcAttachment '{old.name}': updating {', '.join(changed)} is not emulated"
+        )
+    before, after = set(old.inputs.get("subnetIds") or []), set(inputs.get("subnetIds") or [])
+    lc.mocks.backend(old.region).modify_transit_gateway_vpc_attachment(
+        old.id, add_subnet_ids=sorted(after - before), remove_subnet_ids=sorted(before - after)
+    )
+    return dict(old.outputs)
+
+
+def _sg_rule_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    # ModifySecurityGroupRules keeps the rule's ID: revoke, and authorize it again under it.
+    _DELETES[old.type](lc, old)
+    with pinned_ids({"sgr": old.id}):
+        lc.mocks.handlers[old.type](inputs, old.region, old.name)
+    return dict(old.outputs)
+
+
+def _pcx_options_update(
+    lc: Lifecycle, old: StateResource, inputs: dict[str, Any], changed: tuple[str, ...]
+) -> dict[str, Any]:
+    lc.mocks.handlers[old.type](inputs, old.region, old.name)
+    return dict(old.outputs)
+
+
+_UPDATES: dict[
+    str, Callable[[Lifecycle, StateResource, dict[str, Any], tuple[str, ...]], dict[str, Any]]
+] = {
+    VPN: _vpn_update,
+    "aws:ec2/vpnGateway:VpnGateway": _vgw_update,
+    "aws:ec2/route:Route": _route_update,
+    "aws:ec2transitgateway/transitGateway:TransitGateway": _tgw_update,
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": _tgw_att_update,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _sg_rule_update,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _sg_rule_update,
+    "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions": _pcx_options_update,
+}
+
+
+# ---------------------------------------------------------------- per-type deletes
+
+
+def _revoke(lc: Lifecycle, r: StateResource) -> None:
+    rule = lc.mocks._rule(r.inputs)
+    args = {
+        k: rule[k]
+        for k in (
+            "group_name_or_id",
+            "ip_protocol",
+            "from_port",
+            "to_port",
+            "ip_ranges",
+            "source_groups",
+            "prefix_list_ids",
+        )
+    }
+    b = lc.mocks.backend(r.region)
+    if r.type.endswith("IngressRule"):
+        b.revoke_security_group_ingress(**args)
+    else:
+        b.revoke_security_group_egress(**args)
+
+
+def _vgw_delete(lc: Lifecycle, r: StateResource) -> None:
+    ec2 = lc.mocks.ec2(r.region)
+    if r.inputs.get("vpcId"):
+        ec2.detach_vpn_gateway(VpcId=r.inputs["vpcId"], VpnGatewayId=r.id)
+    ec2.delete_vpn_gateway(VpnGatewayId=r.id)
+
+
+def _vpn_delete(lc: Lifecycle, r: StateResource) -> None:
+    b = lc.mocks.backend(r.region)
+    b.delete_vpn_connection(r.id)
+    for a in b.transit_gateway_attachments.values():
+        if a.resource_id == r.id and a.resource_type == "vpn":
+            a.state = "deleted"  # AWS deletes a VPN's TGW attachment with it
+
+
+def _backend(
+    call: Callable[[Any, StateResource], Any],
+) -> Callable[[Lifecycle, StateResource], None]:
+    def delete(lc: Lifecycle, r: StateResource) -> None:
+        call(lc.mocks.backend(r.region), r)
+
+    return delete
+
+
+def _disable_propagation(b: Any, attachment: str, table: str) -> None:
+    """DisableTransitGatewayRouteTablePropagation for one table. moto keeps one
+    propagation record per attachment, so its own call fails for an attachment
+    that propagates to several tables (prod's VPNs): the table's list is the truth."""
+    b.disable_route_table_propagation(
+        transit_gateway_attachment_id=attachment, transit_gateway_route_table_id=table
+    )
+    still = any(
+        p.transitGatewayAttachmentId == attachment
+        for t in b.transit_gateways_route_tables.values()
+        for p in t.route_table_propagation
+    )
+    if not still and attachment in b.transit_gateway_propagations:
+        b.disable_attachment_propagation(transit_gateway_attachment_id=attachment)
+        b.transit_gateway_propagations.pop(attachment)
+
+
+def _nothing(lc: Lifecycle, r: StateResource) -> None:
+    """Deleting this resource changes nothing in AWS (a password; an accepter, options)."""
+
+
+_DELETES: dict[str, Callable[[Lifecycle, StateResource], None]] = {
+    "aws:ec2/vpc:Vpc": _backend(lambda b, r: b.delete_vpc(r.id)),
+    "aws:ec2/subnet:Subnet": _backend(lambda b, r: b.delete_subnet(r.id)),
+    "aws:ec2/routeTable:RouteTable": _backend(lambda b, r: b.delete_route_table(r.id)),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": _backend(
+        lambda b, r: b.disassociate_route_table(r.id)
+    ),
+    "aws:ec2/securityGroup:SecurityGroup": _backend(
+        lambda b, r: b.delete_security_group(group_id=r.id)
+    ),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _revoke,
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _revoke,
+    "aws:ec2/vpnGateway:VpnGateway": _vgw_delete,
+    "aws:ec2/vpnGatewayRoutePropagation:VpnGatewayRoutePropagation": _backend(
+        lambda b, r: b.disable_vgw_route_propagation(
+            r.inputs["routeTableId"], r.inputs["vpnGatewayId"]
+        )
+    ),
+    "aws:ec2/customerGateway:CustomerGateway": _backend(
+        lambda b, r: b.delete_customer_gateway(r.id)
+    ),
+    VPN: _vpn_delete,
+    "aws:ec2/vpnConnectionRoute:VpnConnectionRoute": _backend(
+        lambda b, r: b.delete_vpn_connection_route(
+            r.inputs["vpnConnectionId"], r.inputs["destinationCidrBlock"]
+        )
+    ),
+    "aws:ec2/route:Route": _backend(
+        lambda b, r: b.delete_route(r.inputs["routeTableId"], r.inputs["destinationCidrBlock"])
+    ),
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": _backend(
+        lambda b, r: b.delete_vpc_peering_connection(r.id)
+    ),
+    "aws:ec2/vpcPeeringConnectionAccepter:VpcPeeringConnectionAccepter": _nothing,
+    "aws:ec2/peeringConnectionOptions:PeeringConnectionOptions": _nothing,
+    "aws:ec2transitgateway/transitGateway:TransitGateway": _backend(
+        lambda b, r: b.delete_transit_gateway(r.id)
+    ),
+    "aws:ec2transitgateway/vpcAttachment:VpcAttachment": _backend(
+        lambda b, r: b.delete_transit_gateway_vpc_attachment(r.id)
+    ),
+    "aws:ec2transitgateway/routeTable:RouteTable": _backend(
+        lambda b, r: b.delete_transit_gateway_route_table(r.id)
+    ),
+    "aws:ec2transitgateway/routeTableAssociation:RouteTableAssociation": _backend(
+        lambda b, r: b.disassociate_transit_gateway_route_table(
+            r.inputs["transitGatewayAttachmentId"], r.inputs["transitGatewayRouteTableId"]
+        )
+    ),
+    "aws:ec2transitgateway/routeTablePropagation:RouteTablePropagation": _backend(
+        lambda b, r: _disable_propagation(
+            b, r.inputs["transitGatewayAttachmentId"], r.inputs["transitGatewayRouteTableId"]
+        )
+    ),
+    "aws:ec2transitgateway/route:Route": _backend(
+        lambda b, r: b.delete_transit_gateway_route(
+            r.inputs["transitGatewayRouteTableId"], r.inputs["destinationCidrBlock"]
+        )
+    ),
+    RANDOM_PASSWORD: _nothing,
+}
