@@ -30,7 +30,7 @@ from network.review.guardrails import blocking, check_resources
 from network.review.snapshot import plan_snapshot
 from network.stack_file import offline_secrets, read_stack_config
 from network.stack_file import secret_keys as stack_secret_keys
-from network.state import PROJECT_DIR, outputs_path, state_dir
+from network.state import PROJECT_DIR, outputs_path, project_dir, state_dir
 
 PROGRAM = PROJECT_DIR / "__main__.py"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -72,7 +72,12 @@ def _drain() -> None:
 
 
 def _run_main() -> None:
-    runpy.run_path(str(PROGRAM), run_name="__main__")
+    if PROGRAM.is_file():  # a checkout: the very file `pulumi up` runs
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+    else:  # an installed crossnet: the same program, which __main__.py only calls
+        from network.program import run
+
+        run()
 
 
 def run_program(
@@ -186,7 +191,7 @@ def guardrail_view(
 def last_applied_plan(stack: str) -> dict[str, Any] | None:
     """The plan snapshot of the last offline apply of `stack`, if there is a readable one."""
     # (not state_dir(): that creates the directory, and a refused run writes nothing)
-    root = Path(os.environ.get("CROSSNET_STATE_DIR", PROJECT_DIR / ".crossnet"))
+    root = Path(os.environ.get("CROSSNET_STATE_DIR", project_dir() / ".crossnet"))
     path = root / stack / "applied.json"
     try:
         snap = json.loads(path.read_text()).get("plan")

@@ -10,7 +10,7 @@ from typing import Any
 from network.contract import load_outputs
 from network.errors import ConfigError, Problem
 from network.render.engine import render_stack, summary_rows
-from network.state import PROJECT_DIR, configs_dir, outputs_path
+from network.state import configs_dir, outputs_path, project_dir
 
 _STACK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 COLUMNS = ("router", "platform", "tunnels", "neighbours", "file")
@@ -95,9 +95,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _base(out_dir: Path) -> Path | None:
+    project = project_dir()
     try:
-        out_dir.resolve().relative_to(PROJECT_DIR)
-        return PROJECT_DIR
+        out_dir.resolve().relative_to(project)
+        return project
     except ValueError:
         return None
 
