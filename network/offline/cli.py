@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
+
+from rich.console import RenderableType
+from rich.text import Text
+
+from network.cli_options import add_json, add_progress, add_stack
+from network.console import console, progress, progress_wanted, table, to_text
 
 if TYPE_CHECKING:
     from network.offline.apply import ApplyResult
@@ -18,13 +26,15 @@ def register(sub: Any) -> None:
         "backed by an in-process AWS emulator (moto with crossnet's VPN extensions). "
         "Writes the stack outputs contract to .crossnet/<stack>/outputs.json (0600).",
     )
-    p.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml")
+    add_stack(p, default="dev")
     p.add_argument(
         "--seed",
         type=int,
         default=None,
         help="seed the emulator's IDs and generated keys (reproducible runs)",
     )
+    add_json(p)
+    add_progress(p)
     p.set_defaults(func=run)
 
 
@@ -32,14 +42,35 @@ def run(args: argparse.Namespace) -> int:
     # Pulumi, moto and boto3 take about 2 s to import: only `crossnet up` pays for them.
     from network.offline.apply import offline_up
 
-    result = offline_up(args.stack, seed=args.seed)
-    print(summary(result))
+    label = f"crossnet up --stack {args.stack}"
+    with progress(label, progress_wanted(args.no_progress), quiet=True) as steps:
+        steps.step("planning, applying the program to the AWS emulator, checking its state")
+        result = offline_up(args.stack, seed=args.seed)
+    if args.json:
+        print(json.dumps(summary_json(result), indent=2))
+    elif sys.stdout.isatty():
+        c = console()
+        for part in summary_renderables(result):
+            c.print(part)
+    else:
+        print(summary(result), end="")
     return 0
 
 
-def summary(r: ApplyResult) -> str:
-    """What was built, by component; secrets masked."""
-    lines = [f"crossnet up --stack {r.stack}: offline apply against the AWS emulator", ""]
+def summary_json(r: ApplyResult) -> dict[str, Any]:
+    """What was built, for scripts: counts, checks, advisories; no output values (keys)."""
+    return {
+        "stack": r.stack,
+        "resources": dict(sorted(_by_component(r).items())),
+        "outputsFile": str(r.outputs_file),
+        "secretOutputs": list(r.secret_outputs),
+        "checks": list(r.checks),
+        "advisories": list(r.advisories),
+        "warnings": [{"field": w.field, "value": w.value, "rule": w.rule} for w in r.plan.warnings],
+    }
+
+
+def _by_component(r: ApplyResult) -> Counter[str]:
     by_component: Counter[str] = Counter()
     for res in r.resources:
         if res.type.startswith("crossnet:"):
@@ -47,59 +78,115 @@ def summary(r: ApplyResult) -> str:
         chain = res.urn.split("::")[-2].split("$")
         comp = next((t for t in chain if t.startswith("crossnet:")), "providers:Providers")
         by_component[comp.split(":")[-1]] += 1
-    total = sum(by_component.values())
-    lines.append(
-        f"resources: {total}  " + ", ".join(f"{k} {v}" for k, v in sorted(by_component.items()))
-    )
-    lines.append("")
-    lines.append("VPCs")
-    for name, v in sorted(r.outputs["vpcs"].items()):
-        lines.append(f"  {name:<10} {v['cidr']:<16} {v['region']:<12} {v['id']}")
-        for key, s in sorted(v["subnets"].items()):
-            lines.append(f"      {key:<28} {s['cidr']}")
-    lines.append("")
-    lines.append("Tunnels per datacenter router (pre-shared keys: ********)")
-    for key, router in sorted(r.outputs["routers"].items()):
-        lines.append(f"  {key} ({router['platform']}, {router['publicIp']}, AS{router['asn']})")
-        for c in router["connections"]:
-            gw = c["gateway"]
-            lines.append(
-                f"    {c['name']} -> {gw['type']} {gw['name']} AS{gw['asn']} "
-                f"{c['routing']} {c['redundancy']}"
-            )
-            for t in c["tunnels"]:
-                lines.append(
-                    f"      t{t['number']} {t['customerOutsideIp']} -> {t['awsOutsideIp']:<15}"
-                    f" inside {t['insideCidr']:<18} {t['customerInsideIp']} <-> "
-                    f"{t['awsInsideIp']} {t['preference']}"
-                )
-            lines.append(
-                f"      announce {', '.join(c['announce'])}; accept {', '.join(c['accept'])}"
-            )
-    lines.append("")
-    lines.append("Routes")
-    for route in r.plan.vpc_routes:
-        lines.append(
-            f"  {route.vpc:<10} {route.destination!s:<16} via {route.target_kind} {route.target}"
+    return by_component
+
+
+def _tables(r: ApplyResult) -> list[RenderableType]:
+    vpcs = sorted(r.outputs["vpcs"].items())
+    routers = sorted(r.outputs["routers"].items())
+    tunnels = [
+        (
+            key,
+            c["name"],
+            f"{c['gateway']['type']} {c['gateway']['name']} AS{c['gateway']['asn']}",
+            f"t{t['number']}",
+            f"{t['customerOutsideIp']} -> {t['awsOutsideIp']}",
+            t["insideCidr"],
+            f"{t['customerInsideIp']} <-> {t['awsInsideIp']}",
+            f"{c['routing']} {c['redundancy']} {t['preference']}",
         )
-    for vpc, vgw in sorted(r.plan.vgw_propagating().items()):
-        lines.append(f"  {vpc:<10} {'(datacenters)':<16} via VGW {vgw} route propagation")
+        for key, router in routers
+        for c in router["connections"]
+        for t in c["tunnels"]
+    ]
+    routes = [
+        (route.vpc, str(route.destination), f"{route.target_kind} {route.target}")
+        for route in r.plan.vpc_routes
+    ] + [
+        (vpc, "(datacenters)", f"VGW {vgw} route propagation")
+        for vpc, vgw in sorted(r.plan.vgw_propagating().items())
+    ]
+    return [
+        table(
+            "VPCs",
+            ("vpc", "cidr", "region", "id"),
+            [(n, v["cidr"], v["region"], v["id"]) for n, v in vpcs],
+        ),
+        table(
+            "Subnets",
+            ("vpc", "subnet", "cidr"),
+            [(n, key, s["cidr"]) for n, v in vpcs for key, s in sorted(v["subnets"].items())],
+        ),
+        table(
+            "Routers (pre-shared keys: ********)",
+            ("router", "platform", "public address", "asn"),
+            [(k, x["platform"], x["publicIp"], f"AS{x['asn']}") for k, x in routers],
+        ),
+        table(
+            "Tunnels per datacenter router",
+            (
+                "router",
+                "connection",
+                "gateway",
+                "tunnel",
+                "outside",
+                "inside cidr",
+                "inside",
+                "routing",
+            ),
+            tunnels,
+        ),
+        table(
+            "Prefixes per connection",
+            ("connection", "announce", "accept"),
+            [
+                (c["name"], ", ".join(c["announce"]), ", ".join(c["accept"]))
+                for _, router in routers
+                for c in router["connections"]
+            ],
+        ),
+        table("Routes", ("vpc", "destination", "via"), routes),
+    ]
+
+
+def summary_renderables(r: ApplyResult) -> list[RenderableType]:
+    """What was built, by component, as tables for a terminal; secrets masked."""
+    counts = _by_component(r)
+    parts: list[RenderableType] = [
+        Text(f"crossnet up --stack {r.stack}: offline apply against the AWS emulator"),
+        Text(""),
+        Text(
+            f"resources: {sum(counts.values())}  "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        ),
+        Text(""),
+    ]
+    for t in _tables(r):
+        parts += [t, Text("")]
     if r.plan.warnings:
-        lines.append("")
-        lines.append(f"Warnings ({len(r.plan.warnings)})")
-        lines += [f"  {w.field}: {w.value} ({w.rule})" for w in r.plan.warnings]
-    lines.append("")
-    lines.append("Checked in the emulator's own state:")
-    lines += [f"  ok {c}" for c in r.checks]
-    lines.append("")
-    lines.append(
-        "Guardrails (the rules of the policy/ pack): "
-        + (f"{len(r.advisories)} advisory" if r.advisories else "all passed")
+        parts.append(Text(f"Warnings ({len(r.plan.warnings)})", style="bold"))
+        parts += [Text(f"  {w.field}: {w.value} ({w.rule})") for w in r.plan.warnings]
+        parts.append(Text(""))
+    parts.append(Text("Checked in the emulator's own state:", style="bold"))
+    parts += [Text(f"  ok {c}") for c in r.checks]
+    parts.append(Text(""))
+    parts.append(
+        Text(
+            "Guardrails (the rules of the policy/ pack): "
+            + (f"{len(r.advisories)} advisory" if r.advisories else "all passed")
+        )
     )
-    lines += [f"  advisory {a}" for a in r.advisories]
-    lines.append("")
-    lines.append(
-        f"outputs: {r.outputs_file} (mode 0600; secret outputs: "
-        f"{', '.join(r.secret_outputs) or 'none'})"
+    parts += [Text(f"  advisory {a}") for a in r.advisories]
+    parts.append(Text(""))
+    parts.append(
+        Text(
+            f"outputs: {r.outputs_file} (mode 0600; secret outputs: "
+            f"{', '.join(r.secret_outputs) or 'none'})"
+        )
     )
-    return "\n".join(lines)
+    return parts
+
+
+def summary(r: ApplyResult, width: int | None = None) -> str:
+    """What was built, by component, as plain text at `width`; secrets masked."""
+    return to_text(summary_renderables(r), width)
