@@ -12,6 +12,7 @@ Jinja's loader and the Pulumi policy pack need real directories.
 from __future__ import annotations
 
 import importlib.resources
+import importlib.util
 from pathlib import Path
 
 # name -> (package it ships as, directory in a checkout)
@@ -33,4 +34,13 @@ def data_dir(name: str) -> Path:
     package, source = DATA[name]
     if is_checkout():
         return _CHECKOUT / source
-    return Path(str(importlib.resources.files(package)))
+    root = importlib.resources.files(package)
+    if isinstance(root, Path):
+        return root
+    # a data directory has no __init__.py: a namespace package, whose files() is a
+    # MultiplexedPath over its (single) directory
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    if not locations:
+        raise FileNotFoundError(f"crossnet's {name} are not installed ({package})")
+    return Path(locations[0])
