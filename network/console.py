@@ -84,30 +84,39 @@ class FitTable:
             for i in range(len(self.columns))
         ]
 
-    def min_width(self) -> int:
-        """The narrowest width the tabular layout needs (names whole, prose wrapped)."""
-        widths = []
+    def widths(self, max_width: int) -> list[int] | None:
+        """Each column's width at `max_width`, or None when even the narrowest layout
+        (names and headers whole, prose wrapped at spaces) is wider."""
+        pad = 2 * (len(self.columns) - 1)
+        natural, minimum = [], []
         for i, c in enumerate(self.columns):
-            cells = [r[i] for r in self.rows if i < len(r)] + [c]
-            if self.names[i]:
-                widths.append(max(len(x) for x in cells))
-            else:
-                widths.append(max(len(w) for x in cells for w in (x.split() or [""])))
-        return sum(widths) + 2 * (len(widths) - 1)
+            cells = [r[i] for r in self.rows if i < len(r)]
+            natural.append(max([len(c), *(len(x) for x in cells)]))
+            words = [len(w) for x in cells for w in x.split()]
+            minimum.append(natural[-1] if self.names[i] else max([len(c), *words]))
+        if sum(natural) + pad <= max_width:
+            return natural
+        if sum(minimum) + pad > max_width:
+            return None
+        # the prose columns share what is left, in proportion to what they would take
+        extra = max_width - pad - sum(minimum)
+        want = [n - m for n, m in zip(natural, minimum)]
+        return [m + extra * w // sum(want) for m, w in zip(minimum, want)]
 
-    def table(self) -> Table:
+    def table(self, widths: list[int]) -> Table:
         t = Table(
             title=self.title,
             title_justify="left",
             title_style="bold",
-            box=box.SIMPLE_HEAD,
+            box=box.SIMPLE_HEAD,  # its column divider is a space: with the padding, 2
+            padding=(0, 1, 0, 0),
             header_style="bold",
             show_edge=False,
             pad_edge=False,
             expand=False,
         )
-        for c, name in zip(self.columns, self.names):
-            t.add_column(c, overflow=self.overflow, no_wrap=name)  # type: ignore[arg-type]
+        for c, name, w in zip(self.columns, self.names, widths):
+            t.add_column(c, overflow=self.overflow, no_wrap=name, width=w)  # type: ignore[arg-type]
         for r in self.rows:
             t.add_row(*(Text(c) for c in r))
         return t
@@ -123,15 +132,16 @@ class FitTable:
             for c, v in zip(self.columns[1:], r[1:]):
                 grid.add_row(Text(f"  {c}:"), Text(v))
             parts += [Text(f"{self.columns[0]} {r[0]}", style="bold"), grid]
-        if self.note:
-            parts.append(Text(self.note))
+        if self.note:  # after a blank line: the rows end where the blank line is
+            parts += [Text(""), Text(self.note)]
         return Group(*parts)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if self.min_width() > options.max_width:
+        widths = self.widths(options.max_width)
+        if widths is None:
             yield self.records()
             return
-        yield self.table()
+        yield self.table(widths)
         if self.note:  # after a blank line: the rows end where the blank line is
             yield Text("")
             yield Text(self.note)

@@ -20,7 +20,7 @@ git -C "$repo" ls-files -z | (cd "$repo" && xargs -0 tar -cf - --no-recursion) |
 say "venv from requirements.txt only"; t1=$(date +%s)
 python3 -m venv "$work/venv"
 pip() {  # quiet; the log only on failure
-  "$work/venv/bin/pip" install -q --disable-pip-version-check "$@" >"$work/pip.log" 2>&1 \
+  "$work/venv/bin/pip" install -q --no-compile --disable-pip-version-check "$@" >"$work/pip.log" 2>&1 \
     || { cat "$work/pip.log" >&2; exit 1; }
 }
 pip -r "$work/src/requirements.txt"
