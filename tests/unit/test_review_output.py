@@ -191,7 +191,9 @@ def test_diagram_without_dot_says_so_in_one_line(
 def test_the_project_is_found_from_the_current_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.delenv(PROJECT_ENV, raising=False)
+    # `--project-dir` sets the variable for the process: make sure it is undone afterwards
+    monkeypatch.setenv(PROJECT_ENV, "")
+    monkeypatch.delenv(PROJECT_ENV)
     monkeypatch.delenv("CROSSNET_STACKS_DIR", raising=False)
     project = tmp_path / "site"
     (project / "stacks").mkdir(parents=True)
