@@ -32,6 +32,7 @@ from rich.text import Text
 DEFAULT_WIDTH = 80
 # A column whose cells are all single words up to this long keeps them whole.
 MAX_NAME = 40
+MAX_WORD = 30
 
 
 def console(file: IO[str] | None = None, width: int | None = None) -> Console:
@@ -92,7 +93,8 @@ class FitTable:
         for i, c in enumerate(self.columns):
             cells = [r[i] for r in self.rows if i < len(r)]
             natural.append(max([len(c), *(len(x) for x in cells)]))
-            words = [len(w) for x in cells for w in x.split()]
+            # a word longer than MAX_WORD (a path, a URL) may be folded across lines
+            words = [min(len(w), MAX_WORD) for x in cells for w in x.split()]
             minimum.append(natural[-1] if self.names[i] else max([len(c), *words]))
         if sum(natural) + pad <= max_width:
             return natural
@@ -105,7 +107,7 @@ class FitTable:
 
     def table(self, widths: list[int]) -> Table:
         t = Table(
-            title=self.title,
+            title=self.title or None,
             title_justify="left",
             title_style="bold",
             box=box.SIMPLE_HEAD,  # its column divider is a space: with the padding, 2
