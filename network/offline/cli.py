@@ -39,11 +39,12 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Pulumi, moto and boto3 take about 2 s to import: only `crossnet up` pays for them.
-    from network.offline.apply import offline_up
-
     label = f"crossnet up --stack {args.stack}"
     with progress(label, progress_wanted(args.no_progress), quiet=True) as steps:
+        steps.step("loading Pulumi and the AWS emulator")
+        # Pulumi, moto and boto3 take about 2 s to import: only `crossnet up` pays for them.
+        from network.offline.apply import offline_up
+
         steps.step("planning, applying the program to the AWS emulator, checking its state")
         result = offline_up(args.stack, seed=args.seed)
     if args.json:
