@@ -12,6 +12,8 @@ import shutil
 import time
 from typing import Any
 
+from network.cli_options import add_stack
+
 STEPS = ("up", "render", "lab up", "check", "lab down")
 
 
@@ -23,7 +25,7 @@ def register(sub: Any) -> None:
         "render the router configs, bring the local lab up, check "
         "reachability end to end, take the lab down.",
     )
-    p.add_argument("--stack", default="dev")
+    add_stack(p, default="dev")
     p.set_defaults(func=run)
 
 

@@ -21,7 +21,7 @@ import yaml
 
 from network.errors import ConfigError, Problem
 from network.naming import PROJECT
-from network.state import PROJECT_DIR, stack_file
+from network.state import project_dir, stack_file
 
 SECRET_ENV_PREFIX = "CROSSNET_SECRET_"
 
@@ -39,7 +39,7 @@ class StackConfig(dict[str, Any]):
 def display_path(path: Path) -> str:
     """A file name for messages: relative to the project when inside it."""
     try:
-        return str(path.resolve().relative_to(PROJECT_DIR))
+        return str(path.resolve().relative_to(project_dir()))
     except ValueError:
         return str(path)
 

@@ -1,5 +1,10 @@
 """Where crossnet keeps per-stack state (pure).
 
+The project is the user's directory holding `stacks/Pulumi.<stack>.yaml` (and
+usually `Pulumi.yaml`): `--project-dir` / `$CROSSNET_PROJECT_DIR`, else the
+current directory or the nearest parent holding `Pulumi.yaml` or `stacks/`, else
+the current directory. It is never derived from where crossnet is installed.
+
 `.crossnet/<stack>/` in the project (or `$CROSSNET_STATE_DIR/<stack>/`), mode 0700:
 `outputs.json` (the stack outputs contract, 0600), `state.json` (the offline
 stack's state across applies, 0600: see docs/state.md), `applied.json` (what the
@@ -11,19 +16,34 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The source tree crossnet runs from (its tests, the lab's suite); not the user's project.
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_ENV = "CROSSNET_PROJECT_DIR"
+
+
+def project_dir() -> Path:
+    """The user's project directory (see the module docstring)."""
+    named = os.environ.get(PROJECT_ENV)
+    if named:
+        return Path(named).resolve()
+    here = Path.cwd().resolve()
+    for d in (here, *here.parents):
+        if (d / "Pulumi.yaml").is_file() or (d / "stacks").is_dir():
+            return d
+    # crossnet run from its own checkout, outside any project: the checkout's stacks
+    return PROJECT_DIR if (PROJECT_DIR / "Pulumi.yaml").is_file() else here
 
 
 def stack_file(stack: str) -> Path:
     """The stack's config file; `$CROSSNET_STACKS_DIR` points elsewhere (tests, reviews)."""
-    root = Path(os.environ.get("CROSSNET_STACKS_DIR", PROJECT_DIR / "stacks"))
+    root = Path(os.environ.get("CROSSNET_STACKS_DIR", project_dir() / "stacks"))
     return root / f"Pulumi.{stack}.yaml"
 
 
 def state_dir(stack: str, create: bool = True) -> Path:
     """The stack's state directory; `create=False` only names it (a command that may
     still fail must not leave an empty one behind)."""
-    root = Path(os.environ.get("CROSSNET_STATE_DIR", PROJECT_DIR / ".crossnet"))
+    root = Path(os.environ.get("CROSSNET_STATE_DIR", project_dir() / ".crossnet"))
     path = root / stack
     if create:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)

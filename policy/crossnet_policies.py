@@ -60,9 +60,12 @@ from pulumi_policy import (
 from pulumi_policy import policy as _sdk_policy
 from pulumi_policy import proxy as _proxy
 
-# The pack runs from a crossnet checkout: the rules live in network/review/guardrails.py.
+# The rules live in network/review/guardrails.py. From a checkout (policy/ beside
+# network/) the pack imports them from there; an installed crossnet ships the pack as
+# network/_policy (`crossnet guardrails --pack-dir`), and the pack's virtualenv then
+# needs crossnet installed.
 _REPO = Path(__file__).resolve().parent.parent
-if str(_REPO) not in sys.path:
+if (_REPO / "network").is_dir() and str(_REPO) not in sys.path:
     sys.path.insert(0, str(_REPO))
 
 from network.review.guardrails import (  # noqa: E402

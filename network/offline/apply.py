@@ -96,7 +96,12 @@ def _quiet_reported(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) ->
 
 
 def _run_main() -> None:
-    runpy.run_path(str(PROGRAM), run_name="__main__")
+    if PROGRAM.is_file():  # a checkout: the very file `pulumi up` runs
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+    else:  # an installed crossnet: the same program, which __main__.py only calls
+        from network.program import run
+
+        run()
 
 
 def run_program(

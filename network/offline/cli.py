@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
+from rich.text import Text
+
+from network.cli_options import add_json, add_progress, add_stack
+from network.console import console, progress, progress_wanted, table, to_text
 from network.offline.stack_state import ACTIONS, Change, UpToDate, counts, up_to_date
 
 if TYPE_CHECKING:
@@ -24,7 +30,7 @@ def register(sub: Any) -> None:
         "as `pulumi up` does: unchanged resources keep their IDs, addresses and keys. "
         "Writes the stack outputs contract to .crossnet/<stack>/outputs.json (0600).",
     )
-    p.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml")
+    add_stack(p, default="dev")
     p.add_argument(
         "--seed",
         type=int,
@@ -36,9 +42,8 @@ def register(sub: Any) -> None:
         action="store_true",
         help="ignore the stack's previous state: build everything anew (new IDs and keys)",
     )
-    p.add_argument(
-        "--json", action="store_true", help="print the changes as JSON (keys never included)"
-    )
+    add_json(p)
+    add_progress(p)
     p.set_defaults(func=run)
 
 
@@ -48,41 +53,51 @@ def run(args: argparse.Namespace) -> int:
     from network.stack_file import offline_secrets, read_stack_config
 
     fresh = bool(getattr(args, "fresh", False))
-    as_json = bool(getattr(args, "json", False))
     if not fresh:
         # Every config problem first, then the state: both before anything is written.
         config, _ = offline_secrets(read_stack_config(args.stack))
         build_plan(config, args.stack, previous=last_applied_plan(args.stack))
         same = up_to_date(args.stack, config)
         if same is not None:
-            print(changes_json(same.stack, same.changes) if as_json else unchanged(same))
+            if args.json:
+                print(json.dumps(changes_json(same.stack, same.changes), indent=2, sort_keys=True))
+            else:
+                print(unchanged(same))
             return 0
-    # Pulumi, moto and boto3 take about 2 s to import: only a run that changes something pays.
-    from network.offline.apply import offline_up
+    label = f"crossnet up --stack {args.stack}"
+    with progress(label, progress_wanted(args.no_progress), quiet=True) as steps:
+        steps.step("loading Pulumi and the AWS emulator")
+        # Pulumi, moto and boto3 take about 2 s to import: only a run that changes something
+        # pays for them.
+        from network.offline.apply import offline_up
 
-    result = offline_up(args.stack, seed=args.seed, fresh=fresh)
-    print(changes_json(result.stack, result.changes) if as_json else summary(result))
+        steps.step("planning, applying the program to the AWS emulator, checking its state")
+        result = offline_up(args.stack, seed=args.seed, fresh=fresh)
+    if args.json:
+        print(json.dumps(summary_json(result), indent=2, sort_keys=True))
+    elif sys.stdout.isatty():
+        c = console()
+        for part in summary_renderables(result):
+            c.print(part)
+    else:
+        print(summary(result), end="")
     return 0
 
 
-def changes_json(stack: str, changes: Iterable[Change]) -> str:
+def changes_json(stack: str, changes: Iterable[Change]) -> dict[str, Any]:
     """The changes as `pulumi preview --json` lists steps: no values, only input names."""
     items = list(changes)
-    return json.dumps(
-        {
-            "stack": stack,
-            "changeSummary": counts(items),
-            "steps": [
-                {"op": c.action, "type": c.type, "name": c.name, "diffs": list(c.props)}
-                | ({"oldId": c.old_id} if c.old_id and c.old_id != c.new_id else {})
-                | ({"id": c.new_id} if c.new_id else {})
-                for c in items
-                if c.action != "same"
-            ],
-        },
-        indent=2,
-        sort_keys=True,
-    )
+    return {
+        "stack": stack,
+        "changeSummary": counts(items),
+        "steps": [
+            {"op": c.action, "type": c.type, "name": c.name, "diffs": list(c.props)}
+            | ({"oldId": c.old_id} if c.old_id and c.old_id != c.new_id else {})
+            | ({"id": c.new_id} if c.new_id else {})
+            for c in items
+            if c.action != "same"
+        ],
+    }
 
 
 _SIGN = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
@@ -121,10 +136,21 @@ def unchanged(u: UpToDate) -> str:
     return "\n".join(lines)
 
 
-def summary(r: ApplyResult) -> str:
-    """What was built, by component; secrets masked."""
-    lines = [f"crossnet up --stack {r.stack}: offline apply against the AWS emulator", ""]
-    lines += [*change_lines(r.changes), ""]
+def summary_json(r: ApplyResult) -> dict[str, Any]:
+    """What was built, for scripts: counts, checks, advisories; no output values (keys)."""
+    return changes_json(r.stack, r.changes) | {
+        "resources": dict(sorted(_by_component(r).items())),
+        "outputsFile": str(r.outputs_file),
+        "outputsWritten": r.outputs_written,
+        "stateFile": str(r.state_file),
+        "secretOutputs": list(r.secret_outputs),
+        "checks": list(r.checks),
+        "advisories": list(r.advisories),
+        "warnings": [{"field": w.field, "value": w.value, "rule": w.rule} for w in r.plan.warnings],
+    }
+
+
+def _by_component(r: ApplyResult) -> Counter[str]:
     by_component: Counter[str] = Counter()
     for res in r.resources:
         if res.type.startswith("crossnet:"):
@@ -132,60 +158,119 @@ def summary(r: ApplyResult) -> str:
         chain = res.urn.split("::")[-2].split("$")
         comp = next((t for t in chain if t.startswith("crossnet:")), "providers:Providers")
         by_component[comp.split(":")[-1]] += 1
-    total = sum(by_component.values())
-    lines.append(
-        f"resources: {total}  " + ", ".join(f"{k} {v}" for k, v in sorted(by_component.items()))
-    )
-    lines.append("")
-    lines.append("VPCs")
-    for name, v in sorted(r.outputs["vpcs"].items()):
-        lines.append(f"  {name:<10} {v['cidr']:<16} {v['region']:<12} {v['id']}")
-        for key, s in sorted(v["subnets"].items()):
-            lines.append(f"      {key:<28} {s['cidr']}")
-    lines.append("")
-    lines.append("Tunnels per datacenter router (pre-shared keys: ********)")
-    for key, router in sorted(r.outputs["routers"].items()):
-        lines.append(f"  {key} ({router['platform']}, {router['publicIp']}, AS{router['asn']})")
-        for c in router["connections"]:
-            gw = c["gateway"]
-            lines.append(
-                f"    {c['name']} -> {gw['type']} {gw['name']} AS{gw['asn']} "
-                f"{c['routing']} {c['redundancy']}"
-            )
-            for t in c["tunnels"]:
-                lines.append(
-                    f"      t{t['number']} {t['customerOutsideIp']} -> {t['awsOutsideIp']:<15}"
-                    f" inside {t['insideCidr']:<18} {t['customerInsideIp']} <-> "
-                    f"{t['awsInsideIp']} {t['preference']}"
-                )
-            lines.append(
-                f"      announce {', '.join(c['announce'])}; accept {', '.join(c['accept'])}"
-            )
-    lines.append("")
-    lines.append("Routes")
-    for route in r.plan.vpc_routes:
-        lines.append(
-            f"  {route.vpc:<10} {route.destination!s:<16} via {route.target_kind} {route.target}"
+    return by_component
+
+
+def _tables(r: ApplyResult) -> list[RenderableType]:
+    vpcs = sorted(r.outputs["vpcs"].items())
+    routers = sorted(r.outputs["routers"].items())
+    tunnels = [
+        (
+            key,
+            c["name"],
+            f"{c['gateway']['type']} {c['gateway']['name']} AS{c['gateway']['asn']}",
+            f"t{t['number']}",
+            f"{t['customerOutsideIp']} -> {t['awsOutsideIp']}",
+            t["insideCidr"],
+            f"{t['customerInsideIp']} <-> {t['awsInsideIp']}",
+            f"{c['routing']} {c['redundancy']} {t['preference']}",
         )
-    for vpc, vgw in sorted(r.plan.vgw_propagating().items()):
-        lines.append(f"  {vpc:<10} {'(datacenters)':<16} via VGW {vgw} route propagation")
+        for key, router in routers
+        for c in router["connections"]
+        for t in c["tunnels"]
+    ]
+    routes = [
+        (route.vpc, str(route.destination), f"{route.target_kind} {route.target}")
+        for route in r.plan.vpc_routes
+    ] + [
+        (vpc, "(datacenters)", f"VGW {vgw} route propagation")
+        for vpc, vgw in sorted(r.plan.vgw_propagating().items())
+    ]
+    return [
+        table(
+            "VPCs",
+            ("vpc", "cidr", "region", "id"),
+            [(n, v["cidr"], v["region"], v["id"]) for n, v in vpcs],
+        ),
+        table(
+            "Subnets",
+            ("vpc", "subnet", "cidr"),
+            [(n, key, s["cidr"]) for n, v in vpcs for key, s in sorted(v["subnets"].items())],
+        ),
+        table(
+            "Routers (pre-shared keys: ********)",
+            ("router", "platform", "public address", "asn"),
+            [(k, x["platform"], x["publicIp"], f"AS{x['asn']}") for k, x in routers],
+        ),
+        table(
+            "Tunnels per datacenter router",
+            (
+                "router",
+                "connection",
+                "gateway",
+                "tunnel",
+                "outside",
+                "inside cidr",
+                "inside",
+                "routing",
+            ),
+            tunnels,
+        ),
+        table(
+            "Prefixes per connection",
+            ("connection", "announce", "accept"),
+            [
+                (c["name"], ", ".join(c["announce"]), ", ".join(c["accept"]))
+                for _, router in routers
+                for c in router["connections"]
+            ],
+        ),
+        table("Routes", ("vpc", "destination", "via"), routes),
+    ]
+
+
+def summary_renderables(r: ApplyResult) -> list[RenderableType]:
+    """What was built, by component, as tables for a terminal; secrets masked."""
+    counts = _by_component(r)
+    parts: list[RenderableType] = [
+        Text(f"crossnet up --stack {r.stack}: offline apply against the AWS emulator"),
+        Text(""),
+        *(Text(line) for line in change_lines(r.changes)),
+        Text(""),
+        Text(
+            f"resources: {sum(counts.values())}  "
+            + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+        ),
+        Text(""),
+    ]
+    for t in _tables(r):
+        parts += [t, Text("")]
     if r.plan.warnings:
-        lines.append("")
-        lines.append(f"Warnings ({len(r.plan.warnings)})")
-        lines += [f"  {w.field}: {w.value} ({w.rule})" for w in r.plan.warnings]
-    lines.append("")
-    lines.append("Checked in the emulator's own state:")
-    lines += [f"  ok {c}" for c in r.checks]
-    lines.append("")
-    lines.append(
-        "Guardrails (the rules of the policy/ pack): "
-        + (f"{len(r.advisories)} advisory" if r.advisories else "all passed")
+        parts.append(Text(f"Warnings ({len(r.plan.warnings)})", style="bold"))
+        parts += [Text(f"  {w.field}: {w.value} ({w.rule})") for w in r.plan.warnings]
+        parts.append(Text(""))
+    parts.append(Text("Checked in the emulator's own state:", style="bold"))
+    parts += [Text(f"  ok {c}") for c in r.checks]
+    parts.append(Text(""))
+    parts.append(
+        Text(
+            "Guardrails (the rules of the policy/ pack): "
+            + (f"{len(r.advisories)} advisory" if r.advisories else "all passed")
+        )
     )
-    lines += [f"  advisory {a}" for a in r.advisories]
-    lines.append("")
-    lines.append(
-        f"outputs: {r.outputs_file} (mode 0600; {'written' if r.outputs_written else 'unchanged'}"
-        f"; secret outputs: {', '.join(r.secret_outputs) or 'none'})"
+    parts += [Text(f"  advisory {a}") for a in r.advisories]
+    parts.append(Text(""))
+    parts.append(
+        Text(
+            f"outputs: {r.outputs_file} (mode 0600; "
+            f"{'written' if r.outputs_written else 'unchanged'}; secret outputs: "
+            f"{', '.join(r.secret_outputs) or 'none'})"
+        )
     )
-    lines.append(f"state: {r.state_file} (mode 0600)")
-    return "\n".join(lines)
+    parts.append(Text(f"state: {r.state_file} (mode 0600)"))
+    return parts
+
+
+def summary(r: ApplyResult, width: int | None = None) -> str:
+    """What was built, by component, as plain text at `width`; secrets masked."""
+    return to_text(summary_renderables(r), width)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import Any
 
+from network.cli_options import add_json, add_out, add_stack
+from network.console import table as console_table
+from network.console import to_text
 from network.contract import load_outputs
 from network.errors import ConfigError, Problem
 from network.render.engine import render_stack, summary_rows
-from network.state import PROJECT_DIR, configs_dir, outputs_path
+from network.state import configs_dir, outputs_path, project_dir
 
 _STACK_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 COLUMNS = ("router", "platform", "tunnels", "neighbours", "file")
@@ -25,7 +29,7 @@ def register(sub: Any) -> None:
         "Everything is validated and cross-checked before the first file is written; files "
         "holding a pre-shared key are mode 0600.",
     )
-    p.add_argument("--stack", default="dev", help="stack name: stacks/Pulumi.<stack>.yaml")
+    add_stack(p, default="dev")
     p.add_argument(
         "--outputs",
         type=Path,
@@ -33,18 +37,17 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="stack outputs file (default: .crossnet/<stack>/outputs.json)",
     )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
+    add_out(
+        p,
+        "output directory, one sub-directory per router (default: .crossnet/<stack>/configs)",
         metavar="DIR",
-        help="output directory, one sub-directory per router (default: .crossnet/<stack>/configs)",
     )
     p.add_argument(
         "--redact",
         action="store_true",
         help="mask every pre-shared key in the files (for review and diffs)",
     )
+    add_json(p)
     p.set_defaults(func=run)
 
 
@@ -84,7 +87,12 @@ def run(args: argparse.Namespace) -> int:
         )
     out_dir = args.out or configs_dir(stack, create=False)
     rendered = render_stack(outputs, out_dir, redact=args.redact)
-    print(table(summary_rows(rendered, base=_base(out_dir))))
+    rows = summary_rows(rendered, base=_base(out_dir))
+    if args.json:
+        doc = {"stack": stack, "dir": str(out_dir), "redacted": args.redact, "routers": rows}
+        print(json.dumps(doc, indent=2, default=str))
+        return 0
+    print(table(rows), end="")
     notes = [n for r in rendered for n in r.notes]
     if notes:
         print("\nnotes (limits of the platform, see docs/templates.md):")
@@ -95,17 +103,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _base(out_dir: Path) -> Path | None:
+    project = project_dir()
     try:
-        out_dir.resolve().relative_to(PROJECT_DIR)
-        return PROJECT_DIR
+        out_dir.resolve().relative_to(project)
+        return project
     except ValueError:
         return None
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """A plain text table with the command's columns."""
-    cells = [list(COLUMNS)] + [[str(r[c]) for c in COLUMNS] for r in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(COLUMNS))]
-    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    """The command's columns as a table that fits the terminal (network.console)."""
+    return to_text([console_table("", COLUMNS, [[r[c] for c in COLUMNS] for r in rows])])

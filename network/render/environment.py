@@ -7,10 +7,10 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from network.package_data import data_dir
 from network.render.filters import FILTERS
-from network.state import PROJECT_DIR
 
-TEMPLATE_DIR = PROJECT_DIR / "templates"
+TEMPLATE_DIR = data_dir("templates")
 
 
 def make_environment(template_dir: Path = TEMPLATE_DIR) -> Environment:

@@ -9,26 +9,33 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from rich.console import RenderableType
+
+from network.cli_options import add_config, add_out, add_review, add_stack
+from network.console import console, to_text
 from network.errors import ConfigError, Problem
+from network.package_data import data_dir
 from network.plan import Plan, build_plan
-from network.review.diagram import render_svg
-from network.review.diff import (
+from network.review.baseline import (
     OUTPUTS_CAVEAT,
     PLAN_OUTPUT,
-    diff_snapshots,
     load_applied,
     load_outputs_raw,
     outputs_plan,
-    render_diff,
-    render_rules,
+)
+from network.review.compare import (
+    DiffReport,
+    diff_snapshots,
     renewed_connections,
     router_config_diffs,
 )
+from network.review.diff import diff_renderables, render_diff, render_rules
 from network.review.estimate import (
     DEFAULT_DEADLINE_DAYS,
     DEFAULT_PRICES,
@@ -42,20 +49,9 @@ from network.review.replacements import provider_upstream
 from network.review.report import plan_tables
 from network.review.resources import proposed_resources
 from network.review.snapshot import plan_snapshot
-from network.review.tables import Table, render_markdown, render_text
+from network.review.tables import Table, render_markdown, renderables
 from network.stack_file import read_stack_config, secret_keys
 from network.state import outputs_path, state_dir
-
-
-def _stack_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--stack", required=True, help="stack name: stacks/Pulumi.<stack>.yaml")
-    p.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="read this stack file instead of stacks/Pulumi.<stack>.yaml",
-    )
 
 
 def load_plan(
@@ -96,19 +92,40 @@ def _write(text: str, out: Path | None) -> None:
         print(f"wrote {out}", file=sys.stderr)
 
 
+def _show(parts: list[RenderableType], out: Path | None) -> None:
+    """Text for a terminal (colour, its width) or plain text for a pipe or a file."""
+    if out is None and sys.stdout.isatty():
+        c = console()
+        for part in parts:
+            c.print(part)
+    else:
+        _write(to_text(parts).rstrip() + "\n", out)
+
+
+def _emit(args: argparse.Namespace, tables: list[Table], heading: str, data: Any) -> None:
+    """One review command's result: JSON (`--json`), Markdown, or tables for a terminal."""
+    if args.json:
+        doc = {"stack": args.stack, "data": data, "tables": [t.as_json() for t in tables]}
+        _write(json.dumps(doc, indent=2, default=str) + "\n", args.out)
+    elif args.format == "markdown":
+        _write(render_markdown(tables, heading), args.out)
+    else:
+        _show(renderables(tables, heading), args.out)
+
+
 def run_plan(args: argparse.Namespace) -> int:
     """`crossnet plan`: the address plan as tables, and the free space."""
     plan = load_plan(args.stack, args.config)
     # Markdown goes into a change request: every free CIDR, not the first few.
     tables = _with_warnings(plan_tables(plan, list_all=args.format == "markdown"), plan)
-    heading = f"crossnet plan: stack {plan.stack}"
-    render = render_markdown if args.format == "markdown" else render_text
-    _write(render(tables, heading), args.out)
+    _emit(args, tables, f"crossnet plan: stack {plan.stack}", plan_snapshot(plan))
     return 0
 
 
 def run_diagram(args: argparse.Namespace) -> int:
-    """`crossnet diagram`: the topology as SVG."""
+    """`crossnet diagram`: the topology as SVG (Graphviz is imported only here)."""
+    from network.review.diagram import render_svg
+
     plan = load_plan(args.stack, args.config)
     for w in plan.warnings:  # the SVG may go to standard output: warnings go to stderr
         print(f"warning: {w.field}: {w.value} ({w.rule})", file=sys.stderr)
@@ -133,14 +150,16 @@ def run_estimate(args: argparse.Namespace) -> int:
         monthly_out,
         size_text=args.data,
     )
-    render = render_markdown if args.format == "markdown" else render_text
     heading = f"crossnet estimate: stack {plan.stack}"
-    _write(render(_with_warnings(estimate_tables(e), plan), heading), args.out)
+    _emit(args, _with_warnings(estimate_tables(e), plan), heading, dataclasses.asdict(e))
     return 0
 
 
 def run_guardrails(args: argparse.Namespace) -> int:
     """`crossnet guardrails`: the policy pack's rules over the resources the plan implies."""
+    if args.pack_dir:
+        print(data_dir("policy"))
+        return 0
     config = read_stack_config(args.stack, args.config)
     plan = build_plan(config, args.stack, need_secrets=False)
     # a key read from a `secure:` value is a secret input, whether or not it can be read here
@@ -171,14 +190,18 @@ def run_guardrails(args: argparse.Namespace) -> int:
                 [(v.severity, v.policy, v.resource, v.message) for v in found],
             )
         )
-    render = render_markdown if args.format == "markdown" else render_text
     mandatory = blocking(found)
     heading = (
         f"crossnet guardrails: stack {plan.stack}, {len(resources)} resources, "
         f"{len(mandatory)} mandatory and {len(found) - len(mandatory)} advisory "
         "violation(s)"
     )
-    _write(render(tables, heading), args.out)
+    data = {
+        "resources": len(resources),
+        "mandatory": len(mandatory),
+        "violations": [dataclasses.asdict(v) for v in found],
+    }
+    _emit(args, tables, heading, data)
     return 1 if mandatory else 0
 
 
@@ -254,6 +277,19 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.rules:
         _write(render_rules(args.format), args.out)
         return 0
+    report = diff_report(args)
+    if args.json:
+        doc = {"stack": args.stack, "changed": report.changed, **dataclasses.asdict(report)}
+        _write(json.dumps(doc, indent=2, default=str) + "\n", args.out)
+    elif args.format == "markdown":
+        _write(render_diff(report, "markdown"), args.out)
+    else:
+        _show(diff_renderables(report), args.out)
+    return 1 if report.changed else 0
+
+
+def diff_report(args: argparse.Namespace) -> DiffReport:
+    """The `crossnet diff` report for parsed diff arguments (baseline, plan, router diffs)."""
     old, outputs, baseline, caveats = diff_baseline(args)
     plan = load_plan(args.stack, args.config, previous=old)
     caveats += [f"warning: {w.field}: {w.value} ({w.rule})" for w in plan.warnings]
@@ -265,8 +301,7 @@ def run_diff(args: argparse.Namespace) -> int:
             outputs, plan, report.routers, renewed_connections(report)
         )
         report = dataclasses.replace(report, router_diffs=diffs, notes=notes)
-    _write(render_diff(report, args.format), args.out)
-    return 1 if report.changed else 0
+    return report
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -278,9 +313,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "prefixes, tunnel inside CIDRs per router, ASNs, routes) and the free "
         "space left in each supernet and VPC. Nothing is declared.",
     )
-    _stack_args(p)
-    p.add_argument("--format", choices=("text", "markdown"), default="text")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
+    add_review(p)
     p.set_defaults(func=run_plan)
 
     p = subparsers.add_parser(
@@ -290,14 +323,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "session or static), the VGWs and TGWs, the VPCs with their CIDRs and "
         "the peerings, laid out by Graphviz 'dot'.",
     )
-    _stack_args(p)
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="write the SVG to FILE (default: standard output)",
-    )
+    add_stack(p)
+    add_config(p)
+    add_out(p, "write the SVG to FILE (default: standard output)")
     p.set_defaults(func=run_diagram)
 
     p = subparsers.add_parser(
@@ -309,7 +337,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "tunnel; ECMP only on a transit gateway), its data charges, and what "
         "would meet the deadline when the tunnels are too slow.",
     )
-    _stack_args(p)
+    add_review(p)
+    _estimate_args(p)
+    p.set_defaults(func=run_estimate)
+
+    p = subparsers.add_parser(
+        "guardrails",
+        help="the policy pack's rules over the planned resources",
+        description="Run crossnet's guardrails (the rules of the CrossGuard pack in policy/) "
+        "over the resources the stack's plan implies, without Pulumi. Exit 1 when "
+        "a mandatory guardrail is broken, 0 otherwise.",
+    )
+    add_review(p)
+    p.add_argument(
+        "--prod-stack",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a stack name judged as production (repeatable; default: prod)",
+    )
+    p.add_argument(
+        "--pack-dir",
+        action="store_true",
+        help="print the CrossGuard pack's directory (pulumi preview --policy-pack DIR), and exit",
+    )
+    p.set_defaults(func=run_guardrails)
+
+    p = subparsers.add_parser(
+        "diff",
+        help="the proposed config against the last applied state",
+        description="Compare the stack file's plan with the plan the last apply recorded: "
+        "address-plan changes, resources added/updated/replaced/deleted, every "
+        "replacement of a VPN connection or customer gateway with its consequence "
+        "and a safe order, and a unified diff of each affected router's config "
+        "(keys redacted). Exit 0: no change; 1: changes; 2: invalid input.",
+    )
+    add_review(p)
+    _diff_args(p)
+    p.set_defaults(func=run_diff)
+
+
+def _estimate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data",
         default=None,
@@ -347,41 +415,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         type=Path,
         default=DEFAULT_PRICES,
         metavar="FILE",
-        help="price table (default data/prices/aws-us-east-1.yaml)",
+        help="price table (default: the bundled data/prices/aws-us-east-1.yaml)",
     )
-    p.add_argument("--format", choices=("text", "markdown"), default="text")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
-    p.set_defaults(func=run_estimate)
 
-    p = subparsers.add_parser(
-        "guardrails",
-        help="the policy pack's rules over the planned resources",
-        description="Run crossnet's guardrails (the rules of the CrossGuard pack in policy/) "
-        "over the resources the stack's plan implies, without Pulumi. Exit 1 when "
-        "a mandatory guardrail is broken, 0 otherwise.",
-    )
-    _stack_args(p)
-    p.add_argument(
-        "--prod-stack",
-        action="append",
-        default=None,
-        metavar="NAME",
-        help="a stack name judged as production (repeatable; default: prod)",
-    )
-    p.add_argument("--format", choices=("text", "markdown"), default="text")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
-    p.set_defaults(func=run_guardrails)
 
-    p = subparsers.add_parser(
-        "diff",
-        help="the proposed config against the last applied state",
-        description="Compare the stack file's plan with the plan the last apply recorded: "
-        "address-plan changes, resources added/updated/replaced/deleted, every "
-        "replacement of a VPN connection or customer gateway with its consequence "
-        "and a safe order, and a unified diff of each affected router's config "
-        "(keys redacted). Exit 0: no change; 1: changes; 2: invalid input.",
-    )
-    _stack_args(p)
+def _diff_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--applied",
         type=Path,
@@ -404,6 +442,3 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         action="store_true",
         help="print the replace-on-change table with its sources, and exit",
     )
-    p.add_argument("--format", choices=("text", "markdown"), default="text")
-    p.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE")
-    p.set_defaults(func=run_diff)

@@ -9,10 +9,21 @@ VPCs with their CIDRs; peerings join VPCs.
 
 from __future__ import annotations
 
-import graphviz
+from typing import TYPE_CHECKING, Any
 
 from network.errors import CrossnetError
 from network.plan import Plan
+
+if TYPE_CHECKING:
+    import graphviz
+
+# `crossnet diagram` is the only command that needs them: neither the binding nor
+# the `dot` binary is imported or looked for before it runs.
+MISSING_BINDING = (
+    "crossnet diagram needs the graphviz Python package "
+    "(pip install -r requirements.txt, or pip install 'graphviz>=0.20,<1')"
+)
+MISSING_DOT = "Graphviz 'dot' is not installed (Debian: apt-get install graphviz)"
 
 FONT = "Helvetica"
 # Tunnel edges: an ECMP or primary tunnel is drawn solid, a standby tunnel dashed.
@@ -25,9 +36,17 @@ def _id(kind: str, name: str) -> str:
     return f"{kind}__{name}"
 
 
+def _binding() -> Any:
+    try:
+        import graphviz
+    except ImportError:
+        raise CrossnetError(MISSING_BINDING) from None
+    return graphviz
+
+
 def topology_graph(plan: Plan) -> graphviz.Digraph:
     """The DOT graph of a plan: clusters per datacenter and per AWS region."""
-    g = graphviz.Digraph(f"crossnet-{plan.stack}", format="svg")
+    g = _binding().Digraph(f"crossnet-{plan.stack}", format="svg")
     g.attr(
         rankdir="LR",
         fontname=FONT,
@@ -38,9 +57,16 @@ def topology_graph(plan: Plan) -> graphviz.Digraph:
     )
     g.attr("node", fontname=FONT, fontsize="11", shape="box", style="rounded,filled")
     g.attr("edge", fontname=FONT, fontsize="9")
-    spec = plan.spec
+    _datacenters(g, plan)
+    for region in plan.regions():
+        _region(g, plan, region)
+    _tunnels(g, plan)
+    _gateway_links(g, plan)
+    return g
 
-    for d in spec.datacenters:
+
+def _datacenters(g: graphviz.Digraph, plan: Plan) -> None:
+    for d in plan.spec.datacenters:
         with g.subgraph(name=f"cluster_dc_{d.name}") as c:
             prefixes = ", ".join(str(p) for p in d.prefixes)
             c.attr(
@@ -56,37 +82,39 @@ def topology_graph(plan: Plan) -> graphviz.Digraph:
                     fillcolor="#ffffff",
                 )
 
-    regions = plan.regions()
-    for region in regions:
-        with g.subgraph(name=f"cluster_aws_{region}") as c:
-            c.attr(label=f"AWS {region}", style="rounded", color="#bf8700", bgcolor="#fff8e5")
-            for v in sorted(plan.vpcs.values(), key=lambda v: v.name):
-                if v.spec.region == region:
-                    azs = len(v.spec.azs)
-                    c.node(
-                        _id("vpc", v.name),
-                        f"VPC {v.name}\n{v.spec.cidr}\n{azs} AZs",
-                        fillcolor="#dafbe1",
-                    )
-            for gw in sorted(plan.vpn_gateways.values(), key=lambda x: x.name):
-                vpc = plan.vpcs.get(gw.vpc)
-                if vpc is not None and vpc.spec.region == region:
-                    c.node(
-                        _id("gw", gw.name),
-                        f"VGW {gw.name}\nAS {gw.asn}\none tunnel at a time",
-                        shape="hexagon",
-                        fillcolor="#ddf4ff",
-                    )
-            for t in sorted(plan.transit.values(), key=lambda x: x.name):
-                if t.spec.region == region:
-                    ecmp = "ECMP" if t.spec.ecmp else "no ECMP"
-                    c.node(
-                        _id("gw", t.name),
-                        f"TGW {t.name}\nAS {t.spec.asn}, {ecmp}",
-                        shape="doubleoctagon",
-                        fillcolor="#ddf4ff",
-                    )
 
+def _region(g: graphviz.Digraph, plan: Plan, region: str) -> None:
+    with g.subgraph(name=f"cluster_aws_{region}") as c:
+        c.attr(label=f"AWS {region}", style="rounded", color="#bf8700", bgcolor="#fff8e5")
+        for v in sorted(plan.vpcs.values(), key=lambda v: v.name):
+            if v.spec.region == region:
+                azs = len(v.spec.azs)
+                c.node(
+                    _id("vpc", v.name),
+                    f"VPC {v.name}\n{v.spec.cidr}\n{azs} AZs",
+                    fillcolor="#dafbe1",
+                )
+        for gw in sorted(plan.vpn_gateways.values(), key=lambda x: x.name):
+            vpc = plan.vpcs.get(gw.vpc)
+            if vpc is not None and vpc.spec.region == region:
+                c.node(
+                    _id("gw", gw.name),
+                    f"VGW {gw.name}\nAS {gw.asn}\none tunnel at a time",
+                    shape="hexagon",
+                    fillcolor="#ddf4ff",
+                )
+        for t in sorted(plan.transit.values(), key=lambda x: x.name):
+            if t.spec.region == region:
+                ecmp = "ECMP" if t.spec.ecmp else "no ECMP"
+                c.node(
+                    _id("gw", t.name),
+                    f"TGW {t.name}\nAS {t.spec.asn}, {ecmp}",
+                    shape="doubleoctagon",
+                    fillcolor="#ddf4ff",
+                )
+
+
+def _tunnels(g: graphviz.Digraph, plan: Plan) -> None:
     for conn in sorted(plan.connections, key=lambda c: c.name):
         routing = conn.spec.routing
         for tun in conn.tunnels:
@@ -105,6 +133,8 @@ def topology_graph(plan: Plan) -> graphviz.Digraph:
                 arrowtail="none",
             )
 
+
+def _gateway_links(g: graphviz.Digraph, plan: Plan) -> None:
     for gw in sorted(plan.vpn_gateways.values(), key=lambda x: x.name):
         if gw.vpc in plan.vpcs:
             g.edge(
@@ -134,14 +164,12 @@ def topology_graph(plan: Plan) -> graphviz.Digraph:
             dir="none",
             color="#cf222e",
         )
-    return g
 
 
 def render_svg(plan: Plan) -> str:
     """The plan's topology as an SVG document (runs Graphviz `dot`)."""
+    graph = topology_graph(plan)
     try:
-        return topology_graph(plan).pipe(format="svg", encoding="utf-8")
-    except graphviz.ExecutableNotFound:
-        raise CrossnetError(
-            "Graphviz 'dot' is not installed (Debian: apt-get install graphviz)"
-        ) from None
+        return str(graph.pipe(format="svg", encoding="utf-8"))
+    except _binding().ExecutableNotFound:
+        raise CrossnetError(MISSING_DOT) from None

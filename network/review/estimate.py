@@ -21,10 +21,11 @@ import yaml
 
 from network import aws_rules as aws
 from network.errors import ConfigError, Problem, show
+from network.package_data import data_dir
 from network.plan import ConnectionPlan, Plan
 from network.review.tables import Table
 
-PRICES_DIR = Path(__file__).resolve().parent.parent.parent / "data" / "prices"
+PRICES_DIR = data_dir("prices")
 DEFAULT_PRICES = PRICES_DIR / "aws-us-east-1.yaml"
 GIB = 2**30  # AWS bills data in GB of 2^30 bytes
 ECMP_CONNECTION_BPS = aws.TUNNELS_PER_CONNECTION * aws.STANDARD_TUNNEL_BPS

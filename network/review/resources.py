@@ -136,44 +136,60 @@ def proposed_resources(
     `network.stack_file.secret_keys`): a tunnel key read from one of them is a
     secret input; one read from a plain config value is not.
     """
-    secret_keys = set(secret_config_keys)
-    out: list[dict[str, Any]] = []
+    return [
+        *_vpc_resources(snapshot),
+        *_vgw_resources(snapshot),
+        *_tgw_resources(snapshot),
+        *_connection_resources(snapshot, set(secret_config_keys)),
+        *_peering_resources(snapshot),
+        _stack_resource(snapshot),
+    ]
+
+
+def _tier_resources(snapshot: dict[str, Any], v: str, tier: str) -> list[dict[str, Any]]:
+    vpc = snapshot["vpcs"][v]
     vgw_of = snapshot.get("vgwPropagation", {})
+    out = [
+        _res("rt", [v, tier], {"vpcId": ref("vpc", v)}),
+        _res(
+            "sg",
+            [v, tier],
+            {"vpcId": ref("vpc", v), "ingress": list(vpc["ingress"].get(tier, []))},
+        ),
+    ]
+    if v in vgw_of:
+        out.append(
+            _res(
+                "vgw-prop",
+                [vgw_of[v], tier],
+                {"vpnGatewayId": ref("vgw", vgw_of[v]), "routeTableId": ref("rt", v, tier)},
+            )
+        )
+    for dest, via in sorted(snapshot["vpcRoutes"].get(v, {}).items()):
+        kind, target = via.split(":", 1)
+        hop = (
+            {"transitGatewayId": ref("tgw", target)}
+            if kind == "tgw"
+            else {"vpcPeeringConnectionId": ref("peering", target)}
+        )
+        # Named as the program names them (components/routing.py, peering.py).
+        keys = [v, tier, "tgw", _slug(dest)] if kind == "tgw" else [v, tier, "pcx", target]
+        out.append(
+            _res(
+                "route",
+                keys,
+                {"routeTableId": ref("rt", v, tier), "destinationCidrBlock": dest, **hop},
+            )
+        )
+    return out
+
+
+def _vpc_resources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for v, vpc in sorted(snapshot["vpcs"].items()):
         out.append(_res("vpc", [v], {"cidrBlock": vpc["cidr"]}))
         for tier in vpc["tiers"]:
-            out.append(_res("rt", [v, tier], {"vpcId": ref("vpc", v)}))
-            out.append(
-                _res(
-                    "sg",
-                    [v, tier],
-                    {"vpcId": ref("vpc", v), "ingress": list(vpc["ingress"].get(tier, []))},
-                )
-            )
-            if v in vgw_of:
-                out.append(
-                    _res(
-                        "vgw-prop",
-                        [vgw_of[v], tier],
-                        {"vpnGatewayId": ref("vgw", vgw_of[v]), "routeTableId": ref("rt", v, tier)},
-                    )
-                )
-            for dest, via in sorted(snapshot["vpcRoutes"].get(v, {}).items()):
-                kind, target = via.split(":", 1)
-                hop = (
-                    {"transitGatewayId": ref("tgw", target)}
-                    if kind == "tgw"
-                    else {"vpcPeeringConnectionId": ref("peering", target)}
-                )
-                # Named as the program names them (components/routing.py, peering.py).
-                keys = [v, tier, "tgw", _slug(dest)] if kind == "tgw" else [v, tier, "pcx", target]
-                out.append(
-                    _res(
-                        "route",
-                        keys,
-                        {"routeTableId": ref("rt", v, tier), "destinationCidrBlock": dest, **hop},
-                    )
-                )
+            out += _tier_resources(snapshot, v, tier)
         for key, cidr in sorted(vpc["subnets"].items()):
             tier, az = key.split("/")
             out.append(
@@ -183,10 +199,41 @@ def proposed_resources(
                     {"vpcId": ref("vpc", v), "cidrBlock": cidr, "availabilityZone": az},
                 )
             )
-    for g, vgw in sorted(snapshot["vpnGateways"].items()):
-        out.append(
-            _res("vgw", [g], {"vpcId": ref("vpc", vgw["vpc"]), "amazonSideAsn": str(vgw["asn"])})
-        )
+    return out
+
+
+def _vgw_resources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        _res("vgw", [g], {"vpcId": ref("vpc", vgw["vpc"]), "amazonSideAsn": str(vgw["asn"])})
+        for g, vgw in sorted(snapshot["vpnGateways"].items())
+    ]
+
+
+def _tgw_attachment_ref(t: str, r: str) -> str:
+    """`vpc:<name>` or `vpn:<name>` as a reference to that TGW attachment."""
+    kind, name = r.split(":", 1)
+    return ref("tgw-attach", t, name) if kind == "vpc" else ref("vpn", name)
+
+
+def _tgw_table_resources(t: str, rt: str, table: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [_res("tgw-rt", [t, rt], {"transitGatewayId": ref("tgw", t)})]
+    for kind, field in (("tgw-assoc", "associations"), ("tgw-prop", "propagations")):
+        out += [
+            _res(
+                kind,
+                [t, rt, a.replace(":", "-")],
+                {
+                    "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
+                    "transitGatewayAttachmentId": _tgw_attachment_ref(t, a),
+                },
+            )
+            for a in table[field]
+        ]
+    return out
+
+
+def _tgw_resources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for t, tgw in sorted(snapshot["transitGateways"].items()):
         out.append(
             _res(
@@ -217,47 +264,25 @@ def proposed_resources(
                     },
                 )
             )
-
-        def attachment(r: str, t: str = t) -> str:
-            kind, name = r.split(":", 1)
-            return ref("tgw-attach", t, name) if kind == "vpc" else ref("vpn", name)
-
         for rt, table in sorted(tgw["routeTables"].items()):
-            out.append(_res("tgw-rt", [t, rt], {"transitGatewayId": ref("tgw", t)}))
-            for a in table["associations"]:
-                out.append(
-                    _res(
-                        "tgw-assoc",
-                        [t, rt, a.replace(":", "-")],
-                        {
-                            "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
-                            "transitGatewayAttachmentId": attachment(a),
-                        },
-                    )
-                )
-            for a in table["propagations"]:
-                out.append(
-                    _res(
-                        "tgw-prop",
-                        [t, rt, a.replace(":", "-")],
-                        {
-                            "transitGatewayRouteTableId": ref("tgw-rt", t, rt),
-                            "transitGatewayAttachmentId": attachment(a),
-                        },
-                    )
-                )
-        for s in tgw["staticRoutes"]:
-            out.append(
-                _res(
-                    "tgw-route",
-                    [t, s["table"], s["attachment"].split(":", 1)[1], _slug(s["destination"])],
-                    {
-                        "transitGatewayRouteTableId": ref("tgw-rt", t, s["table"]),
-                        "destinationCidrBlock": s["destination"],
-                        "transitGatewayAttachmentId": attachment(s["attachment"]),
-                    },
-                )
+            out += _tgw_table_resources(t, rt, table)
+        out += [
+            _res(
+                "tgw-route",
+                [t, s["table"], s["attachment"].split(":", 1)[1], _slug(s["destination"])],
+                {
+                    "transitGatewayRouteTableId": ref("tgw-rt", t, s["table"]),
+                    "destinationCidrBlock": s["destination"],
+                    "transitGatewayAttachmentId": _tgw_attachment_ref(t, s["attachment"]),
+                },
             )
+            for s in tgw["staticRoutes"]
+        ]
+    return out
+
+
+def _connection_resources(snapshot: dict[str, Any], secret_keys: set[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     cgws_done: set[str] = set()
     for name, c in sorted(snapshot["connections"].items()):
         cgw = cgw_key(snapshot, c)
@@ -275,19 +300,26 @@ def proposed_resources(
                 )
             )
         inputs, secret = _vpn_inputs(name, c, cgw, secret_keys)
-        for n, t in sorted(c["tunnels"].items()):
-            if t["psk"] == "generated":
-                out.append(_res("psk", [name, n], {"length": 32, "special": False}))
+        out += [
+            _res("psk", [name, n], {"length": 32, "special": False})
+            for n, t in sorted(c["tunnels"].items())
+            if t["psk"] == "generated"
+        ]
         out.append(_res("vpn", [name], inputs, secret))
         if c["routing"] == "static" and c["gatewayType"] == "vgw":
-            for p in c["announce"]:
-                out.append(
-                    _res(
-                        "vpn-route",
-                        [name, _slug(p)],
-                        {"vpnConnectionId": ref("vpn", name), "destinationCidrBlock": p},
-                    )
+            out += [
+                _res(
+                    "vpn-route",
+                    [name, _slug(p)],
+                    {"vpnConnectionId": ref("vpn", name), "destinationCidrBlock": p},
                 )
+                for p in c["announce"]
+            ]
+    return out
+
+
+def _peering_resources(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for name, p in sorted(snapshot["peerings"].items()):
         inputs = {
             "vpcId": ref("vpc", p["requester"]),
@@ -297,20 +329,21 @@ def proposed_resources(
         if p["crossRegion"]:
             inputs["peerRegion"] = snapshot["vpcs"][p["accepter"]]["region"]
         out.append(_res("peering", [name], inputs))
-    # The stack outputs carry what each router announces (the outputs contract).
+    return out
+
+
+def _stack_resource(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The root Stack: its outputs carry what each router announces (the outputs contract)."""
     routers: dict[str, Any] = {}
     for name, c in sorted(snapshot["connections"].items()):
         routers.setdefault(c["router"], {"connections": []})["connections"].append(
             {"name": name, "announce": list(c["announce"])}
         )
-    out.append(
-        {
-            "type": STACK_TYPE,
-            "kind": "stack",
-            "name": f"{PROJECT}-{snapshot['stack']}",
-            "inputs": {"routers": routers},
-            "secret_inputs": set(),
-            "sources": {},
-        }
-    )
-    return out
+    return {
+        "type": STACK_TYPE,
+        "kind": "stack",
+        "name": f"{PROJECT}-{snapshot['stack']}",
+        "inputs": {"routers": routers},
+        "secret_inputs": set(),
+        "sources": {},
+    }

@@ -1,9 +1,20 @@
-"""Tables as data, and their two renderings: aligned text and GitHub Markdown (pure)."""
+"""Tables as data, and their renderings: rich for a terminal, GitHub Markdown for a
+change request, plain JSON for scripts (pure).
+
+The terminal rendering is `network.console.table`: cells wrap (or fold a word
+too long for its column) so that a table fits the width it is printed at.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from rich.console import RenderableType
+from rich.text import Text
+
+from network.console import table, to_text
 
 
 @dataclass(frozen=True)
@@ -23,28 +34,38 @@ class Table:
         body = tuple(tuple("" if c is None else str(c) for c in r) for r in rows)
         return Table(title, tuple(columns), body, note)
 
+    def as_json(self) -> dict[str, Any]:
+        """{title, columns, rows (one object per row, keyed by column), note}."""
+        return {
+            "title": self.title,
+            "columns": list(self.columns),
+            "rows": [dict(zip(self.columns, r)) for r in self.rows],
+            "note": self.note,
+        }
 
-def render_text(tables: Iterable[Table], heading: str = "") -> str:
-    """Aligned plain-text tables for a terminal."""
-    out: list[str] = []
-    if heading:
-        out += [heading, "=" * len(heading), ""]
+
+def heading_renderables(heading: str) -> list[RenderableType]:
+    """A command's heading, underlined."""
+    return [Text(heading, style="bold"), Text("=" * min(len(heading), 100)), Text("")]
+
+
+def renderables(tables: Iterable[Table], heading: str = "") -> list[RenderableType]:
+    """What a terminal prints: the heading, then each table (or `(none)`) and its note."""
+    out: list[RenderableType] = heading_renderables(heading) if heading else []
     for t in tables:
-        out += [t.title, "-" * len(t.title)]
         if not t.rows:
-            out.append("(none)")
+            out += [Text(t.title, style="bold"), Text("(none)")]
+            if t.note:
+                out.append(Text(t.note))
         else:
-            widths = [len(c) for c in t.columns]
-            for r in t.rows:
-                widths = [max(w, len(c)) for w, c in zip(widths, r)]
-            out.append("  ".join(c.ljust(w) for c, w in zip(t.columns, widths)).rstrip())
-            out.append("  ".join("-" * w for w in widths))
-            for r in t.rows:
-                out.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if t.note:
-            out.append(t.note)
-        out.append("")
-    return "\n".join(out).rstrip() + "\n"
+            out.append(table(t.title, t.columns, t.rows, t.note))
+        out.append(Text(""))
+    return out
+
+
+def render_text(tables: Iterable[Table], heading: str = "", width: int | None = None) -> str:
+    """Plain-text tables at `width` (default: the terminal's, COLUMNS, or 80)."""
+    return to_text(renderables(tables, heading), width).rstrip() + "\n"
 
 
 def _md(cell: str) -> str:
