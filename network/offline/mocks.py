@@ -353,7 +353,7 @@ class MotoMocks(pulumi.runtime.Mocks):
     def _cgw(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
         g = self.ec2(region).create_customer_gateway(
             Type=i.get("type", "ipsec.1"),
-            BgpAsn=int(i["bgpAsn"]),
+            BgpAsn=int(i.get("bgpAsn") or i["bgpAsnExtended"]),  # extended: 4-byte ASNs
             PublicIp=i["ipAddress"],
             TagSpecifications=_tags("customer-gateway", i),
         )["CustomerGateway"]

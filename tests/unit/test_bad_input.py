@@ -138,8 +138,8 @@ CASES: list[tuple[str, str, Mut, list[str]]] = [
     (
         "asn-out-of-range",
         "dev",
-        _set([*D, "asn"], 4294967295),
-        ["datacenters.dc1.asn", "4294967295", "an ASN is 1-2147483647"],
+        _set([*D, "asn"], 4294967296),
+        ["datacenters.dc1.asn", "4294967296", "a customer ASN is 1-4294967295"],
     ),
     (
         "asn-equals-aws",
