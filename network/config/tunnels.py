@@ -132,8 +132,9 @@ def _options(r: Reader, body: Any, path: str, bad: set[str]) -> TunnelOptions:
         dpd.get("timeoutSeconds", aws.DPD_TIMEOUT_DEFAULT),
         f"{path}.dpd.timeoutSeconds",
         aws.DPD_TIMEOUT_MIN,
-        3600,
-        f"DPD timeout is at least {aws.DPD_TIMEOUT_MIN} seconds (and at most 3600)",
+        aws.DPD_TIMEOUT_MAX,
+        f"DPD timeout is at least {aws.DPD_TIMEOUT_MIN} seconds (and at most "
+        f"{aws.DPD_TIMEOUT_MAX})",
     )
     dpd_action = r.str_(dpd.get("action", "clear"), f"{path}.dpd.action", aws.DPD_ACTIONS)
     startup = r.str_(b.get("startupAction", "add"), f"{path}.startupAction", aws.STARTUP_ACTIONS)
