@@ -293,3 +293,59 @@ def test_rekey_margin_default_is_awss_in_code_and_docs() -> None:
     config = (ROOT / "docs" / "config.md").read_text()
     assert re.findall(r'"rekeyMarginSeconds": (\d+)', contract) == ["270"]
     assert re.findall(r"rekeyMarginSeconds: (\d+)", config) == ["270"]
+
+
+# ---------------------------------------------------------------- customer ASNs
+@pytest.mark.parametrize("asn", [4200000000, 4200000001, 4294967294, 2147483648, 4294967295])
+def test_four_byte_customer_asns_plan(asn: int) -> None:
+    """4-byte ASNs (RFC 6996's private 4200000000-4294967294, and anything AWS
+    takes as bgpAsnExtended) plan like any other."""
+    cfg = load_stack("dev")
+    cfg["crossnet:network"]["datacenters"]["dc1"]["asn"] = asn
+    plan = build_plan(cfg, "dev")
+    (c,) = plan.connections
+    assert c.datacenter.asn == asn
+    assert aws.customer_asn_field(asn) == "bgpAsnExtended"
+    assert aws.customer_asn_field(2147483647) == "bgpAsn"
+
+
+@pytest.mark.parametrize(
+    ("stack", "asn", "where"),
+    [
+        ("dev", 7224, "in every region"),  # us-east-1
+        ("staging", 7224, "in every region"),  # eu-west-1
+        ("staging", 9059, "in eu-west-1"),
+    ],
+)
+def test_reserved_customer_asns_are_refused(stack: str, asn: int, where: str) -> None:
+    cfg = load_stack(stack)
+    dc = next(iter(cfg["crossnet:network"]["datacenters"]))
+    cfg["crossnet:network"]["datacenters"][dc]["asn"] = asn
+    with pytest.raises(ConfigError) as e:
+        build_plan(cfg, stack)
+    text = e.value.render()
+    assert f"crossnet:network.datacenters.{dc}.asn: {asn} (AWS reserves ASN {asn} {where}" in text
+
+
+def test_an_asn_reserved_elsewhere_is_fine_here() -> None:
+    cfg = load_stack("dev")  # us-east-1: 9059 is reserved in eu-west-1 only
+    cfg["crossnet:network"]["datacenters"]["dc1"]["asn"] = 9059
+    assert build_plan(cfg, "dev").connections[0].datacenter.asn == 9059
+
+
+def test_the_reserved_asn_table() -> None:
+    """As AWS's Site-to-Site VPN guide lists them (cgw-options.html)."""
+    reserved = {
+        (asn, region)
+        for asn in (7224, 9059, 10124, 17943, 65000)
+        for region in ("us-east-1", "eu-west-1", "ap-northeast-1", "ap-southeast-1", "sa-east-1")
+        if aws.reserved_customer_asn(asn, region)
+    }
+    everywhere = {(7224, r) for r in ("us-east-1", "eu-west-1", "ap-northeast-1")}
+    assert reserved == everywhere | {
+        (7224, "ap-southeast-1"),
+        (7224, "sa-east-1"),
+        (9059, "eu-west-1"),
+        (10124, "ap-northeast-1"),
+        (17943, "ap-southeast-1"),
+    }
