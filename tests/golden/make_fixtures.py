@@ -12,7 +12,8 @@ made-up resource ids and obviously fake keys (`FAKE_TEST_KEY_...`). Every
 router of a case is switched to the case's platform, so each platform is
 rendered for every example stack. The `mixed` case adds one router holding
 three connections (VGW with BGP, TGW with ECMP, VGW with static routes) and
-non-default crypto, lifetimes and DPD.
+non-default crypto, lifetimes and DPD; the `asn4` case is dev with 4-byte ASNs
+on both sides (asplain on every platform).
 
 Expected configs are what the renderer produces now: review the diff before
 committing regenerated files. `--check` exits 1 if anything would change.
@@ -145,9 +146,24 @@ MIXED = {
 }
 
 
+def _asn4() -> dict[str, Any]:
+    """dev with 4-byte ASNs on both sides: RFC 6996's private range, which AWS
+    takes as bgpAsnExtended (customer) and as a VGW's Amazon-side ASN."""
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    net = doc["config"]["crossnet:network"]
+    net["datacenters"]["dc1"]["asn"] = 4200000001
+    net["vpnGateways"]["app-vgw"]["asn"] = 4200000100
+    return dict(doc["config"])
+
+
+EXTRA_CASES = ("mixed", "asn4")
+
+
 def stack_config(case: str) -> dict[str, Any]:
     if case == "mixed":
         return json.loads(json.dumps(MIXED))
+    if case == "asn4":
+        return _asn4()
     doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{case}.yaml").read_text())
     return dict(doc["config"])
 
@@ -266,7 +282,7 @@ def expected_files(outputs: dict[str, Any], case: str) -> dict[str, str]:
 
 
 def cases(platforms: list[str] | None = None) -> list[tuple[str, str]]:
-    return [(p, c) for p in platforms or PLATFORMS for c in (*STACKS, "mixed")]
+    return [(p, c) for p in platforms or PLATFORMS for c in (*STACKS, *EXTRA_CASES)]
 
 
 def main(argv: list[str] | None = None) -> int:
