@@ -21,19 +21,22 @@ from network.cli import main
 from tests.conftest import ROOT, load_stack
 
 N = "crossnet:network"
-Mut = Callable[[dict[str, Any]], None]
+Mut = Callable[[dict[str, Any]], object]  # edits the config in place
 
 
 def net(cfg: dict[str, Any]) -> dict[str, Any]:
-    return cfg[N]
+    out: dict[str, Any] = cfg[N]
+    return out
 
 
 def conn(cfg: dict[str, Any], name: str = "dc1-edge1-app") -> dict[str, Any]:
-    return net(cfg)["connections"][name]
+    out: dict[str, Any] = net(cfg)["connections"][name]
+    return out
 
 
 def opts(cfg: dict[str, Any]) -> dict[str, Any]:
-    return conn(cfg)["tunnelOptions"]
+    out: dict[str, Any] = conn(cfg)["tunnelOptions"]
+    return out
 
 
 def _set(path: list[Any], value: Any) -> Mut:
