@@ -30,7 +30,7 @@ from network.plan.routes import vpc_routes
 from network.plan.transit import plan_transit
 from network.plan.types import Plan, SpecIndex, TransitPlan
 from network.plan.vpcs import plan_vpc
-from network.plan.warnings import ingress_without_path, moved_subnets
+from network.plan.warnings import ingress_without_path, moved_subnets, reserved_asns
 
 
 def build_plan(
@@ -96,6 +96,7 @@ def _plan(
         return None
     warnings += ingress_without_path(plan)
     warnings += moved_subnets(plan, previous)
+    warnings += reserved_asns(plan)
     return replace(plan, warnings=tuple(dict.fromkeys(warnings)))
 
 

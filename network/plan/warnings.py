@@ -12,6 +12,28 @@ from network.errors import Problem
 from network.plan.common import P
 from network.plan.types import Plan
 
+# ASNs AWS takes for a customer gateway but the IETF reserves: routers refuse
+# them or treat them specially (Junos fails the commit on 65535 and 4294967295).
+_IETF_RESERVED_ASNS = {
+    23456: "AS_TRANS (RFC 6793), which 4-byte speakers send in place of an ASN a peer cannot take",
+    65535: "the last 2-byte ASN, reserved by RFC 7300 (Junos refuses it at commit)",
+    4294967295: "the last 4-byte ASN, reserved by RFC 7300 (Junos refuses it at commit)",
+}
+
+
+def reserved_asns(plan: Plan) -> list[Problem]:
+    """Datacenter ASNs AWS accepts but the IETF reserves."""
+    return [
+        Problem(
+            f"{P}.datacenters.{d.name}.asn",
+            str(d.asn),
+            f"is {_IETF_RESERVED_ASNS[d.asn]}: AWS takes it, routers may not; use a private "
+            "ASN (64512-65534, 4200000000-4294967294)",
+        )
+        for d in plan.spec.datacenters
+        if d.asn in _IETF_RESERVED_ASNS
+    ]
+
 
 def ingress_without_path(plan: Plan) -> list[Problem]:
     """Rules admitting datacenter prefixes that cannot reach the VPC at all."""

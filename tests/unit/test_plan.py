@@ -327,6 +327,17 @@ def test_reserved_customer_asns_are_refused(stack: str, asn: int, where: str) ->
     assert f"crossnet:network.datacenters.{dc}.asn: {asn} (AWS reserves ASN {asn} {where}" in text
 
 
+@pytest.mark.parametrize("asn", [23456, 65535, 4294967295])
+def test_asns_the_ietf_reserves_are_a_warning(asn: int) -> None:
+    cfg = load_stack("dev")
+    cfg["crossnet:network"]["datacenters"]["dc1"]["asn"] = asn
+    plan = build_plan(cfg, "dev")
+    (w,) = plan.warnings
+    assert (w.field, w.value) == ("crossnet:network.datacenters.dc1.asn", str(asn))
+    assert "AWS takes it, routers may not" in w.rule
+    assert build_plan(load_stack("dev"), "dev").warnings == ()
+
+
 def test_an_asn_reserved_elsewhere_is_fine_here() -> None:
     cfg = load_stack("dev")  # us-east-1: 9059 is reserved in eu-west-1 only
     cfg["crossnet:network"]["datacenters"]["dc1"]["asn"] = 9059
