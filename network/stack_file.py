@@ -116,12 +116,13 @@ def read_text_file(path: Path, source: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - data.rfind(b"\n", 0, e.start)
         raise ConfigError(
             source,
             [
                 Problem(
-                    f"(file at line {line}, byte {e.start + 1})",
+                    f"(file at line {line}, column {column})",
                     f"byte 0x{data[e.start]:02x}",
                     "not UTF-8 text: a stack file is UTF-8 YAML (was it saved in another "
                     "encoding, or is it not a stack file?)",
@@ -134,7 +135,8 @@ def read_text_file(path: Path, source: str) -> str:
             source,
             [
                 Problem(
-                    f"(file at line {text.count(chr(10), 0, at) + 1}, character {at + 1})",
+                    f"(file at line {text.count(chr(10), 0, at) + 1}, column "
+                    f"{at - text.rfind(chr(10), 0, at)})",
                     "NUL byte",
                     "not text: a stack file is UTF-8 YAML and holds no NUL bytes "
                     "(is it a binary file, or saved as UTF-16?)",
