@@ -12,6 +12,10 @@ import re
 
 from netaddr import IPNetwork
 
+# VPC and subnet sizes: an IPv4 VPC CIDR block, and a subnet's, is /16 to /28.
+VPC_PREFIXLEN = (16, 28)
+SUBNET_PREFIXLEN = (16, 28)
+
 # Tunnel inside CIDRs: a /30 inside 169.254.0.0/16. AWS reserves these /30s
 # for its own link-local services (169.254.169.252/30 holds the instance
 # metadata neighbourhood), so CreateVpnConnection rejects them.

@@ -193,8 +193,9 @@ def _vpc(r: Reader, name: str, body: Any, path: str, default_region: str) -> Vpc
     )
     region = r.str_(b.get("region", default_region), f"{path}.region") or default_region
     cidr = r.net(b.get("cidr"), f"{path}.cidr") if "cidr" in b else None
-    if cidr is not None and not 16 <= cidr.prefixlen <= 28:
-        r.p.add(f"{path}.cidr", str(cidr), "a VPC CIDR is between /16 and /28")
+    lo, hi = aws.VPC_PREFIXLEN
+    if cidr is not None and not lo <= cidr.prefixlen <= hi:
+        r.p.add(f"{path}.cidr", str(cidr), f"a VPC CIDR is between /{lo} and /{hi}")
         cidr = None
     azs = r.list_(b.get("azs"), f"{path}.azs", lambda v, q: r.str_(v, q)) if "azs" in b else ()
     good_azs = _azs(r, azs, region, path)
@@ -250,8 +251,9 @@ def _tier(r: Reader, name: str, body: Any, tp: str, azs: tuple[str, ...]) -> Tie
         r.p.add(tp, "prefixLength/subnets", "give exactly one of prefixLength or subnets")
         return None
     if "prefixLength" in tb:
+        lo, hi = aws.SUBNET_PREFIXLEN
         plen = r.int_(
-            tb["prefixLength"], f"{tp}.prefixLength", 16, 28, "a subnet is between /16 and /28"
+            tb["prefixLength"], f"{tp}.prefixLength", lo, hi, f"a subnet is between /{lo} and /{hi}"
         )
         return Tier(name, prefix_length=plen) if plen is not None else None
     subs = []
