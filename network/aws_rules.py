@@ -12,6 +12,10 @@ import re
 
 from netaddr import IPNetwork
 
+# VPC and subnet sizes: an IPv4 VPC CIDR block, and a subnet's, is /16 to /28.
+VPC_PREFIXLEN = (16, 28)
+SUBNET_PREFIXLEN = (16, 28)
+
 # Tunnel inside CIDRs: a /30 inside 169.254.0.0/16. AWS reserves these /30s
 # for its own link-local services (169.254.169.252/30 holds the instance
 # metadata neighbourhood), so CreateVpnConnection rejects them.
@@ -49,6 +53,8 @@ PHASE2_LIFETIME = (900, 3600)
 PHASE1_LIFETIME_DEFAULT = 28800
 PHASE2_LIFETIME_DEFAULT = 3600
 REKEY_MARGIN_MIN = 60
+# The margin is at most half of the phase 2 lifetime, so at most half of its maximum.
+REKEY_MARGIN_MAX = PHASE2_LIFETIME[1] // 2
 # The EC2 API reference gives 270 (FACTS.md said 540: the API reference wins).
 REKEY_MARGIN_DEFAULT = 270
 REKEY_FUZZ_DEFAULT = 100
@@ -56,6 +62,8 @@ REKEY_FUZZ = (0, 100)
 REPLAY_WINDOW = (64, 2048)
 REPLAY_WINDOW_DEFAULT = 1024
 DPD_TIMEOUT_MIN = 30
+# AWS states no maximum; crossnet's sanity bound (an hour), the same everywhere.
+DPD_TIMEOUT_MAX = 3600
 # AWS's default DPD timeout is 40 s (API reference), the minimum 30 s.
 DPD_TIMEOUT_DEFAULT = 40
 DPD_ACTIONS = ("clear", "none", "restart")
@@ -64,7 +72,28 @@ STARTUP_ACTIONS = ("add", "start")
 # BGP on the AWS side of every tunnel.
 AWS_DEFAULT_ASN = 64512
 CUSTOMER_DEFAULT_ASN = 65000
-ASN_RANGE = (1, 2147483647)
+# Customer gateway ASNs: 1-4294967295. CreateCustomerGateway takes 1-2147483647
+# as `BgpAsn` (a signed 32-bit integer) and 2147483648-4294967295 as
+# `BgpAsnExtended`; pulumi-aws has `bgp_asn` and `bgp_asn_extended`, which
+# conflict. So 4-byte private ASNs (4200000000-4294967294, RFC 6996) are valid.
+# Source: EC2 API reference, CreateCustomerGateway (BgpAsn, BgpAsnExtended).
+CUSTOMER_ASN_RANGE = (1, 4294967295)
+BGP_ASN_RANGE = (1, 2147483647)
+BGP_ASN_EXTENDED_RANGE = (2147483648, 4294967295)
+ASN_RANGE = BGP_ASN_RANGE  # the 2-byte-compatible field's range (kept for readers)
+# ASNs AWS keeps for itself on the customer side. "*" holds those reserved in
+# every region. Source: AWS Site-to-Site VPN User Guide, "Customer gateway
+# options for your Site-to-Site VPN connection"
+# (https://docs.aws.amazon.com/vpn/latest/s2svpn/cgw-options.html): 7224 in all
+# Regions, 9059 in eu-west-1, 10124 in ap-northeast-1, 17943 in ap-southeast-1.
+# (The older API reference named only 7224 in us-east-1 and 9059 in eu-west-1;
+# the guide is the superset and the current text.)
+RESERVED_CUSTOMER_ASNS: dict[str, tuple[int, ...]] = {
+    "*": (7224,),
+    "eu-west-1": (9059,),
+    "ap-northeast-1": (10124,),
+    "ap-southeast-1": (17943,),
+}
 # Amazon-side ASNs a VGW or TGW accepts: the 16-bit and 32-bit private ranges.
 AMAZON_SIDE_ASN_RANGES = ((64512, 65534), (4200000000, 4294967294))
 BGP_HOLD_TIME = 30
@@ -155,3 +184,64 @@ def is_reserved_inside_cidr(cidr: IPNetwork) -> bool:
 def psk_ok(value: str) -> bool:
     """True when a pre-shared key obeys AWS's character and length rules."""
     return bool(PSK_RE.match(value))
+
+
+# ---------------------------------------------------------------- ASNs
+def customer_asn_violation(asn: int) -> str | None:
+    """What is wrong with a customer gateway ASN in any region, or None."""
+    lo, hi = CUSTOMER_ASN_RANGE
+    if not lo <= asn <= hi:
+        return (
+            f"a customer ASN is {lo}-{hi} ({BGP_ASN_RANGE[0]}-{BGP_ASN_RANGE[1]} as bgpAsn, "
+            f"{BGP_ASN_EXTENDED_RANGE[0]}-{BGP_ASN_EXTENDED_RANGE[1]} as bgpAsnExtended)"
+        )
+    return None
+
+
+def reserved_customer_asn(asn: int, region: str) -> bool:
+    """True when AWS reserves `asn` for itself in `region` (a customer gateway may not use it)."""
+    return asn in RESERVED_CUSTOMER_ASNS["*"] or asn in RESERVED_CUSTOMER_ASNS.get(region, ())
+
+
+def reserved_customer_asn_rule(asn: int, region: str) -> str:
+    """The words for a reserved customer ASN, naming where AWS reserves it."""
+    where = "in every region" if asn in RESERVED_CUSTOMER_ASNS["*"] else f"in {region}"
+    return f"AWS reserves ASN {asn} {where} for itself: a customer gateway cannot use it"
+
+
+def customer_asn_field(asn: int) -> str:
+    """The CreateCustomerGateway field that carries `asn`: `bgpAsn` or `bgpAsnExtended`."""
+    return "bgpAsn" if asn <= BGP_ASN_RANGE[1] else "bgpAsnExtended"
+
+
+def amazon_side_asn_violation(asn: int) -> str | None:
+    """What is wrong with a VGW's or TGW's Amazon-side ASN, or None."""
+    if any(lo <= asn <= hi for lo, hi in AMAZON_SIDE_ASN_RANGES):
+        return None
+    ranges = " or ".join(f"{lo}-{hi}" for lo, hi in AMAZON_SIDE_ASN_RANGES)
+    return f"an Amazon-side ASN is {ranges}"
+
+
+# ---------------------------------------------------------------- tunnel options
+# The rules that join two options; each single option's range is data above.
+def phase2_lifetime_violation(phase1_lifetime: int, phase2_lifetime: int) -> str | None:
+    """Phase 2's lifetime must be below phase 1's."""
+    if phase2_lifetime >= phase1_lifetime:
+        return f"phase 2 lifetime must be below phase 1 ({phase1_lifetime})"
+    return None
+
+
+def rekey_margin_violation(margin: int, phase2_lifetime: int) -> str | None:
+    """The rekey margin is 60 s up to half of phase 2's lifetime."""
+    if margin < REKEY_MARGIN_MIN:
+        return f"rekey margin is at least {REKEY_MARGIN_MIN} seconds"
+    if margin > phase2_lifetime // 2:
+        return f"rekey margin is at most half of phase 2 lifetime ({phase2_lifetime // 2})"
+    return None
+
+
+def startup_action_violation(startup_action: str, ike_versions: tuple[str, ...]) -> str | None:
+    """AWS initiates the negotiation itself (startup action `start`) only with IKEv2."""
+    if startup_action == "start" and "ikev2" not in ike_versions:
+        return "startup action 'start' needs ikev2"
+    return None

@@ -255,91 +255,12 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
             "crossnet.contractVersion", version, f"this crossnet reads version {CONTRACT_VERSION}"
         )
     psks = data["presharedKeys"] if isinstance(data["presharedKeys"], Mapping) else {}
-    routers: dict[str, Router] = {}
     raw_routers = data["routers"] if isinstance(data["routers"], Mapping) else {}
+    routers: dict[str, Router] = {}
     for key, r in raw_routers.items():
-        path = f"routers.{key}"
-        if not _has(p, r, path, _ROUTER_KEYS):
-            continue
-        conns = []
-        for i, c in enumerate(r["connections"] or []):
-            cpath = f"{path}.connections[{i}]"
-            if not _has(p, c, cpath, _CONN_KEYS):
-                continue
-            tunnels = []
-            for j, t in enumerate(c["tunnels"] or []):
-                tpath = f"{cpath}.tunnels[{j}]"
-                if not _has(p, t, tpath, _TUNNEL_KEYS):
-                    continue
-                psk = psks.get(t["presharedKeyRef"])
-                if not isinstance(psk, str) or not psk:
-                    p.add(
-                        f"presharedKeys.{t['presharedKeyRef']}",
-                        "missing",
-                        "every tunnel's key must be in presharedKeys "
-                        "(did the export run without --show-secrets?)",
-                    )
-                    continue
-                if psk == "[secret]" or not aws.psk_ok(psk):
-                    p.add(
-                        f"presharedKeys.{t['presharedKeyRef']}",
-                        "<redacted>",
-                        "not a usable key: export with --show-secrets",
-                    )
-                    continue
-                tunnels.append(
-                    Tunnel(
-                        connection=c["name"],
-                        number=int(t["number"]),
-                        aws_outside_ip=t["awsOutsideIp"],
-                        customer_outside_ip=t["customerOutsideIp"],
-                        inside_cidr=t["insideCidr"],
-                        aws_inside_ip=t["awsInsideIp"],
-                        customer_inside_ip=t["customerInsideIp"],
-                        aws_asn=int(t["awsAsn"]),
-                        customer_asn=int(t["customerAsn"]),
-                        hold_time=int(t["bgpHoldTime"]),
-                        keepalive=int(t["bgpKeepalive"]),
-                        preference=t["preference"],
-                        psk=Secret(psk),
-                    )
-                )
-            if len(c["tunnels"] or []) != aws.TUNNELS_PER_CONNECTION:
-                p.add(
-                    f"{cpath}.tunnels",
-                    len(c["tunnels"] or []),
-                    "a VPN connection has exactly two tunnels",
-                )
-            conns.append(
-                Connection(
-                    name=c["name"],
-                    gateway=dict(c["gateway"]),
-                    routing=c["routing"],
-                    redundancy=c["redundancy"],
-                    announce=tuple(c["announce"]),
-                    accept=tuple(c["accept"]),
-                    max_prefixes_in=int(c["maxPrefixesIn"]),
-                    max_prefixes_out=int(c["maxPrefixesOut"]),
-                    tunnel_mtu=int(c["tunnelMtu"]),
-                    tcp_mss=int(c["tcpMss"]),
-                    crypto=dict(c["crypto"]),
-                    tunnels=tuple(tunnels),
-                    raw=dict(c),
-                )
-            )
-        if not conns:
-            p.add(f"{path}.connections", "[]", "a router with no tunnels has nothing to render")
-        routers[key] = Router(
-            key=key,
-            datacenter=r["datacenter"],
-            name=r["name"],
-            platform=r["platform"],
-            public_ip=r["publicIp"],
-            asn=int(r["asn"]),
-            prefixes=tuple(r["prefixes"]),
-            connections=tuple(conns),
-            firewall_policies=_flag(p, r, "firewallPolicies", f"{path}.firewallPolicies"),
-        )
+        router = _router(p, str(key), r, psks)
+        if router is not None:
+            routers[str(key)] = router
     p.raise_if_any(source)
     snapshot = data.get("crossnetPlan")
     return StackOutputs(
@@ -351,12 +272,117 @@ def parse_outputs(data: Any, source: str) -> StackOutputs:
     )
 
 
+def _router(p: Problems, key: str, r: Any, psks: Mapping[str, Any]) -> Router | None:
+    path = f"routers.{key}"
+    if not _has(p, r, path, _ROUTER_KEYS):
+        return None
+    conns = []
+    for i, c in enumerate(r["connections"] or []):
+        conn = _connection(p, f"{path}.connections[{i}]", c, psks)
+        if conn is not None:
+            conns.append(conn)
+    if not conns:
+        p.add(f"{path}.connections", "[]", "a router with no tunnels has nothing to render")
+    return Router(
+        key=key,
+        datacenter=r["datacenter"],
+        name=r["name"],
+        platform=r["platform"],
+        public_ip=r["publicIp"],
+        asn=_asn(p, f"{path}.asn", r["asn"]),
+        prefixes=tuple(r["prefixes"]),
+        connections=tuple(conns),
+        firewall_policies=_flag(p, r, "firewallPolicies", f"{path}.firewallPolicies"),
+    )
+
+
 def _flag(p: Problems, obj: Mapping[str, Any], key: str, path: str) -> bool:
     """An optional true/false output (true where absent)."""
     value = obj.get(key, True)
     if not isinstance(value, bool):
         p.add(path, value, "true or false")
         return True
+    return value
+
+
+def _connection(p: Problems, cpath: str, c: Any, psks: Mapping[str, Any]) -> Connection | None:
+    if not _has(p, c, cpath, _CONN_KEYS):
+        return None
+    tunnels = []
+    for j, t in enumerate(c["tunnels"] or []):
+        tunnel = _tunnel(p, f"{cpath}.tunnels[{j}]", c["name"], t, psks)
+        if tunnel is not None:
+            tunnels.append(tunnel)
+    if len(c["tunnels"] or []) != aws.TUNNELS_PER_CONNECTION:
+        p.add(
+            f"{cpath}.tunnels",
+            len(c["tunnels"] or []),
+            "a VPN connection has exactly two tunnels",
+        )
+    return Connection(
+        name=c["name"],
+        gateway=dict(c["gateway"]),
+        routing=c["routing"],
+        redundancy=c["redundancy"],
+        announce=tuple(c["announce"]),
+        accept=tuple(c["accept"]),
+        max_prefixes_in=int(c["maxPrefixesIn"]),
+        max_prefixes_out=int(c["maxPrefixesOut"]),
+        tunnel_mtu=int(c["tunnelMtu"]),
+        tcp_mss=int(c["tcpMss"]),
+        crypto=dict(c["crypto"]),
+        tunnels=tuple(tunnels),
+        raw=dict(c),
+    )
+
+
+def _tunnel(
+    p: Problems, tpath: str, connection: str, t: Any, psks: Mapping[str, Any]
+) -> Tunnel | None:
+    if not _has(p, t, tpath, _TUNNEL_KEYS):
+        return None
+    ref = t["presharedKeyRef"]
+    psk = psks.get(ref)
+    if not isinstance(psk, str) or not psk:
+        p.add(
+            f"presharedKeys.{ref}",
+            "missing",
+            "every tunnel's key must be in presharedKeys "
+            "(did the export run without --show-secrets?)",
+        )
+        return None
+    if psk == "[secret]" or not aws.psk_ok(psk):
+        p.add(
+            f"presharedKeys.{ref}",
+            "<redacted>",
+            "not a usable key: export with --show-secrets",
+        )
+        return None
+    return Tunnel(
+        connection=connection,
+        number=int(t["number"]),
+        aws_outside_ip=t["awsOutsideIp"],
+        customer_outside_ip=t["customerOutsideIp"],
+        inside_cidr=t["insideCidr"],
+        aws_inside_ip=t["awsInsideIp"],
+        customer_inside_ip=t["customerInsideIp"],
+        aws_asn=int(t["awsAsn"]),
+        customer_asn=_asn(p, f"{tpath}.customerAsn", t["customerAsn"]),
+        hold_time=int(t["bgpHoldTime"]),
+        keepalive=int(t["bgpKeepalive"]),
+        preference=t["preference"],
+        psk=Secret(psk),
+    )
+
+
+def _asn(p: Problems, path: str, value: Any) -> int:
+    """A customer ASN of the contract: an integer AWS takes (bgpAsn or bgpAsnExtended)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        p.add(path, value, "an ASN is an integer")
+        return 0
+    why = aws.customer_asn_violation(value)
+    if why:
+        p.add(path, value, why)
     return value
 
 

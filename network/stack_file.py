@@ -101,6 +101,51 @@ def load_yaml(text: str, source: str) -> Any:
     return doc
 
 
+def read_text_file(path: Path, source: str) -> str:
+    """A config file's text: UTF-8 without NUL bytes, as YAML 1.2 wants. Raises ConfigError.
+
+    YAML's own reader would end in `ReaderError` (NUL) and `read_text` in
+    `UnicodeDecodeError` (other encodings), neither naming the file.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(
+            source, [Problem("(file)", source, f"cannot be read: {e.strerror or e}")]
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - data.rfind(b"\n", 0, e.start)
+        raise ConfigError(
+            source,
+            [
+                Problem(
+                    f"(file at line {line}, column {column})",
+                    f"byte 0x{data[e.start]:02x}",
+                    "not UTF-8 text: a stack file is UTF-8 YAML (was it saved in another "
+                    "encoding, or is it not a stack file?)",
+                )
+            ],
+        ) from None
+    if "\x00" in text:
+        at = text.index("\x00")
+        raise ConfigError(
+            source,
+            [
+                Problem(
+                    f"(file at line {text.count(chr(10), 0, at) + 1}, column "
+                    f"{at - text.rfind(chr(10), 0, at)})",
+                    "NUL byte",
+                    "not text: a stack file is UTF-8 YAML and holds no NUL bytes "
+                    "(is it a binary file, or saved as UTF-16?)",
+                )
+            ],
+        )
+    return text
+
+
 def read_stack_config(stack: str, path: Path | None = None) -> StackConfig:
     """The stack's config mapping, keys fully qualified. Raises ConfigError.
 
@@ -123,7 +168,7 @@ def read_stack_config(stack: str, path: Path | None = None) -> StackConfig:
                 )
             ],
         )
-    doc = load_yaml(path.read_text(), source)
+    doc = load_yaml(read_text_file(path, source), source)
     if not isinstance(doc, dict) or not isinstance(doc.get("config"), dict):
         raise ConfigError(
             source,

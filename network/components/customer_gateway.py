@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from network import aws_rules as rules
 from network.components.base import child, resource_name, tags, token
 from network.model import RouterSpec
 
@@ -33,10 +34,14 @@ class CustomerGateway(pulumi.ComponentResource):
         # Named after the component (router key, plus the region when it is not
         # the stack's default), so that a router with connections in two
         # regions gets two distinct customer gateways.
+        # AWS takes ASNs up to 2147483647 as bgpAsn and larger ones (4-byte
+        # private ASNs, 4200000000-4294967294) as bgpAsnExtended; the two conflict.
+        extended = rules.customer_asn_field(args.asn) == "bgpAsnExtended"
         cgw = aws.ec2.CustomerGateway(
             resource_name("cgw", name),
             ip_address=str(r.public_ip),
-            bgp_asn=str(args.asn),
+            bgp_asn=None if extended else str(args.asn),
+            bgp_asn_extended=str(args.asn) if extended else None,
             type="ipsec.1",
             tags=tags(args.stack, "cgw", r.key),
             opts=child(self, args.provider),

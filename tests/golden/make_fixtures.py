@@ -14,6 +14,7 @@ rendered for every example stack. The `mixed` case adds one router holding
 three connections (VGW with BGP, TGW with ECMP, VGW with static routes) and
 non-default crypto, lifetimes and DPD. The `sitepolicy` case (FortiOS and Junos)
 is the mixed one with `firewallPolicies: false`: no firewall/security policies.
+The `asn4` case is dev with 4-byte ASNs on both sides (asplain on every platform).
 
 Expected configs are what the renderer produces now: review the diff before
 committing regenerated files. `--check` exits 1 if anything would change.
@@ -152,6 +153,16 @@ MIXED = {
 ZONE_BASED = ("fortios", "junos")
 
 
+def _asn4() -> dict[str, Any]:
+    """dev with 4-byte ASNs on both sides: RFC 6996's private range, which AWS
+    takes as bgpAsnExtended (customer) and as a VGW's Amazon-side ASN."""
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    net = doc["config"]["crossnet:network"]
+    net["datacenters"]["dc1"]["asn"] = 4200000001
+    net["vpnGateways"]["app-vgw"]["asn"] = 4200000100
+    return dict(doc["config"])
+
+
 def stack_config(case: str) -> dict[str, Any]:
     if case == "mixed":
         mixed: dict[str, Any] = json.loads(json.dumps(MIXED))
@@ -162,6 +173,8 @@ def stack_config(case: str) -> dict[str, Any]:
             for router in dc["routers"].values():
                 router["firewallPolicies"] = False
         return config
+    if case == "asn4":
+        return _asn4()
     doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{case}.yaml").read_text())
     return dict(doc["config"])
 
@@ -283,7 +296,7 @@ def cases(platforms: list[str] | None = None) -> list[tuple[str, str]]:
     return [
         (p, c)
         for p in platforms or PLATFORMS
-        for c in (*STACKS, "mixed", *(("sitepolicy",) if p in ZONE_BASED else ()))
+        for c in (*STACKS, "mixed", "asn4", *(("sitepolicy",) if p in ZONE_BASED else ()))
     ]
 
 

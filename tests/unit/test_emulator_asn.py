@@ -12,8 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 from pulumi.runtime import MockResourceArgs
 
+from network.aws_rules import RESERVED_CUSTOMER_ASNS, reserved_customer_asn
 from network.offline.aws import AwsEmulator
-from network.offline.aws._pending_rules import RESERVED_CUSTOMER_ASNS, reserved_customer_asn
 from network.offline.mocks import MotoMocks, OfflineApplyError
 
 CGW_IP = "192.0.2.20"

@@ -9,11 +9,7 @@ from netaddr import IPNetwork
 
 from network import aws_rules as aws
 from network.allocate import (
-    AllocationError,
-    allocate_subnets,
-    block_slots,
     inside_cidr_for,
-    inside_slots,
 )
 from network.errors import ConfigError
 from network.plan import build_plan
@@ -106,129 +102,12 @@ def test_adding_a_vpc_router_and_connection_moves_nothing() -> None:
     assert after.vpcs["app"].subnets == before.vpcs["app"].subnets
 
 
-# ---------------------------------------------------------------- properties
-names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(names, min_size=1, max_size=30, unique=True), names)
-def test_inside_cidrs_property(conns: list[str], extra: str) -> None:
-    """Inside /30s: inside 169.254/16, never reserved, deterministic, and a
-    connection's CIDRs depend on its own name only (additions move nothing)."""
-    alloc = {(c, n): inside_cidr_for(c, n) for c in conns for n in (1, 2)}
-    for cidr in alloc.values():
-        assert cidr in aws.INSIDE_V4_SUPERNET and cidr.prefixlen == 30
-        assert not aws.is_reserved_inside_cidr(cidr)
-        assert cidr not in IPNetwork("169.254.169.0/24")
-    for c in conns:
-        assert alloc[(c, 1)] != alloc[(c, 2)]
-        assert IPNetwork(f"{alloc[(c, 1)].ip}/29").cidr == IPNetwork(f"{alloc[(c, 2)].ip}/29").cidr
-    again = {(c, n): inside_cidr_for(c, n) for c in [*conns, extra] for n in (1, 2)}
-    assert all(again[k] == v for k, v in alloc.items())
-
-
-def test_inside_slot_space() -> None:
-    slots = inside_slots()
-    assert len(slots) > 7000  # ample room: a collision among 20 tunnels is ~1%
-    assert all(not aws.is_reserved_inside_cidr(s) for s in slots)
-
-
-tiers_strategy = st.dictionaries(
-    st.text(alphabet="abcdefgh", min_size=1, max_size=6),
-    st.integers(min_value=20, max_value=28),
-    min_size=1,
-    max_size=5,
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    tiers_strategy, st.integers(min_value=1, max_value=4), st.integers(min_value=16, max_value=18)
-)
-def test_subnet_allocator_property(tiers: dict[str, int], n_azs: int, vpc_len: int) -> None:
-    """Subnets: no overlaps, all inside the VPC, deterministic, one per tier and AZ."""
-    vpc = IPNetwork(f"10.0.0.0/{vpc_len}")
-    azs = [f"us-east-1{c}" for c in "abcd"[:n_azs]]
-    per_block = 1 << (n_azs - 1).bit_length()
-    needed = sum(per_block * 2 ** (32 - plen) for plen in tiers.values())
-    if needed > vpc.size:
-        # largest-first aligned placement packs perfectly, so it fails only when
-        # the tiers really do not fit, and then says so
-        with pytest.raises(AllocationError):
-            allocate_subnets(vpc, azs, tiers)
-        return
-    out = allocate_subnets(vpc, azs, tiers)
-    assert out == allocate_subnets(vpc, list(reversed(azs)), dict(reversed(list(tiers.items()))))
-    assert set(out) == {(t, az) for t in tiers for az in azs}
-    cidrs = list(out.values())
-    for i, a in enumerate(cidrs):
-        assert a in vpc and a.prefixlen == tiers[next(t for (t, _), c in out.items() if c == a)]
-        for b in cidrs[i + 1 :]:
-            assert a not in b and b not in a
-
-
 def test_allocation_that_does_not_fit_is_reported() -> None:
     cfg = load_stack("dev")
     cfg["crossnet:network"]["vpcs"]["app"]["tiers"]["huge"] = {"prefixLength": 17}
     with pytest.raises(ConfigError) as e:
         build_plan(cfg, "dev")
     assert "no free aligned" in e.value.render()
-
-
-# ---------------------------------------------------------------- stability
-def _subnets(
-    vpc: IPNetwork, azs: list[str], tiers: dict[str, int], slots: int | None = None
-) -> dict[tuple[str, str], IPNetwork] | None:
-    try:
-        return allocate_subnets(vpc, azs, tiers, az_slots=slots)
-    except AllocationError:
-        return None
-
-
-LETTERS = "abcdef"
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    tiers_strategy,
-    st.sets(st.sampled_from(LETTERS), min_size=1, max_size=5),
-    st.sampled_from(LETTERS),
-    st.text(alphabet="abcdefgh", min_size=1, max_size=6),
-    st.integers(min_value=20, max_value=28),
-    st.sampled_from([None, 4, 8]),
-)
-def test_subnets_are_stable_under_additions(
-    tiers: dict[str, int],
-    letters: set[str],
-    new_az: str,
-    new_tier: str,
-    new_len: int,
-    slots: int | None,
-) -> None:
-    """No existing subnet moves when an AZ is added that fits the block (its
-    letter is within the AZ slots), when an AZ is removed, or when a tier is
-    added that sorts after every existing one; `azSlots` reserves the room."""
-    vpc = IPNetwork("10.0.0.0/16")
-    azs = sorted(f"us-east-1{x}" for x in letters)
-    before = _subnets(vpc, azs, tiers, slots)
-    if before is None:
-        return
-    per_block = block_slots(azs, slots)
-    # an AZ within the block's slots
-    if new_az not in letters and LETTERS.index(new_az) < per_block:
-        after = _subnets(vpc, [*azs, f"us-east-1{new_az}"], tiers, slots)
-        assert after is not None and all(after[k] == v for k, v in before.items())
-    # an AZ removed (the others keep their letters' slots)
-    if len(azs) > 1:
-        fewer = azs[1:]
-        if block_slots(fewer, slots) == per_block:
-            after = _subnets(vpc, fewer, tiers, slots)
-            assert after is not None and all(after[k] == before[k] for k in after)
-    # a tier that sorts after every existing one (no larger; as large, later name)
-    if new_tier not in tiers and all((new_len, new_tier) > (pl, t) for t, pl in tiers.items()):
-        after = _subnets(vpc, azs, {**tiers, new_tier: new_len}, slots)
-        if after is not None:
-            assert all(after[k] == v for k, v in before.items())
 
 
 def test_today_examples_keep_their_subnets() -> None:
@@ -414,3 +293,70 @@ def test_rekey_margin_default_is_awss_in_code_and_docs() -> None:
     config = (ROOT / "docs" / "config.md").read_text()
     assert re.findall(r'"rekeyMarginSeconds": (\d+)', contract) == ["270"]
     assert re.findall(r"rekeyMarginSeconds: (\d+)", config) == ["270"]
+
+
+# ---------------------------------------------------------------- customer ASNs
+@pytest.mark.parametrize("asn", [4200000000, 4200000001, 4294967294, 2147483648, 4294967295])
+def test_four_byte_customer_asns_plan(asn: int) -> None:
+    """4-byte ASNs (RFC 6996's private 4200000000-4294967294, and anything AWS
+    takes as bgpAsnExtended) plan like any other."""
+    cfg = load_stack("dev")
+    cfg["crossnet:network"]["datacenters"]["dc1"]["asn"] = asn
+    plan = build_plan(cfg, "dev")
+    (c,) = plan.connections
+    assert c.datacenter.asn == asn
+    assert aws.customer_asn_field(asn) == "bgpAsnExtended"
+    assert aws.customer_asn_field(2147483647) == "bgpAsn"
+
+
+@pytest.mark.parametrize(
+    ("stack", "asn", "where"),
+    [
+        ("dev", 7224, "in every region"),  # us-east-1
+        ("staging", 7224, "in every region"),  # eu-west-1
+        ("staging", 9059, "in eu-west-1"),
+    ],
+)
+def test_reserved_customer_asns_are_refused(stack: str, asn: int, where: str) -> None:
+    cfg = load_stack(stack)
+    dc = next(iter(cfg["crossnet:network"]["datacenters"]))
+    cfg["crossnet:network"]["datacenters"][dc]["asn"] = asn
+    with pytest.raises(ConfigError) as e:
+        build_plan(cfg, stack)
+    text = e.value.render()
+    assert f"crossnet:network.datacenters.{dc}.asn: {asn} (AWS reserves ASN {asn} {where}" in text
+
+
+@pytest.mark.parametrize("asn", [23456, 65535, 4294967295])
+def test_asns_the_ietf_reserves_are_a_warning(asn: int) -> None:
+    cfg = load_stack("dev")
+    cfg["crossnet:network"]["datacenters"]["dc1"]["asn"] = asn
+    plan = build_plan(cfg, "dev")
+    (w,) = plan.warnings
+    assert (w.field, w.value) == ("crossnet:network.datacenters.dc1.asn", str(asn))
+    assert "AWS takes it, routers may not" in w.rule
+    assert build_plan(load_stack("dev"), "dev").warnings == ()
+
+
+def test_an_asn_reserved_elsewhere_is_fine_here() -> None:
+    cfg = load_stack("dev")  # us-east-1: 9059 is reserved in eu-west-1 only
+    cfg["crossnet:network"]["datacenters"]["dc1"]["asn"] = 9059
+    assert build_plan(cfg, "dev").connections[0].datacenter.asn == 9059
+
+
+def test_the_reserved_asn_table() -> None:
+    """As AWS's Site-to-Site VPN guide lists them (cgw-options.html)."""
+    reserved = {
+        (asn, region)
+        for asn in (7224, 9059, 10124, 17943, 65000)
+        for region in ("us-east-1", "eu-west-1", "ap-northeast-1", "ap-southeast-1", "sa-east-1")
+        if aws.reserved_customer_asn(asn, region)
+    }
+    everywhere = {(7224, r) for r in ("us-east-1", "eu-west-1", "ap-northeast-1")}
+    assert reserved == everywhere | {
+        (7224, "ap-southeast-1"),
+        (7224, "sa-east-1"),
+        (9059, "eu-west-1"),
+        (10124, "ap-northeast-1"),
+        (17943, "ap-southeast-1"),
+    }

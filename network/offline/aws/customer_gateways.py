@@ -13,7 +13,7 @@ from typing import Any
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models.customer_gateways import CustomerGateway, CustomerGatewayBackend
 
-from network.offline.aws._pending_rules import (
+from network.aws_rules import (
     BGP_ASN_EXTENDED_RANGE,
     BGP_ASN_RANGE,
     reserved_customer_asn,
