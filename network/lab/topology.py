@@ -183,6 +183,10 @@ class Lab:
     def connections(self) -> list[tuple[DcRouter, Connection]]:
         return [(r, c) for r in self.routers for c in r.router.connections]
 
+    def router_of(self, e: TunnelEnd) -> DcRouter:
+        """The datacenter router whose namespace holds a datacenter end's tunnel."""
+        return next(r for r in self.routers if r.ns == e.router_ns)
+
 
 def _mac(side: int, index: int) -> str:
     return f"02:{side:02x}:00:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from network.lab import faults
-from network.lab.control import wait_ready
 from network.lab.faults import Flow
+from network.lab.readiness import wait_ready
 from network.lab.suite import Env, record
 from network.lab.system import LabError
 

@@ -1,7 +1,7 @@
 """The lab's pure parts, without root: layout, AWS side, security groups, probes.
 
-The stack outputs here are built from the plan with fake AWS values
-(`network.lab.suite.fake_outputs`).
+The stack outputs here are built from the plan with fake AWS values (the
+`fake_outputs` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -10,15 +10,17 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 from netaddr import IPAddress, IPNetwork
 
+from network.contract import StackOutputs
 from network.lab import aws, sg, vici
 from network.lab.check import Collector, Result, summary
-from network.lab.control import _paths, expected_routes_aws, expected_routes_dc, routes_match
 from network.lab.probe import json_cmp, parse_swanctl_raw, run_and_expect, sa_summary, tunnel_up
-from network.lab.suite import AGENT, admitted, fake_outputs
+from network.lab.readiness import expected_routes_aws, expected_routes_dc, route_paths, routes_match
+from network.lab.suite import AGENT, admitted
 from network.lab.topology import (
     IFNAMSIZ,
     Lab,
@@ -28,12 +30,15 @@ from network.lab.topology import (
     planned_pairs,
     vpc_profile,
 )
+from network.plan import Plan
 
+# The `fake_outputs` fixture (tests/conftest.py): stack -> (outputs, plan).
+FakeOutputs = Callable[[str], tuple[StackOutputs, Plan]]
 STACKS = ("dev", "staging", "prod")
 
 
 @pytest.fixture(scope="module", params=STACKS)
-def lab(request: pytest.FixtureRequest) -> Lab:
+def lab(request: pytest.FixtureRequest, fake_outputs: FakeOutputs) -> Lab:
     outputs, plan = fake_outputs(request.param)
     return build_lab(outputs, plan)
 
@@ -68,7 +73,7 @@ def test_every_router_is_rendered_as_linux(lab: Lab) -> None:
         assert (r.platform == "linux") == (not any(r.key in n for n in lab.notes))
 
 
-def test_hosts_of_dev() -> None:
+def test_hosts_of_dev(fake_outputs: FakeOutputs) -> None:
     outputs, plan = fake_outputs("dev")
     lab = build_lab(outputs, plan)
     (dc,) = lab.dc_hosts()
@@ -83,11 +88,12 @@ def test_hosts_of_dev() -> None:
         "tcp": {22: True, 443: True, 8080: True, 18081: False},
         "udp": {},
     }
+    assert dc.unplanned_source is not None
     assert not any(expected_flows(dc.unplanned_source, vpc.ingress, [22], [])["tcp"].values())
     assert planned_pairs(plan) == [("dc1", "app")]
 
 
-def test_prod_leaves_out_the_peered_vpc_and_says_why() -> None:
+def test_prod_leaves_out_the_peered_vpc_and_says_why(fake_outputs: FakeOutputs) -> None:
     outputs, plan = fake_outputs("prod")
     lab = build_lab(outputs, plan)
     assert {h.name for h in lab.vpc_hosts()} == {"shared", "app", "data", "media"}
@@ -116,7 +122,7 @@ def test_aws_proposals() -> None:
     )
 
 
-def test_aws_side_bgp() -> None:
+def test_aws_side_bgp(fake_outputs: FakeOutputs) -> None:
     outputs, plan = fake_outputs("prod")
     (hub,) = build_lab(outputs, plan).gateways
     conf = aws.frr_conf(hub, aws.AWS_TIMERS)
@@ -128,7 +134,7 @@ def test_aws_side_bgp() -> None:
     assert aws.FAST_TIMERS.dpd_dead_after() == aws.AWS_TIMERS.dpd_dead_after()
 
 
-def test_aws_side_static_routes() -> None:
+def test_aws_side_static_routes(fake_outputs: FakeOutputs) -> None:
     (g,) = build_lab(*fake_outputs("staging")).gateways
     conf = aws.frr_conf(g, aws.AWS_TIMERS)
     assert "router bgp" not in conf
@@ -136,7 +142,7 @@ def test_aws_side_static_routes() -> None:
     assert "ip route 10.144.0.0/16 169.254.20.6 20" in conf
 
 
-def test_aws_swanctl_is_a_responder_with_aws_dpd() -> None:
+def test_aws_swanctl_is_a_responder_with_aws_dpd(fake_outputs: FakeOutputs) -> None:
     lab = build_lab(*fake_outputs("dev"))
     e = lab.end("aws", "dc1-edge1-app/1")
     c = lab.routers[0].router.connections[0]
@@ -151,7 +157,7 @@ def test_aws_swanctl_is_a_responder_with_aws_dpd() -> None:
         assert line in text
 
 
-def test_security_groups_as_nftables() -> None:
+def test_security_groups_as_nftables(fake_outputs: FakeOutputs) -> None:
     (vpc,) = build_lab(*fake_outputs("dev")).vpc_hosts()
     rules = sg.ruleset(vpc)
     assert "policy drop;" in rules and "ct state established,related accept" in rules
@@ -195,7 +201,7 @@ def test_json_cmp() -> None:
     assert not ok and diff == "s: expected 'Established', got 'Active'"
 
 
-def test_expected_routes_follow_redundancy() -> None:
+def test_expected_routes_follow_redundancy(fake_outputs: FakeOutputs) -> None:
     prod = build_lab(*fake_outputs("prod"))
     ash1 = next(r for r in prod.routers if r.key == "ash-edge1")
     want = expected_routes_dc(prod, ash1)
@@ -211,7 +217,7 @@ def test_expected_routes_follow_redundancy() -> None:
     assert count == 1 and devs == {dev.end("dc", "dc1-edge1-app/1").ifname}
     assert routes_match({"10.16.0.0/16": sorted(devs)}, expected_routes_dc(dev, r)) is None
     assert "no route" in (routes_match({}, expected_routes_dc(dev, r)) or "")
-    assert _paths(False, [], None) == (set(), 0)
+    assert route_paths(False, [], None) == (set(), 0)
 
 
 def test_vici_messages_round_trip() -> None:
