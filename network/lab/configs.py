@@ -21,6 +21,7 @@ from pathlib import Path
 from network.lab import aws
 from network.lab.runtime import LabPaths, end_instance, frr_instance
 from network.lab.topology import Lab, TunnelEnd
+from network.render.environment import environment
 
 CHARON_PLUGINS = (
     "random nonce openssl aes sha1 sha2 hmac kdf gmp pem pkcs1 x509 pubkey "
@@ -38,50 +39,33 @@ class LabFile:
 
 
 def strongswan_conf(log: Path, timers: aws.Timers | None, include: str | None = None) -> str:
-    """A charon's daemon settings (the lab's, on both sides).
+    """A charon's daemon settings (the lab's, on both sides; templates/lab/strongswan.conf.j2).
 
+    `timers`: the AWS side's retransmission schedule (its DPD gives up when that
+    ends); None at a datacenter end, whose schedule is the rendered one.
     `include`: daemon settings the renderer wrote for the router (strongswan.d),
     read first so that the lab's own (libipsec, logging, socket) win.
     """
-    first = f"include {include}\n" if include else ""
     retransmit = (
-        ""
+        None
         if timers is None
-        else (
-            f"  retransmit_timeout = {timers.retransmit_timeout}\n"
-            f"  retransmit_base = {timers.retransmit_base}\n"
-            f"  retransmit_tries = {timers.retransmit_tries}\n"
+        else {
+            "timeout": timers.retransmit_timeout,
+            "base": timers.retransmit_base,
+            "tries": timers.retransmit_tries,
+        }
+    )
+    return (
+        environment()
+        .get_template("lab/strongswan.conf.j2")
+        .render(
+            include=include,
+            charon_plugins=CHARON_PLUGINS,
+            swanctl_plugins=SWANCTL_PLUGINS,
+            retransmit=retransmit,
+            log=log,
         )
     )
-    return f"""{first}# crossnet lab: charon settings. libipsec carries ESP in userspace (this
-# kernel has no ESP); routes are FRR's business, so charon installs none of its own.
-charon {{
-  load = {CHARON_PLUGINS}
-  install_routes = no
-{retransmit}  filelog {{
-    lab {{
-      path = {log}
-      time_format = %H:%M:%S
-      time_precision = ms
-      flush_line = yes
-      default = 1
-    }}
-  }}
-  syslog {{
-    daemon {{
-      default = -1
-    }}
-  }}
-  plugins {{
-    vici {{
-      socket = unix:///run/charon.vici
-    }}
-  }}
-}}
-swanctl {{
-  load = {SWANCTL_PLUGINS}
-}}
-"""
 
 
 def ip_shim(e: TunnelEnd, ip: str) -> str:
