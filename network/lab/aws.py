@@ -88,12 +88,12 @@ FAST_TIMERS = replace(AWS_TIMERS, name="fast", keepalive=1, hold=3, connect_retr
 TIMERS = {t.name: t for t in (AWS_TIMERS, FAST_TIMERS)}
 
 
-def ike_proposals(crypto: dict) -> str:
+def ike_proposals(crypto: dict[str, Any]) -> str:
     p1 = crypto["phase1"]
     return _proposals(p1["encryption"], p1["integrity"], p1["dhGroups"], ike=True)
 
 
-def esp_proposals(crypto: dict) -> str:
+def esp_proposals(crypto: dict[str, Any]) -> str:
     p2 = crypto["phase2"]
     return _proposals(p2["encryption"], p2["integrity"], p2["dhGroups"], ike=False)
 

@@ -55,9 +55,10 @@ def bring_up(
 ) -> None:
     """Everything of the lab, started and recorded; the caller waits for readiness."""
     lab, t0 = rt.lab, time.monotonic()
-    mark = lambda what: rt.state.timings.__setitem__(  # noqa: E731
-        what, round(time.monotonic() - t0, 2)
-    )
+
+    def mark(what: str) -> None:
+        rt.state.timings[what] = round(time.monotonic() - t0, 2)
+
     say(f"creating {len(lab.namespaces())} namespaces and their links")
     _network(lab)
     mark("network")
@@ -320,33 +321,6 @@ def _start_frr(rt: Running) -> None:
         jobs.append(
             (rt.gateway_instance(g), g.ns, ["zebra", "bgpd", *(["staticd"] if static else [])])
         )
-
-    def start(inst: str, ns: str, d: str) -> None:
-        run_dir = rt.frr_dir(inst)
-        profile = _frr_profile(rt.config_dir(inst) / "frr.conf")
-        argv = [
-            str(FRR_DIR / d),
-            "-F",
-            profile,
-            "-i",
-            f"{run_dir}/{d}.pid",
-            "-z",
-            f"{run_dir}/zserv.api",
-            "--vty_socket",
-            str(run_dir),
-            "-A",
-            "127.0.0.1",
-            "-P",
-            "0",
-            "-u",
-            "frr",
-            "-g",
-            "frr",
-            "--log",
-            "stdout",
-        ]
-        rt.record(spawn(f"{d} {inst}", ns, argv, rt.log_path(f"{inst}-{d}")))
-
     # zebra first, as frrinit.sh does: a bgpd that finds no zserv socket cannot
     # register its nexthops (it logs "zclient_send_message() failed") and only
     # validates the peers' routes once it has reconnected, seconds later.
@@ -354,7 +328,7 @@ def _start_frr(rt: Running) -> None:
         run_dir = rt.frr_dir(inst)
         run_dir.mkdir(parents=True, exist_ok=True)
         chown_frr(run_dir)
-        start(inst, ns, "zebra")
+        _start_frr_daemon(rt, inst, ns, "zebra")
 
     def zserv() -> bool:
         rt.check_alive()
@@ -364,7 +338,7 @@ def _start_frr(rt: Running) -> None:
     for inst, ns, daemons in jobs:
         for d in daemons:
             if d != "zebra":
-                start(inst, ns, d)
+                _start_frr_daemon(rt, inst, ns, d)
     for inst, _ns, daemons in jobs:
         run_dir = rt.frr_dir(inst)
 
@@ -374,24 +348,56 @@ def _start_frr(rt: Running) -> None:
 
         wait_for(f"the vty sockets of {inst}", sockets, timeout=15)
     for inst, _ns, _daemons in jobs:
-        conf = rt.config_dir(inst)
-        res = run(
-            ["vtysh", "--vty_socket", str(rt.frr_dir(inst)), "--config_dir", str(conf), "-b"],
-            check=False,
-            timeout=30,
+        _load_frr_conf(rt, inst)
+
+
+def _start_frr_daemon(rt: Running, inst: str, ns: str, d: str) -> None:
+    run_dir = rt.frr_dir(inst)
+    profile = _frr_profile(rt.config_dir(inst) / "frr.conf")
+    argv = [
+        str(FRR_DIR / d),
+        "-F",
+        profile,
+        "-i",
+        f"{run_dir}/{d}.pid",
+        "-z",
+        f"{run_dir}/zserv.api",
+        "--vty_socket",
+        str(run_dir),
+        "-A",
+        "127.0.0.1",
+        "-P",
+        "0",
+        "-u",
+        "frr",
+        "-g",
+        "frr",
+        "--log",
+        "stdout",
+    ]
+    rt.record(spawn(f"{d} {inst}", ns, argv, rt.log_path(f"{inst}-{d}")))
+
+
+def _load_frr_conf(rt: Running, inst: str) -> None:
+    """`vtysh -b` loads the instance's frr.conf; any line FRR rejects fails `lab up`."""
+    conf = rt.config_dir(inst)
+    res = run(
+        ["vtysh", "--vty_socket", str(rt.frr_dir(inst)), "--config_dir", str(conf), "-b"],
+        check=False,
+        timeout=30,
+    )
+    text = (res.stdout + res.stderr).strip()
+    (conf / "vtysh-boot.log").write_text(text + "\n")
+    rejected = [
+        line
+        for line in text.splitlines()
+        if line.startswith(("%", "line ")) and "vtysh.conf" not in line
+    ]
+    if res.returncode != 0 or rejected:
+        raise LabError(
+            f"FRR rejected part of {conf / 'frr.conf'} ({inst}):\n  "
+            + "\n  ".join(rejected or text.splitlines()[-10:])
         )
-        text = (res.stdout + res.stderr).strip()
-        (conf / "vtysh-boot.log").write_text(text + "\n")
-        rejected = [
-            line
-            for line in text.splitlines()
-            if line.startswith(("%", "line ")) and "vtysh.conf" not in line
-        ]
-        if res.returncode != 0 or rejected:
-            raise LabError(
-                f"FRR rejected part of {conf / 'frr.conf'} ({inst}):\n  "
-                + "\n  ".join(rejected or text.splitlines()[-10:])
-            )
 
 
 # ---------------------------------------------------------------- connections

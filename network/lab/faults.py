@@ -211,7 +211,7 @@ class Flow:
         timers = aws.TIMERS[self.rt.state.timers]
         if self.connection.routing == "bgp":
             return timers.hold + 5.0
-        dc = build_context(self.router.router)["router"].dpd_dead_after
+        dc: float = build_context(self.router.router)["router"].dpd_dead_after
         return max(timers.dpd_dead_after(), dc) + 5.0
 
     def converged(self, down: frozenset[str] = frozenset()) -> str | None:

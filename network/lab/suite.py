@@ -18,13 +18,14 @@ from network.lab.system import AGENT
 from network.lab.topology import VpcProfile, vpc_profile
 from network.plan import Plan
 
-MEASURES = pytest.StashKey[list]()
+# (test, measurement, value, unit) rows, for the terminal summary.
+MEASURES = pytest.StashKey[list[tuple[str, str, Any, str]]]()
 
 
 def _netns_backend() -> type:
     from testinfra.backend.local import LocalBackend
 
-    class NetnsBackend(LocalBackend):
+    class NetnsBackend(LocalBackend):  # type: ignore[misc]  # testinfra has no types
         """testinfra's local backend, each command run in a network namespace."""
 
         NAME = "netns"
@@ -112,10 +113,12 @@ class Env:
         self.run(self.vpc(vpc)["target"], f"kill {int(pid)}", timeout=10)
 
     def dc(self, name: str) -> dict[str, Any]:
-        return self.inventory["datacenter_hosts"][name]
+        host: dict[str, Any] = self.inventory["datacenter_hosts"][name]
+        return host
 
     def vpc(self, name: str) -> dict[str, Any]:
-        return self.inventory["vpc_hosts"][name]
+        host: dict[str, Any] = self.inventory["vpc_hosts"][name]
+        return host
 
     def profile(self, vpc: str) -> VpcProfile:
         return vpc_profile(self.plan, vpc, self.vpc(vpc).get("tier"))
@@ -130,7 +133,8 @@ class Env:
                 f"router {key} runs {platform}: the suite reads strongSwan and FRR "
                 "(Linux routers) only"
             )
-        return routers[key]
+        router: dict[str, Any] = routers[key]
+        return router
 
     def sas(self, router: dict[str, Any], tunnel: str) -> dict[str, Any]:
         """The IKE SAs a router's charon (the lab: the tunnel's charon) holds."""

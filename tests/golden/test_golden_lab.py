@@ -55,9 +55,7 @@ def test_the_lab_templates_are_under_the_one_environment() -> None:
     so the dumb-template AST walk (test_render_context) covers it too."""
     lab = sorted(p.name for p in (TEMPLATE_DIR / "lab").glob("*.j2"))
     assert lab == ["frr.conf.j2", "strongswan.conf.j2", "swanctl.conf.j2", "updown.sh.j2"]
-    assert {p for p in TEMPLATE_DIR.rglob("*.j2")} >= {
-        TEMPLATE_DIR / "lab" / name for name in lab
-    }
+    assert {p for p in TEMPLATE_DIR.rglob("*.j2")} >= {TEMPLATE_DIR / "lab" / name for name in lab}
 
 
 def test_lab_golden_keys_are_fake() -> None:

@@ -20,7 +20,8 @@ from network.lab import aws, sg, vici
 from network.lab.check import Collector, Result, summary
 from network.lab.probe import json_cmp, parse_swanctl_raw, run_and_expect, sa_summary, tunnel_up
 from network.lab.readiness import expected_routes_aws, expected_routes_dc, route_paths, routes_match
-from network.lab.suite import AGENT, admitted
+from network.lab.suite import admitted
+from network.lab.system import AGENT
 from network.lab.topology import (
     IFNAMSIZ,
     Lab,
@@ -315,10 +316,13 @@ def test_agent_on_loopback() -> None:
 
 
 def test_without_root_the_lab_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import shutil
+
     from network.lab import system
 
-    monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(system.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
     missing = system.missing_requirements()
     assert missing[0].startswith("the lab needs root")
     assert any("vtysh is missing (Debian package frr)" in m for m in missing)
