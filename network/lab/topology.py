@@ -396,6 +396,40 @@ def _unplanned(plan: Plan) -> IPAddress:
     return IPAddress("100.64.0.10")
 
 
+# Where a prefix outside every plan is looked for: RFC 1918, then RFC 6598's
+# shared address space.
+UNPLANNED_POOLS = (
+    IPNetwork("10.0.0.0/8"),
+    IPNetwork("172.16.0.0/12"),
+    IPNetwork("192.168.0.0/16"),
+    IPNetwork("100.64.0.0/10"),
+)
+
+
+def planned_ranges(plan: Plan) -> IPSet:
+    """Every range the plan claims: datacenter prefixes, VPC CIDRs, and both address
+    spaces (a supernet may be fully allocated, or still have room for tomorrow's)."""
+    ranges = [p for d in plan.spec.datacenters for p in d.prefixes]
+    ranges += [v.spec.cidr for v in plan.vpcs.values()]
+    ranges += [*plan.spec.datacenter_supernets, *plan.spec.aws_supernets]
+    return IPSet(ranges)
+
+
+def rogue_prefix(plan: Plan) -> IPNetwork | None:
+    """The first /24 of a private range that overlaps nothing planned (None: there is
+    none), for the checks that announce a prefix outside the plan on purpose."""
+    return free_prefix(planned_ranges(plan))
+
+
+def free_prefix(planned: IPSet, prefixlen: int = 24) -> IPNetwork | None:
+    """The first block of `prefixlen` in UNPLANNED_POOLS (in their order) outside `planned`."""
+    for pool in UNPLANNED_POOLS:
+        for cidr in (IPSet([pool]) - planned).iter_cidrs():
+            if cidr.prefixlen <= prefixlen:
+                return IPNetwork(f"{cidr.network}/{prefixlen}")
+    return None
+
+
 @dataclass(frozen=True)
 class VpcProfile:
     """What a host in one tier of a VPC admits, and the listeners that show it."""

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 
 import pytest
-from netaddr import IPAddress, IPNetwork
+from netaddr import IPAddress, IPNetwork, IPSet
 
 from network.contract import StackOutputs
 from network.lab import aws, sg, vici
@@ -24,14 +24,19 @@ from network.lab.suite import admitted
 from network.lab.system import AGENT
 from network.lab.topology import (
     IFNAMSIZ,
+    UNPLANNED_POOLS,
     Lab,
     build_lab,
     expected_flows,
+    free_prefix,
     ns_prefix,
     planned_pairs,
+    planned_ranges,
+    rogue_prefix,
     vpc_profile,
 )
-from network.plan import Plan
+from network.plan import Plan, build_plan
+from network.stack_file import read_stack_config
 
 # The `fake_outputs` fixture (tests/conftest.py): stack -> (outputs, plan).
 FakeOutputs = Callable[[str], tuple[StackOutputs, Plan]]
@@ -102,6 +107,27 @@ def test_prod_leaves_out_the_peered_vpc_and_says_why(fake_outputs: FakeOutputs) 
     assert vpc_profile(plan, "data").tier == "db"
     (g,) = lab.gateways
     assert g.ecmp and g.type == "tgw"
+
+
+@pytest.mark.parametrize("stack", [*STACKS, "hybrid"])
+def test_rogue_prefix_lies_outside_every_planned_range(stack: str) -> None:
+    plan = build_plan(read_stack_config(stack), stack)
+    rogue = rogue_prefix(plan)
+    assert rogue is not None and rogue.prefixlen == 24
+    assert not IPSet([rogue]) & planned_ranges(plan)
+    assert any(rogue in pool for pool in UNPLANNED_POOLS)
+
+
+def test_rogue_prefix_on_a_fully_allocated_datacenter_space() -> None:
+    """hybrid's datacenters fill 192.168.0.0/16: the rogue prefix is found elsewhere
+    (a /24 inside the datacenter supernets, as before, does not exist)."""
+    plan = build_plan(read_stack_config("hybrid"), "hybrid")
+    dc = IPSet(plan.spec.datacenter_supernets)
+    assert dc == IPSet([p for d in plan.spec.datacenters for p in d.prefixes])
+    assert str(rogue_prefix(plan)) == "10.0.0.0/24"
+    assert free_prefix(IPSet(["10.0.0.0/8"])) == IPNetwork("172.16.0.0/24")
+    assert free_prefix(IPSet(["10.0.0.0/24", "10.0.1.0/25"])) == IPNetwork("10.0.2.0/24")
+    assert free_prefix(IPSet(UNPLANNED_POOLS)) is None
 
 
 def test_aws_proposals() -> None:
