@@ -1,13 +1,15 @@
-"""`crossnet lab up | down | status`: build the lab, wait for it, take it down.
+"""`crossnet lab up | down | status`: the lab's life cycle.
 
-`up` creates every namespace and link, starts one charon per tunnel end and
-FRR per router, loads the rendered datacenter configs unchanged and the AWS
-side's own, then waits (bounded) until every tunnel is installed, every BGP
-session is Established and every planned route is in both kernels. When the
-bound passes it fails with the daemons' own log lines and takes down what it
-started (unless asked to keep it). `down` stops exactly the recorded
-processes by PID and removes every namespace; it is safe to run twice, and
-after a crash.
+`up` refuses a lab already up or left half up, records the lab in lab.json,
+has `network.lab.daemons` create every namespace and link and start one
+charon per tunnel end and FRR per router (the rendered datacenter configs
+unchanged, the AWS side's own), then waits (bounded, `network.lab.readiness`)
+until every tunnel is installed, every BGP session is Established and every
+planned route is in both kernels. When the bound passes it fails with the
+daemons' own log lines and takes down what it started (unless asked to keep
+it). `down` stops exactly the recorded processes by PID and removes every
+namespace; it is safe to run twice, and after a crash. `status` reads a
+running lab's daemons.
 """
 
 from __future__ import annotations
