@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from network.contract import (
+    StackOutputs,
+    connection_record,
+    datacenter_records,
+    parse_outputs,
+    router_records,
+)
+from network.naming import tunnel_id
+from network.plan import Plan, build_plan
+from network.stack_file import read_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_STACKS = ("dev", "staging", "prod")
@@ -25,3 +37,49 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     d = tmp_path / "state"
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(d))
     return d
+
+
+FakeOutputs = Callable[[str], tuple[StackOutputs, Plan]]
+
+
+def _fake_outputs(stack: str) -> tuple[StackOutputs, Plan]:
+    """A stack's outputs built from its plan with fake AWS values, the way the contract
+    builds them from a real apply: documentation-range outside addresses (tunnel 1 in
+    198.51.100.0/24, tunnel 2 in 203.0.113.0/24), obviously fake keys. For tests."""
+    plan = build_plan(read_stack_config(stack), stack)
+    conns: dict[str, Any] = {}
+    keys: dict[str, str] = {}
+    for i, c in enumerate(plan.connections, start=10):
+        values: dict[str, Any] = {
+            "id": f"vpn-{i}",
+            "customerGatewayId": f"cgw-{i}",
+            "gatewayId": f"gw-{i}",
+        }
+        for t in c.tunnels:
+            n = t.number
+            values[f"tunnel{n}Address"] = f"198.51.100.{i}" if n == 1 else f"203.0.113.{i}"
+            values[f"tunnel{n}InsideCidr"] = str(t.inside_cidr)
+            values[f"tunnel{n}CgwInsideAddress"] = str(t.customer_inside)
+            values[f"tunnel{n}VgwInsideAddress"] = str(t.aws_inside)
+            values[f"tunnel{n}BgpAsn"] = str(c.aws_asn)
+            values[f"tunnel{n}BgpHoldtime"] = 30
+            keys[tunnel_id(c.name, n)] = f"fake_lab_key_{i}_{n}"
+        conns[c.name] = connection_record(c, values)
+    data = {
+        "crossnet": {"contractVersion": 1, "stack": stack},
+        "datacenters": datacenter_records(plan),
+        "vpcs": {},
+        "gateways": {},
+        "peerings": {},
+        "routers": router_records(plan, conns),
+        "presharedKeys": keys,
+    }
+    return parse_outputs(data, f"fake outputs of {stack}"), plan
+
+
+@pytest.fixture(scope="session")
+def fake_outputs() -> FakeOutputs:
+    """`fake_outputs(stack)`: (outputs, plan) of an example stack with fake AWS values,
+    built from its plan as the contract builds them from an apply (the lab's unit
+    tests and its life-cycle test use them)."""
+    return _fake_outputs

@@ -23,6 +23,7 @@ import socketserver
 import sys
 import threading
 import time
+from typing import Any
 
 CHUNK = 64 * 1024
 
@@ -92,12 +93,12 @@ def _connect(host: str, port: int, source: str | None, timeout: float) -> socket
     return sock
 
 
-def _tcp(args: argparse.Namespace) -> dict:
+def _tcp(args: argparse.Namespace) -> dict[str, Any]:
     """One port: its result. Several (`22,443`): {port: result}, probed at once."""
     ports = _ports(args.port)
     if len(ports) == 1:
         return _tcp_one(args.host, ports[0], args.source, args.timeout)
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     threads = [
         threading.Thread(
             target=lambda p=p: results.__setitem__(
@@ -113,7 +114,7 @@ def _tcp(args: argparse.Namespace) -> dict:
     return {p: results[str(p)] for p in map(str, ports)}
 
 
-def _tcp_one(host: str, port: int, source: str | None, timeout: float) -> dict:
+def _tcp_one(host: str, port: int, source: str | None, timeout: float) -> dict[str, Any]:
     t0 = time.monotonic()
     try:
         with _connect(host, port, source, timeout) as sock:
@@ -129,7 +130,7 @@ def _tcp_one(host: str, port: int, source: str | None, timeout: float) -> dict:
         return {"ok": False, "error": type(e).__name__ + ": " + str(e)}
 
 
-def _udp(args: argparse.Namespace) -> dict:
+def _udp(args: argparse.Namespace) -> dict[str, Any]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(args.timeout)
     try:
@@ -144,7 +145,7 @@ def _udp(args: argparse.Namespace) -> dict:
         sock.close()
 
 
-def _send(args: argparse.Namespace) -> dict:
+def _send(args: argparse.Namespace) -> dict[str, Any]:
     digest = hashlib.sha256()
     # Deterministic, incompressible payload: a SHA-256 counter stream.
     block = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(CHUNK // 32))

@@ -14,15 +14,21 @@ templates, so that the two sides check each other:
   path at a time (the datacenter's AS-path prepend steers it); a TGW with
   ECMP spreads over every tunnel;
 - a static connection gets static routes over its tunnels instead of BGP.
+
+The files themselves are templates/lab/ (swanctl.conf, updown.sh, frr.conf),
+rendered under the project's one Jinja environment; every value is computed
+here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from network import aws_rules as aws
 from network.contract import Connection
 from network.lab.topology import Gateway, TunnelEnd
+from network.render.environment import environment
 
 ENCRYPTION = {
     "AES128": "aes128",
@@ -82,12 +88,12 @@ FAST_TIMERS = replace(AWS_TIMERS, name="fast", keepalive=1, hold=3, connect_retr
 TIMERS = {t.name: t for t in (AWS_TIMERS, FAST_TIMERS)}
 
 
-def ike_proposals(crypto: dict) -> str:
+def ike_proposals(crypto: dict[str, Any]) -> str:
     p1 = crypto["phase1"]
     return _proposals(p1["encryption"], p1["integrity"], p1["dhGroups"], ike=True)
 
 
-def esp_proposals(crypto: dict) -> str:
+def esp_proposals(crypto: dict[str, Any]) -> str:
     p2 = crypto["phase2"]
     return _proposals(p2["encryption"], p2["integrity"], p2["dhGroups"], ike=False)
 
@@ -109,106 +115,68 @@ def swanctl_conf(end: TunnelEnd, conn: Connection, psk: str, updown: str, timers
     """One AWS tunnel endpoint's swanctl.conf (holds the PSK: write it 0600)."""
     c = conn.crypto
     versions = c["ikeVersions"]
-    version = 0 if len(versions) > 1 else (2 if versions == ["ikev2"] else 1)
-    name = end.conn_name
-    return f"""# AWS side of tunnel {end.tunnel} (crossnet lab: written from the stack outputs)
-connections {{
-  {name} {{
-    version = {version}
-    local_addrs = {end.outside_ip}
-    remote_addrs = {end.peer_outside_ip}
-    proposals = {ike_proposals(c)}
-    mobike = no
-    dpd_delay = {timers.dpd_delay}s
-    rekey_time = {c["phase1"]["lifetimeSeconds"]}s
-    local {{
-      auth = psk
-      id = {end.outside_ip}
-    }}
-    remote {{
-      auth = psk
-      id = {end.peer_outside_ip}
-    }}
-    children {{
-      {name} {{
-        local_ts = 0.0.0.0/0
-        remote_ts = 0.0.0.0/0
-        esp_proposals = {esp_proposals(c)}
-        rekey_time = {c["phase2"]["lifetimeSeconds"]}s
-        replay_window = {c["replayWindowSize"]}
-        start_action = none
-        dpd_action = clear
-        close_action = none
-        updown = {updown}
-      }}
-    }}
-  }}
-}}
-secrets {{
-  ike-{name} {{
-    id-1 = {end.peer_outside_ip}
-    secret = "{psk}"
-  }}
-}}
-"""
+    return _render(
+        "swanctl.conf.j2",
+        tunnel=end.tunnel,
+        name=end.conn_name,
+        version=0 if len(versions) > 1 else (2 if versions == ["ikev2"] else 1),
+        local=end.outside_ip,
+        remote=end.peer_outside_ip,
+        proposals=ike_proposals(c),
+        dpd_delay=timers.dpd_delay,
+        ike_rekey_time=c["phase1"]["lifetimeSeconds"],
+        esp_proposals=esp_proposals(c),
+        esp_rekey_time=c["phase2"]["lifetimeSeconds"],
+        replay_window=c["replayWindowSize"],
+        updown=updown,
+        psk=psk,
+    )
 
 
 def frr_conf(g: Gateway, timers: Timers) -> str:
     """The gateway's FRR config: one eBGP session per BGP tunnel, static routes otherwise."""
-    lines = [
-        "frr defaults traditional",
-        f"hostname aws-{g.name}",
-        "log stdout informational",
-        # FRR 8.4 loses an ECMP member from a kernel nexthop group when its
-        # interface flaps within milliseconds (link tracking does that): plain
-        # multipath routes instead.
-        "no zebra nexthop kernel enable",
-        "!",
-    ]
     bgp = [c for c in g.connections if c.routing == "bgp"]
-    for c in g.connections:
-        if c.routing == "static":
-            # AWS routes a static connection's prefixes over whichever tunnel is up.
-            for t in c.tunnels:
-                for p in c.announce:
-                    lines.append(f"ip route {p} {t.customer_inside_ip} {10 * t.number}")
-    for c in bgp:
-        for i, p in enumerate(c.accept, start=1):
-            lines.append(f"ip prefix-list to-{c.name} seq {5 * i} permit {p}")
-    if bgp:
-        lines += [
-            "!",
-            f"router bgp {g.asn}",
-            f" bgp router-id {g.router_id}",
-            # AWS takes routes without an explicit policy, and announces the
-            # VPC CIDRs whether or not a matching route exists in this namespace.
-            " no bgp ebgp-requires-policy",
-            " no bgp network import-check",
-            " bgp log-neighbor-changes",
-        ]
-        for c in bgp:
-            for t in c.tunnels:
-                n = t.customer_inside_ip
-                lines += [
-                    f" neighbor {n} remote-as {t.customer_asn}",
-                    f" neighbor {n} description {c.name}/{t.number}",
-                    f" neighbor {n} timers {timers.keepalive} {timers.hold}",
-                    f" neighbor {n} timers connect {timers.connect_retry}",
-                ]
-        lines += [" !", " address-family ipv4 unicast"]
-        for p in sorted({p for c in bgp for p in c.accept}):
-            lines.append(f"  network {p}")
-        lines.append(f"  maximum-paths {8 if g.ecmp else 1}")
-        for c in bgp:
-            for t in c.tunnels:
-                n = t.customer_inside_ip
-                lines += [
-                    f"  neighbor {n} prefix-list to-{c.name} out",
-                    f"  neighbor {n} maximum-prefix {c.max_prefixes_out}",
-                ]
-        lines += [" exit-address-family", "exit"]
-    lines += ["!", "end", ""]
-    return "\n".join(lines)
+    return _render(
+        "frr.conf.j2",
+        name=g.name,
+        # AWS routes a static connection's prefixes over whichever tunnel is up.
+        static_routes=[
+            {"prefix": p, "via": t.customer_inside_ip, "distance": 10 * t.number}
+            for c in g.connections
+            if c.routing == "static"
+            for t in c.tunnels
+            for p in c.announce
+        ],
+        prefix_lists=[
+            {"name": f"to-{c.name}", "seq": 5 * i, "prefix": p}
+            for c in bgp
+            for i, p in enumerate(c.accept, start=1)
+        ],
+        bgp=_bgp_context(g, bgp, timers) if bgp else None,
+    )
+
+
+def _bgp_context(g: Gateway, bgp: list[Connection], timers: Timers) -> dict[str, Any]:
+    return {
+        "asn": g.asn,
+        "router_id": g.router_id,
+        "keepalive": timers.keepalive,
+        "hold": timers.hold,
+        "connect_retry": timers.connect_retry,
+        "neighbors": [
+            {
+                "address": t.customer_inside_ip,
+                "asn": t.customer_asn,
+                "description": f"{c.name}/{t.number}",
+                "prefix_list": f"to-{c.name}",
+                "max_prefixes": c.max_prefixes_out,
+            }
+            for c in bgp
+            for t in c.tunnels
+        ],
+        "networks": sorted({p for c in bgp for p in c.accept}),
+        "maximum_paths": 8 if g.ecmp else 1,
+    }
 
 
 def timer_commands(g: Gateway, timers: Timers) -> list[str]:
@@ -236,18 +204,15 @@ def updown_script(end: TunnelEnd, strongswan_conf: str) -> str:
     does not follow the verb; in the background, once charon has finished with
     the event, it asks charon whether an installed child SA exists.
     """
-    return f"""#!/bin/sh
-# crossnet lab, AWS side of tunnel {end.tunnel}: {end.ifname} in {end.router_ns} follows the SA.
-case "$PLUTO_VERB" in up-client|down-client) ;; *) exit 0 ;; esac
-(
-  exec 9>>/run/crossnet-updown.lock
-  flock 9
-  if STRONGSWAN_CONF={strongswan_conf} swanctl --list-sas --ike {end.conn_name} --raw \\
-       --uri unix:///run/charon.vici 2>/dev/null | grep -q 'state=INSTALLED'; then
-    ip -n {end.router_ns} link set dev {end.ifname} up
-  else
-    ip -n {end.router_ns} link set dev {end.ifname} down
-  fi
-) </dev/null >/dev/null 2>&1 &
-exit 0
-"""
+    return _render(
+        "updown.sh.j2",
+        tunnel=end.tunnel,
+        ifname=end.ifname,
+        router_ns=end.router_ns,
+        strongswan_conf=strongswan_conf,
+        conn_name=end.conn_name,
+    )
+
+
+def _render(template: str, **values: Any) -> str:
+    return environment().get_template(f"lab/{template}").render(**values)

@@ -11,6 +11,8 @@ from typing import Any
 
 from network.lab import control
 from network.lab.aws import TIMERS
+from network.lab.inventory import inventory_path
+from network.state import lab_dir
 
 
 def register(sub: Any) -> None:
@@ -121,8 +123,8 @@ def run_up(args: argparse.Namespace) -> int:
     )
     for note in rt.lab.notes:
         print(f"  note: {note}")
-    print(f"  inventory: {control.inventory_path(args.stack)}")
-    print(f"  logs:      {control.lab_dir(args.stack) / 'logs'}")
+    print(f"  inventory: {inventory_path(args.stack)}")
+    print(f"  logs:      {lab_dir(args.stack) / 'logs'}")
     return 0
 
 

@@ -25,14 +25,14 @@ from typing import Any
 
 from network.contract import Connection
 from network.lab import aws, vici
-from network.lab.control import (
-    INET_TABLE,
+from network.lab.daemons import INET_TABLE
+from network.lab.inventory import write_inventory
+from network.lab.readiness import (
     expected_routes_aws,
     expected_routes_dc,
     fib_mismatch,
     routes_match,
     wait_ready,
-    write_inventory,
 )
 from network.lab.runtime import Running, write_state
 from network.lab.system import AGENT, LabError, in_ns, run
@@ -211,7 +211,7 @@ class Flow:
         timers = aws.TIMERS[self.rt.state.timers]
         if self.connection.routing == "bgp":
             return timers.hold + 5.0
-        dc = build_context(self.router.router)["router"].dpd_dead_after
+        dc: float = build_context(self.router.router)["router"].dpd_dead_after
         return max(timers.dpd_dead_after(), dc) + 5.0
 
     def converged(self, down: frozenset[str] = frozenset()) -> str | None:

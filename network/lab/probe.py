@@ -27,18 +27,7 @@ def json_cmp(actual: Any, expected: Any, path: str = "") -> str | None:
     if isinstance(expected, dict):
         if not isinstance(actual, dict):
             return f"{where}: expected an object, got {_short(actual)}"
-        for key, want in expected.items():
-            sub = f"{path}.{key}" if path else str(key)
-            if want is None:
-                if key in actual:
-                    return f"{sub}: expected absent, got {_short(actual[key])}"
-                continue
-            if key not in actual:
-                return f"{sub}: missing (have {', '.join(map(str, list(actual)[:8]))})"
-            diff = json_cmp(actual[key], want, sub)
-            if diff:
-                return diff
-        return None
+        return _cmp_dict(actual, expected, path)
     if isinstance(expected, list):
         if not isinstance(actual, list):
             return f"{where}: expected a list, got {_short(actual)}"
@@ -48,6 +37,21 @@ def json_cmp(actual: Any, expected: Any, path: str = "") -> str | None:
         return None
     if actual != expected:
         return f"{where}: expected {expected!r}, got {_short(actual)}"
+    return None
+
+
+def _cmp_dict(actual: dict[Any, Any], expected: dict[Any, Any], path: str) -> str | None:
+    for key, want in expected.items():
+        sub = f"{path}.{key}" if path else str(key)
+        if want is None:
+            if key in actual:
+                return f"{sub}: expected absent, got {_short(actual[key])}"
+            continue
+        if key not in actual:
+            return f"{sub}: missing (have {', '.join(map(str, list(actual)[:8]))})"
+        diff = json_cmp(actual[key], want, sub)
+        if diff:
+            return diff
     return None
 
 

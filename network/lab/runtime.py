@@ -20,7 +20,7 @@ from typing import Any
 from network.contract import load_outputs, write_private
 from network.lab import vici
 from network.lab.probe import bgp_peers, kernel_routes, parse_json, sa_summary
-from network.lab.system import LabError, Proc, run
+from network.lab.system import LabError, Proc, alive, run, tail
 from network.lab.topology import Gateway, Lab, TunnelEnd, build_lab
 from network.plan import build_plan
 from network.stack_file import read_stack_config
@@ -36,6 +36,22 @@ def end_instance(e: TunnelEnd) -> str:
 
 def frr_instance(key: str, aws: bool = False) -> str:
     return f"frr-aws-{key}" if aws else f"frr-{key}"
+
+
+@dataclass(frozen=True)
+class LabPaths:
+    """Where a lab's files go under its directory (pure: nothing is created)."""
+
+    root: Path  # network.state.lab_dir(stack)
+
+    def config_dir(self, instance: str) -> Path:
+        return self.root / "config" / instance
+
+    def log(self, instance: str) -> Path:
+        return self.root / "logs" / f"{instance}.log"
+
+    def router_dir(self, key: str) -> Path:
+        return self.root / "routers" / key
 
 
 @dataclass
@@ -108,6 +124,10 @@ class Running:
     def stack(self) -> str:
         return self.lab.stack
 
+    @property
+    def paths(self) -> LabPaths:
+        return LabPaths(lab_dir(self.stack))
+
     # ------------------------------------------------------------ paths
     def run_dir(self, instance: str) -> Path:
         return RUN_ROOT / self.stack / instance
@@ -119,10 +139,37 @@ class Running:
         return self.run_dir(instance)
 
     def router_dir(self, key: str) -> Path:
-        return lab_dir(self.stack) / "routers" / key
+        return self.paths.router_dir(key)
 
     def swanctl_conf(self, e: TunnelEnd) -> Path:
-        return lab_dir(self.stack) / "config" / end_instance(e) / "strongswan.conf"
+        return self.config_dir(end_instance(e), create=False) / "strongswan.conf"
+
+    def config_dir(self, instance: str, create: bool = True) -> Path:
+        """An instance's own config directory (0700): the AWS side's files, daemon settings."""
+        d = self.paths.config_dir(instance)
+        if create:
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return d
+
+    def log_path(self, instance: str) -> Path:
+        """An instance's log file under logs/ (0700)."""
+        log = self.paths.log(instance)
+        log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return log
+
+    # ------------------------------------------------------------ processes
+    def record(self, p: Proc) -> None:
+        """A started process, in lab.json at once (so `down` finds it after a crash)."""
+        self.state.procs.append(p)
+        write_state(self.state)
+
+    def check_alive(self) -> None:
+        """LabError naming every recorded process that has exited, with its log's end."""
+        dead = [p for p in self.state.procs if not alive(p)]
+        if dead:
+            raise LabError(
+                "\n".join(f"{p.name} exited; the end of {p.log}:\n{tail(p.log, 12)}" for p in dead)
+            )
 
     # ------------------------------------------------------------ daemons
     def sas(self, e: TunnelEnd) -> dict[str, dict[str, Any]]:

@@ -12,27 +12,20 @@ from typing import Any
 
 import pytest
 
-from network.contract import (
-    StackOutputs,
-    connection_record,
-    datacenter_records,
-    parse_outputs,
-    router_records,
-)
+from network.contract import StackOutputs
 from network.lab.probe import parse_json, parse_swanctl_raw, run_and_expect, sa_summary
 from network.lab.system import AGENT
 from network.lab.topology import VpcProfile, vpc_profile
-from network.naming import tunnel_id
-from network.plan import Plan, build_plan
-from network.stack_file import read_stack_config
+from network.plan import Plan
 
-MEASURES = pytest.StashKey[list]()
+# (test, measurement, value, unit) rows, for the terminal summary.
+MEASURES = pytest.StashKey[list[tuple[str, str, Any, str]]]()
 
 
 def _netns_backend() -> type:
     from testinfra.backend.local import LocalBackend
 
-    class NetnsBackend(LocalBackend):
+    class NetnsBackend(LocalBackend):  # type: ignore[misc]  # testinfra has no types
         """testinfra's local backend, each command run in a network namespace."""
 
         NAME = "netns"
@@ -120,10 +113,12 @@ class Env:
         self.run(self.vpc(vpc)["target"], f"kill {int(pid)}", timeout=10)
 
     def dc(self, name: str) -> dict[str, Any]:
-        return self.inventory["datacenter_hosts"][name]
+        host: dict[str, Any] = self.inventory["datacenter_hosts"][name]
+        return host
 
     def vpc(self, name: str) -> dict[str, Any]:
-        return self.inventory["vpc_hosts"][name]
+        host: dict[str, Any] = self.inventory["vpc_hosts"][name]
+        return host
 
     def profile(self, vpc: str) -> VpcProfile:
         return vpc_profile(self.plan, vpc, self.vpc(vpc).get("tier"))
@@ -138,7 +133,8 @@ class Env:
                 f"router {key} runs {platform}: the suite reads strongSwan and FRR "
                 "(Linux routers) only"
             )
-        return routers[key]
+        router: dict[str, Any] = routers[key]
+        return router
 
     def sas(self, router: dict[str, Any], tunnel: str) -> dict[str, Any]:
         """The IKE SAs a router's charon (the lab: the tunnel's charon) holds."""
@@ -176,38 +172,3 @@ def record(request: pytest.FixtureRequest, name: str, value: Any, unit: str = ""
     """A measurement: in the JUnit XML (property) and in the terminal summary."""
     request.node.user_properties.append((name, value))
     request.config.stash[MEASURES].append((request.node.name, name, value, unit))
-
-
-def fake_outputs(stack: str) -> tuple[StackOutputs, Plan]:
-    """A stack's outputs built from its plan with fake AWS values, the way the contract
-    builds them from a real apply: documentation-range outside addresses (tunnel 1 in
-    198.51.100.0/24, tunnel 2 in 203.0.113.0/24), obviously fake keys. For tests."""
-    plan = build_plan(read_stack_config(stack), stack)
-    conns: dict[str, Any] = {}
-    keys: dict[str, str] = {}
-    for i, c in enumerate(plan.connections, start=10):
-        values: dict[str, Any] = {
-            "id": f"vpn-{i}",
-            "customerGatewayId": f"cgw-{i}",
-            "gatewayId": f"gw-{i}",
-        }
-        for t in c.tunnels:
-            n = t.number
-            values[f"tunnel{n}Address"] = f"198.51.100.{i}" if n == 1 else f"203.0.113.{i}"
-            values[f"tunnel{n}InsideCidr"] = str(t.inside_cidr)
-            values[f"tunnel{n}CgwInsideAddress"] = str(t.customer_inside)
-            values[f"tunnel{n}VgwInsideAddress"] = str(t.aws_inside)
-            values[f"tunnel{n}BgpAsn"] = str(c.aws_asn)
-            values[f"tunnel{n}BgpHoldtime"] = 30
-            keys[tunnel_id(c.name, n)] = f"fake_lab_key_{i}_{n}"
-        conns[c.name] = connection_record(c, values)
-    data = {
-        "crossnet": {"contractVersion": 1, "stack": stack},
-        "datacenters": datacenter_records(plan),
-        "vpcs": {},
-        "gateways": {},
-        "peerings": {},
-        "routers": router_records(plan, conns),
-        "presharedKeys": keys,
-    }
-    return parse_outputs(data, f"fake outputs of {stack}"), plan

@@ -183,6 +183,10 @@ class Lab:
     def connections(self) -> list[tuple[DcRouter, Connection]]:
         return [(r, c) for r in self.routers for c in r.router.connections]
 
+    def router_of(self, e: TunnelEnd) -> DcRouter:
+        """The datacenter router whose namespace holds a datacenter end's tunnel."""
+        return next(r for r in self.routers if r.ns == e.router_ns)
+
 
 def _mac(side: int, index: int) -> str:
     return f"02:{side:02x}:00:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
@@ -191,79 +195,114 @@ def _mac(side: int, index: int) -> str:
 def build_lab(outputs: StackOutputs, plan: Plan) -> Lab:
     """Lay out the lab of one stack. Raises ValueError for what the lab cannot build."""
     stack = outputs.stack
-    ns = lambda role, key="": ns_name(stack, role, key)  # noqa: E731
     ends: list[TunnelEnd] = []
     routers: list[DcRouter] = []
     notes: list[str] = []
     gw_conns: dict[str, list[Connection]] = {}
     gw_meta: dict[str, dict[str, Any]] = {}
-    dc_routers: dict[str, list[str]] = {}
-    port = 0
-
     for key in sorted(outputs.routers):
         r = outputs.routers[key]
         if r.platform != LAB_PLATFORM:
             notes.append(
                 f"router {key}: platform {r.platform} is rendered as {LAB_PLATFORM} for the lab"
             )
-        lab_router = Router(**{**r.__dict__, "platform": LAB_PLATFORM})
-        dc_routers.setdefault(r.datacenter, []).append(key)
-        index = len(dc_routers[r.datacenter])
-        dc = _datacenter_prefixes(outputs, r)
-        routers.append(
-            DcRouter(
-                key=key,
-                datacenter=r.datacenter,
-                ns=ns("rtr", key),
-                router=lab_router,
-                platform=r.platform,
-                lan=tuple(f"{IPNetwork(p)[index]}/{IPNetwork(p).prefixlen}" for p in dc),
-                lan_port=ifname(f"r-{r.name}"),
-            )
-        )
+        index = 1 + sum(1 for x in routers if x.datacenter == r.datacenter)
+        routers.append(_dc_router(stack, outputs, key, r, index))
         for c in r.connections:
             gw = c.gateway["name"]
             gw_conns.setdefault(gw, []).append(c)
             gw_meta[gw] = c.gateway
             for t in c.tunnels:
-                port += 1
-                dc_mac, aws_mac = _mac(0xDC, port), _mac(0xA5, port)
-                plen = IPNetwork(t.inside_cidr).prefixlen
-                ends.append(
-                    TunnelEnd(
-                        side="dc",
-                        connection=c.name,
-                        number=t.number,
-                        ns=ns("dce", tunnel_key(c.name, t.number)),
-                        router_ns=ns("rtr", key),
-                        ifname=interface_name(LAB_PLATFORM, t.inside_cidr),
-                        outside_ip=t.customer_outside_ip,
-                        peer_outside_ip=t.aws_outside_ip,
-                        inside=f"{t.customer_inside_ip}/{plen}",
-                        peer_inside_ip=t.aws_inside_ip,
-                        port=f"d{port}",
-                        mac=dc_mac,
-                        peer_mac=aws_mac,
-                    )
-                )
-                ends.append(
-                    TunnelEnd(
-                        side="aws",
-                        connection=c.name,
-                        number=t.number,
-                        ns=ns("awe", tunnel_key(c.name, t.number)),
-                        router_ns=ns("gw", gw),
-                        ifname=aws_ifname(t),
-                        outside_ip=t.aws_outside_ip,
-                        peer_outside_ip=t.customer_outside_ip,
-                        inside=f"{t.aws_inside_ip}/{plen}",
-                        peer_inside_ip=t.customer_inside_ip,
-                        port=f"a{port}",
-                        mac=aws_mac,
-                        peer_mac=dc_mac,
-                    )
-                )
+                # One port pair on the internet bridge per tunnel, numbered from 1.
+                ends += _tunnel_ends(stack, key, c, t, len(ends) // 2 + 1)
+    gateways, attached = _gateways(stack, plan, gw_conns, gw_meta, notes)
+    hosts: list[Host] = []
+    for dc_name in sorted({r.datacenter for r in routers}):
+        hosts.append(
+            _dc_host(stack, plan, outputs, dc_name, [r for r in routers if r.datacenter == dc_name])
+        )
+    for g in gateways:
+        for i, v in enumerate(g.vpcs, start=1):
+            hosts.append(_vpc_host(stack, plan, v, g, i))
+    for v in sorted(plan.vpcs):
+        if v not in attached:
+            notes.append(
+                f"VPC {v}: no VPN gateway reaches it (peering only), so it has no host in the lab"
+            )
+    return Lab(
+        stack=stack,
+        inet_ns=ns_name(stack, "inet"),
+        ends=tuple(ends),
+        routers=tuple(routers),
+        gateways=tuple(gateways),
+        hosts=tuple(hosts),
+        notes=tuple(notes),
+    )
 
+
+def _dc_router(stack: str, outputs: StackOutputs, key: str, r: Router, index: int) -> DcRouter:
+    """A datacenter router as the lab runs it: rendered as linux, the `index`-th
+    address of each datacenter prefix on its LAN."""
+    dc = _datacenter_prefixes(outputs, r)
+    return DcRouter(
+        key=key,
+        datacenter=r.datacenter,
+        ns=ns_name(stack, "rtr", key),
+        router=Router(**{**r.__dict__, "platform": LAB_PLATFORM}),
+        platform=r.platform,
+        lan=tuple(f"{IPNetwork(p)[index]}/{IPNetwork(p).prefixlen}" for p in dc),
+        lan_port=ifname(f"r-{r.name}"),
+    )
+
+
+def _tunnel_ends(stack: str, key: str, c: Connection, t: Tunnel, port: int) -> list[TunnelEnd]:
+    """Both ends of one tunnel: the datacenter's (router `key`) and AWS's."""
+    gw = c.gateway["name"]
+    dc_mac, aws_mac = _mac(0xDC, port), _mac(0xA5, port)
+    plen = IPNetwork(t.inside_cidr).prefixlen
+    return [
+        TunnelEnd(
+            side="dc",
+            connection=c.name,
+            number=t.number,
+            ns=ns_name(stack, "dce", tunnel_key(c.name, t.number)),
+            router_ns=ns_name(stack, "rtr", key),
+            ifname=interface_name(LAB_PLATFORM, t.inside_cidr),
+            outside_ip=t.customer_outside_ip,
+            peer_outside_ip=t.aws_outside_ip,
+            inside=f"{t.customer_inside_ip}/{plen}",
+            peer_inside_ip=t.aws_inside_ip,
+            port=f"d{port}",
+            mac=dc_mac,
+            peer_mac=aws_mac,
+        ),
+        TunnelEnd(
+            side="aws",
+            connection=c.name,
+            number=t.number,
+            ns=ns_name(stack, "awe", tunnel_key(c.name, t.number)),
+            router_ns=ns_name(stack, "gw", gw),
+            ifname=aws_ifname(t),
+            outside_ip=t.aws_outside_ip,
+            peer_outside_ip=t.customer_outside_ip,
+            inside=f"{t.aws_inside_ip}/{plen}",
+            peer_inside_ip=t.customer_inside_ip,
+            port=f"a{port}",
+            mac=aws_mac,
+            peer_mac=dc_mac,
+        ),
+    ]
+
+
+def _gateways(
+    stack: str,
+    plan: Plan,
+    gw_conns: dict[str, list[Connection]],
+    gw_meta: dict[str, dict[str, Any]],
+    notes: list[str],
+) -> tuple[list[Gateway], dict[str, str]]:
+    """The VGWs and TGWs, each with the VPCs behind it (a VPC behind two: the first
+    by name, with a note); and VPC -> the gateway that reaches it."""
     gateways: list[Gateway] = []
     attached: dict[str, str] = {}
     for gw in sorted(gw_conns):
@@ -279,34 +318,12 @@ def build_lab(outputs: StackOutputs, plan: Plan) -> Lab:
                 name=gw,
                 type=meta["type"],
                 asn=int(meta["asn"]),
-                ns=ns("gw", gw),
+                ns=ns_name(stack, "gw", gw),
                 connections=tuple(gw_conns[gw]),
                 vpcs=vpcs,
             )
         )
-
-    hosts: list[Host] = []
-    for dc_name in sorted(dc_routers):
-        hosts.append(
-            _dc_host(stack, plan, outputs, dc_name, [r for r in routers if r.datacenter == dc_name])
-        )
-    for g in gateways:
-        for i, v in enumerate(g.vpcs, start=1):
-            hosts.append(_vpc_host(stack, plan, v, g, i))
-    for v in sorted(plan.vpcs):
-        if v not in attached:
-            notes.append(
-                f"VPC {v}: no VPN gateway reaches it (peering only), so it has no host in the lab"
-            )
-    return Lab(
-        stack=stack,
-        inet_ns=ns("inet"),
-        ends=tuple(ends),
-        routers=tuple(routers),
-        gateways=tuple(gateways),
-        hosts=tuple(hosts),
-        notes=tuple(notes),
-    )
+    return gateways, attached
 
 
 def aws_ifname(t: Tunnel) -> str:
@@ -377,6 +394,40 @@ def _unplanned(plan: Plan) -> IPAddress:
             if cidr.size > HOST_OFFSET + 1:
                 return cidr[HOST_OFFSET]
     return IPAddress("100.64.0.10")
+
+
+# Where a prefix outside every plan is looked for: RFC 1918, then RFC 6598's
+# shared address space.
+UNPLANNED_POOLS = (
+    IPNetwork("10.0.0.0/8"),
+    IPNetwork("172.16.0.0/12"),
+    IPNetwork("192.168.0.0/16"),
+    IPNetwork("100.64.0.0/10"),
+)
+
+
+def planned_ranges(plan: Plan) -> IPSet:
+    """Every range the plan claims: datacenter prefixes, VPC CIDRs, and both address
+    spaces (a supernet may be fully allocated, or still have room for tomorrow's)."""
+    ranges = [p for d in plan.spec.datacenters for p in d.prefixes]
+    ranges += [v.spec.cidr for v in plan.vpcs.values()]
+    ranges += [*plan.spec.datacenter_supernets, *plan.spec.aws_supernets]
+    return IPSet(ranges)
+
+
+def rogue_prefix(plan: Plan) -> IPNetwork | None:
+    """The first /24 of a private range that overlaps nothing planned (None: there is
+    none), for the checks that announce a prefix outside the plan on purpose."""
+    return free_prefix(planned_ranges(plan))
+
+
+def free_prefix(planned: IPSet, prefixlen: int = 24) -> IPNetwork | None:
+    """The first block of `prefixlen` in UNPLANNED_POOLS (in their order) outside `planned`."""
+    for pool in UNPLANNED_POOLS:
+        for cidr in (IPSet([pool]) - planned).iter_cidrs():
+            if cidr.prefixlen <= prefixlen:
+                return IPNetwork(f"{cidr.network}/{prefixlen}")
+    return None
 
 
 @dataclass(frozen=True)

@@ -136,6 +136,7 @@ def env(request: pytest.FixtureRequest) -> Any:
         return
 
     from network.lab import control
+    from network.lab.inventory import inventory
     from network.lab.runtime import open_lab, read_state
 
     reason = _reason_lab_cannot_run()
@@ -156,7 +157,7 @@ def env(request: pytest.FixtureRequest) -> Any:
         started = True
     rt = open_lab(stack)
     try:
-        yield Env(stack, plan, load_outputs(Path(rt.state.outputs)), control.inventory(rt), lab=rt)
+        yield Env(stack, plan, load_outputs(Path(rt.state.outputs)), inventory(rt), lab=rt)
     finally:
         if started and not config.getoption("--crossnet-keep-lab"):
             control.down(stack)

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from network.lab import faults
-from network.lab.control import wait_ready
 from network.lab.faults import Flow
+from network.lab.readiness import wait_ready
 from network.lab.suite import Env, record
 from network.lab.system import LabError
 
@@ -130,6 +130,9 @@ def test_transfer_survives_failover(
         faults.cut_path(flow.rt, flow.tunnel)
         carried = flow.tunnel_tx() - tx_before
         out, _ = proc.communicate(timeout=4 * flow.silent_bound + 120)
+        # Still cut: are both ends routing around the tunnel? (Names the culprit of
+        # a transfer that never resumed: a tunnel interface left up without its SA.)
+        cut_state = flow.converged(frozenset({flow.tunnel}))
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -138,7 +141,10 @@ def test_transfer_survives_failover(
     result = json.loads(out.strip().splitlines()[-1])
     _wait(flow, f"failback to {flow.tunnel}", frozenset(), 60)
     record(request, "transfer during failover", result.get("seconds", 0.0), "s")
-    assert result["ok"], f"transfer broken: {result}"
+    assert result["ok"], (
+        f"transfer broken: {result}; at its end, with {flow.tunnel} cut, the lab was "
+        + ("routed as planned" if cut_state is None else f"not routed as planned: {cut_state}")
+    )
     assert result["sent"] == TRANSFER
     assert t0 + result["seconds"] > t_cut, "the transfer ended before the tunnel failed"
     # 0.3 s of a bulk TCP flow is thousands of packets: it was on the tunnel that failed.

@@ -9,22 +9,27 @@ example), with outputs built from the plan and fake AWS values.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from network.contract import StackOutputs
 from network.lab import control
 from network.lab.runtime import read_state, state_path
-from network.lab.suite import fake_outputs
 from network.lab.system import alive, missing_requirements, namespaces, pids_in_namespace
 from network.lab.topology import ns_prefix
+from network.plan import Plan
 
 STACK = "staging"
 
 
 @pytest.fixture
 def outputs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    fake_outputs: Callable[[str], tuple[StackOutputs, Plan]],
 ) -> Path:
     missing = missing_requirements()
     if missing:

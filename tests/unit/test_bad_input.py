@@ -662,7 +662,7 @@ def test_console_script_exit_status_and_no_traceback(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert "no such stack file; known stacks: dev, prod, staging" in proc.stderr
+    assert "no such stack file; known stacks: dev, hybrid, prod, staging" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -1,7 +1,7 @@
 """The lab's pure parts, without root: layout, AWS side, security groups, probes.
 
-The stack outputs here are built from the plan with fake AWS values
-(`network.lab.suite.fake_outputs`).
+The stack outputs here are built from the plan with fake AWS values (the
+`fake_outputs` fixture of tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -10,30 +10,41 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
-from netaddr import IPAddress, IPNetwork
+from netaddr import IPAddress, IPNetwork, IPSet
 
+from network.contract import StackOutputs
 from network.lab import aws, sg, vici
 from network.lab.check import Collector, Result, summary
-from network.lab.control import _paths, expected_routes_aws, expected_routes_dc, routes_match
 from network.lab.probe import json_cmp, parse_swanctl_raw, run_and_expect, sa_summary, tunnel_up
-from network.lab.suite import AGENT, admitted, fake_outputs
+from network.lab.readiness import expected_routes_aws, expected_routes_dc, route_paths, routes_match
+from network.lab.suite import admitted
+from network.lab.system import AGENT
 from network.lab.topology import (
     IFNAMSIZ,
+    UNPLANNED_POOLS,
     Lab,
     build_lab,
     expected_flows,
+    free_prefix,
     ns_prefix,
     planned_pairs,
+    planned_ranges,
+    rogue_prefix,
     vpc_profile,
 )
+from network.plan import Plan, build_plan
+from network.stack_file import read_stack_config
 
+# The `fake_outputs` fixture (tests/conftest.py): stack -> (outputs, plan).
+FakeOutputs = Callable[[str], tuple[StackOutputs, Plan]]
 STACKS = ("dev", "staging", "prod")
 
 
 @pytest.fixture(scope="module", params=STACKS)
-def lab(request: pytest.FixtureRequest) -> Lab:
+def lab(request: pytest.FixtureRequest, fake_outputs: FakeOutputs) -> Lab:
     outputs, plan = fake_outputs(request.param)
     return build_lab(outputs, plan)
 
@@ -68,7 +79,7 @@ def test_every_router_is_rendered_as_linux(lab: Lab) -> None:
         assert (r.platform == "linux") == (not any(r.key in n for n in lab.notes))
 
 
-def test_hosts_of_dev() -> None:
+def test_hosts_of_dev(fake_outputs: FakeOutputs) -> None:
     outputs, plan = fake_outputs("dev")
     lab = build_lab(outputs, plan)
     (dc,) = lab.dc_hosts()
@@ -83,11 +94,12 @@ def test_hosts_of_dev() -> None:
         "tcp": {22: True, 443: True, 8080: True, 18081: False},
         "udp": {},
     }
+    assert dc.unplanned_source is not None
     assert not any(expected_flows(dc.unplanned_source, vpc.ingress, [22], [])["tcp"].values())
     assert planned_pairs(plan) == [("dc1", "app")]
 
 
-def test_prod_leaves_out_the_peered_vpc_and_says_why() -> None:
+def test_prod_leaves_out_the_peered_vpc_and_says_why(fake_outputs: FakeOutputs) -> None:
     outputs, plan = fake_outputs("prod")
     lab = build_lab(outputs, plan)
     assert {h.name for h in lab.vpc_hosts()} == {"shared", "app", "data", "media"}
@@ -95,6 +107,27 @@ def test_prod_leaves_out_the_peered_vpc_and_says_why() -> None:
     assert vpc_profile(plan, "data").tier == "db"
     (g,) = lab.gateways
     assert g.ecmp and g.type == "tgw"
+
+
+@pytest.mark.parametrize("stack", [*STACKS, "hybrid"])
+def test_rogue_prefix_lies_outside_every_planned_range(stack: str) -> None:
+    plan = build_plan(read_stack_config(stack), stack)
+    rogue = rogue_prefix(plan)
+    assert rogue is not None and rogue.prefixlen == 24
+    assert not IPSet([rogue]) & planned_ranges(plan)
+    assert any(rogue in pool for pool in UNPLANNED_POOLS)
+
+
+def test_rogue_prefix_on_a_fully_allocated_datacenter_space() -> None:
+    """hybrid's datacenters fill 192.168.0.0/16: the rogue prefix is found elsewhere
+    (a /24 inside the datacenter supernets, as before, does not exist)."""
+    plan = build_plan(read_stack_config("hybrid"), "hybrid")
+    dc = IPSet(plan.spec.datacenter_supernets)
+    assert dc == IPSet([p for d in plan.spec.datacenters for p in d.prefixes])
+    assert str(rogue_prefix(plan)) == "10.0.0.0/24"
+    assert free_prefix(IPSet(["10.0.0.0/8"])) == IPNetwork("172.16.0.0/24")
+    assert free_prefix(IPSet(["10.0.0.0/24", "10.0.1.0/25"])) == IPNetwork("10.0.2.0/24")
+    assert free_prefix(IPSet(UNPLANNED_POOLS)) is None
 
 
 def test_aws_proposals() -> None:
@@ -116,7 +149,7 @@ def test_aws_proposals() -> None:
     )
 
 
-def test_aws_side_bgp() -> None:
+def test_aws_side_bgp(fake_outputs: FakeOutputs) -> None:
     outputs, plan = fake_outputs("prod")
     (hub,) = build_lab(outputs, plan).gateways
     conf = aws.frr_conf(hub, aws.AWS_TIMERS)
@@ -128,7 +161,7 @@ def test_aws_side_bgp() -> None:
     assert aws.FAST_TIMERS.dpd_dead_after() == aws.AWS_TIMERS.dpd_dead_after()
 
 
-def test_aws_side_static_routes() -> None:
+def test_aws_side_static_routes(fake_outputs: FakeOutputs) -> None:
     (g,) = build_lab(*fake_outputs("staging")).gateways
     conf = aws.frr_conf(g, aws.AWS_TIMERS)
     assert "router bgp" not in conf
@@ -136,7 +169,7 @@ def test_aws_side_static_routes() -> None:
     assert "ip route 10.144.0.0/16 169.254.20.6 20" in conf
 
 
-def test_aws_swanctl_is_a_responder_with_aws_dpd() -> None:
+def test_aws_swanctl_is_a_responder_with_aws_dpd(fake_outputs: FakeOutputs) -> None:
     lab = build_lab(*fake_outputs("dev"))
     e = lab.end("aws", "dc1-edge1-app/1")
     c = lab.routers[0].router.connections[0]
@@ -151,7 +184,7 @@ def test_aws_swanctl_is_a_responder_with_aws_dpd() -> None:
         assert line in text
 
 
-def test_security_groups_as_nftables() -> None:
+def test_security_groups_as_nftables(fake_outputs: FakeOutputs) -> None:
     (vpc,) = build_lab(*fake_outputs("dev")).vpc_hosts()
     rules = sg.ruleset(vpc)
     assert "policy drop;" in rules and "ct state established,related accept" in rules
@@ -195,7 +228,7 @@ def test_json_cmp() -> None:
     assert not ok and diff == "s: expected 'Established', got 'Active'"
 
 
-def test_expected_routes_follow_redundancy() -> None:
+def test_expected_routes_follow_redundancy(fake_outputs: FakeOutputs) -> None:
     prod = build_lab(*fake_outputs("prod"))
     ash1 = next(r for r in prod.routers if r.key == "ash-edge1")
     want = expected_routes_dc(prod, ash1)
@@ -211,7 +244,7 @@ def test_expected_routes_follow_redundancy() -> None:
     assert count == 1 and devs == {dev.end("dc", "dc1-edge1-app/1").ifname}
     assert routes_match({"10.16.0.0/16": sorted(devs)}, expected_routes_dc(dev, r)) is None
     assert "no route" in (routes_match({}, expected_routes_dc(dev, r)) or "")
-    assert _paths(False, [], None) == (set(), 0)
+    assert route_paths(False, [], None) == (set(), 0)
 
 
 def test_vici_messages_round_trip() -> None:
@@ -309,10 +342,13 @@ def test_agent_on_loopback() -> None:
 
 
 def test_without_root_the_lab_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import shutil
+
     from network.lab import system
 
-    monkeypatch.setattr(system.os, "geteuid", lambda: 1000)
-    monkeypatch.setattr(system.shutil, "which", lambda tool: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(shutil, "which", lambda tool: None)
     missing = system.missing_requirements()
     assert missing[0].startswith("the lab needs root")
     assert any("vtysh is missing (Debian package frr)" in m for m in missing)

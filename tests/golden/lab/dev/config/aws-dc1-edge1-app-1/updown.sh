@@ -1,0 +1,14 @@
+#!/bin/sh
+# crossnet lab, AWS side of tunnel dc1-edge1-app/1: aws12700 in cxl.dev.gw.app-vgw follows the SA.
+case "$PLUTO_VERB" in up-client|down-client) ;; *) exit 0 ;; esac
+(
+  exec 9>>/run/crossnet-updown.lock
+  flock 9
+  if STRONGSWAN_CONF=/var/lib/crossnet/dev/lab/config/aws-dc1-edge1-app-1/strongswan.conf swanctl --list-sas --ike dc1-edge1-app-1 --raw \
+       --uri unix:///run/charon.vici 2>/dev/null | grep -q 'state=INSTALLED'; then
+    ip -n cxl.dev.gw.app-vgw link set dev aws12700 up
+  else
+    ip -n cxl.dev.gw.app-vgw link set dev aws12700 down
+  fi
+) </dev/null >/dev/null 2>&1 &
+exit 0

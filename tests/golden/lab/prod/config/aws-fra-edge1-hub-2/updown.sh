@@ -1,0 +1,14 @@
+#!/bin/sh
+# crossnet lab, AWS side of tunnel fra-edge1-hub/2: aws2369 in cxl.prod.gw.hub follows the SA.
+case "$PLUTO_VERB" in up-client|down-client) ;; *) exit 0 ;; esac
+(
+  exec 9>>/run/crossnet-updown.lock
+  flock 9
+  if STRONGSWAN_CONF=/var/lib/crossnet/prod/lab/config/aws-fra-edge1-hub-2/strongswan.conf swanctl --list-sas --ike fra-edge1-hub-2 --raw \
+       --uri unix:///run/charon.vici 2>/dev/null | grep -q 'state=INSTALLED'; then
+    ip -n cxl.prod.gw.hub link set dev aws2369 up
+  else
+    ip -n cxl.prod.gw.hub link set dev aws2369 down
+  fi
+) </dev/null >/dev/null 2>&1 &
+exit 0
