@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "network.review.cli",
     "network.render.cli",
     "network.lab.cli",
+    "network.devices.cli",
 )
 
 
