@@ -30,11 +30,25 @@ UNREADABLE = 3
 
 
 def register(sub: Any) -> None:
-    for name, func, text in (
-        ("drift", run_drift, "running configs of real routers against the rendering"),
-        ("state", run_state, "SAs, BGP and prefix counts of real routers, checked"),
+    for name, func, text, more in (
+        (
+            "drift",
+            run_drift,
+            "running configs of real routers against the rendering",
+            "Fetch each router's running config and print the remediation (lines to add and "
+            "remove, in the device's syntax) that brings it back to `crossnet render`'s. Exit 0: "
+            "no drift; 1: drift; 3: a router could not be read.",
+        ),
+        (
+            "state",
+            run_state,
+            "SAs, BGP and prefix counts of real routers, checked",
+            "Read each router's IKE/IPsec SAs, BGP neighbours and prefix counts and check them "
+            "against the stack outputs. Exit 0: as planned; 1: a check failed; 3: a router could "
+            "not be read.",
+        ),
     ):
-        p = sub.add_parser(name, help=text, description=(__doc__ or "").split("\n\n")[1])
+        p = sub.add_parser(name, help=text, description=more)
         p.add_argument("--stack", default="dev")
         p.add_argument("--inventory", type=Path, required=True, metavar="FILE")
         p.add_argument("--outputs", type=Path, default=None, metavar="FILE")

@@ -172,12 +172,15 @@ def _fortios_text(rem: Any) -> list[str]:
 
     def walk(node: Any, depth: int) -> None:
         pad = "    " * depth
+        # A `set` replaces the old value: no `unset` before it.
+        setting = {c.text.split()[1] for c in node.children if c.text.startswith("set ")}
         for c in node.children:
             text: str = c.text
             negated = text.startswith("no ")
             body = text[3:] if negated else text
             if negated and body.startswith("set "):
-                out.append(f"{pad}unset {body.split()[1]}")
+                if body.split()[1] not in setting:
+                    out.append(f"{pad}unset {body.split()[1]}")
             elif negated and body.startswith("edit "):
                 out.append(f"{pad}delete {body[5:]}")
             elif negated:

@@ -273,3 +273,43 @@ def test_drift_cli_over_ssh(
     # The same router unreachable: exit 3, named, no traceback.
     assert main(args) == 3
     assert f"{router.key} (iosxe): NOT READ: unreachable" in capsys.readouterr().out
+
+
+def test_state_cli_over_ssh(
+    net: None, keys: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`crossnet state` reads the recorded IOS-XE router and checks it against the plan:
+    the recording holds none of dev's tunnels, so every tunnel check fails, by name."""
+    import json
+
+    from network.cli import main
+
+    outputs, _ = fake_outputs("dev")
+    raw = dict(outputs.raw)
+    raw["routers"] = {k: {**v, "platform": "iosxe"} for k, v in raw["routers"].items()}
+    out_file = tmp_path / "outputs.json"
+    out_file.write_text(json.dumps(raw))
+    key = next(iter(outputs.routers))
+    inv = tmp_path / "inv.yaml"
+    inv.write_text(
+        yaml.safe_dump(
+            {
+                "ssh": {
+                    "ssh_identity_file": str(keys["client"]),
+                    "known_hosts": str(keys["known_hosts"]),
+                },
+                "routers": {key: {"target": f"ssh://netops@{DEVICE}"}},
+            }
+        )
+    )
+    d = start("iosxe", keys)
+    try:
+        code = main(["state", "--inventory", str(inv), "--outputs", str(out_file), "--json"])
+    finally:
+        d.stop()
+    assert code == 1
+    (report,) = json.loads(capsys.readouterr().out)
+    assert report["tunnels"]["21.16.95.23"]["ike"] is True
+    failed = {f["message"] for f in report["findings"] if not f["ok"]}
+    tunnels = [t for c in outputs.routers[key].connections for t in c.tunnels]
+    assert {f"no SA towards {t.aws_outside_ip}" for t in tunnels} <= failed
