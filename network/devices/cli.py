@@ -111,6 +111,16 @@ def _options(inv: dict[str, Any], key: str) -> dict[str, str]:
     return {k: str(entry[k]) for k in ("vtysh", "swanctl") if k in entry}
 
 
+def _charons(inv: dict[str, Any], key: str) -> list[str]:
+    """One charon per tunnel (the lab's inventory): each one's `swanctl --uri`."""
+    tunnels = inv["routers"][key].get("tunnels") or {}
+    return [
+        f"{t['swanctl']} --list-conns --raw --uri {t['uri']}"
+        for _, t in sorted(tunnels.items())
+        if isinstance(t, dict) and t.get("swanctl") and t.get("uri")
+    ]
+
+
 def run_drift(args: argparse.Namespace) -> int:
     from network.devices.drift import router_drift
     from network.devices.parsing import CommandError
@@ -122,7 +132,7 @@ def run_drift(args: argparse.Namespace) -> int:
     for r in routers:
         try:
             with _runner(r, inv) as run:
-                drifts = router_drift(r, run, _options(inv, r.key))
+                drifts = router_drift(r, run, _options(inv, r.key), _charons(inv, r.key))
         except (SessionError, CommandError, subprocess.TimeoutExpired) as e:
             unreadable += 1
             report.append({"router": r.key, "platform": r.platform, "error": str(e)})

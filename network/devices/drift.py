@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,8 +203,16 @@ def running_config(platform: str, run: Run, options: Mapping[str, str] | None = 
     return text
 
 
-def router_drift(router: Router, run: Run, options: Mapping[str, str] | None = None) -> list[Drift]:
-    """Fetch the router's running config over `run` and compare it with the rendering."""
+def router_drift(
+    router: Router,
+    run: Run,
+    options: Mapping[str, str] | None = None,
+    charons: Sequence[str] = (),
+) -> list[Drift]:
+    """Fetch the router's running config over `run` and compare it with the rendering.
+
+    Linux: `charons` are the swanctl commands of each charon (the lab runs one per
+    tunnel, `swanctl --uri`); by default the router's one `swanctl`."""
     files = render_router(router)
     names = crossnet_names(router)
     opts = options or {}
@@ -219,18 +227,20 @@ def router_drift(router: Router, run: Run, options: Mapping[str, str] | None = N
     cmd = f"{vtysh} -c {shlex.quote('show running-config')}"
     frr = run(cmd)
     device_error("linux", cmd, frr)
+    swanctl = list(charons) or [f"{opts.get('swanctl', 'swanctl')} --list-conns --raw"]
     return [
         config_drift(router.key, "frr", files["frr.conf"], frr, names),
-        _swanctl(router, run, opts),
+        _swanctl(router, run, swanctl),
     ]
 
 
-def _swanctl(router: Router, run: Run, opts: Mapping[str, str]) -> Drift:
+def _swanctl(router: Router, run: Run, commands: Sequence[str]) -> Drift:
     """strongSwan: the loaded connections against the rendered conf.d files, by name."""
-    cmd = f"{opts.get('swanctl', 'swanctl')} --list-conns --raw"
-    text = run(cmd)
-    device_error("linux", cmd, text)
-    loaded = {name for ev in _conn_events(text) for name in ev}
+    loaded: set[str] = set()
+    for cmd in commands:
+        text = run(cmd)
+        device_error("linux", cmd, text)
+        loaded |= {name for ev in _conn_events(text) for name in ev}
     wanted = {tunnel_key(c.name, t.number) for c in router.connections for t in c.tunnels}
     add = tuple(f"load conf.d/{n}.conf" for n in sorted(wanted - loaded))
     remove = tuple(f"unload {n}" for n in sorted(loaded - wanted))
