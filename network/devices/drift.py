@@ -49,6 +49,8 @@ _KEYS = {
     "frr": r"(password) \S+",
 }
 _REMOVE = ("no ", "delete ", "unset ")
+# Lines that close a section: syntax, not a change.
+_CLOSERS = ("exit-address-family", "exit", "exit-vrf", "end", "next")
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ def mask_keys(kind: str, text: str) -> str:
 
 def _clean(kind: str, text: str) -> str:
     """Comments, blank lines and FortiOS's `next`/`end` go: hier_config reads structure."""
+    if kind == "frr":
+        text = _frr_defaults(text)
     lines = []
     for line in text.splitlines():
         s = line.strip()
@@ -110,6 +114,33 @@ def _clean(kind: str, text: str) -> str:
             continue
         lines.append(line.rstrip())
     return "\n".join(lines) + "\n"
+
+
+def _frr_defaults(text: str) -> str:
+    """What FRR's running config never shows, dropped from both sides (seen in the lab,
+    FRR 8.4): `neighbor X activate` under IPv4 unicast while `bgp default ipv4-unicast`
+    is on (FRR's default), the `frr version` line (8.4 rendered, 8.4.4 running), the
+    `Building configuration...` header, and `hostname` (the system's unless set:
+    the router's name is the site's, not a tunnel setting)."""
+    keep_activate = "no bgp default ipv4-unicast" in text
+    out: list[str] = []
+    family = ""
+    for line in text.splitlines():
+        s = line.strip()
+        if s.startswith("address-family "):
+            family = s
+        elif s in ("exit-address-family", "exit"):
+            family = ""
+        if s.startswith(("frr version ", "hostname ", "Building configuration", "Current conf")):
+            continue
+        if (
+            not keep_activate
+            and family == "address-family ipv4 unicast"
+            and re.fullmatch(r"neighbor \S+ activate", s)
+        ):
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
 
 
 def config_drift(router: str, kind: str, rendered: str, running: str, names: set[str]) -> Drift:
@@ -131,9 +162,9 @@ def config_drift(router: str, kind: str, rendered: str, running: str, names: set
             (" " * (c.depth() - 1)) + c.text if style == "ios" else c.cisco_style_text()
             for c in rem.all_children_sorted()
         ]
-    leaves = [ln.strip() for ln in lines if _is_leaf(lines, ln)]
+    leaves = [ln.strip() for ln in lines if _is_leaf(lines, ln) and ln.strip() not in _CLOSERS]
     remove = tuple(x for x in leaves if x.startswith(_REMOVE))
-    add = tuple(x for x in leaves if not x.startswith(_REMOVE) and x not in ("next", "end"))
+    add = tuple(x for x in leaves if not x.startswith(_REMOVE))
     return Drift(router, kind, tuple(lines), add, remove)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from network.devices.drift import (
 from network.devices.session import SessionError, target
 from network.lab.suite import fake_outputs
 from network.render import render_router
+
+REC = Path(__file__).resolve().parents[1] / "devices" / "recorded"
 
 
 def _router(platform: str) -> Router:
@@ -99,6 +102,21 @@ def test_frr_running_config_and_swanctl_connections() -> None:
     assert swan.add == (f"load conf.d/{names[1]}.conf",)
     assert swan.remove == ("unload stale-9",)
     assert swan.remediation[-1] == "swanctl --load-all"
+
+
+def test_frr_as_it_really_runs_the_rendering_is_no_drift() -> None:
+    """FRR 8.4.4's own running config of dev's router in the lab (recorded): reordered,
+    defaults left out, another hostname; none of it is drift. Changed, it is."""
+    r = _router("linux")
+    rendered = render_router(r)["frr.conf"]
+    running = (REC / "linux" / "vtysh_show_running-config.lab.raw").read_text()
+    assert config_drift(r.key, "frr", rendered, running, crossnet_names(r)).clean
+    peer = r.connections[0].tunnels[0].aws_inside_ip
+    changed = running.replace(f"neighbor {peer} timers 10 30", f"neighbor {peer} timers 20 60")
+    assert changed != running
+    d = config_drift(r.key, "frr", rendered, changed, crossnet_names(r))
+    assert d.add == (f"neighbor {peer} timers 10 30",)
+    assert d.remove == (f"no neighbor {peer} timers 20 60",)
 
 
 def test_inventory_targets() -> None:
