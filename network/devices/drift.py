@@ -37,8 +37,12 @@ RUNNING: dict[str, str] = {
     "vyos": "show configuration commands",
     "fortios": "show",
 }
-RENDERED_FILE = {"iosxe": "router.cfg", "junos": "router.set", "vyos": "router.cfg"}
-RENDERED_FILE["fortios"] = "router.conf"
+RENDERED_FILE = {
+    "iosxe": "router.cfg",
+    "junos": "router.set",
+    "vyos": "router.cfg",
+    "fortios": "router.conf",
+}
 _STYLE = {"iosxe": "ios", "junos": "junos", "vyos": "vyos", "fortios": "ios", "frr": "ios"}
 _COMMENT = {"iosxe": "!", "frr": "!", "junos": "#", "vyos": "#", "fortios": "#"}
 _KEYS = {
@@ -227,7 +231,7 @@ def _fortios_text(rem: Any) -> list[str]:
     return out
 
 
-def running_config(platform: str, run: Run, options: Mapping[str, str] | None = None) -> str:
+def running_config(platform: str, run: Run) -> str:
     cmd = RUNNING[platform]
     text = run(cmd)
     device_error(platform, cmd, text)
@@ -248,7 +252,7 @@ def router_drift(
     names = crossnet_names(router)
     opts = options or {}
     if router.platform != "linux":
-        running = running_config(router.platform, run, opts)
+        running = running_config(router.platform, run)
         return [
             config_drift(
                 router.key, router.platform, files[RENDERED_FILE[router.platform]], running, names
