@@ -20,6 +20,10 @@ DATA = {
 setup(
     packages=[*find_packages(include=["network", "network.*"]), *DATA],
     package_dir={pkg: src for pkg, (src, _) in DATA.items()},
-    package_data={pkg: files for pkg, (_, files) in DATA.items()},
+    package_data={
+        **{pkg: files for pkg, (_, files) in DATA.items()},
+        # crossnet's own TextFSM templates, for the commands ntc-templates has none for
+        "network.devices": ["templates/*.textfsm"],
+    },
     exclude_package_data={pkg: ["**/__pycache__/*", "*.pyc"] for pkg in DATA},
 )

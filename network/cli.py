@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "network.render.cli",
     "network.lab.cli",
     "network.rollout.cli",
+    "network.devices.cli",
 )
 
 
