@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from test_review_support import STACKS, plan_of, run_cli
 
 from network.review.diagram import render_svg, topology_graph
+from tests.unit.test_review_support import STACKS, plan_of, run_cli
 
 SVG = "{http://www.w3.org/2000/svg}"
 
