@@ -14,6 +14,7 @@ demo: setup
 
 lint: setup
 	$(VENV)/ruff check .
+	$(VENV)/ruff format --check .
 
 types: setup
 	$(VENV)/mypy

@@ -39,7 +39,10 @@ def topology(routers: int) -> dict[str, Any]:
     """A stack config with `routers` datacenter routers, one VPN connection each."""
     regions = [f"bench-{i}" for i in range((routers + PER_REGION - 1) // PER_REGION)]
     platforms = list(PLATFORMS)
-    vpcs, tgws, dcs, conns = {}, {}, {}, {}
+    vpcs: dict[str, Any] = {}
+    tgws: dict[str, Any] = {}
+    dcs: dict[str, Any] = {}
+    conns: dict[str, Any] = {}
     for r, region in enumerate(regions):
         vpcs[f"vpc{r}"] = {
             "region": region,
@@ -65,10 +68,9 @@ def topology(routers: int) -> dict[str, Any]:
             "publicIp": f"11.{n // 250}.{n % 250}.1",
             "platform": platforms[n % len(platforms)],
         }
-        region = n // PER_REGION
         conns[f"{dc}-{edge}"] = {
             "router": f"{dc}/{edge}",
-            "gateway": f"tgw{region}",
+            "gateway": f"tgw{n // PER_REGION}",
             "routing": "bgp",
             "tunnelOptions": {
                 "ikeVersions": ["ikev2"],

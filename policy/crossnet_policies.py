@@ -223,7 +223,8 @@ def config_values(ctx: StackContext | None = None) -> tuple[set[str], set[str]]:
     `secure:` is then for `crossnet guardrails` to judge.
     """
     ctx = ctx if ctx is not None else stack_context()
-    secret, plain = set(), set()
+    secret: set[str] = set()
+    plain: set[str] = set()
     for k, v in ctx.config.items():
         if not v:
             continue

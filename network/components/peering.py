@@ -63,7 +63,7 @@ class VpcPeering(pulumi.ComponentResource):
                 aws.ec2.PeeringConnectionOptions(  # type: ignore[call-overload]
                     resource_name("pcx-dns", s.name, side),
                     vpc_peering_connection_id=pcx.id,
-                    **{side: {"allow_remote_vpc_dns_resolution": True}},  # type: ignore[arg-type]
+                    **{side: {"allow_remote_vpc_dns_resolution": True}},
                     opts=child(self, who.provider, depends_on=ready),
                 )
         for here, there in ((req, acc), (acc, req)):

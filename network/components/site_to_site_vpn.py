@@ -121,7 +121,7 @@ class SiteToSiteVpn(pulumi.ComponentResource):
                 ],
             ),
             **gateway,
-            **per_tunnel,  # type: ignore[arg-type]
+            **per_tunnel,
         )
         # With static routing AWS learns the datacenter prefixes from these
         # routes (on a VGW); a TGW gets static routes in its route tables instead.
@@ -149,4 +149,4 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             for attr in TUNNEL_OUTPUTS:
                 camel = "".join(w.capitalize() for w in attr.split("_"))
                 fields[f"tunnel{n}{camel}"] = getattr(vpn, f"tunnel{n}_{attr}")
-        return pulumi.Output.all(**fields)  # type: ignore[return-value]
+        return pulumi.Output.all(**fields)

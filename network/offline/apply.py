@@ -82,7 +82,7 @@ class ApplyResult:
 
 def _drain() -> None:
     """Cancel and reap every task still pending on Pulumi's event loop."""
-    loop = _ensure_event_loop()
+    loop = _ensure_event_loop()  # type: ignore[no-untyped-call]
     pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in pending:
         task.cancel()

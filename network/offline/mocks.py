@@ -36,8 +36,8 @@ from typing import Any
 import pulumi
 from botocore.exceptions import ClientError
 from google.protobuf import struct_pb2
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import ServiceException
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
 from moto.ec2.responses.security_groups import parse_sg_attributes_from_dict
 from pulumi.runtime.mocks import MockMonitor
@@ -96,11 +96,10 @@ def secret_wrapped(value: struct_pb2.Value) -> struct_pb2.Value:
 
 
 def _is_wrapped(value: struct_pb2.Value) -> bool:
-    return (
-        value.WhichOneof("kind") == "struct_value"
-        and value.struct_value.fields.get(_SECRET_SIG, struct_pb2.Value()).string_value
-        == _SECRET_VAL
-    )
+    if value.WhichOneof("kind") != "struct_value":
+        return False
+    marker: str = value.struct_value.fields.get(_SECRET_SIG, struct_pb2.Value()).string_value
+    return marker == _SECRET_VAL
 
 
 class RecordingMonitor(MockMonitor):
@@ -128,7 +127,7 @@ class RecordingMonitor(MockMonitor):
         self.moto_mocks.options[(request.type, request.name)] = Options(
             bool(request.deleteBeforeReplace), tuple(request.replaceOnChanges)
         )
-        resp = super().RegisterResource(request)
+        resp = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         self.parents[resp.urn] = request.parent
         secret = set(request.additionalSecretOutputs) | self.moto_mocks.secret_outputs.pop(
             (request.type, request.name), set()

@@ -12,158 +12,40 @@ and one TCP flow stays on one tunnel, so a transfer needs many parallel flows.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from network import aws_rules as aws
-from network.errors import ConfigError, Problem, show
-from network.package_data import data_dir
 from network.plan import ConnectionPlan, Plan
+from network.review.prices import (
+    DEFAULT_PRICES,
+    PRICES_DIR,
+    SIZE_RE,
+    SIZE_RULE,
+    Prices,
+    bad_input,
+    load_prices,
+    parse_size,
+)
 from network.review.tables import Table
 
-PRICES_DIR = data_dir("prices")
-DEFAULT_PRICES = PRICES_DIR / "aws-us-east-1.yaml"
+__all__ = [
+    "DEFAULT_PRICES",
+    "PRICES_DIR",
+    "SIZE_RULE",
+    "Estimate",
+    "Prices",
+    "estimate",
+    "estimate_tables",
+    "load_prices",
+    "parse_size",
+]
+
 GIB = 2**30  # AWS bills data in GB of 2^30 bytes
 ECMP_CONNECTION_BPS = aws.TUNNELS_PER_CONNECTION * aws.STANDARD_TUNNEL_BPS
 LARGE_CONNECTION_BPS = aws.TUNNELS_PER_CONNECTION * aws.LARGE_TUNNEL_BPS
 DX_PORT_BPS = {"10G": 10e9, "100G": 100e9}
 DEFAULT_DEADLINE_DAYS = 7.0
-
-_UNITS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgGtTpPeE]?)(i?)([bB])\s*$")
-SIZE_RULE = "a size with a unit, such as 500GB, 20TB, 1.5TiB or 20PB (B = bytes)"
-
-
-# ------------------------------------------------------------------ input
-def _bad(field: str, value: object, rule: str, source: str = "command line") -> ConfigError:
-    return ConfigError(source, [Problem(field, show(value), rule)])
-
-
-def parse_size(text: str, field: str = "--data") -> int:
-    """Bytes in a size such as '20PB', '1.5 TiB' or '500GB'. Raises ConfigError.
-
-    Decimal prefixes are powers of 1000 (TB = 10^12 bytes), binary ones powers
-    of 1024 (TiB = 2^40 bytes). A lower-case 'b' would mean bits: refused.
-    """
-    m = _SIZE_RE.match(text or "")
-    if not m:
-        raise _bad(field, text, SIZE_RULE)
-    number, prefix, binary, b = m.groups()
-    if b == "b":
-        raise _bad(field, text, "'b' means bits; give the size in bytes (B), e.g. 20PB")
-    if binary and not prefix:
-        raise _bad(field, text, SIZE_RULE)
-    base = 1024 if binary else 1000
-    size = float(number) * base ** _UNITS[prefix.upper()]
-    if size < 1:
-        raise _bad(field, text, "the size must be at least one byte")
-    return int(size)
-
-
-@dataclass(frozen=True)
-class Prices:
-    """A dated price table (see data/prices/)."""
-
-    path: str
-    region: str
-    currency: str
-    date: str
-    verified: bool
-    hours_per_month: float
-    sources: dict[str, str]
-    vpn_connection_hour: float
-    tgw_attachment_hour: float
-    tgw_processing_gb: float
-    dto_free_gb: float
-    dto_tiers: tuple[tuple[float | None, float], ...]  # (up to GB cumulative, price per GB)
-    dx_port_hour: dict[str, float]
-    dx_dto_gb: float
-
-
-def load_prices(path: Path = DEFAULT_PRICES) -> Prices:
-    """Read and check a price table. Raises ConfigError naming every bad field."""
-    source = str(path)
-    if not path.exists():
-        raise _bad("--prices", source, "no such price table", source)
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise _bad("(file)", "unparseable YAML", str(e).splitlines()[0], source) from None
-    problems: list[Problem] = []
-
-    def get(obj: Any, dotted: str, kind: type | tuple[type, ...]) -> Any:
-        cur = obj
-        for part in dotted.split("."):
-            cur = cur.get(part) if isinstance(cur, dict) else None
-        if not isinstance(cur, kind) or (isinstance(cur, bool) and kind is not bool):
-            problems.append(Problem(dotted, show(cur), f"required, a {_kind(kind)}"))
-            return None
-        return cur
-
-    num = (int, float)
-    for key in ("region", "currency", "date"):
-        get(doc, key, str)
-    for key in ("vpn", "transitGateway", "dataTransfer", "directConnect"):
-        get(doc, f"sources.{key}", str)
-    fields = {
-        k: get(doc, f"prices.{k}", num)
-        for k in ("vpnConnectionHour", "tgwAttachmentHour", "tgwDataProcessingPerGB")
-    }
-    free = get(doc, "prices.dataTransferOutInternet.freeGBPerMonth", num)
-    tiers_raw = get(doc, "prices.dataTransferOutInternet.tiers", list) or []
-    tiers: list[tuple[float | None, float]] = []
-    for i, t in enumerate(tiers_raw):
-        up, per = (t.get("upToGB"), t.get("perGB")) if isinstance(t, dict) else (None, None)
-        if not isinstance(per, num) or (up is not None and not isinstance(up, num)):
-            problems.append(
-                Problem(
-                    f"prices.dataTransferOutInternet.tiers[{i}]",
-                    show(t),
-                    "a tier is {upToGB: number or null, perGB: number}",
-                )
-            )
-        else:
-            tiers.append((up, float(per)))
-    if tiers and tiers[-1][0] is not None:
-        problems.append(
-            Problem(
-                "prices.dataTransferOutInternet.tiers",
-                "last tier",
-                "the last tier has upToGB: null",
-            )
-        )
-    ports = get(doc, "prices.directConnect.portHour", dict) or {}
-    dx_dto = get(doc, "prices.directConnect.dataTransferOutPerGB", num)
-    hours = get(doc, "hoursPerMonth", num)
-    if problems:
-        raise ConfigError(source, problems)
-    return Prices(
-        path=source,
-        region=doc["region"],
-        currency=doc["currency"],
-        date=str(doc["date"]),
-        verified=bool(doc.get("verified", False)),
-        hours_per_month=float(hours),
-        sources=dict(doc["sources"]),
-        vpn_connection_hour=float(fields["vpnConnectionHour"]),
-        tgw_attachment_hour=float(fields["tgwAttachmentHour"]),
-        tgw_processing_gb=float(fields["tgwDataProcessingPerGB"]),
-        dto_free_gb=float(free),
-        dto_tiers=tuple(tiers),
-        dx_port_hour={str(k): float(v) for k, v in ports.items()},
-        dx_dto_gb=float(dx_dto),
-    )
-
-
-def _kind(kind: type | tuple[type, ...]) -> str:
-    if isinstance(kind, tuple):
-        return "number"
-    names: dict[type, str] = {str: "string", list: "list", dict: "mapping"}
-    return names.get(kind, kind.__name__)
 
 
 # ------------------------------------------------------------------ bandwidth
@@ -237,7 +119,7 @@ def human_bytes(n: int) -> str:
 def size_label(text: str | None, n: int) -> str:
     """A size in the unit the user gave it ('1.5 TiB'), with the decimal size beside a
     binary one ('1.5 TiB (1.65 TB)'); without a text, the decimal size alone."""
-    m = _SIZE_RE.match(text or "")
+    m = SIZE_RE.match(text or "")
     if not m:
         return human_bytes(n)
     number, prefix, binary, _ = m.groups()
@@ -503,9 +385,9 @@ def estimate(
     """Monthly cost (hours, plus steady traffic in and out), and for `size_bytes`
     the transfer time, its cost and the options when it is too slow."""
     if direction not in ("to-aws", "from-aws"):
-        raise _bad("--direction", direction, "to-aws or from-aws")
+        raise bad_input("--direction", direction, "to-aws or from-aws")
     if not deadline_days > 0:
-        raise _bad("--deadline-days", deadline_days, "a positive number of days")
+        raise bad_input("--deadline-days", deadline_days, "a positive number of days")
     paths = capacities(plan)
     per_dc = capacities(plan, by_datacenter=True)
     deadline = deadline_days * 86400

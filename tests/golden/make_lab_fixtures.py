@@ -27,9 +27,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
-sys.path.insert(0, str(HERE))
-
-from make_fixtures import outputs_for, stack_config  # noqa: E402
 
 from network.contract import parse_outputs  # noqa: E402
 from network.lab import aws  # noqa: E402
@@ -38,6 +35,7 @@ from network.lab.runtime import LabPaths  # noqa: E402
 from network.lab.topology import build_lab  # noqa: E402
 from network.plan import build_plan  # noqa: E402
 from network.render import render_router  # noqa: E402
+from tests.golden.make_fixtures import outputs_for, stack_config  # noqa: E402
 
 GOLDEN = HERE / "lab"
 OUTPUTS = "stack-outputs.json"

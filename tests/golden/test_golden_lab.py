@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 import pytest
-from make_lab_fixtures import CASES, GOLDEN, OUTPUTS, rendered_files
 
 from network.render.environment import TEMPLATE_DIR
+from tests.golden.make_lab_fixtures import CASES, GOLDEN, OUTPUTS, rendered_files
 
 
 def _expected(case: Path) -> dict[str, str]:

@@ -27,7 +27,8 @@ def test_ike_and_child_sa_established(env: Env, tunnel: str) -> None:
     """Both SAs of the tunnel are up at the datacenter end (and at AWS's, in the lab)."""
     r, _c = _connection(env, tunnel)
     router = env.router(r.key)
-    name = tunnel_key(*tunnel.rsplit("/", 1))
+    connection, number = tunnel.rsplit("/", 1)
+    name = tunnel_key(connection, int(number))
     poll(lambda: env.sas(router, tunnel), lambda s: tunnel_up(s, name), seconds=15)
     if env.is_lab:
         aws = env.inventory["aws"]

@@ -30,12 +30,12 @@ ROUTERS = [
 ]
 
 
-def child(parent, regex: str) -> str:  # type: ignore[no-untyped-def]
+def child(parent, regex: str) -> str:
     """The first group of the first child line matching `regex` ('' if none)."""
     return str(parent.re_match_iter_typed(regex, result_type=str, default=""))
 
 
-def one(parse: CiscoConfParse, regex: str):  # type: ignore[no-untyped-def]
+def one(parse: CiscoConfParse, regex: str):
     found = parse.find_objects(regex)
     assert len(found) == 1, f"{regex}: {len(found)} matches"
     return found[0]

@@ -63,7 +63,7 @@ class Junos:
     def __init__(self, text: str):
         self.parse = CiscoConfParse(braces(text), syntax="junos")
 
-    def node(self, *path: str):  # type: ignore[no-untyped-def]
+    def node(self, *path: str):
         level = [o for o in self.parse.objs if o.indent == 0]
         found = None
         for word in path:
@@ -78,6 +78,49 @@ class Junos:
     def value(self, *path: str) -> str:
         (v,) = self.values(*path)
         return v
+
+
+def _check_junos_routing(j: Junos, router: Router, c: Any, t: Any, st0: str) -> None:
+    """The tunnel's static routes, or its BGP neighbour, filters and preference."""
+    net = IPNetwork(t.inside_cidr)
+    if c.routing == "static":
+        for prefix in c.accept:
+            hop = ("routing-options", "static", "route", prefix, "qualified-next-hop", st0)
+            assert j.value(*hop, "preference") == ("10" if t.number == 2 else "1")
+        return
+    group = ("protocols", "bgp", "group", c.name)
+    assert j.value(*group, "peer-as") == str(t.aws_asn)
+    assert j.value(*group, "hold-time") == str(t.hold_time)
+    peer = (*group, "neighbor", str(net[1]))
+    assert j.value(*peer, "local-address") == str(net[2])
+    assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "maximum") == str(
+        c.max_prefixes_in
+    )
+    assert (
+        j.value(*peer, "family", "inet", "unicast", "prefix-limit", "teardown", "idle-timeout")
+        == "5"
+    )
+    imp, exp = j.value(*peer, "import"), j.value(*peer, "export")
+    assert _accepted(j, imp) == set(c.accept)
+    assert _accepted(j, exp) == set(c.announce)
+    then_in = j.values("policy-options", "policy-statement", imp, "term", "aws", "then")
+    then_out = j.values("policy-options", "policy-statement", exp, "term", "dc", "then")
+    if t.preference == "secondary":
+        assert "local-preference" in then_in and "as-path-prepend" in then_out
+        assert (
+            j.value(
+                "policy-options",
+                "policy-statement",
+                exp,
+                "term",
+                "dc",
+                "then",
+                "as-path-prepend",
+            )
+            == f"{router.asn} {router.asn}"
+        )
+    else:
+        assert then_in == {"accept"} and then_out == {"accept"}
 
 
 @pytest.mark.parametrize(("name", "router"), ROUTERS, ids=[n for n, _ in ROUTERS])
@@ -129,46 +172,7 @@ def test_junos_structure(name: str, router: Router) -> None:
                 assert j.value("security", "ipsec", "proposal", prop, "lifetime-seconds") == str(
                     c.crypto["phase2"]["lifetimeSeconds"]
                 )
-            if c.routing == "static":
-                for prefix in c.accept:
-                    hop = ("routing-options", "static", "route", prefix, "qualified-next-hop", st0)
-                    assert j.value(*hop, "preference") == ("10" if t.number == 2 else "1")
-                continue
-            group = ("protocols", "bgp", "group", c.name)
-            assert j.value(*group, "peer-as") == str(t.aws_asn)
-            assert j.value(*group, "hold-time") == str(t.hold_time)
-            peer = (*group, "neighbor", str(net[1]))
-            assert j.value(*peer, "local-address") == str(net[2])
-            assert j.value(*peer, "family", "inet", "unicast", "prefix-limit", "maximum") == str(
-                c.max_prefixes_in
-            )
-            assert (
-                j.value(
-                    *peer, "family", "inet", "unicast", "prefix-limit", "teardown", "idle-timeout"
-                )
-                == "5"
-            )
-            imp, exp = j.value(*peer, "import"), j.value(*peer, "export")
-            assert _accepted(j, imp) == set(c.accept)
-            assert _accepted(j, exp) == set(c.announce)
-            then_in = j.values("policy-options", "policy-statement", imp, "term", "aws", "then")
-            then_out = j.values("policy-options", "policy-statement", exp, "term", "dc", "then")
-            if t.preference == "secondary":
-                assert "local-preference" in then_in and "as-path-prepend" in then_out
-                assert (
-                    j.value(
-                        "policy-options",
-                        "policy-statement",
-                        exp,
-                        "term",
-                        "dc",
-                        "then",
-                        "as-path-prepend",
-                    )
-                    == f"{router.asn} {router.asn}"
-                )
-            else:
-                assert then_in == {"accept"} and then_out == {"accept"}
+            _check_junos_routing(j, router, c, t, st0)
 
     ecmp = [c for c in router.connections if c.redundancy == "ecmp" and c.routing == "bgp"]
     if ecmp:
@@ -224,8 +228,10 @@ def test_junos_security_policies(name: str, router: Router) -> None:
             ("trust", "aws-vpn", "out", c.announce, c.accept),
             ("aws-vpn", "trust", "in", c.accept, c.announce),
         ):
-            policy = ("security", "policies", "from-zone", src, "to-zone", dst, "policy")
-            policy = (*policy, f"{c.name}-{direction}")
+            policy = (
+                *("security", "policies", "from-zone", src, "to-zone", dst, "policy"),
+                f"{c.name}-{direction}",
+            )
             assert prefixes(j.value(*policy, "match", "source-address")) == set(sources)
             assert prefixes(j.value(*policy, "match", "destination-address")) == set(destinations)
             assert j.value(*policy, "match", "application") == "any"

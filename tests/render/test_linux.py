@@ -291,7 +291,7 @@ def _ss(value: object) -> str:
         20: "ecp384",
         21: "ecp521",
     }
-    return table[value]  # type: ignore[index]
+    return table[value]
 
 
 @pytest.mark.parametrize(("case", "key", "router"), ROUTERS, ids=IDS)

@@ -83,7 +83,8 @@ def test_secret_outputs_are_rewrapped_despite_the_mock_monitor(
 
     assert is_secret(conn.tunnel1_preshared_key) and is_secret(conn.tunnel2_preshared_key)
     assert is_secret(conn.customer_gateway_configuration)
-    assert "<vpn_connection" in _sync_await(conn.customer_gateway_configuration.future())
+    xml = _sync_await(conn.customer_gateway_configuration.future())
+    assert xml is not None and "<vpn_connection" in xml
     # Only those: the addresses the routers need stay readable.
     assert not is_secret(conn.tunnel1_address) and not is_secret(conn.tunnel1_inside_cidr)
 

@@ -348,7 +348,7 @@ def test_backend_refusals_reach_the_user_as_aws_errors() -> None:
             {"vpcId": vpc, "cidrBlock": "10.9.0.0/24", "availabilityZone": "us-east-1a"},
         )
         sg = make("ec2/securityGroup:SecurityGroup", "sg", {"vpcId": vpc, "name": "sg"})
-        cases = [
+        cases: list[tuple[str, dict[str, Any], str]] = [
             (
                 "ec2/subnet:Subnet",
                 {"vpcId": vpc, "cidrBlock": "10.10.0.0/24", "availabilityZone": "us-east-1a"},

@@ -37,9 +37,9 @@ from pulumi_policy import (
 )
 from pulumi_policy import policy as sdk_policy
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
-from test_review_guardrails import good_vpn
 
 from network.review.guardrails import POLICIES, UNKNOWN
+from tests.unit.test_review_guardrails import good_vpn
 
 POLICY_DIR = Path(__file__).resolve().parents[2] / "policy"
 sys.path.insert(0, str(POLICY_DIR))

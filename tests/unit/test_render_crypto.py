@@ -171,7 +171,7 @@ def test_every_aws_algorithm_has_a_spelling_everywhere() -> None:
 @pytest.mark.parametrize(
     ("fn", "groups"), [(cr.iosxe, [17, 18]), (cr.junos, [22]), (cr.fortios, [23, 24])]
 )
-def test_a_platform_without_any_chosen_group_says_so(fn, groups) -> None:  # type: ignore[no-untyped-def]
+def test_a_platform_without_any_chosen_group_says_so(fn, groups) -> None:
     with pytest.raises(cr.UnsupportedCryptoError, match="DH groups"):
         fn(spec(phase1={"dhGroups": groups}))
 

@@ -19,7 +19,7 @@ def test_address_filters() -> None:
 
 
 @pytest.mark.parametrize("fn", [f.with_prefixlen, f.address_netmask])
-def test_an_address_outside_its_subnet_is_an_error(fn) -> None:  # type: ignore[no-untyped-def]
+def test_an_address_outside_its_subnet_is_an_error(fn) -> None:
     with pytest.raises(ValueError, match="not inside"):
         fn("169.254.10.6", "169.254.10.0/30")
 

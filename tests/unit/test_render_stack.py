@@ -193,7 +193,7 @@ def test_a_write_failing_midway_leaves_the_last_render_whole(
     before = _snapshot(out)
     data = raw("prod")
     data["routers"]["ash-edge1"]["name"] = "renamed"  # any change: a new render differs
-    real, calls = engine.write_private, []
+    real, calls = engine.write_private, []  # type: ignore[attr-defined]
 
     def failing(path: Path, text: str) -> None:
         calls.append(path)

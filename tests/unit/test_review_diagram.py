@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from test_review_support import STACKS, plan_of, run_cli
 
 from network.review.diagram import render_svg, topology_graph
+from tests.unit.test_review_support import STACKS, plan_of, run_cli
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -30,8 +30,8 @@ def test_svg_names_every_vpc_router_gateway_and_tunnel(stack: str) -> None:
         assert f"router {r}" in text
     for g in plan.vpn_gateways:
         assert f"VGW {g}" in text
-    for t in plan.transit:
-        assert f"TGW {t}" in text
+    for hub in plan.transit:
+        assert f"TGW {hub}" in text
     for c in plan.connections:
         for t in c.tunnels:
             assert str(t.inside_cidr) in text

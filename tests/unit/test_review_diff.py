@@ -9,15 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_review_support import (
-    STACKS,
-    flat,
-    plan_of,
-    run_cli,
-    stack_config,
-    table_rows,
-    write_stack_file,
-)
 
 from network.naming import tunnel_id
 from network.review import replacements
@@ -37,6 +28,15 @@ from network.review.replacements import (
     replaces,
 )
 from network.review.snapshot import plan_snapshot
+from tests.unit.test_review_support import (
+    STACKS,
+    flat,
+    plan_of,
+    run_cli,
+    stack_config,
+    table_rows,
+    write_stack_file,
+)
 
 NET = "crossnet:network"
 SECRET_PREFIX = "TopSecretKey"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_review_support import STACKS, plan_of, run_cli
 
 from network.errors import ConfigError
 from network.review.estimate import (
@@ -21,6 +20,7 @@ from network.review.estimate import (
     parse_size,
     size_label,
 )
+from tests.unit.test_review_support import STACKS, plan_of, run_cli
 
 
 @pytest.mark.parametrize(

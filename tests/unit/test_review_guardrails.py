@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_review_support import STACKS, plan_of, run_cli, stack_config, write_stack_file
 
 from network.review.guardrails import (
     POLICIES,
@@ -25,6 +24,7 @@ from network.review.guardrails import (
 )
 from network.review.resources import proposed_resources
 from network.review.snapshot import plan_snapshot
+from tests.unit.test_review_support import STACKS, plan_of, run_cli, stack_config, write_stack_file
 
 RANDOM = "random:index/randomPassword:RandomPassword"
 
@@ -324,7 +324,7 @@ def test_tgw_default_route_to_a_known_vpn_attachment_id() -> None:
 # ---------------------------------------------------------------- prefixes
 def test_more_than_100_prefixes_announced_is_mandatory() -> None:
     many = [f"10.{i // 256}.{i % 256}.0/24" for i in range(101)]
-    stack = {
+    stack: dict[str, Any] = {
         "type": STACK,
         "name": "s",
         "inputs": {"routers": {"r": {"connections": [{"name": "c", "announce": many}]}}},

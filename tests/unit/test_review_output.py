@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_review_support import ROOT, STACKS, plan_of, run_cli, stack_config, table_rows
 
 from network.console import FitTable, console, progress, to_text
 from network.naming import resource_name
@@ -19,6 +18,7 @@ from network.review.compare import diff_snapshots
 from network.review.diff import render_diff
 from network.review.snapshot import plan_snapshot
 from network.state import PROJECT_ENV, project_dir
+from tests.unit.test_review_support import ROOT, STACKS, plan_of, run_cli, stack_config, table_rows
 
 NET = "crossnet:network"
 ESC = "\x1b["

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from netaddr import IPNetwork, IPSet
-from test_review_support import STACKS, plan_of, run_cli, stack_config, write_stack_file
 
 from network.review.report import plan_tables, supernet_usage, vpc_free_space
 from network.review.snapshot import plan_snapshot
 from network.review.tables import Table, render_markdown, render_text
+from tests.unit.test_review_support import STACKS, plan_of, run_cli, stack_config, write_stack_file
 
 
 @pytest.mark.parametrize("stack", STACKS)

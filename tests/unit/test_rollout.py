@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 import yaml
-from test_review_support import plan_of, stack_config
 
 from network import cli
 from network.plan import build_plan
@@ -20,6 +19,7 @@ from network.review.snapshot import plan_snapshot
 from network.rollout import Inputs, Rollout, plan_rollout
 from network.rollout.planner import key_marker
 from network.rollout.render import render_text
+from tests.unit.test_review_support import plan_of, stack_config
 
 NET = "crossnet:network"
 KEYS = ("NewKeyForTunnel1x", "NewKeyForTunnel2x")
