@@ -42,7 +42,7 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 FakeOutputs = Callable[[str], tuple[StackOutputs, Plan]]
 
 
-def _fake_outputs(stack: str) -> tuple[StackOutputs, Plan]:
+def fake_stack_outputs(stack: str) -> tuple[StackOutputs, Plan]:
     """A stack's outputs built from its plan with fake AWS values, the way the contract
     builds them from a real apply: documentation-range outside addresses (tunnel 1 in
     198.51.100.0/24, tunnel 2 in 203.0.113.0/24), obviously fake keys. For tests."""
@@ -82,4 +82,4 @@ def fake_outputs() -> FakeOutputs:
     """`fake_outputs(stack)`: (outputs, plan) of an example stack with fake AWS values,
     built from its plan as the contract builds them from an apply (the lab's unit
     tests and its life-cycle test use them)."""
-    return _fake_outputs
+    return fake_stack_outputs

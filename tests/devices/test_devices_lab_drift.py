@@ -25,6 +25,7 @@ pytestmark = pytest.mark.lab
 @pytest.fixture(scope="module")
 def lab() -> Iterator[tuple[dict[str, Any], Router]]:
     from network.lab import control
+    from network.lab.inventory import inventory as lab_inventory
     from network.lab.runtime import open_lab, read_state
     from network.lab.system import missing_requirements
 
@@ -45,7 +46,7 @@ def lab() -> Iterator[tuple[dict[str, Any], Router]]:
         started = True
     try:
         rt = open_lab(STACK)
-        inv = control.inventory(rt)
+        inv = lab_inventory(rt)
         outputs = load_outputs(Path(rt.state.outputs))
         key = sorted(inv["routers"])[0]
         # The lab renders every router as linux (docs/lab.md): so does its drift.

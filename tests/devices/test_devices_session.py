@@ -23,8 +23,8 @@ import yaml
 from network.devices.drift import RENDERED_FILE, router_drift
 from network.devices.readers import read_facts
 from network.devices.session import SessionError, Target, open_session
-from network.lab.suite import fake_outputs
 from network.render import render_router
+from tests.conftest import fake_stack_outputs as fake_outputs
 
 HERE = Path(__file__).resolve().parent
 REC = HERE / "recorded"

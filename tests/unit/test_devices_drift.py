@@ -16,8 +16,8 @@ from network.devices.drift import (
     router_drift,
 )
 from network.devices.session import SessionError, target
-from network.lab.suite import fake_outputs
 from network.render import render_router
+from tests.conftest import fake_stack_outputs as fake_outputs
 
 REC = Path(__file__).resolve().parents[1] / "devices" / "recorded"
 

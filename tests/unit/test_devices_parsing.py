@@ -11,7 +11,7 @@ import yaml
 
 from network.devices.facts import NeighbourFacts, RouterFacts, TunnelFacts, check_facts
 from network.devices.readers import read_facts
-from network.lab.suite import fake_outputs
+from tests.conftest import fake_stack_outputs as fake_outputs
 
 REC = Path(__file__).resolve().parents[1] / "devices" / "recorded"
 
