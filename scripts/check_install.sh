@@ -56,6 +56,8 @@ run() {  # run EXPECTED_EXIT crossnet-args...; from the project directory, outpu
 
 run 0 up --stack dev --seed 1
 test -f "$project/.crossnet/dev/outputs.json" || { say "no outputs in the project"; exit 1; }
+run 0 up --stack dev                 # against its state: no changes (the fast path)
+run 0 rollout --stack dev            # nothing changed since the apply: nothing to roll out
 run 0 render --stack dev
 test -n "$(ls "$project/.crossnet/dev/configs")" || { say "no configs rendered"; exit 1; }
 run 0 plan --stack prod

@@ -323,7 +323,11 @@ _PACKAGES = ("pulumi", "pulumi_aws", "pulumi_random", "moto")
 
 def program_fingerprint(config: Mapping[str, Any]) -> str:
     """The fingerprint of an apply of `config` with the program and packages installed here."""
-    sources = [PROJECT_DIR / "__main__.py", *(PROJECT_DIR / "network").rglob("*.py")]
+    # The checkout's __main__.py when there is one (an installed crossnet runs
+    # network.program itself), and every module of the installed package.
+    package = Path(__file__).resolve().parent.parent
+    main = PROJECT_DIR / "__main__.py"
+    sources = [*([main] if main.is_file() else []), *package.rglob("*.py")]
     versions = []
     for name in _PACKAGES:
         try:
