@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from network import aws_rules as rules
 from network.components.base import child, resource_name, tags, token
 from network.naming import slug
 from network.plan import ConnectionPlan
@@ -40,7 +41,7 @@ def _generated_psk(
     # only keeps every draw valid (32 letters carry about 182 bits).
     pw = random.RandomPassword(
         name,
-        length=32,
+        length=rules.GENERATED_PSK_LENGTH,
         special=False,
         numeric=False,
         upper=True,

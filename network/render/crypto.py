@@ -93,10 +93,10 @@ class _Reader:
     def ints(self, dpd: Mapping[str, Any]) -> dict[str, int]:
         out: dict[str, int] = {}
         for key, where, lo, hi in (
-            ("rekeyMarginSeconds", self.raw, aws.REKEY_MARGIN_MIN, 1800),
-            ("rekeyFuzzPercentage", self.raw, 0, 100),
+            ("rekeyMarginSeconds", self.raw, aws.REKEY_MARGIN_MIN, aws.REKEY_MARGIN_MAX),
+            ("rekeyFuzzPercentage", self.raw, *aws.REKEY_FUZZ),
             ("replayWindowSize", self.raw, *aws.REPLAY_WINDOW),
-            ("timeoutSeconds", dpd, aws.DPD_TIMEOUT_MIN, 3600),
+            ("timeoutSeconds", dpd, aws.DPD_TIMEOUT_MIN, aws.DPD_TIMEOUT_MAX),
         ):
             value: Any = where.get(key)
             name = f"{self.path}.dpd.{key}" if where is dpd else f"{self.path}.{key}"
@@ -129,14 +129,12 @@ def parse_crypto(raw: Any, path: str, p: Problems) -> TunnelOptions | None:
     ints = r.ints(dpd)
     action = r.one_of(dpd.get("action"), "dpd.action", aws.DPD_ACTIONS)
     startup = r.one_of(raw.get("startupAction"), "startupAction", aws.STARTUP_ACTIONS)
-    if p1.lifetime and p2.lifetime and p2.lifetime >= p1.lifetime:
-        p.add(f"{path}.phase2.lifetimeSeconds", p2.lifetime, "below the phase 1 lifetime")
-    if p2.lifetime and ints["rekeyMarginSeconds"] > p2.lifetime // 2:
-        p.add(
-            f"{path}.rekeyMarginSeconds",
-            ints["rekeyMarginSeconds"],
-            "at most half of the phase 2 lifetime",
-        )
+    why = aws.phase2_lifetime_violation(p1.lifetime, p2.lifetime) if p1.lifetime else None
+    if p2.lifetime and why:
+        p.add(f"{path}.phase2.lifetimeSeconds", p2.lifetime, why)
+    why = aws.rekey_margin_violation(ints["rekeyMarginSeconds"], p2.lifetime)
+    if p2.lifetime and why:
+        p.add(f"{path}.rekeyMarginSeconds", ints["rekeyMarginSeconds"], why)
     if len(p.items) > before:
         return None
     return TunnelOptions(

@@ -34,6 +34,8 @@ TGW = "aws:ec2transitgateway/transitGateway:TransitGateway"
 TGW_ROUTE = "aws:ec2transitgateway/route:Route"
 STACK = "pulumi:pulumi:Stack"
 
+# This module is standard library only (the policy pack runs it on its own), so
+# these two AWS rules are copied here from aws_rules; a unit test keeps them equal.
 MAX_PREFIXES = 100  # AWS takes at most 100 prefixes per connection from the customer side
 DEFAULT_PROD_STACKS = ("prod",)
 DPD_MIN_SECONDS = 30

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from network import aws_rules as aws
 from network.naming import PROJECT, resource_name
 
 KIND_TYPE = {
@@ -293,7 +294,7 @@ def _connection_resources(snapshot: dict[str, Any], secret_keys: set[str]) -> li
                     "cgw",
                     [cgw],
                     {
-                        "bgpAsn": str(c["customerAsn"]),
+                        aws.customer_asn_field(int(c["customerAsn"])): str(c["customerAsn"]),
                         "ipAddress": c["customerIp"],
                         "type": "ipsec.1",
                     },
@@ -301,7 +302,7 @@ def _connection_resources(snapshot: dict[str, Any], secret_keys: set[str]) -> li
             )
         inputs, secret = _vpn_inputs(name, c, cgw, secret_keys)
         out += [
-            _res("psk", [name, n], {"length": 32, "special": False})
+            _res("psk", [name, n], {"length": aws.GENERATED_PSK_LENGTH, "special": False})
             for n, t in sorted(c["tunnels"].items())
             if t["psk"] == "generated"
         ]

@@ -392,3 +392,12 @@ def test_guardrails_command_fails_on_weak_prod_crypto(
     )
     assert code == 1
     assert "vpn-no-weak-crypto-in-prod" in out and "ash-edge1-hub-vpn" in out
+
+
+def test_the_rules_copied_from_aws_rules_are_the_same() -> None:
+    """guardrails.py is standard library only, so it carries copies: they must agree."""
+    from network import aws_rules
+    from network.review import guardrails
+
+    assert guardrails.MAX_PREFIXES == aws_rules.MAX_PREFIXES_FROM_CUSTOMER
+    assert guardrails.DPD_MIN_SECONDS == aws_rules.DPD_TIMEOUT_MIN

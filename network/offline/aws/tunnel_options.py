@@ -37,7 +37,10 @@ from network.aws_rules import (
     TUNNELS_PER_CONNECTION,
     inside_cidr_violation,
     inside_ipv6_cidr_violation,
+    phase2_lifetime_violation,
     psk_ok,
+    rekey_margin_violation,
+    startup_action_violation,
 )
 
 
@@ -190,7 +193,8 @@ def _parse_lifetimes(v: dict[str, Any], tunnel_no: int, spec: dict[str, Any]) ->
     p2 = _in_range(tunnel_no, spec, "Phase2LifetimeSeconds", PHASE2_LIFETIME)
     phase1 = PHASE1_LIFETIME_DEFAULT if p1 is None else p1
     phase2 = PHASE2_LIFETIME_DEFAULT if p2 is None else p2
-    if phase2 >= phase1:
+    # AWS's error text, on the rule as aws_rules states it.
+    if phase2_lifetime_violation(phase1, phase2):
         raise bad(
             f"Tunnel {tunnel_no}: Phase2LifetimeSeconds ({phase2}) must be less than "
             f"Phase1LifetimeSeconds ({phase1})"
@@ -199,7 +203,7 @@ def _parse_lifetimes(v: dict[str, Any], tunnel_no: int, spec: dict[str, Any]) ->
     if spec.get("RekeyMarginTimeSeconds") is not None:
         margin = as_int(spec["RekeyMarginTimeSeconds"], "RekeyMarginTimeSeconds")
         # AWS: between 60 s and half of the phase 2 lifetime.
-        if not REKEY_MARGIN_MIN <= margin <= phase2 // 2:
+        if rekey_margin_violation(margin, phase2):
             raise bad(
                 f"Tunnel {tunnel_no}: RekeyMarginTimeSeconds {margin} must be between "
                 f"{REKEY_MARGIN_MIN} and half of Phase2LifetimeSeconds ({phase2 // 2})"
@@ -234,7 +238,7 @@ def _parse_dpd_and_startup(v: dict[str, Any], tunnel_no: int, spec: dict[str, An
             v[key] = spec[name]
     # AWS can only initiate the negotiation itself (startup action "start") with IKEv2.
     ike = v["ike_versions"] or list(IKE_VERSIONS)
-    if v.get("startup_action") == "start" and "ikev2" not in ike:
+    if startup_action_violation(str(v.get("startup_action")), tuple(ike)):
         raise bad(f"Tunnel {tunnel_no}: StartupAction start requires ikev2 in IKEVersions")
     if spec.get("EnableTunnelLifecycleControl") is not None:
         v["lifecycle_control"] = as_bool(
