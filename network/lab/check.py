@@ -139,7 +139,10 @@ def check(
 
 
 def summary(stack: str, target: str, c: Collector, elapsed: float) -> str:
-    """The human-readable report: counts, the matrix, other areas, measurements."""
+    """The human-readable report: counts, the matrix, other areas, measurements, as
+    tables that fit the terminal (network.console)."""
+    from network.console import table, to_text
+
     counts = {
         k: sum(r.outcome == k for r in c.results) for k in ("passed", "failed", "error", "skipped")
     }
@@ -148,39 +151,52 @@ def summary(stack: str, target: str, c: Collector, elapsed: float) -> str:
         f"{counts['failed'] + counts['error']} failed, {counts['skipped']} skipped "
         f"in {elapsed:.1f} s"
     )
-    lines = [head, ""]
+    parts: list[Any] = [head, ""]
     pairs = [r for r in c.results if r.pair]
     if pairs:
-        dcs = sorted({r.pair.split("|")[0] for r in pairs if r.pair})
-        vpcs = sorted({r.pair.split("|")[1] for r in pairs if r.pair})
-        width = max(12, *(len(v) + 2 for v in vpcs))
-        lines.append(
-            "reachability: datacenter host -> VPC host (each cell: ping, TCP, UDP, "
-            "return path, MTU/MSS, unplanned source; allowed exactly as planned)"
+        dcs = sorted({str(r.pair).split("|")[0] for r in pairs})
+        vpcs = sorted({str(r.pair).split("|")[1] for r in pairs})
+        rows = [
+            [d, *(_cell([r for r in pairs if r.pair == f"{d}|{v}"]) for v in vpcs)] for d in dcs
+        ]
+        parts.append(
+            table(
+                "reachability: datacenter host -> VPC host",
+                ["datacenter", *vpcs],
+                rows,
+                note="each cell: ping, TCP, UDP, return path, MTU/MSS, unplanned source; "
+                "allowed exactly as planned",
+                overflow="ellipsis",
+            )
         )
-        lines.append("  " + " " * 12 + "".join(f"{v:<{width}}" for v in vpcs))
-        for d in dcs:
-            row = f"  {d:<12}"
-            for v in vpcs:
-                row += f"{_cell([r for r in pairs if r.pair == f'{d}|{v}']):<{width}}"
-            lines.append(row)
-        lines.append("")
     areas: dict[str, list[Result]] = {}
     for r in c.results:
         if not r.pair:
             areas.setdefault(_area(r), []).append(r)
-    for area, rs in areas.items():
-        lines.append(f"{area:<14} {_cell(rs)}")
+    if areas:
+        parts.append(
+            table("other areas", ["area", "result"], [[a, _cell(rs)] for a, rs in areas.items()])
+        )
     bad = [r for r in c.results if r.outcome in ("failed", "error")]
     if bad:
-        lines += ["", "failures:"]
-        lines += [f"  {r.test}: {r.message[:160]}" for r in bad]
+        parts.append(
+            table("failures", ["test", "message"], [[r.test, r.message[:400]] for r in bad])
+        )
     if c.measures:
-        lines += ["", "measurements:"]
-        for test, name, value in c.measures:
-            shown = f"{value:.2f}" if isinstance(value, float) else str(value)
-            lines.append(f"  {name:<32} {shown:>9}   ({test})")
-    return "\n".join(lines)
+        parts.append(
+            table(
+                "measurements",
+                ["measure", "value", "test"],
+                [
+                    [name, f"{value:.2f}" if isinstance(value, float) else str(value), test]
+                    for test, name, value in c.measures
+                ],
+            )
+        )
+    spaced: list[Any] = []
+    for part in parts:
+        spaced += [part, ""] if not isinstance(part, str) else [part]
+    return to_text(spaced).rstrip("\n")
 
 
 def _area(r: Result) -> str:

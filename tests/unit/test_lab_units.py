@@ -273,10 +273,14 @@ def test_check_summary_matrix() -> None:
             ),
         ]
     )
-    text = summary("dev", "the local lab", c, 1.0)
-    assert "dc1         FAIL (1/2)" in text
-    assert "bgp            pass (1/1)" in text
-    assert "test_tcp[dc1->app]: tcp/22 dropped" in text
+    lines = summary("dev", "the local lab", c, 1.0).splitlines()
+
+    def row(*words: str) -> bool:
+        return any(all(w in line.split("  ") or w in line for w in words) for line in lines)
+
+    assert any(line.split()[:1] == ["dc1"] and "FAIL (1/2)" in line for line in lines)
+    assert any(line.split()[:1] == ["bgp"] and "pass (1/1)" in line for line in lines)
+    assert row("test_tcp[dc1->app]", "tcp/22 dropped")
 
 
 def test_admitted_reads_refusals_as_past_the_security_groups() -> None:
@@ -352,3 +356,19 @@ def test_without_root_the_lab_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     missing = system.missing_requirements()
     assert missing[0].startswith("the lab needs root")
     assert any("vtysh is missing (Debian package frr)" in m for m in missing)
+
+
+def test_the_check_matrix_fits_the_terminal_and_names_every_cell() -> None:
+    from network.lab.check import Collector, Result, summary
+
+    c = Collector()
+    c.results = [
+        Result("test_ping[dc1->app]", "passed", "dc1|app", 0.1),
+        Result("test_tcp[dc1->data]", "failed", "dc1|data", 0.1, "refused " * 40),
+        Result("test_bgp_established[x]", "passed", None, 0.1),
+    ]
+    c.measures = [("test_transfer", "transfer during failover", 6.35)]
+    text = summary("dev", "the lab", c, 12.3)
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "pass (1/1)" in text and "FAIL (1/1)" in text and "6.35" in text
+    assert "1 failed" in text.splitlines()[0]
