@@ -73,6 +73,7 @@ class RouteExpectation:
     destination: str
     target: str  # vgw-/tgw- id (VPC table), or the connection's name (TGW table)
     connection: str = ""  # the connection whose attachment must carry it (TGW)
+    gateway: str = ""  # the VGW's or TGW's name in the stack
 
 
 def _vgw_expectations(out: StackOutputs, conns: list[Connection]) -> list[RouteExpectation]:
@@ -86,7 +87,9 @@ def _vgw_expectations(out: StackOutputs, conns: list[Connection]) -> list[RouteE
                 continue
             for tier, table_id in sorted(tables.items()):
                 exp += [
-                    RouteExpectation(table_id, f"vpc {vpc}/{tier}", "vpc", p, c.gateway["id"])
+                    RouteExpectation(
+                        table_id, f"vpc {vpc}/{tier}", "vpc", p, c.gateway["id"], c.name, gw_name
+                    )
                     for p in c.announce
                 ]
     return exp
@@ -104,7 +107,9 @@ def _vpc_tgw_expectations(out: StackOutputs, dc_prefixes: set[str]) -> list[Rout
             if kind != "tgw" or cidr not in dc_prefixes or name not in gateways:
                 continue
             exp += [
-                RouteExpectation(t, f"vpc {vpc}/{tier}", "vpc", cidr, gateways[name]["id"])
+                RouteExpectation(
+                    t, f"vpc {vpc}/{tier}", "vpc", cidr, gateways[name]["id"], gateway=name
+                )
                 for tier, t in sorted(tables.items())
             ]
     return exp
@@ -122,7 +127,9 @@ def _tgw_expectations(out: StackOutputs, conns: list[Connection]) -> list[RouteE
                 ):
                     continue
                 exp += [
-                    RouteExpectation(rt["id"], f"tgw {gw_name}/{rt_name}", "tgw", p, c.name, c.name)
+                    RouteExpectation(
+                        rt["id"], f"tgw {gw_name}/{rt_name}", "tgw", p, c.name, c.name, gw_name
+                    )
                     for p in c.announce
                 ]
     return exp

@@ -187,6 +187,8 @@ def _area(r: Result) -> str:
     name = r.test.split("[")[0]
     if r.module.endswith("failover.py"):
         return "failover"
+    if r.module.endswith("aws_view.py"):
+        return "aws view"
     if "prefix" in name or "learns" in name:
         return "routes"
     if "bgp" in name:
