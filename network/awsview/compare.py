@@ -93,7 +93,8 @@ def route_problems(
                 continue
         routes = [r for r in view.routes[e.table_id] if r.destination == e.destination]
         if not routes:
-            problems.append(f"{e.table} ({e.table_id}): no route to {e.destination}")
+            cut = " among the first routes AWS returned" if e.table_id in view.truncated else ""
+            problems.append(f"{e.table} ({e.table_id}): no route to {e.destination}{cut}")
             continue
         good = [r for r in routes if target in r.targets]
         if not good:

@@ -46,6 +46,7 @@ class AwsView:
     attachments: dict[str, str] = field(default_factory=dict)  # vpn id -> TGW attachment
     routes: dict[str, tuple[TableRoute, ...]] = field(default_factory=dict)  # table -> routes
     missing: tuple[str, ...] = ()  # connections or tables AWS does not know
+    truncated: tuple[str, ...] = ()  # TGW tables with more routes than one search returns
 
     def tunnel(self, vpn_id: str, outside_ip: str) -> TunnelTelemetry | None:
         return next((t for t in self.telemetry.get(vpn_id, ()) if t.outside_ip == outside_ip), None)

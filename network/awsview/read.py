@@ -124,10 +124,14 @@ def read_vpc_routes(ec2: Any, table_ids: Iterable[str]) -> tuple[dict[str, Any],
     return out, missing
 
 
-def read_tgw_routes(ec2: Any, table_ids: Iterable[str]) -> tuple[dict[str, Any], list[str]]:
-    """TGW route table id -> its static and propagated routes; unknown ids."""
+def read_tgw_routes(
+    ec2: Any, table_ids: Iterable[str]
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """TGW route table id -> its static and propagated routes; unknown ids; the ids
+    whose routes AWS cut at ``TGW_SEARCH_MAX`` (``AdditionalRoutesAvailable``)."""
     out: dict[str, tuple[TableRoute, ...]] = {}
     missing: list[str] = []
+    truncated: list[str] = []
     for table_id in sorted(set(table_ids)):
         try:
             answer = ec2.search_transit_gateway_routes(
@@ -140,6 +144,8 @@ def read_tgw_routes(ec2: Any, table_ids: Iterable[str]) -> tuple[dict[str, Any],
                 missing.append(table_id)
                 continue
             raise
+        if answer.get("AdditionalRoutesAvailable"):
+            truncated.append(table_id)
         out[table_id] = tuple(
             TableRoute(
                 table_id,
@@ -154,7 +160,7 @@ def read_tgw_routes(ec2: Any, table_ids: Iterable[str]) -> tuple[dict[str, Any],
             )
             for r in answer.get("Routes", [])
         )
-    return out, missing
+    return out, missing, truncated
 
 
 def read_view(
@@ -167,12 +173,13 @@ def read_view(
     vpn_ids = list(vpn_ids)
     telemetry, gone = read_telemetry(ec2, vpn_ids)
     vpc, gone_vpc = read_vpc_routes(ec2, vpc_tables)
-    tgw, gone_tgw = read_tgw_routes(ec2, tgw_tables)
+    tgw, gone_tgw, truncated = read_tgw_routes(ec2, tgw_tables)
     return AwsView(
         telemetry=telemetry,
         attachments=read_attachments(ec2, [v for v in vpn_ids if v in telemetry]),
         routes={**vpc, **tgw},
         missing=tuple(gone + gone_vpc + gone_tgw),
+        truncated=tuple(truncated),
     )
 
 
@@ -182,12 +189,14 @@ def merge(views: Iterable[AwsView]) -> AwsView:
     attachments: dict[str, str] = {}
     routes: dict[str, tuple[TableRoute, ...]] = {}
     missing: list[str] = []
+    truncated: list[str] = []
     for v in views:
         telemetry.update(v.telemetry)
         attachments.update(v.attachments)
         routes.update(v.routes)
         missing += v.missing
-    return AwsView(telemetry, attachments, routes, tuple(missing))
+        truncated += v.truncated
+    return AwsView(telemetry, attachments, routes, tuple(missing), tuple(truncated))
 
 
 def read_stack(out: StackOutputs, client: Callable[[str], Any]) -> AwsView:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,12 @@ def register(sub: Any) -> None:
     )
     chk.add_argument(
         "--quick", action="store_true", help="skip the failover tests (the lab's destructive tests)"
+    )
+    chk.add_argument(
+        "--aws-profile",
+        default=None,
+        help="AWS profile for reading AWS's own view of the tunnels with --inventory "
+        "(read-only; default: AWS_PROFILE, then boto3's chain; see docs/awsview.md)",
     )
     chk.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     chk.set_defaults(func=run_check)
@@ -173,6 +180,10 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     from network.lab.check import check
+
+    if args.aws_profile:
+        # boto3 reads it; the suite runs in this process (network/lab/awscheck.py)
+        os.environ["AWS_PROFILE"] = args.aws_profile
 
     return check(
         args.stack,
