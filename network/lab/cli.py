@@ -60,6 +60,16 @@ def register(sub: Any) -> None:
     p.add_argument("--stack", default="dev")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=run_status)
+    p = verbs.add_parser(
+        "ssh",
+        help="run sshd in the lab's router and host namespaces; write an ssh:// inventory",
+        description="For the nightly's path on the lab: sshd per namespace (own key, config, "
+        "pid file), a per-lab key pair and known_hosts; prints the inventory to pass to "
+        "`crossnet check --inventory`. --stop stops them (by PID).",
+    )
+    p.add_argument("--stack", default="dev")
+    p.add_argument("--stop", action="store_true", help="stop the lab's sshd processes")
+    p.set_defaults(func=run_ssh)
 
     chk = sub.add_parser(
         "check",
@@ -176,6 +186,22 @@ def run_status(args: argparse.Namespace) -> int:
         print(f"note: {note}")
     print(f"logs: {s['logs']}")
     return 0 if s["ready"] and running == len(s["processes"]) else 1
+
+
+def run_ssh(args: argparse.Namespace) -> int:
+    from network.lab.runtime import open_lab
+    from network.lab.ssh import start_sshd, stop_sshd
+
+    rt = open_lab(args.stack)
+    if args.stop:
+        for note in stop_sshd(rt):
+            print(note)
+        print(f"sshd of the lab of {args.stack!r} stopped")
+        return 0
+    path = start_sshd(rt)
+    print(f"sshd in {len(rt.lab.routers) + len(rt.lab.hosts)} namespaces; inventory: {path}")
+    print(f"crossnet check --stack {args.stack} --inventory {path} --outputs {rt.state.outputs}")
+    return 0
 
 
 def run_check(args: argparse.Namespace) -> int:

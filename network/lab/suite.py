@@ -73,8 +73,19 @@ class Env:
         return self._hosts[target]
 
     def run(self, target: str, command: str, timeout: float = 20) -> Any:
-        """A shell command on a target, bounded by `timeout` seconds."""
-        return self.host(target).run(f"timeout -k 2 {timeout:g} sh -c {shlex.quote(command)}")
+        """A shell command on a target, bounded by `timeout` seconds.
+
+        An ssh:// target that cannot be reached (no route, timeout, wrong key, host key
+        mismatch: ssh's exit 255, which testinfra raises as RuntimeError) fails the
+        test with ssh's own one-line reason, not a traceback.
+        """
+        cmd = f"timeout -k 2 {timeout:g} sh -c {shlex.quote(command)}"
+        try:
+            return self.host(target).run(cmd)
+        except RuntimeError as e:
+            if not target.startswith("ssh://"):
+                raise
+            pytest.fail(f"{target}: ssh failed: {ssh_reason(e)}", pytrace=False)
 
     def agent(self, target: str, *args: str, timeout: float = 20) -> dict[str, Any]:
         """network/lab/agent.py on a target (sent inline: real hosts need only python3)."""
@@ -153,6 +164,16 @@ class Env:
         if not self.is_lab:
             pytest.skip(f"lab only: {why}")
         return self.lab
+
+
+def ssh_reason(e: RuntimeError) -> str:
+    """The line of ssh's stderr that says why (testinfra raises its CommandResult)."""
+    result = e.args[0] if e.args else None
+    text = str(getattr(result, "stderr", "") or result or "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    keys = ("verification failed", "Permission denied", "timed out", "refused", "unreachable")
+    chosen = next((ln for ln in lines if any(k in ln for k in keys)), lines[-1] if lines else "")
+    return (chosen or "exit 255, no message")[:200]
 
 
 def admitted(result: dict[str, Any]) -> bool:

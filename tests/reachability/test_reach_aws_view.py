@@ -5,7 +5,8 @@ and ``SearchTransitGatewayRoutes`` (network/awsview). Offline, the lab's AWS sid
 reports what it runs into the emulator rebuilt from the stack's state, so AWS's view
 follows the lab; on real hosts, AWS is read with the user's profile (``--aws-profile``
 or ``AWS_PROFILE``; read-only, docs/awsview.md). An inventory with ``aws_view: false``
-skips this module, saying so.
+skips this module, saying so; ``aws_view: offline`` (the lab's inventory over SSH) reads
+the emulator following the lab.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from network.lab.vici import ViciError
 
 @pytest.fixture(scope="module")
 def aws(env: Env) -> Iterator[AwsSide]:
-    if env.is_lab:
+    if env.is_lab or env.inventory.get("aws_view") == "offline":
+        # the lab (its own inventory, or over SSH): the emulator following the lab
         from network.awsview.offline import OfflineAws
 
         try:
