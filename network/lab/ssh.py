@@ -96,18 +96,21 @@ def _sshd_config(d: Path, t: SshTarget) -> str:
     )
 
 
-def client_config(
-    d: Path, ts: list[SshTarget], identity: Path, known_hosts: Path, proxy: bool = True
-) -> str:
-    """The runner's ssh_config: per host how to reach it, then the bounded defaults."""
+def client_config(control_dir: Path, ts: list[SshTarget], identity: Path, known_hosts: Path) -> str:
+    """The runner's ssh_config: per host how to reach it, then the bounded defaults.
+
+    ``control_dir`` holds the multiplexing sockets: a master connection is reused
+    without authenticating again, so a config with another key or known_hosts needs
+    its own directory (or the old master answers for up to ``ControlPersist``).
+    """
     lines: list[str] = []
     for t in ts:
-        lines += [f"Host {t.address}", f"  Port {PORT}"]
-        if proxy:
-            lines.append(
-                f"  ProxyCommand ip netns exec {t.ns} socat -T 60 STDIO "
-                f"TCP:%h:%p,connect-timeout={CONNECT_TIMEOUT}"
-            )
+        lines += [
+            f"Host {t.address}",
+            f"  Port {PORT}",
+            f"  ProxyCommand ip netns exec {t.ns} socat -T 60 STDIO "
+            f"TCP:%h:%p,connect-timeout={CONNECT_TIMEOUT}",
+        ]
     lines += [
         "Host *",
         "  User root",
@@ -125,7 +128,7 @@ def client_config(
         "  ServerAliveCountMax 3",
         "  LogLevel ERROR",
         # testinfra asks for ControlMaster/ControlPersist; the socket is the lab's own
-        f"  ControlPath {d / 'run' / 'cm-%C'}",
+        f"  ControlPath {control_dir / 'cm-%C'}",
         "",
     ]
     return "\n".join(lines)
@@ -205,7 +208,11 @@ def start_sshd(rt: Running) -> Path:
         stop(procs)
         raise
     _private(d / "known_hosts", "\n".join(known) + "\n")
-    _private(d / "ssh_config", client_config(d, ts, d / "id_ed25519", d / "known_hosts"))
+    # sockets under /run/cxlab/<stack>/ (a unix socket's path is at most ~104 bytes)
+    control = rt.run_dir("ssh")
+    control.mkdir(parents=True, exist_ok=True, mode=0o700)
+    config = client_config(control, ts, d / "id_ed25519", d / "known_hosts")
+    _private(d / "ssh_config", config)
     path = d / "inventory.yaml"
     text = "# the lab's inventory over SSH, written by `crossnet lab ssh`\n"
     path.write_text(text + yaml.safe_dump(ssh_inventory(rt, d, ts), sort_keys=False))

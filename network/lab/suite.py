@@ -154,16 +154,28 @@ class Env:
         if own.get("uri"):
             cmd += f" --uri {own['uri']}"
         r = self.run(router["target"], cmd)
+        if r.rc != 0 and not r.stdout.strip():
+            _daemon_failed(router["target"], "swanctl --list-sas", r)
         return sa_summary(parse_swanctl_raw(r.stdout))
 
     def vtysh_json(self, target: str, vtysh: str, command: str) -> Any:
         r = self.run(target, f"{vtysh} -c {shlex.quote(command)}")
-        return parse_json(r.stdout)
+        data = parse_json(r.stdout)
+        if data is None and r.rc != 0:
+            _daemon_failed(target, f"vtysh -c '{command}'", r)
+        return data
 
     def need_lab(self, why: str) -> Any:
         if not self.is_lab:
             pytest.skip(f"lab only: {why}")
         return self.lab
+
+
+def _daemon_failed(target: str, what: str, r: Any) -> None:
+    """A daemon that does not answer (down, socket gone): its tool's own words, at once."""
+    text = f"{r.stderr}\n{r.stdout}".strip().splitlines()
+    said = text[-1].strip() if text else f"exit {r.rc}"
+    pytest.fail(f"{target}: {what} failed (exit {r.rc}): {said[:200]}", pytrace=False)
 
 
 def ssh_reason(e: RuntimeError) -> str:
