@@ -173,18 +173,23 @@ class Env:
 
 def _daemon_failed(target: str, what: str, r: Any) -> None:
     """A daemon that does not answer (down, socket gone): its tool's own words, at once."""
-    text = f"{r.stderr}\n{r.stdout}".strip().splitlines()
-    said = text[-1].strip() if text else f"exit {r.rc}"
+    text = [ln.strip() for ln in f"{r.stderr}\n{r.stdout}".splitlines() if ln.strip()]
+    # swanctl prints its usage after the reason: the reason is the line that failed
+    why = [ln for ln in text if "fail" in ln.lower() or "error" in ln.lower()]
+    said = (why or text or [f"exit {r.rc}"])[0]
     pytest.fail(f"{target}: {what} failed (exit {r.rc}): {said[:200]}", pytrace=False)
 
 
 def ssh_reason(e: RuntimeError) -> str:
     """The line of ssh's stderr that says why (testinfra raises its CommandResult)."""
-    result = e.args[0] if e.args else None
-    text = str(getattr(result, "stderr", "") or result or "")
+    result: Any = e.args[0] if e.args else ""
+    text = str(result.stderr or "") if hasattr(result, "stderr") else str(result)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # a jump host's (ProxyCommand's) own error first: socat logs "... socat[pid] E <why>"
+    proxy = [ln.split(" E ", 1)[1] for ln in lines if "socat[" in ln and " E " in ln]
     keys = ("verification failed", "Permission denied", "timed out", "refused", "unreachable")
-    chosen = next((ln for ln in lines if any(k in ln for k in keys)), lines[-1] if lines else "")
+    said = [ln for ln in lines if any(k in ln for k in keys)]
+    chosen = (proxy or said or lines[-1:] or [""])[0]
     return (chosen or "exit 255, no message")[:200]
 
 
