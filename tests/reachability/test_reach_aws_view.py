@@ -44,7 +44,11 @@ def aws(env: Env) -> Iterator[AwsSide]:
         return
     if env.inventory.get("aws_view") is False:
         pytest.skip("aws_view: false in the inventory")
-    yield AwsSide(env, real_client(), offline=False)
+    try:
+        client = real_client()
+    except Exception as e:  # botocore: a profile that does not exist, say
+        pytest.fail(f"AWS's view: {describe(e)} (--aws-profile / AWS_PROFILE)")
+    yield AwsSide(env, client, offline=False)
 
 
 def _view(aws: AwsSide, refresh: bool = False) -> AwsView:

@@ -153,3 +153,21 @@ def test_no_state_is_a_clean_error(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path))
     with pytest.raises(OfflineAwsError, match="crossnet up --stack dev"):
         OfflineAws("dev").start()
+
+
+def test_the_real_client_is_bounded_and_a_bad_profile_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from network.lab.awscheck import AWS_CONNECT_TIMEOUT, AWS_READ_TIMEOUT, describe, real_client
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    ec2 = real_client()("eu-west-1")
+    assert ec2.meta.region_name == "eu-west-1"
+    assert ec2.meta.config.connect_timeout == AWS_CONNECT_TIMEOUT
+    assert ec2.meta.config.read_timeout == AWS_READ_TIMEOUT
+    with pytest.raises(Exception) as err:
+        real_client("crossnet-no-such-profile")
+    assert "crossnet-no-such-profile" in describe(err.value)
+    assert "\n" not in describe(err.value)
