@@ -190,6 +190,10 @@ def ssh_reason(e: RuntimeError) -> str:
     keys = ("verification failed", "Permission denied", "timed out", "refused", "unreachable")
     said = [ln for ln in lines if any(k in ln for k in keys)]
     chosen = (proxy or said or lines[-1:] or [""])[0]
+    if "kex_exchange_identification" in chosen:
+        # With ControlPersist, ssh sends a ProxyCommand's stderr to /dev/null: all that
+        # is left of a jump that could not connect is the connection closing at once.
+        chosen += " (closed before SSH began: host unreachable through the jump, or no sshd)"
     return (chosen or "exit 255, no message")[:200]
 
 

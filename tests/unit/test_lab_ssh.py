@@ -91,6 +91,10 @@ class _Result:
             " to host\nkex_exchange_identification: Connection closed by remote host",
             "connect(5, AF=2 10.128.0.250:2222, 16): No route to host",
         ),
+        (
+            "kex_exchange_identification: Connection closed by remote host",
+            "host unreachable through the jump",
+        ),
         ("", "exit 255, no message"),
     ],
 )
