@@ -23,10 +23,14 @@ types: setup
 # datacenters, four routers, a transit gateway with ECMP) and on hybrid (a
 # VGW and a TGW, IKEv1 with static routing over two prefixes, 192.168/16
 # datacenters filling their address space). About 1, 1.5 and 2.5 minutes.
+# Then the nightly's path on dev's lab: `crossnet check --inventory` over SSH, and the
+# failures a nightly meets (docs/lab.md, "The nightly over SSH"); about 25 s.
+NOT_AGAIN := not test_reach_lifecycle and not test_reach_ssh_nightly
 test: lint types
 	$(VENV)/pytest
-	$(VENV)/pytest -q tests/reachability --crossnet-stack prod -m lab -k "not test_reach_lifecycle"
-	$(VENV)/pytest -q tests/reachability --crossnet-stack hybrid -m lab -k "not test_reach_lifecycle"
+	$(VENV)/pytest -q tests/reachability/test_reach_ssh_nightly.py --crossnet-stack dev
+	$(VENV)/pytest -q tests/reachability --crossnet-stack prod -m lab -k "$(NOT_AGAIN)"
+	$(VENV)/pytest -q tests/reachability --crossnet-stack hybrid -m lab -k "$(NOT_AGAIN)"
 
 unit: setup
 	$(VENV)/pytest tests/unit tests/golden -q

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up everything crossnet needs on a fresh machine: a virtualenv with the
 # Python dependencies and, when run as root, the lab's Debian packages
-# (strongSwan with userspace IPsec, FRR, nftables, graphviz).
+# (strongSwan with userspace IPsec, FRR, nftables, graphviz; OpenSSH's sshd and sudo
+# for the nightly's SSH path on the lab).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.
 fi
 
 PKGS="strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
-      frr iputils-ping iproute2 nftables procps socat graphviz"
+      frr iputils-ping iproute2 nftables procps socat graphviz openssh-server openssh-client sudo"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

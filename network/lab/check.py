@@ -20,7 +20,11 @@ from network.state import PROJECT_DIR, state_dir
 SUITE = PROJECT_DIR / "tests" / "reachability"
 DESTRUCTIVE = SUITE / "test_reach_failover.py"
 # The lab tool's own tests (pure units, its life cycle): not about the network.
-NOT_CHECKS = (SUITE / "test_reach_units.py", SUITE / "test_reach_lifecycle.py")
+NOT_CHECKS = (
+    SUITE / "test_reach_units.py",
+    SUITE / "test_reach_lifecycle.py",
+    SUITE / "test_reach_ssh_nightly.py",  # runs `crossnet check` itself
+)
 
 
 @dataclass
@@ -203,6 +207,8 @@ def _area(r: Result) -> str:
     name = r.test.split("[")[0]
     if r.module.endswith("failover.py"):
         return "failover"
+    if r.module.endswith("aws_view.py"):
+        return "aws view"
     if "prefix" in name or "learns" in name:
         return "routes"
     if "bgp" in name:

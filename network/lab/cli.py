@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,16 @@ def register(sub: Any) -> None:
     p.add_argument("--stack", default="dev")
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=run_status)
+    p = verbs.add_parser(
+        "ssh",
+        help="run sshd in the lab's router and host namespaces; write an ssh:// inventory",
+        description="For the nightly's path on the lab: sshd per namespace (own key, config, "
+        "pid file), a per-lab key pair and known_hosts; prints the inventory to pass to "
+        "`crossnet check --inventory`. --stop stops them (by PID).",
+    )
+    p.add_argument("--stack", default="dev")
+    p.add_argument("--stop", action="store_true", help="stop the lab's sshd processes")
+    p.set_defaults(func=run_ssh)
 
     chk = sub.add_parser(
         "check",
@@ -88,6 +99,12 @@ def register(sub: Any) -> None:
     )
     chk.add_argument(
         "--quick", action="store_true", help="skip the failover tests (the lab's destructive tests)"
+    )
+    chk.add_argument(
+        "--aws-profile",
+        default=None,
+        help="AWS profile for reading AWS's own view of the tunnels with --inventory "
+        "(read-only; default: AWS_PROFILE, then boto3's chain; see docs/awsview.md)",
     )
     chk.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     chk.set_defaults(func=run_check)
@@ -171,8 +188,28 @@ def run_status(args: argparse.Namespace) -> int:
     return 0 if s["ready"] and running == len(s["processes"]) else 1
 
 
+def run_ssh(args: argparse.Namespace) -> int:
+    from network.lab.runtime import open_lab
+    from network.lab.ssh import start_sshd, stop_sshd
+
+    rt = open_lab(args.stack)
+    if args.stop:
+        for note in stop_sshd(rt):
+            print(note)
+        print(f"sshd of the lab of {args.stack!r} stopped")
+        return 0
+    path = start_sshd(rt)
+    print(f"sshd in {len(rt.lab.routers) + len(rt.lab.hosts)} namespaces; inventory: {path}")
+    print(f"crossnet check --stack {args.stack} --inventory {path} --outputs {rt.state.outputs}")
+    return 0
+
+
 def run_check(args: argparse.Namespace) -> int:
     from network.lab.check import check
+
+    if args.aws_profile:
+        # boto3 reads it; the suite runs in this process (network/lab/awscheck.py)
+        os.environ["AWS_PROFILE"] = args.aws_profile
 
     return check(
         args.stack,

@@ -73,8 +73,19 @@ class Env:
         return self._hosts[target]
 
     def run(self, target: str, command: str, timeout: float = 20) -> Any:
-        """A shell command on a target, bounded by `timeout` seconds."""
-        return self.host(target).run(f"timeout -k 2 {timeout:g} sh -c {shlex.quote(command)}")
+        """A shell command on a target, bounded by `timeout` seconds.
+
+        An ssh:// target that cannot be reached (no route, timeout, wrong key, host key
+        mismatch: ssh's exit 255, which testinfra raises as RuntimeError) fails the
+        test with ssh's own one-line reason, not a traceback.
+        """
+        cmd = f"timeout -k 2 {timeout:g} sh -c {shlex.quote(command)}"
+        try:
+            return self.host(target).run(cmd)
+        except RuntimeError as e:
+            if not target.startswith("ssh://"):
+                raise
+            pytest.fail(f"{target}: ssh failed: {ssh_reason(e)}", pytrace=False)
 
     def agent(self, target: str, *args: str, timeout: float = 20) -> dict[str, Any]:
         """network/lab/agent.py on a target (sent inline: real hosts need only python3)."""
@@ -143,16 +154,47 @@ class Env:
         if own.get("uri"):
             cmd += f" --uri {own['uri']}"
         r = self.run(router["target"], cmd)
+        if r.rc != 0 and not r.stdout.strip():
+            _daemon_failed(router["target"], "swanctl --list-sas", r)
         return sa_summary(parse_swanctl_raw(r.stdout))
 
     def vtysh_json(self, target: str, vtysh: str, command: str) -> Any:
         r = self.run(target, f"{vtysh} -c {shlex.quote(command)}")
-        return parse_json(r.stdout)
+        data = parse_json(r.stdout)
+        if data is None and r.rc != 0:
+            _daemon_failed(target, f"vtysh -c '{command}'", r)
+        return data
 
     def need_lab(self, why: str) -> Any:
         if not self.is_lab:
             pytest.skip(f"lab only: {why}")
         return self.lab
+
+
+def _daemon_failed(target: str, what: str, r: Any) -> None:
+    """A daemon that does not answer (down, socket gone): its tool's own words, at once."""
+    text = [ln.strip() for ln in f"{r.stderr}\n{r.stdout}".splitlines() if ln.strip()]
+    # swanctl prints its usage after the reason: the reason is the line that failed
+    why = [ln for ln in text if "fail" in ln.lower() or "error" in ln.lower()]
+    said = (why or text or [f"exit {r.rc}"])[0]
+    pytest.fail(f"{target}: {what} failed (exit {r.rc}): {said[:200]}", pytrace=False)
+
+
+def ssh_reason(e: RuntimeError) -> str:
+    """The line of ssh's stderr that says why (testinfra raises its CommandResult)."""
+    result: Any = e.args[0] if e.args else ""
+    text = str(result.stderr or "") if hasattr(result, "stderr") else str(result)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # a jump host's (ProxyCommand's) own error first: socat logs "... socat[pid] E <why>"
+    proxy = [ln.split(" E ", 1)[1] for ln in lines if "socat[" in ln and " E " in ln]
+    keys = ("verification failed", "Permission denied", "timed out", "refused", "unreachable")
+    said = [ln for ln in lines if any(k in ln for k in keys)]
+    chosen = (proxy or said or lines[-1:] or [""])[0]
+    if "kex_exchange_identification" in chosen:
+        # With ControlPersist, ssh sends a ProxyCommand's stderr to /dev/null: all that
+        # is left of a jump that could not connect is the connection closing at once.
+        chosen += " (closed before SSH began: host unreachable through the jump, or no sshd)"
+    return (chosen or "exit 255, no message")[:200]
 
 
 def admitted(result: dict[str, Any]) -> bool:
