@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from network.lab.batch import Failed, Job, Stages, run_groups, safe
+from network.lab.batch import MAX_WORKERS, SSH_WORKERS, Failed, Job, Stages, run_groups, safe
 from network.lab.suite import Env, admitted, record
 from network.lab.topology import expected_flows
 
@@ -190,7 +190,8 @@ def pair_probes(env: Env, listeners: Any, request: pytest.FixtureRequest) -> dic
     ]
     unique = list(dict.fromkeys(pairs))
     out: dict[str, dict[str, Any]] = {f"{d}|{v}": {} for d, v in unique}
-    for res in run_groups(_groups(env, unique)).values():
+    workers = MAX_WORKERS if env.is_lab else SSH_WORKERS
+    for res in run_groups(_groups(env, unique), workers).values():
         for key, value in res.items():
             if key in ("unplanned", "transfers"):
                 for pair_key, result in value.items():
