@@ -52,6 +52,12 @@ def register(sub: Any) -> None:
         action="store_true",
         help="leave a lab that failed to converge running, for inspection",
     )
+    p.add_argument(
+        "--timings",
+        action="store_true",
+        help="print when each step finished: namespaces, each kind of daemon started, "
+        "each tunnel end's SAs, each BGP session, each router's prefixes",
+    )
     p.set_defaults(func=run_up)
     p = verbs.add_parser("down", help="stop the lab's processes and remove its namespaces")
     p.add_argument("--stack", default="dev")
@@ -142,7 +148,38 @@ def run_up(args: argparse.Namespace) -> int:
         print(f"  note: {note}")
     print(f"  inventory: {inventory_path(args.stack)}")
     print(f"  logs:      {lab_dir(args.stack) / 'logs'}")
+    if getattr(args, "timings", False):
+        print(timings_table(args.stack, t))
     return 0
+
+
+_STEPS = {
+    "network": "namespaces and links",
+    "configs": "config files written",
+    "charons": "charons started (one per tunnel end)",
+    "tuns": "their TUNs moved",
+    "frr": "FRR started (zebra, bgpd, staticd)",
+    "connections": "connections loaded",
+    "hosts": "hosts and listeners",
+}
+
+
+def timings_table(stack: str, timings: dict[str, float]) -> str:
+    """`lab up --timings`: seconds since `lab up` began, each step and each item."""
+    from network.lab import timeline
+
+    lines = ["", "timings (seconds after the bring-up began):"]
+    for key, value in timings.items():
+        if key in _STEPS or (not key.endswith("_ready") and key != "up"):
+            lines.append(f"  {value:6.2f}  {_STEPS.get(key, key)}")
+    items = timeline.load(stack)
+    for name, value in sorted(items.items(), key=lambda kv: kv[1] or 1e9):
+        shown = f"{value:6.2f}" if isinstance(value, (int, float)) else "   n/a"
+        lines.append(f"  {shown}  {name}")
+    lines.append(
+        f"  {timings.get('up', 0):6.2f}  lab up done (converged, state and inventory written)"
+    )
+    return "\n".join(lines)
 
 
 def run_down(args: argparse.Namespace) -> int:

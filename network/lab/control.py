@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from network.lab import aws
+from network.lab import aws, timeline
 from network.lab.daemons import Say, bring_up
 from network.lab.inventory import write_inventory
 from network.lab.readiness import wait_ready
@@ -137,9 +137,16 @@ def up(
         write_state(state)
         rt = Running(lab, state)
         try:
+            t_bring = time.time()
             bring_up(rt, rendered, aws.TIMERS[timers], say)
             say(f"waiting for tunnels, BGP and routes (at most {wait:g} s)")
-            rt.state.timings.update(wait_ready(rt, wait))
+            # Every item timed, all daemons read at once and often; then the
+            # readiness check proper (at once, or with its diagnosis).
+            t_wait = time.time()
+            items = timeline.watch(rt, wait, t0=t_bring)
+            timeline.save(rt, items)
+            checked = wait_ready(rt, wait)
+            rt.state.timings.update(timeline.phases(items, t_wait - t_bring) or checked)
         except BaseException:
             if not keep:
                 _teardown(rt.state, _quiet)

@@ -58,33 +58,74 @@ def _wait(flow: Flow, what: str, down: frozenset[str], seconds: float) -> float:
         pytest.fail(str(e))
 
 
+@pytest.fixture(scope="module")
+def silent_failure(flow: Flow, behaviour_timers: float) -> dict[str, Any]:
+    """One silent path failure of the flow's tunnel, measured by both tests that need one.
+
+    A 50 ms ping and a 64 MiB transfer run across it: the cut comes once the
+    transfer is under way on the tunnel; the path is restored once traffic has
+    moved and the transfer has ended, then traffic must come back.
+    """
+    out: dict[str, Any] = {}
+    try:
+        flow.wait("before the failure", frozenset(), 30)
+    except LabError as e:
+        return {"error": str(e)}
+    pinger = flow.pinger().start()
+    # Each socket operation may wait out the whole outage (TCP's retransmissions back off).
+    argv = flow.send_argv(TRANSFER, timeout=2 * flow.silent_bound + 30)
+    proc: subprocess.Popen[str] | None = None
+    try:
+        time.sleep(0.2)
+        out["t0"] = time.time()
+        out["tx_before"] = flow.tunnel_tx()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        time.sleep(0.3)
+        out["t_cut"] = time.time()
+        faults.cut_path(flow.rt, flow.tunnel)
+        out["carried"] = flow.tunnel_tx() - out["tx_before"]
+        try:
+            out["t_moved"] = flow.wait(
+                f"failover off {flow.tunnel}", frozenset({flow.tunnel}), flow.silent_bound + 10
+            )
+        except LabError as e:
+            out["moved error"] = str(e)
+        transfer, _ = proc.communicate(timeout=4 * flow.silent_bound + 120)
+        out["transfer"] = transfer
+        # Still cut: are both ends routing around the tunnel? (Names the culprit of
+        # a transfer that never resumed: a tunnel interface left up without its SA.)
+        out["cut_state"] = flow.converged(frozenset({flow.tunnel}))
+        out["t_restore"] = time.time()
+        faults.restore_path(flow.rt, flow.tunnel)
+        try:
+            out["t_back"] = flow.wait(f"failback to {flow.tunnel}", frozenset(), 60)
+        except LabError as e:
+            out["back error"] = str(e)
+        time.sleep(0.5)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        faults.restore_path(flow.rt, flow.tunnel)
+        pinger.stop()
+    out["pinger"] = pinger
+    return out
+
+
 def test_silent_path_failure_fails_over_and_back(
-    flow: Flow, behaviour_timers: float, request: pytest.FixtureRequest
+    flow: Flow, silent_failure: dict[str, Any], request: pytest.FixtureRequest
 ) -> None:
     """The internet path of the active tunnel drops everything; BGP's hold timer moves
     traffic to the other tunnel within the bound; restoring the path brings it back."""
-    _wait(flow, "before the failure", frozenset(), 30)
-    pinger = flow.pinger().start()
-    try:
-        time.sleep(0.5)
-        t_cut = time.time()
-        faults.cut_path(flow.rt, flow.tunnel)
-        t_moved = _wait(
-            flow, f"failover off {flow.tunnel}", frozenset({flow.tunnel}), flow.silent_bound + 10
-        )
-        time.sleep(0.5)
-        t_restore = time.time()
-        faults.restore_path(flow.rt, flow.tunnel)
-        t_back = _wait(flow, f"failback to {flow.tunnel}", frozenset(), 60)
-        time.sleep(0.5)
-    finally:
-        faults.restore_path(flow.rt, flow.tunnel)
-        pinger.stop()
-    outage = faults.outage(pinger, t_cut, t_moved + 0.5)
+    f = silent_failure
+    for key in ("error", "moved error", "back error"):
+        if key in f:
+            pytest.fail(f[key])
+    outage = faults.outage(f["pinger"], f["t_cut"], f["t_moved"] + 0.5)
     how = f"{flow.rt.state.timers} timers" if flow.connection.routing == "bgp" else "static: DPD"
     record(request, f"silent failover ({how})", outage, "s")
-    record(request, "silent: routes moved after", t_moved - t_cut, "s")
-    record(request, "failback after restore", t_back - t_restore, "s")
+    record(request, "silent: routes moved after", f["t_moved"] - f["t_cut"], "s")
+    record(request, "failback after restore", f["t_back"] - f["t_restore"], "s")
     assert outage <= flow.silent_bound, f"outage {outage:.2f} s, bound {flow.silent_bound:g} s"
 
 
@@ -115,39 +156,25 @@ def test_ike_delete_fails_over_at_once(
 
 
 def test_transfer_survives_failover(
-    flow: Flow, behaviour_timers: float, request: pytest.FixtureRequest
+    flow: Flow, silent_failure: dict[str, Any], request: pytest.FixtureRequest
 ) -> None:
     """64 MiB with a SHA-256 check, running while the active tunnel fails silently."""
-    _wait(flow, "before the failure", frozenset(), 30)
-    # Each socket operation may wait out the whole outage (TCP's retransmissions back off).
-    argv = flow.send_argv(TRANSFER, timeout=2 * flow.silent_bound + 30)
-    t0 = time.time()
-    tx_before = flow.tunnel_tx()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        time.sleep(0.3)
-        t_cut = time.time()
-        faults.cut_path(flow.rt, flow.tunnel)
-        carried = flow.tunnel_tx() - tx_before
-        out, _ = proc.communicate(timeout=4 * flow.silent_bound + 120)
-        # Still cut: are both ends routing around the tunnel? (Names the culprit of
-        # a transfer that never resumed: a tunnel interface left up without its SA.)
-        cut_state = flow.converged(frozenset({flow.tunnel}))
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        faults.restore_path(flow.rt, flow.tunnel)
-    result = json.loads(out.strip().splitlines()[-1])
-    _wait(flow, f"failback to {flow.tunnel}", frozenset(), 60)
+    f = silent_failure
+    if "error" in f:
+        pytest.fail(f["error"])
+    result = json.loads(f["transfer"].strip().splitlines()[-1])
+    if "back error" in f:
+        pytest.fail(f["back error"])
     record(request, "transfer during failover", result.get("seconds", 0.0), "s")
+    cut_state = f["cut_state"]
     assert result["ok"], (
         f"transfer broken: {result}; at its end, with {flow.tunnel} cut, the lab was "
         + ("routed as planned" if cut_state is None else f"not routed as planned: {cut_state}")
     )
     assert result["sent"] == TRANSFER
-    assert t0 + result["seconds"] > t_cut, "the transfer ended before the tunnel failed"
+    assert f["t0"] + result["seconds"] > f["t_cut"], "the transfer ended before the tunnel failed"
     # 0.3 s of a bulk TCP flow is thousands of packets: it was on the tunnel that failed.
+    carried = f["carried"]
     assert carried > 500, f"{flow.tunnel} carried only {carried} packets before the cut"
 
 
