@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from network.cli_options import add_progress
+from network.console import progress, progress_wanted
 from network.lab import control
 from network.lab.aws import TIMERS
 from network.lab.inventory import inventory_path
@@ -58,6 +60,7 @@ def register(sub: Any) -> None:
         help="print when each step finished: namespaces, each kind of daemon started, "
         "each tunnel end's SAs, each BGP session, each router's prefixes",
     )
+    add_progress(p)
     p.set_defaults(func=run_up)
     p = verbs.add_parser("down", help="stop the lab's processes and remove its namespaces")
     p.add_argument("--stack", default="dev")
@@ -124,15 +127,19 @@ def _say(text: str) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
+    live = progress_wanted(args.no_progress)
     try:
-        rt = control.up(
-            args.stack,
-            timers=args.timers,
-            outputs=args.outputs,
-            wait=args.wait,
-            keep=args.keep,
-            say=_say,
-        )
+        # On a terminal a live status shows the step under way; otherwise (CI, a pipe,
+        # --no-progress) one line per step, as before.
+        with progress(f"crossnet lab up --stack {args.stack}", live, quiet=True) as steps:
+            rt = control.up(
+                args.stack,
+                timers=args.timers,
+                outputs=args.outputs,
+                wait=args.wait,
+                keep=args.keep,
+                say=steps.step if live else _say,
+            )
     except control.AlreadyUpError as e:
         print(e.render())
         return 0
