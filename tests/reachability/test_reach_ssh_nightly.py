@@ -184,7 +184,9 @@ def test_unreachable_host_is_a_clear_failure(ssh_lab: SshLab, tmp_path: Path) ->
     _no_traceback(run)
     assert run.code == 1
     ping = next(c for n, c in run.cases.items() if n.startswith("test_ping_datacenter"))
-    assert ping[0] == "failure" and "ssh failed" in ping[1] and ghost in ping[1], ping
+    # The pair's probes are gathered once per run (network/lab/batch.py), so the
+    # failure shows in the test's setup (a JUnit error) rather than in its body.
+    assert ping[0] in ("failure", "error") and "ssh failed" in ping[1] and ghost in ping[1], ping
     assert any(k in ping[1] for k in ("timed out", "No route", "unreachable", "Connection")), ping
     bgp = next(c for n, c in run.cases.items() if n.startswith("test_bgp_sessions"))
     assert bgp[0] == "passed", bgp
