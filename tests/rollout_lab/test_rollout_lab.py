@@ -1,0 +1,190 @@
+"""`crossnet rollout --lab` on a running dev lab while traffic flows: the safe order loses
+nothing; the same change applied the naive way (everything at once, no drain) does.
+
+One lab for the module (brought up in a private state directory, taken down at the end).
+Each case: a 20 ms ping and a paced, SHA-256-checked 50 MiB TCP transfer from the
+datacenter host to the VPC host, the change run meanwhile, then the counts. Marked
+`lab`; longer classes are `slow` (run with CROSSNET_SLOW=1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from network import cli
+from network.lab import control
+from network.lab.faults import find_flow
+from network.lab.readiness import wait_ready
+from network.lab.runtime import open_lab
+from network.lab.system import in_ns, missing_requirements
+from network.rollout.execute import execute_naive
+
+STACK = "dev"
+NET = "crossnet:network"
+ROOT = Path(__file__).resolve().parents[2]
+MIB = 1024 * 1024
+TRANSFER = 50 * MIB
+MBPS = 16.0  # 50 MiB at 16 Mbit/s: about 26 s, longer than a two-step rollout
+pytestmark = pytest.mark.lab
+
+
+@dataclass
+class Lab:
+    stacks: Path
+    state: Path
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    problems = missing_requirements()
+    if problems:
+        pytest.skip("; ".join(problems))
+    tmp = Path(tempfile.mkdtemp(prefix="crossnet-rollout-lab-"))
+    saved = {k: os.environ.get(k) for k in ("CROSSNET_STATE_DIR", "CROSSNET_STACKS_DIR")}
+    os.environ["CROSSNET_STATE_DIR"] = str(tmp / "state")
+    os.environ["CROSSNET_STACKS_DIR"] = str(tmp / "stacks")
+    (tmp / "stacks").mkdir()
+    shutil.copy(ROOT / "stacks" / f"Pulumi.{STACK}.yaml", tmp / "stacks")
+    try:
+        assert cli.main(["up", "--stack", STACK]) == 0
+        control.up(STACK, timers="fast")
+        yield Lab(tmp / "stacks", tmp / "state")
+    finally:
+        control.down(STACK)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """The stack file edited in place (what an engineer does before `rollout`)."""
+    path = lab.stacks / f"Pulumi.{STACK}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    edit(doc["config"])
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@dataclass
+class Traffic:
+    ping: subprocess.Popen[str]
+    ping_out: Any
+    send: subprocess.Popen[str]
+
+    def finish(self) -> dict[str, Any]:
+        out, _ = self.send.communicate(timeout=180)
+        time.sleep(1.5)  # the last pings' replies
+        self.ping.send_signal(signal.SIGINT)
+        self.ping.wait(timeout=10)
+        self.ping_out.seek(0)
+        text = self.ping_out.read()
+        seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", text)}
+        last = max(seqs, default=0)
+        # Only sequence numbers well before the last reply count: the final ones may be
+        # in flight when ping is stopped.
+        lost = sorted(set(range(1, last - 25)) - seqs)
+        transfer = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"ok": False}
+        return {
+            "lost": len(lost),
+            "lostMs": len(lost) * 20,
+            "replies": len(seqs),
+            "transfer": transfer,
+            "bytesLost": TRANSFER - max(0, int(transfer.get("received", 0) or 0)),
+        }
+
+
+def start_traffic() -> Traffic:
+    rt = open_lab(STACK)
+    flow = find_flow(rt)
+    assert flow is not None, "dev has a datacenter -> VPC flow"
+    out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed with the test)
+    ping = subprocess.Popen(
+        in_ns(
+            flow.dc.ns,
+            ["ping", "-n", "-i", "0.02", "-W", "2", "-I", flow.dc.address, flow.vpc.address],
+        ),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    send = subprocess.Popen(
+        flow.send_argv(TRANSFER, timeout=120, mbps=MBPS), stdout=subprocess.PIPE, text=True
+    )
+    time.sleep(1.0)  # both flows running before the change starts
+    return Traffic(ping, out, send)
+
+
+def settle() -> None:
+    """The lab converged again (after a naive change) before the next case."""
+    wait_ready(open_lab(STACK), 90)
+
+
+def rollout(lab: Lab) -> int:
+    return cli.main(["rollout", "--stack", STACK, "--lab"])
+
+
+def progress(lab: Lab) -> dict[str, Any]:
+    return dict(json.loads((lab.state / STACK / "rollout" / "progress.json").read_text()))
+
+
+def _psk(names: tuple[str, str], values: tuple[str, str]) -> Callable[[dict[str, Any]], None]:
+    def edit(cfg: dict[str, Any]) -> None:
+        c = cfg[NET]["connections"]["dc1-edge1-app"]
+        for n, (name, value) in enumerate(zip(names, values, strict=True), start=1):
+            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "presharedKeySecret": name}
+            cfg[f"crossnet:{name}"] = value
+
+    return edit
+
+
+# ---------------------------------------------------------------- PSK rotation
+def test_psk_rotation_safe_order_loses_nothing(lab: Lab) -> None:
+    edit_stack(lab, _psk(("dc1-t1", "dc1-t2"), ("RotatedKeyOne1", "RotatedKeyTwo2")))
+    traffic = start_traffic()
+    t0 = time.monotonic()
+    code = rollout(lab)
+    took = time.monotonic() - t0
+    m = traffic.finish()
+    print(f"psk safe: rollout {took:.1f} s, {m}")
+    assert code == 0
+    p = progress(lab)
+    assert p["status"] == "done" and p["steps"] == {"1": "done", "2": "done"}
+    assert oct((lab.state / STACK / "rollout" / "progress.json").stat().st_mode & 0o777) == "0o600"
+    assert m["transfer"]["ok"], m["transfer"]
+    assert m["bytesLost"] == 0
+    assert m["lost"] == 0, m
+    # The lab matches the new stack: both routers' keys are the new ones, every check green.
+    rt = open_lab(STACK)
+    wait_ready(rt, 30)
+    conf = (rt.router_dir("dc1-edge1") / "conf.d" / "dc1-edge1-app-1.conf").read_text()
+    assert "RotatedKeyOne1" in conf
+    # A second run: nothing left to roll out, nothing changed.
+    assert rollout(lab) == 0
+
+
+def test_psk_rotation_naive_order_loses_traffic(lab: Lab) -> None:
+    """Negative control: both tunnels' keys changed on the AWS side and the router at once."""
+    path = edit_stack(lab, _psk(("dc1-t1b", "dc1-t2b"), ("NaiveKeyOne1", "NaiveKeyTwo2")))
+    traffic = start_traffic()
+    execute_naive(STACK, path, print)
+    m = traffic.finish()
+    print(f"psk naive: {m}")
+    settle()
+    assert m["lost"] > 0 or not m["transfer"]["ok"], m
