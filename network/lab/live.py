@@ -205,6 +205,10 @@ def apply_router(
         else:
             path.write_text(text)
             path.chmod(0o755 if name.endswith(".sh") else 0o644)
+    for stale in sorted((d / "conf.d").glob("*.conf")):
+        if f"conf.d/{stale.name}" not in files:
+            stale.unlink()  # a deleted tunnel's file (its charon went with the tunnel)
+            changed.append(f"conf.d/{stale.name} (removed)")
     if "frr.conf" in changed:
         inst = frr_instance(key)
         conf = rt.config_dir(inst) / "frr.conf"
@@ -223,16 +227,6 @@ def apply_router(
 
 
 # ---------------------------------------------------------------- the AWS side
-def _structure(lab: Lab) -> tuple[Any, ...]:
-    """What the lab's namespaces and links are made of: a change here needs a new lab."""
-    return (
-        sorted((e.side, e.conn_name, e.ns, e.outside_ip, e.peer_outside_ip) for e in lab.ends),
-        sorted((r.key, r.ns) for r in lab.routers),
-        sorted((g.name, g.ns) for g in lab.gateways),
-        sorted((h.name, h.kind, h.ns, h.address) for h in lab.hosts),
-    )
-
-
 def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Running:
     """The lab's AWS side changed as AWS changes it, to `new` (the lab of the new outputs).
 
@@ -243,12 +237,11 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     FRR config is reloaded. Returns the running lab with the new layout; lab.json
     records the new outputs.
     """
-    if _structure(new) != _structure(rt.lab):
-        raise LabError(
-            "the change needs new lab namespaces or endpoints (a connection, VPC, router "
-            "or host added, removed or given new outside addresses): the running lab cannot "
-            "take it in place; `crossnet lab down` and `lab up` build it anew"
-        )
+    from network.lab.reshape import align, reshape, structure_changes
+
+    new = align(rt.lab, new)
+    shape = structure_changes(rt.lab, new)
+    old_ns = set(rt.state.namespaces)
     nrt = Running(new, rt.state)
     timers = aws.TIMERS[rt.state.timers]
     with_d = frozenset(
@@ -257,23 +250,34 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     ip = shutil.which("ip") or "ip"
     files = config_files(new, timers, nrt.paths, with_d, ip)
     restarted: list[TunnelEnd] = []
+    reload_frr: list[tuple[Path, str]] = []
+    if shape["refused"]:
+        reshape(rt, new, say)  # raises, naming what it cannot do in place
     for rel, f in sorted(files.items()):
         inst, name = rel.split("/", 1)
         path = nrt.config_dir(inst) / name
         if path.is_file() and path.read_text() == f.text:
             continue
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if f.mode == 0o600:
             write_private(path, f.text)
         else:
             path.write_text(f.text)
             path.chmod(f.mode)
         e = next((e for e in new.ends if end_instance(e) == inst), None)
-        if e is not None and e.side == "aws" and name == "swanctl.conf":
-            Charon(nrt.vici_socket(e)).load(f.text)
+        if e is not None and e.side == "aws" and name == "swanctl.conf" and e.ns in old_ns:
             restarted.append(e)
         elif inst.startswith("frr-aws-") and name == "frr.conf":
+            reload_frr.append((path, inst))
+    # Deleted parts go, new ones come (new endpoints: their files are written above).
+    nrt = reshape(rt, new, say) if shape["add"] or shape["remove"] else nrt
+    for path, inst in reload_frr:
+        g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
+        if g.ns in old_ns:
             frr_reload(path, nrt.frr_dir(inst), say)
     for e in restarted:
+        conf = nrt.config_dir(end_instance(e)) / "swanctl.conf"
+        Charon(nrt.vici_socket(e)).load(conf.read_text())
         # AWS re-provisions the modified tunnel: its endpoint drops the SA.
         Charon(nrt.vici_socket(e)).restart_sa(e.conn_name, None)
         say(f"  AWS end of {e.conn_name} restarted with its new options")
