@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -26,8 +24,7 @@ import pytest
 import yaml
 
 from network import cli
-from network.lab import control
-from network.lab.faults import find_flow
+from network.lab import control, traffic
 from network.lab.readiness import wait_ready
 from network.lab.runtime import open_lab
 from network.lab.system import in_ns, missing_requirements
@@ -82,53 +79,8 @@ def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:
     return path
 
 
-@dataclass
-class Traffic:
-    ping: subprocess.Popen[str]
-    ping_out: Any
-    send: subprocess.Popen[str]
-
-    def finish(self) -> dict[str, Any]:
-        out, _ = self.send.communicate(timeout=180)
-        time.sleep(1.5)  # the last pings' replies
-        self.ping.send_signal(signal.SIGINT)
-        self.ping.wait(timeout=10)
-        self.ping_out.seek(0)
-        text = self.ping_out.read()
-        seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", text)}
-        last = max(seqs, default=0)
-        # Only sequence numbers well before the last reply count: the final ones may be
-        # in flight when ping is stopped.
-        lost = sorted(set(range(1, last - 25)) - seqs)
-        transfer = json.loads(out.strip().splitlines()[-1]) if out.strip() else {"ok": False}
-        return {
-            "lost": len(lost),
-            "lostMs": len(lost) * 20,
-            "replies": len(seqs),
-            "transfer": transfer,
-            "bytesLost": TRANSFER - max(0, int(transfer.get("received", 0) or 0)),
-        }
-
-
-def start_traffic() -> Traffic:
-    rt = open_lab(STACK)
-    flow = find_flow(rt)
-    assert flow is not None, "dev has a datacenter -> VPC flow"
-    out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed with the test)
-    ping = subprocess.Popen(
-        in_ns(
-            flow.dc.ns,
-            ["ping", "-n", "-i", "0.02", "-W", "2", "-I", flow.dc.address, flow.vpc.address],
-        ),
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    send = subprocess.Popen(
-        flow.send_argv(TRANSFER, timeout=120, mbps=MBPS), stdout=subprocess.PIPE, text=True
-    )
-    time.sleep(1.0)  # both flows running before the change starts
-    return Traffic(ping, out, send)
+def start_traffic() -> traffic.Traffic:
+    return traffic.start(open_lab(STACK), TRANSFER, MBPS)
 
 
 def settle() -> None:
