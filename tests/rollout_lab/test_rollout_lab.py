@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -192,3 +193,36 @@ def test_add_vpc_naive_order_loses_nothing_either(lab: Lab) -> None:
     print(f"add-vpc naive: {m}")
     settle()
     assert m["transfer"]["ok"] and m["bytesLost"] == 0 and m["lost"] == 0, m
+
+
+def test_a_rollout_killed_between_steps_resumes_where_it_stopped(lab: Lab) -> None:
+    """SIGKILL once step 1 is recorded done; the next `rollout --lab` resumes at step 2."""
+    edit_stack(lab, _psk(("dc1-t1c", "dc1-t2c"), ("ResumedKeyOne1", "ResumedKeyTwo2")))
+    path = lab.state / STACK / "rollout" / "progress.json"
+    old = progress(lab)["rolloutSha256"] if path.exists() else None
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "network.cli", "rollout", "--stack", STACK, "--lab"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        now = progress(lab) if path.exists() else None
+        if now and now["rolloutSha256"] != old and now["steps"].get("1") == "done":
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    p = progress(lab)
+    assert p["status"] == "running" and p["steps"].get("1") == "done", p
+    assert p["steps"].get("2") != "done"
+    assert rollout(lab) == 0
+    p = progress(lab)
+    assert p["status"] == "done" and p["steps"] == {"1": "done", "2": "done"}
+    rt = open_lab(STACK)
+    wait_ready(rt, 60)
+    conf = (rt.router_dir("dc1-edge1") / "conf.d" / "dc1-edge1-app-2.conf").read_text()
+    assert "ResumedKeyTwo2" in conf
