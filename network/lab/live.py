@@ -179,6 +179,16 @@ def changed_files(old_dir: Path, new: dict[str, str]) -> list[str]:
     return out
 
 
+def _write(d: Path, name: str, text: str, secrets: list[str]) -> None:
+    path = d / name
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if any(s in text for s in secrets):
+        write_private(path, text)
+    else:
+        path.write_text(text)
+        path.chmod(0o755 if name.endswith(".sh") else 0o644)
+
+
 def apply_router(
     rt: Running, key: str, files: dict[str, str], secrets: list[str], say: Say = _quiet
 ) -> list[str]:
@@ -196,33 +206,30 @@ def apply_router(
             f"router {key}: {', '.join(unknown)} names a tunnel the running lab does not have "
             "(a new or replaced connection): `crossnet lab down` and `lab up` for this change"
         )
-    for name in changed:
-        path = d / name
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        text = files[name]
-        if any(s in text for s in secrets):
-            write_private(path, text)
-        else:
-            path.write_text(text)
-            path.chmod(0o755 if name.endswith(".sh") else 0o644)
-    for stale in sorted((d / "conf.d").glob("*.conf")):
-        if f"conf.d/{stale.name}" not in files:
-            stale.unlink()  # a deleted tunnel's file (its charon went with the tunnel)
-            changed.append(f"conf.d/{stale.name} (removed)")
+    # The router's directory is written last, file by file once applied: it is the
+    # record of what runs, so a run killed half-way applies the rest when resumed.
+    stale = [p for p in sorted((d / "conf.d").glob("*.conf")) if f"conf.d/{p.name}" not in files]
     if "frr.conf" in changed:
         inst = frr_instance(key)
         conf = rt.config_dir(inst) / "frr.conf"
-        shutil.copyfile(d / "frr.conf", conf)
+        conf.write_text(files["frr.conf"])
         frr_reload(conf, rt.frr_dir(inst), say)
+        _write(d, "frr.conf", files["frr.conf"], secrets)
     for name in changed:
         e = per_tunnel.get(name)
         if e is None:
             continue
         Charon(rt.vici_socket(e)).load(files[name])
         Charon(rt.vici_socket(e)).restart_sa(e.conn_name, e.conn_name)
+        _write(d, name, files[name], secrets)
         say(f"  {key}: {e.conn_name} reloaded through vici, SA negotiated afresh")
+    for name in changed:
+        _write(d, name, files[name], secrets)
     if "crossnet-tunnels.sh" in changed:
         run(["ip", "netns", "exec", r.ns, "sh", str(d / "crossnet-tunnels.sh")], check=True)
+    for p in stale:
+        p.unlink()  # a deleted tunnel's file (its charon went with the tunnel)
+        changed.append(f"conf.d/{p.name} (removed)")
     return changed
 
 
