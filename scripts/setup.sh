@@ -25,7 +25,8 @@ if [ ! -f "$stamp" ] || [ requirements.txt -nt "$stamp" ] || [ requirements-dev.
 fi
 
 PKGS="strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins
-      frr iputils-ping iproute2 nftables procps socat graphviz openssh-server openssh-client sudo"
+      frr frr-pythontools iputils-ping iproute2 nftables procps socat graphviz openssh-server openssh-client
+      sudo"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -6,7 +6,7 @@ imports nothing from crossnet.
     serve --name N --tcp 22,443 --udp 53    listeners (the lab starts one per host)
     tcp HOST PORT[,PORT...] [--source ADDR] connect, read the banner (ports probed at once)
     udp HOST PORT [--source ADDR]           one datagram there and back
-    send HOST PORT --bytes N                stream N bytes, compare SHA-256 with the peer's
+    send HOST PORT --bytes N [--mbps R]     stream N bytes (paced at R Mbit/s), compare SHA-256
 
 A TCP listener greets with `crossnet-lab <name> <port>`; a client that then
 sends `SINK\\n` streams data and gets `<count> <sha256>` back at EOF; anything
@@ -161,6 +161,10 @@ def _send(args: argparse.Namespace) -> dict[str, Any]:
                 sock.sendall(piece)
                 digest.update(piece)
                 sent += len(piece)
+                if args.mbps > 0:
+                    ahead = t0 + sent * 8 / (args.mbps * 1e6) - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
             sock.shutdown(socket.SHUT_WR)
             reply = b""
             while not reply.endswith(b"\n"):
@@ -203,6 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--timeout", type=float, default=3.0)
         if cmd == "send":
             p.add_argument("--bytes", type=int, default=50 * 1024 * 1024)
+            # Paced, so that one transfer spans a change (a rollout's steps) instead of
+            # finishing before it: 0 sends as fast as TCP allows.
+            p.add_argument("--mbps", type=float, default=0.0)
     args = parser.parse_args(argv)
     if args.cmd == "serve":
         return _serve(args)

@@ -15,6 +15,7 @@ from network.console import progress, progress_wanted
 from network.lab import control
 from network.lab.aws import TIMERS
 from network.lab.inventory import inventory_path
+from network.lab.system import LabError
 from network.state import lab_dir
 
 
@@ -62,6 +63,13 @@ def register(sub: Any) -> None:
     )
     add_progress(p)
     p.set_defaults(func=run_up)
+    p = verbs.add_parser(
+        "apply",
+        help="bring the running lab to the applied outputs and stack file in place "
+        "(the AWS side as AWS changes it, the routers through vici and frr-reload.py)",
+    )
+    p.add_argument("--stack", default="dev")
+    p.set_defaults(func=run_apply)
     p = verbs.add_parser("down", help="stop the lab's processes and remove its namespaces")
     p.add_argument("--stack", default="dev")
     p.set_defaults(func=run_down)
@@ -187,6 +195,31 @@ def timings_table(stack: str, timings: dict[str, float]) -> str:
         f"  {timings.get('up', 0):6.2f}  lab up done (converged, state and inventory written)"
     )
     return "\n".join(lines)
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    """The running lab changed in place to what `crossnet up` last applied: no drain,
+    no order (`crossnet rollout --lab` is the safe way)."""
+    from network.lab.live import apply_aws
+    from network.lab.runtime import Running, read_state
+    from network.rollout.execute import apply_routers, lab_of
+    from network.state import outputs_path
+
+    st = read_state(args.stack)
+    if st is None:
+        raise LabError(
+            f"the lab of stack {args.stack!r} is not up: run `crossnet lab up --stack {args.stack}`"
+        )
+    new = lab_of(args.stack, None)
+    if sorted(new.namespaces()) != sorted(st.namespaces):
+        raise LabError(
+            "the applied outputs need other lab namespaces (a connection, VPC, router or host "
+            f"added or removed): `crossnet lab down --stack {args.stack}` and `lab up`"
+        )
+    rt = apply_aws(Running(new, st), new, outputs_path(args.stack), _say)
+    changed = apply_routers(rt, frozenset(), _say)
+    _say(f"lab of stack {args.stack} matches the applied outputs ({len(changed)} router files)")
+    return 0
 
 
 def run_down(args: argparse.Namespace) -> int:

@@ -174,7 +174,7 @@ class Flow:
         """A 50 ms ping along the flow (from the host's planned address, as find_flow probed)."""
         return Pinger(self.dc.ns, self.vpc.address, source=self.dc.address)
 
-    def send_argv(self, nbytes: int, timeout: float = 60) -> list[str]:
+    def send_argv(self, nbytes: int, timeout: float = 60, mbps: float = 0.0) -> list[str]:
         """The agent sending `nbytes` with a SHA-256 check along the flow."""
         return in_ns(
             self.dc.ns,
@@ -190,6 +190,7 @@ class Flow:
                 f"{timeout:g}",
                 "--source",
                 self.dc.address,
+                *(["--mbps", f"{mbps:g}"] if mbps else []),
             ],
         )
 

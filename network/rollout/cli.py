@@ -94,8 +94,68 @@ def write_rollout(r: Rollout, out_dir: Path) -> None:
     write_private(out_dir / "rollout.json", json.dumps(r.as_json(), indent=2) + "\n")
 
 
+def _resumable(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The stored rollout.json of an interrupted or failed `--lab` run, to resume."""
+    from network.rollout.execute import read_progress, rollout_sha
+
+    p = read_progress(args.stack)  # ConfigError (exit 2) for a corrupted file
+    stored = (args.out or state_dir(args.stack, create=False) / "rollout") / "rollout.json"
+    if p is None or p.status == "done" or not stored.is_file():
+        return None
+    try:
+        data: dict[str, Any] = json.loads(stored.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(str(stored), [Problem("(file)", "not JSON", str(e))]) from None
+    return data if rollout_sha(data) == p.rollout_sha256 else None
+
+
+def run_lab(args: argparse.Namespace, plan: dict[str, Any]) -> int:
+    from network.lab.system import LabError
+    from network.rollout.execute import RolloutFailedError, execute, how_to_go_back, read_progress
+
+    def say(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    try:
+        p = execute(args.stack, plan, say)
+    except RolloutFailedError as e:
+        print(f"rollout stopped: {e}", file=sys.stderr)
+        prog = read_progress(args.stack)
+        if prog is not None:
+            print(how_to_go_back(args.stack, plan, prog), file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        prog = read_progress(args.stack)
+        print(
+            "rollout interrupted; progress.json records where: run the same "
+            f"`crossnet rollout --stack {args.stack} --lab` to resume",
+            file=sys.stderr,
+        )
+        if prog is not None:
+            print(how_to_go_back(args.stack, plan, prog), file=sys.stderr)
+        return 130
+    except LabError as e:
+        print(f"rollout stopped: {e}", file=sys.stderr)
+        return 3
+    print(
+        f"rollout of stack {args.stack}: {len(plan['steps'])} step(s) done on the lab "
+        f"in {p.timings.get('total', 0):g} s",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def run_rollout(args: argparse.Namespace) -> int:
-    r = compute(args)
+    if getattr(args, "lab", False):
+        stored = _resumable(args)
+        if stored is not None:
+            print("resuming the interrupted rollout recorded in progress.json", file=sys.stderr)
+            return run_lab(args, stored)
+    r = compute(args)  # bad input: exit 2, nothing written
+    if getattr(args, "lab", False) and not r.refused:
+        from network.lab.runtime import open_lab
+
+        open_lab(args.stack)  # no running lab: LabError before anything is written
     if args.json:
         sys.stdout.write(json.dumps(r.as_json(), indent=2) + "\n")
     else:
@@ -107,6 +167,8 @@ def run_rollout(args: argparse.Namespace) -> int:
         out_dir = args.out or state_dir(args.stack) / "rollout"
         write_rollout(r, out_dir)
         print(f"wrote {out_dir}/rollout.json and {len(r.steps)} step(s)", file=sys.stderr)
+        if getattr(args, "lab", False):
+            return run_lab(args, r.as_json())
     return 0
 
 
@@ -141,5 +203,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--force",
         action="store_true",
         help="plan a change with no safe order anyway, as one step with its outage stated",
+    )
+    p.add_argument(
+        "--lab",
+        action="store_true",
+        help="execute the steps on the running lab (drain, offline apply and the lab's AWS "
+        "side, the routers through vici and frr-reload.py, restore, checks); progress in "
+        ".crossnet/<stack>/rollout/progress.json, resumed after an interruption",
     )
     p.set_defaults(func=run_rollout)

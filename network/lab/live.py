@@ -1,0 +1,294 @@
+"""Changing a running lab in place: the datacenter routers' new files, and the AWS side
+changed as AWS changes it (used by `crossnet lab apply` and `crossnet rollout --lab`).
+
+Nothing is restarted that did not need it:
+- a router's `frr.conf` goes in through FRR's own `frr-reload.py` (the delta only);
+- a tunnel's strongSwan file goes in through vici (strongSwan's `vici` package:
+  `load-conn`, `load-shared`), then that tunnel's IKE SA is re-established with the
+  new settings (`terminate` + `initiate`); an unchanged tunnel is not touched;
+- the AWS end of a tunnel whose options changed (`ModifyVpnTunnelOptions`) is
+  reloaded and its SA torn down: AWS's modified tunnel endpoint restarts with its
+  new options, and the datacenter side (`close_action = restart`) negotiates again;
+- a gateway's FRR gets its new `frr.conf` through `frr-reload.py`.
+
+What needs new namespaces or endpoints (a new connection, a replaced one: new
+outside addresses) is refused with a `LabError` that names it: bring the lab down
+and up again for such a change (`network.lab.control`).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from network.contract import write_private
+from network.lab import aws
+from network.lab.configs import config_files
+from network.lab.runtime import Running, end_instance, frr_instance, sha256_file, write_state
+from network.lab.system import LabError, run
+from network.lab.topology import Lab, TunnelEnd
+from network.render import linux_tunnel_file
+
+Say = Callable[[str], None]
+FRR_RELOAD = Path("/usr/lib/frr/frr-reload.py")
+# swanctl.conf keys whose value is a list in vici's load-conn message.
+LIST_KEYS = frozenset(
+    {"proposals", "esp_proposals", "ah_proposals", "local_addrs", "remote_addrs"}
+    | {"local_ts", "remote_ts", "pools", "vips"}
+)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}=\n]|[^\s{}=#"]+(?:[ \t]+[^\s{}=#"]+)*|#[^\n]*')
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+# ---------------------------------------------------------------- swanctl.conf -> vici
+def parse_swanctl(text: str) -> dict[str, Any]:
+    """swanctl.conf's settings syntax (sections in braces, `key = value`) as nested dicts.
+
+    The vici messages strongSwan's swanctl builds from the same file: comments
+    dropped, quotes removed, list-valued keys (`LIST_KEYS`) split on commas.
+    Raises ValueError on unbalanced braces or a key without a value.
+    """
+    root: dict[str, Any] = {}
+    stack = [root]
+    tokens = [t for t in _TOKEN.findall(text) if not t.startswith("#")]
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok == "\n":
+            i += 1
+        elif tok == "}":
+            if len(stack) == 1:
+                raise ValueError("unbalanced '}'")
+            stack.pop()
+            i += 1
+        elif i + 1 < len(tokens) and tokens[i + 1] == "{":
+            section: dict[str, Any] = {}
+            stack[-1][tok] = section
+            stack.append(section)
+            i += 2
+        elif i + 2 < len(tokens) and tokens[i + 1] == "=":
+            stack[-1][tok] = _value(tok, tokens[i + 2])
+            i += 3
+        else:
+            raise ValueError(f"cannot read {tok!r}")
+    if len(stack) != 1:
+        raise ValueError("unbalanced '{'")
+    return root
+
+
+def _value(key: str, raw: str) -> str | list[str]:
+    value = raw[1:-1] if raw.startswith('"') else raw
+    if key in LIST_KEYS:
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class Charon:
+    """One charon's vici socket, through strongSwan's own Python binding (`vici`)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def _session(self) -> Any:
+        import vici  # strongSwan's binding; optional (requirements-dev.txt)
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(20)
+        sock.connect(self.path)
+        return vici.Session(sock)
+
+    def load(self, text: str) -> list[str]:
+        """Load every connection and shared key of a swanctl file; returns the connections."""
+        conf = parse_swanctl(text)
+        s = self._session()
+        names = []
+        for name, body in conf.get("connections", {}).items():
+            s.load_conn({name: body})
+            names.append(name)
+        for sid, body in conf.get("secrets", {}).items():
+            owners = [v for k, v in body.items() if k.startswith("id")]
+            s.load_shared({"id": sid, "type": "IKE", "data": body["secret"], "owners": owners})
+        return names
+
+    def restart_sa(self, ike: str, child: str | None) -> None:
+        """Tear the IKE SA down (if any) and, with `child`, negotiate it afresh."""
+        s = self._session()
+        try:
+            for _ in s.terminate({"ike": ike, "force": "yes", "timeout": "-1"}):
+                pass
+        except Exception as e:  # vici.exception.CommandException: no such SA
+            if "no matching" not in str(e).lower():
+                raise
+        if child:
+            for _ in s.initiate({"child": child, "ike": ike, "timeout": "-1", "init-limits": "no"}):
+                pass
+
+
+# ---------------------------------------------------------------- routers
+def frr_reload(conf: Path, vty_dir: Path, say: Say = _quiet) -> None:
+    """Apply a new frr.conf as a delta to a running FRR (its own frr-reload.py)."""
+    if not FRR_RELOAD.exists():
+        raise LabError(f"{FRR_RELOAD} is missing: install Debian's frr-pythontools")
+    vtysh = shutil.which("vtysh")
+    bindir = str(Path(vtysh).parent) if vtysh else "/usr/bin"
+    res = run(
+        [
+            "python3",
+            str(FRR_RELOAD),
+            "--reload",
+            "--stdout",
+            "--bindir",
+            bindir,
+            "--confdir",
+            str(conf.parent),
+            "--rundir",
+            str(vty_dir),
+            "--vty_socket",
+            str(vty_dir),
+            str(conf),
+        ],
+        check=False,
+        timeout=60,
+    )
+    if res.returncode != 0:
+        raise LabError(
+            f"frr-reload.py {conf} failed (exit {res.returncode}):\n"
+            + (res.stdout + res.stderr).strip()[-2000:]
+        )
+    # A changed route-map is re-evaluated only after FRR's route-map delay timer, and
+    # not at all for what was already sent: a soft clear (no session reset, what
+    # `clear ip bgp ... soft` does on IOS) re-sends and re-reads with the new policy.
+    run(["vtysh", "--vty_socket", str(vty_dir), "-c", "clear bgp ipv4 unicast * soft"], check=False)
+    say(f"  FRR reloaded from {conf}")
+
+
+def changed_files(old_dir: Path, new: dict[str, str]) -> list[str]:
+    """The rendered files whose text differs from what `old_dir` holds (sorted)."""
+    out = []
+    for name, text in sorted(new.items()):
+        p = old_dir / name
+        if not p.is_file() or p.read_text() != text:
+            out.append(name)
+    return out
+
+
+def _write(d: Path, name: str, text: str, secrets: list[str]) -> None:
+    path = d / name
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if any(s in text for s in secrets):
+        write_private(path, text)
+    else:
+        path.write_text(text)
+        path.chmod(0o755 if name.endswith(".sh") else 0o644)
+
+
+def apply_router(
+    rt: Running, key: str, files: dict[str, str], secrets: list[str], say: Say = _quiet
+) -> list[str]:
+    """A datacenter router's new rendered files, applied live. Returns what changed."""
+    r = next((r for r in rt.lab.routers if r.key == key), None)
+    if r is None:
+        raise LabError(f"router {key!r} is not in the running lab")
+    d = rt.router_dir(key)
+    changed = changed_files(d, files)
+    ends = {e.conn_name: e for e in rt.lab.ends if e.side == "dc" and e.router_ns == r.ns}
+    per_tunnel = {linux_tunnel_file(e.connection, e.number): e for e in ends.values()}
+    unknown = [n for n in changed if n.startswith("conf.d/") and n not in per_tunnel]
+    if unknown:
+        raise LabError(
+            f"router {key}: {', '.join(unknown)} names a tunnel the running lab does not have "
+            "(a new or replaced connection): `crossnet lab down` and `lab up` for this change"
+        )
+    # The router's directory is written last, file by file once applied: it is the
+    # record of what runs, so a run killed half-way applies the rest when resumed.
+    stale = [p for p in sorted((d / "conf.d").glob("*.conf")) if f"conf.d/{p.name}" not in files]
+    if "frr.conf" in changed:
+        inst = frr_instance(key)
+        conf = rt.config_dir(inst) / "frr.conf"
+        conf.write_text(files["frr.conf"])
+        frr_reload(conf, rt.frr_dir(inst), say)
+        _write(d, "frr.conf", files["frr.conf"], secrets)
+    for name in changed:
+        e = per_tunnel.get(name)
+        if e is None:
+            continue
+        Charon(rt.vici_socket(e)).load(files[name])
+        Charon(rt.vici_socket(e)).restart_sa(e.conn_name, e.conn_name)
+        _write(d, name, files[name], secrets)
+        say(f"  {key}: {e.conn_name} reloaded through vici, SA negotiated afresh")
+    for name in changed:
+        _write(d, name, files[name], secrets)
+    if "crossnet-tunnels.sh" in changed:
+        run(["ip", "netns", "exec", r.ns, "sh", str(d / "crossnet-tunnels.sh")], check=True)
+    for p in stale:
+        p.unlink()  # a deleted tunnel's file (its charon went with the tunnel)
+        changed.append(f"conf.d/{p.name} (removed)")
+    return changed
+
+
+# ---------------------------------------------------------------- the AWS side
+def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Running:
+    """The lab's AWS side changed as AWS changes it, to `new` (the lab of the new outputs).
+
+    A tunnel whose AWS-side settings changed (key, algorithms, lifetimes, DPD: what
+    ModifyVpnTunnelOptions changes) has its AWS end reloaded and restarted: its SA goes
+    down, as AWS's modified tunnel is unavailable during the update, and comes back
+    when the datacenter side negotiates with matching settings. A gateway's changed
+    FRR config is reloaded. Returns the running lab with the new layout; lab.json
+    records the new outputs.
+    """
+    from network.lab.reshape import align, reshape, structure_changes
+
+    new = align(rt.lab, new)
+    shape = structure_changes(rt.lab, new)
+    old_ns = set(rt.state.namespaces)
+    nrt = Running(new, rt.state)
+    timers = aws.TIMERS[rt.state.timers]
+    with_d = frozenset(
+        r.key for r in new.routers if (rt.router_dir(r.key) / "strongswan.d").is_dir()
+    )
+    ip = shutil.which("ip") or "ip"
+    files = config_files(new, timers, nrt.paths, with_d, ip)
+    restarted: list[TunnelEnd] = []
+    reload_frr: list[tuple[Path, str]] = []
+    if shape["refused"]:
+        reshape(rt, new, say)  # raises, naming what it cannot do in place
+    for rel, f in sorted(files.items()):
+        inst, name = rel.split("/", 1)
+        path = nrt.config_dir(inst) / name
+        if path.is_file() and path.read_text() == f.text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if f.mode == 0o600:
+            write_private(path, f.text)
+        else:
+            path.write_text(f.text)
+            path.chmod(f.mode)
+        e = next((e for e in new.ends if end_instance(e) == inst), None)
+        if e is not None and e.side == "aws" and name == "swanctl.conf" and e.ns in old_ns:
+            restarted.append(e)
+        elif inst.startswith("frr-aws-") and name == "frr.conf":
+            reload_frr.append((path, inst))
+    # Deleted parts go, new ones come (new endpoints: their files are written above).
+    nrt = reshape(rt, new, say) if shape["add"] or shape["remove"] else nrt
+    for path, inst in reload_frr:
+        g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
+        if g.ns in old_ns:
+            frr_reload(path, nrt.frr_dir(inst), say)
+    for e in restarted:
+        conf = nrt.config_dir(end_instance(e)) / "swanctl.conf"
+        Charon(nrt.vici_socket(e)).load(conf.read_text())
+        # AWS re-provisions the modified tunnel: its endpoint drops the SA.
+        Charon(nrt.vici_socket(e)).restart_sa(e.conn_name, None)
+        say(f"  AWS end of {e.conn_name} restarted with its new options")
+    rt.state.outputs = str(outputs.resolve())
+    rt.state.outputs_sha256 = sha256_file(outputs)
+    write_state(rt.state)
+    return nrt

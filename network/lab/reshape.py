@@ -1,0 +1,240 @@
+"""A running lab given new or fewer parts in place: what AWS does when a connection,
+a gateway or a VPC is created or deleted (new tunnel endpoints, new outside addresses).
+
+`reshape(rt, new)` compares the running layout with the new one:
+- parts only in the running lab (a deleted connection's tunnel ends, a deleted VPC's
+  host, a deleted gateway) are stopped by PID and their namespaces removed;
+- parts only in the new one are created as `lab up` creates them (the same functions
+  of `network.lab.daemons`, given a lab of just those parts): namespaces and links,
+  one charon per new tunnel end with its TUN moved into the router or gateway, FRR
+  for a new gateway, the new VPC hosts' listeners and security groups, and the AWS
+  ends' connections loaded. The datacenter ends' connections come with the routers'
+  rendered files (`network.lab.live.apply_router`).
+Everything is recorded in lab.json before it is created. A tunnel end whose outside
+or inside addresses changed is a deleted one and a new one. Adding or removing a
+datacenter router (its LAN, its FRR) is not done in place: LabError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from network.lab import daemons, sg
+from network.lab.runtime import Running, chown_frr, end_instance, write_state
+from network.lab.system import (
+    LabError,
+    add_namespace,
+    delete_namespace,
+    in_ns,
+    ip_batch,
+    namespaces,
+    run,
+    stop,
+    sysctls,
+    wait_for,
+)
+from network.lab.topology import Gateway, Host, Lab, TunnelEnd, _mac
+
+Say = Callable[[str], None]
+
+
+def _end_key(e: TunnelEnd) -> tuple[Any, ...]:
+    return (e.side, e.conn_name, e.ns, e.outside_ip, e.peer_outside_ip, e.ifname, e.inside)
+
+
+def _host_key(h: Host) -> tuple[Any, ...]:
+    return (h.kind, h.ns, h.address, h.gateway_ns, h.gateway_if)
+
+
+def align(old: Lab, new: Lab) -> Lab:
+    """`new` with the running ends kept as they run, and new ends given bridge ports and
+    MACs no running end uses (the layout numbers them by position, so a connection
+    sorted before the others would renumber every port)."""
+    running = {_end_key(e): e for e in old.ends}
+    used_ports = {e.port for e in old.ends}
+    used_idx = {int(e.port[1:]) for e in old.ends if e.port[1:].isdigit()}
+    fresh: dict[int, int] = {}  # new lab's index -> a free index, per tunnel (both ends)
+    ends = []
+    for e in new.ends:
+        if _end_key(e) in running:
+            ends.append(running[_end_key(e)])
+            continue
+        idx = int(e.port[1:])
+        if e.port in used_ports or idx in used_idx:
+            if idx not in fresh:
+                fresh[idx] = max(used_idx | set(fresh.values()) | {idx}) + 1
+            n = fresh[idx]
+            dc, aws = _mac(0xDC, n), _mac(0xA5, n)
+            mine, peer = (dc, aws) if e.side == "dc" else (aws, dc)
+            e = replace(e, port=f"{e.port[0]}{n}", mac=mine, peer_mac=peer)
+        ends.append(e)
+    return replace(new, ends=tuple(ends))
+
+
+def structure_changes(old: Lab, new: Lab) -> dict[str, list[str]]:
+    """What `reshape` would remove and add (names), and what it cannot do in place."""
+    oe, ne = {_end_key(e) for e in old.ends}, {_end_key(e) for e in new.ends}
+    og, ng = {g.ns for g in old.gateways}, {g.ns for g in new.gateways}
+    oh, nh = {_host_key(h) for h in old.hosts}, {_host_key(h) for h in new.hosts}
+    refused = sorted({r.ns for r in old.routers} ^ {r.ns for r in new.routers})
+    refused += sorted(
+        str(k[1]) for k in oh ^ nh if k[0] == "datacenter"
+    )  # a datacenter host hangs off every router of its datacenter
+    return {
+        "remove": sorted({str(k[2]) for k in oe - ne} | (og - ng) | {str(k[1]) for k in oh - nh}),
+        "add": sorted({str(k[2]) for k in ne - oe} | (ng - og) | {str(k[1]) for k in nh - oh}),
+        "refused": refused,
+    }
+
+
+def reshape(rt: Running, new: Lab, say: Say) -> Running:
+    """The running lab with the parts of `new` it lacks and without those `new` drops."""
+    new = align(rt.lab, new)
+    ch = structure_changes(rt.lab, new)
+    if ch["refused"]:
+        raise LabError(
+            "the change adds or removes datacenter routers or hosts ("
+            + ", ".join(ch["refused"])
+            + "): the lab does not do that in place; `crossnet lab down` and `lab up`"
+        )
+    _shrink(rt, new, say)
+    return _grow(rt, new, say)
+
+
+def _shrink(rt: Running, new: Lab, say: Say) -> None:
+    keep_e = {_end_key(e) for e in new.ends}
+    keep_h = {_host_key(h) for h in new.hosts}
+    gone = {e.ns for e in rt.lab.ends if _end_key(e) not in keep_e}
+    gone |= {g.ns for g in rt.lab.gateways if g.ns not in {x.ns for x in new.gateways}}
+    gone |= {h.ns for h in rt.lab.hosts if _host_key(h) not in keep_h}
+    if not gone:
+        return
+    procs = [p for p in rt.state.procs if p.ns in gone]
+    stop(procs)
+    for h in rt.lab.vpc_hosts():
+        if h.ns in gone and h.gateway_ns and h.gateway_ns not in gone:
+            run(in_ns(h.gateway_ns, ["ip", "link", "del", str(h.gateway_if)]), check=False)
+    for e in rt.lab.ends:
+        if e.ns in gone:
+            # The bridge port goes with the namespace; the TUN went with its charon.
+            run(["ip", "-n", rt.lab.inet_ns, "link", "del", e.port], check=False)
+    for name in sorted(gone):
+        delete_namespace(name)
+    rt.state.procs = [p for p in rt.state.procs if p.ns not in gone]
+    rt.state.namespaces = [n for n in rt.state.namespaces if n not in gone]
+    write_state(rt.state)
+    say(f"  removed {len(gone)} namespaces (deleted AWS parts): {', '.join(sorted(gone))}")
+
+
+def _grow(rt: Running, new: Lab, say: Say) -> Running:
+    have_ns = set(namespaces())
+    ends = tuple(e for e in new.ends if e.ns not in have_ns)
+    gateways = tuple(g for g in new.gateways if g.ns not in have_ns)
+    hosts = tuple(h for h in new.vpc_hosts() if h.ns not in have_ns)
+    nrt = Running(new, rt.state)
+    if not (ends or gateways or hosts):
+        return nrt
+    part = replace(new, ends=ends, gateways=gateways, hosts=hosts)
+    prt = Running(part, rt.state)
+    rt.state.namespaces += [n for n in part.namespaces() if n not in rt.state.namespaces]
+    write_state(rt.state)
+    _links(part, have_ns)
+    for e in ends:
+        (prt.run_dir(end_instance(e)) / "run" / "netns").mkdir(parents=True, exist_ok=True)
+    daemons._start_charons(prt)
+    # _move_tunnels also runs each router's crossnet-tunnels.sh: the router's new
+    # rendering (applied after this) runs it again for the new interfaces.
+    aws_ns = {e.router_ns for e in ends if e.side == "aws"}
+    tun_gws = tuple(g for g in new.gateways if g.ns in aws_ns)
+    daemons._move_tunnels(replace(prt, lab=replace(part, routers=(), gateways=tun_gws)))
+    _gateways_frr(prt, gateways)
+    for e in ends:
+        if e.side == "aws":
+            swanctl = prt.config_dir(end_instance(e)) / "swanctl.conf"
+            daemons._swanctl(prt, e, "--load-all", "--file", str(swanctl))
+    _vpc_hosts(prt, hosts)
+    say(f"  created {len(ends)} tunnel ends, {len(gateways)} gateways, {len(hosts)} VPC hosts")
+    return nrt
+
+
+def _links(part: Lab, have: set[str]) -> None:
+    for name in part.namespaces():
+        if name not in have:
+            add_namespace(name)
+    inet = part.inet_ns
+    for e in part.ends:
+        ip_batch(
+            e.ns,
+            [
+                "link set lo up",
+                f"link add wan address {e.mac} type veth peer name {e.port} netns {inet}",
+                "link set wan up",
+                f"addr add {e.outside_ip}/32 dev wan",
+                f"route add {e.peer_outside_ip}/32 dev wan",
+                f"neigh replace {e.peer_outside_ip} lladdr {e.peer_mac} dev wan nud permanent",
+            ],
+        )
+        ip_batch(inet, [f"link set {e.port} master inet up"])
+    for g in part.gateways:
+        if g.ns not in have:
+            ip_batch(g.ns, ["link set lo up"])
+            sysctls(g.ns, daemons.FORWARDING)
+    for h in part.vpc_hosts():
+        assert h.gateway_ns and h.gateway_if
+        ip_batch(
+            h.gateway_ns,
+            [
+                f"link add {h.gateway_if} type veth peer name eth0 netns {h.ns}",
+                f"addr add {h.gateways[0]}/{h.prefixlen} dev {h.gateway_if}",
+                f"link set {h.gateway_if} up",
+            ],
+        )
+        ip_batch(
+            h.ns,
+            [
+                "link set lo up",
+                f"addr add {h.address}/{h.prefixlen} dev eth0",
+                "link set eth0 up",
+                f"route add default via {h.gateways[0]}",
+            ],
+        )
+
+
+def _gateways_frr(rt: Running, gateways: tuple[Gateway, ...]) -> None:
+    for g in gateways:
+        inst = rt.gateway_instance(g)
+        run_dir = rt.frr_dir(inst)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        chown_frr(run_dir)
+        daemons._start_frr_daemon(rt, inst, g.ns, "zebra")
+        zserv = run_dir / "zserv.api"
+        wait_for(f"zebra of {inst}", zserv.exists, timeout=15)
+        names = [
+            "bgpd",
+            *(["staticd"] if any(c.routing == "static" for c in g.connections) else []),
+        ]
+        for d in names:
+            daemons._start_frr_daemon(rt, inst, g.ns, d)
+        vty = [run_dir / f"{x}.vty" for x in ["zebra", *names]]
+
+        def sockets(vty: list[Path] = vty) -> bool:
+            return all(p.exists() for p in vty)
+
+        wait_for(f"the vty sockets of {inst}", sockets, timeout=15)
+        daemons._load_frr_conf(rt, inst)
+
+
+def _vpc_hosts(rt: Running, hosts: tuple[Host, ...]) -> None:
+    import sys
+
+    from network.lab.system import AGENT, spawn
+
+    for h in hosts:
+        run(in_ns(h.ns, ["nft", "-f", "-"]), input=sg.ruleset(h))
+        tcp = [*h.tcp_ports, *([h.closed_tcp_port] if h.closed_tcp_port else [])]
+        argv = [sys.executable, str(AGENT), "serve", "--name", h.name]
+        argv += ["--tcp", ",".join(map(str, tcp)), "--udp", ",".join(map(str, h.udp_ports))]
+        rt.record(spawn(f"agent vpc {h.name}", h.ns, argv, rt.log_path(f"agent-vpc-{h.name}")))

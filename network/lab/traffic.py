@@ -1,0 +1,79 @@
+"""Traffic that runs across a change: a 20 ms ping and a paced, SHA-256-checked TCP
+transfer between a datacenter host and a VPC host (the first flow `find_flow` finds).
+
+`start(rt)` starts both; `Traffic.finish()` waits for the transfer and counts: ping
+replies lost (by sequence number, so a late reply is not a loss), the transfer's
+verdict and the bytes that did not arrive. Used by the rollout lab tests and
+`bench/rollout_bench.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import IO, Any
+
+from network.lab.faults import find_flow
+from network.lab.runtime import Running
+from network.lab.system import LabError, in_ns
+
+MIB = 1024 * 1024
+INTERVAL = 0.02
+
+
+@dataclass
+class Traffic:
+    ping: subprocess.Popen[str]
+    ping_out: IO[str]
+    send: subprocess.Popen[str]
+    nbytes: int
+
+    def finish(self) -> dict[str, Any]:
+        """Wait for the transfer, stop the ping; the counts."""
+        out, _ = self.send.communicate(timeout=300)
+        time.sleep(1.5)  # the last pings' replies
+        self.ping.send_signal(signal.SIGINT)
+        self.ping.wait(timeout=10)
+        self.ping_out.seek(0)
+        text = self.ping_out.read()
+        self.ping_out.close()
+        seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", text)}
+        last = max(seqs, default=0)
+        # Only sequence numbers well before the last reply count: the final ones may
+        # still be in flight when ping is stopped.
+        lost = sorted(set(range(1, last - 25)) - seqs)
+        lines = out.strip().splitlines()
+        transfer: dict[str, Any] = json.loads(lines[-1]) if lines else {"ok": False}
+        received = int(transfer.get("received", 0) or 0)
+        return {
+            "lost": len(lost),
+            "lostMs": round(len(lost) * INTERVAL * 1000),
+            "replies": len(seqs),
+            "transfer": transfer,
+            "bytesLost": self.nbytes - max(0, received),
+        }
+
+
+def start(rt: Running, nbytes: int = 50 * MIB, mbps: float = 16.0) -> Traffic:
+    """Both flows running (the transfer paced at `mbps`, so that it spans the change)."""
+    flow = find_flow(rt)
+    if flow is None:
+        raise LabError("the lab has no datacenter -> VPC flow with ICMP and TCP admitted")
+    out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in finish())
+    argv = ["ping", "-n", "-i", f"{INTERVAL:g}", "-W", "2", "-I", flow.dc.address]
+    ping = subprocess.Popen(
+        in_ns(flow.dc.ns, [*argv, flow.vpc.address]),
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    send = subprocess.Popen(
+        flow.send_argv(nbytes, timeout=120, mbps=mbps), stdout=subprocess.PIPE, text=True
+    )
+    time.sleep(1.0)  # both flows running before the change starts
+    return Traffic(ping, out, send, nbytes)
