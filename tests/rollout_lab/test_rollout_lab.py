@@ -31,7 +31,10 @@ from network.lab.runtime import open_lab
 from network.lab.system import in_ns, missing_requirements
 from network.rollout.execute import execute_naive
 
-STACK = "dev"
+# dev's config under a stack name of its own, so that this module's lab (namespaces
+# cxl.rdev.*) never meets the reachability suite's dev lab in the same pytest session.
+SOURCE_STACK = "dev"
+STACK = "rdev"
 NET = "crossnet:network"
 ROOT = Path(__file__).resolve().parents[2]
 MIB = 1024 * 1024
@@ -56,7 +59,9 @@ def lab() -> Iterator[Lab]:
     os.environ["CROSSNET_STATE_DIR"] = str(tmp / "state")
     os.environ["CROSSNET_STACKS_DIR"] = str(tmp / "stacks")
     (tmp / "stacks").mkdir()
-    shutil.copy(ROOT / "stacks" / f"Pulumi.{STACK}.yaml", tmp / "stacks")
+    shutil.copy(
+        ROOT / "stacks" / f"Pulumi.{SOURCE_STACK}.yaml", tmp / "stacks" / f"Pulumi.{STACK}.yaml"
+    )
     try:
         assert cli.main(["up", "--stack", STACK]) == 0
         control.up(STACK, timers="fast")
