@@ -252,29 +252,29 @@ class Lifecycle:
 
 # ---------------------------------------------------------------- per-type updates
 
-_TUNNEL_PROPS = {
-    src: dst
-    for src, dst in (
-        ("InsideCidr", "TunnelInsideCidr"),
-        ("InsideIpv6Cidr", "TunnelInsideIpv6Cidr"),
-        ("PresharedKey", "PreSharedKey"),
-        ("Phase1EncryptionAlgorithms", "Phase1EncryptionAlgorithms"),
-        ("Phase1IntegrityAlgorithms", "Phase1IntegrityAlgorithms"),
-        ("Phase1DhGroupNumbers", "Phase1DHGroupNumbers"),
-        ("Phase1LifetimeSeconds", "Phase1LifetimeSeconds"),
-        ("Phase2EncryptionAlgorithms", "Phase2EncryptionAlgorithms"),
-        ("Phase2IntegrityAlgorithms", "Phase2IntegrityAlgorithms"),
-        ("Phase2DhGroupNumbers", "Phase2DHGroupNumbers"),
-        ("Phase2LifetimeSeconds", "Phase2LifetimeSeconds"),
-        ("RekeyMarginTimeSeconds", "RekeyMarginTimeSeconds"),
-        ("RekeyFuzzPercentage", "RekeyFuzzPercentage"),
-        ("ReplayWindowSize", "ReplayWindowSize"),
-        ("DpdTimeoutSeconds", "DPDTimeoutSeconds"),
-        ("DpdTimeoutAction", "DPDTimeoutAction"),
-        ("StartupAction", "StartupAction"),
-        ("IkeVersions", "IKEVersions"),
-    )
-}
+# (pulumi-aws input suffix after "tunnelN", EC2 TunnelOptions member): the one map the
+# mocks (create) and the lifecycle (ModifyVpnTunnelOptions) both translate with.
+TUNNEL_OPTION_MAP = (
+    ("InsideCidr", "TunnelInsideCidr"),
+    ("InsideIpv6Cidr", "TunnelInsideIpv6Cidr"),
+    ("PresharedKey", "PreSharedKey"),
+    ("Phase1EncryptionAlgorithms", "Phase1EncryptionAlgorithms"),
+    ("Phase1IntegrityAlgorithms", "Phase1IntegrityAlgorithms"),
+    ("Phase1DhGroupNumbers", "Phase1DHGroupNumbers"),
+    ("Phase1LifetimeSeconds", "Phase1LifetimeSeconds"),
+    ("Phase2EncryptionAlgorithms", "Phase2EncryptionAlgorithms"),
+    ("Phase2IntegrityAlgorithms", "Phase2IntegrityAlgorithms"),
+    ("Phase2DhGroupNumbers", "Phase2DHGroupNumbers"),
+    ("Phase2LifetimeSeconds", "Phase2LifetimeSeconds"),
+    ("RekeyMarginTimeSeconds", "RekeyMarginTimeSeconds"),
+    ("RekeyFuzzPercentage", "RekeyFuzzPercentage"),
+    ("ReplayWindowSize", "ReplayWindowSize"),
+    ("DpdTimeoutSeconds", "DPDTimeoutSeconds"),
+    ("DpdTimeoutAction", "DPDTimeoutAction"),
+    ("StartupAction", "StartupAction"),
+    ("IkeVersions", "IKEVersions"),
+)
+_TUNNEL_PROPS = dict(TUNNEL_OPTION_MAP)
 _LISTS = ("Algorithms", "Numbers", "IkeVersions")
 
 

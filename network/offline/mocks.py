@@ -43,7 +43,7 @@ from moto.ec2.responses.security_groups import parse_sg_attributes_from_dict
 from pulumi.runtime.mocks import MockMonitor
 
 from network.offline.aws import AwsEmulator, tunnel_attachment_id
-from network.offline.lifecycle import Lifecycle, LifecycleError, Options
+from network.offline.lifecycle import TUNNEL_OPTION_MAP, Lifecycle, LifecycleError, Options
 
 # The RPC layer wraps secret inputs in this sentinel dict.
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -385,7 +385,7 @@ class MotoMocks(pulumi.runtime.Mocks):
         tunnels = []
         for n in (1, 2):
             t: dict[str, Any] = {}
-            for src, dst in _TUNNEL_OPTION_MAP:
+            for src, dst in TUNNEL_OPTION_MAP:
                 value = i.get(f"tunnel{n}{src}")
                 if value is None:
                     continue
@@ -571,29 +571,6 @@ class MotoMocks(pulumi.runtime.Mocks):
             rng = random.Random(f"{self.seed}/{name}")
             value = "".join(rng.choice(alphabet) for _ in range(length))
         return "none", {"result": value, "bcryptHash": ""}
-
-
-# (pulumi-aws input suffix after "tunnelN", EC2 TunnelOptions member)
-_TUNNEL_OPTION_MAP = (
-    ("InsideCidr", "TunnelInsideCidr"),
-    ("InsideIpv6Cidr", "TunnelInsideIpv6Cidr"),
-    ("PresharedKey", "PreSharedKey"),
-    ("Phase1EncryptionAlgorithms", "Phase1EncryptionAlgorithms"),
-    ("Phase1IntegrityAlgorithms", "Phase1IntegrityAlgorithms"),
-    ("Phase1DhGroupNumbers", "Phase1DHGroupNumbers"),
-    ("Phase1LifetimeSeconds", "Phase1LifetimeSeconds"),
-    ("Phase2EncryptionAlgorithms", "Phase2EncryptionAlgorithms"),
-    ("Phase2IntegrityAlgorithms", "Phase2IntegrityAlgorithms"),
-    ("Phase2DhGroupNumbers", "Phase2DHGroupNumbers"),
-    ("Phase2LifetimeSeconds", "Phase2LifetimeSeconds"),
-    ("RekeyMarginTimeSeconds", "RekeyMarginTimeSeconds"),
-    ("RekeyFuzzPercentage", "RekeyFuzzPercentage"),
-    ("ReplayWindowSize", "ReplayWindowSize"),
-    ("DpdTimeoutSeconds", "DPDTimeoutSeconds"),
-    ("DpdTimeoutAction", "DPDTimeoutAction"),
-    ("StartupAction", "StartupAction"),
-    ("IkeVersions", "IKEVersions"),
-)
 
 
 def _tag_dict(i: dict[str, Any]) -> dict[str, str]:
