@@ -28,31 +28,15 @@ from typing import Any
 from network import aws_rules as aws
 from network.contract import Connection
 from network.lab.topology import Gateway, TunnelEnd
+from network.render import crypto
 from network.render.environment import environment
 
-ENCRYPTION = {
-    "AES128": "aes128",
-    "AES256": "aes256",
-    "AES128-GCM-16": "aes128gcm16",
-    "AES256-GCM-16": "aes256gcm16",
-}
-INTEGRITY = {"SHA1": "sha1", "SHA2-256": "sha256", "SHA2-384": "sha384", "SHA2-512": "sha512"}
-PRF = {"SHA1": "prfsha1", "SHA2-256": "prfsha256", "SHA2-384": "prfsha384", "SHA2-512": "prfsha512"}
-DH = {
-    2: "modp1024",
-    5: "modp1536",
-    14: "modp2048",
-    15: "modp3072",
-    16: "modp4096",
-    17: "modp6144",
-    18: "modp8192",
-    19: "ecp256",
-    20: "ecp384",
-    21: "ecp521",
-    22: "modp1024s160",
-    23: "modp2048s224",
-    24: "modp2048s256",
-}
+# strongSwan's spellings of AWS's algorithm names: the renderer's own tables, so the
+# lab's AWS side proposes exactly what the rendered datacenter side does.
+ENCRYPTION = crypto.STRONGSWAN_ENC
+INTEGRITY = crypto.STRONGSWAN_INTEG
+PRF = crypto.STRONGSWAN_PRF
+DH = crypto.STRONGSWAN_DH
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,34 @@ def bring_up(
 
 
 # ---------------------------------------------------------------- network
+def end_link_commands(e: TunnelEnd, inet: str) -> list[str]:
+    """`ip` commands that give a tunnel end's helper namespace its outside link.
+
+    Each helper owns one outside address and reaches exactly its peer: a /32 route
+    and a permanent neighbour entry, so two datacenter ends holding the router's one
+    public IP never answer for each other.
+    """
+    return [
+        "link set lo up",
+        f"link add wan address {e.mac} type veth peer name {e.port} netns {inet}",
+        "link set wan up",
+        f"addr add {e.outside_ip}/32 dev wan",
+        f"route add {e.peer_outside_ip}/32 dev wan",
+        f"neigh replace {e.peer_outside_ip} lladdr {e.peer_mac} dev wan nud permanent",
+    ]
+
+
+def write_config_file(d: Path, name: str, text: str, secrets: list[str]) -> None:
+    """One config file of a lab instance: 0600 from the first byte when it holds a key."""
+    path = d / name
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if any(secret in text for secret in secrets):
+        write_private(path, text)
+    else:
+        path.write_text(text)
+        path.chmod(0o755 if name.endswith(".sh") else 0o644)
+
+
 def _network(lab: Lab) -> None:
     for name in lab.namespaces():
         add_namespace(name)
@@ -87,20 +115,7 @@ def _network(lab: Lab) -> None:
     ip_batch(inet, ["link set lo up", "link add inet type bridge", "link set inet up"])
     run(in_ns(inet, ["nft", "-f", "-"]), input=_inet_nft())
     for e in lab.ends:
-        # Each helper owns one outside address and reaches exactly its peer: a
-        # /32 route and a permanent neighbour entry, so two datacenter ends
-        # holding the router's one public IP never answer for each other.
-        ip_batch(
-            e.ns,
-            [
-                "link set lo up",
-                f"link add wan address {e.mac} type veth peer name {e.port} netns {inet}",
-                "link set wan up",
-                f"addr add {e.outside_ip}/32 dev wan",
-                f"route add {e.peer_outside_ip}/32 dev wan",
-                f"neigh replace {e.peer_outside_ip} lladdr {e.peer_mac} dev wan nud permanent",
-            ],
-        )
+        ip_batch(e.ns, end_link_commands(e, inet))
     ip_batch(inet, [f"link set {e.port} master inet up" for e in lab.ends])
     for r in lab.routers:
         ip_batch(r.ns, ["link set lo up"])
@@ -181,13 +196,7 @@ def write_configs(rt: Running, rendered: dict[str, dict[str, str]], timers: aws.
         d.mkdir(parents=True, mode=0o700)
         secrets = [t.psk.reveal() for c in r.router.connections for t in c.tunnels]
         for name, text in rendered[r.key].items():
-            path = d / name
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if any(s in text for s in secrets):
-                write_private(path, text)
-            else:
-                path.write_text(text)
-                path.chmod(0o755 if name.endswith(".sh") else 0o644)
+            write_config_file(d, name, text, secrets)
         frr = rt.config_dir(frr_instance(r.key))
         shutil.copyfile(d / "frr.conf", frr / "frr.conf")
         (frr / "vtysh.conf").write_text("! crossnet lab\n")

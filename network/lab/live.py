@@ -28,6 +28,7 @@ from typing import Any
 from network.contract import write_private
 from network.lab import aws
 from network.lab.configs import config_files
+from network.lab.daemons import write_config_file
 from network.lab.runtime import Running, end_instance, frr_instance, sha256_file, write_state
 from network.lab.system import LabError, run
 from network.lab.topology import Lab, TunnelEnd
@@ -179,16 +180,6 @@ def changed_files(old_dir: Path, new: dict[str, str]) -> list[str]:
     return out
 
 
-def _write(d: Path, name: str, text: str, secrets: list[str]) -> None:
-    path = d / name
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if any(s in text for s in secrets):
-        write_private(path, text)
-    else:
-        path.write_text(text)
-        path.chmod(0o755 if name.endswith(".sh") else 0o644)
-
-
 def apply_router(
     rt: Running, key: str, files: dict[str, str], secrets: list[str], say: Say = _quiet
 ) -> list[str]:
@@ -214,17 +205,17 @@ def apply_router(
         conf = rt.config_dir(inst) / "frr.conf"
         conf.write_text(files["frr.conf"])
         frr_reload(conf, rt.frr_dir(inst), say)
-        _write(d, "frr.conf", files["frr.conf"], secrets)
+        write_config_file(d, "frr.conf", files["frr.conf"], secrets)
     for name in changed:
         e = per_tunnel.get(name)
         if e is None:
             continue
         Charon(rt.vici_socket(e)).load(files[name])
         Charon(rt.vici_socket(e)).restart_sa(e.conn_name, e.conn_name)
-        _write(d, name, files[name], secrets)
+        write_config_file(d, name, files[name], secrets)
         say(f"  {key}: {e.conn_name} reloaded through vici, SA negotiated afresh")
     for name in changed:
-        _write(d, name, files[name], secrets)
+        write_config_file(d, name, files[name], secrets)
     if "crossnet-tunnels.sh" in changed:
         run(["ip", "netns", "exec", r.ns, "sh", str(d / "crossnet-tunnels.sh")], check=True)
     for p in stale:

@@ -166,17 +166,7 @@ def _links(part: Lab, have: set[str]) -> None:
             add_namespace(name)
     inet = part.inet_ns
     for e in part.ends:
-        ip_batch(
-            e.ns,
-            [
-                "link set lo up",
-                f"link add wan address {e.mac} type veth peer name {e.port} netns {inet}",
-                "link set wan up",
-                f"addr add {e.outside_ip}/32 dev wan",
-                f"route add {e.peer_outside_ip}/32 dev wan",
-                f"neigh replace {e.peer_outside_ip} lladdr {e.peer_mac} dev wan nud permanent",
-            ],
-        )
+        ip_batch(e.ns, daemons.end_link_commands(e, inet))
         ip_batch(inet, [f"link set {e.port} master inet up"])
     for g in part.gateways:
         if g.ns not in have:
