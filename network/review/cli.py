@@ -22,6 +22,7 @@ from network.console import console, to_text
 from network.errors import ConfigError, Problem
 from network.package_data import data_dir
 from network.plan import Plan, build_plan
+from network.plan.advice import advice_json, plan_advice
 from network.review.baseline import (
     OUTPUTS_CAVEAT,
     PLAN_OUTPUT,
@@ -83,6 +84,17 @@ def _with_warnings(tables: list[Table], plan: Plan) -> list[Table]:
     ]
 
 
+def _with_advice(tables: list[Table], advice: list[Problem]) -> list[Table]:
+    """What the plan's choices trade (network.plan.advice), as a last table."""
+    if not advice:
+        return tables
+    return [*tables, Table.of("Advice", ("where", "value", "what it trades"), advice_rows(advice))]
+
+
+def advice_rows(advice: list[Problem]) -> list[tuple[str, str, str]]:
+    return [(a.field, a.value, a.rule) for a in advice]
+
+
 def _write(text: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
@@ -102,10 +114,17 @@ def _show(parts: list[RenderableType], out: Path | None) -> None:
         _write(to_text(parts).rstrip() + "\n", out)
 
 
-def _emit(args: argparse.Namespace, tables: list[Table], heading: str, data: Any) -> None:
+def _emit(
+    args: argparse.Namespace,
+    tables: list[Table],
+    heading: str,
+    data: Any,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """One review command's result: JSON (`--json`), Markdown, or tables for a terminal."""
     if args.json:
         doc = {"stack": args.stack, "data": data, "tables": [t.as_json() for t in tables]}
+        doc |= extra or {}
         _write(json.dumps(doc, indent=2, default=str) + "\n", args.out)
     elif args.format == "markdown":
         _write(render_markdown(tables, heading), args.out)
@@ -118,7 +137,14 @@ def run_plan(args: argparse.Namespace) -> int:
     plan = load_plan(args.stack, args.config)
     # Markdown goes into a change request: every free CIDR, not the first few.
     tables = _with_warnings(plan_tables(plan, list_all=args.format == "markdown"), plan)
-    _emit(args, tables, f"crossnet plan: stack {plan.stack}", plan_snapshot(plan))
+    advice = plan_advice(plan)
+    _emit(
+        args,
+        _with_advice(tables, advice),
+        f"crossnet plan: stack {plan.stack}",
+        plan_snapshot(plan),
+        {"advice": advice_json(advice)},
+    )
     return 0
 
 
@@ -296,6 +322,8 @@ def diff_report(args: argparse.Namespace) -> DiffReport:
     report = diff_snapshots(
         old, plan_snapshot(plan), baseline, outputs, provider_upstream(), caveats
     )
+    advice = [f"{a.field}: {a.value}: {a.rule}" for a in plan_advice(plan)]
+    report = dataclasses.replace(report, advice=advice)
     if report.changed and not args.no_configs:
         diffs, notes = router_config_diffs(
             outputs, plan, report.routers, renewed_connections(report)

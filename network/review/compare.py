@@ -49,6 +49,8 @@ class DiffReport:
     notes: list[str] = field(default_factory=list)
     upstream: str | None = CHECKED_UPSTREAM  # the provider the replace rules were read for
     caveats: list[str] = field(default_factory=list)  # what this baseline cannot show
+    # what the proposed plan's choices trade (network.plan.advice), one line each
+    advice: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:

@@ -216,6 +216,7 @@ def diff_renderables(r: DiffReport) -> list[RenderableType]:
     """The report for a terminal: banners first, then tables, then router config diffs."""
     out: list[RenderableType] = [Text(f"crossnet diff: stack {r.stack} against {r.baseline}")]
     out += [Text(c) for c in r.caveats]
+    out += [Text(f"advice: {a}") for a in r.advice]
     if not r.changed:
         return [*out, Text("no changes: the proposed plan is the applied one.")]
     out += [Text(_summary(r)), Text("")]
@@ -227,7 +228,8 @@ def diff_renderables(r: DiffReport) -> list[RenderableType]:
 def _render_markdown_diff(r: DiffReport) -> str:
     head = [f"## crossnet diff: stack {r.stack} against {r.baseline}", ""]
     head += [f"> {c}" for c in r.caveats]
-    if r.caveats:
+    head += [f"> advice: {a}" for a in r.advice]
+    if r.caveats or r.advice:
         head.append("")
     if not r.changed:
         return "\n".join(head).rstrip("\n") + (
