@@ -271,11 +271,21 @@ class MotoMocks(pulumi.runtime.Mocks):
         ):
             if i.get(key):
                 b.modify_vpc_attribute(vpc.id, attr, True)
-        main = b.describe_route_tables(filters={"vpc-id": [vpc.id], "association.main": ["true"]})
+        # The main route table moto made with the VPC: what DescribeRouteTables filtered
+        # on vpc-id and association.main answers, without running every table of the
+        # region through moto's filters (quadratic over a stack's VPCs).
+        main = next(
+            (
+                rt.id
+                for rt in b.route_tables.values()
+                if rt.vpc_id == vpc.id and rt.main_association_id is not None
+            ),
+            "",
+        )
         return vpc.id, {
             "arn": f"arn:aws:ec2:{region}:123456789012:vpc/{vpc.id}",
-            "defaultRouteTableId": main[0].id if main else "",
-            "mainRouteTableId": main[0].id if main else "",
+            "defaultRouteTableId": main,
+            "mainRouteTableId": main,
             "ownerId": DEFAULT_ACCOUNT_ID,
         }
 

@@ -26,6 +26,8 @@ class _Context:
     outputs: dict[str, Any]
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    vpns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    peerings: dict[str, dict[str, Any]] = field(default_factory=dict)
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def ec2(self, region: str) -> Any:
@@ -35,13 +37,23 @@ class _Context:
         return self._clients[region]
 
     def prefetch(self) -> None:
-        """One describe per kind and region: every call to the emulator costs
-        milliseconds, and a large stack has thousands of route-table checks."""
+        """One describe per kind and region (route tables, security groups, VPN
+        connections, peerings): every call to the emulator costs milliseconds, and a
+        large stack has thousands of route-table checks."""
         for region in self.plan.regions():
-            for page in self.ec2(region).get_paginator("describe_route_tables").paginate():
+            ec2 = self.ec2(region)
+            for page in ec2.get_paginator("describe_route_tables").paginate():
                 self.tables |= {rt["RouteTableId"]: rt for rt in page["RouteTables"]}
-            for page in self.ec2(region).get_paginator("describe_security_groups").paginate():
+            for page in ec2.get_paginator("describe_security_groups").paginate():
                 self.groups |= {g["GroupId"]: g for g in page["SecurityGroups"]}
+            if any(c.region == region for c in self.plan.connections):
+                vpns = ec2.describe_vpn_connections()["VpnConnections"]
+                self.vpns |= {v["VpnConnectionId"]: v for v in vpns}
+            if any(self.plan.vpcs[p.requester].spec.region == region for p in self.plan.peerings):
+                for page in ec2.get_paginator("describe_vpc_peering_connections").paginate():
+                    self.peerings |= {
+                        p["VpcPeeringConnectionId"]: p for p in page["VpcPeeringConnections"]
+                    }
 
 
 Check = Callable[[_Context, list[str]], str | None]
@@ -202,12 +214,11 @@ def check_transit_gateways(ctx: _Context, fail: list[str]) -> str | None:
 def check_peerings(ctx: _Context, fail: list[str]) -> str | None:
     """Peering: active (both sides' routes are counted with the route tables)."""
     for peer in ctx.plan.peerings:
-        region = ctx.plan.vpcs[peer.requester].spec.region
         pid = ctx.outputs["peerings"][peer.name]["id"]
-        pcx = ctx.ec2(region).describe_vpc_peering_connections(VpcPeeringConnectionIds=[pid])[
-            "VpcPeeringConnections"
-        ][0]
-        if pcx["Status"]["Code"] != "active":
+        pcx = ctx.peerings.get(pid)
+        if pcx is None:
+            fail.append(f"peering {peer.name} ({pid}) is not in AWS")
+        elif pcx["Status"]["Code"] != "active":
             fail.append(f"peering {peer.name} ({pid}) is {pcx['Status']['Code']}, not active")
     if not ctx.plan.peerings:
         return None
@@ -238,9 +249,10 @@ def _tunnel_mismatches(
 def _check_connection(ctx: _Context, conn: dict[str, Any], fail: list[str]) -> int:
     """One VPN connection: what AWS holds is what the routers will be given."""
     c = next(x for x in ctx.plan.connections if x.name == conn["name"])
-    got = ctx.ec2(c.region).describe_vpn_connections(VpnConnectionIds=[conn["vpnConnectionId"]])[
-        "VpnConnections"
-    ][0]
+    got = ctx.vpns.get(conn["vpnConnectionId"])
+    if got is None:
+        fail.append(f"{c.name}: VPN connection {conn['vpnConnectionId']} is not in AWS")
+        return 0
     opts = got["Options"]
     if bool(opts.get("StaticRoutesOnly")) != (c.spec.routing == "static"):
         fail.append(

@@ -17,6 +17,8 @@ docs/emulator.md lists which AWS behaviours each module fills in for moto, with 
 
 from __future__ import annotations
 
+# First: moto's EC2 models, read with one botocore data loader (see botodata).
+from network.offline.aws import botodata  # noqa: F401
 from network.offline.aws.emulator import AwsEmulator, boto3_session
 from network.offline.aws.install import (
     area_patch_tables,

@@ -8,8 +8,10 @@ from typing import Any, Self
 
 import boto3
 from moto import mock_aws
+from moto.core.base_backend import AccountSpecificBackend
 from moto.moto_api._internal import mock_random
 
+from network.offline.aws.botodata import shared_data_loader
 from network.offline.aws.install import (
     extensions_installed,
     install_extensions,
@@ -91,6 +93,13 @@ class AwsEmulator:
         os.environ.update(_ENV_CREDENTIALS)
         for name in _ENV_REMOVED:
             os.environ.pop(name, None)
+        # The sessions the run reads botocore's data through (moto's own, cached by
+        # moto, and the emulator's clients'), made now with the loader that the
+        # import of moto's EC2 models filled: endpoints and EC2's model are not
+        # parsed again (botodata).
+        with shared_data_loader():
+            AccountSpecificBackend.get_session()
+            boto3_session()
         return self
 
     def stop(self) -> None:

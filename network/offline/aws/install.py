@@ -13,6 +13,7 @@ from network.offline.aws import (
     modify,
     responses,
     route_tables,
+    tags,
     transit_gateways,
     vpn_connections,
     vpn_gateways,
@@ -37,6 +38,7 @@ def area_patch_tables() -> list[PatchTable]:
         vpn_connections.patches(),
         route_tables.patches(),
         modify.patches(),
+        tags.patches(),
         responses.patches(),
     ]
 

@@ -1,0 +1,141 @@
+"""What `crossnet up` pays before and after its run: botocore's data read once, moto's
+instance offerings left out, one command module imported, no final full GC walk."""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import botocore.session
+import moto.utilities.utils as moto_utilities
+
+from network import cli
+from network.offline.apply import heap_frozen
+from network.offline.aws import AwsEmulator
+from network.offline.aws.botodata import shared_data_loader, without_instance_offerings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_sessions_share_one_data_loader_only_inside() -> None:
+    original = botocore.session.create_loader
+    with shared_data_loader():
+        a = botocore.session.Session().get_component("data_loader")
+        b = botocore.session.Session().get_component("data_loader")
+        assert a is b
+    assert botocore.session.create_loader is original
+    c = botocore.session.Session().get_component("data_loader")
+    assert c is not a  # botocore's usual fresh loader again
+
+
+def test_the_shared_loader_reads_endpoints_and_the_ec2_model_once() -> None:
+    """In a fresh process, `import network.offline.apply` and a started emulator's first
+    call parse endpoints.json once and EC2's model twice: once for every botocore
+    session, once for moto's own router (moto's loader adds moto's extras, so it is
+    not shared). Without the shared loader: 5 and 6 times."""
+    code = """
+import collections, sys
+import botocore.loaders as L
+seen = collections.Counter()
+orig = L.JSONFileLoader._load_file
+def load(self, path, open_method):
+    data = orig(self, path, open_method)
+    if data is not None and "/botocore/data/" in path:
+        seen[path.split("/botocore/data/")[1]] += 1
+    return data
+L.JSONFileLoader._load_file = load
+import network.offline.apply
+from network.offline.aws import AwsEmulator
+with AwsEmulator(seed=1) as emu:
+    emu.client("ec2", "us-east-1").describe_vpcs()
+print(seen["endpoints.json"], seen["ec2/2016-11-15/service-2.json.gz"])
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["1", "2"]
+
+
+def test_instance_offerings_are_left_out_and_the_loader_put_back() -> None:
+    import moto.ec2.models.instance_types as instance_types
+
+    rebound = getattr(instance_types, "load_resource")  # noqa: B009 (not exported)
+    assert rebound is moto_utilities.load_resource  # put back after the import
+    assert all(
+        not regions or not any(regions.values())
+        for regions in instance_types.INSTANCE_TYPE_OFFERINGS.values()
+    )
+    assert instance_types.INSTANCE_TYPES  # the instance types themselves are there
+    original = moto_utilities.load_resource
+    with without_instance_offerings():
+        assert (
+            moto_utilities.load_resource(
+                "ec2/resources/instance_type_offerings/region/us-east-1.json"
+            )
+            == []
+        )
+    assert moto_utilities.load_resource is original
+    with AwsEmulator(seed=1) as emu:
+        ec2 = emu.client("ec2", "us-east-1")
+        assert ec2.describe_instance_type_offerings()["InstanceTypeOfferings"] == []
+
+
+def test_up_imports_its_own_command_module_only() -> None:
+    code = (
+        "import sys; from network import cli; cli.build_parser(['up', '--stack', 'dev']); "
+        "print(sorted(m for m in cli.COMMAND_MODULES if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "['network.offline.cli']"
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return set(sub.choices or ())
+
+
+def test_the_command_table_names_what_each_module_registers() -> None:
+    registered: dict[str, str] = {}
+    for module in cli.COMMAND_MODULES:
+        one = argparse.ArgumentParser()
+        importlib.import_module(module).register(one.add_subparsers(dest="command"))
+        registered |= dict.fromkeys(_commands(one), module)
+    assert registered == cli.COMMANDS
+    assert _commands(cli.build_parser()) == set(cli.COMMANDS)  # every module
+
+
+def test_the_command_is_found_past_global_options() -> None:
+    assert cli.command_of(["up", "--stack", "dev"]) == "up"
+    assert cli.command_of(["--project-dir", "/x", "plan"]) == "plan"
+    assert cli.command_of(["--project-dir=/x", "diff", "--json"]) == "diff"
+    assert cli.command_of(["--help"]) is None
+    assert cli.command_of([]) is None
+    # an unknown word: every module is registered, so argparse names the choices
+    assert _commands(cli.build_parser(["upp"])) == set(cli.COMMANDS)
+
+
+def test_only_the_process_own_command_freezes_the_heap(capsys: object, monkeypatch: object) -> None:
+    assert gc.get_freeze_count() == 0
+    assert cli.main(["plan", "--stack", "dev", "--json"]) == 0
+    assert gc.get_freeze_count() == 0  # an in-process call (a test) leaves the GC alone
+
+
+def test_the_heap_is_frozen_for_the_run_and_unfrozen_after() -> None:
+    assert gc.get_freeze_count() == 0
+    with heap_frozen():
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with heap_frozen():  # someone else's freeze is theirs to undo
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
