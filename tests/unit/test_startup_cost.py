@@ -16,7 +16,7 @@ import moto.utilities.utils as moto_utilities
 from network import cli
 from network.offline.apply import heap_frozen
 from network.offline.aws import AwsEmulator
-from network.offline.aws.botodata import shared_data_loader, without_instance_offerings
+from network.offline.aws.botodata import shared_data_loader, without_instance_types
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,9 +34,9 @@ def test_sessions_share_one_data_loader_only_inside() -> None:
 
 def test_the_shared_loader_reads_endpoints_and_the_ec2_model_once() -> None:
     """In a fresh process, `import network.offline.apply` and a started emulator's first
-    call parse endpoints.json once and EC2's model twice: once for every botocore
-    session, once for moto's own router (moto's loader adds moto's extras, so it is
-    not shared). Without the shared loader: 5 and 6 times."""
+    call parse endpoints.json and EC2's model once each: every botocore session reads
+    them through one loader, and moto's request router gets its model (botocore's plus
+    moto's extras) built on that parse. Without: 5 and 6 times."""
     code = """
 import collections, sys
 import botocore.loaders as L
@@ -57,10 +57,27 @@ print(seen["endpoints.json"], seen["ec2/2016-11-15/service-2.json.gz"])
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == ["1", "2"]
+    assert out == ["1", "1"]
 
 
-def test_instance_offerings_are_left_out_and_the_loader_put_back() -> None:
+def test_moto_s_model_built_on_the_shared_parse_is_moto_s_own() -> None:
+    import moto.core.loaders as moto_loaders
+    import moto.core.utils as moto_core_utils
+
+    from network.offline.aws import botodata
+
+    with AwsEmulator(seed=1):
+        pass  # primes moto's cached model
+    own = moto_loaders.create_loader().load_service_model("ec2", "service-2")
+    assert botodata.moto_service_model("ec2", "service-2") == own
+    assert moto_core_utils.get_service_model("ec2")._service_description == own
+    # moto's extras (its error shapes) went into copies: botocore's model is as shipped
+    extras = next(moto_loaders.create_loader()._find_extras("ec2", "service-2", "2016-11-15"))
+    shared = botodata._LOADERS[None].load_service_model("ec2", "service-2")
+    assert all(name not in shared["shapes"] for name in extras["merge"]["shapes"])
+
+
+def test_instance_types_are_left_out_and_the_loader_put_back() -> None:
     import moto.ec2.models.instance_types as instance_types
 
     rebound = getattr(instance_types, "load_resource")  # noqa: B009 (not exported)
@@ -69,9 +86,9 @@ def test_instance_offerings_are_left_out_and_the_loader_put_back() -> None:
         not regions or not any(regions.values())
         for regions in instance_types.INSTANCE_TYPE_OFFERINGS.values()
     )
-    assert instance_types.INSTANCE_TYPES  # the instance types themselves are there
+    assert instance_types.INSTANCE_TYPES == {}
     original = moto_utilities.load_resource
-    with without_instance_offerings():
+    with without_instance_types():
         assert (
             moto_utilities.load_resource(
                 "ec2/resources/instance_type_offerings/region/us-east-1.json"
@@ -82,6 +99,7 @@ def test_instance_offerings_are_left_out_and_the_loader_put_back() -> None:
     with AwsEmulator(seed=1) as emu:
         ec2 = emu.client("ec2", "us-east-1")
         assert ec2.describe_instance_type_offerings()["InstanceTypeOfferings"] == []
+        assert ec2.describe_instance_types()["InstanceTypes"] == []
 
 
 def test_up_imports_its_own_command_module_only() -> None:

@@ -11,7 +11,7 @@ from moto import mock_aws
 from moto.core.base_backend import AccountSpecificBackend
 from moto.moto_api._internal import mock_random
 
-from network.offline.aws.botodata import shared_data_loader
+from network.offline.aws.botodata import prime_moto_service_model, shared_data_loader
 from network.offline.aws.install import (
     extensions_installed,
     install_extensions,
@@ -100,6 +100,7 @@ class AwsEmulator:
         with shared_data_loader():
             AccountSpecificBackend.get_session()
             boto3_session()
+        prime_moto_service_model("ec2")
         return self
 
     def stop(self) -> None:
