@@ -191,8 +191,12 @@ class MotoMocks(pulumi.runtime.Mocks):
         raise OfflineApplyError(f"the offline AWS answers no data-source call ({args.token})")
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        inputs, _ = unwrap(dict(args.inputs))
-        secret_keys = [k for k, v in args.inputs.items() if unwrap(v)[1]]
+        inputs: dict[str, Any] = {}
+        secret_keys: list[str] = []
+        for key, value in args.inputs.items():  # each input unwrapped once
+            inputs[key], secret = unwrap(value)
+            if secret:
+                secret_keys.append(key)
         if args.typ.startswith("pulumi:providers:"):
             region = inputs.get("region") or self.default_region
             pid = f"{args.name}-provider-id"
