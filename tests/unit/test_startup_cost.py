@@ -15,7 +15,6 @@ import moto.utilities.utils as moto_utilities
 
 from network import cli
 from network.offline.apply import heap_frozen
-from network.offline.aws import AwsEmulator
 from network.offline.aws.botodata import shared_data_loader, without_instance_types
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,33 +59,53 @@ print(seen["endpoints.json"], seen["ec2/2016-11-15/service-2.json.gz"])
     assert out == ["1", "1"]
 
 
+def _fresh(code: str) -> str:
+    """`code`'s output in a fresh process (what is loaded first depends on the process)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def test_moto_s_model_built_on_the_shared_parse_is_moto_s_own() -> None:
-    import moto.core.loaders as moto_loaders
-    import moto.core.utils as moto_core_utils
-
-    from network.offline.aws import botodata
-
-    with AwsEmulator(seed=1):
-        pass  # primes moto's cached model
-    own = moto_loaders.create_loader().load_service_model("ec2", "service-2")
-    assert botodata.moto_service_model("ec2", "service-2") == own
-    assert moto_core_utils.get_service_model("ec2")._service_description == own
-    # moto's extras (its error shapes) went into copies: botocore's model is as shipped
-    extras = next(moto_loaders.create_loader()._find_extras("ec2", "service-2", "2016-11-15"))
-    shared = botodata._LOADERS[None].load_service_model("ec2", "service-2")
-    assert all(name not in shared["shapes"] for name in extras["merge"]["shapes"])
+    code = """
+import moto.core.loaders as moto_loaders, moto.core.utils as moto_core_utils
+from network.offline.aws import AwsEmulator, botodata
+with AwsEmulator(seed=1):
+    pass  # primes moto's cached model
+own = moto_loaders.create_loader().load_service_model("ec2", "service-2")
+# moto's extras (its error shapes) went into copies: botocore's model is as shipped
+extras = next(moto_loaders.create_loader()._find_extras("ec2", "service-2", "2016-11-15"))
+shared = botodata._LOADERS[None].load_service_model("ec2", "service-2")
+print(
+    botodata.moto_service_model("ec2", "service-2") == own,
+    moto_core_utils.get_service_model("ec2")._service_description == own,
+    bool(extras["merge"]["shapes"]),
+    any(name in shared["shapes"] for name in extras["merge"]["shapes"]),
+)
+"""
+    assert _fresh(code) == "True True True False"
 
 
 def test_instance_types_are_left_out_and_the_loader_put_back() -> None:
-    import moto.ec2.models.instance_types as instance_types
-
-    rebound = getattr(instance_types, "load_resource")  # noqa: B009 (not exported)
-    assert rebound is moto_utilities.load_resource  # put back after the import
-    assert all(
-        not regions or not any(regions.values())
-        for regions in instance_types.INSTANCE_TYPE_OFFERINGS.values()
+    code = """
+import moto.utilities.utils as moto_utilities
+import network.offline.apply
+import moto.ec2.models.instance_types as it
+from network.offline.aws import AwsEmulator
+with AwsEmulator(seed=1) as emu:
+    ec2 = emu.client("ec2", "us-east-1")
+    answers = (
+        ec2.describe_instance_type_offerings()["InstanceTypeOfferings"],
+        ec2.describe_instance_types()["InstanceTypes"],
     )
-    assert instance_types.INSTANCE_TYPES == {}
+print(
+    it.load_resource is moto_utilities.load_resource,  # put back after the import
+    it.INSTANCE_TYPES == {},
+    all(not any(regions.values()) for regions in it.INSTANCE_TYPE_OFFERINGS.values()),
+    answers == ([], []),
+)
+"""
+    assert _fresh(code) == "True True True True"
     original = moto_utilities.load_resource
     with without_instance_types():
         assert (
@@ -96,10 +115,6 @@ def test_instance_types_are_left_out_and_the_loader_put_back() -> None:
             == []
         )
     assert moto_utilities.load_resource is original
-    with AwsEmulator(seed=1) as emu:
-        ec2 = emu.client("ec2", "us-east-1")
-        assert ec2.describe_instance_type_offerings()["InstanceTypeOfferings"] == []
-        assert ec2.describe_instance_types()["InstanceTypes"] == []
 
 
 def test_up_imports_its_own_command_module_only() -> None:
