@@ -422,20 +422,25 @@ class MotoMocks(pulumi.runtime.Mocks):
         if i.get("transitGatewayId"):
             kwargs["TransitGatewayId"] = i["transitGatewayId"]
         vpn = ec2.create_vpn_connection(**kwargs)["VpnConnection"]
-        return vpn["VpnConnectionId"], self.vpn_state(region, vpn["VpnConnectionId"], i)
+        # CreateVpnConnection answers the connection as DescribeVpnConnections does
+        # (the same VpnConnection shape): no second round trip to read it back.
+        return vpn["VpnConnectionId"], self.vpn_state(region, vpn["VpnConnectionId"], i, vpn)
 
-    def vpn_state(self, region: str, vid: str, i: dict[str, Any]) -> dict[str, Any]:
-        """A VPN connection's outputs, as pulumi-aws reads them back from AWS."""
+    def vpn_state(
+        self, region: str, vid: str, i: dict[str, Any], got: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A VPN connection's outputs, as pulumi-aws reads them back from AWS (`got`:
+        AWS's answer about the connection, when the caller has it already)."""
         ec2 = self.ec2(region)
-        got = ec2.describe_vpn_connections(VpnConnectionIds=[vid])["VpnConnections"][0]
+        if got is None:
+            got = ec2.describe_vpn_connections(VpnConnectionIds=[vid])["VpnConnections"][0]
+        # The gateway's Amazon-side ASN, from the emulator's model of it (what
+        # DescribeVpnGateways / DescribeTransitGateways answer), not one describe per VPN.
+        b = self.backend(region)
         if i.get("vpnGatewayId"):
-            gw = ec2.describe_vpn_gateways(VpnGatewayIds=[i["vpnGatewayId"]])["VpnGateways"][0]
-            aws_asn = str(gw["AmazonSideAsn"])
+            aws_asn = str(b.vpn_gateways[i["vpnGatewayId"]].amazon_side_asn)
         else:
-            gw = ec2.describe_transit_gateways(TransitGatewayIds=[i["transitGatewayId"]])[
-                "TransitGateways"
-            ][0]
-            aws_asn = str(gw["Options"]["AmazonSideAsn"])
+            aws_asn = str(b.transit_gateways[i["transitGatewayId"]].options["AmazonSideAsn"])
         state: dict[str, Any] = {
             "customerGatewayConfiguration": got.get("CustomerGatewayConfiguration", ""),
             "transitGatewayAttachmentId": tunnel_attachment_id(ec2, vid) or "",
