@@ -6,8 +6,9 @@ answers, not what the program asked for. Property names in `args.inputs` and
 in the returned state are camelCase, as the engine uses.
 
 Two ways into moto. The bulk of a network (VPCs, subnets, route tables and
-their associations, routes, security groups and their rules: nine resources
-in ten of a large topology) is created through moto's EC2 backend methods, the very
+their associations, routes, security groups and their rules, TGW route-table
+associations and propagations: nine resources in ten of a large topology) is
+created through moto's EC2 backend methods, the very
 calls moto's API layer makes, without the round trip through botocore and
 moto's HTTP serializers (about 8 ms a call, most of an apply's time).
 Gateways, VPN connections, peering and the transit gateway go through the EC2
@@ -275,17 +276,9 @@ class MotoMocks(pulumi.runtime.Mocks):
         ):
             if i.get(key):
                 b.modify_vpc_attribute(vpc.id, attr, True)
-        # The main route table moto made with the VPC: what DescribeRouteTables filtered
-        # on vpc-id and association.main answers, without running every table of the
-        # region through moto's filters (quadratic over a stack's VPCs).
-        main = next(
-            (
-                rt.id
-                for rt in b.route_tables.values()
-                if rt.vpc_id == vpc.id and rt.main_association_id is not None
-            ),
-            "",
-        )
+        # The VPC's main route table, without moto's filters over every table (quadratic).
+        tables = b.route_tables.values()
+        main = next((t.id for t in tables if t.vpc_id == vpc.id and t.main_association_id), "")
         return vpc.id, {
             "arn": f"arn:aws:ec2:{region}:123456789012:vpc/{vpc.id}",
             "defaultRouteTableId": main,
@@ -422,8 +415,7 @@ class MotoMocks(pulumi.runtime.Mocks):
         if i.get("transitGatewayId"):
             kwargs["TransitGatewayId"] = i["transitGatewayId"]
         vpn = ec2.create_vpn_connection(**kwargs)["VpnConnection"]
-        # CreateVpnConnection answers the connection as DescribeVpnConnections does
-        # (the same VpnConnection shape): no second round trip to read it back.
+        # The answer has DescribeVpnConnections' VpnConnection shape: no read-back.
         return vpn["VpnConnectionId"], self.vpn_state(region, vpn["VpnConnectionId"], i, vpn)
 
     def vpn_state(
@@ -434,8 +426,7 @@ class MotoMocks(pulumi.runtime.Mocks):
         ec2 = self.ec2(region)
         if got is None:
             got = ec2.describe_vpn_connections(VpnConnectionIds=[vid])["VpnConnections"][0]
-        # The gateway's Amazon-side ASN, from the emulator's model of it (what
-        # DescribeVpnGateways / DescribeTransitGateways answer), not one describe per VPN.
+        # The gateway's ASN from the emulator's model (what its describe answers).
         b = self.backend(region)
         if i.get("vpnGatewayId"):
             aws_asn = str(b.vpn_gateways[i["vpnGatewayId"]].amazon_side_asn)
@@ -551,16 +542,17 @@ class MotoMocks(pulumi.runtime.Mocks):
         return rt["TransitGatewayRouteTableId"], {}
 
     def _tgw_assoc(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
-        self.ec2(region).associate_transit_gateway_route_table(
-            TransitGatewayRouteTableId=i["transitGatewayRouteTableId"],
-            TransitGatewayAttachmentId=i["transitGatewayAttachmentId"],
+        # The backend call moto's AssociateTransitGatewayRouteTable handler makes, as is.
+        self.backend(region).associate_transit_gateway_route_table(
+            transit_gateway_attachment_id=i["transitGatewayAttachmentId"],
+            transit_gateway_route_table_id=i["transitGatewayRouteTableId"],
         )
         return f"{i['transitGatewayRouteTableId']}_{i['transitGatewayAttachmentId']}", {}
 
     def _tgw_prop(self, i: dict[str, Any], region: str, name: str) -> tuple[str, dict[str, Any]]:
-        self.ec2(region).enable_transit_gateway_route_table_propagation(
-            TransitGatewayRouteTableId=i["transitGatewayRouteTableId"],
-            TransitGatewayAttachmentId=i["transitGatewayAttachmentId"],
+        self.backend(region).enable_transit_gateway_route_table_propagation(
+            transit_gateway_attachment_id=i["transitGatewayAttachmentId"],
+            transit_gateway_route_table_id=i["transitGatewayRouteTableId"],
         )
         return f"{i['transitGatewayRouteTableId']}_{i['transitGatewayAttachmentId']}", {}
 
