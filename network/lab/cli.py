@@ -296,4 +296,5 @@ def run_check(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         quick=args.quick,
         extra=args.pytest_args,
+        no_progress=args.no_progress,
     )

@@ -13,6 +13,7 @@ within the inventory's timeout. Needs root and `ip`; run under the lab lock
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -96,10 +97,45 @@ def _read(r: subprocess.CompletedProcess[str], report: Path) -> Run:
     return Run(r.returncode, r.stdout + r.stderr, cases, (report / "summary.txt").read_text())
 
 
-def check(site: Path, keys: dict[str, Path], tmp: Path, **faults: str) -> Run:
+def _on_a_terminal(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """`argv` with its stderr on a pseudo-terminal (as a user's shell), stdout piped."""
+    import pty
+    import threading
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "CROSSNET_NO_PROGRESS")}
+    env["COLUMNS"] = "160"
+    screen: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's last writer is gone
+                return
+            if not data:
+                return
+            screen.append(data)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        with subprocess.Popen(
+            argv, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=slave, text=True, env=env
+        ) as proc:
+            os.close(slave)
+            out, _ = proc.communicate(timeout=CHECK_TIMEOUT)
+        reader.join(10)
+    finally:
+        os.close(master)
+    text = b"".join(screen).decode(errors="replace")
+    return subprocess.CompletedProcess(argv, proc.returncode, out, text)
+
+
+def check(site: Path, keys: dict[str, Path], tmp: Path, tty: bool = False, **faults: str) -> Run:
     """`crossnet check --stack prod` against the two fake routers, each with its fault
     (a recording's: tunnel-down, neighbour-idle, prefix-missing; or the session's:
-    unreachable, auth)."""
+    unreachable, auth). Its stdout and stderr are pipes, or stderr is a terminal."""
     outputs, _ = fake_outputs("prod")
     routers: dict[str, Any] = {}
     devices: list[Device] = []
@@ -132,10 +168,13 @@ def check(site: Path, keys: dict[str, Path], tmp: Path, **faults: str) -> Run:
             "--outputs",
             str(site / "outputs.json"),
         ]
-        argv += ["--report-dir", str(tmp / "report"), "--no-progress"]
-        r = subprocess.run(
-            argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=CHECK_TIMEOUT
-        )
+        argv += ["--report-dir", str(tmp / "report")]
+        if tty:
+            r = _on_a_terminal(argv)
+        else:
+            r = subprocess.run(
+                argv, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=CHECK_TIMEOUT
+            )
     finally:
         for d in devices:
             d.stop()
@@ -245,3 +284,38 @@ def test_a_refused_key_fails_that_routers_rows(
         f"the key {keys['other']} was refused"
     }
     assert {run.cases[k][0] for k in rows("ash-edge2")} == {"passed"}
+
+
+def test_on_a_terminal_the_tests_show_as_they_run(
+    site: Path, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    """stderr a terminal: a live bar of the tests with their counts, each failure the
+    moment it happens; pytest's own lines go to pytest.txt; the matrix and the JUnit
+    XML are the same as piped."""
+    run = check(site, keys, tmp_path, tty=True, ash_edge1="tunnel-down")
+    assert run.code == 1
+    screen = run.output
+    assert "\x1b[" in screen  # a terminal's control sequences: the live bar
+    assert "crossnet check --stack prod" in screen
+    assert "10/49" in screen or "49/49" in screen
+    assert "9 passed, 1 failed, 39 skipped" in screen
+    assert (
+        "FAIL test_ike_and_child_sa_established[ash-edge1-hub/2]: ash-edge1 (iosxe): "
+        "ash-edge1-hub/2: IKE and IPsec SA not up towards 203.0.113.10" in screen
+    )
+    assert set(failed(run)) == {"test_ike_and_child_sa_established[ash-edge1-hub/2]"}
+    assert area(run, "tunnels") == "FAIL (1/4)"
+    pytest_log = (tmp_path / "report" / "pytest.txt").read_text()
+    assert "1 failed, 9 passed, 39 skipped" in pytest_log
+    assert "....." not in screen  # pytest's dots are not on the terminal
+    # the test under way, with its parameters (never read as markup)
+    assert "test_datacenter_advertises_exactly_the_planned_prefixes[ash-edge2]" in screen
+
+
+def test_piped_the_output_stays_pytests_lines(
+    site: Path, keys: dict[str, Path], tmp_path: Path
+) -> None:
+    run = check(site, keys, tmp_path, ash_edge1="tunnel-down")
+    assert "\x1b[" not in run.output
+    assert "1 failed, 9 passed, 39 skipped" in run.output  # pytest's own summary line
+    assert not (tmp_path / "report" / "pytest.txt").exists()
