@@ -1,13 +1,14 @@
-"""`crossnet check --inventory` reads non-Linux routers through netmiko: prod's IOS-XE and
-Junos routers, each a fake device (fake_device.py) in a namespace replaying its
+"""`crossnet check --inventory` reads non-Linux routers through netmiko: prod's IOS-XE,
+Junos and FortiOS routers, each a fake device (fake_device.py) in a namespace replaying its
 recordings re-addressed to prod's tunnels, neighbours and prefixes
 (stack_recording.py).
 
 As planned, their tunnel, BGP and prefix rows pass; a recording with one fault
 fails exactly that row, with its reason, in the matrix (summary.txt) and the JUnit
 XML; an unreachable router and a refused key fail that router's rows with one line,
-within the inventory's timeout. Needs root and `ip`; run under the lab lock
-(`flock /tmp/crossnet-lab.lock pytest tests/devices`).
+within the inventory's timeout. Three runs of `crossnet check` (about 10 s each): two
+piped, one with its stderr on a pseudo-terminal (the live bar). Needs root and `ip`;
+run under the lab lock (`flock /tmp/crossnet-lab.lock pytest tests/devices`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ net = base.net  # the fake devices' namespace (module scope)
 keys = base.keys  # host and client keys
 
 SECOND = DEVICE.rsplit(".", 1)[0] + ".4"  # the Junos router's address, beside DEVICE
-ROUTERS = {"ash-edge1": ("iosxe", DEVICE), "ash-edge2": ("junos", SECOND)}
+THIRD = DEVICE.rsplit(".", 1)[0] + ".5"  # the FortiOS router's
+ROUTERS = {
+    "ash-edge1": ("iosxe", DEVICE),
+    "ash-edge2": ("junos", SECOND),
+    "fra-edge2": ("fortios", THIRD),
+}
 CHECK_TIMEOUT = 240  # the whole `crossnet check`; each session is bounded by `timeout`
 SESSION_TIMEOUT = 3
 
@@ -45,7 +51,8 @@ SESSION_TIMEOUT = 3
 def site(net: None, keys: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both routers' addresses in the device namespace; known_hosts for both; prod's
     outputs (fake AWS values) with the platforms prod's stack gives them."""
-    sh("ip", "-n", NS, "addr", "add", f"{SECOND}/29", "dev", NS_IF)
+    for address in (SECOND, THIRD):
+        sh("ip", "-n", NS, "addr", "add", f"{address}/29", "dev", NS_IF)
     d = tmp_path_factory.mktemp("site")
     host = (keys["host.pub"]).read_text().split()
     (d / "known_hosts").write_text(
@@ -205,37 +212,54 @@ def failed(run: Run) -> dict[str, str]:
     return {k: m for k, (o, m) in run.cases.items() if o in ("failure", "error")}
 
 
+ALL = [r for key in ROUTERS for r in rows(key)]
+
+
+def _n2(key: str) -> str:
+    return fake_outputs("prod")[0].routers[key].connections[0].tunnels[1].aws_inside_ip
+
+
 def test_routers_as_planned_pass_their_rows(
     site: Path, keys: dict[str, Path], tmp_path: Path
 ) -> None:
     run = check(site, keys, tmp_path)
     assert run.code == 0, run.output[-3000:]
     assert {k: run.cases[k][0] for k in ALL} == dict.fromkeys(ALL, "passed")
-    # the Linux router and the FortiOS one are not in this inventory: skipped, saying so
-    assert run.cases["test_bgp_sessions_established[fra-edge2]"] == (
+    # the Linux router is not in this inventory: skipped, saying so
+    assert run.cases["test_bgp_sessions_established[fra-edge1]"] == (
         "skipped",
-        "router fra-edge2 is not in the inventory",
+        "router fra-edge1 is not in the inventory",
     )
-    assert area(run, "tunnels") == "pass (4/4)"
-    assert area(run, "bgp") == "pass (2/2)"
-    assert area(run, "routes") == "pass (4/4)"
+    assert area(run, "tunnels") == "pass (6/6)"
+    assert area(run, "bgp") == "pass (3/3)"
+    assert area(run, "routes") == "pass (6/6)"
+    # piped: pytest's own line-oriented output, no terminal control, no pytest.txt
+    assert "15 passed, 34 skipped" in run.output
+    assert "\x1b[" not in run.output
+    assert not (tmp_path / "report" / "pytest.txt").exists()
 
 
 def test_a_fault_in_the_recording_fails_exactly_its_rows(
     site: Path, keys: dict[str, Path], tmp_path: Path
 ) -> None:
-    run = check(site, keys, tmp_path, ash_edge1="tunnel-down", ash_edge2="neighbour-idle")
+    run = check(
+        site,
+        keys,
+        tmp_path,
+        ash_edge1="tunnel-down",
+        ash_edge2="neighbour-idle",
+        fra_edge2="prefix-missing",
+    )
     assert run.code == 1
     bad = failed(run)
-    n2 = fake_outputs("prod")[0].routers["ash-edge2"].connections[0].tunnels[1].aws_inside_ip
     assert bad == {
         "test_ike_and_child_sa_established[ash-edge1-hub/2]": (
             "Failed: ash-edge1 (iosxe): ash-edge1-hub/2: IKE and IPsec SA not up towards "
             "203.0.113.10 (DOWN-NEGOTIATING, IKE SA Inactive, 0 IPsec SAs)"
         ),
         "test_bgp_sessions_established[ash-edge2]": (
-            f"Failed: ash-edge2 (junos): ash-edge2-hub/2: no BGP neighbour {n2} in the "
-            "device's summary (down, or not configured)"
+            f"Failed: ash-edge2 (junos): ash-edge2-hub/2: no BGP neighbour {_n2('ash-edge2')} "
+            "in the device's summary (down, or not configured)"
         ),
         "test_datacenter_learns_exactly_the_planned_aws_prefixes[ash-edge2]": (
             "Failed: ash-edge2 (junos): ash-edge2-hub/2: routes received not read"
@@ -243,79 +267,55 @@ def test_a_fault_in_the_recording_fails_exactly_its_rows(
         "test_datacenter_advertises_exactly_the_planned_prefixes[ash-edge2]": (
             "Failed: ash-edge2 (junos): ash-edge2-hub/2: routes advertised not read"
         ),
+        "test_datacenter_advertises_exactly_the_planned_prefixes[fra-edge2]": (
+            f"Failed: fra-edge2 (fortios): fra-edge2-hub/2: 0 prefixes advertised to "
+            f"{_n2('fra-edge2')}, planned 1"
+        ),
     }
     assert {k: run.cases[k][0] for k in ALL if k not in bad} == {
         k: "passed" for k in ALL if k not in bad
     }
     # the matrix: the areas that failed, and each failure with its reason
-    assert area(run, "tunnels") == "FAIL (1/4)"
-    assert area(run, "bgp") == "FAIL (1/2)"
-    assert area(run, "routes") == "FAIL (2/4)"
+    assert area(run, "tunnels") == "FAIL (1/6)"
+    assert area(run, "bgp") == "FAIL (1/3)"
+    assert area(run, "routes") == "FAIL (3/6)"
     assert "DOWN-NEGOTIATING" in run.summary
+    assert "Traceback" not in run.output
 
 
-def test_a_missing_prefix_and_an_unreachable_router(
+def test_on_a_terminal_unreachable_and_refused_routers_fail_their_rows(
     site: Path, keys: dict[str, Path], tmp_path: Path
 ) -> None:
-    run = check(site, keys, tmp_path, ash_edge1="prefix-missing", ash_edge2="unreachable")
+    """stderr a terminal: the live bar (counts, the test under way) and each failure the
+    moment it happens; pytest's own lines go to pytest.txt. An unreachable router and a
+    refused key fail each of that router's rows with one line, within the timeout."""
+    run = check(
+        site, keys, tmp_path, tty=True, ash_edge1="auth", ash_edge2="unreachable", fra_edge2=""
+    )
     assert run.code == 1
     bad = failed(run)
-    assert set(bad) == {rows("ash-edge1")[4], *rows("ash-edge2")}
-    n2 = fake_outputs("prod")[0].routers["ash-edge1"].connections[0].tunnels[1].aws_inside_ip
-    assert bad[rows("ash-edge1")[4]] == (
-        f"Failed: ash-edge1 (iosxe): ash-edge1-hub/2: 0 prefixes advertised to {n2}, planned 1"
+    assert set(bad) == {*rows("ash-edge1"), *rows("ash-edge2")}
+    refused = (
+        f"Failed: ash-edge1 (iosxe) ssh://netops@{DEVICE}: auth: netops@{DEVICE}:22: "
+        f"the key {keys['other']} was refused"
     )
     unreachable = (
         f"Failed: ash-edge2 (junos) ssh://netops@{NOBODY}: unreachable: netops@{NOBODY}:22: "
         f"no SSH answer within {SESSION_TIMEOUT} s"
     )
+    assert {bad[k] for k in rows("ash-edge1")} == {refused}
     assert {bad[k] for k in rows("ash-edge2")} == {unreachable}
-    assert "Traceback" not in run.output
-
-
-def test_a_refused_key_fails_that_routers_rows(
-    site: Path, keys: dict[str, Path], tmp_path: Path
-) -> None:
-    run = check(site, keys, tmp_path, ash_edge1="auth")
-    bad = failed(run)
-    assert set(bad) == set(rows("ash-edge1"))
-    assert {bad[k] for k in rows("ash-edge1")} == {
-        f"Failed: ash-edge1 (iosxe) ssh://netops@{DEVICE}: auth: netops@{DEVICE}:22: "
-        f"the key {keys['other']} was refused"
-    }
-    assert {run.cases[k][0] for k in rows("ash-edge2")} == {"passed"}
-
-
-def test_on_a_terminal_the_tests_show_as_they_run(
-    site: Path, keys: dict[str, Path], tmp_path: Path
-) -> None:
-    """stderr a terminal: a live bar of the tests with their counts, each failure the
-    moment it happens; pytest's own lines go to pytest.txt; the matrix and the JUnit
-    XML are the same as piped."""
-    run = check(site, keys, tmp_path, tty=True, ash_edge1="tunnel-down")
-    assert run.code == 1
+    assert {run.cases[k][0] for k in rows("fra-edge2")} == {"passed"}
     screen = run.output
     assert "\x1b[" in screen  # a terminal's control sequences: the live bar
     assert "crossnet check --stack prod" in screen
-    assert "10/49" in screen or "49/49" in screen
-    assert "9 passed, 1 failed, 39 skipped" in screen
-    assert (
-        "FAIL test_ike_and_child_sa_established[ash-edge1-hub/2]: ash-edge1 (iosxe): "
-        "ash-edge1-hub/2: IKE and IPsec SA not up towards 203.0.113.10" in screen
-    )
-    assert set(failed(run)) == {"test_ike_and_child_sa_established[ash-edge1-hub/2]"}
-    assert area(run, "tunnels") == "FAIL (1/4)"
+    assert "49/49" in screen and "5 passed, 10 failed, 34 skipped" in screen
+    for k in rows("ash-edge2"):
+        assert f"FAIL {k}: {unreachable[len('Failed: ') :]}" in screen
+    # every test is drawn as it starts, its parameters never read as markup
+    assert "test_datacenter_advertises_exactly_the_planned_prefixes[fra-edge2]" in screen
+    assert "....." not in screen  # pytest's dots are not on the terminal...
     pytest_log = (tmp_path / "report" / "pytest.txt").read_text()
-    assert "1 failed, 9 passed, 39 skipped" in pytest_log
-    assert "....." not in screen  # pytest's dots are not on the terminal
-    # the test under way, with its parameters (never read as markup)
-    assert "test_datacenter_advertises_exactly_the_planned_prefixes[ash-edge2]" in screen
-
-
-def test_piped_the_output_stays_pytests_lines(
-    site: Path, keys: dict[str, Path], tmp_path: Path
-) -> None:
-    run = check(site, keys, tmp_path, ash_edge1="tunnel-down")
-    assert "\x1b[" not in run.output
-    assert "1 failed, 9 passed, 39 skipped" in run.output  # pytest's own summary line
-    assert not (tmp_path / "report" / "pytest.txt").exists()
+    assert "10 failed, 5 passed, 34 skipped" in pytest_log  # ... but in pytest.txt
+    assert area(run, "tunnels") == "FAIL (4/6)"
+    assert "Traceback" not in screen
