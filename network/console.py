@@ -204,14 +204,24 @@ class Steps:
         elif self._stream is not None:
             print(f"{self.label}: {text}", file=self._stream, flush=True)
 
+    def note(self, text: str) -> None:
+        """A line of the command's own output: above the live status on a terminal,
+        else on stderr as it is (whether or not steps are shown)."""
+        if self._live is not None:
+            self._live.console.print(text, soft_wrap=True, highlight=False)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
 
 @contextmanager
-def progress(label: str, enabled: bool, quiet: bool = False) -> Iterator[Steps]:
-    """A live status (rich) on stderr when `enabled`; otherwise one line per step on
-    stderr (or nothing with `quiet`), so that CI logs stay line-oriented."""
+def progress(
+    label: str, enabled: bool, quiet: bool = False, console: Console | None = None
+) -> Iterator[Steps]:
+    """A live status (rich) on stderr (or `console`) when `enabled`; otherwise one line
+    per step on stderr (or nothing with `quiet`), so that CI logs stay line-oriented."""
     if not enabled:
         yield Steps(label, None, None if quiet else sys.stderr)
         return
-    err = Console(stderr=True, highlight=False, markup=False, emoji=False)
+    err = console or Console(stderr=True, highlight=False, markup=False, emoji=False)
     with err.status(label) as live:
         yield Steps(label, live, None)

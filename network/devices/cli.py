@@ -15,14 +15,15 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from network.contract import Router, StackOutputs, load_outputs
+from network.devices.remote import charons as _charons
+from network.devices.remote import options as _options
+from network.devices.remote import runner as _runner
 from network.errors import ConfigError, Problem
 from network.state import outputs_path
 
@@ -81,46 +82,6 @@ def _inputs(args: argparse.Namespace) -> tuple[StackOutputs, dict[str, Any], lis
     return outputs, inv, [outputs.routers[k] for k in keys]
 
 
-@contextmanager
-def _runner(router: Router, inv: dict[str, Any]) -> Iterator[Callable[[str], str]]:
-    """`run(command)` on a router: netns:// (the lab) or ssh:// (netmiko)."""
-    entry = inv["routers"][router.key]
-    spec = str(entry.get("target", ""))
-    if spec.startswith("netns://"):
-        ns = spec[len("netns://") :]
-
-        def run_ns(cmd: str) -> str:
-            r = subprocess.run(
-                ["ip", "netns", "exec", ns, "sh", "-c", cmd],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-            return r.stdout + r.stderr
-
-        yield run_ns
-        return
-    from network.devices.session import open_session, target
-
-    with open_session(router.platform, target(entry, inv)) as s:
-        yield s.run
-
-
-def _options(inv: dict[str, Any], key: str) -> dict[str, str]:
-    entry = inv["routers"][key]
-    return {k: str(entry[k]) for k in ("vtysh", "swanctl") if k in entry}
-
-
-def _charons(inv: dict[str, Any], key: str) -> list[str]:
-    """One charon per tunnel (the lab's inventory): each one's `swanctl --uri`."""
-    tunnels = inv["routers"][key].get("tunnels") or {}
-    return [
-        f"{t['swanctl']} --list-conns --raw --uri {t['uri']}"
-        for _, t in sorted(tunnels.items())
-        if isinstance(t, dict) and t.get("swanctl") and t.get("uri")
-    ]
-
-
 def run_drift(args: argparse.Namespace) -> int:
     from network.devices.drift import router_drift
     from network.devices.parsing import CommandError
@@ -166,18 +127,15 @@ def _drift_text(report: list[dict[str, Any]]) -> str:
 
 def run_state(args: argparse.Namespace) -> int:
     from network.devices.facts import check_facts
-    from network.devices.parsing import CommandError
-    from network.devices.readers import read_facts
-    from network.devices.session import SessionError
+    from network.devices.remote import UnreadableError, read_router
 
     _, inv, routers = _inputs(args)
     out: list[dict[str, Any]] = []
     unreadable = failed = 0
     for r in routers:
         try:
-            with _runner(r, inv) as run:
-                facts = read_facts(r.key, r.platform, run, _options(inv, r.key))
-        except (SessionError, CommandError, subprocess.TimeoutExpired) as e:
+            facts = read_router(r, inv)
+        except UnreadableError as e:
             unreadable += 1
             out.append({"router": r.key, "platform": r.platform, "error": str(e)})
             continue

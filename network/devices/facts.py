@@ -86,6 +86,39 @@ class Finding:
     subject: str  # "<connection>/<n>" or the router itself
     ok: bool
     message: str
+    what: str = ""  # routes: "received" or "advertised"
+
+
+# A reading error's prefix (network/devices/readers.py) -> the areas it leaves unread.
+_UNREAD: dict[str, tuple[str, ...]] = {
+    "tunnels not read": ("tunnels",),
+    "BGP not read": ("bgp", "routes"),
+    "advertised routes not read": ("routes",),
+}
+
+
+def verdict(findings: list[Finding], area: str, subjects: list[str], what: str = "") -> str | None:
+    """None when every one of `subjects` has findings of `area` (of kind `what`) and
+    all of them hold; else one line saying why not: the reading error that left the
+    area unread (what follows from it is not repeated), or each failed finding and
+    each subject with none."""
+    errors = [
+        f.message
+        for f in findings
+        if f.area == "session"
+        and any(f.message.startswith(p) and area in areas for p, areas in _UNREAD.items())
+    ]
+    bad: list[str] = []
+    for subject in subjects:
+        mine = [
+            f
+            for f in findings
+            if f.area == area and f.subject == subject and (not what or f.what == what)
+        ]
+        bad += [f"{subject}: {f.message}" for f in mine if not f.ok]
+        if not mine and not errors:
+            bad.append(f"{subject}: {' '.join(filter(None, (area, what)))} not read")
+    return "; ".join(errors or bad) or None
 
 
 def check_facts(router: Router, facts: RouterFacts) -> list[Finding]:
@@ -106,7 +139,14 @@ def check_facts(router: Router, facts: RouterFacts) -> list[Finding]:
             n = facts.neighbours.get(t.aws_inside_ip)
             if n is None:
                 out.append(
-                    Finding(key, "bgp", subject, False, f"no BGP neighbour {t.aws_inside_ip}")
+                    Finding(
+                        key,
+                        "bgp",
+                        subject,
+                        False,
+                        f"no BGP neighbour {t.aws_inside_ip} in the device's summary "
+                        "(down, or not configured)",
+                    )
                 )
                 continue
             out.append(
@@ -146,7 +186,14 @@ def _prefix_findings(
         ("received", n.received, accept),
         ("advertised", n.advertised, announce),
     ):
+        way = "from" if what == "received" else "to"
         if got is None:
+            # A neighbour that is not Established has neither: that is a failure too,
+            # never a check left out (a session down receives nothing).
+            if n.established:
+                continue
+            message = f"prefixes {what} {way} {n.address} not read: neighbour {n.state}"
+            out.append(Finding(key, "routes", subject, False, message, what))
             continue
         out.append(
             Finding(
@@ -154,7 +201,8 @@ def _prefix_findings(
                 "routes",
                 subject,
                 got == want,
-                f"{got} prefixes {what} from/to {n.address}, planned {want}",
+                f"{got} prefixes {what} {way} {n.address}, planned {want}",
+                what,
             )
         )
     return out

@@ -1,9 +1,9 @@
 """AWS's own view in the reachability suite: both sides read, AWS's compared.
 
 - the datacenter's view of each tunnel (``dc_tunnel``), read from the router as the
-  rest of the suite reads it (its charon's SAs, FRR's BGP summary); a router the suite
-  cannot read (not in the inventory, or not a Linux router) gives ``None`` facts and
-  the plan stands in;
+  rest of the suite reads it (its charon's SAs, FRR's BGP summary; a router of another
+  platform on real hosts: its device facts, network/devices); a router not in the
+  inventory gives ``None`` facts and the plan stands in;
 - offline, the lab's AWS side reports each tunnel (IPsec up, BGP established,
   prefixes received: ``lab_reports``) into the emulator rebuilt from the stack's state
   (``network.awsview.offline``), so AWS's ``VgwTelemetry`` follows the lab; on real
@@ -42,8 +42,6 @@ def connection(env: Env, name: str) -> Connection:
 def _readable_router(env: Env, c: Connection) -> dict[str, Any] | None:
     key = next(r.key for r in env.outputs.routers.values() if c in r.connections)
     router: dict[str, Any] | None = env.inventory.get("routers", {}).get(key)
-    if router is None or (not env.is_lab and env.outputs.routers[key].platform != "linux"):
-        return None
     return router
 
 
@@ -58,6 +56,9 @@ def dc_tunnel(env: Env, c: Connection, number: int) -> DcTunnel:
     router = _readable_router(env, c)
     if router is None:
         return DcTunnel(c.name, number, None)
+    key = next(r.key for r in env.outputs.routers.values() if c in r.connections)
+    if env.reads_device(key):
+        return _device_tunnel(env, key, c, number)
     sas = env.sas(router, f"{c.name}/{number}")
     ipsec = tunnel_up(sas, tunnel_key(c.name, number)) is None
     if c.routing != "bgp":
@@ -66,6 +67,20 @@ def dc_tunnel(env: Env, c: Connection, number: int) -> DcTunnel:
     peer = _bgp(env, router, t.aws_inside_ip)
     established = peer.get("state") == "Established"
     return DcTunnel(c.name, number, ipsec, established, int(peer.get("pfxSnt", 0) or 0))
+
+
+def _device_tunnel(env: Env, key: str, c: Connection, number: int) -> DcTunnel:
+    """The same view from a device's facts (an unreadable device fails the test, saying why)."""
+    facts = env.device_facts(key)
+    t = c.tunnels[number - 1]
+    sa = facts.tunnels.get(t.aws_outside_ip)
+    ipsec = bool(sa and sa.ike_up and sa.ipsec_up)
+    if c.routing != "bgp":
+        return DcTunnel(c.name, number, ipsec)
+    n = facts.neighbours.get(t.aws_inside_ip)
+    if n is None:
+        return DcTunnel(c.name, number, ipsec, False, 0)
+    return DcTunnel(c.name, number, ipsec, n.established, n.advertised)
 
 
 def _received(env: Env, gw: dict[str, Any], neighbor: str) -> tuple[str, ...]:

@@ -7,12 +7,15 @@ summary go to the report directory; the exit code is pytest's (0: all green).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from network.console import progress_wanted
 from network.lab.runtime import read_state
 from network.lab.system import LabError
 from network.state import PROJECT_DIR, state_dir
@@ -82,8 +85,14 @@ def check(
     report_dir: Path | None = None,
     quick: bool = False,
     extra: list[str] | None = None,
+    no_progress: bool = False,
+    console: Any = None,
 ) -> int:
-    """Run the suite; print and write the matrix. Returns pytest's exit code."""
+    """Run the suite; print and write the matrix. Returns pytest's exit code.
+
+    On a terminal (or with `console`, a rich Console) the tests show on a live
+    progress bar and pytest's own output goes to `pytest.txt` in the report
+    directory; otherwise (CI, a pipe, `no_progress`) pytest prints as it always has."""
     missing = [m for m in ("pytest", "testinfra") if importlib.util.find_spec(m) is None]
     if missing:
         raise LabError(
@@ -132,13 +141,43 @@ def check(
     args += list(extra or [])
     collector = Collector()
     t0 = time.monotonic()
-    code = int(pytest.main(args, plugins=[collector]))
+    if console is not None or progress_wanted(no_progress):
+        code = _run_live(args, collector, console, stack, report_dir)
+    else:
+        code = int(pytest.main(args, plugins=[collector]))
     elapsed = time.monotonic() - t0
     target = f"inventory {inventory}" if inventory else "the local lab"
     text = summary(stack, target, collector, elapsed)
     print("\n" + text)
     (report_dir / "summary.txt").write_text(text + "\n")
     print(f"junit:   {junit}\nsummary: {report_dir / 'summary.txt'}")
+    return code
+
+
+def _run_live(
+    args: list[str], collector: Collector, console: Any, stack: str, report_dir: Path
+) -> int:
+    """pytest with the live bar (network/lab/check_live.py); its own output to a file."""
+    import pytest
+
+    from network.lab.check_live import LiveCheck, terminal_console
+
+    stream = None
+    if console is None:
+        console, stream = terminal_console()
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            live = LiveCheck(console, f"crossnet check --stack {stack}")
+            code = int(pytest.main(args, plugins=[collector, live]))
+    finally:
+        if stream is not None:
+            stream.close()
+    log = report_dir / "pytest.txt"
+    log.write_text(out.getvalue())
+    if code not in (0, 1, 5):  # interrupted, internal or usage error: pytest's own words
+        print(out.getvalue().rstrip("\n"))
+    print(f"pytest:  {log}")
     return code
 
 

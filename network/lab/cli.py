@@ -123,6 +123,7 @@ def register(sub: Any) -> None:
         help="AWS profile for reading AWS's own view of the tunnels with --inventory "
         "(read-only; default: AWS_PROFILE, then boto3's chain; see docs/awsview.md)",
     )
+    add_progress(chk)
     chk.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     chk.set_defaults(func=run_check)
 
@@ -295,4 +296,5 @@ def run_check(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         quick=args.quick,
         extra=args.pytest_args,
+        no_progress=args.no_progress,
     )

@@ -54,6 +54,8 @@ class Env:
     inventory: dict[str, Any]
     lab: Any = None  # network.lab.runtime.Running, when the targets are the local lab
     _hosts: dict[str, Any] = field(default_factory=dict)
+    # a device router's facts, read once per run: RouterFacts, or why it could not be read
+    _devices: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_lab(self) -> bool:
@@ -138,14 +140,44 @@ class Env:
         routers = self.inventory.get("routers", {})
         if key not in routers:
             pytest.skip(f"router {key} is not in the inventory")
-        platform = self.outputs.routers[key].platform
-        if not self.is_lab and platform != "linux":
-            pytest.skip(
-                f"router {key} runs {platform}: the suite reads strongSwan and FRR "
-                "(Linux routers) only"
-            )
         router: dict[str, Any] = routers[key]
         return router
+
+    def reads_device(self, key: str) -> bool:
+        """A router of another platform than Linux, on real hosts: read as a device
+        (netmiko, its own `show` commands: network/devices), not with testinfra."""
+        return not self.is_lab and self.outputs.routers[key].platform != "linux"
+
+    def device_facts(self, key: str) -> Any:
+        """The router's facts (network.devices.facts.RouterFacts), read over one session
+        the first time a test asks (a steady-state network: the suite reads it once),
+        or the test fails with the one line saying why it could not be read."""
+        from network.devices.remote import UnreadableError, read_router
+
+        if key not in self._devices:
+            self.router(key)
+            try:
+                self._devices[key] = read_router(self.outputs.routers[key], self.inventory)
+            except UnreadableError as e:
+                self._devices[key] = str(e)
+        facts = self._devices[key]
+        if isinstance(facts, str):
+            r = self.outputs.routers[key]
+            target = self.inventory["routers"][key].get("target", "")
+            pytest.fail(f"{key} ({r.platform}) {target}: {facts}", pytrace=False)
+        return facts
+
+    def device_check(self, key: str, area: str, subjects: list[str], what: str = "") -> None:
+        """Fails the test unless the device's findings of `area` hold for every subject
+        (`<connection>/<n>`): the same checks as `crossnet state`'s (check_facts)."""
+        from network.devices.facts import check_facts, verdict
+
+        if not subjects:  # a static-only router has no BGP to check
+            return
+        facts = self.device_facts(key)
+        why = verdict(check_facts(self.outputs.routers[key], facts), area, subjects, what)
+        if why is not None:
+            pytest.fail(f"{key} ({facts.platform}): {why}", pytrace=False)
 
     def sas(self, router: dict[str, Any], tunnel: str) -> dict[str, Any]:
         """The IKE SAs a router's charon (the lab: the tunnel's charon) holds."""

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from network.cli_options import add_progress
 from network.contract import write_private
 from network.errors import ConfigError, Problem
 from network.review.diff import check_snapshot, load_outputs_raw
@@ -109,15 +110,24 @@ def _resumable(args: argparse.Namespace) -> dict[str, Any] | None:
     return data if rollout_sha(data) == p.rollout_sha256 else None
 
 
-def run_lab(args: argparse.Namespace, plan: dict[str, Any]) -> int:
+def run_lab(args: argparse.Namespace, plan: dict[str, Any], console: Any = None) -> int:
+    """Execute `plan` on the lab. On a terminal (or on `console`) a live status names the
+    step and its phase under way, the output lines above it; otherwise (CI, a pipe,
+    `--no-progress`) the same lines on stderr, and nothing else."""
+    from network.console import progress, progress_wanted
     from network.lab.system import LabError
     from network.rollout.execute import RolloutFailedError, execute, how_to_go_back, read_progress
 
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
+    live = console is not None or progress_wanted(getattr(args, "no_progress", False))
+    titles = {str(s["step"]): s["title"] for s in plan["steps"]}
+    label = f"crossnet rollout --stack {args.stack} --lab"
     try:
-        p = execute(args.stack, plan, say)
+        with progress(label, live, quiet=True, console=console) as status:
+
+            def phase(step: str, name: str) -> None:
+                status.step(f"step {step}/{len(titles)} ({titles.get(step, '')}): {name}")
+
+            p = execute(args.stack, plan, status.note, phase=phase)
     except RolloutFailedError as e:
         print(f"rollout stopped: {e}", file=sys.stderr)
         prog = read_progress(args.stack)
@@ -211,4 +221,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "side, the routers through vici and frr-reload.py, restore, checks); progress in "
         ".crossnet/<stack>/rollout/progress.json, resumed after an interruption",
     )
+    add_progress(p)
     p.set_defaults(func=run_rollout)

@@ -37,6 +37,9 @@ from network.stack_file import read_stack_config
 from network.state import outputs_path, state_dir
 
 Say = Callable[[str], None]
+# (step, phase) as each phase starts: drain, AWS side, routers, restore, and the checks
+# after each (a live status on a terminal; nothing otherwise).
+Phase = Callable[[str, str], None]
 PROGRESS = "progress.json"
 CHECK_TIMEOUT = 90.0
 
@@ -169,7 +172,18 @@ def _run_checks(rt: Running, step: dict[str, Any], when: str, say: Say, p: Progr
     say(f"  {when}: {len(checks)} checks hold ({waited:g} s)")
 
 
-def run_step(rt: Running, stack: str, step: dict[str, Any], p: Progress, say: Say) -> Running:
+def _no_phase(step: str, phase: str) -> None:
+    return None
+
+
+def run_step(
+    rt: Running,
+    stack: str,
+    step: dict[str, Any],
+    p: Progress,
+    say: Say,
+    phase: Phase = _no_phase,
+) -> Running:
     """One step, phase by phase, each recorded in progress.json once done."""
     n = str(step["step"])
     drained = frozenset(step["drained"])
@@ -180,11 +194,14 @@ def run_step(rt: Running, stack: str, step: dict[str, Any], p: Progress, say: Sa
         write_progress(p)
 
     if drained:
+        phase(n, "drain")
         apply_routers(rt, drained, say)
+        phase(n, "checks after drain")
         _run_checks(rt, step, "after-drain", say, p)
         done("drain")
     aws = step["aws"]
     if aws["kind"] == "pulumi-up" and aws["config"]:
+        phase(n, "apply: the AWS side")
         rt = aws_side(rt, stack, Path(aws["config"]), say)
         done("aws")
     elif aws["kind"] != "none":
@@ -192,11 +209,15 @@ def run_step(rt: Running, stack: str, step: dict[str, Any], p: Progress, say: Sa
             f"step {n}: an AWS action of kind {aws['kind']!r} is not executed on the lab yet "
             f"(run by hand: {'; '.join(aws['commands'])})"
         )
+    phase(n, "routers")
     apply_routers(rt, drained, say)
+    phase(n, "checks after change")
     _run_checks(rt, step, "after-change", say, p)
     done("routers")
     if drained:
+        phase(n, "restore")
         apply_routers(rt, frozenset(), say)
+    phase(n, "checks after restore")
     _run_checks(rt, step, "after-restore", say, p)
     done("done")
     return rt
@@ -219,7 +240,13 @@ def how_to_go_back(stack: str, rollout: dict[str, Any], p: Progress) -> str:
     )
 
 
-def execute(stack: str, rollout: dict[str, Any], say: Say, resume: bool = True) -> Progress:
+def execute(
+    stack: str,
+    rollout: dict[str, Any],
+    say: Say,
+    resume: bool = True,
+    phase: Phase = _no_phase,
+) -> Progress:
     """Run every step not yet done; RolloutFailedError (progress recorded) on a failed check."""
     sha = rollout_sha(rollout)
     p = read_progress(stack) if resume else None
@@ -235,7 +262,7 @@ def execute(stack: str, rollout: dict[str, Any], say: Say, resume: bool = True) 
     for step in rollout["steps"]:
         if p.steps.get(str(step["step"])) == "done":
             continue
-        rt = run_step(rt, stack, step, p, say)
+        rt = run_step(rt, stack, step, p, say, phase)
     p.status = "done"
     p.timings["total"] = round(time.monotonic() - t0, 2)
     write_progress(p)

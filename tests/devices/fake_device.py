@@ -2,13 +2,14 @@
 
     python tests/devices/fake_device.py --platform iosxe --listen 198.18.0.2 --port 22 \
         --host-key KEY --authorized-key KEY.pub --recording tests/devices/recorded/iosxe \
-        [--running FILE] [--down]
+        [--running FILE] [--down] [--hang]
 
 It answers an interactive shell as the platform's CLI does (prompt, echo, the
 commands netmiko sends to set up a session), and each recorded command with
 its recording (`<recording>/commands.yaml`: command -> file). `--running`
 serves that file as the running config; `--down` answers every state command
-with the platform's "daemon not running" message. Only public-key
+with the platform's "daemon not running" message; `--hang` never answers them (no
+output, no prompt: a CLI stuck on a command). Only public-key
 authentication with the one authorized key is accepted.
 """
 
@@ -73,6 +74,9 @@ RUNNING = {
 }
 
 
+HANG = "\0hang"  # answer() -> serve_shell: send nothing back, not even the prompt
+
+
 class Server(paramiko.ServerInterface):
     def __init__(self, allowed: paramiko.PKey) -> None:
         self.allowed = allowed
@@ -115,6 +119,8 @@ def answer(args: argparse.Namespace, commands: dict[str, str], line: str) -> str
         if key == cmd or (key.startswith("re:") and re.fullmatch(key[3:], cmd)):
             if args.down:
                 return DOWN[args.platform]
+            if args.hang:
+                return HANG
             return (Path(args.recording) / name).read_text()
     return UNKNOWN[args.platform].format(cmd=cmd)
 
@@ -132,6 +138,8 @@ def serve_shell(args: argparse.Namespace, chan: Any, commands: dict[str, str]) -
                 chan.send("\r\n")
                 reply = answer(args, commands, buf)
                 buf = ""
+                if reply == HANG:
+                    continue
                 if reply is None:
                     chan.close()
                     return
@@ -170,6 +178,7 @@ def main() -> None:
     p.add_argument("--recording", required=True)
     p.add_argument("--running", default=None)
     p.add_argument("--down", action="store_true")
+    p.add_argument("--hang", action="store_true")
     args = p.parse_args()
     commands = yaml.safe_load((Path(args.recording) / "commands.yaml").read_text()) or {}
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

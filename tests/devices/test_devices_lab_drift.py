@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from network.contract import Router, load_outputs
-from network.devices.cli import _charons
 from network.devices.drift import Drift, router_drift
+from network.devices.remote import charons as _charons
 
 STACK = "dev"
 pytestmark = pytest.mark.lab

@@ -321,3 +321,29 @@ def test_state_cli_over_ssh(
     failed = {f["message"] for f in report["findings"] if not f["ok"]}
     tunnels = [t for c in outputs.routers[key].connections for t in c.tunnels]
     assert {f"no SA towards {t.aws_outside_ip}" for t in tunnels} <= failed
+
+
+@pytest.mark.parametrize("device", [("junos", "--hang")], indirect=True, ids=["junos"])
+def test_a_command_never_answered_is_bounded(device: Device, keys: dict[str, Path]) -> None:
+    """A CLI stuck on a command (no output, no prompt): the read gives up after the
+    inventory's read_timeout with one line, as `crossnet check` and `state` report it."""
+    from network.devices.remote import UnreadableError, read_router
+
+    outputs, _ = fake_outputs("prod")
+    router = outputs.routers["ash-edge2"]
+    inv = {
+        "ssh": {"timeout": 3, "read_timeout": 2},
+        "routers": {
+            router.key: {
+                "target": f"ssh://netops@{DEVICE}",
+                "identity_file": str(keys["client"]),
+                "known_hosts": str(keys["known_hosts"]),
+            }
+        },
+    }
+    with pytest.raises(UnreadableError) as e:
+        read_router(router, inv)
+    assert e.value.kind == "timeout"
+    assert e.value.message == (
+        f"{DEVICE}: no answer to 'show security ike security-associations' within 2 s"
+    )
