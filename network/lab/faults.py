@@ -26,6 +26,7 @@ from typing import Any
 from network.contract import Connection
 from network.lab import aws, vici
 from network.lab.daemons import INET_TABLE
+from network.lab.events import LabEvents, routes_key
 from network.lab.inventory import write_inventory
 from network.lab.readiness import (
     expected_routes_aws,
@@ -225,16 +226,20 @@ class Flow:
         )
 
     def wait(self, what: str, down: frozenset[str], seconds: float) -> float:
-        """Poll until converged; the time.time() it happened. LabError after `seconds`."""
+        """Until both ends route as planned; the time.time() it happened (read when the
+        kernel of either end reported a route change). LabError after `seconds`."""
         t0 = time.time()
-        while True:
-            diff = self.converged(down)
-            if diff is None:
-                return time.time()
-            if time.time() - t0 > seconds:
-                stale = "".join(f"; {m}" for m in fib_mismatch(self.rt, self.router))
-                raise LabError(f"{what}: not converged after {seconds:g} s: {diff}{stale}")
-            time.sleep(0.05)
+        keys = {routes_key(self.router.ns), routes_key(self.gateway.ns)}
+        with LabEvents(self.rt, only=keys) as events:
+            while True:
+                diff = self.converged(down)
+                if diff is None:
+                    return time.time()
+                left = seconds - (time.time() - t0)
+                if left <= 0:
+                    stale = "".join(f"; {m}" for m in fib_mismatch(self.rt, self.router))
+                    raise LabError(f"{what}: not converged after {seconds:g} s: {diff}{stale}")
+                events.wait(left)
 
     def wait_stable(self, what: str, hold: float, seconds: float) -> float:
         """Poll until converged for `hold` seconds in a row; when that streak began.
