@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -129,6 +130,21 @@ class Pinger:
         self.started = time.time()
         return self
 
+    def wait_reply(self, after: float, timeout: float = 10.0) -> bool:
+        """Until a reply stamped later than `after` (time.time()) has come in, read from
+        ping's output as it is written; False after `timeout` seconds."""
+        assert self.out is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            # pread: ping shares this file's offset; reading must not move it.
+            fd = self.out.fileno()
+            text = os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+            if any(t > after for t in _reply_times(text)):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
     def stop(self) -> list[float]:
         assert self.proc is not None
         self.proc.send_signal(2)  # SIGINT: ping prints its summary and exits
@@ -140,9 +156,7 @@ class Pinger:
         self.out.seek(0)
         out = self.out.read()
         self.out.close()
-        self.replies = [
-            float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)
-        ]
+        self.replies = _reply_times(out)
         return self.replies
 
     def outage(self) -> float:
@@ -151,6 +165,10 @@ class Pinger:
         if len(t) < 2:
             return float("inf")
         return max(0.0, max(b - a for a, b in itertools.pairwise(t)) - self.interval)
+
+
+def _reply_times(text: str) -> list[float]:
+    return [float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", text, re.M)]
 
 
 @dataclass

@@ -29,11 +29,11 @@ def test_ike_and_child_sa_established(env: Env, tunnel: str) -> None:
     router = env.router(r.key)
     connection, number = tunnel.rsplit("/", 1)
     name = tunnel_key(connection, int(number))
-    poll(lambda: env.sas(router, tunnel), lambda s: tunnel_up(s, name), seconds=15)
+    poll(lambda: env.sas(router, tunnel), lambda s: tunnel_up(s, name), 15, env.poll_wait)
     if env.is_lab:
         aws = env.inventory["aws"]
         g = next(g for g in aws.values() if tunnel in g["tunnels"])
-        poll(lambda: env.sas(g, tunnel), lambda s: tunnel_up(s, name), seconds=15)
+        poll(lambda: env.sas(g, tunnel), lambda s: tunnel_up(s, name), 15, env.poll_wait)
 
 
 def test_bgp_sessions_established(env: Env, router_key: str) -> None:
@@ -54,6 +54,7 @@ def test_bgp_sessions_established(env: Env, router_key: str) -> None:
         ),
         want,
         seconds=20,
+        wait=env.poll_wait,
     )
 
 
@@ -81,6 +82,7 @@ def test_datacenter_learns_exactly_the_planned_aws_prefixes(env: Env, router_key
                     else f"{c.name}/{t.number}: learned {sorted(got)}, planned {sorted(c.accept)}"
                 ),
                 seconds=15,
+                wait=env.poll_wait,
             )
 
 
@@ -102,6 +104,7 @@ def test_aws_learns_exactly_the_datacenter_prefixes(env: Env, gateway_name: str)
                         f"planned {sorted(c.announce)}"
                     ),
                     seconds=15,
+                    wait=env.poll_wait,
                 )
 
 
@@ -119,7 +122,7 @@ def _unplanned_prefix(env: Env) -> str:
 
 def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str) -> None:
     """A prefix the datacenter announces outside the plan never leaves the router."""
-    rt = env.need_lab("announces a rogue prefix on the router on purpose")
+    rt = env.changes_lab("announces a rogue prefix on the router on purpose")
     router = env.router(router_key)
     r = env.outputs.routers[router_key]
     bgp = [c for c in r.connections if c.routing == "bgp"]
@@ -140,6 +143,7 @@ def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str)
             ),
             {"prefix": rogue},
             seconds=5,
+            wait=env.poll_wait,
         )
         for c in bgp:
             g = aws[c.gateway["name"]]
@@ -163,7 +167,7 @@ def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str)
 
 def test_unplanned_prefix_from_aws_is_filtered(env: Env, router_key: str) -> None:
     """A prefix AWS sends outside the plan is received but never installed."""
-    env.need_lab("makes the AWS side announce a rogue prefix")
+    env.changes_lab("makes the AWS side announce a rogue prefix")
     router = env.router(router_key)
     r = env.outputs.routers[router_key]
     bgp = [c for c in r.connections if c.routing == "bgp"]
@@ -193,6 +197,7 @@ def test_unplanned_prefix_from_aws_is_filtered(env: Env, router_key: str) -> Non
                     ),
                     lambda got: None if rogue in got else f"{rogue} not received yet",
                     seconds=10,
+                    wait=env.poll_wait,
                 )
                 assert rogue not in _learned(
                     env, router["target"], router["vtysh"], t.aws_inside_ip
