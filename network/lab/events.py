@@ -196,6 +196,11 @@ class LabEvents:
             self._ticks(key)
             return
         self._procs.append(p)
+        if self._stop.is_set():  # started after __exit__ began (a start slower than 5 s)
+            p.terminate()
+            p.wait(timeout=5)
+            ready.set()
+            return
         ticker = threading.Thread(target=self._ticks, args=(key,), daemon=True)
         self._threads.append(ticker)
         ticker.start()
