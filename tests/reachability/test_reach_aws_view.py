@@ -45,8 +45,9 @@ def _start_offline(env: Env) -> tuple[Any, AwsSide]:
 
 @prefetch("aws view")
 def _prefetch_aws(env: Env, session: pytest.Session) -> tuple[Any, AwsSide] | None:
-    # Offline (the lab, or the lab over SSH) and wanted: from the session's start.
-    if not _offline(env) or not any("aws" in getattr(i, "fixturenames", ()) for i in session.items):
+    # The local lab's (over SSH, the lab's routers are read by the tests, as before),
+    # and only when some test wants it: from the session's start.
+    if not env.is_lab or not any("aws" in getattr(i, "fixturenames", ()) for i in session.items):
         return None
     return _start_offline(env)
 
