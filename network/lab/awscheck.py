@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from network.awsview.facts import AwsView, DcTunnel, connections, regions, vpn_ids
 from network.awsview.read import read_stack
 from network.contract import Connection
 from network.lab.probe import bgp_peers, tunnel_up
 from network.lab.suite import Env
-from network.offline.aws.telemetry import TunnelReport, report_connection
 from network.render import tunnel_key
+
+if TYPE_CHECKING:
+    # network.offline.aws imports moto (a second): only when AWS's view is offline.
+    from network.offline.aws.telemetry import TunnelReport
 
 # botocore's bounds for the real path: a nightly must never hang on AWS.
 AWS_CONNECT_TIMEOUT = 10
@@ -92,6 +95,8 @@ def _received(env: Env, gw: dict[str, Any], neighbor: str) -> tuple[str, ...]:
 def lab_reports(env: Env, c: Connection) -> list[TunnelReport]:
     """What the lab's AWS side saw on each tunnel of ``c``: its charon's SAs, its BGP
     session with the customer's inside address, the prefixes received over it."""
+    from network.offline.aws.telemetry import TunnelReport
+
     reports: list[TunnelReport] = []
     for t in c.tunnels:
         tunnel = f"{c.name}/{t.number}"
@@ -152,6 +157,8 @@ class AwsSide:
         self._view: AwsView | None = None
 
     def report_lab(self) -> None:
+        from network.offline.aws.telemetry import report_connection
+
         ids, where = vpn_ids(self.env.outputs), regions(self.env.outputs)
         for c in connections(self.env.outputs):
             report_connection(self.client(where[c.name]), ids[c.name], lab_reports(self.env, c))

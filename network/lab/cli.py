@@ -185,7 +185,8 @@ def timings_table(stack: str, timings: dict[str, float]) -> str:
     from network.lab import timeline
 
     lines = ["", "timings (seconds after the bring-up began):"]
-    for key, value in timings.items():
+    # The steps run side by side (IPsec and FRR): in the order they finished.
+    for key, value in sorted(timings.items(), key=lambda kv: kv[1]):
         if key in _STEPS or (not key.endswith("_ready") and key != "up"):
             lines.append(f"  {value:6.2f}  {_STEPS.get(key, key)}")
     items = timeline.load(stack)

@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from network.contract import write_private
@@ -63,20 +64,36 @@ def bring_up(
     _network(lab)
     mark("network")
     write_configs(rt, rendered, timers)
-    say(f"starting {len(lab.ends)} charons (one per tunnel end)")
-    _start_charons(rt)
-    _move_tunnels(rt)
-    mark("charons")
     say(
-        f"starting FRR for {len(lab.routers)} datacenter routers and "
-        f"{len(lab.gateways)} AWS gateways"
+        f"starting {len(lab.ends)} charons (one per tunnel end), FRR for "
+        f"{len(lab.routers)} datacenter routers and {len(lab.gateways)} AWS gateways, "
+        "and the hosts, side by side"
     )
-    _start_frr(rt)
-    mark("frr")
-    _load_connections(rt)
-    mark("connections")
-    _hosts(rt)
-    mark("hosts")
+
+    # IPsec and FRR do not depend on each other until BGP runs over the tunnels (zebra
+    # takes a tunnel interface's configuration before the interface exists), and bgpd
+    # holds its sessions for a second after loading its config anyway: each chain runs
+    # in its own thread, the hosts meanwhile in this one.
+    def ipsec() -> None:
+        _start_charons(rt)
+        _move_tunnels(rt)
+        mark("charons")
+        _load_connections(rt)
+        mark("connections")
+
+    def frr() -> None:
+        _start_frr(rt)
+        mark("frr")
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="bring-up") as pool:
+        chains = [pool.submit(ipsec), pool.submit(frr)]
+        try:
+            _hosts(rt)
+            mark("hosts")
+        finally:
+            errors = [e for e in (f.exception() for f in chains) if e is not None]
+    if errors:
+        raise errors[0]
 
 
 # ---------------------------------------------------------------- network

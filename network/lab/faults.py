@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from typing import Any
 from network.contract import Connection
 from network.lab import aws, vici
 from network.lab.daemons import INET_TABLE
+from network.lab.events import LabEvents, routes_key
 from network.lab.inventory import write_inventory
 from network.lab.readiness import (
     expected_routes_aws,
@@ -128,6 +130,21 @@ class Pinger:
         self.started = time.time()
         return self
 
+    def wait_reply(self, after: float, timeout: float = 10.0) -> bool:
+        """Until a reply stamped later than `after` (time.time()) has come in, read from
+        ping's output as it is written; False after `timeout` seconds."""
+        assert self.out is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            # pread: ping shares this file's offset; reading must not move it.
+            fd = self.out.fileno()
+            text = os.pread(fd, os.fstat(fd).st_size, 0).decode(errors="replace")
+            if any(t > after for t in _reply_times(text)):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+
     def stop(self) -> list[float]:
         assert self.proc is not None
         self.proc.send_signal(2)  # SIGINT: ping prints its summary and exits
@@ -139,9 +156,7 @@ class Pinger:
         self.out.seek(0)
         out = self.out.read()
         self.out.close()
-        self.replies = [
-            float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", out, re.M)
-        ]
+        self.replies = _reply_times(out)
         return self.replies
 
     def outage(self) -> float:
@@ -150,6 +165,10 @@ class Pinger:
         if len(t) < 2:
             return float("inf")
         return max(0.0, max(b - a for a, b in itertools.pairwise(t)) - self.interval)
+
+
+def _reply_times(text: str) -> list[float]:
+    return [float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\] \d+ bytes from", text, re.M)]
 
 
 @dataclass
@@ -225,16 +244,20 @@ class Flow:
         )
 
     def wait(self, what: str, down: frozenset[str], seconds: float) -> float:
-        """Poll until converged; the time.time() it happened. LabError after `seconds`."""
+        """Until both ends route as planned; the time.time() it happened (read when the
+        kernel of either end reported a route change). LabError after `seconds`."""
         t0 = time.time()
-        while True:
-            diff = self.converged(down)
-            if diff is None:
-                return time.time()
-            if time.time() - t0 > seconds:
-                stale = "".join(f"; {m}" for m in fib_mismatch(self.rt, self.router))
-                raise LabError(f"{what}: not converged after {seconds:g} s: {diff}{stale}")
-            time.sleep(0.05)
+        keys = {routes_key(self.router.ns), routes_key(self.gateway.ns)}
+        with LabEvents(self.rt, only=keys) as events:
+            while True:
+                diff = self.converged(down)
+                if diff is None:
+                    return time.time()
+                left = seconds - (time.time() - t0)
+                if left <= 0:
+                    stale = "".join(f"; {m}" for m in fib_mismatch(self.rt, self.router))
+                    raise LabError(f"{what}: not converged after {seconds:g} s: {diff}{stale}")
+                events.wait(left)
 
     def wait_stable(self, what: str, hold: float, seconds: float) -> float:
         """Poll until converged for `hold` seconds in a row; when that streak began.

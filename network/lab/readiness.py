@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from network.lab.events import LabEvents
 from network.lab.probe import json_cmp, parse_json, tunnel_up
 from network.lab.runtime import Running, end_instance, frr_instance
 from network.lab.system import LabError, tail
@@ -149,13 +150,17 @@ def fib_mismatch(rt: Running, r: DcRouter) -> list[str]:
     return out
 
 
-def wait_ready(rt: Running, timeout: float, interval: float = 0.1) -> dict[str, float]:
-    """Poll every check until all pass; time when each phase first did. LabError on timeout."""
+def wait_ready(rt: Running, timeout: float) -> dict[str, float]:
+    """Run every check until all pass; time when each phase first did. LabError on timeout.
+
+    A converged lab passes at once. Otherwise the checks run again whenever the lab
+    reports a change (`network.lab.events`: an SA up or down, a route, a BGP session),
+    at the latest every `events.TICK` seconds."""
     todo = checks(rt)
     t0 = time.monotonic()
     first: dict[str, float] = {}
-    diffs: dict[str, str] = {}
-    while True:
+
+    def one_pass() -> dict[str, str]:
         rt.check_alive()
         diffs = {}
         for _phase, what, probe in todo:
@@ -166,11 +171,19 @@ def wait_ready(rt: Running, timeout: float, interval: float = 0.1) -> dict[str, 
             items = [w for p, w, _ in todo if p == phase]
             if phase not in first and not any(w in diffs for w in items):
                 first[phase] = round(time.monotonic() - t0, 2)
-        if not diffs:
-            return {f"{k}_ready": v for k, v in first.items()}
-        if time.monotonic() - t0 > timeout:
-            break
-        time.sleep(interval)
+        return diffs
+
+    diffs = one_pass()
+    if diffs:
+        with LabEvents(rt) as events:
+            while diffs:
+                left = timeout - (time.monotonic() - t0)
+                if left <= 0:
+                    break
+                events.wait(left)
+                diffs = one_pass()
+    if not diffs:
+        return {f"{k}_ready": v for k, v in first.items()}
     stale = [
         m for r in rt.lab.routers if f"routes of {r.key}" in diffs for m in fib_mismatch(rt, r)
     ]

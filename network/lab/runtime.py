@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from network.state import lab_dir
 
 RUN_ROOT = Path("/run/cxlab")
 STATE_FILE = "lab.json"
+_RECORD = threading.Lock()
 
 
 def end_instance(e: TunnelEnd) -> str:
@@ -70,7 +72,9 @@ class LabState:
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "procs": [p.to_json() for p in self.procs]}
+        # Copies taken at once: bring-up threads add processes and timings meanwhile.
+        procs, timings = list(self.procs), dict(self.timings)
+        return {**self.__dict__, "procs": [p.to_json() for p in procs], "timings": timings}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LabState:
@@ -159,9 +163,11 @@ class Running:
 
     # ------------------------------------------------------------ processes
     def record(self, p: Proc) -> None:
-        """A started process, in lab.json at once (so `down` finds it after a crash)."""
-        self.state.procs.append(p)
-        write_state(self.state)
+        """A started process, in lab.json at once (so `down` finds it after a crash).
+        Safe from several threads (bring-up starts IPsec and FRR side by side)."""
+        with _RECORD:
+            self.state.procs.append(p)
+            write_state(self.state)
 
     def check_alive(self) -> None:
         """LabError naming every recorded process that has exited, with its log's end."""

@@ -2,7 +2,8 @@
 
 AWS security groups are stateful allow-lists: inbound traffic is admitted when
 some rule matches its source, protocol and port, replies to admitted traffic
-always pass, and everything else is dropped silently. Outbound is open. The
+always pass, and everything else is dropped silently (counted: all drops in the
+counter `dropped`, per IPv4 source in the set `dropped_from`). Outbound is open. The
 rules come from the same plan the Pulumi program builds its security groups
 from (`VpcSpec.ingress`), restricted to the tier the host lives in.
 """
@@ -22,6 +23,9 @@ def ruleset(host: Host) -> str:
         f"table inet {TABLE} {{",
         "    counter admitted {}",
         "    counter dropped {}",
+        # The drops per source address: a probe from one source is seen as dropped
+        # whatever other sources are dropped meanwhile.
+        "    set dropped_from { type ipv4_addr; size 65535; flags dynamic; counter; }",
         "    chain input {",
         "        type filter hook input priority filter; policy drop;",
         "        iif lo accept",
@@ -32,6 +36,7 @@ def ruleset(host: Host) -> str:
         lines.append(f"        # {host.name} ingress rule for tier {host.tier} (#{i})")
         lines += [f"        {line} counter name admitted accept" for line in _rule(rule)]
     lines += [
+        "        meta nfproto ipv4 update @dropped_from { ip saddr }",
         "        counter name dropped drop",
         "    }",
         "}",

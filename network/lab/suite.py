@@ -7,6 +7,8 @@ loads wherever crossnet does.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,52 @@ from network.plan import Plan
 
 # (test, measurement, value, unit) rows, for the terminal summary.
 MEASURES = pytest.StashKey[list[tuple[str, str, Any, str]]]()
+
+# The suite's read-only work that can start as soon as the lab is there: name -> job
+# (env, pytest session) -> result. Test modules register theirs when imported.
+Prefetch = Callable[["Env", Any], Any]
+PREFETCH: dict[str, Prefetch] = {}
+
+
+def prefetch(name: str) -> Callable[[Prefetch], Prefetch]:
+    """Register a module's read-only work to start with the session (`Background`)."""
+
+    def register(job: Prefetch) -> Prefetch:
+        PREFETCH[name] = job
+        return job
+
+    return register
+
+
+class Background:
+    """The registered read-only work, run in threads from the session's start, so it
+    overlaps the tests before the ones that need it; those wait for its result. A test
+    that changes the lab first waits for all of it (`Env.changes_lab`)."""
+
+    def __init__(self, jobs: dict[str, Prefetch]) -> None:
+        self.jobs = dict(jobs)
+        self.futures: dict[str, Future[Any]] = {}
+        self.pool: ThreadPoolExecutor | None = None
+
+    def start(self, env: Env, session: Any) -> None:
+        if not self.jobs:
+            return
+        self.pool = ThreadPoolExecutor(max_workers=len(self.jobs), thread_name_prefix="prefetch")
+        self.futures = {n: self.pool.submit(job, env, session) for n, job in self.jobs.items()}
+
+    def result(self, name: str) -> Any:
+        """A job's result (raising what it raised); None when it was never started."""
+        fut = self.futures.get(name)
+        return None if fut is None else fut.result()
+
+    def quiet(self) -> None:
+        """Until every job has finished (each test still sees its own job's error)."""
+        wait(list(self.futures.values()))
+
+    def stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
 
 
 def _netns_backend() -> type:
@@ -53,6 +101,7 @@ class Env:
     outputs: StackOutputs
     inventory: dict[str, Any]
     lab: Any = None  # network.lab.runtime.Running, when the targets are the local lab
+    background: Background | None = None
     _hosts: dict[str, Any] = field(default_factory=dict)
     # a device router's facts, read once per run: RouterFacts, or why it could not be read
     _devices: dict[str, Any] = field(default_factory=dict)
@@ -201,6 +250,25 @@ class Env:
         if not self.is_lab:
             pytest.skip(f"lab only: {why}")
         return self.lab
+
+    @property
+    def poll_wait(self) -> float:
+        """Between two reads of a poll: the lab's daemons answer in milliseconds; a
+        real host's over SSH in tens of them."""
+        return 0.05 if self.is_lab else 0.25
+
+    def prefetched(self, name: str) -> Any:
+        """The result of the read-only work registered as `name`, started with the
+        session (None: not started, or not applicable here)."""
+        return self.background.result(name) if self.background else None
+
+    def changes_lab(self, why: str) -> Any:
+        """need_lab, for a test that changes the lab: it first waits until the suite's
+        read-only background work is done, so that work never sees the change."""
+        rt = self.need_lab(why)
+        if self.background:
+            self.background.quiet()
+        return rt
 
 
 def _daemon_failed(target: str, what: str, r: Any) -> None:

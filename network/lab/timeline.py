@@ -3,9 +3,10 @@
 `wait_ready` (readiness.py) knows when each phase was first complete;
 this module times every item of it: each tunnel end's IKE and child SA,
 each BGP session Established, each router's and gateway's planned prefixes
-in its kernel. One poll reads each daemon once (one `vtysh` per BGP speaker,
-one vici call per charon, one `ip route` per namespace), all of them at once
-in threads, every `INTERVAL` seconds. `lab up --timings` and
+in its kernel. Each daemon is read once (one `vtysh` per BGP speaker, one vici
+call per charon, one `ip route` per namespace), all at once in threads, and then
+again whenever it reports a change (`network.lab.events`: vici's up/down events,
+netlink route changes, bgpd's neighbour log). `lab up --timings` and
 bench/lab_bench.py print the result; it is also written to
 `<lab>/timeline.json`.
 """
@@ -19,12 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from network.lab.events import LabEvents
 from network.lab.probe import tunnel_up
 from network.lab.readiness import expected_routes_aws, expected_routes_dc, routes_match
 from network.lab.runtime import Running, frr_instance
 from network.state import lab_dir
 
-INTERVAL = 0.02
 Reader = Callable[[], Any]
 
 
@@ -95,22 +96,32 @@ def _routes_ok(want: dict[str, tuple[set[str], int]], routes: dict[str, list[str
 
 def watch(rt: Running, timeout: float, t0: float | None = None) -> dict[str, float | None]:
     """Seconds from `t0` (default: now, time.time()) at which each item was first ready;
-    None for an item not ready within `timeout`. Returns once every item is ready."""
+    None for an item not ready within `timeout`. Returns once every item is ready.
+
+    Event-driven (`network.lab.events`): everything is read once, then a reader runs
+    again only when its daemon or kernel says something changed, and only while an
+    item judged on it is not ready yet."""
     start = time.time() if t0 is None else t0
     readers, items = _items(rt)
     first: dict[str, float | None] = {name: None for name, _k, _ok in items}
     deadline = time.monotonic() + timeout
-    with ThreadPoolExecutor(max_workers=max(1, min(16, len(readers)))) as pool:
+    with (
+        LabEvents(rt, only=readers) as events,
+        ThreadPoolExecutor(max_workers=max(1, min(16, len(readers)))) as pool,
+    ):
+        changed = set(readers)
         while True:
-            futures = {k: pool.submit(f) for k, f in readers.items()}
+            waiting = {key for name, key, _ok in items if first[name] is None}
+            futures = {k: pool.submit(readers[k]) for k in changed & waiting}
             got = {k: f.result() for k, f in futures.items()}
             now = round(time.time() - start, 2)
             for name, key, ok in items:
-                if first[name] is None and ok(got[key]):
+                if first[name] is None and key in got and ok(got[key]):
                     first[name] = now
-            if all(v is not None for v in first.values()) or time.monotonic() > deadline:
+            left = deadline - time.monotonic()
+            if all(v is not None for v in first.values()) or left <= 0:
                 return first
-            time.sleep(INTERVAL)
+            changed = events.wait(left)
 
 
 def phases(timeline: dict[str, float | None], offset: float) -> dict[str, float]:

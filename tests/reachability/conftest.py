@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from network.contract import load_outputs
-from network.lab.suite import MEASURES, Env
+from network.lab.suite import MEASURES, PREFETCH, Background, Env
 from network.lab.topology import planned_pairs
 from network.plan import Plan, build_plan
 from network.stack_file import read_stack_config
@@ -132,7 +132,7 @@ def env(request: pytest.FixtureRequest) -> Any:
                 f"no stack outputs at {out_file}: export them with `pulumi stack "
                 "output --json --show-secrets` and pass --crossnet-outputs"
             )
-        yield Env(stack, plan, load_outputs(out_file), inv)
+        yield from _with_background(request, Env(stack, plan, load_outputs(out_file), inv))
         return
 
     from network.lab import control
@@ -161,10 +161,22 @@ def env(request: pytest.FixtureRequest) -> Any:
         started = True
     rt = open_lab(stack)
     try:
-        yield Env(stack, plan, load_outputs(Path(rt.state.outputs)), inventory(rt), lab=rt)
+        env = Env(stack, plan, load_outputs(Path(rt.state.outputs)), inventory(rt), lab=rt)
+        yield from _with_background(request, env)
     finally:
         if started and not config.getoption("--crossnet-keep-lab"):
             control.down(stack)
+
+
+def _with_background(request: pytest.FixtureRequest, env: Env) -> Any:
+    """The session's env, with the registered read-only work started in the background
+    (network.lab.suite.Background), and finished before the session ends."""
+    env.background = Background(PREFETCH)
+    env.background.start(env, request.session)
+    try:
+        yield env
+    finally:
+        env.background.stop()
 
 
 @pytest.fixture(scope="session")

@@ -22,23 +22,46 @@ from network.awsview.facts import vpn_ids
 from network.errors import CrossnetError
 from network.lab.awscheck import AwsSide, connection, dc_tunnel, describe, real_client
 from network.lab.readiness import wait_ready
-from network.lab.suite import Env, poll
+from network.lab.suite import Env, poll, prefetch
 from network.lab.system import LabError
 from network.lab.vici import ViciError
 
 
+def _offline(env: Env) -> bool:
+    return bool(env.is_lab or env.inventory.get("aws_view") == "offline")
+
+
+def _start_offline(env: Env) -> tuple[Any, AwsSide]:
+    """The emulator following the lab, built (moto's import and the stack's state: about
+    a second), and AWS's view read once."""
+    from network.awsview.offline import OfflineAws
+
+    offline = OfflineAws(env.stack).start()
+    side = AwsSide(env, offline.client, offline=True)
+    with contextlib.suppress(Exception):  # read again (and failed there) by the tests
+        side.view()
+    return offline, side
+
+
+@prefetch("aws view")
+def _prefetch_aws(env: Env, session: pytest.Session) -> tuple[Any, AwsSide] | None:
+    # The local lab's (over SSH, the lab's routers are read by the tests, as before),
+    # and only when some test wants it: from the session's start.
+    if not env.is_lab or not any("aws" in getattr(i, "fixturenames", ()) for i in session.items):
+        return None
+    return _start_offline(env)
+
+
 @pytest.fixture(scope="module")
 def aws(env: Env) -> Iterator[AwsSide]:
-    if env.is_lab or env.inventory.get("aws_view") == "offline":
+    if _offline(env):
         # the lab (its own inventory, or over SSH): the emulator following the lab
-        from network.awsview.offline import OfflineAws
-
         try:
-            offline = OfflineAws(env.stack).start()
+            offline, side = env.prefetched("aws view") or _start_offline(env)
         except CrossnetError as e:
             pytest.fail(f"AWS's view: {e}")
         try:
-            yield AwsSide(env, offline.client, offline=True)
+            yield side
         finally:
             offline.stop()
         return
@@ -102,7 +125,7 @@ def test_aws_view_follows_a_tunnel_taken_down(env: Env, aws: AwsSide) -> None:
     """The datacenter router closes one tunnel: AWS's view shows it DOWN with no routes,
     in agreement with the router; the router's earlier claim (up) is reported as a
     disagreement; the other tunnel and the route tables carry on; it comes back."""
-    rt = env.need_lab("takes a tunnel down")
+    rt = env.changes_lab("takes a tunnel down")
     c = _first_connection(env)
     t = c.tunnels[-1]
     tunnel, vpn = f"{c.name}/{t.number}", aws.vpn_id(c)
@@ -116,11 +139,13 @@ def test_aws_view_follows_a_tunnel_taken_down(env: Env, aws: AwsSide) -> None:
             lambda: dc_tunnel(env, c, t.number),
             lambda d: None if d.ipsec_up is False else f"the router still has {tunnel} up",
             seconds=15,
+            wait=env.poll_wait,
         )
         after = poll(
             lambda: _view(aws, refresh=True).tunnel(vpn, t.aws_outside_ip),
             lambda a: None if a is not None and a.status == "DOWN" else f"AWS says {a}",
             seconds=15,
+            wait=env.poll_wait,
         )
         assert after.accepted_route_count == 0
         assert after.last_status_change and before.last_status_change

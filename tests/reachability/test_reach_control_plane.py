@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import shlex
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import pytest
 
-from network.lab.probe import bgp_peers, tunnel_up
+from network.lab.batch import MAX_WORKERS, SSH_WORKERS
+from network.lab.probe import bgp_peers, json_cmp, tunnel_up
 from network.lab.runtime import frr_instance
-from network.lab.suite import Env, poll
+from network.lab.suite import Env, poll, prefetch
 from network.lab.topology import UNPLANNED_POOLS, rogue_prefix
 from network.render import render_router, tunnel_key
 
@@ -23,6 +26,72 @@ def _connection(env: Env, tunnel: str) -> tuple[Any, Any]:
     raise AssertionError(f"{name} is not in the stack outputs")
 
 
+def _readable(env: Env, key: str) -> dict[str, Any] | None:
+    """The router's inventory entry when the suite reads it (env.router, without skipping)."""
+    router: dict[str, Any] | None = env.inventory.get("routers", {}).get(key)
+    if router is None or (not env.is_lab and env.outputs.routers[key].platform != "linux"):
+        return None
+    return router
+
+
+def _state_reads(env: Env) -> dict[str, Any]:
+    """Every read the checks below start from: name -> read."""
+    reads: dict[str, Any] = {}
+    aws = env.inventory.get("aws", {}) if env.is_lab else {}
+    for r in env.outputs.routers.values():
+        router = _readable(env, r.key)
+        if router is None:
+            continue
+        target, vtysh = router["target"], router["vtysh"]
+        reads[f"bgp {r.key}"] = partial(env.vtysh_json, target, vtysh, "show bgp summary json")
+        for c in r.connections:
+            for t in c.tunnels:
+                tunnel = f"{c.name}/{t.number}"
+                reads[f"sa {tunnel}"] = partial(env.sas, router, tunnel)
+                g = next((g for g in aws.values() if tunnel in g["tunnels"]), None)
+                if g is not None:
+                    reads[f"sa aws {tunnel}"] = partial(env.sas, g, tunnel)
+                if c.routing != "bgp":
+                    continue
+                reads[f"learned {r.key} {t.aws_inside_ip}"] = partial(
+                    _learned, env, target, vtysh, t.aws_inside_ip
+                )
+                g = aws.get(c.gateway["name"])
+                if g is not None:
+                    reads[f"learned aws {t.customer_inside_ip}"] = partial(
+                        _learned, env, g["target"], g["vtysh"], t.customer_inside_ip
+                    )
+    return reads
+
+
+@prefetch("router state")
+def _router_state(env: Env, _session: pytest.Session) -> dict[str, Any] | None:
+    """In the lab, each router's and AWS side's state, read once with the session's
+    start, all at once: the checks below assert on it, and poll only where it differs.
+    (Real hosts are read by each check, one SSH session after another, as before.)"""
+    if not env.is_lab:
+        return None
+    reads = _state_reads(env)
+    workers = max(1, min(len(reads), MAX_WORKERS if env.is_lab else SSH_WORKERS))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="state") as pool:
+        futures = {name: pool.submit(_quietly, read) for name, read in reads.items()}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def _quietly(read: Any) -> Any:
+    # A read that fails (pytest.fail on a daemon that does not answer) is left to the
+    # test's own poll, which says why.
+    try:
+        return read()
+    except BaseException:
+        return None
+
+
+def _first(env: Env, name: str) -> Any:
+    """What the session's first read gave (None: not read)."""
+    return (env.prefetched("router state") or {}).get(name)
+
+
 def test_ike_and_child_sa_established(env: Env, tunnel: str) -> None:
     """Both SAs of the tunnel are up at the datacenter end (and at AWS's, in the lab)."""
     r, _c = _connection(env, tunnel)
@@ -32,11 +101,14 @@ def test_ike_and_child_sa_established(env: Env, tunnel: str) -> None:
         return
     connection, number = tunnel.rsplit("/", 1)
     name = tunnel_key(connection, int(number))
-    poll(lambda: env.sas(router, tunnel), lambda s: tunnel_up(s, name), seconds=15)
+    if tunnel_up(_first(env, f"sa {tunnel}") or {}, name) is not None:
+        poll(lambda: env.sas(router, tunnel), lambda s: tunnel_up(s, name), 15, env.poll_wait)
     if env.is_lab:
+        if tunnel_up(_first(env, f"sa aws {tunnel}") or {}, name) is None:
+            return
         aws = env.inventory["aws"]
         g = next(g for g in aws.values() if tunnel in g["tunnels"])
-        poll(lambda: env.sas(g, tunnel), lambda s: tunnel_up(s, name), seconds=15)
+        poll(lambda: env.sas(g, tunnel), lambda s: tunnel_up(s, name), 15, env.poll_wait)
 
 
 def test_bgp_sessions_established(env: Env, router_key: str) -> None:
@@ -52,7 +124,7 @@ def test_bgp_sessions_established(env: Env, router_key: str) -> None:
         if c.routing == "bgp"
         for t in c.tunnels
     }
-    if not want:
+    if not want or json_cmp(bgp_peers(_first(env, f"bgp {router_key}")), want) is None:
         return
     poll(
         lambda: bgp_peers(
@@ -60,6 +132,7 @@ def test_bgp_sessions_established(env: Env, router_key: str) -> None:
         ),
         want,
         seconds=20,
+        wait=env.poll_wait,
     )
 
 
@@ -87,6 +160,8 @@ def test_datacenter_learns_exactly_the_planned_aws_prefixes(env: Env, router_key
         if c.routing != "bgp":
             continue
         for t in c.tunnels:
+            if _first(env, f"learned {router_key} {t.aws_inside_ip}") == set(c.accept):
+                continue
             poll(
                 lambda t=t: _learned(env, router["target"], router["vtysh"], t.aws_inside_ip),
                 lambda got, c=c, t=t: (
@@ -95,6 +170,7 @@ def test_datacenter_learns_exactly_the_planned_aws_prefixes(env: Env, router_key
                     else f"{c.name}/{t.number}: learned {sorted(got)}, planned {sorted(c.accept)}"
                 ),
                 seconds=15,
+                wait=env.poll_wait,
             )
 
 
@@ -137,6 +213,8 @@ def test_aws_learns_exactly_the_datacenter_prefixes(env: Env, gateway_name: str)
             if c.gateway["name"] != gateway_name or c.routing != "bgp":
                 continue
             for t in c.tunnels:
+                if _first(env, f"learned aws {t.customer_inside_ip}") == set(c.announce):
+                    continue
                 poll(
                     lambda t=t: _learned(env, g["target"], g["vtysh"], t.customer_inside_ip),
                     lambda got, c=c, t=t: (
@@ -146,6 +224,7 @@ def test_aws_learns_exactly_the_datacenter_prefixes(env: Env, gateway_name: str)
                         f"planned {sorted(c.announce)}"
                     ),
                     seconds=15,
+                    wait=env.poll_wait,
                 )
 
 
@@ -163,7 +242,7 @@ def _unplanned_prefix(env: Env) -> str:
 
 def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str) -> None:
     """A prefix the datacenter announces outside the plan never leaves the router."""
-    rt = env.need_lab("announces a rogue prefix on the router on purpose")
+    rt = env.changes_lab("announces a rogue prefix on the router on purpose")
     router = env.router(router_key)
     r = env.outputs.routers[router_key]
     bgp = [c for c in r.connections if c.routing == "bgp"]
@@ -184,6 +263,7 @@ def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str)
             ),
             {"prefix": rogue},
             seconds=5,
+            wait=env.poll_wait,
         )
         for c in bgp:
             g = aws[c.gateway["name"]]
@@ -207,7 +287,7 @@ def test_unplanned_prefix_from_datacenter_is_filtered(env: Env, router_key: str)
 
 def test_unplanned_prefix_from_aws_is_filtered(env: Env, router_key: str) -> None:
     """A prefix AWS sends outside the plan is received but never installed."""
-    env.need_lab("makes the AWS side announce a rogue prefix")
+    env.changes_lab("makes the AWS side announce a rogue prefix")
     router = env.router(router_key)
     r = env.outputs.routers[router_key]
     bgp = [c for c in r.connections if c.routing == "bgp"]
@@ -237,6 +317,7 @@ def test_unplanned_prefix_from_aws_is_filtered(env: Env, router_key: str) -> Non
                     ),
                     lambda got: None if rogue in got else f"{rogue} not received yet",
                     seconds=10,
+                    wait=env.poll_wait,
                 )
                 assert rogue not in _learned(
                     env, router["target"], router["vtysh"], t.aws_inside_ip

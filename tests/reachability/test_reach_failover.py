@@ -28,12 +28,14 @@ from network.lab.suite import Env, record
 from network.lab.system import LabError
 
 TRANSFER = 64 * 1024 * 1024
+# Packets the transfer has sent over the flow's tunnel when the silent failure cuts it.
+CARRIED = 1000
 IKE_DELETE_BOUND = 1.0
 
 
 @pytest.fixture(scope="module")
 def flow(env: Env) -> Any:
-    rt = env.need_lab("breaks tunnels on purpose")
+    rt = env.changes_lab("breaks tunnels on purpose")
     found = faults.find_flow(rt)
     if found is None:
         pytest.skip("no datacenter host may ping and open a TCP port on any VPC host")
@@ -71,16 +73,21 @@ def silent_failure(flow: Flow, behaviour_timers: float) -> dict[str, Any]:
         flow.wait("before the failure", frozenset(), 30)
     except LabError as e:
         return {"error": str(e)}
+    t_ping = time.time()
     pinger = flow.pinger().start()
     # Each socket operation may wait out the whole outage (TCP's retransmissions back off).
     argv = flow.send_argv(TRANSFER, timeout=2 * flow.silent_bound + 30)
     proc: subprocess.Popen[str] | None = None
     try:
-        time.sleep(0.2)
+        pinger.wait_reply(after=t_ping)  # the flow answers before anything breaks
         out["t0"] = time.time()
         out["tx_before"] = flow.tunnel_tx()
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        time.sleep(0.3)
+        # The cut comes once the transfer is under way on the tunnel (thousands of
+        # packets), at most 5 s later (then the test says how little it carried).
+        deadline = time.monotonic() + 5
+        while flow.tunnel_tx() - out["tx_before"] < CARRIED and time.monotonic() < deadline:
+            time.sleep(0.02)
         out["t_cut"] = time.time()
         faults.cut_path(flow.rt, flow.tunnel)
         out["carried"] = flow.tunnel_tx() - out["tx_before"]
@@ -99,9 +106,9 @@ def silent_failure(flow: Flow, behaviour_timers: float) -> dict[str, Any]:
         faults.restore_path(flow.rt, flow.tunnel)
         try:
             out["t_back"] = flow.wait(f"failback to {flow.tunnel}", frozenset(), 60)
+            pinger.wait_reply(after=out["t_back"])
         except LabError as e:
             out["back error"] = str(e)
-        time.sleep(0.5)
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
@@ -136,16 +143,17 @@ def test_ike_delete_fails_over_at_once(
     and the datacenter side (close_action = restart) brings the tunnel back."""
     _wait(flow, "before the failure", frozenset(), 30)
     spi_before = flow.child_spi()
+    t_ping = time.time()
     pinger = flow.pinger().start()
     try:
-        time.sleep(0.5)
+        pinger.wait_reply(after=t_ping)  # replies before the DELETE: the gap is measured
         t_del = time.time()
         faults.ike_delete(flow.rt, flow.tunnel)
         deadline = time.time() + 15
         while flow.child_spi() in (spi_before, None) and time.time() < deadline:
             time.sleep(0.05)
         t_back = _wait(flow, f"{flow.tunnel} back after the DELETE", frozenset(), 15)
-        time.sleep(0.5)
+        pinger.wait_reply(after=t_back)  # and after it is back
     finally:
         pinger.stop()
     assert flow.child_spi() not in (spi_before, None), "the tunnel was not re-established"
@@ -173,7 +181,8 @@ def test_transfer_survives_failover(
     )
     assert result["sent"] == TRANSFER
     assert f["t0"] + result["seconds"] > f["t_cut"], "the transfer ended before the tunnel failed"
-    # 0.3 s of a bulk TCP flow is thousands of packets: it was on the tunnel that failed.
+    # A bulk TCP flow sends thousands of packets within a second: it was on the tunnel
+    # that failed (the cut waited at most 5 s for CARRIED of them).
     carried = f["carried"]
     assert carried > 500, f"{flow.tunnel} carried only {carried} packets before the cut"
 

@@ -5,10 +5,10 @@ plan's ingress rules for the VPC host's tier, so a port the security groups
 do not admit must be unreachable although a listener runs on it.
 
 The probes of every pair run once per session, all at once (`pair_probes`,
-`network.lab.batch`), and each test asserts on its pair's results. Per VPC
-host, the probes that read its security groups' drop counter run after the
-others (nothing else may be dropped there meanwhile); the 8 MiB transfers run
-one at a time, so each throughput figure is one flow's own.
+`network.lab.batch`), and each test asserts on its pair's results. The VPC host
+counts its security groups' drops per source, so the unplanned-source probes run
+beside the others; the 8 MiB transfers run afterwards, one at a time, so each
+throughput figure is one flow's own.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from network.lab.batch import MAX_WORKERS, SSH_WORKERS, Failed, Job, Stages, run_groups, safe
-from network.lab.suite import Env, admitted, record
+from network.lab.suite import Env, admitted, prefetch, record
 from network.lab.topology import expected_flows
 
 LARGE_TRANSFER = 8 * 1024 * 1024
@@ -72,12 +72,15 @@ def _tcp(
     return {p: got.get(str(p), {"ok": False, "error": str(got)}) for p in ports}
 
 
-def _dropped(env: Env, vpc: dict[str, Any]) -> int:
-    r = env.run(vpc["target"], "nft -j list counter inet crossnet_sg dropped")
+def _dropped(env: Env, vpc: dict[str, Any], source: str) -> int:
+    """Packets from `source` the VPC host's security groups dropped so far (lab only)."""
+    r = env.run(vpc["target"], "nft -j list set inet crossnet_sg dropped_from")
     data = json.loads(r.stdout or "{}")
     for item in data.get("nftables", []):
-        if "counter" in item:
-            return int(item["counter"]["packets"])
+        for elem in item.get("set", {}).get("elem", []):
+            e = elem.get("elem", {}) if isinstance(elem, dict) else {}
+            if e.get("val") == source:
+                return int(e["counter"]["packets"])
     return 0
 
 
@@ -119,26 +122,28 @@ def _quiet_jobs(env: Env, h: dict[str, Any]) -> dict[str, Job]:
 
 
 def _unplanned(env: Env, h: dict[str, Any]) -> dict[str, Any]:
-    """From the unplanned source: the drop counter, the probe, the counter again.
+    """From the unplanned source: its drop counter, the probe, the counter again.
 
-    A probe lost before the VPC host (say, while a tunnel that an earlier check cut
+    The VPC host counts its drops per source, so other probes may run meanwhile. A
+    probe lost before the VPC host (say, while a tunnel that an earlier check cut
     is still coming back) moves no counter and proves nothing either way, so in the
     lab it is sent again, at most three times, until the host's counter shows it."""
     before = after = None
+    source = h["dc"]["unplanned_source"]
     results: dict[int, dict[str, Any]] = {}
     for _ in range(3 if env.is_lab else 1):
-        before = _dropped(env, h["vpc"]) if env.is_lab else None
+        before = _dropped(env, h["vpc"], source) if env.is_lab else None
         results = _tcp(
             env,
             h["dc"]["target"],
             h["vpc"]["address"],
             _open_ports(h),
             "--source",
-            h["dc"]["unplanned_source"],
+            source,
             "--timeout",
             "1",
         )
-        after = _dropped(env, h["vpc"]) if env.is_lab else None
+        after = _dropped(env, h["vpc"], source) if env.is_lab else None
         if (
             before is None
             or after is None
@@ -173,33 +178,32 @@ def _sequential(jobs: Sequence[tuple[str, Job]]) -> Callable[[], dict[str, Any]]
 
 
 def _groups(env: Env, pairs: list[tuple[str, str]]) -> dict[str, Stages]:
-    """Per VPC host: every pair's quiet probes together; then, one pair after another,
-    the unplanned-source probes (they read the drop counter) beside the transfers."""
+    """Per VPC host: every pair's quiet probes and unplanned-source probes together (the
+    host counts drops per source); then the transfers, one at a time, on idle tunnels."""
     by_vpc: dict[str, list[tuple[str, dict[str, Any]]]] = {}
     for pair in pairs:
         by_vpc.setdefault(pair[1], []).append((f"{pair[0]}|{pair[1]}", pair_hosts(env, pair)))
     groups: dict[str, Stages] = {}
     for vpc, members in by_vpc.items():
         quiet = {f"{key} {n}": j for key, h in members for n, j in _quiet_jobs(env, h).items()}
-        counted = [
-            (key, partial(_unplanned, env, h))
+        counted = {
+            f"{key} unplanned": partial(_unplanned, env, h)
             for key, h in members
             if h["dc"].get("unplanned_source") and _open_ports(h)
-        ]
+        }
         sends = [(key, partial(_transfer, env, h)) for key, h in members if _open_ports(h)]
         groups[vpc] = [
-            quiet,
-            {"unplanned": _sequential(counted), "transfers": _sequential(sends)},
+            {**quiet, **counted},
+            {"transfers": _sequential(sends)},
         ]
     return groups
 
 
-@pytest.fixture(scope="session")
-def pair_probes(env: Env, listeners: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Every pair's probe results, gathered once, all at once: "dc|vpc" -> probe -> result."""
+def gather(env: Env, items: list[pytest.Item]) -> dict[str, dict[str, Any]]:
+    """Every selected pair's probe results, all at once: "dc|vpc" -> probe -> result."""
     pairs = [
         tuple(i.callspec.params["pair"])
-        for i in request.session.items
+        for i in items
         if hasattr(i, "callspec") and "pair" in i.callspec.params
     ]
     unique = list(dict.fromkeys(pairs))
@@ -207,13 +211,29 @@ def pair_probes(env: Env, listeners: Any, request: pytest.FixtureRequest) -> dic
     workers = MAX_WORKERS if env.is_lab else SSH_WORKERS
     for res in run_groups(_groups(env, unique), workers).values():
         for key, value in res.items():
-            if key in ("unplanned", "transfers"):
+            if key == "transfers":
                 for pair_key, result in value.items():
                     out[pair_key][key] = result
             else:
                 pair_key, name = key.split(" ", 1)
                 out[pair_key][name] = value
     return out
+
+
+@prefetch("pair probes")
+def _prefetch_pairs(env: Env, session: pytest.Session) -> dict[str, dict[str, Any]] | None:
+    # In the lab, from the session's start; real hosts may need the suite's listeners
+    # first (the `listeners` fixture), so there the fixture gathers them.
+    return gather(env, session.items) if env.is_lab else None
+
+
+@pytest.fixture(scope="session")
+def pair_probes(env: Env, listeners: Any, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every pair's probe results, gathered once, all at once: "dc|vpc" -> probe -> result."""
+    got = env.prefetched("pair probes")
+    if got is None:
+        got = gather(env, request.session.items)
+    return dict(got)
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
-"""The suite's concurrent probes (network.lab.batch) and the bring-up timeline's phases."""
+"""The suite's concurrent probes (network.lab.batch), its background work, the lab's
+event queue, the bring-up timeline's phases and reading ping's replies as they come."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
+
+import pytest
 
 from network.lab.batch import Failed, run_groups
 from network.lab.timeline import phases
@@ -45,3 +49,60 @@ def test_phases_are_when_the_last_item_of_each_was_ready() -> None:
         "prefixes converged, AWS g": None,
     }
     assert phases(timeline, 0.5) == {"tunnels_ready": 0.2, "bgp_ready": 1.0}
+
+
+def test_background_work_runs_at_once_and_a_change_waits_for_all_of_it() -> None:
+    from network.lab.suite import Background
+
+    both = threading.Barrier(2, timeout=30)  # passes only if both jobs run at once
+    done: list[str] = []
+
+    def job(name: str) -> object:
+        def run(_env: object, _session: object) -> str:
+            both.wait()
+            done.append(name)
+            return name
+
+        return run
+
+    def boom(_env: object, _session: object) -> None:
+        raise ValueError("no route")
+
+    bg = Background({"a": job("a"), "b": job("b"), "bad": boom})  # type: ignore[dict-item]
+    bg.start(None, None)  # type: ignore[arg-type]
+    try:
+        bg.quiet()
+        assert sorted(done) == ["a", "b"]  # all of it finished before a change
+        assert bg.result("a") == "a" and bg.result("never") is None
+        with pytest.raises(ValueError, match="no route"):  # the test that needs it fails
+            bg.result("bad")
+    finally:
+        bg.stop()
+
+
+def test_lab_events_hand_over_every_key_that_changed_at_once() -> None:
+    from network.lab.events import LabEvents
+
+    events = LabEvents(rt=None)  # type: ignore[arg-type]  # no sources started
+    assert events.wait(0.01) == set()
+    for key in ("sa dc t/1", "routes ns", "sa dc t/1"):
+        events.changed.put(key)
+    assert events.wait(1) == {"sa dc t/1", "routes ns"}
+    assert events.wait(0.01) == set()
+
+
+def test_ping_replies_are_read_as_ping_writes_them() -> None:
+    from network.lab.faults import Pinger
+
+    p = Pinger("ns", "10.0.0.1")
+    p.out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed below)
+    try:
+        p.out.write("PING 10.0.0.1\n[1000.50] 64 bytes from 10.0.0.1: icmp_seq=1 ttl=63\n")
+        p.out.flush()
+        assert p.wait_reply(after=1000.0, timeout=0)
+        assert not p.wait_reply(after=1000.5, timeout=0.05)
+        p.out.write("[1001.25] 64 bytes from 10.0.0.1: icmp_seq=2 ttl=63\n")
+        p.out.flush()
+        assert p.wait_reply(after=1000.5, timeout=0)
+    finally:
+        p.out.close()

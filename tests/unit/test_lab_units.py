@@ -191,6 +191,11 @@ def test_security_groups_as_nftables(fake_outputs: FakeOutputs) -> None:
     assert "ip saddr { 10.128.0.0/16 } tcp dport { 22, 443, 8080 }" in rules
     assert "ip saddr { 10.128.0.0/16 } meta l4proto icmp" in rules
     assert "5432" not in rules  # the data tier's rule is not this host's
+    # Drops are counted per source after every rule: a source the rules admit is never
+    # counted, so the unplanned-source check can still fail.
+    counted = rules.index("meta nfproto ipv4 update @dropped_from { ip saddr }")
+    assert rules.rindex("counter name admitted accept") < counted
+    assert counted < rules.index("counter name dropped drop")
 
 
 RAW = (
