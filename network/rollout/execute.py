@@ -103,12 +103,13 @@ def rollout_sha(rollout: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- phases
-def offline_apply(stack: str, config: Path) -> None:
+def offline_apply(stack: str, config: Path, destroy: tuple[str, ...] = ()) -> None:
     """The stateful offline apply of one stack file (`crossnet up`), in its own process:
-    Pulumi's mocks are process-wide."""
+    Pulumi's mocks are process-wide. `destroy`: deleted first (`pulumi destroy --target`)."""
     env = {**os.environ, "CROSSNET_STACKS_DIR": str(config.parent)}
+    targets = [x for name in destroy for x in ("--destroy-target", name)]
     res = subprocess.run(
-        [sys.executable, "-m", "network.cli", "up", "--stack", stack],
+        [sys.executable, "-m", "network.cli", "up", "--stack", stack, *targets],
         env=env,
         capture_output=True,
         text=True,
@@ -140,10 +141,12 @@ def apply_routers(rt: Running, drained: frozenset[str], say: Say) -> list[str]:
     return changed
 
 
-def aws_side(rt: Running, stack: str, config: Path, say: Say) -> Running:
+def aws_side(
+    rt: Running, stack: str, config: Path, say: Say, destroy: tuple[str, ...] = ()
+) -> Running:
     from network.lab.live import apply_aws
 
-    offline_apply(stack, config)
+    offline_apply(stack, config, destroy)
     say(f"  offline apply of {config}: outputs {outputs_path(stack)}")
     return apply_aws(rt, lab_of(stack, config), outputs_path(stack), say)
 
@@ -185,7 +188,7 @@ def run_step(rt: Running, stack: str, step: dict[str, Any], p: Progress, say: Sa
         done("drain")
     aws = step["aws"]
     if aws["kind"] == "pulumi-up" and aws["config"]:
-        rt = aws_side(rt, stack, Path(aws["config"]), say)
+        rt = aws_side(rt, stack, Path(aws["config"]), say, tuple(aws.get("destroyFirst", ())))
         done("aws")
     elif aws["kind"] != "none":
         raise RolloutFailedError(
