@@ -245,10 +245,11 @@ def execute(stack: str, rollout: dict[str, Any], say: Say, resume: bool = True) 
     return p
 
 
-def execute_naive(stack: str, config: Path, say: Say) -> Running:
+def execute_naive(stack: str, config: Path, say: Say, destroy: tuple[str, ...] = ()) -> Running:
     """The negative control: the edited config applied at once, AWS side and routers
-    both changed with no drain and no check in between (what the safe order avoids)."""
+    both changed with no drain and no check in between (what the safe order avoids).
+    `destroy`: deleted first, then created (a replaced connection: delete + create)."""
     rt = open_lab(stack)
-    rt = aws_side(rt, stack, config, say)
+    rt = aws_side(rt, stack, config, say, destroy)
     apply_routers(rt, frozenset(), say)
     return rt
