@@ -141,11 +141,22 @@ def apply_routers(rt: Running, drained: frozenset[str], say: Say) -> list[str]:
     return changed
 
 
+def _applied(stack: str, config: Path) -> bool:
+    """The last apply was of this stack file (its plan is the applied one)."""
+    from network.offline.stack_state import last_applied_plan
+    from network.review.snapshot import plan_snapshot
+
+    plan = build_plan(read_stack_config(stack, config), stack, need_secrets=False)
+    return plan_snapshot(plan) == last_applied_plan(stack)
+
+
 def aws_side(
     rt: Running, stack: str, config: Path, say: Say, destroy: tuple[str, ...] = ()
 ) -> Running:
     from network.lab.live import apply_aws
 
+    if destroy and _applied(stack, config):
+        destroy = ()  # resumed after this step's apply: destroying again would replace twice
     offline_apply(stack, config, destroy)
     say(f"  offline apply of {config}: outputs {outputs_path(stack)}")
     return apply_aws(rt, lab_of(stack, config), outputs_path(stack), say)
