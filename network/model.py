@@ -175,6 +175,8 @@ class ConnectionSpec:
     options: TunnelOptions
     tunnels: tuple[TunnelSpec, TunnelSpec]
     router_ref: str = ""  # as written in the config: "<datacenter>/<router>"
+    # AWS Global Accelerator in front of the tunnels (transit gateway only; ForceNew).
+    acceleration: bool = False
 
 
 @dataclass(frozen=True)

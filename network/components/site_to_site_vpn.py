@@ -111,6 +111,9 @@ class SiteToSiteVpn(pulumi.ComponentResource):
             customer_gateway_id=args.customer_gateway_id,
             type="ipsec.1",
             static_routes_only=c.spec.routing == "static",
+            # Unset when off (no input, the provider's default), so an existing connection's
+            # inputs do not change; ForceNew either way.
+            enable_acceleration=True if c.spec.acceleration else None,
             tags=tags(args.stack, "vpn", c.name),
             opts=child(
                 self,

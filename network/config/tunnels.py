@@ -161,7 +161,7 @@ def parse_connection(
     r.keys(
         b,
         path,
-        {"router", "gateway", "routing", "tunnelOptions", "tunnel1", "tunnel2"},
+        {"router", "gateway", "routing", "acceleration", "tunnelOptions", "tunnel1", "tunnel2"},
         {"router", "gateway", "routing"},
     )
     router = r.str_(b.get("router"), f"{path}.router") if "router" in b else None
@@ -171,6 +171,9 @@ def parse_connection(
     gateway = r.str_(b.get("gateway"), f"{path}.gateway") if "gateway" in b else None
     routing = (
         r.str_(b.get("routing"), f"{path}.routing", ("bgp", "static")) if "routing" in b else None
+    )
+    acceleration = (
+        r.bool_(b["acceleration"], f"{path}.acceleration") if "acceleration" in b else False
     )
     bad: set[str] = set()
     options = _options(r, b.get("tunnelOptions"), f"{path}.tunnelOptions", bad)
@@ -191,6 +194,7 @@ def parse_connection(
         options,
         (tunnels[0], tunnels[1]),
         router_ref=router,
+        acceleration=acceleration,
     )
 
 

@@ -17,6 +17,7 @@ datacenter router (its LAN, its FRR) is not done in place: LabError.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -121,6 +122,9 @@ def _shrink(rt: Running, new: Lab, say: Say) -> None:
         if e.ns in gone:
             # The bridge port goes with the namespace; the TUN went with its charon.
             run(["ip", "-n", rt.lab.inet_ns, "link", "del", e.port], check=False)
+            # Its private /run too: a replaced connection's new end has the same instance
+            # name, and a stale vici socket or pid file would pass for the new charon's.
+            shutil.rmtree(rt.run_dir(end_instance(e)), ignore_errors=True)
     for name in sorted(gone):
         delete_namespace(name)
     rt.state.procs = [p for p in rt.state.procs if p.ns not in gone]

@@ -241,6 +241,7 @@ def run_stateful(
     seed: int | None = None,
     secret_keys: list[str] | None = None,
     state_file: Path | None = None,
+    destroy: tuple[str, ...] = (),
 ) -> tuple[dict[str, Any], list[str], list[Registration], Lifecycle]:
     """`run_program` against the stack's previous state, as `pulumi up` runs against
     a stack: the emulator first gets the state's resources back (same IDs), the
@@ -256,6 +257,12 @@ def run_stateful(
         raise ApplyError(
             f"the state of stack {stack!r} could not be re-created in the emulator",
             [_emulator_error(e), f"state file: {state_file}; `crossnet up --fresh` starts over"],
+        ) from None
+    try:
+        lifecycle.destroy_targets(destroy)
+    except (ClientError, ServiceException, LifecycleError) as e:
+        raise ApplyError(
+            f"--destroy-target on stack {stack!r} failed", [_emulator_error(e)]
         ) from None
     outputs, secret, regs = _run(config, stack, mocks, secret_keys)
     try:
@@ -295,7 +302,11 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 
 def offline_up(
-    stack: str, seed: int | None = None, write: bool = True, fresh: bool = False
+    stack: str,
+    seed: int | None = None,
+    write: bool = True,
+    fresh: bool = False,
+    destroy: tuple[str, ...] = (),
 ) -> ApplyResult:
     """Plan, run the program against the emulator and the stack's previous state,
     check the emulator's state, write the outputs and the new state.
@@ -303,13 +314,15 @@ def offline_up(
     A `secure:` value in the stack file is taken from `CROSSNET_SECRET_<NAME>`
     (see `network.stack_file.secret_env_var`); without it the plan refuses,
     saying which variable to set. `fresh` ignores the previous state (a new stack).
+    `destroy`: resource names deleted with their dependents before the program runs
+    (`pulumi destroy --target URN --target-dependents`, then `pulumi up`).
     """
     config, secret_keys = offline_secrets(read_stack_config(stack))
     # every config problem, before anything is declared
     plan = build_plan(config, stack, previous=last_applied_plan(stack))
     sfile = state_path(state_dir(stack, create=False))
     with stack_lock(sfile.parent):
-        return _up_locked(stack, config, secret_keys, plan, sfile, seed, write, fresh)
+        return _up_locked(stack, config, secret_keys, plan, sfile, seed, write, fresh, destroy)
 
 
 @contextmanager
@@ -341,11 +354,12 @@ def _up_locked(
     seed: int | None,
     write: bool,
     fresh: bool,
+    destroy: tuple[str, ...] = (),
 ) -> ApplyResult:
     prior = None if fresh else load_state(sfile, stack)  # a corrupted file: exit 2
     with heap_frozen(), AwsEmulator(seed=seed) as emu:
         outputs, secret, resources, lifecycle = run_stateful(
-            config, stack, emu, prior, seed, secret_keys, sfile
+            config, stack, emu, prior, seed, secret_keys, sfile, destroy
         )
         parse_outputs(outputs, f"outputs of stack {stack!r}")  # the contract holds
         failures, checks = verify_emulator(emu, plan, outputs)

@@ -42,6 +42,15 @@ def register(sub: Any) -> None:
         action="store_true",
         help="ignore the stack's previous state: build everything anew (new IDs and keys)",
     )
+    p.add_argument(
+        "--destroy-target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="first delete this resource (by name, e.g. dc1-edge1-hub-vpn) and everything "
+        "that refers to it, then apply: `pulumi destroy --target URN --target-dependents` "
+        "followed by `pulumi up` (repeatable)",
+    )
     add_json(p)
     add_progress(p)
     p.set_defaults(func=run)
@@ -53,11 +62,12 @@ def run(args: argparse.Namespace) -> int:
     from network.stack_file import offline_secrets, read_stack_config
 
     fresh = bool(getattr(args, "fresh", False))
+    destroy = tuple(getattr(args, "destroy_target", None) or ())
     if not fresh:
         # Every config problem first, then the state: both before anything is written.
         config, _ = offline_secrets(read_stack_config(args.stack))
         build_plan(config, args.stack, previous=last_applied_plan(args.stack))
-        same = up_to_date(args.stack, config)
+        same = None if destroy else up_to_date(args.stack, config)
         if same is not None:
             if args.json:
                 print(json.dumps(changes_json(same.stack, same.changes), indent=2, sort_keys=True))
@@ -72,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         from network.offline.apply import offline_up
 
         steps.step("planning, applying the program to the AWS emulator, checking its state")
-        result = offline_up(args.stack, seed=args.seed, fresh=fresh)
+        result = offline_up(args.stack, seed=args.seed, fresh=fresh, destroy=destroy)
     if args.json:
         print(json.dumps(summary_json(result), indent=2, sort_keys=True))
     elif sys.stdout.isatty():

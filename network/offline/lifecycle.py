@@ -99,6 +99,27 @@ def _norm(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def _owned_ids(r: StateResource) -> list[str]:
+    """IDs a resource owns besides its own (a VPN connection's TGW attachment): IDs among
+    its outputs that it was not given (as `dependency_order` reads them)."""
+    given = json.dumps(r.inputs)
+    return [
+        v
+        for k, v in r.outputs.items()
+        if k.endswith("Id") and isinstance(v, str) and v != r.id and v not in given
+    ]
+
+
+def _refers(value: Any, ids: set[str]) -> bool:
+    if isinstance(value, str):
+        return value in ids
+    if isinstance(value, dict):
+        return any(_refers(v, ids) for v in value.values())
+    if isinstance(value, list):
+        return any(_refers(v, ids) for v in value)
+    return False
+
+
 def _prefix(rid: str) -> str:
     return rid.rsplit("-", 1)[0] if "-" in rid else ""
 
@@ -125,6 +146,8 @@ class Lifecycle:
     events: list[tuple[str, str, str]] = field(default_factory=list)
     _seen: set[tuple[str, str]] = field(default_factory=set)
     _deferred: list[StateResource] = field(default_factory=list)
+    # `pulumi destroy --target` run before the program: what it deleted, by key.
+    _destroyed: dict[tuple[str, str], StateResource] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._old = self.prior.by_key() if self.prior else {}
@@ -155,6 +178,35 @@ class Lifecycle:
                     f"{r.type} '{r.name}': re-created as {rid}, not {r.id} as the state says"
                 )
 
+    def destroy_targets(self, names: tuple[str, ...]) -> None:
+        """`pulumi destroy --target URN --target-dependents` before the apply: each named
+        resource and everything that refers to it (its ID, or an ID it owns such as a
+        VPN's TGW attachment, among the inputs) deleted, dependents first. The apply that
+        follows creates them again: reported as replaced."""
+        unknown = [n for n in names if not any(k[1] == n for k in self._old)]
+        if unknown:
+            raise LifecycleError(
+                f"--destroy-target {', '.join(unknown)}: no such resource in the stack's state"
+            )
+        doomed = {k for k in self._old if k[1] in names}
+        while True:
+            ids = {
+                v
+                for k in doomed
+                for v in (self._old[k].id, *_owned_ids(self._old[k]))
+                if v and v != "none"
+            }
+            more = {k for k, r in self._old.items() if k not in doomed and _refers(r.inputs, ids)}
+            if not more:
+                break
+            doomed |= more
+        for r in reversed(dependency_order(self._old.values())):
+            if (r.type, r.name) in doomed:
+                self._delete(r)
+                self._destroyed[(r.type, r.name)] = r
+        for k in doomed:
+            del self._old[k]
+
     # ------------------------------------------------------------ one resource
     def step(
         self, typ: str, name: str, inputs: dict[str, Any], region: str, handler: Handler
@@ -166,7 +218,17 @@ class Lifecycle:
         if old is None:
             rid, outputs = handler(inputs, region, name)
             self.events.append(("create", typ, name))
-            self._record("create", typ, name, (), "", rid, region, inputs, outputs)
+            gone = self._destroyed.get(key)
+            if gone is not None:  # destroyed first (--destroy-target): a replacement
+                new = _norm(inputs)
+                changed = tuple(
+                    sorted(
+                        k for k in set(new) | set(gone.inputs) if new.get(k) != gone.inputs.get(k)
+                    )
+                )
+                self._record("replace", typ, name, changed, gone.id, rid, region, inputs, outputs)
+            else:
+                self._record("create", typ, name, (), "", rid, region, inputs, outputs)
             return rid, outputs
         new = _norm(inputs)
         changed = tuple(

@@ -406,6 +406,7 @@ class MotoMocks(pulumi.runtime.Mocks):
             "Type": i.get("type", "ipsec.1"),
             "Options": {
                 "StaticRoutesOnly": bool(i.get("staticRoutesOnly")),
+                "EnableAcceleration": bool(i.get("enableAcceleration")),
                 "TunnelOptions": tunnels,
             },
             "TagSpecifications": _tags("vpn-connection", i),

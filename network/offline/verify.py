@@ -259,6 +259,11 @@ def _check_connection(ctx: _Context, conn: dict[str, Any], fail: list[str]) -> i
             f"{c.name}: StaticRoutesOnly={opts.get('StaticRoutesOnly')} but "
             f"routing is {c.spec.routing}"
         )
+    if bool(opts.get("EnableAcceleration")) != c.spec.acceleration:
+        fail.append(
+            f"{c.name}: EnableAcceleration={opts.get('EnableAcceleration')} but acceleration is "
+            f"{str(c.spec.acceleration).lower()}"
+        )
     tunnels = opts["TunnelOptions"]
     if len(tunnels) != 2 or tunnels[0]["OutsideIpAddress"] == tunnels[1]["OutsideIpAddress"]:
         fail.append(f"{c.name}: AWS must hold two tunnels on two outside addresses")

@@ -31,6 +31,14 @@ def plan_connection(c: ConnectionSpec, ix: SpecIndex, p: Problems) -> Connection
     if gw_type is None and f"gateway:{c.gateway}" not in ix.gone:
         p.add(f"{path}.gateway", c.gateway, missing("gateway", {**ix.vgws, **ix.tgws}))
     _check_inside_cidrs(c, gw_type, p)
+    if c.acceleration and gw_type == "vgw":
+        # CreateVpnConnection's EnableAcceleration: "only for a VPN connection attached to a
+        # transit gateway" (AWS's accelerated Site-to-Site VPN page).
+        p.add(
+            f"{path}.acceleration",
+            True,
+            f"acceleration needs a transit gateway; {c.gateway!r} is a virtual private gateway",
+        )
     if router is None or gw_type is None:
         return None
     return _connection_plan(c, router, gw_type, ix, p)

@@ -91,6 +91,8 @@ def _vpn_inputs(
         "customerGatewayId": ref("cgw", cgw),
         "staticRoutesOnly": c["routing"] == "static",
     }
+    if c.get("acceleration"):  # absent when off, as in the program (no input: the default)
+        inputs["enableAcceleration"] = True
     gw_kind = "vgw" if c["gatewayType"] == "vgw" else "tgw"
     inputs["vpnGatewayId" if gw_kind == "vgw" else "transitGatewayId"] = ref(gw_kind, c["gateway"])
     secret: set[str] = set()

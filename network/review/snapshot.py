@@ -23,6 +23,7 @@ Shape (SNAPSHOT_VERSION 1), all keys sorted, all addresses as strings:
                                 "staticRoutes": [{"table", "destination", "attachment"}]}},
      "connections": {name: {"router", "datacenter", "gateway", "gatewayType",
                             "region", "routing", "redundancy", "awsAsn", "customerAsn",
+                            ["acceleration": true (only when on),]
                             "customerIp", "announce": [cidr], "accept": [cidr],
                             "maxPrefixesIn", "crypto": {...contract crypto record...},
                             "tunnels": {"1": {"insideCidr", "awsInside", "customerInside",
@@ -135,6 +136,7 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
             "gatewayType": c.gateway_type,
             "region": c.region,
             "routing": c.spec.routing,
+            **({"acceleration": True} if c.spec.acceleration else {}),
             "redundancy": c.redundancy,
             "awsAsn": c.aws_asn,
             "customerAsn": c.datacenter.asn,

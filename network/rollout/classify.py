@@ -123,9 +123,9 @@ def _connection_changes(
     routers = tuple(sorted({o["router"], n["router"]}))
     if replaced:
         why = [
-            f"{k}: {o.get(k)} -> {n.get(k)}"
-            for k in ("routing", "router", "gatewayType")
-            if o.get(k) != n.get(k)
+            f"{k}: {o.get(k, False)} -> {n.get(k, False)}"
+            for k in ("routing", "acceleration", "router", "gatewayType")
+            if o.get(k, False) != n.get(k, False)
         ]
         return [Change("connection-replace", name, (name,), routers, detail=tuple(why))]
     out = []

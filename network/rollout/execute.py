@@ -106,12 +106,13 @@ def rollout_sha(rollout: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- phases
-def offline_apply(stack: str, config: Path) -> None:
+def offline_apply(stack: str, config: Path, destroy: tuple[str, ...] = ()) -> None:
     """The stateful offline apply of one stack file (`crossnet up`), in its own process:
-    Pulumi's mocks are process-wide."""
+    Pulumi's mocks are process-wide. `destroy`: deleted first (`pulumi destroy --target`)."""
     env = {**os.environ, "CROSSNET_STACKS_DIR": str(config.parent)}
+    targets = [x for name in destroy for x in ("--destroy-target", name)]
     res = subprocess.run(
-        [sys.executable, "-m", "network.cli", "up", "--stack", stack],
+        [sys.executable, "-m", "network.cli", "up", "--stack", stack, *targets],
         env=env,
         capture_output=True,
         text=True,
@@ -143,10 +144,23 @@ def apply_routers(rt: Running, drained: frozenset[str], say: Say) -> list[str]:
     return changed
 
 
-def aws_side(rt: Running, stack: str, config: Path, say: Say) -> Running:
+def _applied(stack: str, config: Path) -> bool:
+    """The last apply was of this stack file (its plan is the applied one)."""
+    from network.offline.stack_state import last_applied_plan
+    from network.review.snapshot import plan_snapshot
+
+    plan = build_plan(read_stack_config(stack, config), stack, need_secrets=False)
+    return plan_snapshot(plan) == last_applied_plan(stack)
+
+
+def aws_side(
+    rt: Running, stack: str, config: Path, say: Say, destroy: tuple[str, ...] = ()
+) -> Running:
     from network.lab.live import apply_aws
 
-    offline_apply(stack, config)
+    if destroy and _applied(stack, config):
+        destroy = ()  # resumed after this step's apply: destroying again would replace twice
+    offline_apply(stack, config, destroy)
     say(f"  offline apply of {config}: outputs {outputs_path(stack)}")
     return apply_aws(rt, lab_of(stack, config), outputs_path(stack), say)
 
@@ -202,7 +216,7 @@ def run_step(
     aws = step["aws"]
     if aws["kind"] == "pulumi-up" and aws["config"]:
         phase(n, "apply: the AWS side")
-        rt = aws_side(rt, stack, Path(aws["config"]), say)
+        rt = aws_side(rt, stack, Path(aws["config"]), say, tuple(aws.get("destroyFirst", ())))
         done("aws")
     elif aws["kind"] != "none":
         raise RolloutFailedError(
@@ -269,10 +283,11 @@ def execute(
     return p
 
 
-def execute_naive(stack: str, config: Path, say: Say) -> Running:
+def execute_naive(stack: str, config: Path, say: Say, destroy: tuple[str, ...] = ()) -> Running:
     """The negative control: the edited config applied at once, AWS side and routers
-    both changed with no drain and no check in between (what the safe order avoids)."""
+    both changed with no drain and no check in between (what the safe order avoids).
+    `destroy`: deleted first, then created (a replaced connection: delete + create)."""
     rt = open_lab(stack)
-    rt = aws_side(rt, stack, config, say)
+    rt = aws_side(rt, stack, config, say, destroy)
     apply_routers(rt, frozenset(), say)
     return rt

@@ -97,6 +97,8 @@ class AwsAction:
     commands: tuple[str, ...] = ()
     operations: tuple[str, ...] = ()  # the AWS API operations the commands cause
     config: str = ""  # the step's stack file (relative to the rollout directory)
+    # Resources deleted (with their dependents) before the apply: `pulumi destroy --target`.
+    destroy: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -104,6 +106,7 @@ class AwsAction:
             "config": self.config,
             "commands": list(self.commands),
             "operations": list(self.operations),
+            **({"destroyFirst": list(self.destroy)} if self.destroy else {}),
         }
 
 

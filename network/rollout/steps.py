@@ -266,12 +266,14 @@ def gateway_move(ctx: Ctx, ch: Change) -> list[Sub]:
 
 def _recreate(ctx: Ctx, conn: str, path: str = "") -> AwsAction:
     up = ctx.up(path=path)
+    pulumi_up, offline = up.commands
     return AwsAction(
         "pulumi-up",
         (
             f"pulumi destroy --stack {ctx.stack} --target '<urn of {conn}-vpn>' "
             "--target-dependents",
-            *up.commands,
+            pulumi_up,
+            f"{offline} --destroy-target {conn}-vpn",
         ),
         (
             f"DeleteVpnConnection {conn} first: the new one has the same inside CIDRs, "
@@ -279,6 +281,7 @@ def _recreate(ctx: Ctx, conn: str, path: str = "") -> AwsAction:
             f"CreateVpnConnection {conn}: new outside addresses",
         ),
         up.config,
+        destroy=(f"{conn}-vpn",),
     )
 
 

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,31 +50,38 @@ class Lab:
     state: Path
 
 
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
+@contextmanager
+def running_lab(stack: str, stack_file: str) -> Iterator[Lab]:
+    """A lab of `stack` (its stack file's text) in a private state directory, applied and
+    up (`--timers fast`); taken down at the end. Shared by the rollout lab modules."""
     problems = missing_requirements()
     if problems:
         pytest.skip("; ".join(problems))
-    tmp = Path(tempfile.mkdtemp(prefix="crossnet-rollout-lab-"))
+    tmp = Path(tempfile.mkdtemp(prefix=f"crossnet-rollout-lab-{stack}-"))
     saved = {k: os.environ.get(k) for k in ("CROSSNET_STATE_DIR", "CROSSNET_STACKS_DIR")}
     os.environ["CROSSNET_STATE_DIR"] = str(tmp / "state")
     os.environ["CROSSNET_STACKS_DIR"] = str(tmp / "stacks")
     (tmp / "stacks").mkdir()
-    shutil.copy(
-        ROOT / "stacks" / f"Pulumi.{SOURCE_STACK}.yaml", tmp / "stacks" / f"Pulumi.{STACK}.yaml"
-    )
+    (tmp / "stacks" / f"Pulumi.{stack}.yaml").write_text(stack_file)
     try:
-        assert cli.main(["up", "--stack", STACK]) == 0
-        control.up(STACK, timers="fast")
+        assert cli.main(["up", "--stack", stack]) == 0
+        control.up(stack, timers="fast")
         yield Lab(tmp / "stacks", tmp / "state")
     finally:
-        control.down(STACK)
+        control.down(stack)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    source = (ROOT / "stacks" / f"Pulumi.{SOURCE_STACK}.yaml").read_text()
+    with running_lab(STACK, source) as running:
+        yield running
 
 
 def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:

@@ -445,6 +445,50 @@ def test_a_replaced_connection_that_keeps_its_inside_cidrs_fails_as_diff_says(
     assert {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()} == files
 
 
+def test_destroy_target_first_then_up_replaces_the_connection_as_diff_predicts(
+    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
+) -> None:
+    """`pulumi destroy --target <vpn> --target-dependents`, then `pulumi up`: what the
+    rollout runs for a replaced connection (acceleration is ForceNew). The connection
+    and its TGW association and propagations are replaced, as diff predicts; it gets new
+    outside addresses and a new ID and keeps its keys (crossnet passes them in)."""
+    config = _start("prod", tmp_path_factory, state_dir, stacks)
+    first = json.loads((state_dir / "prod" / "outputs.json").read_text())
+    config[NET]["connections"]["fra-edge1-hub"]["acceleration"] = True
+    prediction = predicted(state_dir, "prod", config)
+    assert ("replace", VPN, "fra-edge1-hub-vpn") in prediction
+    result = apply(stacks, "prod", config, destroy=("fra-edge1-hub-vpn",))
+    effect = effected(result)
+    assert effect == prediction
+    replaced = {n for a, _, n in effect if a == "replace"}
+    assert "fra-edge1-hub-vpn" in replaced and not any("fra-edge2" in n for n in replaced)
+
+    def conn(outputs: dict[str, Any]) -> dict[str, Any]:
+        [c] = outputs["routers"]["fra-edge1"]["connections"]
+        return dict(c)
+
+    new, old = conn(result.outputs), conn(first)
+    assert new["vpnConnectionId"] != old["vpnConnectionId"]
+    old_ips = {t["awsOutsideIp"] for t in old["tunnels"]}
+    assert not old_ips & {t["awsOutsideIp"] for t in new["tunnels"]}
+    for n in ("1", "2"):
+        key = f"fra-edge1-hub/{n}"
+        assert result.outputs["presharedKeys"][key] == first["presharedKeys"][key]
+    # The emulator holds an accelerated connection (verify_emulator checked it too).
+    assert {c.action for c in offline_up("prod").changes} == {"same"}
+
+
+def test_destroy_target_of_an_unknown_resource_is_refused_and_writes_nothing(
+    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
+) -> None:
+    config = _start("dev", tmp_path_factory, state_dir, stacks)
+    files = {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()}
+    with pytest.raises(ApplyError) as e:
+        apply(stacks, "dev", config, destroy=("no-such-vpn",))
+    assert "no-such-vpn" in e.value.render()
+    assert {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()} == files
+
+
 def _static_to_tgw(n: dict[str, Any]) -> None:
     n["vpcs"]["web"]["tiers"]["transit"] = {"prefixLength": 28}
     n["transitGateways"] = {

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from netaddr import IPAddress, IPNetwork, IPSet
@@ -377,3 +378,68 @@ def test_the_check_matrix_fits_the_terminal_and_names_every_cell() -> None:
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "pass (1/1)" in text and "FAIL (1/1)" in text and "6.35" in text
     assert "1 failed" in text.splitlines()[0]
+
+
+_RELOAD_LOG = (
+    '2026-12-06 22:57:41,563 ERROR: "router bgp 65010 --  address-family ipv4 unicast --   '
+    'no neighbor 169.254.26.61 route-map dc1-edge1-hub-mbb-2-in in" we failed to remove this '
+    "command\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("new_conf", "running", "accepted"),
+    [
+        (
+            "router bgp 65010\n neighbor 169.254.123.17 remote-as 64512\n",
+            "router bgp 65010\n",
+            True,
+        ),
+        # still wanted, or still running: a real failure
+        ("router bgp 65010\n neighbor 169.254.26.61 remote-as 64512\n", "", False),
+        ("", "router bgp 65010\n neighbor 169.254.26.61 remote-as 64512\n", False),
+    ],
+)
+def test_frr_reload_failing_only_on_a_removed_neighbours_lines_is_accepted(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, new_conf: str, running: str, accepted: bool
+) -> None:
+    """frr-reload.py 8.4 removes a neighbour before its address-family lines and exits 1
+    when those then fail; the lab accepts that (and only that) once the neighbour is gone."""
+    from network.lab import live
+
+    conf = tmp_path / "frr.conf"
+    conf.write_text(new_conf)
+    monkeypatch.setattr(
+        live, "run", lambda argv, **kw: subprocess.CompletedProcess(argv, 0, running, "")
+    )
+    assert live._only_gone_parts(_RELOAD_LOG, conf, tmp_path) is accepted
+    assert not live._only_gone_parts("ERROR: something else\n", conf, tmp_path)
+    other = _RELOAD_LOG.replace("no neighbor 169.254.26.61", "no ip prefix-list x")
+    assert not live._only_gone_parts(other, conf, tmp_path)
+
+
+def test_frr_reload_failing_on_a_deleted_tunnels_interface_removes_it(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from network.lab import live
+
+    conf = tmp_path / "frr.conf"
+    conf.write_text("interface vti7876\n ip address 169.254.123.18/30\n")
+    log = '2026 ERROR: "interface vti1678 --  no" we failed to remove this command\n'
+    calls: list[list[str]] = []
+    running = {"text": "interface vti1678\n ip address 169.254.26.58/30\n"}
+
+    def run(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        if "no interface vti1678" in argv:
+            running["text"] = ""
+        return subprocess.CompletedProcess(argv, 0, running["text"], "")
+
+    monkeypatch.setattr(live, "run", run)
+    assert live._only_gone_parts(log, conf, tmp_path)
+    assert any("no interface vti1678" in c for c in calls)
+    # an interface the new config still has: a real failure, nothing removed
+    calls.clear()
+    conf.write_text("interface vti1678\n ip address 169.254.26.58/30\n")
+    assert not live._only_gone_parts(log, conf, tmp_path)
+    assert not calls

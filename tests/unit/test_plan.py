@@ -360,3 +360,22 @@ def test_the_reserved_asn_table() -> None:
         (10124, "ap-northeast-1"),
         (17943, "ap-southeast-1"),
     }
+
+
+def test_acceleration_needs_a_transit_gateway() -> None:
+    """EnableAcceleration: transit gateway connections only (a VGW's is refused), a bool."""
+    prod = load_stack("prod")
+    prod["crossnet:network"]["connections"]["fra-edge1-hub"]["acceleration"] = True
+    plan = build_plan(prod, "prod")
+    assert next(c for c in plan.connections if c.name == "fra-edge1-hub").spec.acceleration
+    dev = load_stack("dev")
+    dev["crossnet:network"]["connections"]["dc1-edge1-app"]["acceleration"] = True
+    with pytest.raises(ConfigError) as e:
+        build_plan(dev, "dev")
+    [p] = e.value.problems
+    assert p.field == "crossnet:network.connections.dc1-edge1-app.acceleration"
+    assert "transit gateway" in p.rule and "app-vgw" in p.rule
+    dev["crossnet:network"]["connections"]["dc1-edge1-app"]["acceleration"] = "yes"
+    with pytest.raises(ConfigError) as e:
+        build_plan(dev, "dev")
+    assert [p.rule for p in e.value.problems] == ["must be true or false"]

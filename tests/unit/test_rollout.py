@@ -754,3 +754,27 @@ def test_the_bgp_drain_reads_back_in_each_platforms_syntax(router: str) -> None:
             assert t.local_pref == 10 and t.prepend == (snap["datacenters"][router[:3]]["asn"],) * 4
         else:  # ECMP: the other tunnel stays as it was
             assert t.local_pref in (None, 100) and not t.prepend
+
+
+def test_enabling_acceleration_goes_make_before_break_destroying_the_old_one_first() -> None:
+    """acceleration is ForceNew (BGP on both sides): the temporary copy plans beside it,
+    and step 2 deletes the connection first (`destroyFirst`, offline `--destroy-target`)."""
+    old = stack_config("prod")
+    _single_tgw(old, old[NET])
+    new = copy.deepcopy(old)
+    new[NET]["connections"]["fra-edge1-hub"]["acceleration"] = True
+    snap, outputs = applied("prod", old)
+    r = plan_rollout(Inputs("prod", new, {"config": new}, snap, outputs))
+    assert not r.refused, r.refusals
+    assert kinds(r) == ["connection-replace"] * 3
+    add, swap, _ = r.steps
+    temp = yaml.safe_load(add.config_text)["config"][NET]["connections"]["fra-edge1-hub-mbb"]
+    assert temp["acceleration"] is True  # the temporary one has the new settings
+    assert swap.aws.destroy == ("fra-edge1-hub-vpn",) and not add.aws.destroy
+    assert swap.aws.as_json()["destroyFirst"] == ["fra-edge1-hub-vpn"]
+    assert swap.aws.commands[-1].endswith(
+        "crossnet up --stack prod --destroy-target fra-edge1-hub-vpn"
+    )
+    assert "acceleration: False -> True" in " ".join(r.changes[0].detail)
+    assert all(s.impact.loss == "0" for s in r.steps)
+    assert_configs_plan(r, "prod", new)

@@ -92,3 +92,17 @@ secrets {
     assert conf["secrets"]["ike-c-1"] == {"id": "198.51.100.10", "secret": "Key.With_Chars0"}
     with pytest.raises(ValueError):
         parse_swanctl("connections {\n  a = b\n")
+
+
+def test_a_resumed_destroy_first_step_is_not_destroyed_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rollout killed after a destroy-first step's apply, before its progress was
+    written: the applied plan is that step's, so the resumed apply destroys nothing."""
+    _state(tmp_path, monkeypatch)
+    (tmp_path / "a").mkdir()
+    same = _edited(tmp_path / "a", lambda cfg, net: None)
+    (tmp_path / "b").mkdir()
+    other = _edited(tmp_path / "b", _psk)
+    assert execute._applied("dev", same)
+    assert not execute._applied("dev", other)
