@@ -524,13 +524,18 @@ def show_scale(points: list[tuple[int, dict[str, Any]]]) -> None:
         if "failed" in r:
             print(f"{n:>4}  failed: {r['failed']}")
             continue
-        cells = [_scale_value(r, k) for k, _l, _u in SCALE_COLUMNS]
+        cells = [(_scale_value(r, k), 1 if u else 0) for k, _l, u in SCALE_COLUMNS]
         print(
             f"{n:>4}"
-            + "".join("       n/a" if c is None else f"{c:>10.1f}" for c in cells)
+            + "".join("       n/a" if c is None else f"{c:>10.{d}f}" for c, d in cells)
             + f"  {r.get('green')}"
         )
     for n, r in ok:
+        steps = r.get("breakdown", {}).get("lab up steps", {})
+        print(
+            f"  {n} DCs, lab up (s after its bring-up began): "
+            + ", ".join(f"{k.removesuffix('_ready')} {v}" for k, v in steps.items())
+        )
         each = r.get("memory per process", {})
         print(
             f"  {n} DCs, PSS per process (MiB): " + ", ".join(f"{k} {v}" for k, v in each.items())
@@ -552,7 +557,8 @@ def show_scale(points: list[tuple[int, dict[str, Any]]]) -> None:
         f = fit([x for x, _y in pts], [y for _x, y in pts])
         if f is not None:
             a, b, r2 = f
-            print(f"  {key:<14} {a:8.2f} {unit:<3} + {b:7.3f} {unit:<3}/tunnel  (r^2 {r2:.3f})")
+            name = {"memory": "memory PSS"}.get(key, key)
+            print(f"  {name:<14} {a:8.2f} {unit:<3} + {b:7.3f} {unit:<3}/tunnel  (r^2 {r2:.3f})")
 
 
 def sweep(sizes: list[int], lock: Path | None, json_out: Path | None) -> None:
