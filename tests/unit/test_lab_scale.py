@@ -84,3 +84,25 @@ def test_the_largest_bench_topology_lays_out(
     macs = [e.mac for e in lab.ends]
     assert len(ports) == len(set(ports)) and len(macs) == len(set(macs))
     assert lab.gateways[0].ecmp
+
+
+def test_lab_memory_reads_the_labs_own_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lab.json's processes, and sshd's (ssh/sshd.json) while `lab ssh` runs."""
+    import json
+
+    from network.lab.runtime import LabState, write_state
+    from network.state import lab_dir
+
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path))
+    assert memory.lab_procs("memtest") == []  # no lab: nothing to count
+    lab_dir("memtest").mkdir(parents=True)
+    state = LabState("memtest", "", "", "aws", 0.0, procs=[_me("zebra frr-x"), _me("bgpd frr-x")])
+    write_state(state)
+    assert memory.lab_memory("memtest").kinds.keys() == {"zebra", "bgpd"}
+    ssh = lab_dir("memtest") / "ssh"
+    ssh.mkdir()
+    (ssh / "sshd.json").write_text(json.dumps([_me("sshd dch.x").to_json()]))
+    r = memory.lab_memory("memtest")
+    assert r.kinds.keys() == {"zebra", "bgpd", "sshd"} and r.total.count == 3
