@@ -484,6 +484,9 @@ def scale_point(stack: str) -> dict[str, Any]:
     except SystemExit as e:
         text = str(e.code)
         return {"failed": text.strip().splitlines()[0][:200], "output": text[-2000:]}
+    except subprocess.TimeoutExpired as e:
+        argv = e.cmd[3:] if isinstance(e.cmd, list) else e.cmd
+        return {"failed": f"`crossnet {' '.join(argv)}` did not finish within {e.timeout:g} s"}
 
 
 def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float] | None:
