@@ -14,7 +14,12 @@ For each stack, from nothing (a private state directory):
 - `--baseline DIR`: the same commands from another checkout (the code before
   a change), run side by side, alternating, in the same invocation: the
   machine is shared, so only figures taken together compare;
-- lab memory: RSS of every process the lab started, by kind;
+- lab memory: PSS of every process the lab started, by kind (RSS and private beside);
+- `--scale 1,2,4,6`: the largest bench topology (bench/topology.py: 40 VPCs, a TGW
+  with ECMP, N datacenters x 2 routers) at each size in turn, from nothing:
+  time to green, lab up, check, memory; then how each grows per tunnel (a
+  least-squares fit), and the largest size that worked if one failed.
+  `--stacks large` is the full size alone (6 datacenters, 24 tunnels);
 - throughput through one tunnel: one TCP flow, datacenter host -> VPC host;
 - failover with AWS's timers (BGP 10/30, DPD 30 s): silent path failure of
   the tunnel the flow crosses (target <= 35 s with BGP; a static connection,
@@ -36,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +56,7 @@ TARGETS = {
     "apply": "<= 2 s dev",
     "silent failover": "<= 35 s (BGP); static ~40 s",
     "IKE DELETE": "<= 1 s",
+    "memory": "PSS <= 120 MiB dev, <= 350 MiB prod",
 }
 THROUGHPUT_BYTES = 128 * 1024 * 1024
 APPLY_BOUND = 300
@@ -69,18 +77,29 @@ def crossnet(*args: str, timeout: float = 600, code: Path = ROOT) -> tuple[int, 
     return r.returncode, time.monotonic() - t0, (r.stdout + r.stderr)
 
 
-def memory(stack: str) -> dict[str, float]:
-    from network.lab.runtime import open_lab
-    from network.lab.system import alive, rss_kib
+def memory(stack: str) -> dict[str, Any]:
+    """The lab's memory (network/lab/memory.py: PSS of every process it started, by
+    PID from its own records), MiB: `memory` by kind, RSS and private beside it; and
+    the lab's size (tunnels, processes, namespaces), which the scale sweep fits on."""
+    from network.lab.memory import lab_memory
+    from network.lab.runtime import read_state
 
-    rt = open_lab(stack)
-    kinds: dict[str, float] = {}
-    for p in rt.state.procs:
-        if alive(p):
-            kind = p.name.split()[0]
-            kinds[kind] = kinds.get(kind, 0.0) + rss_kib(p.pid) / 1024
-    kinds["total"] = sum(kinds.values())
-    return kinds
+    r = lab_memory(stack)
+    t = r.total
+    state = read_state(stack)
+    return {
+        "memory": r.mib(),
+        "memory RSS": round(t.rss / 1024, 1),
+        "memory private": round(t.uss / 1024, 1),
+        "memory per process": {n: round(k.pss / 1024 / k.count, 2) for n, k in r.kinds.items()},
+        "size": {
+            "tunnels": sum(1 for p in state.procs if p.name.startswith("charon dc ")),
+            "processes": len(state.procs),
+            "namespaces": len(state.namespaces),
+        }
+        if state
+        else {},
+    }
 
 
 def _flow(stack: str) -> Any:
@@ -289,7 +308,7 @@ def bench(stack: str, full: bool = False, failures: bool = True) -> dict[str, An
     res: dict[str, Any] = {}
     try:
         res.update(green(stack, ROOT, full))
-        res["memory"] = memory(stack)
+        res.update(memory(stack))
         if failures:
             phase(res, "throughput", throughput, stack)
             phase(res, "silent", silent_failure, stack)
@@ -322,6 +341,7 @@ ROWS = [
     "full check",
     "lab down",
     "memory",
+    "memory RSS",
     "throughput",
     "silent failover",
     "silent: routes moved",
@@ -333,7 +353,7 @@ ROWS = [
 
 
 def show(results: dict[str, list[dict[str, Any]]]) -> None:
-    units = {"memory": "MiB", "throughput": "Mb/s"}
+    units = {"memory": "MiB", "memory RSS": "MiB", "throughput": "Mb/s"}
     labels = list(results)
     width = max(22, *(len(s) + 2 for s in labels))
     print("\nmedian (min-max) of the runs")
@@ -401,6 +421,169 @@ def show_breakdown(label: str, runs: list[dict[str, Any]]) -> None:
             print(f"  {v:6.2f}  {k}")
 
 
+# ================================================================= scale
+# The largest bench topology (bench/topology.py, the one apply_bench applies) in the
+# lab, at several sizes: stacks the bench writes into a private stacks directory.
+SCALE_PREFIX = "scale"
+LARGE = "large"  # the full size: 6 datacenters x 2 routers, 24 tunnels
+STACKS_DIR: Path | None = None
+
+
+def generated(stack: str) -> dict[str, Any] | None:
+    """The config of a bench-generated stack (`large`, `scale<N>`: N datacenters), or None."""
+    from bench.topology import large_config
+
+    if stack == LARGE:
+        return large_config()
+    digits = stack[len(SCALE_PREFIX) :]
+    if stack.startswith(SCALE_PREFIX) and digits.isdigit() and int(digits) > 0:
+        return large_config(datacenters=int(digits))
+    return None
+
+
+def use_stack(stack: str) -> None:
+    """Point the commands at the stack's file: a generated stack's in the bench's own
+    stacks directory (written once), every other stack's in the project's stacks/."""
+    global STACKS_DIR
+    cfg = generated(stack)
+    if cfg is None:
+        os.environ.pop("CROSSNET_STACKS_DIR", None)
+        return
+    import yaml
+
+    if STACKS_DIR is None:
+        STACKS_DIR = Path(tempfile.mkdtemp(prefix="crossnet-bench-stacks-"))
+    path = STACKS_DIR / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        path.write_text(yaml.safe_dump({"config": cfg}))
+    os.environ["CROSSNET_STACKS_DIR"] = str(STACKS_DIR)
+
+
+@contextmanager
+def lab_lock(path: Path | None) -> Iterator[None]:
+    """`--lock FILE`: the machine's lab lock, held for one stack's run at a time (so a
+    long sweep lets others use the lab between its sizes)."""
+    if path is None:
+        yield
+        return
+    import fcntl
+
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def scale_point(stack: str) -> dict[str, Any]:
+    """One size from nothing: time to green, memory and the lab's size (no failover).
+    A size that cannot be built is a result too: why, in `failed`."""
+    try:
+        return bench(stack, failures=False)
+    except SystemExit as e:
+        text = str(e.code)
+        return {"failed": text.strip().splitlines()[0][:200], "output": text[-2000:]}
+    except subprocess.TimeoutExpired as e:
+        argv = e.cmd[3:] if isinstance(e.cmd, list) else e.cmd
+        return {"failed": f"`crossnet {' '.join(argv)}` did not finish within {e.timeout:g} s"}
+
+
+def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float] | None:
+    """Least squares y = a + b x: (a, b, r^2); None with fewer than 2 sizes."""
+    if len(set(xs)) < 2:
+        return None
+    b, a = statistics.linear_regression(xs, ys)
+    r2 = statistics.correlation(xs, ys) ** 2 if len(set(ys)) > 1 else 1.0
+    return a, b, r2
+
+
+SCALE_COLUMNS = [
+    ("tunnels", "tunnels", ""),
+    ("processes", "procs", ""),
+    ("namespaces", "netns", ""),
+    ("apply", "apply", "s"),
+    ("lab up", "lab up", "s"),
+    ("check", "check", "s"),
+    ("time to green", "to green", "s"),
+    ("memory", "PSS", "MiB"),
+    ("memory RSS", "RSS", "MiB"),
+]
+
+
+def _scale_value(r: dict[str, Any], key: str) -> float | None:
+    if key in r.get("size", {}):
+        return float(r["size"][key])
+    v = r.get("memory", {}).get("total") if key == "memory" else r.get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def show_scale(points: list[tuple[int, dict[str, Any]]]) -> None:
+    """The sweep's table, each figure's growth per tunnel, and the largest size that worked."""
+    print("\nscale: the bench topology (40 VPCs, 30 behind a TGW with ECMP) by datacenters")
+    print(f"{'DCs':>4}" + "".join(f"{label:>10}" for _k, label, _u in SCALE_COLUMNS) + "  green")
+    ok = [(n, r) for n, r in points if "failed" not in r]
+    for n, r in points:
+        if "failed" in r:
+            print(f"{n:>4}  failed: {r['failed']}")
+            continue
+        cells = [(_scale_value(r, k), 1 if u else 0) for k, _l, u in SCALE_COLUMNS]
+        print(
+            f"{n:>4}"
+            + "".join("       n/a" if c is None else f"{c:>10.{d}f}" for c, d in cells)
+            + f"  {r.get('green')}"
+        )
+    for n, r in ok:
+        steps = r.get("breakdown", {}).get("lab up steps", {})
+        print(
+            f"  {n} DCs, lab up (s after its bring-up began): "
+            + ", ".join(f"{k.removesuffix('_ready')} {v}" for k, v in steps.items())
+        )
+        each = r.get("memory per process", {})
+        print(
+            f"  {n} DCs, PSS per process (MiB): " + ", ".join(f"{k} {v}" for k, v in each.items())
+        )
+    if ok:
+        n, r = ok[-1]
+        print(
+            f"largest size that worked: {n} datacenters, "
+            f"{r.get('size', {}).get('tunnels')} tunnels (green {r.get('green')})"
+        )
+    failed = [(n, r) for n, r in points if "failed" in r]
+    if failed:
+        print(f"stopped at {failed[0][0]} datacenters: {failed[0][1]['failed']}")
+    xs = [_scale_value(r, "tunnels") for _n, r in ok]
+    print("growth per tunnel (least squares over the sizes that worked: a + b x tunnels)")
+    for key, _label, unit in SCALE_COLUMNS[1:]:
+        pairs = [(x, _scale_value(r, key)) for x, (_n, r) in zip(xs, ok, strict=True)]
+        pts = [(x, y) for x, y in pairs if x is not None and y is not None]
+        f = fit([x for x, _y in pts], [y for _x, y in pts])
+        if f is not None:
+            a, b, r2 = f
+            name = {"memory": "memory PSS"}.get(key, key)
+            print(f"  {name:<14} {a:8.2f} {unit:<3} + {b:7.3f} {unit:<3}/tunnel  (r^2 {r2:.3f})")
+
+
+def sweep(sizes: list[int], lock: Path | None, json_out: Path | None) -> None:
+    """`--scale`: each size from nothing in turn, smallest first; stop at the first that
+    fails (the next would fail as well, only later)."""
+    points: list[tuple[int, dict[str, Any]]] = []
+    for n in sorted(set(sizes)):
+        stack = f"{SCALE_PREFIX}{n}"
+        use_stack(stack)
+        os.environ["CROSSNET_STATE_DIR"] = tempfile.mkdtemp(prefix="crossnet-bench-")
+        print(f"scale: {n} datacenters ({stack}) ...", flush=True)
+        with lab_lock(lock):
+            r = scale_point(stack)
+        points.append((n, r))
+        print(json.dumps(r, default=str)[:1500], flush=True)
+        if json_out:
+            json_out.write_text(json.dumps({"scale": points}, indent=1, default=str))
+        if "failed" in r:
+            break
+    show_scale(points)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stacks", default="dev,staging,prod")
@@ -426,6 +609,19 @@ def main() -> int:
         action="store_true",
         help="time to green (and --full-check) only: no memory, throughput or failover",
     )
+    parser.add_argument(
+        "--scale",
+        default=None,
+        help="datacenter counts, e.g. 1,2,4,6: the bench topology in the lab at each size "
+        "(time to green, memory; the growth per tunnel fitted); instead of --stacks",
+    )
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        default=None,
+        help="a lock file (e.g. /tmp/crossnet-lab.lock) held for each stack's run, "
+        "released between them",
+    )
     args = parser.parse_args()
     global FALLBACK
     FALLBACK = args.outputs_from or Path(os.environ.get("CROSSNET_STATE_DIR", ROOT / ".crossnet"))
@@ -434,6 +630,10 @@ def main() -> int:
         return 1
     results: dict[str, list[dict[str, Any]]] = {}
     print(f"load average at start: {os.getloadavg()}")
+    if args.scale:
+        sweep([int(n) for n in args.scale.split(",")], args.lock, args.json)
+        print(f"load average at the end: {os.getloadavg()}")
+        return 0
     for run in range(args.runs):
         for stack in args.stacks.split(","):
             todo: list[tuple[str, Any]] = []
@@ -449,7 +649,9 @@ def main() -> int:
                 # Every run from nothing: its own state directory.
                 os.environ["CROSSNET_STATE_DIR"] = tempfile.mkdtemp(prefix="crossnet-bench-")
                 print(f"{label} run {run + 1}/{args.runs} ...", flush=True)
-                results.setdefault(label, []).append(func())
+                use_stack(stack)
+                with lab_lock(args.lock):
+                    results.setdefault(label, []).append(func())
                 print(json.dumps(results[label][-1], default=str)[:3000], flush=True)
                 if args.json:
                     args.json.write_text(json.dumps(results, indent=1, default=str))

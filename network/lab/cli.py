@@ -12,7 +12,7 @@ from typing import Any
 
 from network.cli_options import add_progress
 from network.console import progress, progress_wanted
-from network.lab import control
+from network.lab import control, memory
 from network.lab.aws import TIMERS
 from network.lab.inventory import inventory_path
 from network.lab.system import LabError
@@ -166,6 +166,7 @@ def run_up(args: argparse.Namespace) -> int:
     print(f"  logs:      {lab_dir(args.stack) / 'logs'}")
     if getattr(args, "timings", False):
         print(timings_table(args.stack, t))
+        print(f"  memory: {memory.summary(memory.lab_memory(args.stack))}")
     return 0
 
 
@@ -238,12 +239,13 @@ def run_status(args: argparse.Namespace) -> int:
         print(json.dumps(s, indent=1))
         return 0
     running = sum(p["running"] for p in s["processes"])
-    rss = sum(p["rssKiB"] for p in s["processes"]) / 1024
+    pss = s["memory"]["total"]["pss"] / 1024
     print(
         f"lab {s['stack']}: {'ready' if s['ready'] else 'NOT READY'}, up {s['uptime']:.0f} s, "
         f"timers {s['timers']}, {running}/{len(s['processes'])} processes running "
-        f"({rss:.0f} MiB RSS), {len(s['namespaces'])} namespaces"
+        f"({pss:.0f} MiB PSS), {len(s['namespaces'])} namespaces"
     )
+    print(f"memory: {s['memory_summary']}")
     print("\ntunnels")
     print(f"  {'tunnel':<22} {'pref':<9} {'datacenter end':<34} {'AWS end':<34}")
     for t in s["tunnels"]:

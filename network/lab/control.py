@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from network.lab import aws, timeline
+from network.lab import aws, memory, timeline
 from network.lab.daemons import Say, bring_up
 from network.lab.inventory import write_inventory
 from network.lab.readiness import wait_ready
@@ -263,6 +263,7 @@ def status(stack: str) -> dict[str, Any]:
         {"name": p.name, "pid": p.pid, "running": alive(p), "rssKiB": rss_kib(p.pid)}
         for p in rt.state.procs
     ]
+    mem = memory.lab_memory(stack)
     return {
         "stack": stack,
         "timers": rt.state.timers,
@@ -271,6 +272,8 @@ def status(stack: str) -> dict[str, Any]:
         "timings": rt.state.timings,
         "namespaces": [n for n in rt.state.namespaces if n in namespaces()],
         "processes": procs,
+        "memory": mem.to_json(),
+        "memory_summary": memory.summary(mem),
         "tunnels": tunnels,
         "bgp": bgp,
         "hosts": [

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +23,7 @@ from network.lab.configs import config_files
 from network.lab.runtime import Running, chown_frr, end_instance, frr_instance
 from network.lab.system import (
     AGENT,
+    AGENT_PYTHON,
     CHARON,
     FRR_DIR,
     LabError,
@@ -476,7 +476,7 @@ def _hosts(rt: Running) -> None:
             run(in_ns(h.ns, ["nft", "-f", "-"]), input=sg.ruleset(h))
         tcp = [*h.tcp_ports, *([h.closed_tcp_port] if h.closed_tcp_port else [])]
         argv = [
-            sys.executable,
+            *AGENT_PYTHON,
             str(AGENT),
             "serve",
             "--name",

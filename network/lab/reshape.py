@@ -222,13 +222,11 @@ def _gateways_frr(rt: Running, gateways: tuple[Gateway, ...]) -> None:
 
 
 def _vpc_hosts(rt: Running, hosts: tuple[Host, ...]) -> None:
-    import sys
-
-    from network.lab.system import AGENT, spawn
+    from network.lab.system import AGENT, AGENT_PYTHON, spawn
 
     for h in hosts:
         run(in_ns(h.ns, ["nft", "-f", "-"]), input=sg.ruleset(h))
         tcp = [*h.tcp_ports, *([h.closed_tcp_port] if h.closed_tcp_port else [])]
-        argv = [sys.executable, str(AGENT), "serve", "--name", h.name]
+        argv = [*AGENT_PYTHON, str(AGENT), "serve", "--name", h.name]
         argv += ["--tcp", ",".join(map(str, tcp)), "--udp", ",".join(map(str, h.udp_ports))]
         rt.record(spawn(f"agent vpc {h.name}", h.ns, argv, rt.log_path(f"agent-vpc-{h.name}")))

@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -26,6 +27,10 @@ CHARON = "/usr/lib/ipsec/charon"
 FRR_DIR = Path("/usr/lib/frr")
 # The lab's probe and listener program (also sent inline to real hosts).
 AGENT = Path(__file__).with_name("agent.py")
+# How the lab runs its listeners: isolated (-I: no environment, no script directory on
+# sys.path) and without site (-S): the agent needs the standard library only, and each
+# of the lab's listeners is about 0.8 MiB smaller for it.
+AGENT_PYTHON = (sys.executable, "-I", "-S")
 REQUIRED = {
     "ip": "iproute2",
     "nft": "nftables",
