@@ -110,6 +110,8 @@ def _verify(run: Run, undone: list[dict[str, Any]]) -> list[str]:
         return [str(e)]
     probes = [c for s in undone for c in s["checks"] if still_applies(run, c)]
     unique = list({(c["expect"]["from"], c["expect"]["to"]): c for c in probes}.values())
+    if not unique:
+        return []
     bad, _ = wait_checks(run.rt, unique, run.check_timeout)
     return bad
 
