@@ -194,9 +194,9 @@ def firewall(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]: 
     def apply_aws(rt: Running, new: Any, outputs: Path, say: Any = print) -> Running:
         nrt = real(rt, new, outputs, say)
         for e in nrt.lab.ends:
-            if e.side == "aws" and "-web-" in e.conn_name and e.conn_name not in cut:
-                faults.cut_path(nrt, e.conn_name)
-                cut.append(e.conn_name)
+            if e.side == "aws" and "-web-" in e.conn_name and e.tunnel not in cut:
+                faults.cut_path(nrt, e.tunnel)
+                cut.append(e.tunnel)
         return nrt
 
     monkeypatch.setattr(live, "apply_aws", apply_aws)
