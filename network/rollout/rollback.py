@@ -27,6 +27,7 @@ from typing import Any, NoReturn
 
 from netaddr import IPAddress, IPNetwork
 
+from network.errors import CrossnetError
 from network.lab.readiness import wait_ready
 from network.lab.step_checks import wait_checks
 from network.lab.system import LabError
@@ -132,7 +133,7 @@ def roll_back(run: Run) -> NoReturn:
         for s in todo:
             undo_step(run, s)
         bad = _verify(run, steps)
-    except (LabError, OSError) as e:  # RolloutFailedError is a LabError
+    except (CrossnetError, OSError) as e:  # LabError, RolloutFailedError, ConfigError
         bad = [f"the rollback stopped: {e}"]
     p.rollback["checks"] = bad
     p.timings["rollback"] = round(time.monotonic() - t0, 2)
