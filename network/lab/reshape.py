@@ -117,10 +117,10 @@ def _shrink(rt: Running, new: Lab, say: Say) -> None:
     for h in rt.lab.vpc_hosts():
         if h.ns in gone and h.gateway_ns and h.gateway_ns not in gone:
             run(in_ns(h.gateway_ns, ["ip", "link", "del", str(h.gateway_if)]), check=False)
-    for e in rt.lab.ends:
-        if e.ns in gone:
-            # The bridge port goes with the namespace; the TUN went with its charon.
-            run(["ip", "-n", rt.lab.inet_ns, "link", "del", e.port], check=False)
+    # An end's bridge port is the peer of the veth in its namespace: it goes with the
+    # namespace (the TUN went with its charon). It is not deleted by name: a lab read
+    # back from its outputs (`open_lab`) numbers ports by position, so after an end
+    # sorted before the others came or went, the name may be a running end's port.
     for name in sorted(gone):
         delete_namespace(name)
     rt.state.procs = [p for p in rt.state.procs if p.ns not in gone]
