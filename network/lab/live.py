@@ -174,6 +174,7 @@ def frr_reload(conf: Path, vty_dir: Path, say: Say = _quiet) -> None:
         raise LabError(f"{FRR_RELOAD} is missing: install Debian's frr-pythontools")
     vtysh = shutil.which("vtysh")
     bindir = str(Path(vtysh).parent) if vtysh else "/usr/bin"
+    _drop_gone_interfaces(conf, vty_dir)
     res = run(
         [
             "python3",
@@ -205,6 +206,22 @@ def frr_reload(conf: Path, vty_dir: Path, say: Say = _quiet) -> None:
     # `clear ip bgp ... soft` does on IOS) re-sends and re-reads with the new policy.
     run(["vtysh", "--vty_socket", str(vty_dir), "-c", "clear bgp ipv4 unicast * soft"], check=False)
     say(f"  FRR reloaded from {conf}")
+
+
+def _drop_gone_interfaces(conf: Path, vty_dir: Path) -> None:
+    """A deleted tunnel's interface config, removed before frr-reload.py runs.
+
+    The interface went with its tunnel end (a deleted connection), and frr-reload.py
+    cannot take its lines out one by one (`no description` on an interface zebra no
+    longer has fails, and the reload exits 1); `no interface NAME` drops it whole,
+    which FRR allows for an interface the kernel does not have.
+    """
+    vty = ["vtysh", "--vty_socket", str(vty_dir)]
+    running = run([*vty, "-c", "show running-config"], check=False).stdout
+    pattern = re.compile(r"^interface (\S+)", re.M)
+    gone = set(pattern.findall(running)) - set(pattern.findall(conf.read_text()))
+    for name in sorted(gone):
+        run([*vty, "-c", "configure terminal", "-c", f"no interface {name}"], check=False)
 
 
 def changed_files(old_dir: Path, new: dict[str, str]) -> list[str]:

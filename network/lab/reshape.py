@@ -118,10 +118,12 @@ def _shrink(rt: Running, new: Lab, say: Say) -> None:
     for h in rt.lab.vpc_hosts():
         if h.ns in gone and h.gateway_ns and h.gateway_ns not in gone:
             run(in_ns(h.gateway_ns, ["ip", "link", "del", str(h.gateway_if)]), check=False)
+    # An end's bridge port is the peer of the veth in its namespace: it goes with the
+    # namespace (the TUN went with its charon). It is not deleted by name: a lab read
+    # back from its outputs (`open_lab`) numbers ports by position, so after an end
+    # sorted before the others came or went, the name may be a running end's port.
     for e in rt.lab.ends:
         if e.ns in gone:
-            # The bridge port goes with the namespace; the TUN went with its charon.
-            run(["ip", "-n", rt.lab.inet_ns, "link", "del", e.port], check=False)
             # Its private /run too: a replaced connection's new end has the same instance
             # name, and a stale vici socket or pid file would pass for the new charon's.
             shutil.rmtree(rt.run_dir(end_instance(e)), ignore_errors=True)

@@ -7,7 +7,9 @@ the plan as JSON; `--out DIR` (default `.crossnet/S/rollout/`) receives
 `rollout.json` and one stack file per step, `steps/NN/Pulumi.S.yaml`, which
 is exactly what that step's `pulumi up --config-file` reads. Exit 0: a plan (or
 nothing to do); 1: refused, no safe order (nothing written; `--force` plans it
-anyway, outage stated); 2: invalid input (nothing written).
+anyway, outage stated); 2: invalid input (nothing written). With `--lab`: 3, a
+step failed (the steps undone first with `--rollback-on-failure`); 4, that
+rollback did not bring the lab back; 130, interrupted.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ def write_rollout(r: Rollout, out_dir: Path) -> None:
         shutil.rmtree(steps)  # a previous rollout's files must not pass for this one's
     out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     steps.mkdir(mode=0o700)
+    if r.baseline_text and r.baseline_config:
+        base = Path(r.baseline_config)
+        base.parent.mkdir(exist_ok=True, mode=0o700)
+        write_private(base, r.baseline_text)
     for s in r.steps:
         if s.config_text and s.aws.config:
             p = Path(s.aws.config)
@@ -97,11 +103,11 @@ def write_rollout(r: Rollout, out_dir: Path) -> None:
 
 def _resumable(args: argparse.Namespace) -> dict[str, Any] | None:
     """The stored rollout.json of an interrupted or failed `--lab` run, to resume."""
-    from network.rollout.execute import read_progress, rollout_sha
+    from network.rollout.execute import FINISHED, read_progress, rollout_sha
 
     p = read_progress(args.stack)  # ConfigError (exit 2) for a corrupted file
     stored = (args.out or state_dir(args.stack, create=False) / "rollout") / "rollout.json"
-    if p is None or p.status == "done" or not stored.is_file():
+    if p is None or p.status in FINISHED or not stored.is_file():
         return None
     try:
         data: dict[str, Any] = json.loads(stored.read_text())
@@ -127,13 +133,26 @@ def run_lab(args: argparse.Namespace, plan: dict[str, Any], console: Any = None)
             def phase(step: str, name: str) -> None:
                 status.step(f"step {step}/{len(titles)} ({titles.get(step, '')}): {name}")
 
-            p = execute(args.stack, plan, status.note, phase=phase)
+            p = execute(
+                args.stack,
+                plan,
+                status.note,
+                check_timeout=args.check_timeout,
+                rollback_on_failure=args.rollback_on_failure,
+                phase=phase,
+            )
     except RolloutFailedError as e:
         print(f"rollout stopped: {e}", file=sys.stderr)
         prog = read_progress(args.stack)
-        if prog is not None:
+        if prog is not None and prog.status in ("failed", "running"):
             print(how_to_go_back(args.stack, plan, prog), file=sys.stderr)
-        return 3
+        elif prog is not None and prog.status == "rollback-failed":
+            print(
+                f"the next `crossnet rollout --stack {args.stack} --lab` tries the rollback "
+                "again; progress.json records what was undone",
+                file=sys.stderr,
+            )
+        return e.exit_code
     except KeyboardInterrupt:
         prog = read_progress(args.stack)
         print(
@@ -222,4 +241,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ".crossnet/<stack>/rollout/progress.json, resumed after an interruption",
     )
     add_progress(p)
+    p.add_argument(
+        "--rollback-on-failure",
+        action="store_true",
+        help="with --lab: when a step's checks fail, undo the steps done so far in reverse "
+        "(AWS back to the state before each, the routers to their previous config, drains "
+        "restored), check the state rolled back to, and exit 3 (4 if the rollback fails)",
+    )
+    p.add_argument(
+        "--check-timeout",
+        type=float,
+        default=90.0,
+        metavar="SECONDS",
+        help="with --lab: how long a step's checks may take to hold (default %(default)g)",
+    )
     p.set_defaults(func=run_rollout)

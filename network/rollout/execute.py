@@ -20,12 +20,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from network.contract import load_outputs, write_private
+from network.contract import Router, load_outputs, write_private
 from network.errors import ConfigError, Problem
 from network.lab.runtime import Running, open_lab
 from network.lab.step_checks import wait_checks
@@ -44,7 +44,13 @@ PROGRESS = "progress.json"
 CHECK_TIMEOUT = 90.0
 
 
+FINISHED = ("done", "rolled-back")  # a rollout in either state is not resumed
+ROLLING_BACK = ("rolling-back", "rollback-failed")  # the next run finishes the rollback
+
+
 class RolloutFailedError(LabError):
+    """A step failed (exit 3): the rollout stopped; progress.json says where."""
+
     exit_code = 3
 
 
@@ -58,6 +64,9 @@ class Progress:
     status: str = "running"  # running | failed | done
     failure: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    events: list[str] = field(default_factory=list)  # "<step>.<phase>", in the order done
+    failed_step: str = ""
+    rollback: dict[str, Any] = field(default_factory=dict)  # what a rollback undid, its checks
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +77,9 @@ class Progress:
             "steps": self.steps,
             "failure": self.failure,
             "timings": self.timings,
+            "events": self.events,
+            "failedStep": self.failed_step,
+            "rollback": self.rollback,
         }
 
 
@@ -89,6 +101,9 @@ def read_progress(stack: str) -> Progress | None:
             status=str(d["status"]),
             failure=[str(x) for x in d.get("failure", [])],
             timings={str(k): float(v) for k, v in dict(d.get("timings", {})).items()},
+            events=[str(x) for x in d.get("events", [])],
+            failed_step=str(d.get("failedStep", "")),
+            rollback=dict(d.get("rollback", {})),
         )
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as e:
         raise ConfigError(
@@ -131,14 +146,21 @@ def lab_of(stack: str, config: Path | None) -> Lab:
     return build_lab(load_outputs(outputs_path(stack)), plan)
 
 
-def apply_routers(rt: Running, drained: frozenset[str], say: Say) -> list[str]:
-    """Each router rendered from the running lab's outputs with `drained`, applied live."""
+def apply_routers(
+    rt: Running,
+    drained: frozenset[str],
+    say: Say,
+    routers: Mapping[str, Router] | None = None,
+) -> list[str]:
+    """Each router rendered with `drained`, applied live: from the running lab's outputs,
+    or from `routers` (a step's routers before its apply, `prerender`)."""
     from network.lab.live import apply_router
 
     changed = []
     for r in rt.lab.routers:
-        secrets = [t.psk.reveal() for c in r.router.connections for t in c.tunnels]
-        files = render_router(r.router, drained=drained)
+        router = routers.get(r.key, r.router) if routers is not None else r.router
+        secrets = [t.psk.reveal() for c in router.connections for t in c.tunnels]
+        files = render_router(router, drained=drained)
         for name in apply_router(rt, r.key, files, secrets, say):
             changed.append(f"{r.key}/{name}")
     return changed
@@ -165,76 +187,105 @@ def aws_side(
     return apply_aws(rt, lab_of(stack, config), outputs_path(stack), say)
 
 
+def _no_phase(step: str, phase: str) -> None:
+    return None
+
+
+@dataclass
+class Run:
+    """One `rollout --lab` under way: the running lab (replaced as the AWS side changes
+    it), the progress record, and how long a check may take to hold."""
+
+    stack: str
+    rollout: dict[str, Any]
+    p: Progress
+    rt: Running
+    say: Say
+    check_timeout: float = CHECK_TIMEOUT
+    phase: Phase = _no_phase
+
+    def done(self, step: str, phase: str, last: bool = True) -> None:
+        """Record a phase done (`last`: also as the step's last phase)."""
+        if last:
+            self.p.steps[step] = phase
+        self.p.events.append(f"{step}.{phase}")
+        write_progress(self.p)
+
+
 def _checks(step: dict[str, Any], when: str) -> list[dict[str, Any]]:
     return [c for c in step["checks"] if c["when"] == when]
 
 
-def _run_checks(rt: Running, step: dict[str, Any], when: str, say: Say, p: Progress) -> None:
+def _run_checks(run: Run, step: dict[str, Any], when: str) -> None:
     checks = _checks(step, when)
     if not checks:
         return
-    bad, waited = wait_checks(rt, checks, CHECK_TIMEOUT)
+    bad, waited = wait_checks(run.rt, checks, run.check_timeout)
+    p = run.p
     p.timings[f"{step['step']}.{when}"] = waited
     if bad:
         p.status = "failed"
+        p.failed_step = str(step["step"])
         p.failure = [f"step {step['step']} {when}", *bad]
         write_progress(p)
         raise RolloutFailedError(
             f"step {step['step']} ({step['title']}): {when} checks still fail after "
             f"{waited:g} s:\n  " + "\n  ".join(bad)
         )
-    say(f"  {when}: {len(checks)} checks hold ({waited:g} s)")
+    run.say(f"  {when}: {len(checks)} checks hold ({waited:g} s)")
 
 
-def _no_phase(step: str, phase: str) -> None:
+def _aws_config(step: dict[str, Any]) -> Path | None:
+    """The stack file a step's AWS side applies; RolloutFailedError for an action the lab
+    does not execute."""
+    aws = step["aws"]
+    if aws["kind"] == "pulumi-up" and aws["config"]:
+        return Path(aws["config"])
+    if aws["kind"] != "none":
+        raise RolloutFailedError(
+            f"step {step['step']}: an AWS action of kind {aws['kind']!r} is not executed on the "
+            f"lab yet (run by hand: {'; '.join(aws['commands'])})"
+        )
     return None
 
 
-def run_step(
-    rt: Running,
-    stack: str,
-    step: dict[str, Any],
-    p: Progress,
-    say: Say,
-    phase: Phase = _no_phase,
-) -> Running:
-    """One step, phase by phase, each recorded in progress.json once done."""
+def run_step(run: Run, step: dict[str, Any]) -> None:
+    """One step, phase by phase in the planned order, each recorded once done: the drain;
+    the routers first when the plan says so (`dc.when = before-aws`); the AWS side; the
+    routers' new render; the restore; the checks after each."""
     n = str(step["step"])
     drained = frozenset(step["drained"])
-    say(f"step {n}: {step['title']}")
-
-    def done(phase: str) -> None:
-        p.steps[n] = phase
-        write_progress(p)
-
+    run.say(f"step {n}: {step['title']}")
     if drained:
-        phase(n, "drain")
-        apply_routers(rt, drained, say)
-        phase(n, "checks after drain")
-        _run_checks(rt, step, "after-drain", say, p)
-        done("drain")
-    aws = step["aws"]
-    if aws["kind"] == "pulumi-up" and aws["config"]:
-        phase(n, "apply: the AWS side")
-        rt = aws_side(rt, stack, Path(aws["config"]), say, tuple(aws.get("destroyFirst", ())))
-        done("aws")
-    elif aws["kind"] != "none":
-        raise RolloutFailedError(
-            f"step {n}: an AWS action of kind {aws['kind']!r} is not executed on the lab yet "
-            f"(run by hand: {'; '.join(aws['commands'])})"
-        )
-    phase(n, "routers")
-    apply_routers(rt, drained, say)
-    phase(n, "checks after change")
-    _run_checks(rt, step, "after-change", say, p)
-    done("routers")
+        run.phase(n, "drain")
+        apply_routers(run.rt, drained, run.say)
+        run.phase(n, "checks after drain")
+        _run_checks(run, step, "after-drain")
+        run.done(n, "drain")
+    config = _aws_config(step)
+    if config is not None and step["dc"]["when"] == "before-aws":
+        from network.rollout.prerender import proposed_routers
+
+        run.phase(n, "routers first")
+        run.say(f"  the routers first (before the AWS side): rendered from {config}")
+        apply_routers(run.rt, drained, run.say, proposed_routers(run.stack, config))
+        run.done(n, "routers-first", last=False)
+    if config is not None:
+        run.phase(n, "apply: the AWS side")
+        destroy = tuple(step["aws"].get("destroyFirst", ()))
+        run.rt = aws_side(run.rt, run.stack, config, run.say, destroy)
+        run.done(n, "aws")
+    run.phase(n, "routers")
+    apply_routers(run.rt, drained, run.say)
+    run.phase(n, "checks after change")
+    _run_checks(run, step, "after-change")
+    run.done(n, "routers")
     if drained:
-        phase(n, "restore")
-        apply_routers(rt, frozenset(), say)
-    phase(n, "checks after restore")
-    _run_checks(rt, step, "after-restore", say, p)
-    done("done")
-    return rt
+        run.phase(n, "restore")
+        apply_routers(run.rt, frozenset(), run.say)
+    run.phase(n, "checks after restore")
+    _run_checks(run, step, "after-restore")
+    run.done(n, "done")
 
 
 def how_to_go_back(stack: str, rollout: dict[str, Any], p: Progress) -> str:
@@ -248,9 +299,11 @@ def how_to_go_back(stack: str, rollout: dict[str, Any], p: Progress) -> str:
     return (
         f"AWS holds the config of step {done[-1]['step']}. To go back: restore the stack file "
         f"as it was before step {first['step']} (its config minus: "
-        f"{'; '.join(', '.join(s['changes']) for s in done)}) and run "
-        f"`crossnet rollout --stack {stack} --lab` again: it plans the way back in the same "
-        "safe order"
+        f"{'; '.join(', '.join(s['changes']) for s in done)}"
+        + (f"; it is {rollout['baselineConfig']}" if rollout.get("baselineConfig") else "")
+        + f") and run `crossnet rollout --stack {stack} --lab` again: it plans the way back "
+        "in the same safe order; or `--rollback-on-failure` next time, which undoes the steps "
+        "at once"
     )
 
 
@@ -259,24 +312,39 @@ def execute(
     rollout: dict[str, Any],
     say: Say,
     resume: bool = True,
+    check_timeout: float = CHECK_TIMEOUT,
+    rollback_on_failure: bool = False,
     phase: Phase = _no_phase,
 ) -> Progress:
-    """Run every step not yet done; RolloutFailedError (progress recorded) on a failed check."""
+    """Run every step not yet done. A failed check raises RolloutFailedError (progress
+    recorded); with `rollback_on_failure` the steps are undone first
+    (`network.rollout.rollback`), and the error says how that went."""
     sha = rollout_sha(rollout)
     p = read_progress(stack) if resume else None
-    if p is None or p.rollout_sha256 != sha or p.status == "done":
+    if p is None or p.rollout_sha256 != sha or p.status in FINISHED:
         p = Progress(stack, sha)
-    else:
+    elif p.status not in ROLLING_BACK:
         say(f"resuming: steps done {sorted(k for k, v in p.steps.items() if v == 'done')}")
+    run = Run(stack, rollout, p, open_lab(stack), say, check_timeout, phase)
+    if p.status in ROLLING_BACK:  # a rollback interrupted or failed: finish it (idempotent)
+        from network.rollout.rollback import roll_back
+
+        say("finishing the rollback recorded in progress.json")
+        roll_back(run)
     p.status = "running"
     p.failure = []
     write_progress(p)
-    rt = open_lab(stack)
     t0 = time.monotonic()
-    for step in rollout["steps"]:
-        if p.steps.get(str(step["step"])) == "done":
-            continue
-        rt = run_step(rt, stack, step, p, say, phase)
+    try:
+        for step in rollout["steps"]:
+            if p.steps.get(str(step["step"])) != "done":
+                run_step(run, step)
+    except RolloutFailedError:
+        if not rollback_on_failure:
+            raise
+        from network.rollout.rollback import roll_back
+
+        roll_back(run)  # raises: RolledBackError, or RollbackFailedError
     p.status = "done"
     p.timings["total"] = round(time.monotonic() - t0, 2)
     write_progress(p)

@@ -167,6 +167,10 @@ class Rollout:
     refusals: tuple[str, ...] = ()  # why there is no safe order (empty: there is one)
     forced: bool = False
     notes: tuple[str, ...] = ()
+    # The stack file as before the first step (every change reverted: it plans to the
+    # applied state), which a rollback applies last: `steps/00/Pulumi.<stack>.yaml`.
+    baseline_config: str = ""
+    baseline_text: str = ""
 
     @property
     def refused(self) -> bool:
@@ -177,6 +181,7 @@ class Rollout:
             "rolloutVersion": 1,
             "stack": self.stack,
             "baseline": self.baseline,
+            "baselineConfig": self.baseline_config,
             "refused": self.refused,
             "forced": self.forced,
             "refusals": list(self.refusals),

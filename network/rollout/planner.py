@@ -285,7 +285,20 @@ def plan_rollout(inp: Inputs) -> Rollout:
         if inp.force:
             return _forced(inp, plan, new, tuple(c.change for c in chain), tuple(why))
         return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), (), tuple(why))
-    return Rollout(inp.stack, inp.baseline, tuple(c.change for c in chain), steps)
+    path = f"{inp.step_dir}/00/Pulumi.{inp.stack}.yaml"
+    header = (
+        f"crossnet rollout of stack {inp.stack}: the stack as before step 1 (every change "
+        f"reverted), what a rollback applies last\npulumi up --stack {inp.stack} "
+        f"--config-file {path}"
+    )
+    return Rollout(
+        inp.stack,
+        inp.baseline,
+        tuple(c.change for c in chain),
+        steps,
+        baseline_config=path if chain else "",
+        baseline_text=stack_file_text(inp.document, chain[0].prev_config, header) if chain else "",
+    )
 
 
 def _forced(
