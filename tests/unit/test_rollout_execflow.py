@@ -40,7 +40,9 @@ class FakeLab:
             self.calls.append(("routers", f"{src} drained={sorted(drained)}"))
             return []
 
-        def aws_side(rt: Any, stack: str, config: Path, say: Any) -> Any:
+        def aws_side(
+            rt: Any, stack: str, config: Path, say: Any, destroy: tuple[str, ...] = ()
+        ) -> Any:
             self.config = config.parent.name
             self.calls.append(("aws", self.config))
             return rt

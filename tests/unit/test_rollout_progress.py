@@ -45,7 +45,9 @@ def fake_execute(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def _args(no_progress: bool = False) -> argparse.Namespace:
-    return argparse.Namespace(stack="dev", no_progress=no_progress)
+    return argparse.Namespace(
+        stack="dev", no_progress=no_progress, check_timeout=90.0, rollback_on_failure=False
+    )
 
 
 LINES = [
