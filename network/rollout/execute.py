@@ -127,15 +127,23 @@ def lab_of(stack: str, config: Path | None) -> Lab:
     return build_lab(load_outputs(outputs_path(stack)), plan)
 
 
-def apply_routers(rt: Running, drained: frozenset[str], say: Say) -> list[str]:
-    """Each router rendered from the running lab's outputs with `drained`, applied live."""
+def apply_routers(
+    rt: Running,
+    drained: frozenset[str],
+    say: Say,
+    crypto: dict[str, Any] | None = None,
+    only: frozenset[str] | None = None,
+) -> list[str]:
+    """Each router rendered from the running lab's outputs with `drained` (and `crypto`:
+    connections rendered with other proposals), applied live (`only`: just these files)."""
     from network.lab.live import apply_router
+    from network.rollout.aws_actions import with_crypto
 
     changed = []
-    for r in rt.lab.routers:
+    for r in with_crypto(rt.lab, crypto or {}).routers:
         secrets = [t.psk.reveal() for c in r.router.connections for t in c.tunnels]
         files = render_router(r.router, drained=drained)
-        for name in apply_router(rt, r.key, files, secrets, say):
+        for name in apply_router(rt, r.key, files, secrets, say, only):
             changed.append(f"{r.key}/{name}")
     return changed
 
@@ -169,6 +177,10 @@ def _run_checks(rt: Running, step: dict[str, Any], when: str, say: Say, p: Progr
     say(f"  {when}: {len(checks)} checks hold ({waited:g} s)")
 
 
+def _checker(rt: Running, step: dict[str, Any], say: Say, p: Progress) -> Callable[[str], None]:
+    return lambda when: _run_checks(rt, step, when, say, p)
+
+
 def run_step(rt: Running, stack: str, step: dict[str, Any], p: Progress, say: Say) -> Running:
     """One step, phase by phase, each recorded in progress.json once done."""
     n = str(step["step"])
@@ -179,24 +191,33 @@ def run_step(rt: Running, stack: str, step: dict[str, Any], p: Progress, say: Sa
         p.steps[n] = phase
         write_progress(p)
 
+    from network.rollout import aws_actions
+
+    crypto = aws_actions.crypto_for(rt, stack, step)
     if drained:
-        apply_routers(rt, drained, say)
+        apply_routers(rt, drained, say, crypto)
         _run_checks(rt, step, "after-drain", say, p)
         done("drain")
     aws = step["aws"]
     if aws["kind"] == "pulumi-up" and aws["config"]:
         rt = aws_side(rt, stack, Path(aws["config"]), say)
         done("aws")
+    elif aws["kind"] == "aws-api" and aws.get("requests"):
+        if p.steps.get(n) not in ("aws", "routers"):  # not twice on a resume
+            aws_actions.run_api(rt, stack, aws["requests"], say)
+        done("aws")
     elif aws["kind"] != "none":
         raise RolloutFailedError(
             f"step {n}: an AWS action of kind {aws['kind']!r} is not executed on the lab yet "
             f"(run by hand: {'; '.join(aws['commands'])})"
         )
-    apply_routers(rt, drained, say)
+    if step.get("rolling"):  # the router change tunnel by tunnel, each drained
+        aws_actions.rolling(rt, step, say, crypto, apply_routers, _checker(rt, step, say, p))
+    apply_routers(rt, drained, say, crypto)
     _run_checks(rt, step, "after-change", say, p)
     done("routers")
     if drained:
-        apply_routers(rt, frozenset(), say)
+        apply_routers(rt, frozenset(), say, crypto)
     _run_checks(rt, step, "after-restore", say, p)
     done("done")
     return rt
