@@ -95,3 +95,44 @@ def test_tunnel_options_naive_order_loses_traffic(lab: Lab) -> None:
     m = measured("tunnel-options naive", lambda: naive(lab, path))
     settle()
     assert m["lost"] > 0 or not m["transfer"]["ok"], m
+
+
+# ---------------------------------------------------------------- inside CIDRs
+def _inside(one: str, two: str) -> Callable[[dict[str, Any]], None]:
+    def edit(cfg: dict[str, Any]) -> None:
+        c = cfg[NET]["connections"][CONN]
+        for n, cidr in ((1, one), (2, two)):
+            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "insideCidr": cidr}
+
+    return edit
+
+
+def _neighbours() -> set[str]:
+    rt = open_lab(STACK)
+    return set(rt.bgp("frr-dc1-edge1"))
+
+
+@pytest.mark.slow
+def test_inside_cidr_safe_order_loses_nothing(lab: Lab) -> None:
+    """One tunnel per apply (the other pinned): drain, ModifyVpnTunnelOptions
+    (TunnelInsideCidr) in the offline apply, the lab's tunnel ends re-created with the new
+    inside addresses, the router's new BGP neighbour; checks; restore; then tunnel 2."""
+    edit_stack(lab, _inside("169.254.44.0/30", "169.254.45.0/30"))
+    m = measured("inside-cidr safe", lambda: rollout(lab), mbps=10.0)
+    assert m["result"] == 0
+    p = progress(lab)
+    assert p["status"] == "done" and set(p["steps"].values()) == {"done"}, p
+    assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] == 0, m
+    assert {"169.254.44.1", "169.254.45.1"} <= _neighbours()
+
+
+@pytest.mark.slow
+def test_inside_cidr_naive_order_loses_traffic(lab: Lab) -> None:
+    """Negative control: both tunnels' inside CIDRs in one apply, the router after."""
+    path = edit_stack(lab, _inside("169.254.46.0/30", "169.254.47.0/30"))
+    m = measured("inside-cidr naive", lambda: naive(lab, path))
+    settle()
+    assert m["lost"] > 0 or not m["transfer"]["ok"], m
+    assert {"169.254.46.1", "169.254.47.1"} <= _neighbours()
