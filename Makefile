@@ -4,7 +4,7 @@
 STACK ?= dev
 VENV := .venv/bin
 
-.PHONY: setup demo test lint types unit bench bench-lab clean
+.PHONY: setup demo test test-slow lint types unit bench bench-lab clean
 
 setup:
 	@scripts/setup.sh
@@ -31,6 +31,10 @@ test: lint types
 	$(VENV)/pytest -q tests/reachability/test_reach_ssh_nightly.py --crossnet-stack dev
 	$(VENV)/pytest -q tests/reachability --crossnet-stack prod -m lab -k "$(NOT_AGAIN)"
 	$(VENV)/pytest -q tests/reachability --crossnet-stack hybrid -m lab -k "$(NOT_AGAIN)"
+
+# The long lab cases (marked slow; `make test` skips them): the nightly runs these.
+test-slow: setup
+	$(VENV)/pytest -q tests/rollout_lab --run-slow -m slow
 
 unit: setup
 	$(VENV)/pytest tests/unit tests/golden -q

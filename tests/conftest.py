@@ -83,3 +83,19 @@ def fake_outputs() -> FakeOutputs:
     built from its plan as the contract builds them from an apply (the lab's unit
     tests and its life-cycle test use them)."""
     return fake_stack_outputs
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-slow", action="store_true", help="also run the cases marked slow (make test-slow)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`slow` cases are skipped unless --run-slow is given (`make test` leaves them out)."""
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --run-slow (make test-slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

@@ -290,13 +290,14 @@ def _move_tunnels(rt: Running) -> None:
 
     try:
         wait_for("libipsec's TUN devices", ready, timeout=15)
-    except LabError:
+    except LabError as err:
         raise LabError(
             "these charons created no TUN device:\n"
             + "\n".join(
                 f"  {e.tunnel} ({e.side}):\n{tail(rt.log_path(end_instance(e)), 10)}"
                 for e in pending
             )
+            + f"\n({err})"
         ) from None
     for g in rt.lab.gateways:
         ends = [e for e in rt.lab.ends if e.side == "aws" and e.router_ns == g.ns]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from network.contract import write_private
 from network.lab import aws
 from network.lab.configs import config_files
 from network.lab.daemons import write_config_file
+from network.lab.probe import tunnel_up
 from network.lab.runtime import Running, end_instance, frr_instance, sha256_file, write_state
 from network.lab.system import LabError, run
 from network.lab.topology import Lab, TunnelEnd
@@ -132,6 +134,41 @@ class Charon:
                 pass
 
 
+# Settings that need no explicit restart of the SA: a change of only these is loaded as
+# `swanctl --load-conns` loads it. (strongSwan's load-conn still re-establishes the SAs of
+# a changed connection whose start_action is `start`, by itself: vici_config.c's
+# merge_config; so a rollout changes a tunnel's proposals only while it is drained.)
+NEXT_NEGOTIATION = frozenset(
+    {"proposals", "esp_proposals", "rekey_time", "reauth_time", "over_time", "rand_time"}
+    | {"life_time", "dpd_delay", "dpd_timeout", "dpd_action", "start_action", "close_action"}
+    | {"replay_window", "keyingtries"}
+)
+
+
+def _settings(conf: Any, path: str = "") -> dict[str, Any]:
+    """A parsed swanctl.conf flattened to `section.key` -> value."""
+    out: dict[str, Any] = {}
+    for k, v in conf.items():
+        if isinstance(v, dict):
+            out |= _settings(v, f"{path}{k}.")
+        else:
+            out[f"{path}{k}"] = v
+    return out
+
+
+def needs_renegotiation(old: str, new: str) -> bool:
+    """Whether a tunnel's swanctl.conf change needs its SA negotiated afresh: anything but
+    proposals and timers (a key, addresses, traffic selectors, a new connection)."""
+    if not old:
+        return True
+    try:
+        a, b = _settings(parse_swanctl(old)), _settings(parse_swanctl(new))
+    except ValueError:
+        return True
+    changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    return any(k.rsplit(".", 1)[-1] not in NEXT_NEGOTIATION for k in changed)
+
+
 # ---------------------------------------------------------------- routers
 _NOT_REMOVED = re.compile(r'"([^"]*)" we failed to remove this command')
 _NO_NEIGHBOR = re.compile(r"--\s+no neighbor (\S+)\s")
@@ -168,44 +205,55 @@ def _only_gone_parts(log: str, conf: Path, vty_dir: Path) -> bool:
     return not any(p in running for p in parts if p)
 
 
+def _frr_reload_argv(conf: Path, vty_dir: Path, mode: str) -> list[str]:
+    vtysh = shutil.which("vtysh")
+    bindir = str(Path(vtysh).parent) if vtysh else "/usr/bin"
+    return [
+        "python3",
+        str(FRR_RELOAD),
+        mode,
+        "--stdout",
+        "--bindir",
+        bindir,
+        "--confdir",
+        str(conf.parent),
+        "--rundir",
+        str(vty_dir),
+        "--vty_socket",
+        str(vty_dir),
+        str(conf),
+    ]
+
+
 def frr_reload(conf: Path, vty_dir: Path, say: Say = _quiet) -> None:
     """Apply a new frr.conf as a delta to a running FRR (its own frr-reload.py)."""
     if not FRR_RELOAD.exists():
         raise LabError(f"{FRR_RELOAD} is missing: install Debian's frr-pythontools")
-    vtysh = shutil.which("vtysh")
-    bindir = str(Path(vtysh).parent) if vtysh else "/usr/bin"
     _drop_gone_interfaces(conf, vty_dir)
-    res = run(
-        [
-            "python3",
-            str(FRR_RELOAD),
-            "--reload",
-            "--stdout",
-            "--bindir",
-            bindir,
-            "--confdir",
-            str(conf.parent),
-            "--rundir",
-            str(vty_dir),
-            "--vty_socket",
-            str(vty_dir),
-            str(conf),
-        ],
-        check=False,
-        timeout=60,
-    )
-    log = conf.parent / "frr-reload.log"  # the last reload's whole output
-    log.write_text(res.stdout + res.stderr)
+    first = run(_frr_reload_argv(conf, vty_dir, "--reload"), check=False, timeout=60)
+    res = first
+    if first.returncode != 0:
+        # frr-reload.py exits 1 when one of its "no" lines fails: a deleted neighbour's
+        # own lines after the neighbour, or the interface of a tunnel end re-created with
+        # new inside addresses while zebra still sees the old one. The delta is computed
+        # afresh, so a second pass applies what is left, or says what cannot be.
+        time.sleep(1.0)
+        res = run(_frr_reload_argv(conf, vty_dir, "--reload"), check=False, timeout=60)
+    text = first.stdout + first.stderr + res.stdout + res.stderr
+    log = conf.parent / "frr-reload.log"  # the last reload's whole output (both passes)
+    log.write_text(text)
     if res.returncode != 0 and not _only_gone_parts(res.stdout + res.stderr, conf, vty_dir):
+        why = [x for x in text.splitlines() if re.search(r"ERROR|WARNING|^\s*%", x)]
         raise LabError(
-            f"frr-reload.py {conf} failed (exit {res.returncode}; whole output: {log}):\n"
-            + (res.stdout + res.stderr).strip()[-2000:]
+            f"frr-reload.py {conf} failed twice (exit {res.returncode}; whole output: {log}):\n"
+            + "\n".join(why[-20:] or [text.strip()[-1500:]])
         )
     # A changed route-map is re-evaluated only after FRR's route-map delay timer, and
     # not at all for what was already sent: a soft clear (no session reset, what
     # `clear ip bgp ... soft` does on IOS) re-sends and re-reads with the new policy.
     run(["vtysh", "--vty_socket", str(vty_dir), "-c", "clear bgp ipv4 unicast * soft"], check=False)
-    say(f"  FRR reloaded from {conf}")
+    note = "" if first.returncode == 0 else " (in a second pass: the first one's 'no' lines failed)"
+    say(f"  FRR reloaded from {conf}{note}")
 
 
 def _drop_gone_interfaces(conf: Path, vty_dir: Path) -> None:
@@ -235,14 +283,20 @@ def changed_files(old_dir: Path, new: dict[str, str]) -> list[str]:
 
 
 def apply_router(
-    rt: Running, key: str, files: dict[str, str], secrets: list[str], say: Say = _quiet
+    rt: Running,
+    key: str,
+    files: dict[str, str],
+    secrets: list[str],
+    say: Say = _quiet,
+    only: frozenset[str] | None = None,
 ) -> list[str]:
-    """A datacenter router's new rendered files, applied live. Returns what changed."""
+    """A datacenter router's new rendered files, applied live (`only`: just these files, no
+    stale file removed). Returns what changed."""
     r = next((r for r in rt.lab.routers if r.key == key), None)
     if r is None:
         raise LabError(f"router {key!r} is not in the running lab")
     d = rt.router_dir(key)
-    changed = changed_files(d, files)
+    changed = [n for n in changed_files(d, files) if only is None or n in only]
     ends = {e.conn_name: e for e in rt.lab.ends if e.side == "dc" and e.router_ns == r.ns}
     per_tunnel = {linux_tunnel_file(e.connection, e.number): e for e in ends.values()}
     unknown = [n for n in changed if n.startswith("conf.d/") and n not in per_tunnel]
@@ -254,6 +308,7 @@ def apply_router(
     # The router's directory is written last, file by file once applied: it is the
     # record of what runs, so a run killed half-way applies the rest when resumed.
     stale = [p for p in sorted((d / "conf.d").glob("*.conf")) if f"conf.d/{p.name}" not in files]
+    stale = stale if only is None else []
     if "frr.conf" in changed:
         inst = frr_instance(key)
         conf = rt.config_dir(inst) / "frr.conf"
@@ -264,10 +319,18 @@ def apply_router(
         e = per_tunnel.get(name)
         if e is None:
             continue
+        old = (d / name).read_text() if (d / name).is_file() else ""
+        # A tunnel that is not up is negotiated afresh too: its retries would go on with
+        # the settings they started with.
+        down = tunnel_up(rt.sas(e), e.conn_name)
         Charon(rt.vici_socket(e)).load(files[name])
-        Charon(rt.vici_socket(e)).restart_sa(e.conn_name, e.conn_name)
+        if needs_renegotiation(old, files[name]) or down:
+            Charon(rt.vici_socket(e)).restart_sa(e.conn_name, e.conn_name)
+            why = f" (it was not up: {down})" if down else ""
+            say(f"  {key}: {e.conn_name} reloaded through vici, SA negotiated afresh{why}")
+        else:  # charon itself re-establishes a changed connection (start_action = start)
+            say(f"  {key}: {e.conn_name} reloaded through vici (proposals or timers)")
         write_config_file(d, name, files[name], secrets)
-        say(f"  {key}: {e.conn_name} reloaded through vici, SA negotiated afresh")
     for name in changed:
         write_config_file(d, name, files[name], secrets)
     if "crossnet-tunnels.sh" in changed:
@@ -289,9 +352,9 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     FRR config is reloaded. Returns the running lab with the new layout; lab.json
     records the new outputs.
     """
-    from network.lab.reshape import align, reshape, structure_changes
+    from network.lab.reshape import align, bridge_ports, reshape, structure_changes
 
-    new = align(rt.lab, new)
+    new = align(rt.lab, new, bridge_ports(rt.lab))
     shape = structure_changes(rt.lab, new)
     old_ns = set(rt.state.namespaces)
     nrt = Running(new, rt.state)

@@ -50,13 +50,14 @@ def _host_key(h: Host) -> tuple[Any, ...]:
     return (h.kind, h.ns, h.address, h.gateway_ns, h.gateway_if)
 
 
-def align(old: Lab, new: Lab) -> Lab:
+def align(old: Lab, new: Lab, taken: frozenset[str] = frozenset()) -> Lab:
     """`new` with the running ends kept as they run, and new ends given bridge ports and
     MACs no running end uses (the layout numbers them by position, so a connection
-    sorted before the others would renumber every port)."""
+    sorted before the others would renumber every port). `taken`: port names that exist
+    on the bridge (an end re-created earlier has a port its layout does not know)."""
     running = {_end_key(e): e for e in old.ends}
-    used_ports = {e.port for e in old.ends}
-    used_idx = {int(e.port[1:]) for e in old.ends if e.port[1:].isdigit()}
+    used_ports = {e.port for e in old.ends} | set(taken)
+    used_idx = {int(p[1:]) for p in used_ports if p[1:].isdigit()}
     fresh: dict[int, int] = {}  # new lab's index -> a free index, per tunnel (both ends)
     ends = []
     for e in new.ends:
@@ -91,9 +92,15 @@ def structure_changes(old: Lab, new: Lab) -> dict[str, list[str]]:
     }
 
 
+def bridge_ports(lab: Lab) -> frozenset[str]:
+    """The port names on the lab's internet bridge now."""
+    res = run(["ip", "-n", lab.inet_ns, "-o", "link", "show"], check=False)
+    return frozenset(line.split(":")[1].strip().split("@")[0] for line in res.stdout.splitlines())
+
+
 def reshape(rt: Running, new: Lab, say: Say) -> Running:
     """The running lab with the parts of `new` it lacks and without those `new` drops."""
-    new = align(rt.lab, new)
+    new = align(rt.lab, new, bridge_ports(rt.lab))
     ch = structure_changes(rt.lab, new)
     if ch["refused"]:
         raise LabError(

@@ -146,9 +146,14 @@ class Gateway:
 
     @property
     def router_id(self) -> str:
-        # AWS picks its own; FRR needs one, and inside addresses are
-        # link-local, which FRR never chooses by itself.
-        return self.connections[0].tunnels[0].aws_inside_ip
+        # AWS picks its own, and each of its tunnel endpoints is a device of its own: a
+        # change to one tunnel never resets another's session. The lab's one FRR per
+        # gateway needs an ID that no tunnel change moves (a new router ID resets every
+        # session, the carrying tunnel's included): from the gateway's name, in
+        # 198.18.0.0/15 (benchmarking), which no lab routes. (FRR never picks a
+        # link-local inside address by itself.)
+        h = int.from_bytes(hashlib.sha256(self.name.encode()).digest()[:4], "big")
+        return str(IPAddress(0xC6120000 + (h & 0x1FFFF)))
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,28 @@ def cgw_key(snapshot: dict[str, Any], c: dict[str, Any]) -> str:
     return c["router"] if region == snapshot["defaultRegion"] else f"{c['router']}-{region}"
 
 
+def tunnel_option_inputs(crypto: dict[str, Any], p: str) -> dict[str, Any]:
+    """The pulumi-aws inputs of one tunnel's options (`p`: "tunnel1"), from a crypto record:
+    what the program declares, what `pulumi refresh` reads back after ModifyVpnTunnelOptions."""
+    return {
+        f"{p}IkeVersions": list(crypto["ikeVersions"]),
+        f"{p}Phase1EncryptionAlgorithms": list(crypto["phase1"]["encryption"]),
+        f"{p}Phase1IntegrityAlgorithms": list(crypto["phase1"]["integrity"]),
+        f"{p}Phase1DhGroupNumbers": list(crypto["phase1"]["dhGroups"]),
+        f"{p}Phase1LifetimeSeconds": crypto["phase1"]["lifetimeSeconds"],
+        f"{p}Phase2EncryptionAlgorithms": list(crypto["phase2"]["encryption"]),
+        f"{p}Phase2IntegrityAlgorithms": list(crypto["phase2"]["integrity"]),
+        f"{p}Phase2DhGroupNumbers": list(crypto["phase2"]["dhGroups"]),
+        f"{p}Phase2LifetimeSeconds": crypto["phase2"]["lifetimeSeconds"],
+        f"{p}RekeyMarginTimeSeconds": crypto["rekeyMarginSeconds"],
+        f"{p}RekeyFuzzPercentage": crypto["rekeyFuzzPercentage"],
+        f"{p}ReplayWindowSize": crypto["replayWindowSize"],
+        f"{p}DpdTimeoutSeconds": crypto["dpd"]["timeoutSeconds"],
+        f"{p}DpdTimeoutAction": crypto["dpd"]["action"],
+        f"{p}StartupAction": crypto["startupAction"],
+    }
+
+
 def _vpn_inputs(
     name: str, c: dict[str, Any], cgw: str, secret_config_keys: set[str]
 ) -> tuple[dict[str, Any], set[str]]:
@@ -98,26 +120,7 @@ def _vpn_inputs(
     secret: set[str] = set()
     for n, t in sorted(c["tunnels"].items()):
         p = f"tunnel{n}"
-        inputs.update(
-            {
-                f"{p}InsideCidr": t["insideCidr"],
-                f"{p}IkeVersions": list(crypto["ikeVersions"]),
-                f"{p}Phase1EncryptionAlgorithms": list(crypto["phase1"]["encryption"]),
-                f"{p}Phase1IntegrityAlgorithms": list(crypto["phase1"]["integrity"]),
-                f"{p}Phase1DhGroupNumbers": list(crypto["phase1"]["dhGroups"]),
-                f"{p}Phase1LifetimeSeconds": crypto["phase1"]["lifetimeSeconds"],
-                f"{p}Phase2EncryptionAlgorithms": list(crypto["phase2"]["encryption"]),
-                f"{p}Phase2IntegrityAlgorithms": list(crypto["phase2"]["integrity"]),
-                f"{p}Phase2DhGroupNumbers": list(crypto["phase2"]["dhGroups"]),
-                f"{p}Phase2LifetimeSeconds": crypto["phase2"]["lifetimeSeconds"],
-                f"{p}RekeyMarginTimeSeconds": crypto["rekeyMarginSeconds"],
-                f"{p}RekeyFuzzPercentage": crypto["rekeyFuzzPercentage"],
-                f"{p}ReplayWindowSize": crypto["replayWindowSize"],
-                f"{p}DpdTimeoutSeconds": crypto["dpd"]["timeoutSeconds"],
-                f"{p}DpdTimeoutAction": crypto["dpd"]["action"],
-                f"{p}StartupAction": crypto["startupAction"],
-            }
-        )
+        inputs.update({f"{p}InsideCidr": t["insideCidr"], **tunnel_option_inputs(crypto, p)})
         if t.get("insideIpv6Cidr"):
             inputs[f"{p}InsideIpv6Cidr"] = t["insideIpv6Cidr"]
         # Where the key comes from stands in for the key: the snapshot has no secrets.

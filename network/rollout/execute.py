@@ -150,18 +150,22 @@ def apply_routers(
     rt: Running,
     drained: frozenset[str],
     say: Say,
+    crypto: dict[str, Any] | None = None,
+    only: frozenset[str] | None = None,
     routers: Mapping[str, Router] | None = None,
 ) -> list[str]:
-    """Each router rendered with `drained`, applied live: from the running lab's outputs,
+    """Each router rendered with `drained` (and `crypto`: connections rendered with other
+    proposals), applied live (`only`: just these files): from the running lab's outputs,
     or from `routers` (a step's routers before its apply, `prerender`)."""
     from network.lab.live import apply_router
+    from network.rollout.aws_actions import with_crypto
 
     changed = []
-    for r in rt.lab.routers:
+    for r in with_crypto(rt.lab, crypto or {}).routers:
         router = routers.get(r.key, r.router) if routers is not None else r.router
         secrets = [t.psk.reveal() for c in router.connections for t in c.tunnels]
         files = render_router(router, drained=drained)
-        for name in apply_router(rt, r.key, files, secrets, say):
+        for name in apply_router(rt, r.key, files, secrets, say, only):
             changed.append(f"{r.key}/{name}")
     return changed
 
@@ -236,11 +240,13 @@ def _run_checks(run: Run, step: dict[str, Any], when: str) -> None:
 
 
 def _aws_config(step: dict[str, Any]) -> Path | None:
-    """The stack file a step's AWS side applies; RolloutFailedError for an action the lab
-    does not execute."""
+    """The stack file a step's AWS side applies (None: no apply, or API requests the lab
+    executes); RolloutFailedError for an action the lab does not execute."""
     aws = step["aws"]
     if aws["kind"] == "pulumi-up" and aws["config"]:
         return Path(aws["config"])
+    if aws["kind"] == "aws-api" and aws.get("requests"):
+        return None
     if aws["kind"] != "none":
         raise RolloutFailedError(
             f"step {step['step']}: an AWS action of kind {aws['kind']!r} is not executed on the "
@@ -249,16 +255,38 @@ def _aws_config(step: dict[str, Any]) -> Path | None:
     return None
 
 
+def _aws_phase(run: Run, step: dict[str, Any], config: Path | None) -> None:
+    """The step's AWS side: the stateful apply of its stack file, or its API requests
+    (ModifyVpnTunnelOptions through the emulator, `network.rollout.aws_actions`)."""
+    n = str(step["step"])
+    if config is not None:
+        run.phase(n, "apply: the AWS side")
+        destroy = tuple(step["aws"].get("destroyFirst", ()))
+        run.rt = aws_side(run.rt, run.stack, config, run.say, destroy)
+        run.done(n, "aws")
+    elif step["aws"]["kind"] == "aws-api":
+        from network.rollout import aws_actions
+
+        run.phase(n, "the AWS side: API requests")
+        if run.p.steps.get(n) not in ("aws", "routers"):  # not twice on a resume
+            aws_actions.run_api(run.rt, run.stack, step["aws"]["requests"], run.say)
+        run.done(n, "aws")
+
+
 def run_step(run: Run, step: dict[str, Any]) -> None:
     """One step, phase by phase in the planned order, each recorded once done: the drain;
     the routers first when the plan says so (`dc.when = before-aws`); the AWS side; the
-    routers' new render; the restore; the checks after each."""
+    routers' new render (tunnel by tunnel, each drained, for a `rolling` step); the
+    restore; the checks after each."""
+    from network.rollout import aws_actions
+
     n = str(step["step"])
     drained = frozenset(step["drained"])
     run.say(f"step {n}: {step['title']}")
+    crypto = aws_actions.crypto_for(run.rt, run.stack, step)
     if drained:
         run.phase(n, "drain")
-        apply_routers(run.rt, drained, run.say)
+        apply_routers(run.rt, drained, run.say, crypto)
         run.phase(n, "checks after drain")
         _run_checks(run, step, "after-drain")
         run.done(n, "drain")
@@ -268,21 +296,21 @@ def run_step(run: Run, step: dict[str, Any]) -> None:
 
         run.phase(n, "routers first")
         run.say(f"  the routers first (before the AWS side): rendered from {config}")
-        apply_routers(run.rt, drained, run.say, proposed_routers(run.stack, config))
+        routers = proposed_routers(run.stack, config)
+        apply_routers(run.rt, drained, run.say, crypto, routers=routers)
         run.done(n, "routers-first", last=False)
-    if config is not None:
-        run.phase(n, "apply: the AWS side")
-        destroy = tuple(step["aws"].get("destroyFirst", ()))
-        run.rt = aws_side(run.rt, run.stack, config, run.say, destroy)
-        run.done(n, "aws")
+    _aws_phase(run, step, config)
     run.phase(n, "routers")
-    apply_routers(run.rt, drained, run.say)
+    if step.get("rolling"):  # the router change tunnel by tunnel, each drained
+        check = lambda when: _run_checks(run, step, when)  # noqa: E731
+        aws_actions.rolling(run.rt, step, run.say, crypto, apply_routers, check)
+    apply_routers(run.rt, drained, run.say, crypto)
     run.phase(n, "checks after change")
     _run_checks(run, step, "after-change")
     run.done(n, "routers")
     if drained:
         run.phase(n, "restore")
-        apply_routers(run.rt, frozenset(), run.say)
+        apply_routers(run.rt, frozenset(), run.say, crypto)
     run.phase(n, "checks after restore")
     _run_checks(run, step, "after-restore")
     run.done(n, "done")

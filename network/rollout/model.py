@@ -59,6 +59,7 @@ class Check:
     tunnel: str = ""  # tunnel key <connection>-<n>
     expect: dict[str, Any] = field(default_factory=dict)
     when: str = "after-change"  # "after-drain" | "after-change" | "after-restore"
+    #     | "rolling-drain:<tunnel>" | "rolling-change:<tunnel>" (a rolling step's tunnel)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +100,11 @@ class AwsAction:
     config: str = ""  # the step's stack file (relative to the rollout directory)
     # Resources deleted (with their dependents) before the apply: `pulumi destroy --target`.
     destroy: tuple[str, ...] = ()
+    # "aws-api": each API request as data, for an executor (the commands print them):
+    # {"operation", "connection", "tunnel", "vpnConnectionId", "outsideIp", "inputs",
+    #  "crypto"}; `inputs` are the pulumi-aws inputs the request sets (what
+    # `pulumi refresh` reads back), `crypto` the tunnel's options as a contract record.
+    requests: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +113,7 @@ class AwsAction:
             "commands": list(self.commands),
             "operations": list(self.operations),
             **({"destroyFirst": list(self.destroy)} if self.destroy else {}),
+            "requests": [dict(r) for r in self.requests],
         }
 
 
@@ -138,6 +145,7 @@ class Step:
     impact: Impact = field(default_factory=lambda: Impact("0", "no traffic moves"))
     config_text: str = ""  # the full stack file of `aws.config` (written beside the plan)
     render_after_apply: bool = False  # AWS assigns values (outside addresses) at this apply
+    rolling: tuple[str, ...] = ()  # the router change applied tunnel by tunnel, each drained
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -152,6 +160,7 @@ class Step:
             "aws": self.aws.as_json(),
             "dc": {"when": self.dc_when, "routers": [r.as_json() for r in self.dc]},
             "renderAfterApply": self.render_after_apply,
+            "rolling": list(self.rolling),
             "restore": [r.as_json() for r in self.restore],
             "checks": [c.as_json() for c in self.checks],
             "impact": self.impact.as_json(),

@@ -151,7 +151,7 @@ def _udiff(a: Files, b: Files, routers: Iterable[str], label: tuple[str, str]) -
     return diffs
 
 
-def _union(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+def union_crypto(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     """A crypto record that accepts both: every algorithm of either, the new timers."""
     out = copy.deepcopy(dict(b))
     out["ikeVersions"] = list(dict.fromkeys([*b["ikeVersions"], *a["ikeVersions"]]))
@@ -412,7 +412,7 @@ def _render_sub(
         for r in nxt.values():
             for c in r["connections"]:
                 if c["name"] == conn:
-                    c["crypto"] = _union(old, new)
+                    c["crypto"] = union_crypto(old, new)
     drained = sub.drained
     label = (f"step{number - 1}", f"step{number}")
     before = _render(cur, frozenset(), inp.stack)
@@ -468,5 +468,6 @@ def _render_sub(
         impact=sub.impact,
         config_text=config_text if sub.aws.config else "",
         render_after_apply=sub.render_after_apply,
+        rolling=sub.rolling,
     )
     return nxt, step, after_state

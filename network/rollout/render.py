@@ -39,6 +39,14 @@ def render_step(s: Step) -> list[str]:
             "     render from the new stack outputs after the apply (crossnet render): "
             "0.0.0.N stands for an outside address AWS assigns then"
         )
+    if s.rolling:
+        dc.append(
+            f"     tunnel by tunnel ({', '.join(s.rolling)}): drain it (the drain diff of its "
+            "AWS step), apply its part of this diff, check, restore"
+        )
+        for k in s.rolling:
+            dc += [f"     {k} drained, then check:", *_checks(s.checks, f"rolling-drain:{k}")]
+            dc += [f"     {k} changed, then check:", *_checks(s.checks, f"rolling-change:{k}")]
     dc += _phase("   router", s.dc) or ["     (no router change)"]
     out += [*dc, *aws] if routers_first else [*aws, *dc]
     out += ["     then check:", *_checks(s.checks, "after-change")]

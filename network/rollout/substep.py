@@ -44,6 +44,10 @@ class Sub:
     target: str = "next"  # "next": the step's target state; "prev": stay (drain-only)
     override: Override | None = None
     renews: tuple[str, ...] = ()  # connections that get new AWS values (outside addresses) here
+    # Tunnel keys whose router change is applied one tunnel at a time, each drained: a
+    # router that re-establishes a tunnel whose proposals change (strongSwan's load-conn,
+    # Junos, FortiOS) would otherwise restart every tunnel of the connection at once.
+    rolling: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

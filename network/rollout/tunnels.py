@@ -8,10 +8,12 @@ in turn while the other carries the traffic.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
+from network.review.resources import tunnel_option_inputs
 from network.rollout.checks import carriers, drain_checks, keys, probe, static_caveat, tunnel_checks
-from network.rollout.model import AwsAction, Change, Impact
+from network.rollout.model import AwsAction, Change, Check, Impact
 from network.rollout.substep import Ctx, Sub
 from network.rollout.substep import zero as _zero
 
@@ -124,6 +126,22 @@ def _options_cli(ctx: Ctx, conn: str) -> str:
     return ",".join(p for p in parts if p)
 
 
+def _options_request(
+    ctx: Ctx, conn: str, n: int, vpn: str, outside: dict[int, str]
+) -> dict[str, Any]:
+    """ModifyVpnTunnelOptions of tunnel `n` as data: the new options of the connection."""
+    crypto = ctx.next["connections"][conn]["crypto"]
+    return {
+        "operation": "ModifyVpnTunnelOptions",
+        "connection": conn,
+        "tunnel": n,
+        "vpnConnectionId": vpn,
+        "outsideIp": outside.get(n, ""),
+        "inputs": tunnel_option_inputs(crypto, f"tunnel{n}"),
+        "crypto": crypto,
+    }
+
+
 def tunnel_options(ctx: Ctx, ch: Change) -> list[Sub]:
     """Routers accept old and new proposals; AWS changes tunnel 1, then 2; then clean up."""
     conn = ch.connections[0]
@@ -132,19 +150,26 @@ def tunnel_options(ctx: Ctx, ch: Change) -> list[Sub]:
         Sub(
             f"{conn}: routers accept the old and the new proposals",
             "AWS changes one tunnel at a time, so for a while each tunnel runs other settings: "
-            "the routers first accept both (no SA is renegotiated by this change)",
+            f"the routers first accept both. {ROLLING_WHY}",
             AwsAction("none"),
             tuple(ch.routers),
             dc_when="before-aws",
-            checks=tuple(
-                x
-                for n in sorted(ctx.prev["connections"][conn]["tunnels"])
-                for x in tunnel_checks(ctx.prev, conn, int(n))
-                if x.kind in ("ipsec-sa", "bgp-established")
+            checks=(
+                *_rolling_checks(ctx.prev, conn),
+                *(
+                    x
+                    for n in sorted(ctx.prev["connections"][conn]["tunnels"])
+                    for x in tunnel_checks(ctx.prev, conn, int(n))
+                    if x.kind in ("ipsec-sa", "bgp-established")
+                ),
             ),
-            impact=_zero("no SA is renegotiated: the routers only learn to accept more"),
+            impact=_zero(
+                "each tunnel's SA is negotiated again with the wider proposals while it is "
+                "drained; the other tunnel carries the traffic"
+            ),
             crypto_union=(conn,),
             target="prev",
+            rolling=tuple(sorted(keys(ctx.prev, [conn]))),
         )
     ]
     for n in sorted(int(x) for x in ctx.next["connections"][conn]["tunnels"]):
@@ -166,6 +191,7 @@ def tunnel_options(ctx: Ctx, ch: Change) -> list[Sub]:
                         "(wait: State available, VgwTelemetry of this tunnel UP)",
                     ),
                     (op,),
+                    requests=(_options_request(ctx, conn, n, vpn, outside),),
                 ),
                 (),
                 drained,
@@ -188,7 +214,7 @@ def tunnel_options(ctx: Ctx, ch: Change) -> list[Sub]:
         Sub(
             f"{conn}: the stack catches up, the routers drop the old proposals",
             "pulumi refresh reads the options AWS now has, so the apply changes nothing on AWS; "
-            "the routers then keep only the new proposals",
+            f"the routers then keep only the new proposals. {ROLLING_WHY}",
             AwsAction(
                 "pulumi-up",
                 (
@@ -202,12 +228,42 @@ def tunnel_options(ctx: Ctx, ch: Change) -> list[Sub]:
                 ctx.config,
             ),
             tuple(ch.routers),
-            checks=tuple(
-                x
-                for n in sorted(ctx.next["connections"][conn]["tunnels"])
-                for x in tunnel_checks(ctx.next, conn, int(n))
+            checks=(
+                *_rolling_checks(ctx.next, conn),
+                *(
+                    x
+                    for n in sorted(ctx.next["connections"][conn]["tunnels"])
+                    for x in tunnel_checks(ctx.next, conn, int(n))
+                ),
             ),
-            impact=_zero("nothing is renegotiated until the next rekey, which both sides agree on"),
+            impact=_zero(
+                "each tunnel's SA is negotiated again with the new proposals only while it is "
+                "drained; the other tunnel carries the traffic"
+            ),
+            rolling=tuple(sorted(keys(ctx.next, [conn]))),
         )
     )
     return subs
+
+
+ROLLING_WHY = (
+    "A router re-establishes a tunnel whose proposals change (strongSwan's load-conn, "
+    "Junos and FortiOS alike), so the change goes in tunnel by tunnel: drain it, apply "
+    "that tunnel's part, check it, restore, then the next"
+)
+
+
+def _rolling_checks(s: Any, conn: str) -> list[Check]:
+    """Per tunnel of a rolling step: its drain's checks, then its own SA and BGP."""
+    out: list[Check] = []
+    for k in sorted(keys(s, [conn])):
+        n = int(k.rsplit("-", 1)[1])
+        out += [
+            replace(x, when=f"rolling-drain:{k}") for x in drain_checks(s, frozenset({k}), [conn])
+        ]
+        out += [
+            replace(x, when=f"rolling-change:{k}")
+            for x in tunnel_checks(s, conn, n)
+            if x.kind in ("ipsec-sa", "bgp-established")
+        ]
+    return out

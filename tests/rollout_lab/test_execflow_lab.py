@@ -26,18 +26,8 @@ from network.lab import faults, live, traffic
 from network.lab.readiness import wait_ready
 from network.lab.runtime import Running, end_instance, frr_instance, open_lab
 from network.lab.system import in_ns, namespaces
-from tests.rollout_lab.test_rollout_lab import (
-    NET,
-    ROOT,
-    SOURCE_STACK,
-    STACK,
-    Lab,
-    _add_vpc,
-    _psk,
-    edit_stack,
-    lab,  # noqa: F401 (the module's one lab, shared by import)
-    progress,
-)
+from tests.rollout_lab.harness import NET, ROOT, SOURCE_STACK, STACK, Lab, edit_stack, progress
+from tests.rollout_lab.test_rollout_lab import _add_vpc, _psk
 
 pytestmark = pytest.mark.lab
 CHECK_TIMEOUT = "15"  # a check that cannot hold fails after this, not after the default 90 s
@@ -103,7 +93,7 @@ def stack_state(env: Lab) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- bad input
 def test_bad_input_exits_2_and_changes_nothing_in_state_or_lab(
-    lab: Lab,  # noqa: F811
+    lab: Lab,
 ) -> None:
     d = lab.state / STACK
     before = lab_record(lab)
@@ -140,7 +130,7 @@ def test_bad_input_exits_2_and_changes_nothing_in_state_or_lab(
 
 # ---------------------------------------------------------------- lab apply
 def test_lab_apply_leaves_the_lab_matching_the_edited_stack_and_check_is_green(
-    lab: Lab,  # noqa: F811
+    lab: Lab,
 ) -> None:
     edit_stack(lab, _psk(("dc1-t1a", "dc1-t2a"), ("AppliedKeyOne1", "AppliedKeyTwo2")))
     assert cli.main(["up", "--stack", STACK]) == 0
@@ -159,7 +149,7 @@ def test_lab_apply_leaves_the_lab_matching_the_edited_stack_and_check_is_green(
 
 # ---------------------------------------------------------------- routers first
 def test_a_withdrawn_prefix_leaves_the_routers_first_and_check_is_green_after(
-    lab: Lab,  # noqa: F811
+    lab: Lab,
 ) -> None:
     def prefixes(*p: str) -> Any:
         return lambda c: c[NET]["datacenters"]["dc1"].update(prefixes=list(p))
@@ -184,7 +174,7 @@ def test_a_withdrawn_prefix_leaves_the_routers_first_and_check_is_green_after(
 
 # ---------------------------------------------------------------- a failed step
 @pytest.fixture
-def firewall(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:  # noqa: F811
+def firewall(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """A firewall on the path that drops the IKE and ESP of vpc web's connection: each of
     its tunnels has its path cut (faults.cut_path) the moment AWS's side creates it,
     before the datacenter side first sends. Nothing else is touched."""
@@ -222,7 +212,7 @@ def rollout_in_process(*extra: str) -> tuple[int, str]:
 
 
 def test_a_failed_step_stops_and_then_rolls_back_in_reverse(
-    lab: Lab,  # noqa: F811
+    lab: Lab,
     firewall: list[str],
 ) -> None:
     stack_file = lab.stacks / f"Pulumi.{STACK}.yaml"

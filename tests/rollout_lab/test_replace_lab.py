@@ -30,7 +30,7 @@ from network.lab.runtime import open_lab
 from network.lab.system import namespaces
 from network.rollout.execute import execute_naive
 from network.state import outputs_path
-from tests.rollout_lab.test_rollout_lab import MBPS, NET, ROOT, TRANSFER, Lab, running_lab
+from tests.rollout_lab.harness import MBPS, NET, ROOT, TRANSFER, Lab, running_lab
 
 # The three-step rollout takes 30-55 s here (a shared 2-core machine): 50 MiB at 6 Mbit/s
 # lasts about 70 s, so the transfer spans it (asserted). The naive change is one step.

@@ -1,113 +1,42 @@
 """`crossnet rollout --lab` on a running dev lab while traffic flows: the safe order loses
 nothing; the same change applied the naive way (everything at once, no drain) does.
 
-One lab for the module (brought up in a private state directory, taken down at the end).
+One lab for the package (conftest.py: brought up in a private state directory, taken down
+at the end).
 Each case: a 20 ms ping and a paced, SHA-256-checked 50 MiB TCP transfer from the
 datacenter host to the VPC host, the change run meanwhile, then the counts. Marked
-`lab`; longer classes are `slow` (run with CROSSNET_SLOW=1).
+`lab`; the other classes are in test_classes_lab.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
 
-from network import cli
-from network.lab import control, traffic
 from network.lab.readiness import wait_ready
 from network.lab.runtime import open_lab
-from network.lab.system import in_ns, missing_requirements
+from network.lab.system import in_ns
 from network.rollout.execute import execute_naive
+from tests.rollout_lab.harness import (
+    NET,
+    ROOT,
+    STACK,
+    Lab,
+    edit_stack,
+    progress,
+    rollout,
+    settle,
+    start_traffic,
+)
 
-# dev's config under a stack name of its own, so that this module's lab (namespaces
-# cxl.rdev.*) never meets the reachability suite's dev lab in the same pytest session.
-SOURCE_STACK = "dev"
-STACK = "rdev"
-NET = "crossnet:network"
-ROOT = Path(__file__).resolve().parents[2]
-MIB = 1024 * 1024
-TRANSFER = 50 * MIB
-MBPS = 16.0  # 50 MiB at 16 Mbit/s: about 26 s, longer than a two-step rollout
 pytestmark = pytest.mark.lab
-
-
-@dataclass
-class Lab:
-    stacks: Path
-    state: Path
-
-
-@contextmanager
-def running_lab(stack: str, stack_file: str) -> Iterator[Lab]:
-    """A lab of `stack` (its stack file's text) in a private state directory, applied and
-    up (`--timers fast`); taken down at the end. Shared by the rollout lab modules."""
-    problems = missing_requirements()
-    if problems:
-        pytest.skip("; ".join(problems))
-    tmp = Path(tempfile.mkdtemp(prefix=f"crossnet-rollout-lab-{stack}-"))
-    saved = {k: os.environ.get(k) for k in ("CROSSNET_STATE_DIR", "CROSSNET_STACKS_DIR")}
-    os.environ["CROSSNET_STATE_DIR"] = str(tmp / "state")
-    os.environ["CROSSNET_STACKS_DIR"] = str(tmp / "stacks")
-    (tmp / "stacks").mkdir()
-    (tmp / "stacks" / f"Pulumi.{stack}.yaml").write_text(stack_file)
-    try:
-        assert cli.main(["up", "--stack", stack]) == 0
-        control.up(stack, timers="fast")
-        yield Lab(tmp / "stacks", tmp / "state")
-    finally:
-        control.down(stack)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def lab() -> Iterator[Lab]:
-    source = (ROOT / "stacks" / f"Pulumi.{SOURCE_STACK}.yaml").read_text()
-    with running_lab(STACK, source) as running:
-        yield running
-
-
-def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:
-    """The stack file edited in place (what an engineer does before `rollout`)."""
-    path = lab.stacks / f"Pulumi.{STACK}.yaml"
-    doc = yaml.safe_load(path.read_text())
-    edit(doc["config"])
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
-
-
-def start_traffic() -> traffic.Traffic:
-    return traffic.start(open_lab(STACK), TRANSFER, MBPS)
-
-
-def settle() -> None:
-    """The lab converged again (after a naive change) before the next case."""
-    wait_ready(open_lab(STACK), 90)
-
-
-def rollout(lab: Lab) -> int:
-    return cli.main(["rollout", "--stack", STACK, "--lab"])
-
-
-def progress(lab: Lab) -> dict[str, Any]:
-    return dict(json.loads((lab.state / STACK / "rollout" / "progress.json").read_text()))
 
 
 def _psk(names: tuple[str, str], values: tuple[str, str]) -> Callable[[dict[str, Any]], None]:

@@ -34,7 +34,12 @@ class FakeLab:
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         def apply_routers(
-            rt: Any, drained: frozenset[str], say: Any, routers: Any = None
+            rt: Any,
+            drained: frozenset[str],
+            say: Any,
+            crypto: Any = None,
+            only: Any = None,
+            routers: Any = None,
         ) -> list[str]:
             src = "prerender" if routers is not None else self.config
             self.calls.append(("routers", f"{src} drained={sorted(drained)}"))

@@ -1,0 +1,123 @@
+"""What the rollout lab tests share: dev's config as a stack of its own (`rdev`), the
+stack file edited in place, the traffic that runs across a change, `rollout --lab`.
+
+The lab itself is the `lab` fixture (conftest.py): one dev lab per module of
+tests/rollout_lab (`running_lab`), brought up in a private state directory and taken
+down at the module's end, so a module's cases change the same running lab one after
+another and no module meets another's changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from network import cli
+from network.lab import control, traffic
+from network.lab.readiness import wait_ready
+from network.lab.runtime import open_lab
+from network.lab.system import missing_requirements
+from network.rollout.execute import execute_naive
+
+# dev's config under a stack name of its own, so that this package's lab (namespaces
+# cxl.rdev.*) never meets the reachability suite's dev lab in the same pytest session.
+SOURCE_STACK = "dev"
+STACK = "rdev"
+NET = "crossnet:network"
+ROOT = Path(__file__).resolve().parents[2]
+MIB = 1024 * 1024
+TRANSFER = 50 * MIB
+MBPS = 16.0  # 50 MiB at 16 Mbit/s: about 26 s, longer than a two-step rollout
+
+
+@dataclass
+class Lab:
+    stacks: Path
+    state: Path
+
+
+@contextmanager
+def running_lab(stack: str, stack_file: str) -> Iterator[Lab]:
+    """A lab of `stack` (its stack file's text) in a private state directory, applied and
+    up (`--timers fast`); taken down at the end. Shared by the rollout lab modules."""
+    import pytest
+
+    problems = missing_requirements()
+    if problems:
+        pytest.skip("; ".join(problems))
+    tmp = Path(tempfile.mkdtemp(prefix=f"crossnet-rollout-lab-{stack}-"))
+    saved = {k: os.environ.get(k) for k in ("CROSSNET_STATE_DIR", "CROSSNET_STACKS_DIR")}
+    os.environ["CROSSNET_STATE_DIR"] = str(tmp / "state")
+    os.environ["CROSSNET_STACKS_DIR"] = str(tmp / "stacks")
+    (tmp / "stacks").mkdir()
+    (tmp / "stacks" / f"Pulumi.{stack}.yaml").write_text(stack_file)
+    try:
+        assert cli.main(["up", "--stack", stack]) == 0
+        control.up(stack, timers="fast")
+        yield Lab(tmp / "stacks", tmp / "state")
+    finally:
+        control.down(stack)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:
+    """The stack file edited in place (what an engineer does before `rollout`)."""
+    path = lab.stacks / f"Pulumi.{STACK}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    edit(doc["config"])
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def start_traffic(mbps: float = MBPS) -> traffic.Traffic:
+    return traffic.start(open_lab(STACK), TRANSFER, mbps)
+
+
+def settle() -> None:
+    """The lab converged again (after a naive change) before the next case."""
+    wait_ready(open_lab(STACK), 90)
+
+
+def rollout(lab: Lab) -> int:
+    return cli.main(["rollout", "--stack", STACK, "--lab"])
+
+
+def progress(lab: Lab) -> dict[str, Any]:
+    return dict(json.loads((lab.state / STACK / "rollout" / "progress.json").read_text()))
+
+
+def measured(kind: str, run: Callable[[], Any], mbps: float = MBPS) -> dict[str, Any]:
+    """`run` while the traffic flows: the counts, the wall time, what `run` returned, and
+    whether the transfer was still running when `run` returned (so it spans the change)."""
+    flows = start_traffic(mbps)
+    t0 = time.monotonic()
+    result = run()
+    wall = round(time.monotonic() - t0, 1)
+    spans = flows.send.poll() is None
+    m = flows.finish()
+    m |= {"wall": wall, "result": result, "spans": spans}
+    print(
+        f"{kind}: {wall} s, pings {m['replies'] + m['lost']} sent, {m['lost']} lost "
+        f"({m['lostMs']} ms), bytes lost {m['bytesLost']}, transfer ok {m['transfer']['ok']}, "
+        f"spans the change {spans}"
+    )
+    return m
+
+
+def naive(lab: Lab, path: Path) -> None:
+    execute_naive(STACK, path, print)
