@@ -69,13 +69,13 @@ def keygen(path: Path, comment: str) -> str:
     return pub.read_text().strip()
 
 
-def _sshd_config(d: Path, t: SshTarget) -> str:
+def _sshd_config(d: Path, t: SshTarget, authorized: Path) -> str:
     return "\n".join(
         [
             f"ListenAddress {t.address}:{PORT}",
             f"HostKey {d / 'hostkeys' / t.name}",
             f"PidFile {d / 'run' / (t.name + '.pid')}",
-            f"AuthorizedKeysFile {d / 'authorized_keys'}",
+            f"AuthorizedKeysFile {authorized}",
             "PermitRootLogin prohibit-password",
             "PubkeyAuthentication yes",
             "PasswordAuthentication no",
@@ -190,7 +190,12 @@ def start_sshd(rt: Running) -> Path:
         (d / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
     d.chmod(0o700)
     client_pub = keygen(d / "id_ed25519", f"crossnet-lab-{rt.stack}")
-    _private(d / "authorized_keys", client_pub + "\n")
+    # sshd's StrictModes checks every directory above AuthorizedKeysFile up to / (it is
+    # not under root's home): a project under /tmp (mode 1777) fails it. So the key the
+    # routers and hosts accept lives under /run/cxlab/<stack>/, root's own path.
+    authorized = rt.run_dir("sshd") / "authorized_keys"
+    authorized.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _private(authorized, client_pub + "\n")
     ts = targets(rt)
     known: list[str] = []
     procs: list[Proc] = []
@@ -198,7 +203,7 @@ def start_sshd(rt: Running) -> Path:
         for t in ts:
             known.append(known_hosts_line(t.address, keygen(d / "hostkeys" / t.name, t.name)))
             conf = d / "config" / f"{t.name}.conf"
-            _private(conf, _sshd_config(d, t))
+            _private(conf, _sshd_config(d, t, authorized))
             argv = [SSHD, "-D", "-e", "-f", str(conf)]
             procs.append(spawn(f"sshd-{t.name}", t.ns, argv, rt.paths.log(f"sshd-{t.name}")))
         _write_procs(d, procs)
