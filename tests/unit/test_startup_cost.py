@@ -172,3 +172,31 @@ def test_the_heap_is_frozen_for_the_run_and_unfrozen_after() -> None:
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+# Run in a fresh interpreter: which modules a command imports, after it ran.
+_IMPORTED_BY = """
+import contextlib, io, sys
+from network import cli
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        cli.main(sys.argv[1:])
+    except SystemExit:
+        pass
+print(sorted(m for m in ("pytest", "network.lab.suite", "testinfra", "vici") if m in sys.modules))
+"""
+
+
+def test_no_command_imports_the_lab_suite_or_pytest_at_start_up() -> None:
+    """requirements.txt has no pytest (the lab suite's): `lab --help` (which registers
+    every command module) and a non-lab command must not import network.lab.suite."""
+    for argv in (["lab", "--help"], ["plan", "--stack", "dev", "--json"]):
+        res = subprocess.run(
+            [sys.executable, "-c", _IMPORTED_BY, *argv],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert res.stdout.strip().splitlines()[-1:] == ["[]"], (argv, res.stdout, res.stderr)
