@@ -49,26 +49,25 @@ def ntc(platform: str, command: str, text: str) -> list[dict[str, str]]:
 
 def own(template: str, command: str, text: str) -> list[dict[str, str]]:
     """Rows from crossnet's own template network/devices/templates/<template>.textfsm."""
-    import textfsm
-
     source = resources.files("network.devices").joinpath("templates", f"{template}.textfsm")
-    with source.open() as fh:
-        fsm = textfsm.TextFSM(fh)
-    try:
-        rows: list[list[Any]] = fsm.ParseText(text)
-    except textfsm.TextFSMError as e:
-        raise CommandError(command, f"output not understood ({e})") from None
-    return [{k.lower(): v for k, v in zip(fsm.header, row)} for row in rows]
+    return _textfsm_rows(source, command, text)
 
 
 def ntc_file(template: str, command: str, text: str) -> list[dict[str, str]]:
     """Rows from one named ntc-templates template, for a platform whose output has the
     same shape as another's (FRR and FortiOS print IOS's BGP route tables)."""
     import ntc_templates
-    import textfsm
 
     path = resources.files(ntc_templates).joinpath("templates", f"{template}.textfsm")
-    with path.open() as fh:
+    return _textfsm_rows(path, command, text)
+
+
+def _textfsm_rows(template: Any, command: str, text: str) -> list[dict[str, str]]:
+    """`text` parsed by one TextFSM template (a Traversable), rows keyed by lower-case
+    header; CommandError when the output does not fit."""
+    import textfsm
+
+    with template.open() as fh:
         fsm = textfsm.TextFSM(fh)
     try:
         rows: list[list[Any]] = fsm.ParseText(text)
