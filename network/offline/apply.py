@@ -6,12 +6,9 @@ the emulator-state checks succeed.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import runpy
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from network.contract import parse_outputs
 from network.errors import CrossnetError
 from network.naming import resource_name
 from network.offline.aws import AwsEmulator
+from network.offline.heap import heap_frozen
 from network.offline.lifecycle import Lifecycle, LifecycleError
 from network.offline.mocks import MotoMocks, OfflineApplyError, RecordingMonitor, Registration
 from network.offline.stack_state import (
@@ -49,7 +47,14 @@ from network.stack_file import offline_secrets, read_stack_config
 from network.stack_file import secret_keys as stack_secret_keys
 from network.state import PROJECT_DIR, outputs_path, state_dir
 
-__all__ = ["ApplyError", "ApplyResult", "last_applied_plan", "offline_up", "run_program"]
+__all__ = [
+    "ApplyError",
+    "ApplyResult",
+    "heap_frozen",
+    "last_applied_plan",
+    "offline_up",
+    "run_program",
+]
 
 PROGRAM = PROJECT_DIR / "__main__.py"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -323,26 +328,6 @@ def offline_up(
     sfile = state_path(state_dir(stack, create=False))
     with stack_lock(sfile.parent):
         return _up_locked(stack, config, secret_keys, plan, sfile, seed, write, fresh, destroy)
-
-
-@contextmanager
-def heap_frozen() -> Iterator[None]:
-    """Leave what exists now (the loaded modules, botocore's and moto's data: about a
-    million objects) out of the garbage collector's full collections while inside.
-
-    A 2447-resource apply runs a dozen full collections, and each one walked that
-    data again (about 1 s of the apply). What the run itself allocates is collected
-    as usual, and on the way out everything is back under the collector (`gc.unfreeze`),
-    so a process that applies many times (a test session) leaks nothing.
-    """
-    if gc.get_freeze_count():  # someone else froze the heap: theirs to undo
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _up_locked(

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import botocore.session
 import moto.utilities.utils as moto_utilities
+import pytest
 
 from network import cli
 from network.offline.apply import heap_frozen
 from network.offline.aws.botodata import shared_data_loader, without_instance_types
+from network.offline.heap import APPLY_GEN0_THRESHOLD
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,6 +91,7 @@ print(
 def test_instance_types_are_left_out_and_the_loader_put_back() -> None:
     code = """
 import moto.utilities.utils as moto_utilities
+import pytest
 import network.offline.apply
 import moto.ec2.models.instance_types as it
 from network.offline.aws import AwsEmulator
@@ -161,9 +164,17 @@ def test_only_the_process_own_command_freezes_the_heap(capsys: object, monkeypat
 
 def test_the_heap_is_frozen_for_the_run_and_unfrozen_after() -> None:
     assert gc.get_freeze_count() == 0
+    thresholds = gc.get_threshold()
     with heap_frozen():
         assert gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == max(thresholds[0], APPLY_GEN0_THRESHOLD)
+        assert gc.get_threshold()[1:] == thresholds[1:]
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds  # the collector's own settings are back
+    with pytest.raises(RuntimeError), heap_frozen():
+        raise RuntimeError("the apply failed")
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == thresholds
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
