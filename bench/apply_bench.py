@@ -6,6 +6,10 @@ side by side in one invocation so that a shared machine's load hits both alike:
 - the offline apply of the 2447-resource topology (bench/topology.py) and a bare
   loop declaring the same resources under plain Pulumi mocks, their ratio, and the
   peak RSS of each (runs alternate: apply, bare, apply, bare, ...);
+- the same bare loop under the garbage collector's settings the apply runs with
+  (`network.offline.heap.heap_frozen`), and the apply's ratio to it: the GC-neutral
+  figure, what crossnet itself adds over Pulumi (the plain ratio also counts the
+  collector work the apply's settings save);
 - `crossnet up --stack dev` from nothing (an empty state directory, a fresh
   process, wall time to exit) against the floor `python -c 'import pulumi'`.
 
@@ -49,9 +53,11 @@ if {mode!r} == "apply":
     r = offline_up("large", seed=1, write=False)
     n = len([x for x in r.resources if not x.type.startswith("crossnet:")])
 else:
+    import contextlib
     import pulumi
     from pulumi.runtime.stack import wait_for_rpcs
     from pulumi.runtime.sync_await import _sync_await
+    from network.offline.heap import heap_frozen
     from network.plan import build_plan
     from network.stack_file import read_stack_config
 
@@ -63,10 +69,11 @@ else:
         def call(self, args):
             return {{}}, None
 
-    pulumi.runtime.set_mocks(Plain(), project="crossnet", stack="large", preview=False)
-    from network.program import declare
-    declare(build_plan(read_stack_config("large"), "large"))
-    _sync_await(wait_for_rpcs())
+    with heap_frozen() if {mode!r} == "bare-gc" else contextlib.nullcontext():
+        pulumi.runtime.set_mocks(Plain(), project="crossnet", stack="large", preview=False)
+        from network.program import declare
+        declare(build_plan(read_stack_config("large"), "large"))
+        _sync_await(wait_for_rpcs())
     n = Plain.count
 dt = time.perf_counter() - t0
 use = resource.getrusage(resource.RUSAGE_SELF)
@@ -119,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = large_config()
     applies: list[dict[str, Any]] = []
     bares: list[dict[str, Any]] = []
+    neutral: list[dict[str, Any]] = []
     ups: list[float] = []
     floors: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -133,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(runs):  # alternating, so that load changes hit both alike
             applies.append(_child("apply", tmp))
             bares.append(_child("bare", tmp))
+            neutral.append(_child("bare-gc", tmp))
             floors.append(_wall([sys.executable, "-c", "import pulumi"]))
             ups.append(_up_from_nothing())
     plan_s = min(plan_runs)
@@ -141,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     apply_rss = statistics.median(a["rss_mb"] for a in applies)
     bare_rss = statistics.median(b["rss_mb"] for b in bares)
     ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(applies, bares))
+    neutral_s = statistics.median(b["seconds"] for b in neutral)
+    neutral_ratio = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(applies, neutral))
+    neutral_cpu = statistics.median(b["cpu"] for b in neutral)
     apply_cpu = statistics.median(a["cpu"] for a in applies)
     bare_cpu = statistics.median(b["cpu"] for b in bares)
     up_s, floor_s = statistics.median(ups), statistics.median(floors)
@@ -169,6 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"CPU time apply / bare     {apply_cpu / bare_cpu:7.2f} x   ({apply_cpu:.2f} s / "
         f"{bare_cpu:.2f} s: less sensitive to other processes than wall time)"
+    )
+    print(
+        f"bare loop, the apply's GC {neutral_s:7.2f} s   "
+        f"({_spread([b['seconds'] for b in neutral])})   (heap frozen, young-generation "
+        "threshold as the apply's)"
+    )
+    print(
+        f"ratio apply / that        {neutral_ratio:7.2f} x   (CPU {apply_cpu / neutral_cpu:.2f} x: "
+        "GC-neutral, what crossnet itself adds)"
     )
     print(
         f"crossnet up, dev, from nothing {up_s:5.2f} s   ({_spread(ups)}; target <= "
