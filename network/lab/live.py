@@ -28,7 +28,7 @@ from typing import Any
 
 from network.contract import write_private
 from network.lab import aws
-from network.lab.configs import config_files
+from network.lab.configs import config_files, router_frr_conf
 from network.lab.daemons import write_config_file
 from network.lab.probe import tunnel_up
 from network.lab.runtime import Running, end_instance, frr_instance, sha256_file, write_state
@@ -312,7 +312,8 @@ def apply_router(
     if "frr.conf" in changed:
         inst = frr_instance(key)
         conf = rt.config_dir(inst) / "frr.conf"
-        conf.write_text(files["frr.conf"])
+        # with the lab's datacenter fabric: frr-reload.py makes the running config this file
+        conf.write_text(router_frr_conf(rt.lab, r, files["frr.conf"]))
         frr_reload(conf, rt.frr_dir(inst), say)
         write_config_file(d, "frr.conf", files["frr.conf"], secrets)
     for name in changed:

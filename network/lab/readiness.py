@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from network.lab import fabric
 from network.lab.events import LabEvents
 from network.lab.probe import json_cmp, parse_json, tunnel_up
 from network.lab.runtime import Running, end_instance, frr_instance
@@ -48,6 +49,7 @@ def checks(rt: Running) -> list[tuple[str, str, Probe]]:
             if c.routing == "bgp"
             for t in c.tunnels
         }
+        peers |= {n: {"state": "Established"} for n in fabric.neighbors(lab, r)}
         if peers:
             out.append(("bgp", f"BGP of {r.key}", bgp(frr_instance(r.key), peers)))
     for g in lab.gateways:
