@@ -30,6 +30,7 @@ from netaddr import IPNetwork
 from network.lab.topology import DcRouter, Lab
 from network.render.environment import environment
 
+LAN = "lan"  # a router's LAN interface (network.lab.daemons)
 CONNECT_RETRY = 1  # s: at bring-up both bgpds start together; FRR's default is 120 s
 DISTANCE = {"ebgp": 20, "ibgp": 15, "local": 200}  # FRR's defaults but iBGP (200)
 

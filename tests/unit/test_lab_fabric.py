@@ -10,7 +10,7 @@ from netaddr import IPNetwork
 
 from network.lab import fabric
 from network.lab.configs import fabric_files, router_frr_conf
-from network.lab.readiness import checks
+from network.lab.readiness import checks, expected_routes_dc
 from network.lab.runtime import LabState, Running, frr_instance
 from network.lab.topology import Lab, build_lab
 from network.render import render_router
@@ -122,3 +122,22 @@ def test_out_prefix_lists_admit_exactly_the_datacenter_prefixes(
             # nothing else (the fabric's neighbours have no -out list: iBGP stays inside)
             applied = re.findall(rf"neighbor (\S+) prefix-list {re.escape(c.name)}-out out", text)
             assert set(applied) == {t.aws_inside_ip for t in c.tunnels}
+
+
+def test_a_router_without_its_tunnels_routes_over_its_fabric_peer(
+    fake_outputs: FakeOutputs,
+) -> None:
+    """The readiness and failover expectations learn the iBGP path: a router none of whose
+    own tunnels is up routes AWS's prefixes over the LAN while a peer has one up."""
+    lab = _lab(fake_outputs, "prod")
+    r = next(r for r in lab.routers if r.key == "ash-edge1")
+    own = frozenset(e.tunnel for e in lab.ends if e.side == "dc" and e.router_ns == r.ns)
+    steady = expected_routes_dc(lab, r)
+    assert all(fabric.LAN not in devs and n == 2 for devs, n in steady.values())
+    one = expected_routes_dc(lab, r, frozenset(sorted(own)[:1]))
+    assert all(fabric.LAN not in devs and n == 1 for devs, n in one.values())
+    gone = expected_routes_dc(lab, r, own)
+    assert gone and all(v == ({fabric.LAN}, 1) for v in gone.values())
+    peer = next(q for q in lab.routers if q.key == "ash-edge2")
+    everything = own | {e.tunnel for e in lab.ends if e.side == "dc" and e.router_ns == peer.ns}
+    assert all(n == 0 for _d, n in expected_routes_dc(lab, r, frozenset(everything)).values())
