@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netaddr import IPNetwork
+from netaddr import IPAddress, IPNetwork
 
 from network.lab.topology import DcRouter, Lab
 from network.render.environment import environment
@@ -66,6 +66,7 @@ def stanza(lab: Lab, r: DcRouter) -> str:
         .render(
             datacenter=r.datacenter,
             asn=r.router.asn,
+            router_id=str(IPAddress(r.router.public_ip)),
             peers=ps,
             connect=CONNECT_RETRY,
             distance=DISTANCE,

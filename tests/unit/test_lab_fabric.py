@@ -61,6 +61,9 @@ def test_the_fabric_goes_before_the_final_end_and_the_rendering_stays(
     assert conf == rendered[: -len("end\n")] + stanza + "end\n"
     lines = stanza.splitlines()
     assert "router bgp 65100" in lines  # the same AS as the eBGP side: iBGP
+    # the rendered router ID, so a rendering without BGP (a static connection) keeps it
+    [rid] = [x for x in rendered.splitlines() if x.startswith(" bgp router-id ")]
+    assert rid in lines
     for want in (
         " neighbor 10.128.0.2 remote-as 65100",
         "  neighbor 10.128.0.2 activate",
