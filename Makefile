@@ -32,9 +32,11 @@ test: lint types
 	$(VENV)/pytest -q tests/reachability --crossnet-stack prod -m lab -k "$(NOT_AGAIN)"
 	$(VENV)/pytest -q tests/reachability --crossnet-stack hybrid -m lab -k "$(NOT_AGAIN)"
 
-# The long lab cases (marked slow; `make test` skips them): the nightly runs these.
+# The long lab cases (marked slow; `make test` skips them): the nightly runs these. Then
+# prod's whole-router failover over the datacenter fabric (docs/lab.md, item 8).
 test-slow: setup
 	$(VENV)/pytest -q tests/rollout_lab --run-slow -m slow
+	$(VENV)/pytest -q tests/reachability/test_reach_failover.py --crossnet-stack prod --run-slow -m "lab and slow"
 
 unit: setup
 	$(VENV)/pytest tests/unit tests/golden -q

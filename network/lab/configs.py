@@ -10,7 +10,10 @@ Per tunnel end, `config/<side>-<tunnel>/`: `strongswan.conf` (the charon's
 daemon settings); at the AWS end also `swanctl.conf` (holds the PSK: 0600)
 and `updown.sh` (link tracking); at the datacenter end `bin/ip`, the `ip`
 the rendered updown script finds on its PATH. Per gateway,
-`config/frr-aws-<gateway>/`: `frr.conf` and `vtysh.conf`.
+`config/frr-aws-<gateway>/`: `frr.conf` and `vtysh.conf`. Per datacenter router with
+peers in its datacenter, `config/frr-<router>/fabric.conf`: the lab's datacenter fabric
+(network.lab.fabric), which the lab adds to the rendered `frr.conf` it gives FRR
+(`router_frr_conf`).
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from network.lab import aws
+from network.lab import aws, fabric
 from network.lab.runtime import LabPaths, end_instance, frr_instance
-from network.lab.topology import Lab, TunnelEnd
+from network.lab.topology import DcRouter, Lab, TunnelEnd
 from network.render.environment import environment
 
 CHARON_PLUGINS = (
@@ -121,6 +124,23 @@ def gateway_files(lab: Lab, timers: aws.Timers) -> dict[str, dict[str, LabFile]]
     }
 
 
+def router_frr_conf(lab: Lab, r: DcRouter, rendered: str) -> str:
+    """The frr.conf a datacenter router's FRR reads: the rendered one, byte for byte,
+    with the lab's datacenter fabric before its final `end` (bring-up and every live
+    apply use this one function, so no `frr-reload.py` ever drops the fabric)."""
+    return fabric.frr_conf(lab, r, rendered)
+
+
+def fabric_files(lab: Lab) -> dict[str, LabFile]:
+    """Each router's fabric stanza, by path relative to `config/` (routers with peers)."""
+    out = {}
+    for r in lab.routers:
+        text = fabric.stanza(lab, r)
+        if text:
+            out[f"{frr_instance(r.key)}/fabric.conf"] = LabFile(text)
+    return out
+
+
 def config_files(
     lab: Lab,
     timers: aws.Timers,
@@ -139,4 +159,4 @@ def config_files(
     for inst, files in gateway_files(lab, timers).items():
         for name, f in files.items():
             out[f"{inst}/{name}"] = f
-    return out
+    return out | fabric_files(lab)

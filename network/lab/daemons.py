@@ -19,7 +19,7 @@ from pathlib import Path
 
 from network.contract import write_private
 from network.lab import aws, sg
-from network.lab.configs import config_files
+from network.lab.configs import config_files, router_frr_conf
 from network.lab.runtime import Running, chown_frr, end_instance, frr_instance
 from network.lab.system import (
     AGENT,
@@ -47,6 +47,14 @@ FORWARDING = {
     "net.ipv4.ip_forward": "1",
     "net.ipv4.conf.all.rp_filter": "0",
     "net.ipv4.conf.default.rp_filter": "0",
+}
+# A router forwards what the LAN hands it to a fabric peer on the same LAN when its own
+# AWS paths are drained or gone (network.lab.fabric): an ICMP redirect would teach the
+# host that shortcut, which then outlives the drain. Redirects off, as on a router.
+ROUTER_SYSCTLS = {
+    **FORWARDING,
+    "net.ipv4.conf.all.send_redirects": "0",
+    "net.ipv4.conf.default.send_redirects": "0",
 }
 INET_TABLE = "crossnet_inet"
 
@@ -136,7 +144,7 @@ def _network(lab: Lab) -> None:
     ip_batch(inet, [f"link set {e.port} master inet up" for e in lab.ends])
     for r in lab.routers:
         ip_batch(r.ns, ["link set lo up"])
-        sysctls(r.ns, FORWARDING)
+        sysctls(r.ns, ROUTER_SYSCTLS)  # before the LAN link: `default` applies to it
     for g in lab.gateways:
         ip_batch(g.ns, ["link set lo up"])
         sysctls(g.ns, FORWARDING)
@@ -215,7 +223,7 @@ def write_configs(rt: Running, rendered: dict[str, dict[str, str]], timers: aws.
         for name, text in rendered[r.key].items():
             write_config_file(d, name, text, secrets)
         frr = rt.config_dir(frr_instance(r.key))
-        shutil.copyfile(d / "frr.conf", frr / "frr.conf")
+        (frr / "frr.conf").write_text(router_frr_conf(lab, r, rendered[r.key]["frr.conf"]))
         (frr / "vtysh.conf").write_text("! crossnet lab\n")
     with_d = frozenset(
         key for key, files in rendered.items() if any(n.startswith("strongswan.d/") for n in files)

@@ -38,7 +38,7 @@ from network.lab.readiness import (
 )
 from network.lab.runtime import Running, write_state
 from network.lab.system import AGENT, LabError, in_ns, run
-from network.lab.topology import DcRouter, Gateway, Host, expected_flows
+from network.lab.topology import DcRouter, Gateway, Host, TunnelEnd, expected_flows
 from network.render import build_context
 
 
@@ -319,7 +319,7 @@ def _tunnel_tx(rt: Running) -> dict[tuple[str, str], int]:
 PROBES = 40
 
 
-def find_flow(rt: Running) -> Flow | None:
+def find_flow(rt: Running, datacenter: str | None = None, router: str | None = None) -> Flow | None:
     """The first datacenter -> VPC pair with ICMP and TCP admitted, and its tunnel.
 
     The tunnel is the one the flow's packets really take, found by sending
@@ -329,50 +329,43 @@ def find_flow(rt: Running) -> Flow | None:
     address, and an unbound socket's first lookup hashes without one: so the
     flow's pings and transfers are sent from that address (`Flow.pinger`,
     `Flow.send_argv`), and the path is measured, not predicted.
+    `datacenter`: only that datacenter's host; `router`: the first pair whose
+    packets leave through that router (None if none does).
     """
     lab = rt.lab
     for dc in lab.dc_hosts():
+        if datacenter is not None and dc.name != datacenter:
+            continue
         for vpc in lab.vpc_hosts():
             flows = expected_flows(dc.address, vpc.ingress, list(vpc.tcp_ports), [])
             ports = [p for p, ok in flows["tcp"].items() if ok]
             if not (flows["icmp"] and ports):
                 continue
-            before = _tunnel_tx(rt)
-            run(
-                in_ns(
-                    dc.ns,
-                    [
-                        "ping",
-                        "-q",
-                        "-n",
-                        "-c",
-                        str(PROBES),
-                        "-i",
-                        "0.01",
-                        "-W",
-                        "1",
-                        "-I",
-                        dc.address,
-                        vpc.address,
-                    ],
-                ),
-                check=False,
-            )
-            after = _tunnel_tx(rt)
-            sent = {k: after.get(k, 0) - n for k, n in before.items()}
-            (ns, dev), most = max(sent.items(), key=lambda kv: kv[1])
-            if most < PROBES:
-                raise LabError(
-                    f"{dc.name} -> {vpc.name}: no tunnel carried the {PROBES} "
-                    f"probe pings (most: {dev} in {ns}, {most} packets)"
-                )
-            router = next(r for r in lab.routers if r.ns == ns)
-            end = next(
-                e for e in lab.ends if e.side == "dc" and e.router_ns == ns and e.ifname == dev
-            )
+            r, end = _flow_tunnel(rt, dc, vpc)
+            if router is not None and r.key != router:
+                continue
             gateway = next(g for g in lab.gateways if g.ns == lab.end("aws", end.tunnel).router_ns)
-            return Flow(rt, dc, vpc, router, gateway, end.tunnel, ports[-1])
+            return Flow(rt, dc, vpc, r, gateway, end.tunnel, ports[-1])
     return None
+
+
+def _flow_tunnel(rt: Running, dc: Host, vpc: Host) -> tuple[DcRouter, TunnelEnd]:
+    """The router and tunnel a burst of pings from `dc` to `vpc` really leaves by."""
+    lab = rt.lab
+    before = _tunnel_tx(rt)
+    ping = ["ping", "-q", "-n", "-c", str(PROBES), "-i", "0.01", "-W", "1", "-I", dc.address]
+    run(in_ns(dc.ns, [*ping, vpc.address]), check=False)
+    after = _tunnel_tx(rt)
+    sent = {k: after.get(k, 0) - n for k, n in before.items()}
+    (ns, dev), most = max(sent.items(), key=lambda kv: kv[1])
+    if most < PROBES:
+        raise LabError(
+            f"{dc.name} -> {vpc.name}: no tunnel carried the {PROBES} "
+            f"probe pings (most: {dev} in {ns}, {most} packets)"
+        )
+    router = next(r for r in lab.routers if r.ns == ns)
+    end = next(e for e in lab.ends if e.side == "dc" and e.router_ns == ns and e.ifname == dev)
+    return router, end
 
 
 def outage(pinger: Pinger, t0: float, t1: float) -> float:

@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from network.contract import write_private
-from network.lab import aws
-from network.lab.configs import config_files
+from network.lab import aws, daemons
+from network.lab.configs import config_files, router_frr_conf
 from network.lab.daemons import write_config_file
 from network.lab.probe import tunnel_up
 from network.lab.runtime import Running, end_instance, frr_instance, sha256_file, write_state
-from network.lab.system import LabError, run
-from network.lab.topology import Lab, TunnelEnd
+from network.lab.system import LabError, run, wait_for
+from network.lab.topology import Gateway, Lab, TunnelEnd
 from network.render import linux_tunnel_file
 
 Say = Callable[[str], None]
@@ -312,7 +312,8 @@ def apply_router(
     if "frr.conf" in changed:
         inst = frr_instance(key)
         conf = rt.config_dir(inst) / "frr.conf"
-        conf.write_text(files["frr.conf"])
+        # with the lab's datacenter fabric: frr-reload.py makes the running config this file
+        conf.write_text(router_frr_conf(rt.lab, r, files["frr.conf"]))
         frr_reload(conf, rt.frr_dir(inst), say)
         write_config_file(d, "frr.conf", files["frr.conf"], secrets)
     for name in changed:
@@ -342,6 +343,19 @@ def apply_router(
 
 
 # ---------------------------------------------------------------- the AWS side
+def _staticd_for_static_routes(rt: Running, g: Gateway, say: Say) -> None:
+    """A gateway's first static connection (one replaced from BGP to static): its FRR was
+    started without staticd (`lab up` starts it only for static routes), and without it
+    the new `ip route` lines would load into nothing."""
+    inst = rt.gateway_instance(g)
+    vty = rt.frr_dir(inst) / "staticd.vty"
+    if vty.exists() or not any(c.routing == "static" for c in g.connections):
+        return
+    daemons._start_frr_daemon(rt, inst, g.ns, "staticd")
+    wait_for(f"staticd of {inst}", vty.exists, timeout=15)
+    say(f"  AWS {g.name}: staticd started (its first static connection)")
+
+
 def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Running:
     """The lab's AWS side changed as AWS changes it, to `new` (the lab of the new outputs).
 
@@ -390,6 +404,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     for path, inst in reload_frr:
         g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
         if g.ns in old_ns:
+            _staticd_for_static_routes(nrt, g, say)
             frr_reload(path, nrt.frr_dir(inst), say)
     for e in restarted:
         conf = nrt.config_dir(end_instance(e)) / "swanctl.conf"

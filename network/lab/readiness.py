@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from network.lab import fabric
 from network.lab.events import LabEvents
 from network.lab.probe import json_cmp, parse_json, tunnel_up
 from network.lab.runtime import Running, end_instance, frr_instance
@@ -48,6 +49,7 @@ def checks(rt: Running) -> list[tuple[str, str, Probe]]:
             if c.routing == "bgp"
             for t in c.tunnels
         }
+        peers |= {n: {"state": "Established"} for n in fabric.neighbors(lab, r)}
         if peers:
             out.append(("bgp", f"BGP of {r.key}", bgp(frr_instance(r.key), peers)))
     for g in lab.gateways:
@@ -69,7 +71,25 @@ def checks(rt: Running) -> list[tuple[str, str, Probe]]:
 def expected_routes_dc(
     lab: Lab, r: DcRouter, down: frozenset[str] = frozenset()
 ) -> dict[str, tuple[set[str], int]]:
-    """prefix -> (devices the route may use, how many it must use), tunnels in `down` gone."""
+    """prefix -> (devices the route may use, how many it must use), tunnels in `down` gone.
+
+    A prefix none of the router's own tunnels carries any more leaves over the LAN
+    when a fabric peer (network.lab.fabric) still has a tunnel for it: the iBGP path."""
+    want = _own_routes(lab, r, down)
+    for p, (_devs, count) in want.items():
+        if count == 0 and any(
+            _own_routes(lab, q, down).get(p, (set(), 0))[1] for q in _peers(lab, r)
+        ):
+            want[p] = ({fabric.LAN}, 1)
+    return want
+
+
+def _peers(lab: Lab, r: DcRouter) -> list[DcRouter]:
+    keys = set(fabric.neighbors(lab, r).values())
+    return [q for q in lab.routers if q.key in keys]
+
+
+def _own_routes(lab: Lab, r: DcRouter, down: frozenset[str]) -> dict[str, tuple[set[str], int]]:
     want: dict[str, tuple[set[str], int]] = {}
     for c in r.router.connections:
         ends = [lab.end("dc", f"{c.name}/{t.number}") for t in c.tunnels]

@@ -14,7 +14,7 @@ from typing import Any
 from network.lab.probe import json_cmp, parse_json, tunnel_up
 from network.lab.runtime import Running, frr_instance
 from network.lab.system import in_ns, run
-from network.lab.topology import TunnelEnd
+from network.lab.topology import TunnelEnd, expected_flows
 
 Check = dict[str, Any]
 
@@ -80,7 +80,9 @@ def _prepend(rt: Running, c: Check) -> str | None:
 
 
 def _probe(rt: Running, c: Check) -> str | None:
-    # From the datacenter host to each VPC host in the expected prefix (3 pings, no loss).
+    # From the datacenter host to each VPC host in the expected prefix (3 pings, no loss)
+    # whose security groups admit ICMP from it: a VPC that admits nothing from that
+    # datacenter (prod's data from fra) cannot answer, whatever the routing.
     from netaddr import IPAddress, IPNetwork
 
     to = IPNetwork(c["expect"]["to"])
@@ -89,6 +91,8 @@ def _probe(rt: Running, c: Check) -> str | None:
     dcs = [h for h in rt.lab.dc_hosts() if IPAddress(h.address) in src]
     for d in dcs:
         for h in hosts:
+            if not expected_flows(d.address, h.ingress, [], [])["icmp"]:
+                continue
             argv = ["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", d.address]
             res = run(in_ns(d.ns, [*argv, h.address]), check=False, timeout=10)
             if res.returncode != 0:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from network.lab import fabric
 from network.lab.events import LabEvents
 from network.lab.probe import tunnel_up
 from network.lab.readiness import expected_routes_aws, expected_routes_dc, routes_match
@@ -50,6 +51,7 @@ def _items(rt: Running) -> tuple[dict[str, Reader], list[tuple[str, str, Callabl
         peers = [
             t.aws_inside_ip for c in r.router.connections if c.routing == "bgp" for t in c.tunnels
         ]
+        peers += list(fabric.neighbors(lab, r))  # the lab's datacenter fabric (iBGP)
         speakers.append((r.key, frr_instance(r.key), peers))
     for g in lab.gateways:
         peers = [

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from network.lab.faults import find_flow
+from network.lab.faults import Flow, find_flow
 from network.lab.runtime import Running
 from network.lab.system import LabError, in_ns
 
@@ -59,9 +59,12 @@ class Traffic:
         }
 
 
-def start(rt: Running, nbytes: int = 50 * MIB, mbps: float = 16.0) -> Traffic:
-    """Both flows running (the transfer paced at `mbps`, so that it spans the change)."""
-    flow = find_flow(rt)
+def start(
+    rt: Running, nbytes: int = 50 * MIB, mbps: float = 16.0, flow: Flow | None = None
+) -> Traffic:
+    """Both flows running (the transfer paced at `mbps`, so that it spans the change),
+    along `flow` (default: the first one `find_flow` finds)."""
+    flow = flow or find_flow(rt)
     if flow is None:
         raise LabError("the lab has no datacenter -> VPC flow with ICMP and TCP admitted")
     out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in finish())

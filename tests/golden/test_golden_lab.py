@@ -54,7 +54,13 @@ def test_the_lab_templates_are_under_the_one_environment() -> None:
     """templates/lab/ sits under the template directory the one environment loads,
     so the dumb-template AST walk (test_render_context) covers it too."""
     lab = sorted(p.name for p in (TEMPLATE_DIR / "lab").glob("*.j2"))
-    assert lab == ["frr.conf.j2", "strongswan.conf.j2", "swanctl.conf.j2", "updown.sh.j2"]
+    assert lab == [
+        "fabric.conf.j2",
+        "frr.conf.j2",
+        "strongswan.conf.j2",
+        "swanctl.conf.j2",
+        "updown.sh.j2",
+    ]
     assert {p for p in TEMPLATE_DIR.rglob("*.j2")} >= {TEMPLATE_DIR / "lab" / name for name in lab}
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from network.lab import fabric
 from network.lab.batch import MAX_WORKERS, SSH_WORKERS
 from network.lab.probe import bgp_peers, json_cmp, tunnel_up
 from network.lab.runtime import frr_instance
@@ -339,5 +340,10 @@ def test_lab_runs_the_rendered_files_unchanged(env: Env, router_key: str) -> Non
     assert on_disk == set(rendered)
     for name, text in rendered.items():
         assert (d / name).read_text() == text, f"{name} differs from the rendering"
+    # What FRR reads: the rendering, byte for byte, with the lab's datacenter fabric
+    # (iBGP to the datacenter's other routers, network.lab.fabric) before its final
+    # `end`, and nothing else; a datacenter's only router gets the rendering alone.
     frr = d.parent.parent / "config" / frr_instance(router_key) / "frr.conf"
-    assert frr.read_text() == rendered["frr.conf"]
+    assert frr.read_text() == fabric.compose(rendered["frr.conf"], fabric.stanza(rt.lab, r))
+    if len([p for p in rt.lab.routers if p.datacenter == r.datacenter]) == 1:
+        assert frr.read_text() == rendered["frr.conf"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from network.lab import faults
+from network.lab import fabric, faults
 from network.lab.faults import Flow
 from network.lab.readiness import wait_ready
 from network.lab.suite import Env, record
@@ -185,6 +185,49 @@ def test_transfer_survives_failover(
     # that failed (the cut waited at most 5 s for CARRIED of them).
     carried = f["carried"]
     assert carried > 500, f"{flow.tunnel} carried only {carried} packets before the cut"
+
+
+@pytest.mark.slow
+def test_whole_router_failure_fails_over_to_its_fabric_peer(
+    flow: Flow, behaviour_timers: float, request: pytest.FixtureRequest
+) -> None:
+    """Every tunnel of the flow's router fails silently. The host's static ECMP still
+    hands the router its share of the flows; the lab's datacenter fabric (iBGP over the
+    LAN, network.lab.fabric) carries them to a peer once BGP's hold timer has withdrawn
+    the router's own paths: the same bound as one tunnel's failure. (Without a fabric
+    that share is lost until the tunnels are back.)"""
+    rt, r = flow.rt, flow.router
+    if not fabric.neighbors(rt.lab, r):
+        pytest.skip(f"{r.key} is its datacenter's only router: no fabric peer to carry")
+    if flow.connection.routing != "bgp":
+        pytest.skip("the flow's router routes statically: its drain is route distance")
+    tunnels = frozenset(e.tunnel for e in rt.lab.ends if e.side == "dc" and e.router_ns == r.ns)
+    _wait(flow, "before the failure", frozenset(), 30)
+    t_ping = time.time()
+    pinger = flow.pinger().start()
+    try:
+        pinger.wait_reply(after=t_ping)
+        t_cut = time.time()
+        for t in sorted(tunnels):
+            faults.cut_path(rt, t)
+        t_moved = _wait(flow, f"{r.key} over its fabric peer", tunnels, flow.silent_bound + 10)
+        pinger.wait_reply(after=t_moved)
+        via = rt.routes(r.ns)
+        for prefix in flow.connection.accept:
+            assert via.get(prefix) == [fabric.LAN], f"{r.key}: {prefix} via {via.get(prefix)}"
+        t_restore = time.time()
+        for t in sorted(tunnels):
+            faults.restore_path(rt, t)
+        t_back = _wait(flow, f"{r.key} back on its own tunnels", frozenset(), 60)
+        pinger.wait_reply(after=t_back)
+    finally:
+        for t in sorted(tunnels):
+            faults.restore_path(rt, t)
+        pinger.stop()
+    outage = faults.outage(pinger, t_cut, t_moved + 0.5)
+    record(request, "whole router down: outage (fabric)", outage, "s")
+    record(request, "whole router down: failback", t_back - t_restore, "s")
+    assert outage <= flow.silent_bound, f"outage {outage:.2f} s, bound {flow.silent_bound:g} s"
 
 
 def test_lab_back_to_normal(flow: Flow) -> None:

@@ -1,0 +1,196 @@
+"""`crossnet rollout --lab` on a running prod lab (ECMP over a transit gateway, two
+datacenters of two routers each) while traffic flows: the safe order loses nothing, the
+naive one (everything at once, no drain) is measured the same way.
+
+The stack (`rprod`) is prod's config under a name of its own (namespaces `cxl.rprod.*`),
+so the reachability suite's prod lab never meets it. The lab runs its datacenter fabric
+(iBGP between a datacenter's routers over the LAN, network.lab.fabric): a router whose
+tunnels are drained forwards what the datacenter host's static ECMP hands it to its
+peer, so the planner's after-drain `route-avoids` check holds for a whole router.
+
+Each case: a 20 ms ping and a paced, SHA-256-checked 50 MiB TCP transfer from a
+datacenter host to a VPC host along a flow whose path crosses the change (the tunnel it
+leaves by is measured, `faults.find_flow`), the change run meanwhile, then the counts.
+One lab for the module; every case `slow` (`make test-slow`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from network import cli
+from network.lab import traffic
+from network.lab.faults import Flow, find_flow
+from network.lab.readiness import wait_ready
+from network.lab.runtime import open_lab
+from network.rollout.execute import execute_naive
+from network.state import outputs_path
+from tests.rollout_lab.harness import MBPS, NET, ROOT, TRANSFER, Lab, running_lab
+
+STACK = "rprod"
+REPLACED = "fra-edge2-hub"
+# The replacement's one step (drain a whole router, delete + create, render, restore)
+# takes 30-60 s on a shared 2-core machine: 50 MiB at 6 Mbit/s lasts about 70 s.
+SLOW_MBPS = 6.0
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    with running_lab(STACK, (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()) as running:
+        yield running
+
+
+def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:
+    path = lab.stacks / f"Pulumi.{STACK}.yaml"
+    doc = yaml.safe_load(path.read_text())
+    edit(doc["config"])
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def measured(kind: str, run: Callable[[], Any], flow: Flow, mbps: float) -> dict[str, Any]:
+    """`run` while the traffic flows along `flow`: the counts, the wall time, what `run`
+    returned, and whether the transfer was still running when `run` returned."""
+    flows = traffic.start(open_lab(STACK), TRANSFER, mbps, flow=flow)
+    t0 = time.monotonic()
+    result = run()
+    wall = round(time.monotonic() - t0, 1)
+    spans = flows.send.poll() is None
+    m = flows.finish()
+    m |= {"wall": wall, "result": result, "spans": spans}
+    print(
+        f"{kind} (via {flow.router.key} {flow.tunnel}, {flow.dc.name} -> {flow.vpc.name}): "
+        f"{wall} s, pings {m['replies'] + m['lost']} sent, {m['lost']} lost "
+        f"({m['lostMs']} ms), bytes lost {m['bytesLost']}, transfer ok {m['transfer']['ok']}, "
+        f"spans the change {spans}"
+    )
+    return m
+
+
+def progress(lab: Lab) -> dict[str, Any]:
+    return dict(json.loads((lab.state / STACK / "rollout" / "progress.json").read_text()))
+
+
+def rollout() -> int:
+    return cli.main(["rollout", "--stack", STACK, "--lab"])
+
+
+def _flow() -> Flow:
+    flow = find_flow(open_lab(STACK))
+    assert flow is not None, "prod's lab has no datacenter -> VPC flow with ICMP and TCP"
+    return flow
+
+
+def _psk(conn: str, names: tuple[str, str], values: tuple[str, str]) -> Any:
+    def edit(cfg: dict[str, Any]) -> None:
+        c = cfg[NET]["connections"][conn]
+        for n, (name, value) in enumerate(zip(names, values, strict=True), start=1):
+            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "presharedKeySecret": name}
+            cfg[f"crossnet:{name}"] = value
+
+    return edit
+
+
+# ---------------------------------------------------------------- PSK rotation
+def test_prod_psk_rotation_safe_order_loses_nothing(lab: Lab) -> None:
+    """The keys of the connection the flow crosses, tunnel by tunnel, each drained (its
+    router's other tunnel and the TGW's ECMP carry)."""
+    flow = _flow()
+    conn = open_lab(STACK).lab.end("dc", flow.tunnel).connection
+    edit_stack(lab, _psk(conn, ("p-t1", "p-t2"), ("ProdRotatedOne1", "ProdRotatedTwo2")))
+    m = measured("prod psk safe", rollout, flow, MBPS)
+    assert m["result"] == 0
+    p = progress(lab)
+    assert p["status"] == "done" and p["steps"] == {"1": "done", "2": "done"}, p
+    assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] == 0, m
+    rt = open_lab(STACK)
+    wait_ready(rt, 60)
+    router = rt.lab.router_of(rt.lab.end("dc", flow.tunnel)).key
+    conf = (rt.router_dir(router) / "conf.d" / f"{conn}-1.conf").read_text()
+    assert "ProdRotatedOne1" in conf
+    assert rollout() == 0  # nothing left to roll out
+
+
+def test_prod_psk_rotation_naive_order(lab: Lab) -> None:
+    """Negative control: both tunnels' keys at once, AWS side then the router, no drain."""
+    flow = _flow()
+    conn = open_lab(STACK).lab.end("dc", flow.tunnel).connection
+    path = edit_stack(lab, _psk(conn, ("p-t1b", "p-t2b"), ("ProdNaiveOne1", "ProdNaiveTwo2")))
+    m = measured("prod psk naive", lambda: execute_naive(STACK, path, print), flow, MBPS)
+    wait_ready(open_lab(STACK), 90)
+    assert m["lost"] > 0 or not m["transfer"]["ok"], m
+
+
+# ---------------------------------------------------------------- replacing a connection
+def _routing(kind: str) -> Callable[[dict[str, Any]], None]:
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg[NET]["connections"][REPLACED]["routing"] = kind
+
+    return edit
+
+
+def _aws_ips() -> set[str]:
+    out = json.loads(outputs_path(STACK).read_text())
+    [c] = [c for c in out["routers"]["fra-edge2"]["connections"] if c["name"] == REPLACED]
+    return {t["awsOutsideIp"] for t in c["tunnels"]}
+
+
+def _replaced_flow() -> Flow:
+    """A flow from fra's host whose packets leave through fra-edge2 (the router drained)."""
+    flow = find_flow(open_lab(STACK), datacenter="fra", router="fra-edge2")
+    if flow is None:
+        pytest.skip("no fra -> VPC flow hashes onto fra-edge2 (the host's static ECMP)")
+    return flow
+
+
+def test_prod_replace_connection_with_another_router_carrying_loses_nothing(lab: Lab) -> None:
+    """fra-edge2-hub from BGP to static (ForceNew: a new connection): the whole of
+    fra-edge2 is drained, its share carried by fra-edge1 over the fabric (the after-drain
+    `route-avoids` checks hold), the connection deleted and created, the router
+    reconfigured from the new outputs, checked, restored."""
+    flow = _replaced_flow()
+    before = _aws_ips()
+    edit_stack(lab, _routing("static"))
+    m = measured("prod replace safe", rollout, flow, SLOW_MBPS)
+    assert m["result"] == 0, progress(lab)
+    p = progress(lab)
+    assert p["status"] == "done" and p["steps"] == {"1": "done"}, p
+    plan = json.loads((lab.state / STACK / "rollout" / "rollout.json").read_text())
+    [step] = plan["steps"]
+    assert step["class"] == "connection-replace" and step["aws"]["destroyFirst"]
+    assert set(step["drained"]) == {f"{REPLACED}-1", f"{REPLACED}-2"}
+    assert {c["kind"] for c in step["checks"] if c["when"] == "after-drain"} >= {"route-avoids"}
+    assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] == 0, m
+    after = _aws_ips()
+    assert after and not after & before  # a new connection: new outside addresses
+    wait_ready(open_lab(STACK), 60)
+    assert rollout() == 0
+
+
+def test_prod_replace_connection_naive_order(lab: Lab) -> None:
+    """Negative control: back to BGP (ForceNew again), deleted and created at once, the
+    router following, no drain."""
+    flow = _replaced_flow()
+    before = _aws_ips()
+    path = edit_stack(lab, _routing("bgp"))
+    m = measured(
+        "prod replace naive",
+        lambda: execute_naive(STACK, path, print, destroy=(f"{REPLACED}-vpn",)),
+        flow,
+        MBPS,
+    )
+    assert not _aws_ips() & before
+    wait_ready(open_lab(STACK), 90)
+    assert m["lost"] > 0 or not m["transfer"]["ok"], m

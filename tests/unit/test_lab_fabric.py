@@ -1,0 +1,146 @@
+"""The lab's datacenter fabric (network.lab.fabric): who peers with whom, what FRR reads,
+and that nothing learned over it can reach AWS (the rendered `-out` prefix lists)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from netaddr import IPNetwork
+
+from network.lab import fabric
+from network.lab.configs import fabric_files, router_frr_conf
+from network.lab.readiness import checks, expected_routes_dc
+from network.lab.runtime import LabState, Running, frr_instance
+from network.lab.topology import Lab, build_lab
+from network.render import render_router
+from tests.conftest import FakeOutputs
+
+
+def _lab(fake_outputs: FakeOutputs, stack: str) -> Lab:
+    outputs, plan = fake_outputs(stack)
+    return build_lab(outputs, plan)
+
+
+def test_prod_routers_peer_with_their_datacenter_only(fake_outputs: FakeOutputs) -> None:
+    lab = _lab(fake_outputs, "prod")
+    got = {r.key: fabric.neighbors(lab, r) for r in lab.routers}
+    assert got == {
+        "ash-edge1": {"10.128.0.2": "ash-edge2"},
+        "ash-edge2": {"10.128.0.1": "ash-edge1"},
+        "fra-edge1": {"172.20.0.2": "fra-edge2"},
+        "fra-edge2": {"172.20.0.1": "fra-edge1"},
+    }
+    # the peer's address is on the router's own LAN (directly connected: next-hop-self)
+    for r in lab.routers:
+        for address in fabric.neighbors(lab, r):
+            assert any(address in IPNetwork(a) for a in r.lan)
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "hybrid"])
+def test_a_datacenters_only_router_gets_the_rendering_alone(
+    fake_outputs: FakeOutputs, stack: str
+) -> None:
+    lab = _lab(fake_outputs, stack)
+    assert fabric_files(lab) == {}
+    for r in lab.routers:
+        rendered = render_router(r.router)["frr.conf"]
+        assert fabric.stanza(lab, r) == ""
+        assert router_frr_conf(lab, r, rendered) == rendered
+
+
+def test_the_fabric_goes_before_the_final_end_and_the_rendering_stays(
+    fake_outputs: FakeOutputs,
+) -> None:
+    lab = _lab(fake_outputs, "prod")
+    r = next(r for r in lab.routers if r.key == "ash-edge1")
+    rendered = render_router(r.router)["frr.conf"]
+    stanza = fabric.stanza(lab, r)
+    conf = router_frr_conf(lab, r, rendered)
+    assert rendered.endswith("end\n") and conf.endswith(stanza + "end\n")
+    assert conf == rendered[: -len("end\n")] + stanza + "end\n"
+    lines = stanza.splitlines()
+    assert "router bgp 65100" in lines  # the same AS as the eBGP side: iBGP
+    # the rendered router ID, so a rendering without BGP (a static connection) keeps it
+    [rid] = [x for x in rendered.splitlines() if x.startswith(" bgp router-id ")]
+    assert rid in lines
+    for want in (
+        " neighbor 10.128.0.2 remote-as 65100",
+        "  neighbor 10.128.0.2 activate",
+        "  neighbor 10.128.0.2 next-hop-self",
+        "  distance bgp 20 15 200",
+    ):
+        assert want in lines
+    # no key, no AWS address, nothing the renderer owns
+    assert "169.254." not in stanza and "prefix-list" not in stanza
+    assert fabric_files(lab)[f"{frr_instance('ash-edge1')}/fabric.conf"].text == stanza
+
+
+def test_compose_without_an_end_line_appends() -> None:
+    assert fabric.compose("hostname x\n", "router bgp 1\n") == "hostname x\nrouter bgp 1\n"
+    assert fabric.compose("hostname x\nend\n", "") == "hostname x\nend\n"
+
+
+def test_readiness_waits_for_the_fabric_sessions(
+    fake_outputs: FakeOutputs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A prod router is ready once its AWS sessions and its fabric session are up."""
+    lab = _lab(fake_outputs, "prod")
+    rt = Running(lab, LabState("prod", "", "", "aws", 0.0))
+    r = next(r for r in lab.routers if r.key == "ash-edge1")
+    aws = [t.aws_inside_ip for c in r.router.connections for t in c.tunnels]
+    up = {"state": "Established", "pfxRcd": 4, "pfxSnt": 1}
+    probe = next(p for _ph, what, p in checks(rt) if what == "BGP of ash-edge1")
+    monkeypatch.setattr(Running, "bgp", lambda _self, _inst: {a: up for a in aws})
+    assert "10.128.0.2" in (probe() or "")
+    monkeypatch.setattr(Running, "bgp", lambda _self, _inst: {a: up for a in [*aws, "10.128.0.2"]})
+    assert probe() is None
+
+
+_PL = re.compile(r"^ip prefix-list (\S+) seq \d+ (permit|deny) (\S+)(.*)$", re.M)
+
+
+@pytest.mark.parametrize("stack", ["prod", "hybrid", "dev"])
+def test_out_prefix_lists_admit_exactly_the_datacenter_prefixes(
+    fake_outputs: FakeOutputs, stack: str
+) -> None:
+    """What a router learns over the fabric is AWS's prefixes (and its peer's copy of the
+    datacenter's): the rendered `-out` list of every neighbour towards AWS permits exactly
+    the datacenter's prefixes, with no `le`/`ge`, so a drained router whose best paths
+    are its peer's never announces AWS's prefixes back to AWS (no transit)."""
+    lab = _lab(fake_outputs, stack)
+    for r in lab.routers:
+        text = render_router(r.router)["frr.conf"]
+        lists: dict[str, list[tuple[str, str, str]]] = {}
+        for name, action, prefix, rest in _PL.findall(text):
+            lists.setdefault(name, []).append((action, prefix, rest.strip()))
+        for c in r.router.connections:
+            if c.routing != "bgp":
+                continue
+            out = lists[f"{c.name}-out"]
+            assert all(a == "permit" and not rest for a, _p, rest in out), out
+            assert {p for _a, p, _r in out} == set(c.announce) == set(r.router.prefixes)
+            assert not {p for _a, p, _r in out} & set(c.accept)
+            # the list is applied outbound to every neighbour of the connection, and to
+            # nothing else (the fabric's neighbours have no -out list: iBGP stays inside)
+            applied = re.findall(rf"neighbor (\S+) prefix-list {re.escape(c.name)}-out out", text)
+            assert set(applied) == {t.aws_inside_ip for t in c.tunnels}
+
+
+def test_a_router_without_its_tunnels_routes_over_its_fabric_peer(
+    fake_outputs: FakeOutputs,
+) -> None:
+    """The readiness and failover expectations learn the iBGP path: a router none of whose
+    own tunnels is up routes AWS's prefixes over the LAN while a peer has one up."""
+    lab = _lab(fake_outputs, "prod")
+    r = next(r for r in lab.routers if r.key == "ash-edge1")
+    own = frozenset(e.tunnel for e in lab.ends if e.side == "dc" and e.router_ns == r.ns)
+    steady = expected_routes_dc(lab, r)
+    assert all(fabric.LAN not in devs and n == 2 for devs, n in steady.values())
+    one = expected_routes_dc(lab, r, frozenset(sorted(own)[:1]))
+    assert all(fabric.LAN not in devs and n == 1 for devs, n in one.values())
+    gone = expected_routes_dc(lab, r, own)
+    assert gone and all(v == ({fabric.LAN}, 1) for v in gone.values())
+    peer = next(q for q in lab.routers if q.key == "ash-edge2")
+    everything = own | {e.tunnel for e in lab.ends if e.side == "dc" and e.router_ns == peer.ns}
+    assert all(n == 0 for _d, n in expected_routes_dc(lab, r, frozenset(everything)).values())
