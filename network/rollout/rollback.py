@@ -124,6 +124,52 @@ def _hold(run: Run, step: dict[str, Any], checks: list[dict[str, Any]], what: st
         )
 
 
+CARRIERS = ("ipsec-sa", "bgp-established", "prefixes-received")
+
+
+def _carried(step: dict[str, Any], when: str) -> list[dict[str, Any]]:
+    """What AWS must hold from the tunnels that carry while `when`'s tunnels are drained: the
+    datacenter's prefixes with a path shorter than the drained one (BGP). A rollback may
+    find such a tunnel drained itself (the step that failed drained it): its path at AWS
+    as long as the drained one would leave AWS's choice to a tie."""
+    drain = [c for c in step["checks"] if c["when"] == when]
+    sent = next((c for c in drain if c["kind"] == "advertised-prepend"), None)
+    if sent is None:
+        return []
+    prefixes = list(sent["expect"]["prefixes"])
+    return [
+        {
+            "when": when,
+            "kind": "advertised-prepend",
+            "router": c["router"],
+            "tunnel": c["tunnel"],
+            "expect": {
+                "neighbor": c["expect"]["neighbor"],
+                "prefixes": prefixes,
+                "asPathBelow": sent["expect"]["asPathLength"],
+            },
+            "text": f"AWS holds {', '.join(prefixes)} from {c['tunnel']}, its path shorter "
+            f"than the drained one's {sent['expect']['asPathLength']}",
+        }
+        for c in drain
+        if c["kind"] == "bgp-established"
+    ]
+
+
+def _carriers(run: Run, step: dict[str, Any], when: str) -> None:
+    """Before a drain in a rollback: the tunnels that will carry are up, hold BGP and
+    receive the prefixes (the drain's own checks of them, `when`): what failed may have
+    left them down, and draining onto a tunnel still converging loses traffic."""
+    want = [c for c in step["checks"] if c["when"] == when and c["kind"] in CARRIERS]
+    _hold(run, step, want, f"the tunnels that carry during the drain ({when})")
+
+
+def _drained(run: Run, step: dict[str, Any], when: str) -> None:
+    """After a drain in a rollback: the drain's checks, and AWS prefers the carriers."""
+    want = [c for c in step["checks"] if c["when"] == when] + _carried(step, when)
+    _hold(run, step, want, f"the drain's checks ({when})")
+
+
 def _undo_aws(run: Run, step: dict[str, Any]) -> None:
     """The AWS side back to the state before the step (see network.rollout.undo)."""
     number = int(step["step"])
@@ -160,16 +206,27 @@ def undo_step(run: Run, step: dict[str, Any]) -> None:
     now, before = _crypto(run, step), _crypto(run, _before(run, step))
     run.say(f"rollback of step {n}: {step['title']}")
     if drained:
+        anew = run.p.steps.get(n) == "done"  # its drain was restored: it is drained anew
+        if anew:
+            _carriers(run, step, "after-drain")
         apply_routers(run.rt, drained, run.say, now)
+        if anew:
+            _drained(run, step, "after-drain")
     if f"{n}.aws" in run.p.events:
         _undo_aws(run, step)
     if now != before and step.get("rolling"):
         from network.rollout.aws_actions import rolling
 
         def check(when: str) -> None:
-            _hold(run, step, [c for c in step["checks"] if c["when"] == when], when)
+            if when.startswith("rolling-drain:"):
+                _drained(run, step, when)
+            else:
+                _hold(run, step, [c for c in step["checks"] if c["when"] == when], when)
 
-        rolling(run.rt, step, run.say, before, apply_routers, check)
+        def ready(k: str) -> None:
+            _carriers(run, step, f"rolling-drain:{k}")
+
+        rolling(run.rt, step, run.say, before, apply_routers, check, ready)
     apply_routers(run.rt, drained, run.say, before)
     if drained:
         apply_routers(run.rt, frozenset(), run.say, before)

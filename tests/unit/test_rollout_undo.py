@@ -64,6 +64,7 @@ class Recorder:
     def __init__(self, fail: str, nth: int) -> None:
         self.calls: list[str] = []
         self.fail, self.nth = fail, nth  # checks of this `when` fail the nth time only
+        self.below: list[tuple[str, str, int]] = []  # carriers' AWS path, shorter than
 
     def crypto(self, crypto: dict[str, Any] | None) -> str:
         c = (crypto or {}).get(CONN)
@@ -100,6 +101,13 @@ class Recorder:
 
         def wait_checks(rt: Any, checks: list[dict[str, Any]], timeout: float) -> Any:
             when = checks[0]["when"]
+            kinds = ",".join(sorted({c["kind"] for c in checks}))
+            self.calls.append(f"check {when} {kinds}")
+            self.below += [
+                (when, c["tunnel"], c["expect"]["asPathBelow"])
+                for c in checks
+                if "asPathBelow" in c["expect"]
+            ]
             if when == self.fail:
                 self.nth -= 1
                 if self.nth == 0:
@@ -160,38 +168,68 @@ def test_a_failed_last_step_reverses_each_tunnels_options_one_request_at_a_time(
         f"routers outputs drained=['{t2}'] frr.conf",
         f"routers outputs drained=['{t2}'] conf.d/{t2}.conf,frr.conf",
     ]
-    assert undo_calls[: len(fwd)] == fwd
-    back = undo_calls[len(fwd) :]
+    rolled = undo_calls.index(f"check rolling-change:{t2} bgp-established,ipsec-sa") + 1
+    assert [c for c in undo_calls[:rolled] if not c.startswith("check")] == fwd
+    back = undo_calls[rolled:]
+    carriers = "bgp-established,ipsec-sa,prefixes-received"
+    sa = "bgp-established,ipsec-sa"
+    drain = "advertised-prepend,bgp-established,ipsec-sa,prefixes-received,route-avoids"
     union = "AES128+AES256"
     assert back == [
-        # undo 4: no apply (deferred); the routers back to the union, tunnel by tunnel
+        # undo 4: no apply (deferred); the routers back to the union, tunnel by tunnel,
+        # each drained only once the tunnel that carries meanwhile is up (what failed
+        # may have left it down)
+        f"check rolling-drain:{t1} {carriers}",
         f"routers {union} drained=['{t1}'] frr.conf",
+        f"check rolling-drain:{t1} {drain}",
         f"routers {union} drained=['{t1}'] conf.d/{t1}.conf,frr.conf",
+        f"check rolling-change:{t1} {sa}",
         f"routers {union} drained=[] frr.conf",
+        f"check rolling-drain:{t2} {carriers}",
         f"routers {union} drained=['{t2}'] frr.conf",
+        f"check rolling-drain:{t2} {drain}",
         f"routers {union} drained=['{t2}'] conf.d/{t2}.conf,frr.conf",
+        f"check rolling-change:{t2} {sa}",
         f"routers {union} drained=[] frr.conf",
         f"routers {union} drained=[] all",
-        # undo 3: tunnel 2 drained, its options back through the API, its AWS end too
+        # undo 3: tunnel 2 drained (tunnel 1 carrying), its options back through the API,
+        # its AWS end too; its SA and BGP back before the drain is restored
+        f"check after-drain {carriers}",
         f"routers {union} drained=['{t2}'] all",
+        f"check after-drain {drain}",
         f"aws end {t2} AES256",
+        f"check after-change {sa}",
         f"routers {union} drained=['{t2}'] all",
         f"routers {union} drained=[] all",
         # undo 2: tunnel 1, then the deferred apply of the baseline (no AWS change left)
+        f"check after-drain {carriers}",
         f"routers {union} drained=['{t1}'] all",
+        f"check after-drain {drain}",
         f"aws end {t1} AES256",
+        f"check after-change {sa}",
         "apply 00",
         f"routers {union} drained=['{t1}'] all",
         f"routers {union} drained=[] all",
         # undo 1: the union dropped, tunnel by tunnel
+        f"check rolling-drain:{t1} {carriers}",
         f"routers outputs drained=['{t1}'] frr.conf",
+        f"check rolling-drain:{t1} {drain}",
         f"routers outputs drained=['{t1}'] conf.d/{t1}.conf,frr.conf",
+        f"check rolling-change:{t1} {sa}",
         "routers outputs drained=[] frr.conf",
+        f"check rolling-drain:{t2} {carriers}",
         f"routers outputs drained=['{t2}'] frr.conf",
+        f"check rolling-drain:{t2} {drain}",
         f"routers outputs drained=['{t2}'] conf.d/{t2}.conf,frr.conf",
+        f"check rolling-change:{t2} {sa}",
         "routers outputs drained=[] frr.conf",
         "routers outputs drained=[] all",
+        "check after-restore probe",  # the probes of the state rolled back to
     ]
+    # After each drain of the rollback, AWS must prefer the tunnel that carries: its path
+    # shorter than the drained one's (the failed step had left tunnel 2 drained too).
+    assert (f"rolling-drain:{t1}", t2, 5) in lab.below
+    assert ("after-drain", t1, 5) in lab.below and ("after-drain", t2, 5) in lab.below
     text = "\n".join(said)
     assert "deferred until the ModifyVpnTunnelOptions of step(s) 2, 3" in text
     assert text.count("ModifyVpnTunnelOptions") >= 4  # two forward, two back
