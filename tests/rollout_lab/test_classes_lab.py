@@ -10,7 +10,6 @@ Marked `lab`; the longer classes also `slow` (`make test-slow`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ from network import cli
 from network.lab import vici
 from network.lab.runtime import open_lab
 from network.offline.stack_state import load_state, state_path
+from tests.rollout_lab import scenarios
 from tests.rollout_lab.harness import (
-    NET,
     STACK,
     Lab,
     edit_stack,
@@ -30,6 +29,7 @@ from tests.rollout_lab.harness import (
     rollout,
     settle,
 )
+from tests.rollout_lab.scenarios import BY_NAME
 
 pytestmark = pytest.mark.lab
 CONN = "dc1-edge1-app"
@@ -49,18 +49,7 @@ def _ike_algorithms(conn_name: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- crypto, DPD, lifetimes
-def _options(
-    enc: str, integ: str, dh: int, life: tuple[int, int], dpd: int
-) -> Callable[[dict[str, Any]], None]:
-    def edit(cfg: dict[str, Any]) -> None:
-        o = cfg[NET]["connections"][CONN]["tunnelOptions"]
-        o["phase1"] = {"encryption": [enc], "integrity": [integ], "dhGroups": [dh]}
-        o["phase1"]["lifetimeSeconds"] = life[0]
-        o["phase2"] = {"encryption": [enc], "integrity": [integ], "dhGroups": [dh]}
-        o["phase2"]["lifetimeSeconds"] = life[1]
-        o["dpd"] = {**o.get("dpd", {}), "timeoutSeconds": dpd}
-
-    return edit
+_options = scenarios.tunnel_options  # the builders are shared with the bench
 
 
 def _conf_proposals(conn_name: str) -> list[str]:
@@ -76,7 +65,7 @@ def test_tunnel_options_safe_order_loses_nothing(lab: Lab, monkeypatch: pytest.M
     only the new proposals."""
     from network.rollout import aws_actions
 
-    edit_stack(lab, _options("AES128", "SHA2-384", 21, (14400, 1800), 40))
+    edit_stack(lab, BY_NAME["tunnel-options"].safe)  # AES128, SHA2-384, 21, 14400/1800, 40
     seen: list[dict[str, Any]] = []  # before each ModifyVpnTunnelOptions (steps 2 and 3)
     real = aws_actions.run_api
 
@@ -131,22 +120,13 @@ def test_tunnel_options_safe_order_loses_nothing(lab: Lab, monkeypatch: pytest.M
 def test_tunnel_options_naive_order_loses_traffic(lab: Lab) -> None:
     """Negative control: the options of both tunnels changed on AWS (one apply) and the
     router at once: both tunnels restart with proposals the router does not have yet."""
-    path = edit_stack(lab, _options("AES256", "SHA2-512", 20, (28800, 3600), 30))
+    path = edit_stack(lab, BY_NAME["tunnel-options"].naive)
     m = measured("tunnel-options naive", lambda: naive(lab, path))
     settle()
     assert m["lost"] > 0 or not m["transfer"]["ok"], m
 
 
 # ---------------------------------------------------------------- inside CIDRs
-def _inside(one: str, two: str) -> Callable[[dict[str, Any]], None]:
-    def edit(cfg: dict[str, Any]) -> None:
-        c = cfg[NET]["connections"][CONN]
-        for n, cidr in ((1, one), (2, two)):
-            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "insideCidr": cidr}
-
-    return edit
-
-
 def _neighbours() -> set[str]:
     rt = open_lab(STACK)
     return set(rt.bgp("frr-dc1-edge1"))
@@ -157,7 +137,7 @@ def test_inside_cidr_safe_order_loses_nothing(lab: Lab) -> None:
     """One tunnel per apply (the other pinned): drain, ModifyVpnTunnelOptions
     (TunnelInsideCidr) in the offline apply, the lab's tunnel ends re-created with the new
     inside addresses, the router's new BGP neighbour; checks; restore; then tunnel 2."""
-    edit_stack(lab, _inside("169.254.44.0/30", "169.254.45.0/30"))
+    edit_stack(lab, BY_NAME["inside-cidr"].safe)  # 169.254.44.0/30, 169.254.45.0/30
     m = measured("inside-cidr safe", lambda: rollout(lab), mbps=10.0)
     assert m["result"] == 0
     p = progress(lab)
@@ -171,7 +151,7 @@ def test_inside_cidr_safe_order_loses_nothing(lab: Lab) -> None:
 @pytest.mark.slow
 def test_inside_cidr_naive_order_loses_traffic(lab: Lab) -> None:
     """Negative control: both tunnels' inside CIDRs in one apply, the router after."""
-    path = edit_stack(lab, _inside("169.254.46.0/30", "169.254.47.0/30"))
+    path = edit_stack(lab, BY_NAME["inside-cidr"].naive)  # 169.254.46.0/30, .47.0/30
     m = measured("inside-cidr naive", lambda: naive(lab, path))
     settle()
     assert m["lost"] > 0 or not m["transfer"]["ok"], m
