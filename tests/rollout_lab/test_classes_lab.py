@@ -66,7 +66,7 @@ def test_tunnel_options_safe_order_loses_nothing(lab: Lab, monkeypatch: pytest.M
     from network.rollout import aws_actions
 
     edit_stack(lab, BY_NAME["tunnel-options"].safe)  # AES128, SHA2-384, 21, 14400/1800, 40
-    seen: list[dict[str, Any]] = []  # before each ModifyVpnTunnelOptions (steps 2 and 3)
+    seen: list[dict[int, Any]] = []  # before each ModifyVpnTunnelOptions (steps 2 and 3)
     real = aws_actions.run_api
 
     def run_api(rt: Any, stack: str, requests: Any, say: Any) -> None:
