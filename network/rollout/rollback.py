@@ -206,7 +206,12 @@ def undo_step(run: Run, step: dict[str, Any]) -> None:
     now, before = _crypto(run, step), _crypto(run, _before(run, step))
     run.say(f"rollback of step {n}: {step['title']}")
     if drained:
-        anew = run.p.steps.get(n) == "done"  # its drain was restored: it is drained anew
+        # A step done had its drain restored: it is drained anew, onto its carriers (a step
+        # with none, such as a new VPC's only connection, moves no traffic by its drain).
+        carriers = [
+            c for c in step["checks"] if c["when"] == "after-drain" and c["kind"] in CARRIERS
+        ]
+        anew = run.p.steps.get(n) == "done" and bool(carriers)
         if anew:
             _carriers(run, step, "after-drain")
         apply_routers(run.rt, drained, run.say, now)
