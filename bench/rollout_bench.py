@@ -128,7 +128,8 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
         "Steps -1: the rollout failed.",
     )
     for col in ("class", "order", "steps", "wall s", "pings sent", "lost", "loss ms"):
-        t.add_column(col, justify="left" if col in ("class", "order") else "right")
+        left = col in ("class", "order")
+        t.add_column(col, justify="left" if left else "right", no_wrap=left)
     t.add_column("bytes lost", justify="right")
     t.add_column("intact")
     t.add_column("spans")
@@ -145,7 +146,7 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             "yes" if r["transfer"].get("ok") else "NO",
             "yes" if r["spans"] else "no",
         )
-    Console().print(t)
+    Console(width=None if sys.stdout.isatty() else 120).print(t)  # a log keeps whole rows
 
 
 def main(argv: list[str] | None = None) -> int:
