@@ -1,25 +1,39 @@
 """Rollout benchmark: per change class, the safe order and the naive one, side by side.
 
-    sudo .venv/bin/python bench/rollout_bench.py [--mbps 16] [--mib 50]
+    sudo .venv/bin/python bench/rollout_bench.py [--only psk,tunnel-options] [--mib 50]
 
-One dev lab (a private state directory, `--timers fast`), brought up once. Per class,
-the change is made twice, each time while a 20 ms ping and a paced, SHA-256-checked
-TCP transfer run between the datacenter host and the VPC host (network.lab.traffic):
+The classes are the scenarios of `tests/rollout_lab/scenarios.py` (SCENARIOS), the same
+edits the lab tests prove. Scenarios of one stack share one lab (a private state
+directory, `--timers fast`), brought up once, in the registry's order. Per class the
+change is made twice, each time while a 20 ms ping and a paced, SHA-256-checked TCP
+transfer run between the datacenter host and the VPC host (network.lab.traffic):
 
-- safe:  `crossnet rollout --stack dev --lab` (drain, apply, routers, restore, checks);
+- safe:  `crossnet rollout --stack S --lab` (drain, apply, routers, restore, checks);
 - naive: the same kind of change applied at once (`network.rollout.execute.execute_naive`:
   the offline apply of the edited file, the lab's AWS side and the routers changed
-  together, no drain, no check).
+  together, no drain, no check; a replaced connection deleted first).
 
-Printed per row: steps, wall time, probe loss (ms: lost pings x 20 ms), bytes lost, and
-whether the transfer arrived intact. A script, not a test: exit 1 only when the lab
-cannot be built. Needs root; run it under `flock /tmp/crossnet-lab.lock`.
+Printed per class and order (a rich table): steps, wall time, pings sent and lost,
+probe loss (ms: lost pings x 20 ms), bytes lost, whether the transfer arrived intact
+and whether it was still running when the change ended (it spans the change). A
+script, not a test: it asserts nothing; exit 1 only when a lab cannot be built. Needs
+root; run it under `flock /tmp/crossnet-lab.lock`. Wall times on a shared machine are
+noisy: compare safe with naive of the same run.
+
+Adding a class (dc-prefix, router-ip, customer-asn, vgw-to-tgw, a prod PSK, ...): one
+`Scenario` in tests/rollout_lab/scenarios.py's SCENARIOS, with the stack its lab runs
+(`stack`, `stack_file`: dev's, or a builder such as `rtgw_stack`; a new stack name gets
+its own lab), the edit the safe order rolls out, the edit of the same kind its naive
+order applies (made after the safe one, so it must differ from it), what the naive
+order deletes first (`naive_destroy`, a replacement) and the transfer's pace (`mbps`:
+50 MiB must outlast the safe order). Write the edit as a builder there and use the same
+entry in the class's lab test (`BY_NAME["<class>"].safe`), so the bench measures what
+the test proves.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -39,49 +53,11 @@ from network.lab import control, traffic  # noqa: E402
 from network.lab.readiness import wait_ready  # noqa: E402
 from network.lab.runtime import open_lab  # noqa: E402
 from network.rollout.execute import execute_naive, read_progress  # noqa: E402
-
-STACK = "dev"
-NET = "crossnet:network"
-Edit = Callable[[dict[str, Any]], None]
+from tests.rollout_lab.scenarios import SCENARIOS, Edit, Scenario  # noqa: E402
 
 
-def psk(tag: str) -> Edit:
-    def edit(cfg: dict[str, Any]) -> None:
-        c = cfg[NET]["connections"]["dc1-edge1-app"]
-        for n in (1, 2):
-            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "presharedKeySecret": f"t{n}{tag}"}
-            cfg[f"crossnet:t{n}{tag}"] = f"BenchKey{tag}{n}x"
-
-    return edit
-
-
-def add_vpc(name: str, cidr: str, asn: int) -> Edit:
-    def edit(cfg: dict[str, Any]) -> None:
-        net = cfg[NET]
-        net["vpcs"][name] = {
-            "cidr": cidr,
-            "azs": ["us-east-1a", "us-east-1b"],
-            "tiers": {"private": {"prefixLength": 20}},
-            "ingress": [{"from": ["10.128.0.0/16"], "tiers": ["private"], "icmp": True}],
-        }
-        net["vpnGateways"][f"{name}-vgw"] = {"vpc": name, "asn": asn}
-        body = json.loads(json.dumps(net["connections"]["dc1-edge1-app"]))
-        body.update(gateway=f"{name}-vgw")
-        for n in (1, 2):
-            body.pop(f"tunnel{n}", None)
-        net["connections"][f"dc1-edge1-{name}"] = body
-
-    return edit
-
-
-CLASSES: list[tuple[str, Edit, Edit]] = [
-    ("psk", psk("s"), psk("n")),
-    ("vpc-add", add_vpc("web", "10.17.0.0/16", 64513), add_vpc("api", "10.18.0.0/16", 64514)),
-]
-
-
-def edit_stack(stacks: Path, edit: Edit) -> Path:
-    path = stacks / f"Pulumi.{STACK}.yaml"
+def edit_stack(stacks: Path, stack: str, edit: Edit) -> Path:
+    path = stacks / f"Pulumi.{stack}.yaml"
     doc = yaml.safe_load(path.read_text())
     edit(doc["config"])
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -92,60 +68,112 @@ def quiet(_: str) -> None:
     pass
 
 
-def measure(run: Callable[[], int], nbytes: int, mbps: float) -> dict[str, Any]:
-    t = traffic.start(open_lab(STACK), nbytes, mbps)
+def measure(stack: str, run: Callable[[], int], nbytes: int, mbps: float) -> dict[str, Any]:
+    t = traffic.start(open_lab(stack), nbytes, mbps)
     t0 = time.monotonic()
     steps = run()
     wall = time.monotonic() - t0
+    spans = t.send.poll() is None
     m = t.finish()
-    wait_ready(open_lab(STACK), 90)  # converged again before the next row
-    return {"steps": steps, "wall": round(wall, 1), **m}
+    wait_ready(open_lab(stack), 90)  # converged again before the next row
+    return {"steps": steps, "wall": round(wall, 1), "spans": spans, **m}
+
+
+def run_class(s: Scenario, stacks: Path, nbytes: int, mbps: float | None) -> list[dict[str, Any]]:
+    """The safe order, then the naive one, of one scenario on its running lab."""
+    edit_stack(stacks, s.stack, s.safe)
+
+    def safe() -> int:
+        if cli.main(["rollout", "--stack", s.stack, "--lab"]) != 0:
+            return -1  # the rollout failed: the row says so
+        p = read_progress(s.stack)
+        return len(p.steps) if p else 0
+
+    rows = [{"class": s.name, "order": "safe", **measure(s.stack, safe, nbytes, mbps or s.mbps)}]
+    path = edit_stack(stacks, s.stack, s.naive)
+
+    def naive() -> int:
+        execute_naive(s.stack, path, quiet, destroy=s.naive_destroy)
+        return 1
+
+    rows.append({"class": s.name, "order": "naive", **measure(s.stack, naive, nbytes, 16.0)})
+    return rows
+
+
+def run_stack(stack: str, todo: list[Scenario], tmp: Path, args: argparse.Namespace) -> list[Any]:
+    """One lab for the scenarios of one stack, taken down afterwards."""
+    stacks = tmp / stack
+    stacks.mkdir()
+    (stacks / f"Pulumi.{stack}.yaml").write_text(todo[0].stack_file())
+    os.environ["CROSSNET_STACKS_DIR"] = str(stacks)
+    rows: list[Any] = []
+    try:
+        if cli.main(["up", "--stack", stack]) != 0:
+            raise SystemExit(1)
+        control.up(stack, timers="fast")
+        for s in todo:
+            rows += run_class(s, stacks, args.mib * traffic.MIB, args.mbps)
+    finally:
+        control.down(stack)
+    return rows
+
+
+def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(
+        title=f"rollout bench: {args.mib} MiB paced TCP transfer, 20 ms ping, --timers fast",
+        caption="safe: crossnet rollout --lab; naive: execute_naive (all at once, no drain). "
+        "Steps -1: the rollout failed.",
+    )
+    for col in ("class", "order", "steps", "wall s", "pings sent", "lost", "loss ms"):
+        left = col in ("class", "order")
+        t.add_column(col, justify="left" if left else "right", no_wrap=left)
+    t.add_column("bytes lost", justify="right")
+    t.add_column("intact")
+    t.add_column("spans")
+    for r in rows:
+        t.add_row(
+            r["class"],
+            r["order"],
+            str(r["steps"]),
+            f"{r['wall']:g}",
+            str(r["replies"] + r["lost"]),
+            str(r["lost"]),
+            str(r["lostMs"]),
+            str(r["bytesLost"]),
+            "yes" if r["transfer"].get("ok") else "NO",
+            "yes" if r["spans"] else "no",
+        )
+    Console(width=None if sys.stdout.isatty() else 120).print(t)  # a log keeps whole rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mbps", type=float, default=16.0, help="the transfer's pace")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    names = [s.name for s in SCENARIOS]
+    ap.add_argument("--only", default=",".join(names), help=f"classes, of: {', '.join(names)}")
+    ap.add_argument(
+        "--mbps", type=float, default=None, help="the safe order's pace (default: the scenario's)"
+    )
     ap.add_argument("--mib", type=int, default=50, help="the transfer's size")
     args = ap.parse_args(argv)
+    wanted = [x.strip() for x in args.only.split(",") if x.strip()]
+    unknown = sorted(set(wanted) - set(names))
+    if unknown:
+        ap.error(f"--only: unknown class(es) {', '.join(unknown)}; known: {', '.join(names)}")
+    todo = [s for s in SCENARIOS if s.name in wanted]
     tmp = Path(tempfile.mkdtemp(prefix="crossnet-rollout-bench-"))
     os.environ["CROSSNET_STATE_DIR"] = str(tmp / "state")
-    os.environ["CROSSNET_STACKS_DIR"] = str(tmp / "stacks")
-    (tmp / "stacks").mkdir()
-    shutil.copy(ROOT / "stacks" / f"Pulumi.{STACK}.yaml", tmp / "stacks")
-    nbytes = args.mib * traffic.MIB
-    rows = []
+    rows: list[dict[str, Any]] = []
     try:
-        if cli.main(["up", "--stack", STACK]) != 0:
-            return 1
-        control.up(STACK, timers="fast")
-        for name, safe, naive in CLASSES:
-            edit_stack(tmp / "stacks", safe)
-
-            def run_safe() -> int:
-                if cli.main(["rollout", "--stack", STACK, "--lab"]) != 0:
-                    return -1
-                p = read_progress(STACK)
-                return len(p.steps) if p else 0
-
-            rows.append((name, "safe", measure(run_safe, nbytes, args.mbps)))
-            path = edit_stack(tmp / "stacks", naive)
-
-            def run_naive(path: Path = path) -> int:
-                execute_naive(STACK, path, quiet)
-                return 1
-
-            rows.append((name, "naive", measure(run_naive, nbytes, args.mbps)))
+        for stack in dict.fromkeys(s.stack for s in todo):
+            rows += run_stack(stack, [s for s in todo if s.stack == stack], tmp, args)
+    except SystemExit:
+        return 1
     finally:
-        control.down(STACK)
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\nrollout bench, stack {STACK}, {args.mib} MiB at {args.mbps:g} Mbit/s, ping 20 ms")
-    head = f"{'class':<10} {'order':<6} {'steps':>5} {'wall s':>7} {'probe loss ms':>13}"
-    print(head + f" {'bytes lost':>10} {'intact':>6}")
-    for name, order, m in rows:
-        print(
-            f"{name:<10} {order:<6} {m['steps']:>5} {m['wall']:>7} {m['lostMs']:>13} "
-            f"{m['bytesLost']:>10} {'yes' if m['transfer'].get('ok') else 'NO':>6}"
-        )
+    table(rows, args)
     return 0
 
 

@@ -66,15 +66,19 @@ def _avoids(rt: Running, c: Check) -> str | None:
 
 
 def _prepend(rt: Running, c: Check) -> str | None:
-    # What AWS received: the path at the gateway from this tunnel's datacenter side.
+    # What AWS received: the path at the gateway from this tunnel's datacenter side:
+    # `asPathLength` exactly, or (a tunnel that carries while another is drained)
+    # `asPathBelow`, shorter than the drained path.
     dc, aws_end = _end(rt, c["tunnel"]), _end(rt, c["tunnel"], "aws")
     g = next(g for g in rt.lab.gateways if g.ns == aws_end.router_ns)
     peer = dc.inside.split("/")[0]
+    want, below = c["expect"].get("asPathLength"), c["expect"].get("asPathBelow")
     for prefix in c["expect"]["prefixes"]:
         out = parse_json(rt.vtysh(rt.gateway_instance(g), f"show bgp ipv4 unicast {prefix} json"))
         paths = [p for p in (out or {}).get("paths", []) if p.get("peer", {}).get("peerId") == peer]
         lengths = [p.get("aspath", {}).get("length") for p in paths]
-        if c["expect"]["asPathLength"] not in lengths:
+        ok = (want in lengths) if want is not None else any(x < below for x in lengths if x)
+        if not ok:
             return f"AWS holds {prefix} from {peer} with AS-path lengths {lengths}"
     return None
 

@@ -212,12 +212,16 @@ def rolling(
     crypto: dict[str, Any],
     apply_routers: Callable[..., list[str]],
     check: Callable[[str], None],
+    ready: Callable[[str], None] | None = None,
 ) -> None:
     """A step's router change applied tunnel by tunnel (`step["rolling"]`): drain the
     tunnel (FRR only), apply that tunnel's file (its SA is negotiated again), check its
-    SA and BGP, restore; then the next. The files common to the tunnels follow after."""
+    SA and BGP, restore; then the next. The files common to the tunnels follow after.
+    `ready(k)`: waited for before tunnel k is drained (a rollback: the carriers back)."""
     for k in step["rolling"]:
         say(f"  rolling: {k}")
+        if ready is not None:
+            ready(k)
         apply_routers(rt, frozenset({k}), say, crypto, frozenset({"frr.conf"}))
         check(f"rolling-drain:{k}")
         conn, n = k.rsplit("-", 1)

@@ -174,7 +174,27 @@ def run_lab(args: argparse.Namespace, plan: dict[str, Any], console: Any = None)
     return 0
 
 
+def lab_only_flags(args: argparse.Namespace) -> None:
+    """ConfigError (exit 2, nothing read or written) for a flag that means something only
+    with `--lab`: without it nothing is executed, so nothing could be rolled back."""
+    if getattr(args, "rollback_on_failure", False) and not getattr(args, "lab", False):
+        raise ConfigError(
+            "crossnet rollout",
+            [
+                Problem(
+                    "--rollback-on-failure",
+                    "given without --lab",
+                    "it undoes the steps `rollout --lab` executed; without --lab nothing is "
+                    "executed: add --lab, or on the real path undo by hand in reverse (each "
+                    "step's previous `pulumi up --config-file`, the baseline "
+                    "steps/00/Pulumi.<stack>.yaml last, then each router's previous render)",
+                )
+            ],
+        )
+
+
 def run_rollout(args: argparse.Namespace) -> int:
+    lab_only_flags(args)  # before anything is read or written
     if getattr(args, "lab", False):
         stored = _resumable(args)
         if stored is not None:
@@ -244,9 +264,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument(
         "--rollback-on-failure",
         action="store_true",
-        help="with --lab: when a step's checks fail, undo the steps done so far in reverse "
-        "(AWS back to the state before each, the routers to their previous config, drains "
-        "restored), check the state rolled back to, and exit 3 (4 if the rollback fails)",
+        help="with --lab (without it: exit 2): when a step's checks fail, undo the steps "
+        "done so far in reverse (AWS back to the state before each, the routers to their "
+        "previous config, drains restored), check the state rolled back to, and exit 3 "
+        "(4 if the rollback fails)",
     )
     p.add_argument(
         "--check-timeout",

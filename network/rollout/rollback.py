@@ -31,6 +31,8 @@ from network.errors import CrossnetError
 from network.lab.readiness import wait_ready
 from network.lab.step_checks import wait_checks
 from network.lab.system import LabError
+from network.rollout import undo
+from network.rollout.aws_actions import step_unions
 from network.rollout.execute import (
     RolloutFailedError,
     Run,
@@ -76,19 +78,163 @@ def previous_config(rollout: dict[str, Any], number: int) -> Path:
     return Path(base)
 
 
+def _anchor(rollout: dict[str, Any], number: int) -> int:
+    """The last earlier step that applied a stack file (0: none, the baseline)."""
+    ups = [
+        int(s["step"])
+        for s in rollout["steps"]
+        if int(s["step"]) < number and s["aws"]["kind"] == "pulumi-up" and s["aws"]["config"]
+    ]
+    return max(ups, default=0)
+
+
+def _api_steps(run: Run, number: int) -> list[dict[str, Any]]:
+    """The `aws-api` steps between the anchor of step `number` and it, not yet undone."""
+    low = _anchor(run.rollout, number)
+    return [
+        s
+        for s in run.rollout["steps"]
+        if low < int(s["step"]) < number
+        and s["aws"]["kind"] == "aws-api"
+        and f"{s['step']}.aws" in run.p.events
+        and run.p.steps.get(str(s["step"])) != "rolled-back"
+    ]
+
+
+def _crypto(run: Run, step: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The crypto records a step's routers render with (None: before the first step)."""
+    if step is None or not step_unions(step):
+        return {}
+    return undo.union_for(run.stack, step, previous_config(run.rollout, int(step["step"])))
+
+
+def _before(run: Run, step: dict[str, Any]) -> dict[str, Any] | None:
+    earlier = [s for s in run.rollout["steps"] if int(s["step"]) < int(step["step"])]
+    return max(earlier, key=lambda s: int(s["step"])) if earlier else None
+
+
+def _hold(run: Run, step: dict[str, Any], checks: list[dict[str, Any]], what: str) -> None:
+    if not checks:
+        return
+    bad, waited = wait_checks(run.rt, checks, run.check_timeout)
+    if bad:
+        raise LabError(
+            f"rollback of step {step['step']}: {what} still fail after {waited:g} s: "
+            + "; ".join(bad)
+        )
+
+
+CARRIERS = ("ipsec-sa", "bgp-established", "prefixes-received")
+
+
+def _carried(step: dict[str, Any], when: str) -> list[dict[str, Any]]:
+    """What AWS must hold from the tunnels that carry while `when`'s tunnels are drained: the
+    datacenter's prefixes with a path shorter than the drained one (BGP). A rollback may
+    find such a tunnel drained itself (the step that failed drained it): its path at AWS
+    as long as the drained one would leave AWS's choice to a tie."""
+    drain = [c for c in step["checks"] if c["when"] == when]
+    sent = next((c for c in drain if c["kind"] == "advertised-prepend"), None)
+    if sent is None:
+        return []
+    prefixes = list(sent["expect"]["prefixes"])
+    return [
+        {
+            "when": when,
+            "kind": "advertised-prepend",
+            "router": c["router"],
+            "tunnel": c["tunnel"],
+            "expect": {
+                "neighbor": c["expect"]["neighbor"],
+                "prefixes": prefixes,
+                "asPathBelow": sent["expect"]["asPathLength"],
+            },
+            "text": f"AWS holds {', '.join(prefixes)} from {c['tunnel']}, its path shorter "
+            f"than the drained one's {sent['expect']['asPathLength']}",
+        }
+        for c in drain
+        if c["kind"] == "bgp-established"
+    ]
+
+
+def _carriers(run: Run, step: dict[str, Any], when: str) -> None:
+    """Before a drain in a rollback: the tunnels that will carry are up, hold BGP and
+    receive the prefixes (the drain's own checks of them, `when`): what failed may have
+    left them down, and draining onto a tunnel still converging loses traffic."""
+    want = [c for c in step["checks"] if c["when"] == when and c["kind"] in CARRIERS]
+    _hold(run, step, want, f"the tunnels that carry during the drain ({when})")
+
+
+def _drained(run: Run, step: dict[str, Any], when: str) -> None:
+    """After a drain in a rollback: the drain's checks, and AWS prefers the carriers."""
+    want = [c for c in step["checks"] if c["when"] == when] + _carried(step, when)
+    _hold(run, step, want, f"the drain's checks ({when})")
+
+
+def _undo_aws(run: Run, step: dict[str, Any]) -> None:
+    """The AWS side back to the state before the step (see network.rollout.undo)."""
+    number = int(step["step"])
+    config = previous_config(run.rollout, number)
+    if step["aws"]["kind"] == "aws-api":
+        before = undo.plan_crypto(run.stack, config)
+        undo.reverse_api(run.rt, run.stack, step["aws"]["requests"], before, run.say)
+        _hold(run, step, undo.tunnel_checks(step, step["drained"]), "the tunnel's checks")
+        deferred = run.p.rollback.get("deferred")
+        if deferred and not _api_steps(run, number):
+            run.say(f"  AWS: the deferred apply of {deferred} (no AWS change left)")
+            run.rt = aws_side(run.rt, run.stack, Path(deferred), run.say)
+            run.p.rollback.pop("deferred")
+            write_progress(run.p)
+        return
+    pending = _api_steps(run, number)
+    if pending and all(s["class"] == step["class"] for s in pending):
+        run.p.rollback["deferred"] = str(config)
+        write_progress(run.p)
+        run.say(
+            f"  AWS: the apply of {config} deferred until the ModifyVpnTunnelOptions of "
+            f"step(s) {', '.join(str(s['step']) for s in pending)} are reversed (one apply "
+            "now would change their tunnels at once)"
+        )
+        return
+    run.rt = aws_side(run.rt, run.stack, config, run.say)
+
+
 def undo_step(run: Run, step: dict[str, Any]) -> None:
-    """One step undone, the way it went forward (drain, AWS, routers, restore)."""
+    """One step undone, the way it went forward (drain, AWS, routers, restore); the
+    routers' proposals back to the step before's, tunnel by tunnel where they change."""
     n = str(step["step"])
     drained = frozenset(step["drained"])
+    now, before = _crypto(run, step), _crypto(run, _before(run, step))
     run.say(f"rollback of step {n}: {step['title']}")
     if drained:
-        apply_routers(run.rt, drained, run.say)
+        # A step done had its drain restored: it is drained anew, onto its carriers (a step
+        # with none, such as a new VPC's only connection, moves no traffic by its drain).
+        carriers = [
+            c for c in step["checks"] if c["when"] == "after-drain" and c["kind"] in CARRIERS
+        ]
+        anew = run.p.steps.get(n) == "done" and bool(carriers)
+        if anew:
+            _carriers(run, step, "after-drain")
+        apply_routers(run.rt, drained, run.say, now)
+        if anew:
+            _drained(run, step, "after-drain")
     if f"{n}.aws" in run.p.events:
-        config = previous_config(run.rollout, int(step["step"]))
-        run.rt = aws_side(run.rt, run.stack, config, run.say)
-    apply_routers(run.rt, drained, run.say)
+        _undo_aws(run, step)
+    if now != before and step.get("rolling"):
+        from network.rollout.aws_actions import rolling
+
+        def check(when: str) -> None:
+            if when.startswith("rolling-drain:"):
+                _drained(run, step, when)
+            else:
+                _hold(run, step, [c for c in step["checks"] if c["when"] == when], when)
+
+        def ready(k: str) -> None:
+            _carriers(run, step, f"rolling-drain:{k}")
+
+        rolling(run.rt, step, run.say, before, apply_routers, check, ready)
+    apply_routers(run.rt, drained, run.say, before)
     if drained:
-        apply_routers(run.rt, frozenset(), run.say)
+        apply_routers(run.rt, frozenset(), run.say, before)
     run.p.rollback["undone"].append(int(step["step"]))
     run.done(n, "rolled-back")
 

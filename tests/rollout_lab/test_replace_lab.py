@@ -30,7 +30,8 @@ from network.lab.runtime import open_lab
 from network.lab.system import namespaces
 from network.rollout.execute import execute_naive
 from network.state import outputs_path
-from tests.rollout_lab.harness import MBPS, NET, ROOT, TRANSFER, Lab, running_lab
+from tests.rollout_lab import scenarios
+from tests.rollout_lab.harness import MBPS, TRANSFER, Lab, running_lab
 
 # The three-step rollout takes 30-55 s here (a shared 2-core machine): 50 MiB at 6 Mbit/s
 # lasts about 70 s, so the transfer spans it (asserted). The naive change is one step.
@@ -41,17 +42,7 @@ TEMP = f"{CONN}-mbb"
 pytestmark = pytest.mark.lab
 
 
-def rtgw_stack() -> str:
-    """dev's stack file with its VPC behind a transit gateway (one router, BGP, ECMP)."""
-    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    net = doc["config"][NET]
-    del net["vpnGateways"]
-    net["transitGateways"] = {
-        "hub": {"asn": 64512, "ecmp": True, "attachments": {"app": {"tier": "private"}}}
-    }
-    conn = net["connections"].pop("dc1-edge1-app")
-    net["connections"] = {CONN: {**conn, "gateway": "hub"}}
-    return yaml.safe_dump(doc, sort_keys=False)
+rtgw_stack = scenarios.rtgw_stack  # shared with the bench (scenarios.py)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +54,7 @@ def lab() -> Iterator[Lab]:
 def set_acceleration(lab: Lab, on: bool) -> Any:
     path = lab.stacks / f"Pulumi.{STACK}.yaml"
     doc = yaml.safe_load(path.read_text())
-    doc["config"][NET]["connections"][CONN]["acceleration"] = on
+    scenarios.acceleration(on)(doc["config"])
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     return path
 

@@ -10,13 +10,10 @@ datacenter host to the VPC host, the change run meanwhile, then the counts. Mark
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -24,8 +21,8 @@ from network.lab.readiness import wait_ready
 from network.lab.runtime import open_lab
 from network.lab.system import in_ns
 from network.rollout.execute import execute_naive
+from tests.rollout_lab import scenarios
 from tests.rollout_lab.harness import (
-    NET,
     ROOT,
     STACK,
     Lab,
@@ -39,14 +36,8 @@ from tests.rollout_lab.harness import (
 pytestmark = pytest.mark.lab
 
 
-def _psk(names: tuple[str, str], values: tuple[str, str]) -> Callable[[dict[str, Any]], None]:
-    def edit(cfg: dict[str, Any]) -> None:
-        c = cfg[NET]["connections"]["dc1-edge1-app"]
-        for n, (name, value) in enumerate(zip(names, values, strict=True), start=1):
-            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "presharedKeySecret": name}
-            cfg[f"crossnet:{name}"] = value
-
-    return edit
+_psk = scenarios.psk  # (the builders are shared with the bench: scenarios.py)
+_add_vpc = scenarios.add_vpc
 
 
 # ---------------------------------------------------------------- PSK rotation
@@ -86,26 +77,6 @@ def test_psk_rotation_naive_order_loses_traffic(lab: Lab) -> None:
 
 
 # ---------------------------------------------------------------- add a VPC
-def _add_vpc(name: str, cidr: str, asn: int) -> Callable[[dict[str, Any]], None]:
-    def edit(cfg: dict[str, Any]) -> None:
-        net = cfg[NET]
-        net["vpcs"][name] = {
-            "cidr": cidr,
-            "azs": ["us-east-1a", "us-east-1b"],
-            "tiers": {"private": {"prefixLength": 20}},
-            "ingress": [{"from": ["10.128.0.0/16"], "tiers": ["private"], "icmp": True}],
-        }
-        net["vpnGateways"][f"{name}-vgw"] = {"vpc": name, "asn": asn}
-        net["connections"][f"dc1-edge1-{name}"] = {
-            **json.loads(json.dumps(net["connections"]["dc1-edge1-app"])),
-            "gateway": f"{name}-vgw",
-        }
-        for n in (1, 2):
-            net["connections"][f"dc1-edge1-{name}"].pop(f"tunnel{n}", None)
-
-    return edit
-
-
 def test_add_vpc_safe_order_loses_nothing_and_reaches_the_new_vpc(lab: Lab) -> None:
     edit_stack(lab, _add_vpc("web", "10.17.0.0/16", 64513))
     traffic = start_traffic()

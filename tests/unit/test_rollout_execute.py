@@ -106,3 +106,27 @@ def test_a_resumed_destroy_first_step_is_not_destroyed_twice(
     other = _edited(tmp_path / "b", _psk)
     assert execute._applied("dev", same)
     assert not execute._applied("dev", other)
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"], ["--force"]])
+def test_rollback_on_failure_without_lab_is_bad_input_and_writes_nothing(
+    extra: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without --lab nothing is executed, so the flag could never act: not silently
+    ignored, but exit 2 naming the flag and the rule, with no plan printed or written."""
+    monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
+    _state(tmp_path, monkeypatch)
+    cfg = _edited(tmp_path, _psk)
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    argv = ["rollout", "--stack", "dev", "--config", str(cfg), "--rollback-on-failure", *extra]
+    code, out, err = _cli(argv, monkeypatch, capsys)
+    assert code == 2 and "Traceback" not in err and out == ""
+    assert "--rollback-on-failure: given without --lab" in err
+    assert "add --lab" in err and "pulumi up --config-file" in err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+    # With --lab the flag is accepted (here: no lab is running, a LabError, exit 3).
+    code, _, err = _cli([*argv, "--lab"], monkeypatch, capsys)
+    assert code != 2 and "given without --lab" not in err

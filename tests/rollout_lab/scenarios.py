@@ -1,0 +1,178 @@
+"""The rollout lab's change scenarios, one registry for the lab tests and the bench.
+
+A scenario is a change class proven on the lab: the stack its lab runs (dev's config,
+or a variant of it), the edit that the safe order rolls out (`crossnet rollout --lab`),
+and an edit of the same kind that its negative control applies the naive way
+(`network.rollout.execute.execute_naive`: everything at once, no drain, no check).
+tests/rollout_lab/ builds its edits from the builders here, and `bench/rollout_bench.py`
+runs every entry of SCENARIOS, safe and naive side by side. A new class is one entry
+(and, if its edit is new, one builder): see the bench's docstring.
+
+Edits take the stack file's `config` mapping and change it in place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+NET = "crossnet:network"
+ROOT = Path(__file__).resolve().parents[2]
+APP = "dc1-edge1-app"  # dev's one connection
+HUB = "dc1-edge1-hub"  # rtgw's one connection (dev's, on a transit gateway)
+Edit = Callable[[dict[str, Any]], None]
+
+
+# ---------------------------------------------------------------- the stacks
+def dev_stack() -> str:
+    """dev's stack file as it is: one router, a VGW connection, BGP, active/standby."""
+    return (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()
+
+
+def rtgw_stack() -> str:
+    """dev's stack file with its VPC behind a transit gateway (one router, BGP, ECMP)."""
+    doc = yaml.safe_load(dev_stack())
+    net = doc["config"][NET]
+    del net["vpnGateways"]
+    net["transitGateways"] = {
+        "hub": {"asn": 64512, "ecmp": True, "attachments": {"app": {"tier": "private"}}}
+    }
+    conn = net["connections"].pop(APP)
+    net["connections"] = {HUB: {**conn, "gateway": "hub"}}
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+# ---------------------------------------------------------------- the edits
+def psk(names: tuple[str, str], values: tuple[str, str], conn: str = APP) -> Edit:
+    """Both tunnels' keys from new secrets (a test key in the stack file itself)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        c = cfg[NET]["connections"][conn]
+        for n, (name, value) in enumerate(zip(names, values, strict=True), start=1):
+            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "presharedKeySecret": name}
+            cfg[f"crossnet:{name}"] = value
+
+    return edit
+
+
+def add_vpc(name: str, cidr: str, asn: int) -> Edit:
+    """A VPC with its own VGW and a connection from dc1-edge1, like app's."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["vpcs"][name] = {
+            "cidr": cidr,
+            "azs": ["us-east-1a", "us-east-1b"],
+            "tiers": {"private": {"prefixLength": 20}},
+            "ingress": [{"from": ["10.128.0.0/16"], "tiers": ["private"], "icmp": True}],
+        }
+        net["vpnGateways"][f"{name}-vgw"] = {"vpc": name, "asn": asn}
+        net["connections"][f"dc1-edge1-{name}"] = {
+            **json.loads(json.dumps(net["connections"][APP])),
+            "gateway": f"{name}-vgw",
+        }
+        for n in (1, 2):
+            net["connections"][f"dc1-edge1-{name}"].pop(f"tunnel{n}", None)
+
+    return edit
+
+
+def tunnel_options(
+    enc: str, integ: str, dh: int, life: tuple[int, int], dpd: int, conn: str = APP
+) -> Edit:
+    """The connection's phase 1 and 2 algorithms, lifetimes and DPD timeout."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        o = cfg[NET]["connections"][conn]["tunnelOptions"]
+        o["phase1"] = {"encryption": [enc], "integrity": [integ], "dhGroups": [dh]}
+        o["phase1"]["lifetimeSeconds"] = life[0]
+        o["phase2"] = {"encryption": [enc], "integrity": [integ], "dhGroups": [dh]}
+        o["phase2"]["lifetimeSeconds"] = life[1]
+        o["dpd"] = {**o.get("dpd", {}), "timeoutSeconds": dpd}
+
+    return edit
+
+
+def inside_cidr(one: str, two: str, conn: str = APP) -> Edit:
+    """Both tunnels' inside CIDRs."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        c = cfg[NET]["connections"][conn]
+        for n, cidr in ((1, one), (2, two)):
+            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "insideCidr": cidr}
+
+    return edit
+
+
+def acceleration(on: bool, conn: str = HUB) -> Edit:
+    """pulumi-aws `enable_acceleration` (ForceNew: the connection is replaced)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg[NET]["connections"][conn]["acceleration"] = on
+
+    return edit
+
+
+# ---------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Scenario:
+    """One change class on the lab: its safe edit and its negative control's."""
+
+    name: str  # the change class, as the bench prints it
+    stack: str  # the lab's stack name: scenarios of one stack share a lab, in order
+    stack_file: Callable[[], str]  # the stack file the lab starts from
+    safe: Edit  # rolled out by `crossnet rollout --lab`
+    naive: Edit  # the same kind of change, applied at once (made after `safe`)
+    naive_destroy: tuple[str, ...] = ()  # deleted first by the naive order (a replacement)
+    mbps: float = 16.0  # the transfer's pace: 50 MiB must outlast the safe order
+    note: str = ""  # what the negative control shows, where it is not a loss
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "psk",
+        "dev",
+        dev_stack,
+        psk(("dc1-t1", "dc1-t2"), ("RotatedKeyOne1", "RotatedKeyTwo2")),
+        psk(("dc1-t1b", "dc1-t2b"), ("NaiveKeyOne1", "NaiveKeyTwo2")),
+    ),
+    Scenario(
+        "vpc-add",
+        "dev",
+        dev_stack,
+        add_vpc("web", "10.17.0.0/16", 64513),
+        add_vpc("api", "10.18.0.0/16", 64514),
+        note="an addition moves no existing traffic: the naive order loses nothing either",
+    ),
+    Scenario(
+        "tunnel-options",
+        "dev",
+        dev_stack,
+        tunnel_options("AES128", "SHA2-384", 21, (14400, 1800), 40),
+        tunnel_options("AES256", "SHA2-512", 20, (28800, 3600), 30),
+        mbps=12.0,
+    ),
+    Scenario(
+        "inside-cidr",
+        "dev",
+        dev_stack,
+        inside_cidr("169.254.44.0/30", "169.254.45.0/30"),
+        inside_cidr("169.254.46.0/30", "169.254.47.0/30"),
+        mbps=10.0,
+    ),
+    Scenario(
+        "connection-replace",
+        "rtgw",
+        rtgw_stack,
+        acceleration(True),
+        acceleration(False),
+        naive_destroy=(f"{HUB}-vpn",),
+        mbps=6.0,
+    ),
+)
+BY_NAME = {s.name: s for s in SCENARIOS}
