@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from network.contract import write_private
-from network.lab import aws
+from network.lab import aws, hostside
 from network.lab.configs import config_files
 from network.lab.daemons import write_config_file
 from network.lab.probe import tunnel_up
@@ -387,6 +387,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
             reload_frr.append((path, inst))
     # Deleted parts go, new ones come (new endpoints: their files are written above).
     nrt = reshape(rt, new, say) if shape["add"] or shape["remove"] else nrt
+    hostside.follow(nrt, rt.lab, new, say)  # LAN addresses, security groups
     for path, inst in reload_frr:
         g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
         if g.ns in old_ns:

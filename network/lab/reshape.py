@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from network.lab import daemons, sg
+from network.lab import daemons, hostside
 from network.lab.runtime import Running, chown_frr, end_instance, write_state
 from network.lab.system import (
     LabError,
@@ -234,7 +234,7 @@ def _vpc_hosts(rt: Running, hosts: tuple[Host, ...]) -> None:
     from network.lab.system import AGENT, AGENT_PYTHON, spawn
 
     for h in hosts:
-        run(in_ns(h.ns, ["nft", "-f", "-"]), input=sg.ruleset(h))
+        hostside.load_security_groups(rt, h)
         tcp = [*h.tcp_ports, *([h.closed_tcp_port] if h.closed_tcp_port else [])]
         argv = [*AGENT_PYTHON, str(AGENT), "serve", "--name", h.name]
         argv += ["--tcp", ",".join(map(str, tcp)), "--udp", ",".join(map(str, h.udp_ports))]
