@@ -37,7 +37,7 @@ from network.lab.system import (
     sysctls,
     wait_for,
 )
-from network.lab.topology import Gateway, Host, Lab, TunnelEnd, _mac
+from network.lab.topology import Gateway, Host, Lab, TunnelEnd, _mac, ns_name
 
 Say = Callable[[str], None]
 
@@ -112,10 +112,20 @@ def reshape(rt: Running, new: Lab, say: Say) -> Running:
     return _grow(rt, new, say)
 
 
+def orphan_hosts(rt: Running, new: Lab) -> set[str]:
+    """Recorded VPC host namespaces that `new` has no host for. The running layout is
+    built from the stack file as edited (`open_lab`), so a removed VPC's host is already
+    missing from it: lab.json still records its namespace and processes."""
+    prefix = ns_name(rt.stack, "vpc") + "."
+    keep = {h.ns for h in new.vpc_hosts()}
+    return {n for n in rt.state.namespaces if n.startswith(prefix) and n not in keep}
+
+
 def _shrink(rt: Running, new: Lab, say: Say) -> None:
     keep_e = {_end_key(e) for e in new.ends}
     keep_h = {_host_key(h) for h in new.hosts}
     gone = {e.ns for e in rt.lab.ends if _end_key(e) not in keep_e}
+    gone |= orphan_hosts(rt, new)
     gone |= {g.ns for g in rt.lab.gateways if g.ns not in {x.ns for x in new.gateways}}
     gone |= {h.ns for h in rt.lab.hosts if _host_key(h) not in keep_h}
     if not gone:
