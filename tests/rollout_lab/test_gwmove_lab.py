@@ -150,3 +150,83 @@ def test_move_to_tgw_naive_in_one_apply(lab: Lab) -> None:
     m = measured("gateway-move naive", lambda: naive(lab, path), mbps=MBPS)
     assert m["lost"] > 0, m  # both tunnels down while the endpoints move
     assert_on_the_tgw(before, pid)
+
+
+# ---------------------------------------------------------------- static (staging)
+STATIC_CONN = "dc1-edge1-web"
+
+
+@pytest.fixture
+def static_lab() -> Iterator[Lab]:
+    """staging's config (static routing on a VGW, one router) as this package's stack."""
+    with running_lab(STACK, (ROOT / "stacks" / "Pulumi.staging.yaml").read_text()) as running:
+        yield running
+
+
+def _static_to_tgw(cfg: dict[str, Any]) -> None:
+    net = cfg[NET]
+    net["vpcs"]["web"]["tiers"]["transit"] = {"prefixLength": 28}
+    net["transitGateways"] = {
+        "hub": {"asn": 64600, "ecmp": False, "attachments": {"web": {"tier": "transit"}}}
+    }
+    net["connections"][STATIC_CONN]["gateway"] = "hub"
+
+
+def test_static_move_to_tgw_deletes_its_routes_first_and_stays_within_its_outage(
+    static_lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The static connection: its route deleted (DeleteVpnConnectionRoute, refresh; the
+    lab gateway's static routes gone), then the move; the outage starts with the
+    deletion and ends when the step's checks hold."""
+    edit_stack(static_lab, _static_to_tgw)
+    phases: list[tuple[str, str, float]] = []
+    real = executor.execute
+
+    def execute(*a: Any, **kw: Any) -> Any:
+        inner = kw.get("phase")
+
+        def phase(step: str, name: str) -> None:
+            phases.append((step, name, time.monotonic()))
+            if inner is not None:
+                inner(step, name)
+
+        return real(*a, **{**kw, "phase": phase})
+
+    monkeypatch.setattr(executor, "execute", execute)
+    m = measured("gateway-move static safe", lambda: rollout(static_lab), mbps=MBPS)
+    assert m["result"] == 0
+    plan = json.loads((static_lab.state / STACK / "rollout" / "rollout.json").read_text())
+    assert [s["class"] for s in plan["steps"]] == ["other", "gateway-move"]
+    assert plan["steps"][1]["aws"]["commands"][0].startswith("aws ec2 delete-vpn-connection-route")
+    assert progress(static_lab)["status"] == "done"
+    assert m["spans"] and m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    start = next(t for s, name, t in phases if s == "2" and name.startswith("apply"))
+    end = next(t for s, name, t in phases if s == "2" and name == "checks after restore")
+    bound_ms = round((end - start) * 1000)
+    print(f"gateway-move static safe: step 2 bound {bound_ms} ms")
+    assert 0 < m["lostMs"] <= bound_ms, (m, bound_ms)
+    rt = open_lab(STACK)
+    wait_ready(rt, 60)
+    [gw] = rt.lab.gateways
+    assert gw.type == "tgw" and {e.router_ns for e in rt.lab.ends if e.side == "aws"} == {gw.ns}
+    assert rollout(static_lab) == 0
+
+
+def test_static_move_to_tgw_naive_in_one_apply_is_refused(static_lab: Lab) -> None:
+    """Negative control: the move in one apply. AWS refuses ModifyVpnConnection while the
+    connection has static routes: the apply fails, the lab (and the traffic) unchanged."""
+    path = edit_stack(static_lab, _static_to_tgw)
+
+    def attempt() -> str:
+        try:
+            naive(static_lab, path)
+        except executor.RolloutFailedError as e:
+            return str(e)
+        return ""
+
+    m = measured("gateway-move static naive", attempt, mbps=16.0)
+    assert "static routes" in m["result"] and "IncorrectState" in m["result"], m["result"]
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0 and m["lost"] == 0, m
+    rt = open_lab(STACK)
+    [gw] = rt.lab.gateways
+    assert gw.type == "vgw"
