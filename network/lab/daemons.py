@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from network.contract import write_private
-from network.lab import aws, sg
+from network.lab import aws, hostside
 from network.lab.configs import config_files, router_frr_conf
 from network.lab.runtime import Running, chown_frr, end_instance, frr_instance
 from network.lab.system import (
@@ -166,6 +166,7 @@ def _network(lab: Lab) -> None:
                 *(f"link set {r.lan_port} master lan up" for r in routers),
                 f"addr add {h.address}/{h.prefixlen} dev lan",
                 f"addr add {h.unplanned_source}/32 dev lan",
+                *(f"addr add {a} dev lan" for a in h.prefix_addresses),
                 "route add default "
                 + (
                     f"via {h.gateways[0]}"
@@ -482,7 +483,7 @@ def _loaded_connections(rt: Running, e: TunnelEnd) -> list[str]:
 def _hosts(rt: Running) -> None:
     for h in rt.lab.hosts:
         if h.kind == "vpc":
-            run(in_ns(h.ns, ["nft", "-f", "-"]), input=sg.ruleset(h))
+            hostside.load_security_groups(rt, h)
         tcp = [*h.tcp_ports, *([h.closed_tcp_port] if h.closed_tcp_port else [])]
         argv = [
             *AGENT_PYTHON,

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from network.contract import write_private
-from network.lab import aws, daemons
+from network.lab import aws, daemons, hostside
 from network.lab.configs import config_files, router_frr_conf
 from network.lab.daemons import write_config_file
 from network.lab.probe import tunnel_up
@@ -366,7 +366,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     FRR config is reloaded. Returns the running lab with the new layout; lab.json
     records the new outputs.
     """
-    from network.lab.reshape import align, bridge_ports, reshape, structure_changes
+    from network.lab.reshape import align, bridge_ports, orphan_hosts, reshape, structure_changes
 
     new = align(rt.lab, new, bridge_ports(rt.lab))
     shape = structure_changes(rt.lab, new)
@@ -400,7 +400,9 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
         elif inst.startswith("frr-aws-") and name == "frr.conf":
             reload_frr.append((path, inst))
     # Deleted parts go, new ones come (new endpoints: their files are written above).
-    nrt = reshape(rt, new, say) if shape["add"] or shape["remove"] else nrt
+    grow_or_shrink = shape["add"] or shape["remove"] or orphan_hosts(rt, new)
+    nrt = reshape(rt, new, say) if grow_or_shrink else nrt
+    hostside.follow(nrt, rt.lab, new, say)  # LAN addresses, security groups
     for path, inst in reload_frr:
         g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
         if g.ns in old_ns:

@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from network.lab import daemons, sg
+from network.lab import daemons, gwmove, hostside
 from network.lab.runtime import Running, chown_frr, end_instance, write_state
 from network.lab.system import (
     LabError,
@@ -37,13 +37,23 @@ from network.lab.system import (
     sysctls,
     wait_for,
 )
-from network.lab.topology import Gateway, Host, Lab, TunnelEnd, _mac
+from network.lab.topology import Gateway, Host, Lab, TunnelEnd, _mac, ns_name
 
 Say = Callable[[str], None]
 
 
-def _end_key(e: TunnelEnd) -> tuple[Any, ...]:
-    return (e.side, e.conn_name, e.ns, e.outside_ip, e.peer_outside_ip, e.ifname, e.inside)
+def end_key(e: TunnelEnd) -> tuple[Any, ...]:
+    # router_ns: an AWS end moved to another gateway (ModifyVpnConnection) is a new end
+    return (
+        e.side,
+        e.conn_name,
+        e.ns,
+        e.outside_ip,
+        e.peer_outside_ip,
+        e.ifname,
+        e.inside,
+        e.router_ns,
+    )
 
 
 def _host_key(h: Host) -> tuple[Any, ...]:
@@ -55,14 +65,14 @@ def align(old: Lab, new: Lab, taken: frozenset[str] = frozenset()) -> Lab:
     MACs no running end uses (the layout numbers them by position, so a connection
     sorted before the others would renumber every port). `taken`: port names that exist
     on the bridge (an end re-created earlier has a port its layout does not know)."""
-    running = {_end_key(e): e for e in old.ends}
+    running = {end_key(e): e for e in old.ends}
     used_ports = {e.port for e in old.ends} | set(taken)
     used_idx = {int(p[1:]) for p in used_ports if p[1:].isdigit()}
     fresh: dict[int, int] = {}  # new lab's index -> a free index, per tunnel (both ends)
     ends = []
     for e in new.ends:
-        if _end_key(e) in running:
-            ends.append(running[_end_key(e)])
+        if end_key(e) in running:
+            ends.append(running[end_key(e)])
             continue
         idx = int(e.port[1:])
         if e.port in used_ports or idx in used_idx:
@@ -73,12 +83,12 @@ def align(old: Lab, new: Lab, taken: frozenset[str] = frozenset()) -> Lab:
             mine, peer = (dc, aws) if e.side == "dc" else (aws, dc)
             e = replace(e, port=f"{e.port[0]}{n}", mac=mine, peer_mac=peer)
         ends.append(e)
-    return replace(new, ends=tuple(ends))
+    return replace(new, ends=tuple(gwmove.keep_macs(old, new, ends, set(running))))
 
 
 def structure_changes(old: Lab, new: Lab) -> dict[str, list[str]]:
     """What `reshape` would remove and add (names), and what it cannot do in place."""
-    oe, ne = {_end_key(e) for e in old.ends}, {_end_key(e) for e in new.ends}
+    oe, ne = {end_key(e) for e in old.ends}, {end_key(e) for e in new.ends}
     og, ng = {g.ns for g in old.gateways}, {g.ns for g in new.gateways}
     oh, nh = {_host_key(h) for h in old.hosts}, {_host_key(h) for h in new.hosts}
     refused = sorted({r.ns for r in old.routers} ^ {r.ns for r in new.routers})
@@ -108,16 +118,30 @@ def reshape(rt: Running, new: Lab, say: Say) -> Running:
             + ", ".join(ch["refused"])
             + "): the lab does not do that in place; `crossnet lab down` and `lab up`"
         )
-    _shrink(rt, new, say)
-    return _grow(rt, new, say)
+    moved = gwmove.moved_hosts(rt.lab, new)
+    gwmove.release(rt, gwmove.moved_ends(rt.lab, new), say)
+    gwmove.unlink(rt.lab, moved)
+    _shrink(rt, new, say, keep={h.ns for h in moved})
+    return _grow(rt, new, say, moved)
 
 
-def _shrink(rt: Running, new: Lab, say: Say) -> None:
-    keep_e = {_end_key(e) for e in new.ends}
+def orphan_hosts(rt: Running, new: Lab) -> set[str]:
+    """Recorded VPC host namespaces that `new` has no host for. The running layout is
+    built from the stack file as edited (`open_lab`), so a removed VPC's host is already
+    missing from it: lab.json still records its namespace and processes."""
+    prefix = ns_name(rt.stack, "vpc") + "."
+    keep = {h.ns for h in new.vpc_hosts()}
+    return {n for n in rt.state.namespaces if n.startswith(prefix) and n not in keep}
+
+
+def _shrink(rt: Running, new: Lab, say: Say, keep: set[str] | None = None) -> None:
+    """`keep`: host namespaces that stay though their key changes (a moved VPC host)."""
+    keep_e = {end_key(e) for e in new.ends}
     keep_h = {_host_key(h) for h in new.hosts}
-    gone = {e.ns for e in rt.lab.ends if _end_key(e) not in keep_e}
+    gone = {e.ns for e in rt.lab.ends if end_key(e) not in keep_e}
+    gone |= orphan_hosts(rt, new)
     gone |= {g.ns for g in rt.lab.gateways if g.ns not in {x.ns for x in new.gateways}}
-    gone |= {h.ns for h in rt.lab.hosts if _host_key(h) not in keep_h}
+    gone |= {h.ns for h in rt.lab.hosts if _host_key(h) not in keep_h} - (keep or set())
     if not gone:
         return
     procs = [p for p in rt.state.procs if p.ns in gone]
@@ -142,19 +166,21 @@ def _shrink(rt: Running, new: Lab, say: Say) -> None:
     say(f"  removed {len(gone)} namespaces (deleted AWS parts): {', '.join(sorted(gone))}")
 
 
-def _grow(rt: Running, new: Lab, say: Say) -> Running:
+def _grow(rt: Running, new: Lab, say: Say, moved: list[Host] | None = None) -> Running:
+    """`moved`: VPC hosts kept running, linked to their new gateway once it exists."""
     have_ns = set(namespaces())
     ends = tuple(e for e in new.ends if e.ns not in have_ns)
     gateways = tuple(g for g in new.gateways if g.ns not in have_ns)
     hosts = tuple(h for h in new.vpc_hosts() if h.ns not in have_ns)
     nrt = Running(new, rt.state)
-    if not (ends or gateways or hosts):
+    if not (ends or gateways or hosts or moved):
         return nrt
     part = replace(new, ends=ends, gateways=gateways, hosts=hosts)
     prt = Running(part, rt.state)
     rt.state.namespaces += [n for n in part.namespaces() if n not in rt.state.namespaces]
     write_state(rt.state)
     _links(part, have_ns)
+    gwmove.relink(moved or [], say)
     for e in ends:
         (prt.run_dir(end_instance(e)) / "run" / "netns").mkdir(parents=True, exist_ok=True)
     daemons._start_charons(prt)
@@ -234,7 +260,7 @@ def _vpc_hosts(rt: Running, hosts: tuple[Host, ...]) -> None:
     from network.lab.system import AGENT, AGENT_PYTHON, spawn
 
     for h in hosts:
-        run(in_ns(h.ns, ["nft", "-f", "-"]), input=sg.ruleset(h))
+        hostside.load_security_groups(rt, h)
         tcp = [*h.tcp_ports, *([h.closed_tcp_port] if h.closed_tcp_port else [])]
         argv = [*AGENT_PYTHON, str(AGENT), "serve", "--name", h.name]
         argv += ["--tcp", ",".join(map(str, tcp)), "--udp", ",".join(map(str, h.udp_ports))]

@@ -125,6 +125,9 @@ class Host:
     subnet: str | None = None
     ingress: tuple[IngressRule, ...] = ()  # VPC host: the rules that admit traffic to its tier
     unplanned_source: str | None = None  # datacenter host: an address outside every plan
+    # datacenter host: an address ("10.129.0.10/16") in each of its other prefixes, so
+    # that traffic from every announced prefix can be sent and answered
+    prefix_addresses: tuple[str, ...] = ()
     gateway_ns: str | None = None  # VPC host: the VGW/TGW namespace it hangs off
     gateway_if: str | None = None  # VPC host: the veth's name in that namespace
 
@@ -375,6 +378,11 @@ def _dc_host(
     lan = next(p for p in prefixes if home in p)
     address = home[HOST_OFFSET] if home.size > HOST_OFFSET + 1 else home[1]
     gateways = tuple(str(IPNetwork(r.lan[prefixes.index(lan)]).ip) for r in routers)
+    others = tuple(
+        f"{p[HOST_OFFSET] if p.size > HOST_OFFSET + 1 else p[1]}/{p.prefixlen}"
+        for p in prefixes
+        if p != lan
+    )
     return Host(
         name=dc,
         kind="datacenter",
@@ -385,6 +393,7 @@ def _dc_host(
         tcp_ports=(DC_HOST_PORT,),
         udp_ports=(),
         unplanned_source=str(_unplanned(plan)),
+        prefix_addresses=others,
     )
 
 

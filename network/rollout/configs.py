@@ -48,7 +48,7 @@ def _secret_name(source: str) -> str:
     return key.split(":", 1)[1] if key.startswith("crossnet:") else key
 
 
-def _ingress(flows: Mapping[str, list[str]]) -> list[dict[str, Any]]:
+def ingress_rules(flows: Mapping[str, list[str]]) -> list[dict[str, Any]]:
     """Ingress rules from the snapshot's flows ("tcp 443 from 10.128.0.0/16"), per source."""
     rules: dict[tuple[str, str], dict[str, Any]] = {}
     for tier, items in sorted(flows.items()):
@@ -74,7 +74,7 @@ def _revert_vpc_remove(net: dict[str, Any], old: Mapping[str, Any], vpc: str) ->
         "azs": list(v["azs"]),
         "tiers": tiers,
     }
-    rules = _ingress(v.get("ingress", {}))
+    rules = ingress_rules(v.get("ingress", {}))
     if rules:
         entry["ingress"] = rules
     net.setdefault("vpcs", {})[vpc] = entry
@@ -177,9 +177,14 @@ def _revert_removed(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Chang
 
 def _revert_datacenter(net: dict[str, Any], old: Snapshot, new: Snapshot, ch: Change) -> None:
     if ch.kind == "dc-prefix":
+        from network.rollout.prefix_rules import revert_prefix_rules
+
         net["datacenters"][ch.subject]["prefixes"] = list(
             old["datacenters"][ch.subject]["prefixes"]
         )
+        added = [d.split(" ", 1)[1] for d in ch.detail if d.startswith("announce ")]
+        gone = [d.split(" ", 1)[1] for d in ch.detail if d.startswith("withdraw ")]
+        revert_prefix_rules(net, old, added, gone)
     elif ch.kind == "customer-asn":
         net["datacenters"][ch.subject]["asn"] = old["datacenters"][ch.subject]["asn"]
     else:  # router-ip

@@ -260,7 +260,10 @@ def _aws_phase(run: Run, step: dict[str, Any], config: Path | None) -> None:
     (ModifyVpnTunnelOptions through the emulator, `network.rollout.aws_actions`)."""
     n = str(step["step"])
     if config is not None:
+        from network.rollout.static_routes import before_move
+
         run.phase(n, "apply: the AWS side")
+        before_move(run.rt, run.stack, step["aws"], run.say)  # a static VGW -> TGW move
         destroy = tuple(step["aws"].get("destroyFirst", ()))
         run.rt = aws_side(run.rt, run.stack, config, run.say, destroy)
         run.done(n, "aws")

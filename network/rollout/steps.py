@@ -54,10 +54,13 @@ def _whole(
     `now`: the plan the other routers are in during the drain (default: before the change).
     """
     conns = list(conns)
-    drained = keys(ctx.prev, conns)
+    # With no other path a drain moves nothing, and its checks (no best route uses the
+    # drained tunnels) cannot hold: the step goes undrained, its outage stated.
+    alone = _no_carrier_outage(ctx.prev, conns, *outage)
+    drained = frozenset() if alone else keys(ctx.prev, conns)
     after = [c for c in conns if c in ctx.next["connections"]]
     checks = [
-        *drain_checks(now or ctx.prev, drained, conns),
+        *(drain_checks(now or ctx.prev, drained, conns) if drained else ()),
         *(
             x
             for c in after
@@ -66,16 +69,14 @@ def _whole(
         ),
         *probe(ctx.next, after or conns),
     ]
-    impact = static_caveat(
-        ctx.prev, conns, _no_carrier_outage(ctx.prev, conns, *outage) or _zero(zero)
-    )
+    impact = static_caveat(ctx.prev, conns, alone or _zero(zero))
     return [
         Sub(
             f"{ch.kind} {ch.subject}",
             why,
             aws,
             tuple(ch.routers),
-            drained | keys(ctx.next, after),
+            drained | keys(ctx.next, after) if drained else frozenset(),
             checks=tuple(checks),
             impact=impact,
             render_after_apply=renew,

@@ -778,3 +778,49 @@ def test_enabling_acceleration_goes_make_before_break_destroying_the_old_one_fir
     assert "acceleration: False -> True" in " ".join(r.changes[0].detail)
     assert all(s.impact.loss == "0" for s in r.steps)
     assert_configs_plan(r, "prod", new)
+
+
+def test_a_new_prefix_with_its_ingress_rule_is_one_step_aws_admits_it_first() -> None:
+    """The rule admitting a new prefix names a source only the new prefix makes valid:
+    it goes with the dc-prefix step (AWS admits, then the routers announce), and the
+    intermediate files validate (they were refused before: 'not inside a planned
+    datacenter prefix')."""
+
+    def edit(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+        net["datacenters"]["dc1"]["prefixes"].append("10.129.0.0/16")
+        net["vpcs"]["app"]["ingress"][0]["from"].append("10.129.0.0/16")
+        net["vpcs"]["app"]["ingress"].append(
+            {"from": ["10.129.4.0/24"], "tiers": ["data"], "tcp": [5432]}
+        )
+
+    r, new = rollout("dev", edit)
+    assert not r.refused, r.refusals
+    assert kinds(r) == ["dc-prefix"]
+    s = r.steps[0]
+    assert s.dc_when == "after-aws" and s.aws.kind == "pulumi-up"
+    assert s.change.detail == ("announce 10.129.0.0/16",)
+    assert_configs_plan(r, "dev", new)
+
+
+def test_a_withdrawn_prefix_keeps_its_ingress_rule_until_the_routers_withdraw_it() -> None:
+    """Withdrawing a prefix and its rule: one step, the routers first, then AWS drops
+    the prefix and its rule together (never the rule first while it is announced)."""
+
+    def add(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+        net["datacenters"]["dc1"]["prefixes"].append("10.129.0.0/16")
+        net["vpcs"]["app"]["ingress"].append(
+            {"from": ["10.129.0.0/16"], "tiers": ["private"], "icmp": True, "tcp": [443]}
+        )
+
+    old = stack_config("dev")
+    add(old, old[NET])
+    new = copy.deepcopy(old)
+    new[NET]["datacenters"]["dc1"]["prefixes"] = ["10.128.0.0/16"]
+    new[NET]["vpcs"]["app"]["ingress"].pop()
+    snap, outputs = applied("dev", old)
+    r = plan_rollout(Inputs("dev", new, {"config": new}, snap, outputs))
+    assert not r.refused, r.refusals
+    assert kinds(r) == ["dc-prefix"]
+    assert r.steps[0].dc_when == "before-aws"
+    assert r.steps[0].change.detail == ("withdraw 10.129.0.0/16",)
+    assert_configs_plan(r, "dev", new)

@@ -1,0 +1,140 @@
+"""Adding a datacenter prefix on a running dev lab (BGP, a VGW) while traffic flows.
+
+The edit adds 10.129.0.0/16 to dc1's prefixes and to the app VPC's private-tier ingress
+rule (the security group admits it). Safe order (the planner's `dc-prefix` step): AWS
+first (the security group rule), then the routers announce the prefix. Measured with
+the package's traffic (harness.measured: a 20 ms ping and a SHA-256-checked 50 MiB
+transfer from the datacenter host's home address to the app VPC host, a flow the change
+does not remove) and a second 20 ms ping from the datacenter host's address in the new
+prefix (newprefix.SourcedProbe), counted from the moment AWS's gateway first routes the
+new prefix (newprefix.RouteWatch): from then on the VPC host's replies can come back, so
+every request the security group still drops is the order's loss.
+
+The datacenter already uses the new space before it is announced (that is why it is
+added): its addresses on the LAN (the router's .1, the host's .10) are put in place
+before the change, as the lab lays them out for the new outputs (asserted afterwards).
+
+Negative control: the naive order, the routers announcing before AWS admits (a router
+config pushed at once while `pulumi up` runs takes a second; the apply takes longer):
+the existing flows lose nothing either (an additive change), but the new prefix's
+traffic is dropped by the security group from the announcement until AWS catches up.
+
+Marked `lab` and `slow` (`make test-slow`); one lab for the module (conftest.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from network.lab.readiness import wait_ready
+from network.lab.runtime import Running, open_lab
+from network.lab.system import in_ns, ip_batch
+from network.rollout.execute import apply_routers, aws_side
+from network.rollout.prerender import proposed_routers
+from tests.rollout_lab.harness import NET, STACK, Lab, edit_stack, measured, progress, rollout
+from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+
+def _add_prefix(prefix: str) -> Callable[[dict[str, Any]], None]:
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["datacenters"]["dc1"]["prefixes"].append(prefix)
+        net["vpcs"]["app"]["ingress"][0]["from"].append(prefix)
+
+    return edit
+
+
+def _space_in_use(rt: Running, prefix: str) -> str:
+    """The datacenter's addresses in `prefix` on its LAN (router .1, host .10): the
+    host's address."""
+    base = prefix.split("/")[0].rsplit(".", 2)[0]
+    plen = prefix.split("/")[1]
+    [router] = rt.lab.routers
+    [dc] = rt.lab.dc_hosts()
+    ip_batch(router.ns, [f"addr add {base}.0.1/{plen} dev lan"])
+    ip_batch(dc.ns, [f"addr add {base}.0.10/{plen} dev lan"])
+    return f"{base}.0.10"
+
+
+def _app(rt: Running) -> str:
+    return next(h.address for h in rt.lab.vpc_hosts() if h.name == "app")
+
+
+def _ping(rt: Running, src: str, dst: str) -> bool:
+    dc = rt.lab.dc_hosts()[0]
+    argv = ["ping", "-n", "-q", "-c", "3", "-i", "0.2", "-W", "1", "-I", src, dst]
+    return subprocess.run(in_ns(dc.ns, argv), check=False).returncode == 0
+
+
+def _measure(
+    kind: str, rt: Running, src: str, prefix: str, run: Callable[[], Any]
+) -> dict[str, Any]:
+    """`run` with both probes going; the new prefix's loss counted from the moment the
+    gateway routes it."""
+    gw = rt.lab.gateways[0]
+    watch = RouteWatch(gw.ns, prefix).start()
+    probe = SourcedProbe(rt.lab.dc_hosts()[0].ns, src, _app(rt)).start()
+    time.sleep(0.5)
+    m = measured(kind, run)
+    seqs = probe.stop()
+    announced = watch.stop()
+    assert announced is not None, "AWS's gateway never routed the new prefix"
+    m["newPrefix"] = count_after(seqs, announced)
+    m["newPrefixBefore"] = len([s for s in seqs.values() if s[0] < announced])
+    print(f"{kind}: the new prefix's pings after the announcement: {m['newPrefix']}")
+    return m
+
+
+def test_add_dc_prefix_safe_order_loses_nothing_and_the_prefix_is_reached(lab: Lab) -> None:
+    rt = open_lab(STACK)
+    src = _space_in_use(rt, "10.129.0.0/16")
+    edit_stack(lab, _add_prefix("10.129.0.0/16"))
+    m = _measure("dc-prefix safe", rt, src, "10.129.0.0/16", lambda: rollout(lab))
+    assert m["result"] == 0
+    p = progress(lab)
+    assert p["events"] == ["1.aws", "1.routers", "1.done"], p  # AWS first, then the routers
+    assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] == 0, m
+    assert m["newPrefix"]["sent"] > 0 and m["newPrefix"]["lost"] == 0, m["newPrefix"]
+    # The lab is the edited stack: its layout gives the new prefix the addresses that
+    # were in use, AWS's side holds the route, and the new prefix reaches the VPC.
+    rt = open_lab(STACK)
+    wait_ready(rt, 60)
+    assert rt.lab.dc_hosts()[0].prefix_addresses == ("10.129.0.10/16",)
+    assert "10.129.0.1/16" in rt.lab.routers[0].lan
+    assert _ping(rt, src, _app(rt))
+    assert rollout(lab) == 0  # nothing left to roll out
+
+
+def _announce_first(path: Path) -> None:
+    """The naive order: the routers announce the prefix (rendered from the edited file
+    over the current outputs), then the AWS apply admits it, then the routers follow
+    the new outputs (no change left)."""
+    rt = open_lab(STACK)
+    apply_routers(rt, frozenset(), print, routers=proposed_routers(STACK, path))
+    rt = aws_side(rt, STACK, path, print)
+    apply_routers(rt, frozenset(), print)
+
+
+def test_add_dc_prefix_naive_order_drops_the_new_prefix_until_aws_admits_it(lab: Lab) -> None:
+    rt = open_lab(STACK)
+    src = _space_in_use(rt, "10.130.0.0/16")
+    path = edit_stack(lab, _add_prefix("10.130.0.0/16"))
+    m = _measure("dc-prefix naive", rt, src, "10.130.0.0/16", lambda: _announce_first(path))
+    # The existing flows: an additive change moves none of them.
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    # The new prefix: announced, so AWS sends its replies back, but the security group
+    # does not admit it yet: dropped until the apply is done.
+    assert m["newPrefix"]["lost"] > 0, m["newPrefix"]
+    rt = open_lab(STACK)
+    wait_ready(rt, 60)
+    assert _ping(rt, src, _app(rt))  # once AWS caught up, it is reached
