@@ -352,6 +352,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     FRR config is reloaded. Returns the running lab with the new layout; lab.json
     records the new outputs.
     """
+    from network.lab.cgw import moved_ends
     from network.lab.reshape import align, bridge_ports, reshape, structure_changes
 
     new = align(rt.lab, new, bridge_ports(rt.lab))
@@ -387,6 +388,9 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
             reload_frr.append((path, inst))
     # Deleted parts go, new ones come (new endpoints: their files are written above).
     nrt = reshape(rt, new, say) if shape["add"] or shape["remove"] else nrt
+    for e in moved_ends(rt.lab, new):  # ModifyVpnConnection, a new customer gateway
+        Charon(nrt.vici_socket(e)).restart_sa(e.conn_name, None)
+        say(f"  AWS end of {e.conn_name}: a new endpoint (the connection's new customer gateway)")
     for path, inst in reload_frr:
         g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
         if g.ns in old_ns:
