@@ -202,13 +202,21 @@ def cgw_move(ctx: Ctx, ch: Change) -> list[Sub]:
             target=target,
         )
         one = Change(ch.kind, r, tuple(conns), (r,), detail=ch.detail)
+        # The only router: a drain has nowhere to move the traffic, and its after-drain
+        # checks (no best route over the drained tunnels) could never hold.
+        drain = bool(carriers(ctx.prev, keys(ctx.prev, conns), conns))
         subs += _whole(
             ctx,
             one,
             conns,
             aws,
             "ModifyVpnConnection takes both tunnels of each connection down while AWS provisions "
-            "the new endpoints: this router is drained first, the others carry the traffic"
+            + (
+                "the new endpoints: this router is drained first, the others carry the traffic"
+                if drain
+                else "the new endpoints, and nothing else carries: no drain, the router is "
+                "re-addressed (or takes its new AS) from the new outputs at once"
+            )
             + (
                 "; one router per apply (--target), since the ASN is the datacenter's"
                 if target
@@ -224,8 +232,7 @@ def cgw_move(ctx: Ctx, ch: Change) -> list[Sub]:
             ),
             renew=True,
             now=ctx.next if subs else None,
-            # The only router: a drain has nowhere to move the traffic (cgw.py says why).
-            drain=bool(carriers(ctx.prev, keys(ctx.prev, conns), conns)),
+            drain=drain,
         )
     return subs
 

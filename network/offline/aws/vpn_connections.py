@@ -44,7 +44,7 @@ from network.aws_rules import (
     psk_ok,
 )
 from network.offline.aws.cgw_config import configuration_xml
-from network.offline.aws.customer_gateways import customer_asn
+from network.offline.aws.customer_gateways import check_vgw_customer_ip, customer_asn
 from network.offline.aws.model import (
     ALLOCATOR,
     VpnExtension,
@@ -346,6 +346,7 @@ def _create_vpn_connection(
     if transit_gateway_id and transit_gateway_id not in self.transit_gateways:
         raise InvalidTransitGatewayID(transit_gateway_id)
     _check_limits(self, vpn_gateway_id)
+    check_vgw_customer_ip(self, vpn_gateway_id, customer_gateway)
     ext = build_extension(self, options or {}, customer_gateway, vpn_gateway, transit_gateway_id)
     connection: VPNConnection = original(VPNConnectionBackend, "create_vpn_connection")(
         self,

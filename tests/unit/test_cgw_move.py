@@ -1,0 +1,162 @@
+"""A connection moved to a new customer gateway (router-ip, customer-asn): the emulator's
+ModifyVpnConnection and the VGW's one-connection-per-device rule, the plan for the only
+router (no drain, a stated outage), and which lab ends become new endpoints."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from network.contract import Connection, Router
+from network.lab.cgw import moved_connections, moved_ends
+from network.lab.topology import DcRouter, Lab, TunnelEnd
+from network.offline.aws import AwsEmulator
+from tests.unit.test_modify import _tunnels, _world
+from tests.unit.test_rollout import kinds, rollout
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def ec2() -> Iterator[Any]:
+    with AwsEmulator(seed=1) as emu:
+        yield emu.client("ec2", REGION)
+
+
+def _cgw(ec2: Any, ip: str, asn: int = 65010) -> str:
+    got = ec2.create_customer_gateway(Type="ipsec.1", BgpAsn=asn, PublicIp=ip)
+    return str(got["CustomerGateway"]["CustomerGatewayId"])
+
+
+def _error(e: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(e.value.response["Error"]["Code"])
+
+
+# ---------------------------------------------------------------- the emulator
+def test_a_new_customer_gateway_takes_both_tunnels_down_and_keeps_the_addresses(
+    ec2: Any,
+) -> None:
+    w = _world(ec2)
+    before = _tunnels(ec2, w["vpn"])
+    new = _cgw(ec2, "192.0.2.11")
+    ec2.modify_vpn_connection(VpnConnectionId=w["vpn"], CustomerGatewayId=new)
+    got = ec2.describe_vpn_connections(VpnConnectionIds=[w["vpn"]])["VpnConnections"][0]
+    assert got["CustomerGatewayId"] == new
+    after = _tunnels(ec2, w["vpn"])
+    assert [t["Status"] for t in after] == ["DOWN", "DOWN"]
+    assert [t["OutsideIpAddress"] for t in after] == [t["OutsideIpAddress"] for t in before]
+    assert [t["PreSharedKey"] for t in after] == [t["PreSharedKey"] for t in before]
+    # AWS is provisioning: the connection takes no other change meanwhile.
+    with pytest.raises(ClientError) as e:
+        ec2.modify_vpn_connection(VpnConnectionId=w["vpn"], CustomerGatewayId=w["cgw"])
+    assert _error(e) == "IncorrectState"
+
+
+def test_a_vgw_takes_one_connection_per_customer_gateway_address(ec2: Any) -> None:
+    w = _world(ec2)
+    with pytest.raises(ClientError) as e:
+        ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=w["cgw"], VpnGatewayId=w["vgw"])
+    assert _error(e) == "InvalidCustomerGateway.DuplicateIpAddress"
+    # A second device (another address) may connect: make before break's temporary
+    # connection on a VGW; but the first cannot then move onto the second's gateway.
+    other = _cgw(ec2, "192.0.2.11")
+    ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=other, VpnGatewayId=w["vgw"])
+    with pytest.raises(ClientError) as e:
+        ec2.modify_vpn_connection(VpnConnectionId=w["vpn"], CustomerGatewayId=other)
+    assert _error(e) == "InvalidCustomerGateway.DuplicateIpAddress"
+    assert "one VPN connection per customer gateway address" in str(e.value)
+
+
+def test_a_tgw_takes_several_connections_from_one_device(ec2: Any) -> None:
+    w = _world(ec2)
+    new = _cgw(ec2, "192.0.2.11")
+    a = ec2.create_vpn_connection(Type="ipsec.1", CustomerGatewayId=new, TransitGatewayId=w["tgw"])
+    b = ec2.create_vpn_connection(
+        Type="ipsec.1", CustomerGatewayId=w["cgw"], TransitGatewayId=w["tgw"]
+    )
+    # ... and one of them may move onto the other's customer gateway.
+    vpn = b["VpnConnection"]["VpnConnectionId"]
+    ec2.modify_vpn_connection(VpnConnectionId=vpn, CustomerGatewayId=new)
+    got = ec2.describe_vpn_connections(VpnConnectionIds=[vpn])["VpnConnections"][0]
+    assert got["CustomerGatewayId"] == a["VpnConnection"]["CustomerGatewayId"] == new
+
+
+# ---------------------------------------------------------------- the plan
+def _dev_ip(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+    net["datacenters"]["dc1"]["routers"]["edge1"]["publicIp"] = "192.0.2.11"
+
+
+def _dev_asn(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+    net["datacenters"]["dc1"]["asn"] = 65011
+
+
+@pytest.mark.parametrize(("edit", "kind"), [(_dev_ip, "router-ip"), (_dev_asn, "customer-asn")])
+def test_the_only_router_is_not_drained_its_outage_is_stated(edit: Any, kind: str) -> None:
+    """Nothing else carries: a drain has nowhere to move the traffic and its after-drain
+    checks (no best route over the drained tunnels) could never hold."""
+    r, _ = rollout("dev", edit)
+    assert kinds(r) == [kind]
+    [s] = r.steps
+    assert s.drained == () and not s.drain and not s.restore
+    assert not [c for c in s.checks if c.when == "after-drain"]
+    assert {c.kind for c in s.checks if c.when == "after-change"} >= {"ipsec-sa", "bgp-established"}
+    assert s.impact.loss == "outage" and "BGP hold 30 s" in s.impact.bound
+    assert "nothing else carries: no drain" in s.why
+    assert "ModifyVpnConnection dc1-edge1-app: the new customer gateway" in s.aws.operations
+    assert s.render_after_apply
+
+
+def test_a_router_with_another_router_beside_it_is_still_drained() -> None:
+    def edit(cfg: dict[str, Any], net: dict[str, Any]) -> None:
+        net["datacenters"]["ash"]["routers"]["edge1"]["publicIp"] = "192.0.2.111"
+
+    r, _ = rollout("prod", edit)
+    [s] = r.steps
+    assert s.drained == ("ash-edge1-hub-1", "ash-edge1-hub-2") and s.impact.loss == "0"
+    assert "this router is drained first" in s.why
+
+
+# ---------------------------------------------------------------- the lab's new endpoints
+def _conn(name: str, cgw: str) -> Connection:
+    raw = {"customerGatewayId": cgw}
+    return Connection(name, {}, "bgp", "active-standby", (), (), 100, 100, 1399, 1359, {}, (), raw)
+
+
+def _lab(cgw: str, customer_ip: str = "192.0.2.10") -> Lab:
+    conn = _conn("c", cgw)
+    router = Router("dc1-r", "dc1", "r", "linux", customer_ip, 65010, (), (conn,))
+    ends = tuple(
+        TunnelEnd(
+            side,
+            "c",
+            n,
+            f"ns-{side}{n}",
+            "rtr" if side == "dc" else "gw",
+            f"if{n}",
+            customer_ip if side == "dc" else f"198.51.100.{n}",
+            f"198.51.100.{n}" if side == "dc" else customer_ip,
+            "169.254.10.2/30",
+            "169.254.10.1",
+            f"p{n}",
+            "02:00:00:00:00:01",
+            "02:00:00:00:00:02",
+        )
+        for side in ("dc", "aws")
+        for n in (1, 2)
+    )
+    dc = DcRouter("dc1-r", "dc1", "rtr", router, "linux", (), "l")
+    return Lab("s", "inet", ends, (dc,), (), (), ())
+
+
+def test_the_lab_renews_the_aws_ends_of_a_connection_on_a_new_customer_gateway() -> None:
+    old = _lab("cgw-1")
+    assert moved_connections(old, copy.deepcopy(old)) == [] and moved_ends(old, old) == []
+    asn = _lab("cgw-2")  # a new ASN: the same ends, a new customer gateway
+    assert moved_connections(old, asn) == ["c"]
+    assert [(e.side, e.number) for e in moved_ends(old, asn)] == [("aws", 1), ("aws", 2)]
+    ip = _lab("cgw-2", "192.0.2.11")  # a new address: reshape re-creates every end
+    assert moved_connections(old, ip) == ["c"] and moved_ends(old, ip) == []
