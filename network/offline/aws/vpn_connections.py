@@ -195,6 +195,7 @@ def build_extension(
     gateway_id = transit_gateway_id or (vpn_gateway.id if vpn_gateway is not None else None)
     in_use = inside_cidrs_in_use(backend, gateway_id)
     _check_inside_unique(request.tunnels, in_use, gateway_id)
+    check_vgw_customer_ip(backend, vpn_gateway.id if vpn_gateway else None, customer_gateway)
 
     # Every check passed: draw the defaults (seeded random) and the outside addresses.
     taken = set(in_use) | {
@@ -346,7 +347,6 @@ def _create_vpn_connection(
     if transit_gateway_id and transit_gateway_id not in self.transit_gateways:
         raise InvalidTransitGatewayID(transit_gateway_id)
     _check_limits(self, vpn_gateway_id)
-    check_vgw_customer_ip(self, vpn_gateway_id, customer_gateway)
     ext = build_extension(self, options or {}, customer_gateway, vpn_gateway, transit_gateway_id)
     connection: VPNConnection = original(VPNConnectionBackend, "create_vpn_connection")(
         self,
