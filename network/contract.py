@@ -26,7 +26,7 @@ from network import aws_rules as aws
 from network.errors import ConfigError, Problems
 from network.model import Secret, TunnelOptions
 from network.naming import tunnel_id
-from network.plan import ConnectionPlan, Plan
+from network.plan import ConnectionPlan, Plan, customer_ip
 
 CONTRACT_VERSION = 1
 OUTPUT_NAMES = (
@@ -81,7 +81,7 @@ def connection_record(c: ConnectionPlan, aws_values: Mapping[str, Any]) -> dict[
             {
                 "number": n,
                 "awsOutsideIp": aws_values[f"tunnel{n}Address"],
-                "customerOutsideIp": str(c.router.public_ip),
+                "customerOutsideIp": str(customer_ip(c)),
                 "insideCidr": aws_values[f"tunnel{n}InsideCidr"],
                 "awsInsideIp": aws_values[f"tunnel{n}VgwInsideAddress"],
                 "customerInsideIp": aws_values[f"tunnel{n}CgwInsideAddress"],

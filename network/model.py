@@ -177,6 +177,10 @@ class ConnectionSpec:
     router_ref: str = ""  # as written in the config: "<datacenter>/<router>"
     # AWS Global Accelerator in front of the tunnels (transit gateway only; ForceNew).
     acceleration: bool = False
+    # A second public address of its router, with a customer gateway of its own
+    # (`<connection>-cgw`, AWS device name: the connection's name): what a change of the
+    # router's address moves onto first, make before break (docs/rollout.md).
+    public_ip: IPAddress | None = None
 
 
 @dataclass(frozen=True)
