@@ -84,6 +84,9 @@ class RouterSpec:
     # and the LAN without a policy: crossnet renders one scoped to the planned prefixes
     # unless the site keeps its own (`firewallPolicies: false`).
     firewall_policies: bool = True
+    # The BGP router ID (default: the public IP). A new router ID resets every BGP
+    # session of the router at once: pin it to keep the sessions through an address change.
+    router_id: IPAddress | None = None
 
     @property
     def key(self) -> str:

@@ -237,7 +237,7 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         datacenter=r.datacenter,
         platform=r.platform,
         public_ip=str(IPAddress(r.public_ip)),
-        router_id=str(IPAddress(r.public_ip)),
+        router_id=str(IPAddress(r.router_id or r.public_ip)),
         asn=r.asn,
         announce=announce,
         bgp=any(c.bgp for c in conns),

@@ -82,7 +82,12 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
             "asn": d.asn,
             "prefixes": [_s(p) for p in d.prefixes],
             "routers": {
-                r.key: {"name": r.name, "publicIp": _s(r.public_ip), "platform": r.platform}
+                r.key: {
+                    "name": r.name,
+                    "publicIp": _s(r.public_ip),
+                    "platform": r.platform,
+                    **({"routerId": _s(r.router_id)} if r.router_id is not None else {}),
+                }
                 for r in d.routers
             },
         }

@@ -160,3 +160,84 @@ def test_the_lab_renews_the_aws_ends_of_a_connection_on_a_new_customer_gateway()
     assert [(e.side, e.number) for e in moved_ends(old, asn)] == [("aws", 1), ("aws", 2)]
     ip = _lab("cgw-2", "192.0.2.11")  # a new address: reshape re-creates every end
     assert moved_connections(old, ip) == ["c"] and moved_ends(old, ip) == []
+
+
+# ---------------------------------------------------------------- make before break (TGW)
+def _tgw_rollout(router_id: str = "") -> Any:
+    import yaml
+
+    from network.rollout import Inputs, plan_rollout
+    from tests.unit.test_rollout import NET, applied
+
+    doc = yaml.safe_load(_TGW)
+    old = doc["config"]
+    new = copy.deepcopy(old)
+    r = new[NET]["datacenters"]["dc1"]["routers"]["edge1"]
+    r["publicIp"] = "192.0.2.11"
+    if router_id:
+        r["routerId"] = router_id
+    snap, outputs = applied("dev", old)
+    return plan_rollout(Inputs("dev", new, {"config": new}, snap, outputs))
+
+
+def _tgw_stack() -> str:
+    import yaml
+
+    from tests.rollout_lab.test_cgw_lab import tgw_stack
+
+    return str(yaml.safe_dump(yaml.safe_load(tgw_stack())))
+
+
+_TGW = _tgw_stack()
+
+
+def test_the_only_router_on_a_tgw_moves_make_before_break() -> None:
+    import yaml
+
+    r = _tgw_rollout(router_id="192.0.2.10")
+    assert [s.change.kind for s in r.steps] == ["router-ip"] * 3
+    a, b, c = r.steps
+    assert a.drained == ("dc1-edge1-hub-mbb-1", "dc1-edge1-hub-mbb-2")
+    assert b.drained == ("dc1-edge1-hub-1", "dc1-edge1-hub-2")
+    assert c.drained == a.drained
+    assert {s.impact.loss for s in r.steps} == {"0"}
+    # The temporary twin has the new address and a customer gateway of its own ...
+    cfg = yaml.safe_load(a.config_text)["config"]["crossnet:network"]
+    temp = cfg["connections"]["dc1-edge1-hub-mbb"]
+    assert temp["publicIp"] == "192.0.2.11" and temp["gateway"] == "hub"
+    assert cfg["datacenters"]["dc1"]["routers"]["edge1"]["publicIp"] == "192.0.2.10"
+    assert (
+        "CreateCustomerGateway dc1-edge1-hub-mbb (192.0.2.11, device name dc1-edge1-hub-mbb)"
+        in (a.aws.operations)
+    )
+    # ... carries while the connection moves (ModifyVpnConnection), then goes.
+    assert "ModifyVpnConnection dc1-edge1-hub: the new customer gateway" in b.aws.operations
+    kinds_b = {(x.kind, x.tunnel) for x in b.checks if x.when == "after-drain"}
+    assert ("bgp-established", "dc1-edge1-hub-mbb-1") in kinds_b
+    assert ("route-avoids", "dc1-edge1-hub-1") in kinds_b
+    assert "DeleteVpnConnection dc1-edge1-hub-mbb (temporary)" in c.aws.operations
+    assert (
+        "dc1-edge1-hub-mbb"
+        not in yaml.safe_load(c.config_text)["config"]["crossnet:network"]["connections"]
+    )
+
+
+def test_a_router_id_that_follows_the_address_is_an_outage_said_with_the_fix() -> None:
+    r = _tgw_rollout()
+    b = r.steps[1]
+    assert b.impact.loss == "outage"
+    assert "BGP router ID follows its public IP (192.0.2.10 -> 192.0.2.11)" in b.impact.text
+    assert "datacenters.dc1.routers.edge1.routerId: 192.0.2.10" in b.impact.bound
+
+
+def test_a_pinned_router_id_is_rendered() -> None:
+    from network.contract import parse_outputs
+    from network.render import render_router
+    from tests.unit.test_rollout import applied, stack_config
+
+    cfg = stack_config("dev")
+    cfg["crossnet:network"]["datacenters"]["dc1"]["routers"]["edge1"]["routerId"] = "192.0.2.99"
+    _, outputs = applied("dev", cfg)
+    assert outputs["routers"]["dc1-edge1"]["routerId"] == "192.0.2.99"
+    router = parse_outputs(outputs, "t").routers["dc1-edge1"]
+    assert " bgp router-id 192.0.2.99\n" in render_router(router)["frr.conf"]
