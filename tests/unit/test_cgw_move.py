@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,3 +242,44 @@ def test_a_pinned_router_id_is_rendered() -> None:
     assert outputs["routers"]["dc1-edge1"]["routerId"] == "192.0.2.99"
     router = parse_outputs(outputs, "t").routers["dc1-edge1"]
     assert " bgp router-id 192.0.2.99\n" in render_router(router)["frr.conf"]
+
+
+# ---------------------------------------------------------------- diff predicts the apply
+@pytest.fixture
+def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    d = tmp_path / "stacks"
+    d.mkdir()
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(d))
+    return d
+
+
+def test_a_twin_on_a_second_address_is_applied_as_diff_predicts(
+    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
+) -> None:
+    """Make before break's step files, applied by the stateful offline apply: the twin on
+    the new address gets a customer gateway of its own (its device name), then the
+    router's customer gateway is replaced and its connection updated in place
+    (ModifyVpnConnection), the twin untouched; prediction equals effect each time."""
+    from tests.unit.test_apply_state import _start, apply, effected, predicted
+
+    config = _start("prod", tmp_path_factory, state_dir, stacks)
+    net = config["crossnet:network"]
+    twin = {k: v for k, v in net["connections"]["ash-edge1-hub"].items() if "tunnel" not in k}
+    net["connections"]["ash-edge1-hub-mbb"] = {**twin, "publicIp": "192.0.2.150"}
+    prediction = predicted(state_dir, "prod", config)
+    effect = effected(apply(stacks, "prod", config))
+    assert prediction == effect
+    cgw = ("create", CGW_TYPE, "ash-edge1-hub-mbb-cgw")
+    assert cgw in effect and ("create", VPN_TYPE, "ash-edge1-hub-mbb-vpn") in effect
+    router = net["datacenters"]["ash"]["routers"]["edge1"]
+    router |= {"publicIp": "192.0.2.150", "routerId": str(router["publicIp"])}
+    prediction = predicted(state_dir, "prod", config)
+    effect = effected(apply(stacks, "prod", config))
+    assert prediction == effect
+    assert ("replace", CGW_TYPE, "ash-edge1-cgw") in effect
+    assert ("update", VPN_TYPE, "ash-edge1-hub-vpn") in effect
+    assert not [e for e in effect if "mbb" in e[2] and e[0] != "same"]
+
+
+CGW_TYPE = "aws:ec2/customerGateway:CustomerGateway"
+VPN_TYPE = "aws:ec2/vpnConnection:VpnConnection"
