@@ -234,7 +234,8 @@ def test_a_router_id_that_follows_the_address_is_an_outage_said_with_the_fix() -
 def test_a_pinned_router_id_is_rendered() -> None:
     from network.contract import parse_outputs
     from network.render import render_router
-    from tests.unit.test_rollout import applied, stack_config
+    from tests.unit.test_review_support import stack_config
+    from tests.unit.test_rollout import applied
 
     cfg = stack_config("dev")
     cfg["crossnet:network"]["datacenters"]["dc1"]["routers"]["edge1"]["routerId"] = "192.0.2.99"
