@@ -10,14 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from botocore.exceptions import ClientError
 
 from network.contract import Connection, Router
 from network.lab.cgw import moved_connections, moved_ends
 from network.lab.topology import DcRouter, Lab, TunnelEnd
 from network.offline.aws import AwsEmulator
+from network.rollout import Inputs, plan_rollout
+from tests.rollout_lab.test_cgw_lab import tgw_stack
 from tests.unit.test_modify import _tunnels, _world
-from tests.unit.test_rollout import kinds, rollout
+from tests.unit.test_rollout import NET, applied, kinds, rollout
 
 REGION = "us-east-1"
 
@@ -165,13 +168,8 @@ def test_the_lab_renews_the_aws_ends_of_a_connection_on_a_new_customer_gateway()
 
 # ---------------------------------------------------------------- make before break (TGW)
 def _tgw_rollout(router_id: str = "") -> Any:
-    import yaml
-
-    from network.rollout import Inputs, plan_rollout
-    from tests.unit.test_rollout import NET, applied
-
-    doc = yaml.safe_load(_TGW)
-    old = doc["config"]
+    """dev behind a transit gateway (one router), its router's address changed."""
+    old = yaml.safe_load(tgw_stack())["config"]
     new = copy.deepcopy(old)
     r = new[NET]["datacenters"]["dc1"]["routers"]["edge1"]
     r["publicIp"] = "192.0.2.11"
@@ -181,20 +179,7 @@ def _tgw_rollout(router_id: str = "") -> Any:
     return plan_rollout(Inputs("dev", new, {"config": new}, snap, outputs))
 
 
-def _tgw_stack() -> str:
-    import yaml
-
-    from tests.rollout_lab.test_cgw_lab import tgw_stack
-
-    return str(yaml.safe_dump(yaml.safe_load(tgw_stack())))
-
-
-_TGW = _tgw_stack()
-
-
 def test_the_only_router_on_a_tgw_moves_make_before_break() -> None:
-    import yaml
-
     r = _tgw_rollout(router_id="192.0.2.10")
     assert [s.change.kind for s in r.steps] == ["router-ip"] * 3
     a, b, c = r.steps
@@ -235,7 +220,6 @@ def test_a_pinned_router_id_is_rendered() -> None:
     from network.contract import parse_outputs
     from network.render import render_router
     from tests.unit.test_review_support import stack_config
-    from tests.unit.test_rollout import applied
 
     cfg = stack_config("dev")
     cfg["crossnet:network"]["datacenters"]["dc1"]["routers"]["edge1"]["routerId"] = "192.0.2.99"
