@@ -268,3 +268,25 @@ def test_a_twin_on_a_second_address_is_applied_as_diff_predicts(
 
 CGW_TYPE = "aws:ec2/customerGateway:CustomerGateway"
 VPN_TYPE = "aws:ec2/vpnConnection:VpnConnection"
+
+
+def test_the_plan_refuses_two_connections_to_one_vgw_from_one_address() -> None:
+    from network.errors import ConfigError
+    from network.plan import build_plan
+    from tests.unit.test_review_support import stack_config
+
+    cfg = stack_config("dev")
+    conns = cfg[NET]["connections"]
+    conns["dc1-edge1-app2"] = {k: v for k, v in conns["dc1-edge1-app"].items()}
+    with pytest.raises(ConfigError) as e:
+        build_plan(cfg, "dev", need_secrets=False)
+    [p] = [p for p in e.value.problems if "one VPN connection per" in p.rule]
+    assert p.field.endswith("connections.dc1-edge1-app2.router") and "192.0.2.10" in p.value
+    # A second address of the router's (a customer gateway of its own) is allowed ...
+    conns["dc1-edge1-app2"]["publicIp"] = "192.0.2.20"
+    build_plan(cfg, "dev", need_secrets=False)
+    # ... if it is public.
+    conns["dc1-edge1-app2"]["publicIp"] = "10.0.0.1"
+    with pytest.raises(ConfigError) as e:
+        build_plan(cfg, "dev", need_secrets=False)
+    assert any(p.field.endswith("dc1-edge1-app2.publicIp") for p in e.value.problems)
