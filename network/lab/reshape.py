@@ -178,11 +178,13 @@ def _tunnel_scripts(rt: Running, new: Lab, router_ns: set[str]) -> None:
     """Each router with re-created datacenter ends runs its crossnet-tunnels.sh again: a new
     TUN comes with libipsec's MTU (1500), and the script (MTU, rp_filter, MSS clamp) may
     be unchanged by the router's new rendering, which then does not run it (a new public
-    IP: same interfaces, same AWS addresses)."""
+    IP: same interfaces, same AWS addresses). Its failure is not checked here: a script
+    that names a tunnel interface gone with this change (a new inside CIDR renames it)
+    changes with the new rendering, which runs it, checked (`live.apply_router`)."""
     for r in new.routers:
         script = rt.router_dir(r.key) / "crossnet-tunnels.sh"
         if r.ns in router_ns and script.exists():
-            run(in_ns(r.ns, ["sh", str(script)]), check=True)
+            run(in_ns(r.ns, ["sh", str(script)]), check=False)
 
 
 def _links(part: Lab, have: set[str]) -> None:
