@@ -26,7 +26,7 @@ from network import aws_rules as aws
 from network.errors import ConfigError, Problems
 from network.model import Secret, TunnelOptions
 from network.naming import tunnel_id
-from network.plan import ConnectionPlan, Plan
+from network.plan import ConnectionPlan, Plan, customer_ip
 
 CONTRACT_VERSION = 1
 OUTPUT_NAMES = (
@@ -81,7 +81,7 @@ def connection_record(c: ConnectionPlan, aws_values: Mapping[str, Any]) -> dict[
             {
                 "number": n,
                 "awsOutsideIp": aws_values[f"tunnel{n}Address"],
-                "customerOutsideIp": str(c.router.public_ip),
+                "customerOutsideIp": str(customer_ip(c)),
                 "insideCidr": aws_values[f"tunnel{n}InsideCidr"],
                 "awsInsideIp": aws_values[f"tunnel{n}VgwInsideAddress"],
                 "customerInsideIp": aws_values[f"tunnel{n}CgwInsideAddress"],
@@ -129,6 +129,7 @@ def router_records(plan: Plan, connections: Mapping[str, dict[str, Any]]) -> dic
                 "name": r.name,
                 "platform": r.platform,
                 "publicIp": str(r.public_ip),
+                **({"routerId": str(r.router_id)} if r.router_id is not None else {}),
                 "asn": dc.asn,
                 "prefixes": [str(p) for p in dc.prefixes],
                 "firewallPolicies": r.firewall_policies,
@@ -196,6 +197,7 @@ class Router:
     # Render the firewall/security policies of zone-based platforms (optional in the
     # outputs: an older program's outputs lack it, and get them).
     firewall_policies: bool = True
+    router_id: str = ""  # the BGP router ID when pinned (`routerId`); else the public IP
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,7 @@ def _router(p: Problems, key: str, r: Any, psks: Mapping[str, Any]) -> Router | 
         prefixes=tuple(r["prefixes"]),
         connections=tuple(conns),
         firewall_policies=_flag(p, r, "firewallPolicies", f"{path}.firewallPolicies"),
+        router_id=str(r.get("routerId") or ""),
     )
 
 

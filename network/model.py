@@ -84,6 +84,9 @@ class RouterSpec:
     # and the LAN without a policy: crossnet renders one scoped to the planned prefixes
     # unless the site keeps its own (`firewallPolicies: false`).
     firewall_policies: bool = True
+    # The BGP router ID (default: the public IP). A new router ID resets every BGP
+    # session of the router at once: pin it to keep the sessions through an address change.
+    router_id: IPAddress | None = None
 
     @property
     def key(self) -> str:
@@ -177,6 +180,10 @@ class ConnectionSpec:
     router_ref: str = ""  # as written in the config: "<datacenter>/<router>"
     # AWS Global Accelerator in front of the tunnels (transit gateway only; ForceNew).
     acceleration: bool = False
+    # A second public address of its router, with a customer gateway of its own
+    # (`<connection>-cgw`, AWS device name: the connection's name): what a change of the
+    # router's address moves onto first, make before break (docs/rollout.md).
+    public_ip: IPAddress | None = None
 
 
 @dataclass(frozen=True)

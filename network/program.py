@@ -35,7 +35,7 @@ from network.contract import (
 )
 from network.errors import ConfigError, CrossnetError, Problem
 from network.naming import tunnel_id
-from network.plan import Plan, build_plan, customer_gateway_name
+from network.plan import Plan, build_plan, customer_gateway_name, customer_ip
 from network.review.snapshot import plan_snapshot
 
 # The stack output holding the plan snapshot (`network.review.snapshot`): what
@@ -110,7 +110,14 @@ def declare(plan: Plan) -> dict[str, Any]:
         if customer_gateway_name(plan, c) not in cgws:
             cgws[customer_gateway_name(plan, c)] = CustomerGateway(
                 customer_gateway_name(plan, c),
-                CustomerGatewayArgs(c.router, c.datacenter.asn, stack, providers[c.region]),
+                CustomerGatewayArgs(
+                    c.router,
+                    c.datacenter.asn,
+                    stack,
+                    providers[c.region],
+                    ip=str(customer_ip(c)),
+                    device_name=c.name if c.spec.public_ip is not None else None,
+                ),
             )
     vpns: dict[str, SiteToSiteVpn] = {}
     records: dict[str, pulumi.Output[dict[str, Any]]] = {}

@@ -18,6 +18,10 @@ class CustomerGatewayArgs:
     asn: int
     stack: str
     provider: pulumi.ProviderResource
+    ip: str | None = None  # default: the router's public IP
+    # A second gateway on an address of the router's: AWS returns the existing customer
+    # gateway for an identical request (type, address, ASN) unless the device name differs.
+    device_name: str | None = None
 
 
 class CustomerGateway(pulumi.ComponentResource):
@@ -39,11 +43,12 @@ class CustomerGateway(pulumi.ComponentResource):
         extended = rules.customer_asn_field(args.asn) == "bgpAsnExtended"
         cgw = aws.ec2.CustomerGateway(
             resource_name("cgw", name),
-            ip_address=str(r.public_ip),
+            ip_address=args.ip or str(r.public_ip),
             bgp_asn=None if extended else str(args.asn),
             bgp_asn_extended=str(args.asn) if extended else None,
             type="ipsec.1",
-            tags=tags(args.stack, "cgw", r.key),
+            device_name=args.device_name,
+            tags=tags(args.stack, "cgw", args.device_name or r.key),
             opts=child(self, args.provider),
         )
         self.gateway_id = cgw.id

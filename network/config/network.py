@@ -307,8 +307,14 @@ def _datacenter(r: Reader, name: str, body: Any, path: str) -> DatacenterSpec | 
         rp = f"{path}.routers.{rname}"
         rok = r.name(rname, rp)
         rb = r.mapping(rbody, rp)
-        r.keys(rb, rp, {"publicIp", "platform", "firewallPolicies"}, {"publicIp", "platform"})
+        r.keys(
+            rb,
+            rp,
+            {"publicIp", "platform", "firewallPolicies", "routerId"},
+            {"publicIp", "platform"},
+        )
         ip = r.ip(rb.get("publicIp"), f"{rp}.publicIp") if "publicIp" in rb else None
+        rid = r.ip(rb["routerId"], f"{rp}.routerId") if "routerId" in rb else None
         plat = rb.get("platform")
         if "platform" in rb and (not isinstance(plat, str) or plat not in PLATFORMS):
             r.p.add(f"{rp}.platform", plat, "unknown platform; known: " + ", ".join(PLATFORMS))
@@ -316,7 +322,7 @@ def _datacenter(r: Reader, name: str, body: Any, path: str) -> DatacenterSpec | 
             # An unknown platform is reported above; the router stays in the
             # plan so that its connections are still checked.
             policies = r.bool_(rb.get("firewallPolicies", True), f"{rp}.firewallPolicies")
-            routers.append(RouterSpec(name, rname, ip, str(plat), policies))
+            routers.append(RouterSpec(name, rname, ip, str(plat), policies, rid))
         else:
             r.unparsed.add(f"router:{name}/{rname}")
     if not ok:

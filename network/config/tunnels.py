@@ -161,9 +161,11 @@ def parse_connection(
     r.keys(
         b,
         path,
-        {"router", "gateway", "routing", "acceleration", "tunnelOptions", "tunnel1", "tunnel2"},
+        {"router", "gateway", "routing", "acceleration", "publicIp"}
+        | {"tunnelOptions", "tunnel1", "tunnel2"},
         {"router", "gateway", "routing"},
     )
+    public_ip = r.ip(b["publicIp"], f"{path}.publicIp") if "publicIp" in b else None
     router = r.str_(b.get("router"), f"{path}.router") if "router" in b else None
     if router is not None and not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+", router):
         r.p.add(f"{path}.router", router, "a router is named '<datacenter>/<router>'")
@@ -195,6 +197,7 @@ def parse_connection(
         (tunnels[0], tunnels[1]),
         router_ref=router,
         acceleration=acceleration,
+        public_ip=public_ip,
     )
 
 

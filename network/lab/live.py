@@ -366,6 +366,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     FRR config is reloaded. Returns the running lab with the new layout; lab.json
     records the new outputs.
     """
+    from network.lab.cgw import moved_ends
     from network.lab.reshape import align, bridge_ports, orphan_hosts, reshape, structure_changes
 
     new = align(rt.lab, new, bridge_ports(rt.lab))
@@ -403,6 +404,9 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     grow_or_shrink = shape["add"] or shape["remove"] or orphan_hosts(rt, new)
     nrt = reshape(rt, new, say) if grow_or_shrink else nrt
     hostside.follow(nrt, rt.lab, new, say)  # LAN addresses, security groups
+    for e in moved_ends(rt.lab, new):  # ModifyVpnConnection, a new customer gateway
+        Charon(nrt.vici_socket(e)).restart_sa(e.conn_name, None)
+        say(f"  AWS end of {e.conn_name}: a new endpoint (the connection's new customer gateway)")
     for path, inst in reload_frr:
         g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
         if g.ns in old_ns:

@@ -189,6 +189,7 @@ def _grow(rt: Running, new: Lab, say: Say, moved: list[Host] | None = None) -> R
     aws_ns = {e.router_ns for e in ends if e.side == "aws"}
     tun_gws = tuple(g for g in new.gateways if g.ns in aws_ns)
     daemons._move_tunnels(replace(prt, lab=replace(part, routers=(), gateways=tun_gws)))
+    _tunnel_scripts(rt, new, {e.router_ns for e in ends if e.side == "dc"})
     _gateways_frr(prt, gateways)
     for e in ends:
         if e.side == "aws":
@@ -197,6 +198,19 @@ def _grow(rt: Running, new: Lab, say: Say, moved: list[Host] | None = None) -> R
     _vpc_hosts(prt, hosts)
     say(f"  created {len(ends)} tunnel ends, {len(gateways)} gateways, {len(hosts)} VPC hosts")
     return nrt
+
+
+def _tunnel_scripts(rt: Running, new: Lab, router_ns: set[str]) -> None:
+    """Each router with re-created datacenter ends runs its crossnet-tunnels.sh again: a new
+    TUN comes with libipsec's MTU (1500), and the script (MTU, rp_filter, MSS clamp) may
+    be unchanged by the router's new rendering, which then does not run it (a new public
+    IP: same interfaces, same AWS addresses). Its failure is not checked here: a script
+    that names a tunnel interface gone with this change (a new inside CIDR renames it)
+    changes with the new rendering, which runs it, checked (`live.apply_router`)."""
+    for r in new.routers:
+        script = rt.router_dir(r.key) / "crossnet-tunnels.sh"
+        if r.ns in router_ns and script.exists():
+            run(in_ns(r.ns, ["sh", str(script)]), check=False)
 
 
 def _links(part: Lab, have: set[str]) -> None:

@@ -383,6 +383,7 @@ class MotoMocks(pulumi.runtime.Mocks):
             Type=i.get("type", "ipsec.1"),
             PublicIp=i["ipAddress"],
             TagSpecifications=_tags("customer-gateway", i),
+            **({"DeviceName": i["deviceName"]} if i.get("deviceName") else {}),
             **asn,
         )["CustomerGateway"]
         return g["CustomerGatewayId"], {}

@@ -9,7 +9,12 @@ them in order.
 """
 
 from network.plan.build import build_plan
-from network.plan.resources import PlannedResource, customer_gateway_name, planned_resources
+from network.plan.resources import (
+    PlannedResource,
+    customer_gateway_name,
+    customer_ip,
+    planned_resources,
+)
 from network.plan.types import (
     ConnectionPlan,
     Plan,
@@ -33,5 +38,6 @@ __all__ = [
     "VpcRoute",
     "build_plan",
     "customer_gateway_name",
+    "customer_ip",
     "planned_resources",
 ]

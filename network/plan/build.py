@@ -84,6 +84,7 @@ def _plan(
     checks.check_quotas(conns, p)
     checks.check_unused_routers(ix, conns, p)
     checks.check_customer_asns(ix, conns, p)
+    checks.check_customer_ips(conns, p)
 
     transit, broken_transit = _plan_transits(ix, p)
     # Accepted prefixes of TGW connections depend on the route tables.

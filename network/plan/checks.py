@@ -113,6 +113,37 @@ def _check_public_ip(r: RouterSpec, seen: dict[IPAddress, str], p: Problems) -> 
     seen[ip] = r.ref
 
 
+def _not_public(ip: IPAddress) -> bool:
+    return bool(
+        ip.is_ipv4_private_use()
+        or ip in _SHARED_CGN
+        or ip.is_loopback()
+        or ip.is_link_local()
+        or ip.is_multicast()
+    )
+
+
+def check_customer_ips(conns: Sequence[ConnectionPlan], p: Problems) -> None:
+    """A connection's own address (`publicIp`) is public; a VGW takes one connection per
+    customer gateway address (a transit gateway takes several)."""
+    seen: dict[tuple[str, str], str] = {}
+    for c in conns:
+        ip = c.spec.public_ip if c.spec.public_ip is not None else c.router.public_ip
+        path = f"{P}.connections.{c.name}.publicIp"
+        if c.spec.public_ip is not None and _not_public(ip):
+            p.add(path, str(ip), "a customer gateway needs a public, routable address")
+        if c.gateway_type != "vgw":
+            continue
+        other = seen.setdefault((c.spec.gateway, str(ip)), c.name)
+        if other != c.name:
+            p.add(
+                path if c.spec.public_ip is not None else f"{P}.connections.{c.name}.router",
+                str(ip),
+                f"also {other}'s customer gateway address on VGW {c.spec.gateway!r}: a VGW takes "
+                "one VPN connection per customer gateway address (a transit gateway several)",
+            )
+
+
 def check_vpn_gateways(ix: SpecIndex, p: Problems) -> None:
     """Each VGW on a known VPC, and one VGW per VPC."""
     by_vpc: dict[str, list[str]] = defaultdict(list)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from netaddr import IPAddress
+
 from network.errors import Problems
 from network.naming import component_token, flow_key, resource_name, slug
 from network.plan.common import P
@@ -19,10 +21,18 @@ from network.vpc_flows import planned_flows
 
 def customer_gateway_name(plan: Plan, c: ConnectionPlan) -> str:
     """One customer gateway per router and region: the router's key, plus the
-    region when it is not the stack's default."""
+    region when it is not the stack's default; a connection with an address of its
+    own (`publicIp`) has its own: the connection's name."""
+    if c.spec.public_ip is not None:
+        return c.name
     if c.region == plan.spec.default_region:
         return c.router.key
     return f"{c.router.key}-{c.region}"
+
+
+def customer_ip(c: ConnectionPlan) -> IPAddress:
+    """The router's address a connection's tunnels use (its customer gateway's)."""
+    return c.spec.public_ip if c.spec.public_ip is not None else c.router.public_ip
 
 
 @dataclass(frozen=True)

@@ -322,8 +322,8 @@ def _compare_ike(r: Router, c: Connection, t: Tunnel, f: TunnelFacts) -> Found:
     out: Found = []
     spec = c.crypto
     p1, p2 = spec["phase1"], spec["phase2"]
-    if f.local is not None and f.local != r.public_ip:
-        out.append((f.local, f"local address is not the router's public address {r.public_ip}"))
+    if f.local is not None and f.local != t.customer_outside_ip:
+        out.append((f.local, f"local address is not the tunnel's {t.customer_outside_ip}"))
     if f.psk != t.psk.reveal():
         out.append(("<key>", "the pre-shared key is not the tunnel's key"))
     if f.ike_version is None or f"ikev{f.ike_version}" not in spec["ikeVersions"]:

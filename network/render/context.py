@@ -237,7 +237,7 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         datacenter=r.datacenter,
         platform=r.platform,
         public_ip=str(IPAddress(r.public_ip)),
-        router_id=str(IPAddress(r.public_ip)),
+        router_id=str(IPAddress(r.router_id or r.public_ip)),
         asn=r.asn,
         announce=announce,
         bgp=any(c.bgp for c in conns),
@@ -463,11 +463,14 @@ def _tunnel(r: Router, c: Connection, t: Tunnel, redact: bool, p: Problems) -> T
     ):
         if IPAddress(value) not in net:
             p.add(f"{path}.{name}", value, f"must lie inside the tunnel's {net}")
-    if str(IPAddress(t.customer_outside_ip)) != str(IPAddress(r.public_ip)):
+    # The router's public address, or (a connection with a customer gateway of its own,
+    # on a second address of the router's) one address for all its tunnels.
+    own = {str(IPAddress(x.customer_outside_ip)) for x in c.tunnels}
+    if str(IPAddress(t.customer_outside_ip)) != str(IPAddress(r.public_ip)) and len(own) != 1:
         p.add(
             f"{path}.customerOutsideIp",
             t.customer_outside_ip,
-            f"is not the router's public address {r.public_ip}",
+            f"is not the router's public address {r.public_ip}, nor the connection's own",
         )
     if len(p.items) > before:
         return None

@@ -77,7 +77,10 @@ def _slug(cidr: str) -> str:
 
 
 def cgw_key(snapshot: dict[str, Any], c: dict[str, Any]) -> str:
-    """The customer gateway a connection uses: one per router and region."""
+    """The customer gateway a connection uses: one per router and region (a connection
+    with an address of its own: its own, `customerGateway`)."""
+    if c.get("customerGateway"):
+        return str(c["customerGateway"])
     region = c["region"]
     return c["router"] if region == snapshot["defaultRegion"] else f"{c['router']}-{region}"
 
@@ -302,6 +305,7 @@ def _connection_resources(snapshot: dict[str, Any], secret_keys: set[str]) -> li
                         aws.customer_asn_field(int(c["customerAsn"])): str(c["customerAsn"]),
                         "ipAddress": c["customerIp"],
                         "type": "ipsec.1",
+                        **({"deviceName": cgw} if c.get("customerGateway") else {}),
                     },
                 )
             )

@@ -40,7 +40,7 @@ from typing import Any
 
 from network.contract import crypto_record
 from network.model import IngressRule
-from network.plan import Plan
+from network.plan import Plan, customer_ip
 
 SNAPSHOT_VERSION = 1
 
@@ -82,7 +82,12 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
             "asn": d.asn,
             "prefixes": [_s(p) for p in d.prefixes],
             "routers": {
-                r.key: {"name": r.name, "publicIp": _s(r.public_ip), "platform": r.platform}
+                r.key: {
+                    "name": r.name,
+                    "publicIp": _s(r.public_ip),
+                    "platform": r.platform,
+                    **({"routerId": _s(r.router_id)} if r.router_id is not None else {}),
+                }
                 for r in d.routers
             },
         }
@@ -140,7 +145,8 @@ def plan_snapshot(plan: Plan) -> dict[str, Any]:
             "redundancy": c.redundancy,
             "awsAsn": c.aws_asn,
             "customerAsn": c.datacenter.asn,
-            "customerIp": _s(c.router.public_ip),
+            "customerIp": _s(customer_ip(c)),
+            **({"customerGateway": c.name} if c.spec.public_ip is not None else {}),
             "announce": [_s(p) for p in c.announce],
             "accept": [_s(p) for p in c.accept],
             "maxPrefixesIn": c.max_prefixes_in,

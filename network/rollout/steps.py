@@ -18,6 +18,7 @@ from typing import Any
 from network.errors import ConfigError
 from network.plan import build_plan
 from network.review.snapshot import plan_snapshot
+from network.rollout import cgw
 from network.rollout.checks import carriers, drain_checks, keys, probe, static_caveat, tunnel_checks
 from network.rollout.model import AwsAction, Change, Impact
 from network.rollout.substep import Ctx, NoSafeOrderError, Override, Sub
@@ -201,13 +202,24 @@ def cgw_move(ctx: Ctx, ch: Change) -> list[Sub]:
             target=target,
         )
         one = Change(ch.kind, r, tuple(conns), (r,), detail=ch.detail)
+        # The only router: a drain has nowhere to move the traffic, and its after-drain
+        # checks (no best route over the drained tunnels) could never hold.
+        drain = bool(carriers(ctx.prev, keys(ctx.prev, conns), conns))
+        if not drain and ch.kind == "router-ip" and cgw.allowed(ctx, conns):
+            subs += cgw.router_ip_mbb(ctx, one, r, conns)  # make before break (cgw.py)
+            continue
         subs += _whole(
             ctx,
             one,
             conns,
             aws,
             "ModifyVpnConnection takes both tunnels of each connection down while AWS provisions "
-            "the new endpoints: this router is drained first, the others carry the traffic"
+            + (
+                "the new endpoints: this router is drained first, the others carry the traffic"
+                if drain
+                else "the new endpoints, and nothing else carries: no drain, the router is "
+                "re-addressed (or takes its new AS) from the new outputs at once"
+            )
             + (
                 "; one router per apply (--target), since the ASN is the datacenter's"
                 if target

@@ -138,11 +138,25 @@ def unstarted() -> Iterator[AwsEmulator]:
 def _vpn(ec2: Any, ids: dict[str, str], gateway: str = "vgw", **options: Any) -> dict[str, Any]:
     """Create a VPN connection on the VGW (or TGW) and return DescribeVpnConnections' view."""
     target = {"VpnGatewayId": ids["vgw"]} if gateway == "vgw" else {"TransitGatewayId": ids["tgw"]}
+    cgw = ids["cgw"]
+    if gateway == "vgw" and _on_vgw(ec2, ids):
+        # A VGW takes one connection per customer gateway address: the next one comes
+        # from another device (a transit gateway takes several from one).
+        n = len(_on_vgw(ec2, ids))
+        cgw = ec2.create_customer_gateway(
+            Type="ipsec.1", PublicIp=f"203.0.113.{100 + n}", BgpAsn=CGW_ASN
+        )["CustomerGateway"]["CustomerGatewayId"]
     created = ec2.create_vpn_connection(
-        Type="ipsec.1", CustomerGatewayId=ids["cgw"], Options=options, **target
+        Type="ipsec.1", CustomerGatewayId=cgw, Options=options, **target
     )["VpnConnection"]
     found = ec2.describe_vpn_connections(VpnConnectionIds=[created["VpnConnectionId"]])
     return found["VpnConnections"][0]
+
+
+def _on_vgw(ec2: Any, ids: dict[str, str]) -> list[Any]:
+    """The live connections on the test's VGW."""
+    live = ec2.describe_vpn_connections()["VpnConnections"]
+    return [c for c in live if c.get("VpnGatewayId") == ids["vgw"] and c["State"] != "deleted"]
 
 
 def _values(option: dict[str, Any], key: str) -> list[Any]:

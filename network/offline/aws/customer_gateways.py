@@ -4,6 +4,12 @@ moto reads only ``BgpAsn`` and checks nothing. AWS (EC2 API reference,
 CreateCustomerGateway) takes the ASN in exactly one of two parameters: ``BgpAsn``
 1-2,147,483,647 or ``BgpAsnExtended`` 2,147,483,648-4,294,967,295, and refuses the ASNs
 it reserves for itself (Site-to-Site VPN User Guide, customer gateway options).
+
+A virtual private gateway takes one VPN connection per customer gateway address
+(`check_vgw_customer_ip`): a second connection from the same device to a VGW is
+refused, on CreateVpnConnection and on ModifyVpnConnection alike. A transit gateway
+takes several (AWS's ECMP pattern: more connections from one device for more
+bandwidth).
 """
 
 from __future__ import annotations
@@ -27,6 +33,30 @@ def customer_asn(gateway: Any) -> int | None:
     extended = getattr(gateway, "bgp_asn_extended", None)
     raw = extended if extended not in (None, "") else gateway.bgp_asn
     return None if raw in (None, "") else int(raw)
+
+
+def check_vgw_customer_ip(
+    backend: Any, vpn_gateway_id: str | None, gateway: Any, connection_id: str = ""
+) -> None:
+    """Refuse a second live connection from one customer gateway address to a VGW."""
+    if not vpn_gateway_id:
+        return
+    cgws = backend.customer_gateways
+    for c in backend.vpn_connections.values():
+        other = cgws.get(c.customer_gateway_id)
+        if (
+            c.id != connection_id
+            and c.state not in ("deleted", "deleting")
+            and c.vpn_gateway_id == vpn_gateway_id
+            and other is not None
+            and other.ip_address == gateway.ip_address
+        ):
+            raise EC2ClientError(
+                "InvalidCustomerGateway.DuplicateIpAddress",
+                f"{c.id} already connects customer gateway address {gateway.ip_address} "
+                f"({other.id}) to {vpn_gateway_id}: a virtual private gateway takes one VPN "
+                "connection per customer gateway address (a transit gateway takes several)",
+            )
 
 
 def _checked_asn(bgp_asn: Any, bgp_asn_extended: Any, region: str) -> tuple[int, bool]:

@@ -6,7 +6,8 @@ ModifyVpnConnection, with the rules AWS's API reference gives.
   (and stays down until the customer side negotiates with them); the other
   tunnel carries on. A second request while one is being provisioned is
   refused: modify tunnel by tunnel.
-- ModifyVpnConnection moves a connection to another customer gateway, or
+- ModifyVpnConnection moves a connection to another customer gateway (on a VGW,
+  not onto an address another of its connections uses), or
   between gateways (VGW->VGW, VGW->TGW, TGW->TGW, TGW->VGW). The target must
   exist. A connection with static routes cannot leave a VGW for a TGW until
   those routes are deleted (they go into the TGW route table after the move).
@@ -30,6 +31,7 @@ from moto.ec2.models.vpn_connections import VPNConnection, VPNConnectionBackend
 from moto.ec2.responses.vpn_connections import VPNConnections
 
 from network.aws_rules import MAX_CONNECTIONS_PER_VGW
+from network.offline.aws.customer_gateways import check_vgw_customer_ip
 from network.offline.aws.model import VpnExtension, VpnTunnel, extension_of
 from network.offline.aws.patching import PatchTable
 from network.offline.aws.responses import tunnel_spec
@@ -271,6 +273,7 @@ def modify_vpn_connection(
             raise EC2ClientError(
                 "InvalidCustomerGatewayID.NotFound", f"{customer_gateway_id} does not exist"
             )
+        check_vgw_customer_ip(self, connection.vpn_gateway_id, cgw, connection.id)
         connection.customer_gateway_id = customer_gateway_id
         ext.customer_ip, ext.customer_asn = cgw.ip_address, int(cgw.bgp_asn)
     else:

@@ -44,7 +44,7 @@ from network.aws_rules import (
     psk_ok,
 )
 from network.offline.aws.cgw_config import configuration_xml
-from network.offline.aws.customer_gateways import customer_asn
+from network.offline.aws.customer_gateways import check_vgw_customer_ip, customer_asn
 from network.offline.aws.model import (
     ALLOCATOR,
     VpnExtension,
@@ -195,6 +195,7 @@ def build_extension(
     gateway_id = transit_gateway_id or (vpn_gateway.id if vpn_gateway is not None else None)
     in_use = inside_cidrs_in_use(backend, gateway_id)
     _check_inside_unique(request.tunnels, in_use, gateway_id)
+    check_vgw_customer_ip(backend, vpn_gateway.id if vpn_gateway else None, customer_gateway)
 
     # Every check passed: draw the defaults (seeded random) and the outside addresses.
     taken = set(in_use) | {
