@@ -4,9 +4,11 @@
 
 For each stack, from nothing (a private state directory):
 
-- time to green: exactly the commands a user runs, each timed as its own
-  process: `crossnet up` (offline apply), `crossnet render`, `crossnet lab up`,
-  `crossnet check --quick` (every non-destructive check passing); and inside
+- time to green: exactly the commands a user runs, one after another, each its
+  own process, timed as one run from the start of the first to the end of the
+  last (and each command's own time): `crossnet up` (offline apply), `crossnet
+  render`, `crossnet lab up`, `crossnet check --quick` (every non-destructive
+  check passing); and inside
   them: `lab up`'s steps (namespaces, each kind of daemon started), each
   tunnel end's SAs, each BGP session Established, each router's prefixes
   converged (`lab up --timings`), and each check's time (the JUnit XML);
@@ -241,8 +243,12 @@ def breakdown(stack: str) -> dict[str, Any]:
 
 
 def green(stack: str, code: Path, full: bool) -> dict[str, Any]:
-    """From nothing to every non-destructive check passing, as a user runs it."""
+    """From nothing to every non-destructive check passing, as a user runs it: one run
+    of the four commands one after another, each its own process; `time to green` is
+    that run's wall clock (from the start of `up` to the end of `check --quick`), the
+    phases are each command's own."""
     res: dict[str, Any] = {}
+    t_start = time.monotonic()
     try:
         rc, apply_s, text = crossnet(
             "up", "--stack", stack, "--seed", "1", timeout=APPLY_BOUND, code=code
@@ -257,6 +263,7 @@ def green(stack: str, code: Path, full: bool) -> dict[str, Any]:
         target.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copy2(FALLBACK / stack / "outputs.json", target / "outputs.json")
         res["apply"] = f"failed ({text.strip().splitlines()[-1][:100]}); outputs from {FALLBACK}"
+        t_start += apply_s  # the run starts with the render then
         apply_s = 0.0
     rc, render_s, text = crossnet("render", "--stack", stack, code=code)
     if rc != 0:
@@ -265,10 +272,12 @@ def green(stack: str, code: Path, full: bool) -> dict[str, Any]:
     if rc != 0:
         raise SystemExit(f"lab up {stack} failed:\n{text[-3000:]}")
     rc, check_s, text = crossnet("check", "--stack", stack, "--quick", code=code)
+    wall = time.monotonic() - t_start
     res["green"] = rc == 0
     res.setdefault("apply", apply_s)
     res["render"], res["lab up"], res["check"] = render_s, up_s, check_s
-    res["time to green"] = apply_s + render_s + up_s + check_s
+    res["time to green"] = wall  # one run, end to end
+    res["phases' sum"] = apply_s + render_s + up_s + check_s
     res["lab up -> green"] = up_s + check_s
     if rc != 0:
         res["check output"] = text[-1500:]
@@ -337,6 +346,7 @@ ROWS = [
     "render",
     "lab up",
     "check",
+    "phases' sum",
     "lab up -> green",
     "full check",
     "lab down",

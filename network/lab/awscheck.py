@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from network.awsview.facts import AwsView, DcTunnel, connections, regions, vpn_ids
@@ -94,20 +96,29 @@ def _received(env: Env, gw: dict[str, Any], neighbor: str) -> tuple[str, ...]:
 
 def lab_reports(env: Env, c: Connection) -> list[TunnelReport]:
     """What the lab's AWS side saw on each tunnel of ``c``: its charon's SAs, its BGP
-    session with the customer's inside address, the prefixes received over it."""
+    session with the customer's inside address, the prefixes received over it (every
+    read at once: each is a daemon's own command)."""
     from network.offline.aws.telemetry import TunnelReport
 
-    reports: list[TunnelReport] = []
+    reads: dict[tuple[int, str], Callable[[], Any]] = {}
     for t in c.tunnels:
         tunnel = f"{c.name}/{t.number}"
         gw = next(g for g in env.inventory["aws"].values() if tunnel in g["tunnels"])
-        ipsec = tunnel_up(env.sas(gw, tunnel), tunnel_key(c.name, t.number)) is None
+        reads[(t.number, "sas")] = partial(env.sas, gw, tunnel)
+        if c.routing == "bgp":
+            reads[(t.number, "bgp")] = partial(_bgp, env, gw, t.customer_inside_ip)
+            reads[(t.number, "received")] = partial(_received, env, gw, t.customer_inside_ip)
+    with ThreadPoolExecutor(max_workers=len(reads), thread_name_prefix="aws-report") as pool:
+        futures = {key: pool.submit(read) for key, read in reads.items()}
+        got = {key: f.result() for key, f in futures.items()}
+    reports: list[TunnelReport] = []
+    for t in c.tunnels:
+        ipsec = tunnel_up(got[(t.number, "sas")], tunnel_key(c.name, t.number)) is None
         if c.routing != "bgp":
             reports.append(TunnelReport(ipsec_up=ipsec))
             continue
-        peer = _bgp(env, gw, t.customer_inside_ip)
-        established = peer.get("state") == "Established"
-        prefixes = _received(env, gw, t.customer_inside_ip) if established else ()
+        established = got[(t.number, "bgp")].get("state") == "Established"
+        prefixes = got[(t.number, "received")] if established else ()
         reports.append(TunnelReport(ipsec, established, prefixes))
     return reports
 

@@ -7,6 +7,9 @@
   for tunnel maintenance.
 - `set_timers`: the AWS side's BGP timers, for behaviour tests (short) or
   measurements (AWS's); sessions are reset so the new hold time is negotiated.
+  `configure_timers` changes them without a reset (a session takes them when it
+  next comes up: its OPEN), `retime` resets only the sessions that still run
+  other ones;
 - `Pinger`: a 50 ms ping in the background; the outage is the longest gap
   between replies.
 """
@@ -29,6 +32,7 @@ from network.lab import aws, vici
 from network.lab.daemons import INET_TABLE
 from network.lab.events import LabEvents, routes_key
 from network.lab.inventory import write_inventory
+from network.lab.probe import parse_json
 from network.lab.readiness import (
     expected_routes_aws,
     expected_routes_dc,
@@ -81,22 +85,71 @@ def set_timers(rt: Running, name: str, wait: float = 60.0) -> float:
 
     Returns the seconds convergence took. A no-op when already in place.
     """
+    if rt.state.timers == name and name in aws.TIMERS:
+        return 0.0
+    t0 = time.monotonic()
+    configure_timers(rt, name)
+    for g in _bgp_gateways(rt):
+        rt.vtysh(rt.gateway_instance(g), "clear bgp *")
+    wait_ready(rt, wait)
+    return time.monotonic() - t0
+
+
+def _bgp_gateways(rt: Running) -> list[Gateway]:
+    return [g for g in rt.lab.gateways if any(c.routing == "bgp" for c in g.connections)]
+
+
+def configure_timers(rt: Running, name: str) -> None:
+    """The AWS side's BGP timers in its configuration and the lab's state, no reset.
+
+    The hold time is negotiated in OPEN only: an established session keeps the one it
+    has until it next comes up (a tunnel closed and back, a path restored), and then
+    takes these. `retime` resets the sessions that have not come up since.
+    """
     if name not in aws.TIMERS:
         raise LabError(f"timers {name!r}: one of {', '.join(aws.TIMERS)}")
     if rt.state.timers == name:
-        return 0.0
-    t0 = time.monotonic()
-    for g in rt.lab.gateways:
-        if any(c.routing == "bgp" for c in g.connections):
-            out = rt.vtysh(rt.gateway_instance(g), *aws.timer_commands(g, aws.TIMERS[name]))
-            if "%" in out:
-                raise LabError(f"AWS {g.name}: FRR refused the timers: {out.strip()}")
-            rt.vtysh(rt.gateway_instance(g), "clear bgp *")
+        return
+    for g in _bgp_gateways(rt):
+        out = rt.vtysh(rt.gateway_instance(g), *aws.timer_commands(g, aws.TIMERS[name]))
+        if "%" in out:
+            raise LabError(f"AWS {g.name}: FRR refused the timers: {out.strip()}")
     rt.state.timers = name
     write_state(rt.state)
     write_inventory(rt)
-    wait_ready(rt, wait)
-    return time.monotonic() - t0
+
+
+def negotiated_holds(rt: Running) -> dict[str, float | None]:
+    """tunnel -> the hold time its BGP session negotiated, in seconds (the AWS side's
+    `show bgp neighbors json`; None: not established). BGP tunnels only."""
+    out: dict[str, float | None] = {}
+    for g in _bgp_gateways(rt):
+        data = parse_json(rt.vtysh(rt.gateway_instance(g), "show bgp neighbors json")) or {}
+        for c in g.connections:
+            if c.routing != "bgp":
+                continue
+            for t in c.tunnels:
+                n = data.get(t.customer_inside_ip) or {}
+                ms = n.get("bgpTimerHoldTimeMsecs")
+                up = n.get("bgpState") == "Established" and ms is not None
+                out[f"{c.name}/{t.number}"] = int(ms or 0) / 1000 if up else None
+    return out
+
+
+def retime(rt: Running, tunnels: list[str] | None = None, wait: float = 60.0) -> list[str]:
+    """Reset, each on its own, the BGP sessions of `tunnels` (default: every one) whose
+    negotiated hold time is not the configured timers' (`configure_timers`), then wait
+    for convergence. Returns the tunnels reset (none: nothing to wait for)."""
+    want = float(aws.TIMERS[rt.state.timers].hold)
+    holds = negotiated_holds(rt)
+    stale = [t for t, h in holds.items() if (tunnels is None or t in tunnels) and h != want]
+    for tunnel in stale:
+        e = rt.lab.end("aws", tunnel)  # its peer: the customer's inside address
+        g = next(g for g in rt.lab.gateways if g.ns == e.router_ns)
+        rt.vtysh(rt.gateway_instance(g), f"clear bgp {e.peer_inside_ip}")
+    if stale:
+        wait_ready(rt, wait)
+    return stale
 
 
 @dataclass
@@ -317,6 +370,8 @@ def _tunnel_tx(rt: Running) -> dict[tuple[str, str], int]:
 
 
 PROBES = 40
+# 2 ms apart (the shortest iputils allows every user): the burst takes 0.08 s, not 0.4.
+PROBE_INTERVAL = "0.002"
 
 
 def find_flow(rt: Running, datacenter: str | None = None, router: str | None = None) -> Flow | None:
@@ -353,7 +408,19 @@ def _flow_tunnel(rt: Running, dc: Host, vpc: Host) -> tuple[DcRouter, TunnelEnd]
     """The router and tunnel a burst of pings from `dc` to `vpc` really leaves by."""
     lab = rt.lab
     before = _tunnel_tx(rt)
-    ping = ["ping", "-q", "-n", "-c", str(PROBES), "-i", "0.01", "-W", "1", "-I", dc.address]
+    ping = [
+        "ping",
+        "-q",
+        "-n",
+        "-c",
+        str(PROBES),
+        "-i",
+        PROBE_INTERVAL,
+        "-W",
+        "1",
+        "-I",
+        dc.address,
+    ]
     run(in_ns(dc.ns, [*ping, vpc.address]), check=False)
     after = _tunnel_tx(rt)
     sent = {k: after.get(k, 0) - n for k, n in before.items()}

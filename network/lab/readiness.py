@@ -111,6 +111,18 @@ def expected_routes_aws(
     return want
 
 
+def carries_traffic(lab: Lab, tunnel: str) -> bool:
+    """Whether planned traffic crosses the tunnel in a converged lab: every tunnel of an
+    ECMP connection, the active one (the lowest-numbered) of an active/standby one. A
+    standby tunnel closed and back moves no packet between the hosts."""
+    dc, aws = lab.end("dc", tunnel), lab.end("aws", tunnel)
+    router = lab.router_of(dc)
+    gateway = next(g for g in lab.gateways if g.ns == aws.router_ns)
+    return any(dc.ifname in devs for devs, _n in expected_routes_dc(lab, router).values()) or any(
+        aws.ifname in devs for devs, _n in expected_routes_aws(lab, gateway).values()
+    )
+
+
 def route_paths(
     ecmp: bool, ends: list[TunnelEnd], have: tuple[set[str], int] | None
 ) -> tuple[set[str], int]:

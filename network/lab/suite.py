@@ -28,12 +28,20 @@ MEASURES = pytest.StashKey[list[tuple[str, str, Any, str]]]()
 Prefetch = Callable[["Env", Any], Any]
 PREFETCH: dict[str, Prefetch] = {}
 
+# What of the lab a background job reads, and a test changes: BGP (sessions, tables),
+# IPsec (SAs) and traffic (the hosts' probes and transfers across the tunnels).
+BGP, IPSEC, TRAFFIC = "bgp", "ipsec", "traffic"
+LAB = frozenset({BGP, IPSEC, TRAFFIC})
+READS: dict[str, frozenset[str]] = {}
 
-def prefetch(name: str) -> Callable[[Prefetch], Prefetch]:
-    """Register a module's read-only work to start with the session (`Background`)."""
+
+def prefetch(name: str, reads: frozenset[str] = LAB) -> Callable[[Prefetch], Prefetch]:
+    """Register a module's read-only work to start with the session (`Background`);
+    `reads`: what of the lab it reads (a test changing none of it need not wait)."""
 
     def register(job: Prefetch) -> Prefetch:
         PREFETCH[name] = job
+        READS[name] = reads
         return job
 
     return register
@@ -42,10 +50,14 @@ def prefetch(name: str) -> Callable[[Prefetch], Prefetch]:
 class Background:
     """The registered read-only work, run in threads from the session's start, so it
     overlaps the tests before the ones that need it; those wait for its result. A test
-    that changes the lab first waits for all of it (`Env.changes_lab`)."""
+    that changes the lab first waits for every job reading what it changes
+    (`Env.changes_lab`)."""
 
-    def __init__(self, jobs: dict[str, Prefetch]) -> None:
+    def __init__(
+        self, jobs: dict[str, Prefetch], reads: dict[str, frozenset[str]] | None = None
+    ) -> None:
         self.jobs = dict(jobs)
+        self.reads = {n: (reads or {}).get(n, LAB) for n in self.jobs}
         self.futures: dict[str, Future[Any]] = {}
         self.pool: ThreadPoolExecutor | None = None
 
@@ -60,9 +72,10 @@ class Background:
         fut = self.futures.get(name)
         return None if fut is None else fut.result()
 
-    def quiet(self) -> None:
-        """Until every job has finished (each test still sees its own job's error)."""
-        wait(list(self.futures.values()))
+    def quiet(self, changes: frozenset[str] = LAB) -> None:
+        """Until every job reading what `changes` names has finished (each test still
+        sees its own job's error)."""
+        wait([f for n, f in self.futures.items() if self.reads[n] & changes])
 
     def stop(self) -> None:
         if self.pool is not None:
@@ -262,12 +275,13 @@ class Env:
         session (None: not started, or not applicable here)."""
         return self.background.result(name) if self.background else None
 
-    def changes_lab(self, why: str) -> Any:
-        """need_lab, for a test that changes the lab: it first waits until the suite's
-        read-only background work is done, so that work never sees the change."""
+    def changes_lab(self, why: str, changes: frozenset[str] = LAB) -> Any:
+        """need_lab, for a test that changes the lab (`changes`: what of it): it first
+        waits until the suite's background work reading that is done, so that work
+        never sees the change."""
         rt = self.need_lab(why)
         if self.background:
-            self.background.quiet()
+            self.background.quiet(changes)
         return rt
 
 

@@ -10,6 +10,12 @@ side to short timers (BGP 1/3) for these behaviour tests, unless the lab runs
 with AWS's own; the benchmark (bench/lab_bench.py) measures with AWS's. A
 static connection (staging) has no BGP: DPD at both ends detects the failure,
 with AWS's timers, so its bound is when both ends have given the tunnel up.
+
+The hold time is negotiated when a session comes up, and only the flow's tunnel's
+session needs the short one: the timers are configured without resetting any
+session, the IKE DELETE (first) brings that session back on them, and the silent
+failure's restored path brings it back on the lab's own again. A session that did
+not come up on the timers it needs is reset alone (`faults.retime`).
 """
 
 from __future__ import annotations
@@ -45,12 +51,15 @@ def flow(env: Env) -> Any:
 
 @pytest.fixture(scope="module")
 def behaviour_timers(flow: Flow) -> Any:
-    """Short AWS-side BGP timers for the module, then back to what the lab had."""
+    """Short AWS-side BGP timers for the module, then back to what the lab had: the
+    lab's timers when the module began. Configured without a reset (see above); at
+    the end every session runs the lab's timers again (those that do not: reset)."""
     before = flow.rt.state.timers
-    took = faults.set_timers(flow.rt, "fast")
-    yield took
+    faults.configure_timers(flow.rt, "fast")
+    yield before
     faults.restore_all(flow.rt)
-    faults.set_timers(flow.rt, before)
+    faults.configure_timers(flow.rt, before)
+    faults.retime(flow.rt)
 
 
 def _wait(flow: Flow, what: str, down: frozenset[str], seconds: float) -> float:
@@ -60,84 +69,8 @@ def _wait(flow: Flow, what: str, down: frozenset[str], seconds: float) -> float:
         pytest.fail(str(e))
 
 
-@pytest.fixture(scope="module")
-def silent_failure(flow: Flow, behaviour_timers: float) -> dict[str, Any]:
-    """One silent path failure of the flow's tunnel, measured by both tests that need one.
-
-    A 50 ms ping and a 64 MiB transfer run across it: the cut comes once the
-    transfer is under way on the tunnel; the path is restored once traffic has
-    moved and the transfer has ended, then traffic must come back.
-    """
-    out: dict[str, Any] = {}
-    try:
-        flow.wait("before the failure", frozenset(), 30)
-    except LabError as e:
-        return {"error": str(e)}
-    t_ping = time.time()
-    pinger = flow.pinger().start()
-    # Each socket operation may wait out the whole outage (TCP's retransmissions back off).
-    argv = flow.send_argv(TRANSFER, timeout=2 * flow.silent_bound + 30)
-    proc: subprocess.Popen[str] | None = None
-    try:
-        pinger.wait_reply(after=t_ping)  # the flow answers before anything breaks
-        out["t0"] = time.time()
-        out["tx_before"] = flow.tunnel_tx()
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        # The cut comes once the transfer is under way on the tunnel (thousands of
-        # packets), at most 5 s later (then the test says how little it carried).
-        deadline = time.monotonic() + 5
-        while flow.tunnel_tx() - out["tx_before"] < CARRIED and time.monotonic() < deadline:
-            time.sleep(0.02)
-        out["t_cut"] = time.time()
-        faults.cut_path(flow.rt, flow.tunnel)
-        out["carried"] = flow.tunnel_tx() - out["tx_before"]
-        try:
-            out["t_moved"] = flow.wait(
-                f"failover off {flow.tunnel}", frozenset({flow.tunnel}), flow.silent_bound + 10
-            )
-        except LabError as e:
-            out["moved error"] = str(e)
-        transfer, _ = proc.communicate(timeout=4 * flow.silent_bound + 120)
-        out["transfer"] = transfer
-        # Still cut: are both ends routing around the tunnel? (Names the culprit of
-        # a transfer that never resumed: a tunnel interface left up without its SA.)
-        out["cut_state"] = flow.converged(frozenset({flow.tunnel}))
-        out["t_restore"] = time.time()
-        faults.restore_path(flow.rt, flow.tunnel)
-        try:
-            out["t_back"] = flow.wait(f"failback to {flow.tunnel}", frozenset(), 60)
-            pinger.wait_reply(after=out["t_back"])
-        except LabError as e:
-            out["back error"] = str(e)
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-        faults.restore_path(flow.rt, flow.tunnel)
-        pinger.stop()
-    out["pinger"] = pinger
-    return out
-
-
-def test_silent_path_failure_fails_over_and_back(
-    flow: Flow, silent_failure: dict[str, Any], request: pytest.FixtureRequest
-) -> None:
-    """The internet path of the active tunnel drops everything; BGP's hold timer moves
-    traffic to the other tunnel within the bound; restoring the path brings it back."""
-    f = silent_failure
-    for key in ("error", "moved error", "back error"):
-        if key in f:
-            pytest.fail(f[key])
-    outage = faults.outage(f["pinger"], f["t_cut"], f["t_moved"] + 0.5)
-    how = f"{flow.rt.state.timers} timers" if flow.connection.routing == "bgp" else "static: DPD"
-    record(request, f"silent failover ({how})", outage, "s")
-    record(request, "silent: routes moved after", f["t_moved"] - f["t_cut"], "s")
-    record(request, "failback after restore", f["t_back"] - f["t_restore"], "s")
-    assert outage <= flow.silent_bound, f"outage {outage:.2f} s, bound {flow.silent_bound:g} s"
-
-
 def test_ike_delete_fails_over_at_once(
-    flow: Flow, behaviour_timers: float, request: pytest.FixtureRequest
+    flow: Flow, behaviour_timers: str, request: pytest.FixtureRequest
 ) -> None:
     """AWS closes the active tunnel (IKE DELETE): link tracking moves traffic at once,
     and the datacenter side (close_action = restart) brings the tunnel back."""
@@ -163,13 +96,101 @@ def test_ike_delete_fails_over_at_once(
     assert outage <= IKE_DELETE_BOUND, f"outage {outage:.2f} s, bound {IKE_DELETE_BOUND:g} s"
 
 
+@pytest.fixture(scope="module")
+def silent_failure(flow: Flow, behaviour_timers: str) -> dict[str, Any]:
+    """One silent path failure of the flow's tunnel, measured by both tests that need one.
+
+    A 50 ms ping and a 64 MiB transfer run across it: the cut comes once the
+    transfer is under way on the tunnel; the path is restored once traffic has
+    moved and the transfer has ended, then traffic must come back.
+
+    The flow's tunnel is found again (the IKE DELETE before may have changed which
+    tunnel an ECMP route hashes it to), its session must run the short timers (reset
+    alone if it does not), and the bound is taken then. Once traffic has moved (the
+    session is down), the lab's own timers are configured again: the restored path
+    brings the session back on them.
+    """
+    out: dict[str, Any] = {}
+    try:
+        flow.wait("before the failure", frozenset(), 30)
+        flow = faults.find_flow(flow.rt) or flow
+        faults.retime(flow.rt, [flow.tunnel])
+    except LabError as e:
+        return {"error": str(e)}
+    out["flow"], out["bound"], out["timers"] = flow, flow.silent_bound, flow.rt.state.timers
+    t_ping = time.time()
+    pinger = flow.pinger().start()
+    # Each socket operation may wait out the whole outage (TCP's retransmissions back off).
+    argv = flow.send_argv(TRANSFER, timeout=2 * out["bound"] + 30)
+    proc: subprocess.Popen[str] | None = None
+    try:
+        pinger.wait_reply(after=t_ping)  # the flow answers before anything breaks
+        out["t0"] = time.time()
+        out["tx_before"] = flow.tunnel_tx()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # The cut comes once the transfer is under way on the tunnel (thousands of
+        # packets), at most 5 s later (then the test says how little it carried).
+        deadline = time.monotonic() + 5
+        while flow.tunnel_tx() - out["tx_before"] < CARRIED and time.monotonic() < deadline:
+            time.sleep(0.02)
+        out["t_cut"] = time.time()
+        faults.cut_path(flow.rt, flow.tunnel)
+        out["carried"] = flow.tunnel_tx() - out["tx_before"]
+        try:
+            out["t_moved"] = flow.wait(
+                f"failover off {flow.tunnel}", frozenset({flow.tunnel}), out["bound"] + 10
+            )
+        except LabError as e:
+            out["moved error"] = str(e)
+        faults.configure_timers(flow.rt, behaviour_timers)
+        transfer, _ = proc.communicate(timeout=4 * out["bound"] + 120)
+        out["transfer"] = transfer
+        # Still cut: are both ends routing around the tunnel? (Names the culprit of
+        # a transfer that never resumed: a tunnel interface left up without its SA.)
+        out["cut_state"] = flow.converged(frozenset({flow.tunnel}))
+        out["t_restore"] = time.time()
+        faults.restore_path(flow.rt, flow.tunnel)
+        try:
+            out["t_back"] = flow.wait(f"failback to {flow.tunnel}", frozenset(), 60)
+            pinger.wait_reply(after=out["t_back"])
+        except LabError as e:
+            out["back error"] = str(e)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        faults.restore_path(flow.rt, flow.tunnel)
+        pinger.stop()
+    out["pinger"] = pinger
+    return out
+
+
+def test_silent_path_failure_fails_over_and_back(
+    silent_failure: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """The internet path of the active tunnel drops everything; BGP's hold timer moves
+    traffic to the other tunnel within the bound; restoring the path brings it back."""
+    f = silent_failure
+    for key in ("error", "moved error", "back error"):
+        if key in f:
+            pytest.fail(f[key])
+    flow, bound = f["flow"], f["bound"]
+    outage = faults.outage(f["pinger"], f["t_cut"], f["t_moved"] + 0.5)
+    how = f"{f['timers']} timers" if flow.connection.routing == "bgp" else "static: DPD"
+    record(request, f"silent failover ({how})", outage, "s")
+    record(request, "silent: routes moved after", f["t_moved"] - f["t_cut"], "s")
+    record(request, "failback after restore", f["t_back"] - f["t_restore"], "s")
+    assert outage <= bound, f"outage {outage:.2f} s, bound {bound:g} s"
+
+
 def test_transfer_survives_failover(
-    flow: Flow, silent_failure: dict[str, Any], request: pytest.FixtureRequest
+    silent_failure: dict[str, Any], request: pytest.FixtureRequest
 ) -> None:
     """64 MiB with a SHA-256 check, running while the active tunnel fails silently."""
     f = silent_failure
     if "error" in f:
         pytest.fail(f["error"])
+    flow = f["flow"]
     result = json.loads(f["transfer"].strip().splitlines()[-1])
     if "back error" in f:
         pytest.fail(f["back error"])

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from network.lab.batch import MAX_WORKERS, SSH_WORKERS, Failed, Job, Stages, run_groups, safe
-from network.lab.suite import Env, admitted, prefetch, record
+from network.lab.suite import TRAFFIC, Env, admitted, prefetch, record
 from network.lab.topology import expected_flows
 
 LARGE_TRANSFER = 8 * 1024 * 1024
@@ -220,7 +220,7 @@ def gather(env: Env, items: list[pytest.Item]) -> dict[str, dict[str, Any]]:
     return out
 
 
-@prefetch("pair probes")
+@prefetch("pair probes", reads=frozenset({TRAFFIC}))
 def _prefetch_pairs(env: Env, session: pytest.Session) -> dict[str, dict[str, Any]] | None:
     # In the lab, from the session's start; real hosts may need the suite's listeners
     # first (the `listeners` fixture), so there the fixture gathers them.

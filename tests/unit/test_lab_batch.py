@@ -80,6 +80,41 @@ def test_background_work_runs_at_once_and_a_change_waits_for_all_of_it() -> None
         bg.stop()
 
 
+def test_a_change_waits_only_for_the_background_work_reading_what_it_changes() -> None:
+    from network.lab.suite import BGP, IPSEC, LAB, TRAFFIC, Background
+
+    release = threading.Event()
+
+    def reader(name: str, gate: threading.Event | None = None) -> object:
+        def run(_env: object, _session: object) -> str:
+            if gate is not None:
+                assert gate.wait(30)
+            return name
+
+        return run
+
+    jobs = {
+        "routers": reader("routers"),
+        "probes": reader("probes", release),  # held until released below
+        "emulator": reader("emulator"),
+    }
+    reads = {"routers": frozenset({BGP, IPSEC}), "probes": frozenset({TRAFFIC})}
+    reads["emulator"] = frozenset()
+    bg = Background(jobs, reads)  # type: ignore[arg-type]
+    bg.start(None, None)  # type: ignore[arg-type]
+    try:
+        bg.quiet(frozenset({BGP}))  # returns although the traffic probes still run
+        assert bg.result("routers") == "routers"
+        assert not bg.futures["probes"].done()
+        release.set()
+        bg.quiet(LAB)  # everything: the probes too
+        assert bg.futures["probes"].done()
+        assert Background(jobs).reads["emulator"] == LAB  # unstated: reads everything
+    finally:
+        release.set()
+        bg.stop()
+
+
 def test_lab_events_hand_over_every_key_that_changed_at_once() -> None:
     from network.lab.events import LabEvents
 

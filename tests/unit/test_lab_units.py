@@ -20,7 +20,13 @@ from network.contract import StackOutputs
 from network.lab import aws, sg, vici
 from network.lab.check import Collector, Result, summary
 from network.lab.probe import json_cmp, parse_swanctl_raw, run_and_expect, sa_summary, tunnel_up
-from network.lab.readiness import expected_routes_aws, expected_routes_dc, route_paths, routes_match
+from network.lab.readiness import (
+    carries_traffic,
+    expected_routes_aws,
+    expected_routes_dc,
+    route_paths,
+    routes_match,
+)
 from network.lab.suite import admitted
 from network.lab.system import AGENT
 from network.lab.topology import (
@@ -251,6 +257,14 @@ def test_expected_routes_follow_redundancy(fake_outputs: FakeOutputs) -> None:
     assert routes_match({"10.16.0.0/16": sorted(devs)}, expected_routes_dc(dev, r)) is None
     assert "no route" in (routes_match({}, expected_routes_dc(dev, r)) or "")
     assert route_paths(False, [], None) == (set(), 0)
+
+
+def test_only_a_standby_tunnel_carries_no_traffic(fake_outputs: FakeOutputs) -> None:
+    dev = build_lab(*fake_outputs("dev"))  # active/standby over a VGW
+    assert carries_traffic(dev, "dc1-edge1-app/1")
+    assert not carries_traffic(dev, "dc1-edge1-app/2")
+    prod = build_lab(*fake_outputs("prod"))  # ECMP over a TGW: every tunnel
+    assert all(carries_traffic(prod, e.tunnel) for e in prod.ends if e.side == "dc")
 
 
 def test_vici_messages_round_trip() -> None:
