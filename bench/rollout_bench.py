@@ -74,9 +74,27 @@ def add_vpc(name: str, cidr: str, asn: int) -> Edit:
     return edit
 
 
+def customer_asn(asn: int) -> Edit:
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg[NET]["datacenters"]["dc1"]["asn"] = asn
+
+    return edit
+
+
+def router_ip(ip: str) -> Edit:
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg[NET]["datacenters"]["dc1"]["routers"]["edge1"]["publicIp"] = ip
+
+    return edit
+
+
+# customer-asn and router-ip on dev (a VGW, one router): AWS forces the outage, so
+# the safe order states it and checks; it cannot lose less (docs/rollout.md).
 CLASSES: list[tuple[str, Edit, Edit]] = [
     ("psk", psk("s"), psk("n")),
     ("vpc-add", add_vpc("web", "10.17.0.0/16", 64513), add_vpc("api", "10.18.0.0/16", 64514)),
+    ("cust-asn", customer_asn(65011), customer_asn(65012)),
+    ("router-ip", router_ip("192.0.2.11"), router_ip("192.0.2.12")),
 ]
 
 
