@@ -118,6 +118,28 @@ def acceleration(on: bool, conn: str = HUB) -> Edit:
     return edit
 
 
+def customer_asn(asn: int) -> Edit:
+    """The datacenter's ASN (a new customer gateway per router: ModifyVpnConnection)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg[NET]["datacenters"]["dc1"]["asn"] = asn
+
+    return edit
+
+
+def router_ip(ip: str, router_id: str = "") -> Edit:
+    """dev's router's public IP (a new customer gateway); `router_id` pins its BGP
+    router ID, which otherwise follows the address and resets every session."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        router = cfg[NET]["datacenters"]["dc1"]["routers"]["edge1"]
+        router["publicIp"] = ip
+        if router_id:
+            router["routerId"] = router_id
+
+    return edit
+
+
 # ---------------------------------------------------------------- the registry
 @dataclass(frozen=True)
 class Scenario:
@@ -173,6 +195,32 @@ SCENARIOS: tuple[Scenario, ...] = (
         acceleration(False),
         naive_destroy=(f"{HUB}-vpn",),
         mbps=6.0,
+    ),
+    Scenario(
+        "router-ip-mbb",
+        "rtgw",
+        rtgw_stack,
+        router_ip("192.0.2.11", "192.0.2.10"),
+        router_ip("192.0.2.12", "192.0.2.10"),
+        mbps=6.0,
+    ),
+    Scenario(
+        "customer-asn",
+        "dev",
+        dev_stack,
+        customer_asn(65011),
+        customer_asn(65012),
+        note="AWS takes both tunnels down for the new customer gateway and nothing else "
+        "carries: the safe order states and checks that outage, it cannot lose less",
+    ),
+    Scenario(
+        "router-ip",
+        "dev",
+        dev_stack,
+        router_ip("192.0.2.21"),
+        router_ip("192.0.2.22"),
+        note="a VGW takes one connection per customer gateway address: no twin, the "
+        "outage is AWS's; the safe order states and checks it",
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

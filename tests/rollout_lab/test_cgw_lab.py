@@ -48,6 +48,7 @@ from network.lab.runtime import frr_instance, open_lab
 from network.lab.system import namespaces, run
 from network.offline.stack_state import load_state, state_path
 from network.rollout.execute import execute_naive
+from tests.rollout_lab import scenarios
 from tests.rollout_lab.harness import MBPS, NET, ROOT, TRANSFER, Lab, running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -63,17 +64,7 @@ OUTAGE_BOUND_MS = 30_000
 SAFE_MBPS = 6.0  # the three-step make before break: 50 MiB last about 70 s
 
 
-def tgw_stack() -> str:
-    """dev's stack file with its VPC behind a transit gateway (one router, BGP)."""
-    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    net = doc["config"][NET]
-    del net["vpnGateways"]
-    net["transitGateways"] = {
-        "hub": {"asn": 64512, "ecmp": True, "attachments": {"app": {"tier": "private"}}}
-    }
-    conn = net["connections"].pop("dc1-edge1-app")
-    net["connections"] = {"dc1-edge1-hub": {**conn, "gateway": "hub"}}
-    return yaml.safe_dump(doc, sort_keys=False)
+tgw_stack = scenarios.rtgw_stack  # dev behind a transit gateway, shared with the bench
 
 
 @pytest.fixture(scope="module")
