@@ -148,6 +148,7 @@ class RouterContext:
     datacenter: str
     platform: str
     public_ip: str
+    local_addresses: tuple[str, ...]  # its public IP, then any connection's own (publicIp)
     router_id: str
     asn: int
     announce: tuple[str, ...]  # every prefix the router announces over BGP
@@ -237,6 +238,12 @@ def _router(r: Router, redact: bool, p: Problems) -> RouterContext | None:
         datacenter=r.datacenter,
         platform=r.platform,
         public_ip=str(IPAddress(r.public_ip)),
+        local_addresses=tuple(
+            dict.fromkeys(
+                [str(IPAddress(r.public_ip))]
+                + [str(IPAddress(t.customer_outside_ip)) for c in conns for t in c.tunnels]
+            )
+        ),
         router_id=str(IPAddress(r.router_id or r.public_ip)),
         asn=r.asn,
         announce=announce,

@@ -240,3 +240,21 @@ def test_a_policy_flag_that_is_not_true_or_false() -> None:
     assert "routers.dc1-edge1.firewallPolicies: 'no' (true or false)" in str(
         e.value.problems[0].line()
     )
+
+
+def test_iosxe_policy_matches_every_local_address_of_the_router() -> None:
+    """A connection on a second address of its router (`connections.<c>.publicIp`): the
+    IKEv2 policy, which matches the local address only, must match that address too, or
+    IOS-XE answers that tunnel's IKE_SA_INIT with no proposal chosen."""
+    data = raw("linux", "dev")
+    r = data["routers"]["dc1-edge1"]
+    r["platform"] = "iosxe"
+    for t in r["connections"][0]["tunnels"]:
+        t["customerOutsideIp"] = "192.0.2.20"
+    rt = router(data)
+    assert build_context(rt)["router"].local_addresses == ("192.0.2.10", "192.0.2.20")
+    files = render_router(rt)
+    text = "".join(files.values())
+    assert " match address local 192.0.2.10\n match address local 192.0.2.20\n" in text
+    assert " tunnel source 192.0.2.20\n" in text
+    assert check_router(rt, files) == []

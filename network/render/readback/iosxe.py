@@ -106,7 +106,9 @@ class _Config:
         }
         self.policy = next(b for h, b in self.blocks if h.startswith("crypto ikev2 policy "))
         self.ike = _ike_suites(self.policy, self.proposals)
-        self.local = (value(self.policy, "match address local") or "").split()[0] or None
+        # `match address local` may repeat: the policy serves every address it names.
+        key = "match address local "
+        self.locals = {ln[len(key) :].split()[0] for ln in self.policy if ln.startswith(key)}
         # IOS's defaults: copy the DF bit, and fragment before encryption.
         self.df = _global(self.blocks, "crypto ipsec df-bit ") or "copy"
         self.frag = _global(self.blocks, "crypto ipsec fragmentation ") or "before-encryption"
@@ -132,7 +134,7 @@ class _Config:
             psk=value(ring, "pre-shared-key") if value(ring, "address") == remote else None,
             ike_version=version,
             esp=_esp_suites(prof, self.transforms),
-            ike=self.ike if self.local == source else set(),
+            ike=self.ike if source in self.locals else set(),
             ike_lifetime=int(value(ike_prof, "lifetime") or 0) or None,
             esp_lifetime=int(life[0]) if life else None,
             # IOS's default window: 64
