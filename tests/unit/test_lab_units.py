@@ -466,7 +466,8 @@ class _FakeFrr:
     def __init__(self, lab: Lab, holds: dict[str, int | None], timers: str) -> None:
         from types import SimpleNamespace
 
-        self.lab, self.holds, self.sent = lab, holds, []
+        self.lab, self.holds = lab, holds
+        self.sent: list[tuple[str, ...]] = []
         self.state = SimpleNamespace(timers=timers)
 
     def gateway_instance(self, g: Any) -> str:
