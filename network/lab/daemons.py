@@ -383,8 +383,11 @@ def _start_frr(rt: Running) -> None:
             return all((run_dir / f"{d}.vty").exists() for d in daemons)
 
         wait_for(f"the vty sockets of {inst}", sockets, timeout=15)
-    for inst, _ns, _daemons in jobs:
-        _load_frr_conf(rt, inst)
+    # Each instance's config at once (vtysh talks to that instance's daemons only): bgpd
+    # holds its sessions for a second after its load, so this load starts BGP's clock.
+    with ThreadPoolExecutor(max_workers=len(jobs) or 1, thread_name_prefix="frr-load") as pool:
+        for done in [pool.submit(_load_frr_conf, rt, inst) for inst, _ns, _d in jobs]:
+            done.result()
 
 
 def _start_frr_daemon(rt: Running, inst: str, ns: str, d: str) -> None:

@@ -109,7 +109,8 @@ def test_a_change_waits_only_for_the_background_work_reading_what_it_changes() -
         release.set()
         bg.quiet(LAB)  # everything: the probes too
         assert bg.futures["probes"].done()
-        assert Background(jobs).reads["emulator"] == LAB  # unstated: reads everything
+        unstated = Background(jobs)  # type: ignore[arg-type]
+        assert unstated.reads["emulator"] == LAB  # unstated: reads everything
     finally:
         release.set()
         bg.stop()

@@ -457,3 +457,51 @@ def test_frr_reload_failing_on_a_deleted_tunnels_interface_removes_it(
     conf.write_text("interface vti1678\n ip address 169.254.26.58/30\n")
     assert not live._only_gone_parts(log, conf, tmp_path)
     assert not calls
+
+
+class _FakeFrr:
+    """A running lab's AWS side as `faults` reads it: `show bgp neighbors json` and the
+    commands it is sent (no daemon: the negotiated hold times are given)."""
+
+    def __init__(self, lab: Lab, holds: dict[str, int | None], timers: str) -> None:
+        from types import SimpleNamespace
+
+        self.lab, self.holds = lab, holds
+        self.sent: list[tuple[str, ...]] = []
+        self.state = SimpleNamespace(timers=timers)
+
+    def gateway_instance(self, g: Any) -> str:
+        return f"frr-aws-{g.name}"
+
+    def vtysh(self, inst: str, *commands: str) -> str:
+        if commands == ("show bgp neighbors json",):
+            data = {}
+            for e in self.lab.ends:
+                if e.side == "aws":
+                    ms = self.holds.get(e.tunnel)
+                    state = "Established" if ms is not None else "Active"
+                    data[e.peer_inside_ip] = {"bgpState": state, "bgpTimerHoldTimeMsecs": ms}
+            return json.dumps(data)
+        self.sent.append(commands)
+        return ""
+
+
+def test_retime_resets_only_the_sessions_on_other_timers(
+    fake_outputs: FakeOutputs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from network.lab import faults
+
+    lab = build_lab(*fake_outputs("dev"))
+    waited: list[float] = []
+    monkeypatch.setattr(faults, "wait_ready", lambda _rt, seconds: waited.append(seconds))
+    # tunnel 1 came back on the short timers (an IKE DELETE), tunnel 2 still runs AWS's
+    rt = _FakeFrr(lab, {"dc1-edge1-app/1": 3000, "dc1-edge1-app/2": 30000}, "fast")
+    assert faults.negotiated_holds(rt) == {"dc1-edge1-app/1": 3.0, "dc1-edge1-app/2": 30.0}  # type: ignore[arg-type]
+    assert faults.retime(rt, ["dc1-edge1-app/1"]) == []  # type: ignore[arg-type]
+    assert rt.sent == [] and waited == []  # nothing to reset, nothing to wait for
+    assert faults.retime(rt) == ["dc1-edge1-app/2"]  # type: ignore[arg-type]
+    peer = lab.end("aws", "dc1-edge1-app/2").peer_inside_ip
+    assert rt.sent == [(f"clear bgp {peer}",)] and waited == [60.0]
+    # a session that is down is reset too (it would come up on whatever is configured)
+    rt = _FakeFrr(lab, {"dc1-edge1-app/1": None, "dc1-edge1-app/2": 30000}, "aws")
+    assert faults.retime(rt) == ["dc1-edge1-app/1"]  # type: ignore[arg-type]
