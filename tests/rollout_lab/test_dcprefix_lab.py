@@ -24,10 +24,9 @@ Marked `lab` and `slow` (`make test-slow`); one lab for the module (conftest.py)
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,17 +37,7 @@ from network.lab.runtime import Running, open_lab
 from network.lab.system import in_ns, ip_batch
 from network.rollout.execute import apply_routers, aws_side
 from network.rollout.prerender import proposed_routers
-from tests.rollout_lab.harness import (
-    NET,
-    ROOT,
-    STACK,
-    Lab,
-    edit_stack,
-    measured,
-    progress,
-    rollout,
-    running_lab,
-)
+from tests.rollout_lab.harness import NET, STACK, Lab, edit_stack, measured, progress, rollout
 from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -150,34 +139,3 @@ def test_add_dc_prefix_naive_order_drops_the_new_prefix_until_aws_admits_it(lab:
     rt = open_lab(STACK)
     wait_ready(rt, 60)
     assert _ping(rt, src, _app(rt))  # once AWS caught up, it is reached
-
-
-# ---------------------------------------------------------------- static (staging)
-@pytest.fixture
-def static_lab() -> Iterator[Lab]:
-    """staging's config (static routing on a VGW, one router) as this package's stack."""
-    with running_lab(STACK, (ROOT / "stacks" / "Pulumi.staging.yaml").read_text()) as running:
-        yield running
-
-
-def test_add_dc_prefix_static_aws_routes_it_and_nothing_is_lost(static_lab: Lab) -> None:
-    """Static routing: the AWS side is all there is (a VpnConnectionRoute and the
-    security group rule; the routers announce nothing, so their render does not change
-    and no router-side order can go wrong: there is no naive order to measure). The lab's
-    gateway gets the static routes to the new prefix over both tunnels."""
-    rt = open_lab(STACK)
-    src = _space_in_use(rt, "10.145.0.0/16")
-    edit_stack(static_lab, _add_prefix("10.145.0.0/16", "web"))
-    m = _measure("dc-prefix static safe", rt, src, "10.145.0.0/16", lambda: rollout(static_lab))
-    assert m["result"] == 0
-    plan = json.loads((static_lab.state / STACK / "rollout" / "rollout.json").read_text())
-    assert [s["class"] for s in plan["steps"]] == ["dc-prefix"]
-    assert m["spans"] and m["transfer"]["ok"] and m["bytesLost"] == 0, m
-    assert m["lost"] == 0, m
-    assert m["newPrefix"]["sent"] > 0 and m["newPrefix"]["lost"] == 0, m["newPrefix"]
-    rt = open_lab(STACK)
-    wait_ready(rt, 60)
-    gw = rt.gateway_instance(rt.lab.gateways[0])
-    routes = [x for x in rt.vtysh(gw, "show running-config").splitlines() if "10.145.0.0/16" in x]
-    assert len(routes) == 2, routes  # over tunnel 1, then tunnel 2
-    assert _ping(rt, src, _app(rt))
