@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from network.contract import write_private
-from network.lab import aws, daemons, hostside
+from network.lab import aws, daemons, gwstatic, hostside
 from network.lab.configs import config_files, router_frr_conf
 from network.lab.daemons import write_config_file
 from network.lab.probe import tunnel_up
@@ -380,7 +380,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     ip = shutil.which("ip") or "ip"
     files = config_files(new, timers, nrt.paths, with_d, ip)
     restarted: list[TunnelEnd] = []
-    reload_frr: list[tuple[Path, str]] = []
+    reload_frr: list[tuple[Path, str, str]] = []
     if shape["refused"]:
         reshape(rt, new, say)  # raises, naming what it cannot do in place
     for rel, f in sorted(files.items()):
@@ -388,6 +388,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
         path = nrt.config_dir(inst) / name
         if path.is_file() and path.read_text() == f.text:
             continue
+        before = path.read_text() if path.is_file() else ""
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if f.mode == 0o600:
             write_private(path, f.text)
@@ -399,7 +400,7 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
         if e is not None and e.side == "aws" and name == "swanctl.conf" and e in rt.lab.ends:
             restarted.append(e)
         elif inst.startswith("frr-aws-") and name == "frr.conf":
-            reload_frr.append((path, inst))
+            reload_frr.append((path, inst, before))
     # Deleted parts go, new ones come (new endpoints: their files are written above).
     grow_or_shrink = shape["add"] or shape["remove"] or orphan_hosts(rt, new)
     nrt = reshape(rt, new, say) if grow_or_shrink else nrt
@@ -407,11 +408,12 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     for e in moved_ends(rt.lab, new):  # ModifyVpnConnection, a new customer gateway
         Charon(nrt.vici_socket(e)).restart_sa(e.conn_name, None)
         say(f"  AWS end of {e.conn_name}: a new endpoint (the connection's new customer gateway)")
-    for path, inst in reload_frr:
+    for path, inst, before in reload_frr:
         g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
         if g.ns in old_ns:
             _staticd_for_static_routes(nrt, g, say)
             frr_reload(path, nrt.frr_dir(inst), say)
+            gwstatic.reassert(nrt, inst, before, path.read_text(), say)
     for e in restarted:
         conf = nrt.config_dir(end_instance(e)) / "swanctl.conf"
         Charon(nrt.vici_socket(e)).load(conf.read_text())

@@ -43,11 +43,11 @@ from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 
-def _add_prefix(prefix: str) -> Callable[[dict[str, Any]], None]:
+def _add_prefix(prefix: str, vpc: str = "app") -> Callable[[dict[str, Any]], None]:
     def edit(cfg: dict[str, Any]) -> None:
         net = cfg[NET]
         net["datacenters"]["dc1"]["prefixes"].append(prefix)
-        net["vpcs"]["app"]["ingress"][0]["from"].append(prefix)
+        net["vpcs"][vpc]["ingress"][0]["from"].append(prefix)
 
     return edit
 
@@ -65,7 +65,8 @@ def _space_in_use(rt: Running, prefix: str) -> str:
 
 
 def _app(rt: Running) -> str:
-    return next(h.address for h in rt.lab.vpc_hosts() if h.name == "app")
+    """The VPC host the measured flow reaches (dev: app; staging: web)."""
+    return rt.lab.vpc_hosts()[0].address
 
 
 def _ping(rt: Running, src: str, dst: str) -> bool:
