@@ -85,3 +85,16 @@ class Problems:
     def raise_if_any(self, source: str) -> None:
         if self.items:
             raise ConfigError(source, self.items)
+
+
+def aws_said(e: Exception) -> str:
+    """One line for an error AWS (or the emulator's API) answered: botocore's
+    ClientError (`response['Error']`) or moto's ServiceException (`code`, `message`);
+    anything else as itself."""
+    err = (getattr(e, "response", None) or {}).get("Error") or {}
+    if err:
+        return f"AWS said {err.get('Code')}: {err.get('Message')}"
+    code, message = getattr(e, "code", None), getattr(e, "message", None)
+    if isinstance(code, str) and isinstance(message, str):
+        return f"AWS said {code}: {message}"
+    return str(e)

@@ -70,27 +70,34 @@ def unlink(old: Lab, hosts: list[Host]) -> None:
             run(in_ns(prev.gateway_ns, ["ip", "link", "del", prev.gateway_if]), check=False)
 
 
+def link_host(h: Host, first: tuple[str, ...] = ()) -> None:
+    """A VPC host linked to its gateway: a veth pair, the gateway's address on its end,
+    the host's address and default route on the other (`first`: host commands before)."""
+    assert h.gateway_ns and h.gateway_if
+    ip_batch(
+        h.gateway_ns,
+        [
+            f"link add {h.gateway_if} type veth peer name eth0 netns {h.ns}",
+            f"addr add {h.gateways[0]}/{h.prefixlen} dev {h.gateway_if}",
+            f"link set {h.gateway_if} up",
+        ],
+    )
+    ip_batch(
+        h.ns,
+        [
+            *first,
+            f"addr add {h.address}/{h.prefixlen} dev eth0",
+            "link set eth0 up",
+            f"route add default via {h.gateways[0]}",
+        ],
+    )
+
+
 def relink(hosts: list[Host], say: Say) -> None:
     """Each moved host linked to its new gateway: a new veth, the same address."""
     for h in hosts:
-        assert h.gateway_ns and h.gateway_if
         run(in_ns(h.ns, ["ip", "link", "del", "eth0"]), check=False)
-        ip_batch(
-            h.gateway_ns,
-            [
-                f"link add {h.gateway_if} type veth peer name eth0 netns {h.ns}",
-                f"addr add {h.gateways[0]}/{h.prefixlen} dev {h.gateway_if}",
-                f"link set {h.gateway_if} up",
-            ],
-        )
-        ip_batch(
-            h.ns,
-            [
-                f"addr add {h.address}/{h.prefixlen} dev eth0",
-                "link set eth0 up",
-                f"route add default via {h.gateways[0]}",
-            ],
-        )
+        link_host(h)
         say(f"  VPC host {h.name} now behind {h.gateway_ns}")
 
 

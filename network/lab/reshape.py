@@ -226,24 +226,7 @@ def _links(part: Lab, have: set[str]) -> None:
             ip_batch(g.ns, ["link set lo up"])
             sysctls(g.ns, daemons.FORWARDING)
     for h in part.vpc_hosts():
-        assert h.gateway_ns and h.gateway_if
-        ip_batch(
-            h.gateway_ns,
-            [
-                f"link add {h.gateway_if} type veth peer name eth0 netns {h.ns}",
-                f"addr add {h.gateways[0]}/{h.prefixlen} dev {h.gateway_if}",
-                f"link set {h.gateway_if} up",
-            ],
-        )
-        ip_batch(
-            h.ns,
-            [
-                "link set lo up",
-                f"addr add {h.address}/{h.prefixlen} dev eth0",
-                "link set eth0 up",
-                f"route add default via {h.gateways[0]}",
-            ],
-        )
+        gwmove.link_host(h, ("link set lo up",))
 
 
 def _gateways_frr(rt: Running, gateways: tuple[Gateway, ...]) -> None:

@@ -23,7 +23,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from network.contract import parse_outputs
-from network.errors import CrossnetError
+from network.errors import CrossnetError, aws_said
 from network.naming import resource_name
 from network.offline.aws import AwsEmulator
 from network.offline.heap import heap_frozen
@@ -279,15 +279,6 @@ def guardrail_view(
     return view
 
 
-def _emulator_error(e: Exception) -> str:
-    if isinstance(e, ClientError):
-        err = e.response.get("Error", {})
-        return f"AWS said {err.get('Code')}: {err.get('Message')}"
-    if isinstance(e, ServiceException):
-        return f"AWS said {e.code}: {e.message}"
-    return str(e)
-
-
 def run_stateful(
     config: dict[str, Any],
     stack: str,
@@ -311,21 +302,19 @@ def run_stateful(
     except (ClientError, ServiceException, LifecycleError) as e:
         raise ApplyError(
             f"the state of stack {stack!r} could not be re-created in the emulator",
-            [_emulator_error(e), f"state file: {state_file}; `crossnet up --fresh` starts over"],
+            [aws_said(e), f"state file: {state_file}; `crossnet up --fresh` starts over"],
         ) from None
     try:
         lifecycle.destroy_targets(destroy)
     except (ClientError, ServiceException, LifecycleError) as e:
-        raise ApplyError(
-            f"--destroy-target on stack {stack!r} failed", [_emulator_error(e)]
-        ) from None
+        raise ApplyError(f"--destroy-target on stack {stack!r} failed", [aws_said(e)]) from None
     outputs, secret, regs = _run(config, stack, mocks, secret_keys)
     try:
         lifecycle.finish()
     except (ClientError, ServiceException, LifecycleError) as e:
         raise ApplyError(
             f"deleting the resources stack {stack!r} no longer declares failed",
-            [_emulator_error(e)],
+            [aws_said(e)],
         ) from None
     return outputs, secret, regs, lifecycle
 

@@ -43,6 +43,7 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.responses.security_groups import parse_sg_attributes_from_dict
 from pulumi.runtime.mocks import MockMonitor
 
+from network.errors import aws_said
 from network.offline.aws import AwsEmulator, tunnel_attachment_id
 from network.offline.lifecycle import TUNNEL_OPTION_MAP, Lifecycle, LifecycleError, Options
 
@@ -222,13 +223,8 @@ class MotoMocks(pulumi.runtime.Mocks):
                 else:
                     self.lifecycle.options = self.options
                     rid, state = self.lifecycle.step(args.typ, args.name, inputs, region, handler)
-        except ClientError as e:
-            err = e.response.get("Error", {})
-            msg = f"{args.typ} '{args.name}': AWS said {err.get('Code')}: {err.get('Message')}"
-            self.errors.append(msg)
-            raise OfflineApplyError(msg) from None
-        except ServiceException as e:  # a backend call: the error the API would have sent
-            msg = f"{args.typ} '{args.name}': AWS said {e.code}: {e.message}"
+        except (ClientError, ServiceException) as e:  # a backend call: the API's error
+            msg = f"{args.typ} '{args.name}': {aws_said(e)}"
             self.errors.append(msg)
             raise OfflineApplyError(msg) from None
         except LifecycleError as e:

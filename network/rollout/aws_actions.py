@@ -29,7 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from network.contract import write_private
-from network.errors import CrossnetError
+from network.errors import CrossnetError, aws_said
 from network.lab import aws as lab_aws
 from network.lab.configs import config_files
 from network.lab.live import Charon
@@ -147,10 +147,8 @@ def modify_and_refresh(stack: str, req: Mapping[str, Any], say: Say) -> str:
                     TunnelOptions=_ec2_options(req),
                 )
             except ClientError as e:
-                err = e.response.get("Error", {})
                 raise AwsActionError(
-                    f"ModifyVpnTunnelOptions {name} tunnel {req['tunnel']}: AWS said "
-                    f"{err.get('Code')}: {err.get('Message')}"
+                    f"ModifyVpnTunnelOptions {name} tunnel {req['tunnel']}: {aws_said(e)}"
                 ) from None
             seen = _telemetry(ec2, vpn.id, outside)
             modify.settle(mocks.backend(vpn.region), vpn.id)  # AWS has provisioned it

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from network.errors import aws_said
 from network.lab.runtime import Running
 from network.lab.system import LabError
 
@@ -75,10 +76,9 @@ def delete_and_refresh(stack: str, routes: Iterable[tuple[str, str]], say: Say) 
                         DestinationCidrBlock=r.inputs["destinationCidrBlock"],
                     )
                 except ClientError as e:
-                    err = e.response.get("Error", {})
                     raise StaticRouteError(
-                        f"DeleteVpnConnectionRoute {r.inputs['destinationCidrBlock']}: AWS said "
-                        f"{err.get('Code')}: {err.get('Message')}"
+                        f"DeleteVpnConnectionRoute {r.inputs['destinationCidrBlock']}: "
+                        + aws_said(e)
                     ) from None
         prior.resources = [r for r in prior.resources if r not in gone]  # pulumi refresh
         write_atomic(sfile, prior.to_text())

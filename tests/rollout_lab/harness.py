@@ -24,6 +24,7 @@ import yaml
 
 from network import cli
 from network.lab import control, traffic
+from network.lab.faults import Flow
 from network.lab.readiness import wait_ready
 from network.lab.runtime import open_lab
 from network.lab.system import missing_requirements
@@ -75,9 +76,9 @@ def running_lab(stack: str, stack_file: str) -> Iterator[Lab]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:
+def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None], stack: str = STACK) -> Path:
     """The stack file edited in place (what an engineer does before `rollout`)."""
-    path = lab.stacks / f"Pulumi.{STACK}.yaml"
+    path = lab.stacks / f"Pulumi.{stack}.yaml"
     doc = yaml.safe_load(path.read_text())
     edit(doc["config"])
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -101,18 +102,28 @@ def progress(lab: Lab) -> dict[str, Any]:
     return dict(json.loads((lab.state / STACK / "rollout" / "progress.json").read_text()))
 
 
-def measured(kind: str, run: Callable[[], Any], mbps: float = MBPS) -> dict[str, Any]:
-    """`run` while the traffic flows: the counts, the wall time, what `run` returned, and
-    whether the transfer was still running when `run` returned (so it spans the change)."""
-    flows = start_traffic(mbps)
+def measured(
+    kind: str,
+    run: Callable[[], Any],
+    mbps: float = MBPS,
+    stack: str = STACK,
+    flow: Flow | None = None,
+) -> dict[str, Any]:
+    """`run` while the traffic flows (along `flow`, else the lab's first flow): the
+    counts, the wall time, what `run` returned, and whether the transfer was still
+    running when `run` returned (so it spans the change)."""
+    flows = traffic.start(open_lab(stack), TRANSFER, mbps, flow=flow)
     t0 = time.monotonic()
     result = run()
     wall = round(time.monotonic() - t0, 1)
     spans = flows.send.poll() is None
     m = flows.finish()
     m |= {"wall": wall, "result": result, "spans": spans}
+    via = (
+        f" (via {flow.router.key} {flow.tunnel}, {flow.dc.name} -> {flow.vpc.name})" if flow else ""
+    )
     print(
-        f"{kind}: {wall} s, pings {m['replies'] + m['lost']} sent, {m['lost']} lost "
+        f"{kind}{via}: {wall} s, pings {m['replies'] + m['lost']} sent, {m['lost']} lost "
         f"({m['lostMs']} ms), bytes lost {m['bytesLost']}, transfer ok {m['transfer']['ok']}, "
         f"spans the change {spans}"
     )

@@ -17,22 +17,20 @@ One lab for the module; every case `slow` (`make test-slow`).
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from network import cli
-from network.lab import traffic
 from network.lab.faults import Flow, find_flow
 from network.lab.readiness import wait_ready
 from network.lab.runtime import open_lab
 from network.rollout.execute import execute_naive
 from network.state import outputs_path
-from tests.rollout_lab.harness import MBPS, NET, ROOT, TRANSFER, Lab, running_lab
+from tests.rollout_lab import harness, scenarios
+from tests.rollout_lab.harness import MBPS, NET, ROOT, Lab, running_lab
 
 STACK = "rprod"
 REPLACED = "fra-edge2-hub"
@@ -49,30 +47,11 @@ def lab() -> Iterator[Lab]:
 
 
 def edit_stack(lab: Lab, edit: Callable[[dict[str, Any]], None]) -> Path:
-    path = lab.stacks / f"Pulumi.{STACK}.yaml"
-    doc = yaml.safe_load(path.read_text())
-    edit(doc["config"])
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return path
+    return harness.edit_stack(lab, edit, STACK)
 
 
 def measured(kind: str, run: Callable[[], Any], flow: Flow, mbps: float) -> dict[str, Any]:
-    """`run` while the traffic flows along `flow`: the counts, the wall time, what `run`
-    returned, and whether the transfer was still running when `run` returned."""
-    flows = traffic.start(open_lab(STACK), TRANSFER, mbps, flow=flow)
-    t0 = time.monotonic()
-    result = run()
-    wall = round(time.monotonic() - t0, 1)
-    spans = flows.send.poll() is None
-    m = flows.finish()
-    m |= {"wall": wall, "result": result, "spans": spans}
-    print(
-        f"{kind} (via {flow.router.key} {flow.tunnel}, {flow.dc.name} -> {flow.vpc.name}): "
-        f"{wall} s, pings {m['replies'] + m['lost']} sent, {m['lost']} lost "
-        f"({m['lostMs']} ms), bytes lost {m['bytesLost']}, transfer ok {m['transfer']['ok']}, "
-        f"spans the change {spans}"
-    )
-    return m
+    return harness.measured(kind, run, mbps, STACK, flow)
 
 
 def progress(lab: Lab) -> dict[str, Any]:
@@ -90,13 +69,7 @@ def _flow() -> Flow:
 
 
 def _psk(conn: str, names: tuple[str, str], values: tuple[str, str]) -> Any:
-    def edit(cfg: dict[str, Any]) -> None:
-        c = cfg[NET]["connections"][conn]
-        for n, (name, value) in enumerate(zip(names, values, strict=True), start=1):
-            c[f"tunnel{n}"] = {**c.get(f"tunnel{n}", {}), "presharedKeySecret": name}
-            cfg[f"crossnet:{name}"] = value
-
-    return edit
+    return scenarios.psk(names, values, conn)
 
 
 # ---------------------------------------------------------------- PSK rotation
