@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -92,6 +94,20 @@ def start_traffic(mbps: float = MBPS) -> traffic.Traffic:
 def settle() -> None:
     """The lab converged again (after a naive change) before the next case."""
     wait_ready(open_lab(STACK), 90)
+
+
+def crossnet(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it (its own process), in the current state directory."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "network.cli", *argv],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
 
 
 def rollout(lab: Lab) -> int:

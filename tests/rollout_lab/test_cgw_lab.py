@@ -31,9 +31,6 @@ All `slow` (`make test-slow`).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -49,7 +46,7 @@ from network.lab.system import namespaces, run
 from network.offline.stack_state import load_state, state_path
 from network.rollout.execute import execute_naive
 from tests.rollout_lab import scenarios
-from tests.rollout_lab.harness import MBPS, NET, ROOT, TRANSFER, Lab, running_lab
+from tests.rollout_lab.harness import MBPS, NET, ROOT, TRANSFER, Lab, crossnet, running_lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 STACK = "rcgw"
@@ -71,20 +68,6 @@ tgw_stack = scenarios.rtgw_stack  # dev behind a transit gateway, shared with th
 def lab() -> Iterator[Lab]:
     with running_lab(STACK, tgw_stack()) as running:
         yield running
-
-
-def crossnet(*argv: str) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it (its own process), in the current state directory."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "network.cli", *argv],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def edit(lab: Lab, stack: str, change: Callable[[dict[str, Any]], None]) -> Any:

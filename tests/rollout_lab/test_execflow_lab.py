@@ -11,10 +11,8 @@ here beyond the ping that spans the rollback)."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,16 @@ from network.lab import faults, live, traffic
 from network.lab.readiness import wait_ready
 from network.lab.runtime import Running, end_instance, frr_instance, open_lab
 from network.lab.system import in_ns, namespaces
-from tests.rollout_lab.harness import NET, ROOT, SOURCE_STACK, STACK, Lab, edit_stack, progress
+from tests.rollout_lab.harness import (
+    NET,
+    ROOT,
+    SOURCE_STACK,
+    STACK,
+    Lab,
+    crossnet,
+    edit_stack,
+    progress,
+)
 from tests.rollout_lab.test_rollout_lab import _add_vpc, _psk
 
 pytestmark = pytest.mark.lab
@@ -36,20 +43,6 @@ CHECK_TIMEOUT = "15"  # a check that cannot hold fails after this, not after the
 def reset_stack(env: Lab) -> None:
     shutil.copy(
         ROOT / "stacks" / f"Pulumi.{SOURCE_STACK}.yaml", env.stacks / f"Pulumi.{STACK}.yaml"
-    )
-
-
-def crossnet(*argv: str) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it (its own process), in this module's state directory."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "network.cli", *argv],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
     )
 
 
