@@ -195,6 +195,10 @@ def lab_only_flags(args: argparse.Namespace) -> None:
 
 def run_rollout(args: argparse.Namespace) -> int:
     lab_only_flags(args)  # before anything is read or written
+    if getattr(args, "verify_step", None) is not None or getattr(args, "inventory", None):
+        from network.rollout.verify import main as verify_step
+
+        return verify_step(args)  # the real routers: a written step's checks (exit 0/1/2)
     if getattr(args, "lab", False):
         stored = _resumable(args)
         if stored is not None:
@@ -275,5 +279,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=90.0,
         metavar="SECONDS",
         help="with --lab: how long a step's checks may take to hold (default %(default)g)",
+    )
+    p.add_argument(
+        "--verify-step",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --inventory: run written step N's checks against the real routers over "
+        "SSH (one read per router) and print pass/fail per check; exit 0 all pass, 1 one fails",
+    )
+    p.add_argument("--inventory", type=Path, default=None, metavar="FILE")
+    p.add_argument(
+        "--when",
+        default=None,
+        metavar="PHASE",
+        help="with --verify-step: only checks of this phase (after-drain, after-change, "
+        "after-restore, rolling-drain:...); default: all but the drain's",
     )
     p.set_defaults(func=run_rollout)
