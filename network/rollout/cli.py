@@ -195,7 +195,7 @@ def lab_only_flags(args: argparse.Namespace) -> None:
 
 def run_rollout(args: argparse.Namespace) -> int:
     lab_only_flags(args)  # before anything is read or written
-    if getattr(args, "verify_step", None) is not None or getattr(args, "inventory", None):
+    if any(getattr(args, a, None) is not None for a in ("verify_step", "inventory", "when")):
         from network.rollout.verify import main as verify_step
 
         return verify_step(args)  # the real routers: a written step's checks (exit 0/1/2)
