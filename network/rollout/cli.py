@@ -195,7 +195,9 @@ def lab_only_flags(args: argparse.Namespace) -> None:
 
 def run_rollout(args: argparse.Namespace) -> int:
     lab_only_flags(args)  # before anything is read or written
-    if any(getattr(args, a, None) is not None for a in ("verify_step", "inventory", "when")):
+    if any(
+        getattr(args, a, None) is not None for a in ("verify_step", "inventory", "when", "outputs")
+    ):
         from network.rollout.verify import main as verify_step
 
         return verify_step(args)  # the real routers: a written step's checks (exit 0/1/2)
@@ -289,6 +291,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "SSH (one read per router) and print pass/fail per check; exit 0 all pass, 1 one fails",
     )
     p.add_argument("--inventory", type=Path, default=None, metavar="FILE")
+    p.add_argument(
+        "--outputs",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with --verify-step: the stack outputs naming each tunnel's AWS address (default "
+        ".crossnet/<stack>/outputs.json; after a step that moves tunnels: `pulumi stack output "
+        "--json`)",
+    )
     p.add_argument(
         "--when",
         default=None,

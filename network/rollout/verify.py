@@ -261,5 +261,5 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(
             str(args.inventory), [Problem("routers", "missing", "a mapping of router entries")]
         )
-    outputs = load_outputs(outputs_path(args.stack, create=False))
+    outputs = load_outputs(args.outputs or outputs_path(args.stack, create=False))
     return run_verify(args, outputs, inv)

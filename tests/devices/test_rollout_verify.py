@@ -9,6 +9,7 @@ down, a neighbour Idle or a missing prefix fails exactly that check; bad input e
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from network import cli
-from network.contract import Router
+from network.contract import Router, load_outputs
 from network.devices.facts import RouterFacts
 from network.devices.readers import read_facts
 from tests.devices.stack_recording import recording
@@ -42,10 +43,15 @@ def planned() -> tuple[dict[str, Any], dict[str, Any]]:
     return r.as_json(), outputs
 
 
-def reader(fault: str = "", on: str = "ash-edge1") -> Any:
+def reader(truth: Path, fault: str = "", on: str = "ash-edge1") -> Any:
+    """Each router read from its recording, addressed as the applied outputs `truth` say
+    (the devices' state, whatever outputs the command was given)."""
+    routers = load_outputs(truth).routers
+
     def read(router: Router) -> RouterFacts:
-        rec = recording(router.platform, router, fault if router.key == on else "")
-        return read_facts(router.key, router.platform, lambda cmd: rec[cmd])
+        real = routers[router.key]
+        rec = recording(real.platform, real, fault if router.key == on else "")
+        return read_facts(real.key, real.platform, lambda cmd: rec[cmd])
 
     return read
 
@@ -76,7 +82,7 @@ def run(
     fault: str = "",
 ) -> tuple[int, str, list[str]]:
     """The command's exit code, its screen, and the routers it read (in order)."""
-    read = reader(fault)
+    read = reader(site / "state" / STACK / "outputs.json", fault)
     seen: list[str] = []
 
     def read_router(router: Router, inv: Any) -> RouterFacts:
@@ -203,3 +209,22 @@ def test_a_router_that_cannot_be_read_fails_its_checks_with_why(
     assert code == 1
     assert screen.count("router not read: unreachable: ash-edge1.example:22") == 4 + 4  # table+list
     assert "0 passed, 4 failed, 4 to verify by hand" in screen
+
+
+def test_the_outputs_name_the_tunnels_aws_end_a_moved_one_fails_its_sa(
+    site: Path,
+    planned: tuple[dict[str, Any], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    moved = copy.deepcopy(planned[1])
+    conn = next(c for c in moved["routers"]["ash-edge1"]["connections"] if c["name"] == CONN)
+    conn["tunnels"][-1]["awsOutsideIp"] = "192.0.2.99"  # AWS's end as `--outputs` says
+    (site / "moved.json").write_text(json.dumps(moved))
+    code, screen, _ = run(
+        site, monkeypatch, capsys, "--verify-step", "1", "--outputs", str(site / "moved.json")
+    )
+    assert code == 1
+    assert [x for x in screen.splitlines() if x.startswith("FAIL ")] == [
+        f"FAIL ipsec-sa {CONN}-2: no SA towards 192.0.2.99"
+    ]
