@@ -67,11 +67,18 @@ def load_step(stack: str, out_dir: Path | None, number: int) -> dict[str, Any]:
         raise ConfigError(str(path), [Problem("steps", "missing", "a rollout holds its steps")])
     for s in steps:
         if isinstance(s, dict) and s.get("step") == number:
-            return s
+            return {**s, "before": _before(data, number)}
     raise ConfigError(
         str(path),
         [Problem("--verify-step", str(number), f"the rollout has steps 1..{len(steps)}")],
     )
+
+
+def _before(data: Mapping[str, Any], number: int) -> str:
+    """The stack file AWS held before step `number`: the previous step's, or the baseline."""
+    prev = [s for s in data["steps"] if isinstance(s, dict) and s.get("step") == number - 1]
+    config = (prev[0].get("aws") or {}).get("config") if prev else data.get("baselineConfig")
+    return str(config or "")
 
 
 def selected(step: Mapping[str, Any], when: str | None) -> list[dict[str, Any]]:
@@ -225,6 +232,13 @@ def run_verify(args: argparse.Namespace, outputs: StackOutputs, inv: Mapping[str
     hand = sum(r.status == "by hand" for r in results)
     for r in failed:
         console.print(f"FAIL {r.check['kind']} {r.check.get('tunnel', '')}: {r.detail}")
+    if failed:
+        before = f" (before step {step.get('step')}: {step['before']})" if step["before"] else ""
+        console.print(
+            f"do not start step {int(step.get('step', 0)) + 1}. To go back by hand, in reverse: "
+            f"each step's previous `pulumi up --config-file`{before}, then each router's "
+            "previous render"
+        )
     console.print(
         f"{len(results) - len(failed) - hand} passed, {len(failed)} failed, {hand} to verify "
         "by hand"

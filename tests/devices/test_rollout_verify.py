@@ -147,6 +147,8 @@ def test_one_fault_fails_exactly_its_checks(
     assert named == failing
     assert all(f"{CONN}-2" in line for line in screen.splitlines() if line.startswith("FAIL "))
     assert f"{4 - len(failing)} passed, {len(failing)} failed" in screen
+    assert "do not start step 2. To go back by hand, in reverse:" in screen
+    assert "(before step 1: " in screen and "steps/00/Pulumi.prod.yaml)" in screen
 
 
 def test_a_recorded_fault_on_a_tunnel_the_phase_does_not_check_fails_nothing(
