@@ -290,7 +290,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="with --inventory: run written step N's checks against the real routers over "
         "SSH (one read per router) and print pass/fail per check; exit 0 all pass, 1 one fails",
     )
-    p.add_argument("--inventory", type=Path, default=None, metavar="FILE")
+    p.add_argument(
+        "--inventory",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with --verify-step: the routers' inventory (docs/devices.md), as `crossnet state`",
+    )
     p.add_argument(
         "--outputs",
         type=Path,
