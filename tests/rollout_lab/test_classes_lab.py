@@ -5,7 +5,8 @@ Each class: the safe order loses nothing; its negative control (the same kind of
 change applied the naive way: AWS and the routers at once, no drain, no checks)
 loses traffic, or, for an additive change, is shown to lose nothing either.
 
-Marked `lab`; the longer classes also `slow` (`make test-slow`).
+Marked `lab` and `slow` (`make test-slow`, the nightly): CI runs PSK rotation,
+add-VPC and connection replacement on every push (test_rollout_lab, test_replace_lab).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tests.rollout_lab.harness import (
 )
 from tests.rollout_lab.scenarios import BY_NAME
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.slow]  # CI time: the nightly runs it (make test-slow)
 CONN = "dc1-edge1-app"
 VPN = "aws:ec2/vpnConnection:VpnConnection"
 
