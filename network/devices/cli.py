@@ -18,8 +18,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from network.contract import Router, StackOutputs, load_outputs
 from network.devices.remote import charons as _charons
 from network.devices.remote import options as _options
@@ -62,12 +60,9 @@ def _inputs(args: argparse.Namespace) -> tuple[StackOutputs, dict[str, Any], lis
     problems: list[Problem] = []
     source = args.outputs or outputs_path(args.stack, create=False)
     outputs = load_outputs(Path(source))
-    try:
-        inv = yaml.safe_load(args.inventory.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(
-            str(args.inventory), [Problem(str(args.inventory), type(e).__name__, str(e)[:200])]
-        ) from None
+    from network.devices.remote import read_inventory
+
+    inv = read_inventory(args.inventory)
     entries = inv.get("routers") or {}
     keys = args.router or sorted(k for k in entries if k in outputs.routers)
     for k in keys:

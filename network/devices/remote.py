@@ -11,10 +11,24 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from network.contract import Router
 from network.devices.facts import RouterFacts
+from network.errors import ConfigError, Problem
+
+
+def read_inventory(path: Path) -> dict[str, Any]:
+    """An inventory file's mapping (a bad file: ConfigError naming it, exit 2)."""
+    import yaml
+
+    try:
+        inv = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ConfigError(str(path), [Problem(str(path), type(e).__name__, str(e)[:200])]) from None
+    return inv if isinstance(inv, dict) else {}
+
 
 NETNS_TIMEOUT = 30.0  # one command in a lab namespace (s)
 

@@ -248,7 +248,6 @@ def run_verify(args: argparse.Namespace, outputs: StackOutputs, inv: Mapping[str
 
 def main(args: argparse.Namespace) -> int:
     """`--verify-step N --inventory F`: bad input raises ConfigError (exit 2) before any read."""
-    import yaml
 
     from network.contract import load_outputs
     from network.state import outputs_path
@@ -265,13 +264,10 @@ def main(args: argparse.Namespace) -> int:
             ],
         )
     load_step(args.stack, args.out, args.verify_step)  # exit 2 before the other files
-    try:
-        inv = yaml.safe_load(args.inventory.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        raise ConfigError(
-            str(args.inventory), [Problem(str(args.inventory), type(e).__name__, str(e)[:200])]
-        ) from None
-    if not isinstance(inv, dict) or not isinstance(inv.get("routers"), dict):
+    from network.devices.remote import read_inventory
+
+    inv = read_inventory(args.inventory)
+    if not isinstance(inv.get("routers"), dict):
         raise ConfigError(
             str(args.inventory), [Problem("routers", "missing", "a mapping of router entries")]
         )

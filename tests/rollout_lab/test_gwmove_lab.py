@@ -105,11 +105,8 @@ def _app_agent() -> int:
     return agent.pid
 
 
-def test_move_to_tgw_safe_order_states_its_outage_and_stays_within_it(
-    lab: Lab, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    before, pid = _gateway(), _app_agent()
-    edit_stack(lab, _to_tgw)
+def record_phases(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, float]]:
+    """Every (step, phase, time.monotonic()) the executor enters, as it enters it."""
     phases: list[tuple[str, str, float]] = []
     real = executor.execute
 
@@ -124,6 +121,15 @@ def test_move_to_tgw_safe_order_states_its_outage_and_stays_within_it(
         return real(*a, **{**kw, "phase": phase})
 
     monkeypatch.setattr(executor, "execute", execute)
+    return phases
+
+
+def test_move_to_tgw_safe_order_states_its_outage_and_stays_within_it(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before, pid = _gateway(), _app_agent()
+    edit_stack(lab, _to_tgw)
+    phases = record_phases(monkeypatch)
     m = measured("gateway-move safe", lambda: rollout(lab), mbps=MBPS)
     assert m["result"] == 0
     plan = json.loads((lab.state / STACK / "rollout" / "rollout.json").read_text())
@@ -179,20 +185,7 @@ def test_static_move_to_tgw_deletes_its_routes_first_and_stays_within_its_outage
     lab gateway's static routes gone), then the move; the outage starts with the
     deletion and ends when the step's checks hold."""
     edit_stack(static_lab, _static_to_tgw)
-    phases: list[tuple[str, str, float]] = []
-    real = executor.execute
-
-    def execute(*a: Any, **kw: Any) -> Any:
-        inner = kw.get("phase")
-
-        def phase(step: str, name: str) -> None:
-            phases.append((step, name, time.monotonic()))
-            if inner is not None:
-                inner(step, name)
-
-        return real(*a, **{**kw, "phase": phase})
-
-    monkeypatch.setattr(executor, "execute", execute)
+    phases = record_phases(monkeypatch)
     m = measured("gateway-move static safe", lambda: rollout(static_lab), mbps=MBPS)
     assert m["result"] == 0
     plan = json.loads((static_lab.state / STACK / "rollout" / "rollout.json").read_text())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -198,13 +199,20 @@ print(sorted(m for m in ("pytest", "network.lab.suite", "testinfra", "vici") if 
 """
 
 
-def test_no_command_imports_the_lab_suite_or_pytest_at_start_up() -> None:
+def test_no_command_imports_the_lab_suite_or_pytest_at_start_up(tmp_path: Path) -> None:
     """requirements.txt has no pytest (the lab suite's): `lab --help` (which registers
     every command module) and a non-lab command must not import network.lab.suite."""
-    for argv in (["lab", "--help"], ["plan", "--stack", "dev", "--json"]):
+    verify = ["rollout", "--stack", "prod", "--inventory", "inventory/prod.yaml"]
+    for argv in (
+        ["lab", "--help"],
+        ["plan", "--stack", "dev", "--json"],
+        ["rollout", "--stack", "dev"],  # no applied state here: exit 2, after its imports
+        [*verify, "--verify-step", "1"],
+    ):
         res = subprocess.run(
             [sys.executable, "-c", _IMPORTED_BY, *argv],
             cwd=ROOT,
+            env={**os.environ, "CROSSNET_STATE_DIR": str(tmp_path)},  # nothing of the repo's
             capture_output=True,
             text=True,
             timeout=120,
