@@ -6,6 +6,7 @@ loads wherever crossnet does.
 
 from __future__ import annotations
 
+import logging
 import shlex
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -47,6 +48,35 @@ def prefetch(name: str, reads: frozenset[str] = LAB) -> Callable[[Prefetch], Pre
     return register
 
 
+class _SnapshotLoggers(dict[str, Any]):
+    """logging's registry of loggers, whose `values()` is a copy taken at once.
+
+    pytest's `catching_logs.__enter__`, run around every test's setup, call and
+    teardown, iterates `logging.root.manager.loggerDict.values()` without logging's
+    lock. A background job that imports a module for the first time (boto3, moto,
+    paramiko...) registers that module's logger meanwhile, and the test errors with
+    "dictionary changed size during iteration" (seen once in 6 prod checks). A copy
+    made by `list()` in C takes no Python step, so no other thread runs during it."""
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return list(dict.values(self))
+
+
+def share_loggers_safely() -> None:
+    """Make iterating logging's registry safe against loggers added by other threads
+    (idempotent; the registry keeps every logger it had)."""
+    manager = logging.Logger.manager
+    lock = getattr(logging, "_lock", None)
+    if lock is not None:
+        lock.acquire()
+    try:
+        if not isinstance(manager.loggerDict, _SnapshotLoggers):
+            manager.loggerDict = _SnapshotLoggers(manager.loggerDict)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
 class Background:
     """The registered read-only work, run in threads from the session's start, so it
     overlaps the tests before the ones that need it; those wait for its result. A test
@@ -64,6 +94,7 @@ class Background:
     def start(self, env: Env, session: Any) -> None:
         if not self.jobs:
             return
+        share_loggers_safely()
         self.pool = ThreadPoolExecutor(max_workers=len(self.jobs), thread_name_prefix="prefetch")
         self.futures = {n: self.pool.submit(job, env, session) for n, job in self.jobs.items()}
 

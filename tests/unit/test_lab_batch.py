@@ -51,6 +51,39 @@ def test_phases_are_when_the_last_item_of_each_was_ready() -> None:
     assert phases(timeline, 0.5) == {"tunnels_ready": 0.2, "bgp_ready": 1.0}
 
 
+def test_a_logger_made_by_background_work_does_not_break_pytests_log_capture() -> None:
+    """pytest iterates logging's registry around every test, unlocked; a job importing a
+    module registers its logger meanwhile. Here the job does so in the middle of that
+    iteration, which raises "dictionary changed size" on a plain dict."""
+    import logging
+    import uuid
+
+    from network.lab.suite import Background
+
+    started, made = threading.Event(), threading.Event()
+    name = f"crossnet.test.{uuid.uuid4().hex}"
+
+    def job(_env: object, _session: object) -> str:
+        started.wait(30)
+        logging.getLogger(name)  # a first import in a background thread does this
+        made.set()
+        return name
+
+    bg = Background({"import": job})
+    bg.start(None, None)  # type: ignore[arg-type]
+    try:
+        seen = 0
+        for _logger in logging.root.manager.loggerDict.values():  # as catching_logs does
+            if not started.is_set():
+                started.set()
+                assert made.wait(30)
+            seen += 1
+        assert seen >= 1 and bg.result("import") == name
+        assert logging.getLogger(name) is logging.root.manager.loggerDict[name]  # kept
+    finally:
+        bg.stop()
+
+
 def test_background_work_runs_at_once_and_a_change_waits_for_all_of_it() -> None:
     from network.lab.suite import Background
 
