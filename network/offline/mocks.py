@@ -45,7 +45,8 @@ from pulumi.runtime.mocks import MockMonitor
 
 from network.errors import aws_said
 from network.offline.aws import AwsEmulator, tunnel_attachment_id
-from network.offline.lifecycle import TUNNEL_OPTION_MAP, Lifecycle, LifecycleError, Options
+from network.offline.aws_changes import TUNNEL_OPTION_MAP
+from network.offline.lifecycle import Lifecycle, LifecycleError, Options
 
 # The RPC layer wraps secret inputs in this sentinel dict.
 _SECRET_SIG = "4dabf18193072939515e22adb298388d"

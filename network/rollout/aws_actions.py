@@ -97,7 +97,7 @@ def with_crypto(lab: Lab, crypto: Mapping[str, Mapping[str, Any]]) -> Lab:
 # ---------------------------------------------------------------- ModifyVpnTunnelOptions
 def _ec2_options(req: Mapping[str, Any]) -> dict[str, Any]:
     """The request's pulumi-aws inputs as EC2 TunnelOptions (the offline apply's own map)."""
-    from network.offline.lifecycle import TUNNEL_OPTION_MAP
+    from network.offline.aws_changes import TUNNEL_OPTION_MAP
 
     props = dict(TUNNEL_OPTION_MAP)
     prefix = f"tunnel{int(req['tunnel'])}"
