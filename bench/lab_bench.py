@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,15 +50,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGETS = {
-    "time to green": "<= 8 s dev, <= 20 s prod",
-    "check": "",
-    "full check": "<= 15 s dev, <= 30 s prod",
-    "apply": "<= 2 s dev",
-    "silent failover": "<= 35 s (BGP); static ~40 s",
-    "IKE DELETE": "<= 1 s",
-    "memory": "PSS <= 120 MiB dev, <= 350 MiB prod",
-}
+from bench.lab_report import show, show_scale  # noqa: E402  (after the path)
+
 THROUGHPUT_BYTES = 128 * 1024 * 1024
 APPLY_BOUND = 300
 FALLBACK: Path | None = None  # a state directory whose outputs.json serve when the apply fails
@@ -330,107 +322,6 @@ def bench(stack: str, full: bool = False, failures: bool = True) -> dict[str, An
     return res
 
 
-def _cell(vals: list[Any], unit: str) -> str:
-    nums = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if not nums:
-        return "n/a" if not vals or vals[0] is None else "see below"
-    med = f"{statistics.median(nums):.2f}"
-    if len(nums) > 1:
-        return f"{med} ({min(nums):.1f}-{max(nums):.1f}) {unit}"
-    return f"{med} {unit}"
-
-
-ROWS = [
-    "time to green",
-    "apply",
-    "render",
-    "lab up",
-    "check",
-    "phases' sum",
-    "lab up -> green",
-    "full check",
-    "lab down",
-    "memory",
-    "memory RSS",
-    "throughput",
-    "silent failover",
-    "silent: routes moved",
-    "silent: routes back after restore",
-    "silent failback",
-    "IKE DELETE",
-    "IKE DELETE failback",
-]
-
-
-def show(results: dict[str, list[dict[str, Any]]]) -> None:
-    units = {"memory": "MiB", "memory RSS": "MiB", "throughput": "Mb/s"}
-    labels = list(results)
-    width = max(22, *(len(s) + 2 for s in labels))
-    print("\nmedian (min-max) of the runs")
-    print(f"\n{'':<34}" + "".join(f"{s:>{width}}" for s in labels) + "   target")
-    for row in ROWS:
-        vals_by = {
-            s: [
-                (r.get("memory", {}).get("total") if row == "memory" else r.get(row))
-                for r in results[s]
-            ]
-            for s in labels
-        }
-        if all(all(v is None for v in vs) for vs in vals_by.values()):
-            continue
-        line = f"{row:<34}" + "".join(
-            f"{_cell(vals_by[s], units.get(row, 's')):>{width}}" for s in labels
-        )
-        print(line + f"   {TARGETS.get(row, '')}")
-    for s in labels:
-        show_breakdown(s, results[s])
-        for i, r in enumerate(results[s]):
-            print(
-                f"\n{s} run {i + 1}: flow {r.get('flow')}, timers {r.get('timers')}, "
-                f"routing {r.get('routing')}, green {r.get('green')}"
-            )
-            mem = r.get("memory", {})
-            if mem:
-                print("  memory by kind: " + ", ".join(f"{k} {v:.0f} MiB" for k, v in mem.items()))
-            for k, v in r.items():
-                if isinstance(v, str) and k not in ("flow", "timers", "routing"):
-                    print(f"  {k}: {v}")
-
-
-def _medians(dicts: list[dict[str, Any]]) -> dict[str, float]:
-    keys = list(dict.fromkeys(k for d in dicts for k in d))
-    out = {}
-    for k in keys:
-        nums = [d[k] for d in dicts if isinstance(d.get(k), (int, float))]
-        if nums:
-            out[k] = statistics.median(nums)
-    return out
-
-
-def show_breakdown(label: str, runs: list[dict[str, Any]]) -> None:
-    """Inside `lab up` and `check`, median of the runs."""
-    bds = [r.get("breakdown", {}) for r in runs]
-    print(f"\n{label}: inside `lab up` (s after its bring-up began; median of {len(runs)})")
-    for k, v in _medians([b.get("lab up steps", {}) for b in bds]).items():
-        if k.endswith("_ready"):
-            print(f"  {v:6.2f}  {k[: -len('_ready')]} ready, s after the wait began")
-        else:
-            print(f"  {v:6.2f}  step: {k}")
-    timeline = _medians([b.get("lab up timeline", {}) for b in bds])
-    for k, v in sorted(timeline.items(), key=lambda kv: kv[1]):
-        print(f"  {v:6.2f}  {k}")
-    if not timeline:
-        print("  (no timeline: this code's `lab up` does not write timeline.json)")
-    print(f"{label}: each check of `check --quick` (s)")
-    for k, v in _medians([b.get("checks", {}) for b in bds]).items():
-        print(f"  {v:6.2f}  {k}")
-    full = _medians([r.get("full check breakdown", {}) for r in runs])
-    if full:
-        print(f"{label}: each check of the full `check` (s)")
-        for k, v in full.items():
-            print(f"  {v:6.2f}  {k}")
-
-
 # ================================================================= scale
 # The largest bench topology (bench/topology.py, the one apply_bench applies) in the
 # lab, at several sizes: stacks the bench writes into a private stacks directory.
@@ -497,81 +388,6 @@ def scale_point(stack: str) -> dict[str, Any]:
     except subprocess.TimeoutExpired as e:
         argv = e.cmd[3:] if isinstance(e.cmd, list) else e.cmd
         return {"failed": f"`crossnet {' '.join(argv)}` did not finish within {e.timeout:g} s"}
-
-
-def fit(xs: list[float], ys: list[float]) -> tuple[float, float, float] | None:
-    """Least squares y = a + b x: (a, b, r^2); None with fewer than 2 sizes."""
-    if len(set(xs)) < 2:
-        return None
-    b, a = statistics.linear_regression(xs, ys)
-    r2 = statistics.correlation(xs, ys) ** 2 if len(set(ys)) > 1 else 1.0
-    return a, b, r2
-
-
-SCALE_COLUMNS = [
-    ("tunnels", "tunnels", ""),
-    ("processes", "procs", ""),
-    ("namespaces", "netns", ""),
-    ("apply", "apply", "s"),
-    ("lab up", "lab up", "s"),
-    ("check", "check", "s"),
-    ("time to green", "to green", "s"),
-    ("memory", "PSS", "MiB"),
-    ("memory RSS", "RSS", "MiB"),
-]
-
-
-def _scale_value(r: dict[str, Any], key: str) -> float | None:
-    if key in r.get("size", {}):
-        return float(r["size"][key])
-    v = r.get("memory", {}).get("total") if key == "memory" else r.get(key)
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def show_scale(points: list[tuple[int, dict[str, Any]]]) -> None:
-    """The sweep's table, each figure's growth per tunnel, and the largest size that worked."""
-    print("\nscale: the bench topology (40 VPCs, 30 behind a TGW with ECMP) by datacenters")
-    print(f"{'DCs':>4}" + "".join(f"{label:>10}" for _k, label, _u in SCALE_COLUMNS) + "  green")
-    ok = [(n, r) for n, r in points if "failed" not in r]
-    for n, r in points:
-        if "failed" in r:
-            print(f"{n:>4}  failed: {r['failed']}")
-            continue
-        cells = [(_scale_value(r, k), 1 if u else 0) for k, _l, u in SCALE_COLUMNS]
-        print(
-            f"{n:>4}"
-            + "".join("       n/a" if c is None else f"{c:>10.{d}f}" for c, d in cells)
-            + f"  {r.get('green')}"
-        )
-    for n, r in ok:
-        steps = r.get("breakdown", {}).get("lab up steps", {})
-        print(
-            f"  {n} DCs, lab up (s after its bring-up began): "
-            + ", ".join(f"{k.removesuffix('_ready')} {v}" for k, v in steps.items())
-        )
-        each = r.get("memory per process", {})
-        print(
-            f"  {n} DCs, PSS per process (MiB): " + ", ".join(f"{k} {v}" for k, v in each.items())
-        )
-    if ok:
-        n, r = ok[-1]
-        print(
-            f"largest size that worked: {n} datacenters, "
-            f"{r.get('size', {}).get('tunnels')} tunnels (green {r.get('green')})"
-        )
-    failed = [(n, r) for n, r in points if "failed" in r]
-    if failed:
-        print(f"stopped at {failed[0][0]} datacenters: {failed[0][1]['failed']}")
-    xs = [_scale_value(r, "tunnels") for _n, r in ok]
-    print("growth per tunnel (least squares over the sizes that worked: a + b x tunnels)")
-    for key, _label, unit in SCALE_COLUMNS[1:]:
-        pairs = [(x, _scale_value(r, key)) for x, (_n, r) in zip(xs, ok, strict=True)]
-        pts = [(x, y) for x, y in pairs if x is not None and y is not None]
-        f = fit([x for x, _y in pts], [y for _x, y in pts])
-        if f is not None:
-            a, b, r2 = f
-            name = {"memory": "memory PSS"}.get(key, key)
-            print(f"  {name:<14} {a:8.2f} {unit:<3} + {b:7.3f} {unit:<3}/tunnel  (r^2 {r2:.3f})")
 
 
 def sweep(sizes: list[int], lock: Path | None, json_out: Path | None) -> None:
