@@ -224,6 +224,12 @@ def test_whole_router_failure_fails_over_to_its_fabric_peer(
         pytest.skip("the flow's router routes statically: its drain is route distance")
     tunnels = frozenset(e.tunnel for e in rt.lab.ends if e.side == "dc" and e.router_ns == r.ns)
     _wait(flow, "before the failure", frozenset(), 30)
+    # Every session of the router runs the short timers (the failure measured before may
+    # have put the lab's own back; configured without a reset, each session keeps the hold
+    # time it negotiated until it comes up again), not only the flow's.
+    faults.configure_timers(rt, "fast")
+    faults.retime(rt, sorted(tunnels))
+    _wait(flow, "before the failure, the router's sessions on the short timers", frozenset(), 30)
     t_ping = time.time()
     pinger = flow.pinger().start()
     try:
