@@ -25,7 +25,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import replace
 
-from netaddr import IPNetwork
+from netaddr import IPAddress, IPNetwork
 
 from network.lab import daemons
 from network.lab.configs import VTYSH_CONF, router_frr_conf
@@ -170,21 +170,21 @@ def refabric(rt: Running, lab: Lab, dcs: set[str], skip: set[str], say: Say) -> 
         say(f"  router {r.key}: the datacenter fabric follows ({r.datacenter})")
 
 
-def _vpc_subnets(lab: Lab) -> set[str]:
-    return {str(IPNetwork(h.subnet).cidr) for h in lab.vpc_hosts() if h.subnet}
+def _covers(routes: set[str], address: str) -> bool:
+    """Whether a kernel table's destinations (not its default route) cover an address."""
+    ip = IPAddress(address)
+    return any(d != "default" and ip in IPNetwork(d) for d in routes)
 
 
 def routed(rt: Running, lab: Lab, r: DcRouter) -> set[str]:
-    """The VPC subnets a router must route before it takes traffic: what the other routers
-    of its datacenter route (every VPC subnet when it is the only one)."""
-    subnets = _vpc_subnets(lab)
+    """The VPC host addresses a router must route before it takes traffic: those the other
+    routers of its datacenter route (every VPC host when it is the only one)."""
+    hosts = {h.address for h in lab.vpc_hosts()}
     peers = [p for p in lab.routers if p.datacenter == r.datacenter and p.ns != r.ns]
     if not peers:
-        return subnets
-    have: set[str] = set()
-    for p in peers:
-        have |= set(rt.routes(p.ns))
-    return subnets & have
+        return hosts
+    tables = [set(rt.routes(p.ns)) for p in peers]
+    return {a for a in hosts if any(_covers(t, a) for t in tables)}
 
 
 def in_service(rt: Running, lab: Lab, routers: tuple[DcRouter, ...], say: Say) -> None:
@@ -194,7 +194,8 @@ def in_service(rt: Running, lab: Lab, routers: tuple[DcRouter, ...], say: Say) -
         want = routed(rt, lab, r)
 
         def ready(r: DcRouter = r, want: set[str] = want) -> bool:
-            return want <= set(rt.routes(r.ns))
+            table = set(rt.routes(r.ns))
+            return all(_covers(table, a) for a in want)
 
         wait_for(f"router {r.key}'s routes to {', '.join(sorted(want))}", ready, ROUTED_TIMEOUT)
     for h in {dc_host(lab, r).ns: dc_host(lab, r) for r in routers}.values():

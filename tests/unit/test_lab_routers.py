@@ -134,3 +134,26 @@ def test_the_removal_step_probes_over_the_routers_that_carry_on() -> None:
     assert probes and {c.router for c in probes} == {"fra-edge1"}
     assert {c.expect["from"] for c in probes} == {"172.20.0.0/16"}
     assert all(c.when == "after-restore" for c in probes)
+
+
+def test_a_new_router_waits_for_routes_covering_the_vpc_hosts_its_peer_routes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The datacenter host takes a new router into its ECMP set only once its kernel table
+    covers every VPC host address its peer's covers (VPC CIDRs, not the hosts' subnets)."""
+    from network.lab.runtime import LabState, Running
+
+    full = _layout(tmp_path, monkeypatch, _same)
+    tables = {
+        "cxl.prod.rtr.fra-edge1": {"10.0.0.0/16": ["vti1"], "default": ["lan"]},
+        "cxl.prod.rtr.fra-edge2": {"default": ["lan"]},
+    }
+    rt = Running(full, LabState("prod", "", "", "fast", 0.0))
+    monkeypatch.setattr(Running, "routes", lambda self, ns: tables.get(ns, {}))
+    [edge2] = [r for r in full.routers if r.key == "fra-edge2"]
+    want = routers.routed(rt, full, edge2)
+    hosts = {h.name: h.address for h in full.vpc_hosts()}
+    assert want and want <= set(hosts.values())
+    assert all(a.startswith("10.0.") for a in want)  # what edge1 routes, no more
+    assert not routers._covers(set(tables["cxl.prod.rtr.fra-edge2"]), next(iter(want)))
+    assert routers._covers({"10.0.0.0/16"}, next(iter(want)))
