@@ -204,10 +204,14 @@ def in_service(rt: Running, lab: Lab, routers: tuple[DcRouter, ...], say: Say) -
 
 
 def out_of_service(new: Lab, routers: tuple[DcRouter, ...], say: Say) -> None:
-    """The datacenter hosts' default routes without the routers about to go."""
+    """The datacenter hosts' default routes without the routers about to go, then the
+    routers' LAN links deleted (from the host's side: a veth goes as a pair). Not left to
+    the namespace's deletion: a charon's private mount namespace (its rbind of /run/netns)
+    keeps a deleted network namespace alive, and with it the router's LAN address."""
     for dc in sorted({r.datacenter for r in routers}):
         h = next(h for h in new.dc_hosts() if h.name == dc)
         ip_batch(h.ns, [default_route(h)])
+        ip_batch(h.ns, [f"link del {r.lan_port}" for r in routers if r.datacenter == dc])
         gone = ", ".join(r.key for r in routers if r.datacenter == dc)
         say(f"  datacenter {dc}: {gone} out of service, default route over {', '.join(h.gateways)}")
 

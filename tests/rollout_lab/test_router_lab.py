@@ -84,6 +84,10 @@ def _left_of(key: str) -> list[str]:
     return ns + procs + files
 
 
+def _progress(lab: Lab) -> dict[str, Any]:
+    return dict(json.loads((lab.state / STACK / "rollout" / "progress.json").read_text()))
+
+
 def _rollout() -> int:
     return cli.main(["rollout", "--stack", STACK, "--lab"])
 
@@ -107,9 +111,9 @@ def test_remove_a_router_safe_order_loses_nothing(lab: Lab) -> None:
     SEEN["key"] = key
     harness.edit_stack(lab, scenarios.router_remove(dc, name), STACK)
     m = _measured("router-remove safe", _rollout, flow)
-    assert m["result"] == 0, harness.progress(lab)
+    assert m["result"] == 0, _progress(lab)
     assert _step_kinds(lab) == ["router-remove"]
-    p = json.loads((lab.state / STACK / "rollout" / "progress.json").read_text())
+    p = _progress(lab)
     assert p["status"] == "done", p
     assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
@@ -131,7 +135,7 @@ def test_add_the_router_back_safe_order_loses_nothing(lab: Lab) -> None:
     assert flow is not None
     harness.edit_stack(lab, scenarios.router_add(dc, key.split("-", 1)[1]), STACK)
     m = _measured("router-add safe", _rollout, flow)
-    assert m["result"] == 0, harness.progress(lab)
+    assert m["result"] == 0, _progress(lab)
     assert _step_kinds(lab) == ["router-add"]
     assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
