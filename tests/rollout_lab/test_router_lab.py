@@ -35,7 +35,7 @@ from network import cli
 from network.lab.faults import Flow, find_flow
 from network.lab.readiness import wait_ready
 from network.lab.runtime import open_lab, read_state
-from network.lab.system import alive, namespaces
+from network.lab.system import Proc, alive, namespaces
 from network.rollout.execute import execute_naive
 from tests.rollout_lab import harness, scenarios
 from tests.rollout_lab.harness import NET, Lab, running_lab
@@ -70,6 +70,13 @@ def _flow_via_second_router() -> Flow:
 
 def _measured(kind: str, run: Any, flow: Flow) -> dict[str, Any]:
     return harness.measured(kind, run, MBPS, STACK, flow)
+
+
+def _procs_of(key: str) -> list[Proc]:
+    """The processes lab.json records for router `key` (its FRR, its ends' charons)."""
+    state = read_state(STACK)
+    assert state is not None
+    return [p for p in state.procs if p.ns.endswith(f".{key}") or f".{key}-" in p.ns]
 
 
 def _left_of(key: str) -> list[str]:
@@ -109,6 +116,8 @@ def test_remove_a_router_safe_order_loses_nothing(lab: Lab) -> None:
     key = flow.router.key
     dc, name = flow.router.datacenter, key.split("-", 1)[1]
     SEEN["key"] = key
+    procs = _procs_of(key)
+    assert len(procs) >= 7, procs  # zebra, bgpd, staticd and a charon per tunnel end
     harness.edit_stack(lab, scenarios.router_remove(dc, name), STACK)
     m = _measured("router-remove safe", _rollout, flow)
     assert m["result"] == 0, _progress(lab)
@@ -122,6 +131,7 @@ def test_remove_a_router_safe_order_loses_nothing(lab: Lab) -> None:
     wait_ready(rt, 60)
     assert key not in {r.key for r in rt.lab.routers}
     assert _left_of(key) == []
+    assert [p.name for p in procs if alive(p)] == []  # stopped by PID, every one
     assert _nothing_to_do()
 
 
@@ -160,11 +170,12 @@ def test_remove_a_router_naive_order(lab: Lab) -> None:
     if flow is None:
         pytest.skip(f"no flow leaves through {key} after it came back")
     dc, name = key.split("-", 1)
+    procs = _procs_of(key)
     path = harness.edit_stack(lab, scenarios.router_remove(dc, name), STACK)
     m = _measured("router-remove naive", lambda: execute_naive(STACK, path, print), flow)
     wait_ready(open_lab(STACK), 90)
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m  # TCP retransmits what it lost
-    assert _left_of(key) == []
+    assert _left_of(key) == [] and not any(alive(p) for p in procs)
     SEEN["naive-remove"] = m["lost"]
 
 

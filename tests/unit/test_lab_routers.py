@@ -157,3 +157,47 @@ def test_a_new_router_waits_for_routes_covering_the_vpc_hosts_its_peer_routes(
     assert all(a.startswith("10.0.") for a in want)  # what edge1 routes, no more
     assert not routers._covers(set(tables["cxl.prod.rtr.fra-edge2"]), next(iter(want)))
     assert routers._covers({"10.0.0.0/16"}, next(iter(want)))
+
+
+def test_dev_gains_a_second_router_and_its_fabric_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dev's one router gets a peer: the new one is built, the old one keeps its LAN
+    address and gains a fabric stanza, the host's route becomes ECMP over both."""
+
+    def dev(edit: Callable[[dict[str, Any]], None]) -> Lab:
+        doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+        edit(doc["config"][NET])
+        d = tmp_path / str(len(list(tmp_path.iterdir())))
+        d.mkdir()
+        (d / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+        monkeypatch.setenv("CROSSNET_STACKS_DIR", str(d))
+        return build_lab(*fake_stack_outputs("dev"))
+
+    def second(net: dict[str, Any]) -> None:
+        net["datacenters"]["dc1"]["routers"]["edge2"] = {
+            "publicIp": "192.0.2.20",
+            "platform": "linux",
+        }
+        conn = {k: v for k, v in net["connections"]["dc1-edge1-app"].items()}
+        net["connections"]["dc1-edge2-app"] = {**conn, "router": "dc1/edge2"}
+        for n in (1, 2):
+            net["connections"]["dc1-edge2-app"].pop(f"tunnel{n}", None)
+
+    old, new = dev(_same), align(dev(_same), dev(second))
+    assert structure_changes(old, new)["refused"] == []
+    [fresh] = routers.added(old, new)
+    assert fresh.key == "dc1-edge2" and fresh.lan == ("10.128.0.2/16",)
+    [edge1] = [r for r in new.routers if r.key == "dc1-edge1"]
+    assert edge1.lan == old.routers[0].lan
+    assert fabric.stanza(old, old.routers[0]) == "" != fabric.stanza(new, edge1)
+    [host] = new.dc_hosts()
+    assert routers.default_route(host).endswith("nexthop via 10.128.0.1 nexthop via 10.128.0.2")
+    # and removing the original router afterwards would re-address the new one: refused
+    back = dev(lambda net: (second(net), _without_dev_edge1(net)))
+    assert any("dc1-edge2: its LAN addresses" in x for x in structure_changes(new, back)["refused"])
+
+
+def _without_dev_edge1(net: dict[str, Any]) -> None:
+    del net["datacenters"]["dc1"]["routers"]["edge1"]
+    del net["connections"]["dc1-edge1-app"]
