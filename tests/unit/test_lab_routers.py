@@ -193,8 +193,13 @@ def test_dev_gains_a_second_router_and_its_fabric_in_place(
     assert fabric.stanza(old, old.routers[0]) == "" != fabric.stanza(new, edge1)
     [host] = new.dc_hosts()
     assert routers.default_route(host).endswith("nexthop via 10.128.0.1 nexthop via 10.128.0.2")
+
     # and removing the original router afterwards would re-address the new one: refused
-    back = dev(lambda net: (second(net), _without_dev_edge1(net)))
+    def swapped(net: dict[str, Any]) -> None:
+        second(net)
+        _without_dev_edge1(net)
+
+    back = dev(swapped)
     assert any("dc1-edge2: its LAN addresses" in x for x in structure_changes(new, back)["refused"])
 
 
