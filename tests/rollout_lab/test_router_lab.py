@@ -176,6 +176,9 @@ def test_remove_a_router_naive_order(lab: Lab) -> None:
     wait_ready(open_lab(STACK), 90)
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m  # TCP retransmits what it lost
     assert _left_of(key) == [] and not any(alive(p) for p in procs)
+    # What was in flight on the undrained router's paths (2-3 pings in every run so far:
+    # the IKE DELETE, link tracking and the fabric absorb the rest; docs/rollout.md).
+    assert m["lost"] > 0, m
     SEEN["naive-remove"] = m["lost"]
 
 
