@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from network.contract import write_private
-from network.lab import aws, daemons, gwstatic, hostside
+from network.lab import aws, daemons, gwstatic, hostside, routers
 from network.lab.configs import config_files, router_frr_conf
 from network.lab.daemons import write_config_file
 from network.lab.probe import tunnel_up
@@ -374,6 +374,9 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     old_ns = set(rt.state.namespaces)
     nrt = Running(new, rt.state)
     timers = aws.TIMERS[rt.state.timers]
+    if shape["refused"]:
+        reshape(rt, new, say)  # raises, naming what it cannot do in place
+    routers.write_files(rt, new)  # a new router's files: its charons mount them
     with_d = frozenset(
         r.key for r in new.routers if (rt.router_dir(r.key) / "strongswan.d").is_dir()
     )
@@ -381,8 +384,6 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     files = config_files(new, timers, nrt.paths, with_d, ip)
     restarted: list[TunnelEnd] = []
     reload_frr: list[tuple[Path, str, str]] = []
-    if shape["refused"]:
-        reshape(rt, new, say)  # raises, naming what it cannot do in place
     for rel, f in sorted(files.items()):
         inst, name = rel.split("/", 1)
         path = nrt.config_dir(inst) / name

@@ -11,8 +11,10 @@ a gateway or a VPC is created or deleted (new tunnel endpoints, new outside addr
   ends' connections loaded. The datacenter ends' connections come with the routers'
   rendered files (`network.lab.live.apply_router`).
 Everything is recorded in lab.json before it is created. A tunnel end whose outside
-or inside addresses changed is a deleted one and a new one. Adding or removing a
-datacenter router (its LAN, its FRR) is not done in place: LabError.
+or inside addresses changed is a deleted one and a new one. A datacenter router added or
+removed is built or taken down in place too (`network.lab.routers`: its namespace, LAN
+link, FRR with the fabric, the datacenter host's ECMP set); what cannot be done in place
+(a datacenter added or removed, a running router re-addressed) is a LabError that says so.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from network.lab import daemons, gwmove, hostside
+from network.lab import daemons, gwmove, hostside, routers
 from network.lab.runtime import Running, chown_frr, end_instance, write_state
 from network.lab.system import (
     LabError,
@@ -91,13 +93,21 @@ def structure_changes(old: Lab, new: Lab) -> dict[str, list[str]]:
     oe, ne = {end_key(e) for e in old.ends}, {end_key(e) for e in new.ends}
     og, ng = {g.ns for g in old.gateways}, {g.ns for g in new.gateways}
     oh, nh = {_host_key(h) for h in old.hosts}, {_host_key(h) for h in new.hosts}
-    refused = sorted({r.ns for r in old.routers} ^ {r.ns for r in new.routers})
+    refused = routers.refusals(old, new)
+    both = {h.name for h in old.dc_hosts()} & {h.name for h in new.dc_hosts()}
     refused += sorted(
-        str(k[1]) for k in oh ^ nh if k[0] == "datacenter"
-    )  # a datacenter host hangs off every router of its datacenter
+        f"datacenter {h.name}'s host moves to {h.address} (its routers' LAN): not in place"
+        for h in new.dc_hosts()
+        if h.name in both and _host_key(h) not in oh
+    )
+    orr, nrr = {r.ns for r in old.routers}, {r.ns for r in new.routers}
     return {
-        "remove": sorted({str(k[2]) for k in oe - ne} | (og - ng) | {str(k[1]) for k in oh - nh}),
-        "add": sorted({str(k[2]) for k in ne - oe} | (ng - og) | {str(k[1]) for k in nh - oh}),
+        "remove": sorted(
+            {str(k[2]) for k in oe - ne} | (og - ng) | {str(k[1]) for k in oh - nh} | (orr - nrr)
+        ),
+        "add": sorted(
+            {str(k[2]) for k in ne - oe} | (ng - og) | {str(k[1]) for k in nh - oh} | (nrr - orr)
+        ),
         "refused": refused,
     }
 
@@ -114,9 +124,9 @@ def reshape(rt: Running, new: Lab, say: Say) -> Running:
     ch = structure_changes(rt.lab, new)
     if ch["refused"]:
         raise LabError(
-            "the change adds or removes datacenter routers or hosts ("
-            + ", ".join(ch["refused"])
-            + "): the lab does not do that in place; `crossnet lab down` and `lab up`"
+            "the lab cannot make this change in place:\n  "
+            + "\n  ".join(ch["refused"])
+            + "\n(`crossnet lab down` and `lab up` build the new layout from nothing)"
         )
     moved = gwmove.moved_hosts(rt.lab, new)
     gwmove.release(rt, gwmove.moved_ends(rt.lab, new), say)
@@ -142,8 +152,12 @@ def _shrink(rt: Running, new: Lab, say: Say, keep: set[str] | None = None) -> No
     gone |= orphan_hosts(rt, new)
     gone |= {g.ns for g in rt.lab.gateways if g.ns not in {x.ns for x in new.gateways}}
     gone |= {h.ns for h in rt.lab.hosts if _host_key(h) not in keep_h} - (keep or set())
+    retired = routers.removed(rt.lab, new)
+    gone |= {r.ns for r in retired}
     if not gone:
         return
+    # The site stops sending to a router before it goes (its host's ECMP set).
+    routers.out_of_service(new, retired, say)
     procs = [p for p in rt.state.procs if p.ns in gone]
     stop(procs)
     for h in rt.lab.vpc_hosts():
@@ -163,7 +177,9 @@ def _shrink(rt: Running, new: Lab, say: Say, keep: set[str] | None = None) -> No
     rt.state.procs = [p for p in rt.state.procs if p.ns not in gone]
     rt.state.namespaces = [n for n in rt.state.namespaces if n not in gone]
     write_state(rt.state)
-    say(f"  removed {len(gone)} namespaces (deleted AWS parts): {', '.join(sorted(gone))}")
+    routers.forget(rt, retired)
+    say(f"  removed {len(gone)} namespaces (deleted parts): {', '.join(sorted(gone))}")
+    routers.refabric(rt, new, {r.datacenter for r in retired}, set(), say)
 
 
 def _grow(rt: Running, new: Lab, say: Say, moved: list[Host] | None = None) -> Running:
@@ -172,14 +188,16 @@ def _grow(rt: Running, new: Lab, say: Say, moved: list[Host] | None = None) -> R
     ends = tuple(e for e in new.ends if e.ns not in have_ns)
     gateways = tuple(g for g in new.gateways if g.ns not in have_ns)
     hosts = tuple(h for h in new.vpc_hosts() if h.ns not in have_ns)
+    fresh = tuple(r for r in new.routers if r.ns not in have_ns)
     nrt = Running(new, rt.state)
-    if not (ends or gateways or hosts or moved):
+    if not (ends or gateways or hosts or moved or fresh):
         return nrt
     part = replace(new, ends=ends, gateways=gateways, hosts=hosts)
     prt = Running(part, rt.state)
     rt.state.namespaces += [n for n in part.namespaces() if n not in rt.state.namespaces]
     write_state(rt.state)
     _links(part, have_ns)
+    routers.link(new, fresh)
     gwmove.relink(moved or [], say)
     for e in ends:
         (prt.run_dir(end_instance(e)) / "run" / "netns").mkdir(parents=True, exist_ok=True)
@@ -191,12 +209,19 @@ def _grow(rt: Running, new: Lab, say: Say, moved: list[Host] | None = None) -> R
     daemons._move_tunnels(replace(prt, lab=replace(part, routers=(), gateways=tun_gws)))
     _tunnel_scripts(rt, new, {e.router_ns for e in ends if e.side == "dc"})
     _gateways_frr(prt, gateways)
+    routers.start_frr(nrt, fresh, say)
     for e in ends:
         if e.side == "aws":
             swanctl = prt.config_dir(end_instance(e)) / "swanctl.conf"
             daemons._swanctl(prt, e, "--load-all", "--file", str(swanctl))
+    routers.load_tunnels(nrt, fresh)
+    routers.refabric(nrt, new, {r.datacenter for r in fresh}, {r.ns for r in fresh}, say)
     _vpc_hosts(prt, hosts)
-    say(f"  created {len(ends)} tunnel ends, {len(gateways)} gateways, {len(hosts)} VPC hosts")
+    routers.in_service(nrt, new, fresh, say)
+    say(
+        f"  created {len(ends)} tunnel ends, {len(gateways)} gateways, {len(hosts)} VPC hosts, "
+        f"{len(fresh)} routers"
+    )
     return nrt
 
 

@@ -12,6 +12,7 @@ both tunnels), the AWS side is an AWS CLI call per tunnel followed by
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -404,9 +405,22 @@ def make_before_break(ctx: Ctx, ch: Change) -> list[Sub]:
     ]
 
 
+def remaining(prev: Snapshot, nxt: Snapshot, conns: Iterable[str]) -> list[str]:
+    """The connections left (in `nxt`) from the same datacenters to the same gateways as
+    the removed `conns` (in `prev`): what carries their traffic afterwards."""
+    want = {
+        (prev["connections"][c]["datacenter"], prev["connections"][c]["gateway"]) for c in conns
+    }
+    return sorted(
+        n for n, c in nxt["connections"].items() if (c["datacenter"], c["gateway"]) in want
+    )
+
+
 def remove(ctx: Ctx, ch: Change) -> list[Sub]:
+    """Drained, deleted; then the datacenter's probe over the connections that carry on (a
+    removed path has no checks of its own left: the probe says the others took over)."""
     conns = list(ch.connections)
-    return _whole(
+    subs = _whole(
         ctx,
         ch,
         conns,
@@ -419,6 +433,13 @@ def remove(ctx: Ctx, ch: Change) -> list[Sub]:
             "by intent",
         ),
     )
+    rest = remaining(ctx.prev, ctx.next, conns)
+    return [
+        dataclasses.replace(sub, checks=(*sub.checks, *probe(ctx.next, rest)))
+        if rest and not any(c.kind == "probe" for c in sub.checks)
+        else sub
+        for sub in subs
+    ]
 
 
 def other(ctx: Ctx, ch: Change) -> list[Sub]:

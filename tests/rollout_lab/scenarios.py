@@ -224,3 +224,68 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+# ---------------------------------------------------------------- routers (routerlab)
+# prod's config: two datacenters of two routers each, one BGP connection per router to
+# the transit gateway (ECMP), the lab's fabric between a datacenter's routers. A
+# datacenter's *second* router goes and comes back (removing the first would re-address
+# the other's LAN: the lab refuses that in place). test_router_lab.py uses the builders.
+PROD_ROUTERS = {
+    "ash": {"edge2": {"publicIp": "192.0.2.102", "platform": "junos"}},
+    "fra": {"edge2": {"publicIp": "192.0.2.202", "platform": "fortios"}},
+}
+
+
+def prod_stack() -> str:
+    """prod's stack file as it is."""
+    return (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+
+
+def router_remove(dc: str, name: str) -> Edit:
+    """A datacenter router and its connection to the hub removed."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        del net["datacenters"][dc]["routers"][name]
+        del net["connections"][f"{dc}-{name}-hub"]
+
+    return edit
+
+
+def router_add(dc: str, name: str) -> Edit:
+    """prod's router `dc/name` (PROD_ROUTERS) and its hub connection, added (back)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["datacenters"][dc]["routers"][name] = dict(PROD_ROUTERS[dc][name])
+        first = json.loads(json.dumps(net["connections"][f"{dc}-edge1-hub"]))
+        for n in (1, 2):
+            first.pop(f"tunnel{n}", None)
+        net["connections"][f"{dc}-{name}-hub"] = {**first, "router": f"{dc}/{name}"}
+
+    return edit
+
+
+SCENARIOS += (
+    Scenario(
+        "router-remove",
+        "rrtr",
+        prod_stack,
+        router_remove("fra", "edge2"),
+        router_remove("ash", "edge2"),
+        mbps=6.0,
+        note="the bench's flow is the lab's first: it may not cross the removed router",
+    ),
+    Scenario(
+        "router-add",
+        "rrtr",
+        prod_stack,
+        router_add("fra", "edge2"),
+        router_add("ash", "edge2"),
+        mbps=6.0,
+        note="a new router joins the host's ECMP set once it routes: the naive order loses "
+        "little or nothing",
+    ),
+)
+BY_NAME = {s.name: s for s in SCENARIOS}
