@@ -99,6 +99,25 @@ class Session:
             raise SessionError("unreachable", f"{self._target.host}: session lost ({e})") from None
         return str(out)
 
+    def configure(self, lines: tuple[str, ...], commit: tuple[str, ...] = ()) -> str:
+        """`lines` in the platform's config mode (netmiko's send_config_set), then each
+        of `commit` in it (`commit`: netmiko's commit; `save`: sent as a command)."""
+        from netmiko.exceptions import ReadTimeout
+
+        try:
+            out = str(self._conn.send_config_set(list(lines), exit_config_mode=not commit))
+            for c in commit:
+                out += str(self._conn.commit() if c == "commit" else self._conn.send_command(c))
+            if commit:
+                self._conn.exit_config_mode()
+        except ReadTimeout:
+            raise SessionError(
+                "timeout", f"{self._target.host}: a config line got no answer"
+            ) from None
+        except OSError as e:
+            raise SessionError("unreachable", f"{self._target.host}: session lost ({e})") from None
+        return out
+
 
 @contextmanager
 def open_session(platform: str, t: Target) -> Iterator[Session]:
