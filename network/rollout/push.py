@@ -257,9 +257,10 @@ def prune(
         j = i + 1
         kids = []
         while j < n and (_depth(lines[j]) > d):
-            kids.append(j)
+            if not closer[j]:
+                kids.append(j)
             j += 1
-        keep[i] = any(keep[k] for k in kids if not closer[k]) if kids else wanted[i]
+        keep[i] = any(keep[k] for k in kids) if kids else wanted[i]
     for i in range(n):
         if closer[i]:
             d = _depth(lines[i]) - (0 if same_depth_closers else 1)

@@ -202,7 +202,8 @@ def main(args: argparse.Namespace) -> int:
                 Problem(
                     "--push-step",
                     str(args.push_step),
-                    "needs --inventory, without --lab or --verify-step",
+                    "--push-step N needs --inventory F and --phase P, without --lab or "
+                    "--verify-step",
                 )
             ],
         )
@@ -282,5 +283,9 @@ def run_push(
     if failed:
         console.print(_go_back(args, step))
         return 1
-    console.print(f"{args.phase} of step {step.get('step')} pushed; {len(results)} check(s)")
+    hand = sum(x.status == "by hand" for x in results)
+    console.print(
+        f"{args.phase} of step {step.get('step')} pushed: {len(results) - hand} check(s) "
+        f"passed, {hand} to verify by hand"
+    )
     return 0
