@@ -30,6 +30,7 @@ from network.contract import Router
 from network.errors import Problem
 
 PHASES = ("drain", "routers", "restore")
+WHEN = {"drain": "after-drain", "routers": "after-change", "restore": "after-restore"}  # checks
 # Where a rendered Linux file lives on the router (an inventory entry can override each).
 LINUX_PATHS = {
     "swanctl_dir": "/etc/swanctl",  # swanctl.conf, conf.d/<tunnel>.conf
@@ -116,11 +117,17 @@ def phase_problems(step: Mapping[str, Any], phase: str, inv: Mapping[str, Any]) 
     if not entries:
         n = step.get("step")
         return [Problem("--phase", phase, f"step {n} has no {phase} phase on the routers")]
+    from network.rollout.verify import selected
+
     routers = inv.get("routers") or {}
+    pushed = {str(e.get("router")) for e in entries}
+    checked = {str(c.get("router")) for c in selected(step, WHEN[phase])} - pushed
     return [
-        Problem(f"routers.{e.get('router')}", "missing", f"the step's {phase} changes it")
-        for e in entries
-        if str(e.get("router")) not in routers
+        Problem(f"routers.{k}", "missing", f"the step's {phase} changes it")
+        for k in sorted(pushed - set(routers))
+    ] + [
+        Problem(f"routers.{k}", "missing", f"a check after the {phase} reads it")
+        for k in sorted(checked - set(routers))
     ]
 
 

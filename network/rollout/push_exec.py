@@ -22,6 +22,7 @@ from typing import Any
 from network.contract import Router, StackOutputs
 from network.errors import ConfigError, Problem
 from network.rollout.push import (
+    WHEN,
     RouterPush,
     drained_for,
     linux_path,
@@ -33,7 +34,6 @@ from network.rollout.push import (
     vendor_push,
 )
 
-WHEN = {"drain": "after-drain", "routers": "after-change", "restore": "after-restore"}
 POLL = 2.0  # seconds between two reads of the checks while they settle
 
 

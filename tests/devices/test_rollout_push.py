@@ -367,3 +367,18 @@ def test_a_phase_the_step_lacks_or_a_router_the_inventory_lacks_exits_2(
         site, monkeypatch, capsys, {}, "--push-step", "1", "--phase", "drain", "--yes"
     )
     assert code == 2 and "routers.ash-edge1" in screen and not sent
+
+
+def test_a_router_only_the_phases_checks_read_must_be_in_the_inventory_too(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The drain changes ash-edge1 only; its checks read ash-edge2 as well (its tunnels
+    carry the traffic drained): exit 2 before anything is sent."""
+    inv = yaml.safe_load((site / "inventory.yaml").read_text())
+    del inv["routers"]["ash-edge2"]
+    (site / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    code, screen, sent = push(
+        site, monkeypatch, capsys, {}, "--push-step", "1", "--phase", "drain", "--yes"
+    )
+    assert code == 2 and not sent
+    assert "routers.ash-edge2" in screen and "a check after the drain reads it" in screen
