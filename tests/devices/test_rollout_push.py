@@ -41,14 +41,19 @@ NEW_KEY = "RotatedSecret" * 3
 FILE = {"iosxe": "router.cfg", "junos": "router.set"}
 
 
-@pytest.fixture(scope="module")
-def planned() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """rollout.json's step 1, the applied outputs, and the outputs after its pulumi up."""
+def rotation() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """rollout.json of the rotation, the applied outputs, and the outputs after step 1's
+    pulumi up (the new key)."""
     r, _ = rollout(STACK, _rotate_tunnel2)
     _, outputs = applied(STACK, stack_config(STACK))
     after = copy.deepcopy(outputs)
     after["presharedKeys"]["ash-edge1-hub/2"] = NEW_KEY
     return r.as_json(), outputs, after
+
+
+@pytest.fixture(scope="module")
+def planned() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    return rotation()
 
 
 def routers(outputs: dict[str, Any]) -> dict[str, Router]:
