@@ -164,12 +164,7 @@ def linux_push(
         if remote.get(path) != text:
             write[path] = text
     names = {n for n in files if linux_path(n, entry) in write}
-    cmds: list[str] = []
-    if any(n.startswith(("conf.d/", "swanctl.conf", "strongswan.d/")) for n in names):
-        swanctl = str(entry.get("swanctl", f"{pre}swanctl"))
-        conf = f"{LINUX_PATHS['swanctl_dir']}/swanctl.conf"
-        path = linux_path("swanctl.conf", entry)
-        cmds.append(f"{swanctl} --load-all" + (f" --file {path}" if path != conf else ""))
+    cmds = _swanctl(names, files, remote, entry, pre)
     if "crossnet-tunnels.sh" in names:
         cmds.append(f"{pre}sh {linux_path('crossnet-tunnels.sh', entry)}")
     if "frr.conf" in names:
@@ -207,6 +202,41 @@ def _masked(platform: str, text: str) -> str:
     from network.devices.drift import mask_keys
 
     return _IOS_TYPE.sub(r"\1 REDACTED", mask_keys(platform, text))
+
+
+def _swanctl(
+    names: set[str],
+    files: Mapping[str, str],
+    remote: Mapping[str, str | None],
+    entry: Mapping[str, Any],
+    pre: str,
+) -> list[str]:
+    """strongSwan's reload of the changed files: `swanctl --load-all` (each tunnel's file
+    into its own charon where the entry's `tunnels` name one per tunnel, as the lab's),
+    then a tunnel whose key, addresses or selectors changed negotiated afresh (terminate,
+    initiate: that tunnel only, never the daemon; proposals and timers need not)."""
+    from network.lab.live import needs_renegotiation
+
+    tunnels = entry.get("tunnels") or {}
+    swanctl = str(entry.get("swanctl", f"{pre}swanctl"))
+    cmds: list[str] = []
+    whole = False
+    for name in sorted(n for n in names if n.startswith("conf.d/")):
+        t = name[len("conf.d/") : -len(".conf")]
+        spec = tunnels.get(t)
+        cmd, uri = (str(spec["swanctl"]), f" --uri {spec['uri']}") if spec else (swanctl, "")
+        if spec:
+            cmds.append(f"{cmd} --load-all --file {linux_path(name, entry)}{uri}")
+        else:
+            whole = True
+        if needs_renegotiation(remote.get(linux_path(name, entry)) or "", files[name]):
+            cmds += [f"{cmd} --terminate --ike {t}{uri}", f"{cmd} --initiate --child {t}{uri}"]
+    if whole or names & {"swanctl.conf", "strongswan.d/crossnet.conf"}:
+        conf = f"{LINUX_PATHS['swanctl_dir']}/swanctl.conf"
+        path = linux_path("swanctl.conf", entry)
+        load = f"{swanctl} --load-all" + (f" --file {path}" if path != conf else "")
+        cmds.insert(0, load)  # loaded before any tunnel is negotiated afresh
+    return cmds
 
 
 def _changed_key_lines(platform: str, rendered: str, diff: str) -> set[int]:

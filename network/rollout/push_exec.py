@@ -87,10 +87,12 @@ def linux_host(entry: Mapping[str, Any], inv: Mapping[str, Any]) -> Iterator[Lin
     client = paramiko.SSHClient()
     client.load_host_keys(str(t.known_hosts))
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    port, proxy = t.via_config()
     try:
         client.connect(
             t.host,
-            port=t.port,
+            port=port,
+            sock=proxy,
             username=t.username,
             key_filename=str(t.identity_file),
             look_for_keys=False,

@@ -172,10 +172,25 @@ def test_linux_writes_only_the_files_that_differ_and_reloads_what_they_feed() ->
     remote[linux_path("frr.conf", entry)] = None  # absent on the router
     p = linux_push(r, files, remote, entry, "drain")
     assert sorted(p.files) == ["/etc/frr/frr.conf", f"/srv/swanctl/{tunnel}"]
+    t = tunnel[len("conf.d/") : -len(".conf")]
     assert p.commands == (
         "sudo -n swanctl --load-all --file /srv/swanctl/swanctl.conf",
+        f"sudo -n swanctl --terminate --ike {t}",  # its key (the old file: unreadable)
+        f"sudo -n swanctl --initiate --child {t}",
         "sudo -n /usr/lib/frr/frr-reload.py --reload /etc/frr/frr.conf",
         "sudo -n vtysh -c 'clear bgp ipv4 unicast * soft'",
+    )
+    # A change of proposals only: loaded, charon renegotiates at its next rekey.
+    remote[linux_path(tunnel, entry)] = files[tunnel].replace("aes256-sha256-ecp384", "aes128")
+    assert linux_push(r, files, remote, entry, "routers").commands[0] == (
+        "sudo -n swanctl --load-all --file /srv/swanctl/swanctl.conf"
+    )
+    assert len(linux_push(r, files, remote, entry, "routers").commands) == 2  # + frr
+    # One charon per tunnel (the lab's inventory): each file into its own.
+    own = {t: {"swanctl": "sudo -n swanctl", "uri": "unix:///run/t.vici"}}
+    p2 = linux_push(r, files, remote, {**entry, "tunnels": own}, "routers")
+    assert p2.commands[0] == (
+        f"sudo -n swanctl --load-all --file /srv/swanctl/{tunnel} --uri unix:///run/t.vici"
     )
     keys = [t.psk.reveal() for c in r.connections for t in c.tunnels]
     assert any(k in files[tunnel] for k in keys)  # the file holds the key...
