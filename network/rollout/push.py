@@ -39,6 +39,7 @@ LINUX_PATHS = {
     "scripts_dir": "/etc/crossnet",  # crossnet-tunnels.sh, crossnet-updown.sh
 }
 FRR_RELOAD = "/usr/lib/frr/frr-reload.py"
+INITIATE_TIMEOUT = 20  # s: swanctl --initiate of a tunnel negotiated afresh
 COMMIT: dict[str, tuple[str, ...]] = {
     "iosxe": (),
     "junos": ("commit",),
@@ -230,7 +231,10 @@ def _swanctl(
         else:
             whole = True
         if needs_renegotiation(remote.get(linux_path(name, entry)) or "", files[name]):
-            cmds += [f"{cmd} --terminate --ike {t}{uri}", f"{cmd} --initiate --child {t}{uri}"]
+            cmds += [
+                f"{cmd} --terminate --ike {t}{uri}",
+                f"{cmd} --initiate --child {t} --timeout {INITIATE_TIMEOUT}{uri}",
+            ]
     if whole or names & {"swanctl.conf", "strongswan.d/crossnet.conf"}:
         conf = f"{LINUX_PATHS['swanctl_dir']}/swanctl.conf"
         path = linux_path("swanctl.conf", entry)

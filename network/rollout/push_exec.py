@@ -50,12 +50,21 @@ class LinuxHost:
         self._timeout = timeout
 
     def run(self, cmd: str, stdin: str | None = None) -> tuple[int, str]:
-        chan_in, out, err = self._c.exec_command(cmd, timeout=self._timeout)
-        if stdin is not None:
-            chan_in.write(stdin)
-            chan_in.channel.shutdown_write()
-        text = out.read().decode(errors="replace") + err.read().decode(errors="replace")
-        return out.channel.recv_exit_status(), text
+        """`cmd`'s exit status and output; PushError when it does not answer in time or
+        the session is lost (a command line never holds a key: files go through stdin)."""
+        import paramiko
+
+        try:
+            chan_in, out, err = self._c.exec_command(cmd, timeout=self._timeout)
+            if stdin is not None:
+                chan_in.write(stdin)
+                chan_in.channel.shutdown_write()
+            text = out.read().decode(errors="replace") + err.read().decode(errors="replace")
+            return out.channel.recv_exit_status(), text
+        except TimeoutError:
+            raise PushError(f"{cmd}: no answer within {self._timeout:g} s") from None
+        except (paramiko.SSHException, OSError, EOFError) as e:
+            raise PushError(f"{cmd}: session lost ({type(e).__name__})") from None
 
     def _sh(self, script: str) -> str:
         return f"{self._sudo} sh -c {shlex.quote(script)}".strip()

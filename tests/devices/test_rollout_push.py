@@ -176,7 +176,7 @@ def test_linux_writes_only_the_files_that_differ_and_reloads_what_they_feed() ->
     assert p.commands == (
         "sudo -n swanctl --load-all --file /srv/swanctl/swanctl.conf",
         f"sudo -n swanctl --terminate --ike {t}",  # its key (the old file: unreadable)
-        f"sudo -n swanctl --initiate --child {t}",
+        f"sudo -n swanctl --initiate --child {t} --timeout 20",
         "sudo -n /usr/lib/frr/frr-reload.py --reload /etc/frr/frr.conf",
         "sudo -n vtysh -c 'clear bgp ipv4 unicast * soft'",
     )
