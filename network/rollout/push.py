@@ -165,7 +165,12 @@ def linux_push(
         if remote.get(path) != text:
             write[path] = text
     names = {n for n in files if linux_path(n, entry) in write}
-    cmds = _swanctl(names, files, remote, entry, pre)
+    ids = {
+        f"{c.name}-{t.number}": f"{c.name}/{t.number}"
+        for c in router.connections
+        for t in c.tunnels
+    }
+    cmds = _swanctl(ids, names, files, remote, entry, pre)
     if "crossnet-tunnels.sh" in names:
         cmds.append(f"{pre}sh {linux_path('crossnet-tunnels.sh', entry)}")
     if "frr.conf" in names:
@@ -206,6 +211,7 @@ def _masked(platform: str, text: str) -> str:
 
 
 def _swanctl(
+    ids: Mapping[str, str],
     names: set[str],
     files: Mapping[str, str],
     remote: Mapping[str, str | None],
@@ -224,7 +230,7 @@ def _swanctl(
     whole = False
     for name in sorted(n for n in names if n.startswith("conf.d/")):
         t = name[len("conf.d/") : -len(".conf")]
-        spec = tunnels.get(t)
+        spec = tunnels.get(t) or tunnels.get(ids.get(t, ""))  # `conn-N` or `conn/N`
         cmd, uri = (str(spec["swanctl"]), f" --uri {spec['uri']}") if spec else (swanctl, "")
         if spec:
             cmds.append(f"{cmd} --load-all --file {linux_path(name, entry)}{uri}")

@@ -187,11 +187,13 @@ def test_linux_writes_only_the_files_that_differ_and_reloads_what_they_feed() ->
     )
     assert len(linux_push(r, files, remote, entry, "routers").commands) == 2  # + frr
     # One charon per tunnel (the lab's inventory): each file into its own.
-    own = {t: {"swanctl": "sudo -n swanctl", "uri": "unix:///run/t.vici"}}
+    conn, n = t.rsplit("-", 1)
+    own = {f"{conn}/{n}": {"swanctl": "sudo -n swanctl", "uri": "unix:///run/t.vici"}}
     p2 = linux_push(r, files, remote, {**entry, "tunnels": own}, "routers")
     assert p2.commands[0] == (
         f"sudo -n swanctl --load-all --file /srv/swanctl/{tunnel} --uri unix:///run/t.vici"
     )
+    assert not any("swanctl.conf" in c for c in p2.commands)  # no charon loads them all
     keys = [t.psk.reveal() for c in r.connections for t in c.tunnels]
     assert any(k in files[tunnel] for k in keys)  # the file holds the key...
     assert not any(k in p.shown() for k in keys)  # ...what is printed does not
