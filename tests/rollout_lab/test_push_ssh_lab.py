@@ -114,10 +114,16 @@ def test_psk_rotation_pushed_over_ssh_and_checked(lab: Lab) -> None:
         for text in (out, (lab.state / "push-inventory.yaml").read_text()):
             assert not any(k in text for k in KEYS)
 
-        # Step 2's key pushed before its AWS side: AWS's end still has the old key.
+        # A wrong push: step 2's new key sent before its AWS side (outputs that claim AWS
+        # has it, as a wrong `--outputs` file does): AWS's end still has the old key.
         code, out = push(inv, 2, "drain")
         assert code == 0, out
-        code, out = push(inv, 2, "routers", "--check-timeout", "20")
+        outputs = json.loads((lab.state / STACK / "outputs.json").read_text())
+        outputs["presharedKeys"]["dc1-edge1-app/2"] = KEYS[1]
+        wrong = lab.state / "wrong-outputs.json"
+        wrong.write_text(json.dumps(outputs))
+        wrong.chmod(0o600)
+        code, out = push(inv, 2, "routers", "--outputs", str(wrong), "--check-timeout", "20")
         assert code == 1, out
         assert "FAIL" in out and "to go back" in out
         assert not any(k in out for k in KEYS)
