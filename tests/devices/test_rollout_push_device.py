@@ -162,3 +162,42 @@ def test_a_push_the_router_does_not_follow_fails_its_check(
     assert [ln.split()[1] for ln in screen.splitlines() if ln.startswith("FAIL ")] == ["ipsec-sa"]
     assert "to go back to step 0's configs: `pulumi up --config-file" in screen
     assert NEW_KEY not in screen
+
+
+def test_junos_lines_and_commit_over_ssh(
+    net: None,
+    keys: dict[str, Path],
+    planned: tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """The Junos session's configuration path (netmiko: `configure`, the lines, `commit`,
+    `exit configuration-mode`) against the fake Junos router: it receives the drain's
+    set lines, then the commit."""
+    import copy
+
+    from network.devices.session import Target, open_session
+
+    plan_json, before, _ = planned
+    step = copy.deepcopy(plan_json["steps"][0])
+    step["drained"], step["drain"] = ["ash-edge2-hub-1"], [{"router": "ash-edge2", "diff": ""}]
+    p = plan(step, before, "ash-edge2", "drain", running(before, "ash-edge2", frozenset()))
+    assert p.commit == ("commit",) and p.lines
+    log = tmp_path / "config.log"
+    log.write_text("")
+    cmd = [
+        "ip", "netns", "exec", base.NS, sys.executable, str(HERE / "fake_device.py"),
+        "--platform", "junos", "--listen", DEVICE, "--port", "22",
+        "--host-key", str(keys["host"]), "--authorized-key", str(keys["client.pub"]),
+        "--recording", str(base.REC / "junos"), "--config-log", str(log),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    d = Device(proc)
+    try:
+        t = Target(DEVICE, 22, "netops", keys["client"], keys["known_hosts"], 3, 10)
+        with open_session("junos", t) as s:
+            out = s.configure(p.lines, p.commit)
+    finally:
+        d.stop()
+    assert log.read_text().splitlines() == [*p.lines, "commit"]
+    assert "commit complete" in out
