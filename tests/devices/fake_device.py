@@ -26,6 +26,7 @@ import re
 import socket
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +110,16 @@ class Server(paramiko.ServerInterface):
 
 
 # Configuration mode: how it is entered and left, its prompt, its exec commands logged.
+@dataclass(frozen=True)
+class Mode:
+    enter: str
+    leave: tuple[str, ...]
+    prompt: str
+
+
 CONFIG = {
-    "iosxe": {"enter": "configure terminal", "leave": ("end",), "prompt": "ash-edge1(config)#"},
-    "junos": {
-        "enter": "configure",
-        "leave": ("exit configuration-mode",),
-        "prompt": "[edit]\nnetops@ash-edge2# ",
-    },
+    "iosxe": Mode("configure terminal", ("end",), "ash-edge1(config)#"),
+    "junos": Mode("configure", ("exit configuration-mode",), "[edit]\nnetops@ash-edge2# "),
 }
 CONFIG_ANSWERS = {
     "configure": "Entering configuration mode",
@@ -134,7 +138,7 @@ class Shell:
 
     def prompt(self) -> str:
         if self.config:
-            return CONFIG[self.args.platform]["prompt"]
+            return CONFIG[self.args.platform].prompt
         return PROMPTS[self.args.platform]
 
     def log(self, line: str) -> None:
@@ -146,14 +150,14 @@ class Shell:
         cmd = " ".join(line.split())
         if mode is None:
             return answer(self.args, commands, line)
-        if not self.config and cmd == mode["enter"]:
+        if not self.config and cmd == mode.enter:
             self.config = True
             return CONFIG_ANSWERS.get(cmd, "")
         if self.config:
             print(f"config: {cmd!r}", file=sys.stderr, flush=True)
             if not cmd:
                 return ""
-            if cmd in mode["leave"]:
+            if cmd in mode.leave:
                 self.config = False
                 return CONFIG_ANSWERS.get(cmd, "")
             if cmd.startswith(("show ", "run show")):  # Junos: `show | compare` in config
