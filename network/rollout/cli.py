@@ -195,7 +195,7 @@ def lab_only_flags(args: argparse.Namespace) -> None:
 
 def run_rollout(args: argparse.Namespace) -> int:
     lab_only_flags(args)  # before anything is read or written
-    if getattr(args, "push_step", None) is not None or getattr(args, "phase", None):
+    if any(getattr(args, a, None) not in (None, False) for a in ("push_step", "phase", "yes")):
         from network.rollout.push_exec import main as push_step
 
         return push_step(args)  # the real routers: one phase of a written step (0/1/2)

@@ -354,6 +354,7 @@ def test_not_confirmed_nothing_is_sent(
         ),
         (["--push-step", "1", "--phase", "drain", "--verify-step", "1"], "without --lab or"),
         (["--phase", "drain"], "--push-step N needs --inventory"),
+        ([], "--push-step N needs --inventory"),  # --yes alone
     ],
 )
 def test_bad_input_exits_2_and_touches_no_router(
