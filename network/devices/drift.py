@@ -147,13 +147,16 @@ def _frr_defaults(text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def config_drift(router: str, kind: str, rendered: str, running: str, names: set[str]) -> Drift:
-    """The remediation from `running` to `rendered`, scoped to crossnet's objects."""
+def config_drift(
+    router: str, kind: str, rendered: str, running: str, names: set[str], mask: bool = True
+) -> Drift:
+    """The remediation from `running` to `rendered`, scoped to crossnet's objects
+    (`mask=False`: the caller masked the keys it does not compare)."""
     from hier_config import Host
 
     style = _STYLE[kind]
-    rendered_text = _clean(kind, mask_keys(kind, rendered))
-    running_text = _clean(kind, mask_keys(kind, running))
+    rendered_text = _clean(kind, mask_keys(kind, rendered) if mask else rendered)
+    running_text = _clean(kind, mask_keys(kind, running) if mask else running)
     pattern = _names_re(names) if names else None
     host = Host(router, style)
     host.load_generated_config(rendered_text)

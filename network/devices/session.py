@@ -51,6 +51,20 @@ class Target:
     known_hosts: Path
     timeout: float = 10.0  # TCP connect, SSH banner, authentication: each
     read_timeout: float = 30.0  # one command's answer
+    # An OpenSSH client config (the entry's or the inventory's `ssh.ssh_config`): its
+    # Port and ProxyCommand for the host are honoured (the lab's routers sit behind one).
+    ssh_config: Path | None = None
+
+    def via_config(self) -> tuple[int, Any]:
+        """The port and the paramiko ProxyCommand (or None) the ssh_config gives."""
+        if self.ssh_config is None or not self.ssh_config.is_file():
+            return self.port, None
+        import paramiko
+
+        conf = paramiko.SSHConfig.from_path(str(self.ssh_config)).lookup(self.host)
+        port = int(conf.get("port", self.port)) if self.port == 22 else self.port
+        proxy = conf.get("proxycommand")
+        return port, paramiko.ProxyCommand(proxy) if proxy else None
 
 
 def target(entry: Mapping[str, Any], inventory: Mapping[str, Any]) -> Target:
@@ -62,6 +76,7 @@ def target(entry: Mapping[str, Any], inventory: Mapping[str, Any]) -> Target:
     ssh = inventory.get("ssh") or {}
     identity = entry.get("identity_file") or ssh.get("ssh_identity_file")
     known = entry.get("known_hosts") or ssh.get("known_hosts")
+    conf = entry.get("ssh_config") or ssh.get("ssh_config")
     if not identity:
         raise SessionError("config", f"{spec}: no identity_file (nor ssh.ssh_identity_file)")
     if not known:
@@ -74,6 +89,7 @@ def target(entry: Mapping[str, Any], inventory: Mapping[str, Any]) -> Target:
         known_hosts=Path(os.path.expanduser(str(known))),
         timeout=float(entry.get("timeout", ssh.get("timeout", 10))),
         read_timeout=float(entry.get("read_timeout", ssh.get("read_timeout", 30))),
+        ssh_config=Path(os.path.expanduser(str(conf))) if conf else None,
     )
 
 
@@ -98,6 +114,25 @@ class Session:
         except OSError as e:
             raise SessionError("unreachable", f"{self._target.host}: session lost ({e})") from None
         return str(out)
+
+    def configure(self, lines: tuple[str, ...], commit: tuple[str, ...] = ()) -> str:
+        """`lines` in the platform's config mode (netmiko's send_config_set), then each
+        of `commit` in it (`commit`: netmiko's commit; `save`: sent as a command)."""
+        from netmiko.exceptions import ReadTimeout
+
+        try:
+            out = str(self._conn.send_config_set(list(lines), exit_config_mode=not commit))
+            for c in commit:
+                out += str(self._conn.commit() if c == "commit" else self._conn.send_command(c))
+            if commit:
+                self._conn.exit_config_mode()
+        except ReadTimeout:
+            raise SessionError(
+                "timeout", f"{self._target.host}: a config line got no answer"
+            ) from None
+        except OSError as e:
+            raise SessionError("unreachable", f"{self._target.host}: session lost ({e})") from None
+        return out
 
 
 @contextmanager
@@ -124,6 +159,8 @@ def _connect(platform: str, t: Target) -> Any:
 
     where = f"{t.username}@{t.host}:{t.port}"
     extra: dict[str, Any] = {}
+    if t.ssh_config is not None and t.ssh_config.is_file():
+        extra["ssh_config_file"] = str(t.ssh_config)
     if platform == "fortios":
         # netmiko limits FortiOS to its old kex list (group14-sha1, group-exchange) unless
         # told otherwise; paramiko 5 keeps only group-exchange-sha256 of it. FortiOS 7

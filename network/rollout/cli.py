@@ -195,6 +195,10 @@ def lab_only_flags(args: argparse.Namespace) -> None:
 
 def run_rollout(args: argparse.Namespace) -> int:
     lab_only_flags(args)  # before anything is read or written
+    if any(getattr(args, a, None) not in (None, False) for a in ("push_step", "phase", "yes")):
+        from network.rollout.push_exec import main as push_step
+
+        return push_step(args)  # the real routers: one phase of a written step (0/1/2)
     if any(
         getattr(args, a, None) is not None for a in ("verify_step", "inventory", "when", "outputs")
     ):
@@ -313,4 +317,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="with --verify-step: only checks of this phase (after-drain, after-change, "
         "after-restore, rolling-drain:...); default: all but the drain's",
     )
+    p.add_argument(
+        "--push-step",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --inventory and --phase: push written step N's phase to the real routers "
+        "(shown, keys redacted, confirmed unless --yes), then run its checks; exit 0 they "
+        "hold, 1 a push or check failed (how to go back printed), 2 bad input, nothing pushed",
+    )
+    p.add_argument(
+        "--phase",
+        default=None,
+        choices=("drain", "routers", "restore"),
+        help="with --push-step: drain (before the step's pulumi up), routers (after it: "
+        "--outputs FILE with the new outputs), restore",
+    )
+    p.add_argument("--yes", action="store_true", help="with --push-step: do not ask")
     p.set_defaults(func=run_rollout)

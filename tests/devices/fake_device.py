@@ -2,7 +2,7 @@
 
     python tests/devices/fake_device.py --platform iosxe --listen 198.18.0.2 --port 22 \
         --host-key KEY --authorized-key KEY.pub --recording tests/devices/recorded/iosxe \
-        [--running FILE] [--down] [--hang]
+        [--running FILE] [--down] [--hang] [--config-log FILE]
 
 It answers an interactive shell as the platform's CLI does (prompt, echo, the
 commands netmiko sends to set up a session), and each recorded command with
@@ -11,6 +11,11 @@ serves that file as the running config; `--down` answers every state command
 with the platform's "daemon not running" message; `--hang` never answers them (no
 output, no prompt: a CLI stuck on a command). Only public-key
 authentication with the one authorized key is accepted.
+
+`--config-log FILE`: the platform's configuration mode (IOS-XE `configure terminal` ...
+`end`; Junos `configure` ... `commit` ... `exit configuration-mode`), every line received
+in it appended to FILE as received, and the exec commands a push sends after it (IOS-XE's
+`clear ip bgp ... soft`) as `exec: <command>`.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 import socket
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +109,67 @@ class Server(paramiko.ServerInterface):
         return True
 
 
+# Configuration mode: how it is entered and left, its prompt, its exec commands logged.
+@dataclass(frozen=True)
+class Mode:
+    enter: str
+    leave: tuple[str, ...]
+    prompt: str
+
+
+CONFIG = {
+    "iosxe": Mode("configure terminal", ("end",), "ash-edge1(config)#"),
+    "junos": Mode("configure", ("exit configuration-mode",), "[edit]\nnetops@ash-edge2# "),
+}
+CONFIG_ANSWERS = {
+    "configure": "Entering configuration mode",
+    "commit": "commit complete",
+    "exit configuration-mode": "Exiting configuration mode",
+}
+LOGGED_EXEC = ("clear ip bgp ",)
+
+
+class Shell:
+    """One session's mode: exec, or configuration (with --config-log)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.config = False
+
+    def prompt(self) -> str:
+        if self.config:
+            return CONFIG[self.args.platform].prompt
+        return PROMPTS[self.args.platform]
+
+    def log(self, line: str) -> None:
+        with open(self.args.config_log, "a") as f:
+            f.write(line + "\n")
+
+    def answer(self, commands: dict[str, str], line: str) -> str | None:
+        mode = CONFIG.get(self.args.platform) if self.args.config_log else None
+        cmd = " ".join(line.split())
+        if mode is None:
+            return answer(self.args, commands, line)
+        if not self.config and cmd == mode.enter:
+            self.config = True
+            return CONFIG_ANSWERS.get(cmd, "")
+        if self.config:
+            print(f"config: {cmd!r}", file=sys.stderr, flush=True)
+            if not cmd:
+                return ""
+            if cmd in mode.leave:
+                self.config = False
+                return CONFIG_ANSWERS.get(cmd, "")
+            if cmd.startswith(("show ", "run show")):  # Junos: `show | compare` in config
+                return ""
+            self.log(line.rstrip("\r"))  # as received: indentation kept
+            return CONFIG_ANSWERS.get(cmd, "")
+        if cmd.startswith(LOGGED_EXEC):
+            self.log(f"exec: {cmd}")
+            return ""
+        return answer(self.args, commands, line)
+
+
 def answer(args: argparse.Namespace, commands: dict[str, str], line: str) -> str | None:
     """The device's answer to one command line; None closes the session."""
     cmd = " ".join(line.split())
@@ -126,8 +193,8 @@ def answer(args: argparse.Namespace, commands: dict[str, str], line: str) -> str
 
 
 def serve_shell(args: argparse.Namespace, chan: Any, commands: dict[str, str]) -> None:
-    prompt = PROMPTS[args.platform]
-    chan.send(prompt)
+    shell = Shell(args)
+    chan.send(shell.prompt())
     buf = ""
     while True:
         data = chan.recv(4096)
@@ -136,7 +203,7 @@ def serve_shell(args: argparse.Namespace, chan: Any, commands: dict[str, str]) -
         for ch in data.decode(errors="replace"):
             if ch in "\r\n":
                 chan.send("\r\n")
-                reply = answer(args, commands, buf)
+                reply = shell.answer(commands, buf)
                 buf = ""
                 if reply == HANG:
                     continue
@@ -145,7 +212,7 @@ def serve_shell(args: argparse.Namespace, chan: Any, commands: dict[str, str]) -
                     return
                 if reply:
                     chan.send(reply.rstrip("\n").replace("\n", "\r\n") + "\r\n")
-                chan.send(prompt)
+                chan.send(shell.prompt().replace("\n", "\r\n"))
             else:
                 buf += ch
                 chan.send(ch)
@@ -179,6 +246,7 @@ def main() -> None:
     p.add_argument("--running", default=None)
     p.add_argument("--down", action="store_true")
     p.add_argument("--hang", action="store_true")
+    p.add_argument("--config-log", default=None)
     args = p.parse_args()
     commands = yaml.safe_load((Path(args.recording) / "commands.yaml").read_text()) or {}
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -208,6 +208,7 @@ def test_no_command_imports_the_lab_suite_or_pytest_at_start_up(tmp_path: Path) 
         ["plan", "--stack", "dev", "--json"],
         ["rollout", "--stack", "dev"],  # no applied state here: exit 2, after its imports
         [*verify, "--verify-step", "1"],
+        [*verify, "--push-step", "1", "--phase", "drain"],  # no rollout.json: exit 2
     ):
         res = subprocess.run(
             [sys.executable, "-c", _IMPORTED_BY, *argv],
