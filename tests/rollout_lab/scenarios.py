@@ -224,3 +224,41 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+# ---------------------------------------------------------------- prod (helper prodclasses)
+# prod's lab: two routers per datacenter, ECMP over the TGW, the lab's fabric (iBGP over
+# a datacenter's LAN) between them. Its own stack name (`rprod`), shared with
+# tests/rollout_lab/test_prod_lab.py's module (each module its own lab).
+PROD_STACK = "rprod"
+
+
+def prod_stack() -> str:
+    """prod's stack file as it is."""
+    return (ROOT / "stacks" / "Pulumi.prod.yaml").read_text()
+
+
+def dc_router_ip(dc: str, router: str, ip: str, router_id: str = "") -> Edit:
+    """One router's public IP (a new customer gateway for its connections); `router_id`
+    pins its BGP router ID (a new one resets every session of the router at once)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        r = cfg[NET]["datacenters"][dc]["routers"][router]
+        r["publicIp"] = ip
+        if router_id:
+            r["routerId"] = router_id
+
+    return edit
+
+
+SCENARIOS += (
+    Scenario(
+        "prod-router-ip",
+        PROD_STACK,
+        prod_stack,
+        dc_router_ip("fra", "edge2", "192.0.2.212", "192.0.2.202"),
+        dc_router_ip("fra", "edge2", "192.0.2.213"),
+        mbps=6.0,
+    ),
+)
+BY_NAME = {s.name: s for s in SCENARIOS}
