@@ -251,6 +251,29 @@ def dc_router_ip(dc: str, router: str, ip: str, router_id: str = "") -> Edit:
     return edit
 
 
+def prod_tunnel_options(
+    enc: str, integ: str, dh: int, life: tuple[int, int], dpd: int, conn: str
+) -> Edit:
+    """`tunnel_options` of one prod connection: prod's connections share one YAML anchor
+    (`&prod-crypto`, one mapping once loaded), so the edited one gets its own copy first."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        c = cfg[NET]["connections"][conn]
+        c["tunnelOptions"] = json.loads(json.dumps(c["tunnelOptions"]))
+        tunnel_options(enc, integ, dh, life, dpd, conn)(cfg)
+
+    return edit
+
+
+def dc_asn(dc: str, asn: int) -> Edit:
+    """A datacenter's ASN (a new customer gateway per router: ModifyVpnConnection)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg[NET]["datacenters"][dc]["asn"] = asn
+
+    return edit
+
+
 SCENARIOS += (
     Scenario(
         "prod-router-ip",
@@ -258,6 +281,30 @@ SCENARIOS += (
         prod_stack,
         dc_router_ip("fra", "edge2", "192.0.2.212", "192.0.2.202"),
         dc_router_ip("fra", "edge2", "192.0.2.213"),
+        mbps=6.0,
+    ),
+    Scenario(
+        "prod-tunnel-options",
+        PROD_STACK,
+        prod_stack,
+        prod_tunnel_options("AES256", "SHA2-256", 21, (14400, 1800), 40, "fra-edge2-hub"),
+        prod_tunnel_options("AES128", "SHA2-512", 19, (28800, 3600), 30, "fra-edge2-hub"),
+        mbps=6.0,
+    ),
+    Scenario(
+        "prod-inside-cidr",
+        PROD_STACK,
+        prod_stack,
+        inside_cidr("169.254.44.0/30", "169.254.45.0/30", "fra-edge2-hub"),
+        inside_cidr("169.254.46.0/30", "169.254.47.0/30", "fra-edge2-hub"),
+        mbps=6.0,
+    ),
+    Scenario(
+        "prod-customer-asn",
+        PROD_STACK,
+        prod_stack,
+        dc_asn("fra", 65201),
+        dc_asn("fra", 65202),
         mbps=6.0,
     ),
 )

@@ -130,3 +130,69 @@ def test_prod_router_ip_naive_order(lab: Lab) -> None:
     assert _outside(ROUTER) == {"192.0.2.213"}
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m  # TCP retransmits what it lost
     assert m["lost"] > 0, m
+
+
+# ---------------------------------------------------------------- tunnel options
+def _tunnel_conf(tunnel: int) -> str:
+    rt = open_lab(STACK)
+    return (rt.router_dir(ROUTER) / "conf.d" / f"{CONN}-{tunnel}.conf").read_text()
+
+
+def test_prod_tunnel_options_loses_nothing(lab: Lab) -> None:
+    """fra-edge2-hub's crypto, lifetimes and DPD: the routers accept both proposals,
+    ModifyVpnTunnelOptions tunnel by tunnel (each drained: the router's other tunnel,
+    the other router over the fabric and the TGW's ECMP carry), the stack catches up,
+    the routers keep only the new proposals."""
+    m = _safe(lab, "tunnel-options", "prod-tunnel-options")
+    assert len(_plan(lab)["steps"]) == 4
+    assert m["lost"] == 0, m
+    wait_ready(open_lab(STACK), 60)
+    # DH 20 (ecp384, prod's) -> 21 (ecp521): the old proposals are gone once step 4 ran
+    assert "ecp521" in _tunnel_conf(1) and "ecp384" not in _tunnel_conf(1)
+    assert _rollout() == 0
+
+
+def test_prod_tunnel_options_naive_order(lab: Lab) -> None:
+    m = _naive(lab, "prod-tunnel-options")
+    assert "ecp256" in _tunnel_conf(2) and "ecp521" not in _tunnel_conf(2)
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] > 0, m
+
+
+# ---------------------------------------------------------------- inside CIDR
+def test_prod_inside_cidr_loses_nothing(lab: Lab) -> None:
+    """Both tunnels of fra-edge2-hub to new inside CIDRs, one tunnel per apply, drained."""
+    m = _safe(lab, "inside-cidr", "prod-inside-cidr")
+    assert len(_plan(lab)["steps"]) == 2
+    assert m["lost"] == 0, m
+    wait_ready(open_lab(STACK), 60)
+    assert (
+        "169.254.44.2" in _tunnel_conf(1)
+        or "169.254.44.2" in (open_lab(STACK).router_dir(ROUTER) / "frr.conf").read_text()
+    )
+    assert _rollout() == 0
+
+
+def test_prod_inside_cidr_naive_order(lab: Lab) -> None:
+    m = _naive(lab, "prod-inside-cidr")
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] > 0, m
+
+
+# ---------------------------------------------------------------- customer ASN
+def test_prod_customer_asn_router_by_router_loses_nothing(lab: Lab) -> None:
+    """fra's ASN, one router per apply (--target its customer gateway), each drained
+    while its tunnels move to the new customer gateway and it takes the new local AS."""
+    m = _safe(lab, "customer-asn", "prod-customer-asn")
+    steps = _plan(lab)["steps"]
+    assert [s["subject"] for s in steps] == ["fra-edge1", "fra-edge2"], steps
+    assert {s["impact"]["loss"] for s in steps} == {"0"}
+    assert m["lost"] == 0, m
+    wait_ready(open_lab(STACK), 60)
+    assert _rollout() == 0
+
+
+def test_prod_customer_asn_naive_order(lab: Lab) -> None:
+    m = _naive(lab, "prod-customer-asn")
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] > 0, m
