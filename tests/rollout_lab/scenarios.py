@@ -275,7 +275,40 @@ def dc_asn(dc: str, asn: int) -> Edit:
     return edit
 
 
+def prod_add_vpc(name: str, cidr: str) -> Edit:
+    """A VPC attached to prod's transit gateway `hub`, in the `spokes` route table (like
+    app's), admitting both datacenters."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["vpcs"][name] = {
+            "cidr": cidr,
+            "azs": ["us-east-1a", "us-east-1b"],
+            "tiers": {"private": {"prefixLength": 20}, "transit": {"prefixLength": 28}},
+            "ingress": [
+                {"from": ["10.128.0.0/16", "172.20.0.0/16"], "tiers": ["private"], "icmp": True}
+            ],
+        }
+        hub = net["transitGateways"]["hub"]
+        hub["attachments"][name] = {"tier": "transit"}
+        tables = hub["routeTables"]
+        tables["spokes"]["associations"] = [*tables["spokes"]["associations"], f"vpc:{name}"]
+        for t in ("shared", "onprem"):
+            tables[t]["propagations"] = [*tables[t]["propagations"], f"vpc:{name}"]
+
+    return edit
+
+
 SCENARIOS += (
+    Scenario(
+        "prod-vpc-add",
+        PROD_STACK,
+        prod_stack,
+        prod_add_vpc("web", "10.4.0.0/16"),
+        prod_add_vpc("api", "10.5.0.0/16"),
+        via=("fra", "fra-edge2"),
+        note="an addition moves no existing traffic: the naive order loses nothing either",
+    ),
     Scenario(
         "prod-router-ip",
         PROD_STACK,
