@@ -1,6 +1,7 @@
 """Rollout benchmark: per change class, the safe order and the naive one, side by side.
 
     sudo .venv/bin/python bench/rollout_bench.py [--only psk,tunnel-options] [--mib 50]
+    sudo .venv/bin/python bench/rollout_bench.py --stack rprod   # prod's lab only
 
 The classes are the scenarios of `tests/rollout_lab/scenarios.py` (SCENARIOS), the same
 edits the lab tests prove. Scenarios of one stack share one lab (a private state
@@ -50,6 +51,7 @@ sys.path.insert(0, str(ROOT))
 
 from network import cli  # noqa: E402
 from network.lab import control, traffic  # noqa: E402
+from network.lab.faults import find_flow  # noqa: E402
 from network.lab.readiness import wait_ready  # noqa: E402
 from network.lab.runtime import open_lab  # noqa: E402
 from network.rollout.execute import execute_naive, read_progress  # noqa: E402
@@ -68,8 +70,13 @@ def quiet(_: str) -> None:
     pass
 
 
-def measure(stack: str, run: Callable[[], int], nbytes: int, mbps: float) -> dict[str, Any]:
-    t = traffic.start(open_lab(stack), nbytes, mbps)
+def measure(
+    stack: str, run: Callable[[], int], nbytes: int, mbps: float, via: tuple[str, str] | None
+) -> dict[str, Any]:
+    rt = open_lab(stack)
+    # a scenario's `via`: along a flow that leaves by the router it changes (prod's ECMP)
+    flow = find_flow(rt, datacenter=via[0], router=via[1]) if via else None
+    t = traffic.start(rt, nbytes, mbps, flow=flow)
     t0 = time.monotonic()
     steps = run()
     wall = time.monotonic() - t0
@@ -89,14 +96,15 @@ def run_class(s: Scenario, stacks: Path, nbytes: int, mbps: float | None) -> lis
         p = read_progress(s.stack)
         return len(p.steps) if p else 0
 
-    rows = [{"class": s.name, "order": "safe", **measure(s.stack, safe, nbytes, mbps or s.mbps)}]
+    pace = mbps or s.mbps
+    rows = [{"class": s.name, "order": "safe", **measure(s.stack, safe, nbytes, pace, s.via)}]
     path = edit_stack(stacks, s.stack, s.naive)
 
     def naive() -> int:
         execute_naive(s.stack, path, quiet, destroy=s.naive_destroy)
         return 1
 
-    rows.append({"class": s.name, "order": "naive", **measure(s.stack, naive, nbytes, 16.0)})
+    rows.append({"class": s.name, "order": "naive", **measure(s.stack, naive, nbytes, 16.0, s.via)})
     return rows
 
 
@@ -157,12 +165,19 @@ def main(argv: list[str] | None = None) -> int:
         "--mbps", type=float, default=None, help="the safe order's pace (default: the scenario's)"
     )
     ap.add_argument("--mib", type=int, default=50, help="the transfer's size")
+    stacks = sorted({s.stack for s in SCENARIOS})
+    ap.add_argument(
+        "--stack", default="", help=f"only the scenarios of these labs, of: {', '.join(stacks)}"
+    )
     args = ap.parse_args(argv)
     wanted = [x.strip() for x in args.only.split(",") if x.strip()]
     unknown = sorted(set(wanted) - set(names))
     if unknown:
         ap.error(f"--only: unknown class(es) {', '.join(unknown)}; known: {', '.join(names)}")
-    todo = [s for s in SCENARIOS if s.name in wanted]
+    labs = [x.strip() for x in args.stack.split(",") if x.strip()]
+    if sorted(set(labs) - set(stacks)):
+        ap.error(f"--stack: unknown {', '.join(sorted(set(labs) - set(stacks)))}")
+    todo = [s for s in SCENARIOS if s.name in wanted and (not labs or s.stack in labs)]
     tmp = Path(tempfile.mkdtemp(prefix="crossnet-rollout-bench-"))
     os.environ["CROSSNET_STATE_DIR"] = str(tmp / "state")
     rows: list[dict[str, Any]] = []

@@ -66,7 +66,7 @@ def stanza(lab: Lab, r: DcRouter) -> str:
         .render(
             datacenter=r.datacenter,
             asn=r.router.asn,
-            router_id=str(IPAddress(r.router.public_ip)),
+            router_id=str(IPAddress(r.router.router_id or r.router.public_ip)),
             peers=ps,
             connect=CONNECT_RETRY,
             distance=DISTANCE,

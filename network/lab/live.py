@@ -367,7 +367,14 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
     records the new outputs.
     """
     from network.lab.cgw import moved_ends
-    from network.lab.reshape import align, bridge_ports, orphan_hosts, reshape, structure_changes
+    from network.lab.reshape import (
+        align,
+        bridge_ports,
+        missing_hosts,
+        orphan_hosts,
+        reshape,
+        structure_changes,
+    )
 
     new = align(rt.lab, new, bridge_ports(rt.lab))
     shape = structure_changes(rt.lab, new)
@@ -403,7 +410,9 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
         elif inst.startswith("frr-aws-") and name == "frr.conf":
             reload_frr.append((path, inst, before))
     # Deleted parts go, new ones come (new endpoints: their files are written above).
-    grow_or_shrink = shape["add"] or shape["remove"] or orphan_hosts(rt, new)
+    grow_or_shrink = (
+        shape["add"] or shape["remove"] or orphan_hosts(rt, new) or missing_hosts(rt, new)
+    )
     nrt = reshape(rt, new, say) if grow_or_shrink else nrt
     hostside.follow(nrt, rt.lab, new, say)  # LAN addresses, security groups
     for e in moved_ends(rt.lab, new):  # ModifyVpnConnection, a new customer gateway

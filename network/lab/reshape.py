@@ -144,6 +144,15 @@ def orphan_hosts(rt: Running, new: Lab) -> set[str]:
     return {n for n in rt.state.namespaces if n.startswith(prefix) and n not in keep}
 
 
+def missing_hosts(rt: Running, new: Lab) -> set[str]:
+    """VPC host namespaces of `new` that lab.json does not record. The running layout
+    is built from the stack file as edited, so it has them already: a VPC added on an
+    existing transit gateway (an attachment, no tunnel end, no gateway) is no
+    `structure_changes` addition, yet its host must be built."""
+    have = set(rt.state.namespaces)
+    return {h.ns for h in new.vpc_hosts() if h.ns not in have}
+
+
 def _shrink(rt: Running, new: Lab, say: Say, keep: set[str] | None = None) -> None:
     """`keep`: host namespaces that stay though their key changes (a moved VPC host)."""
     keep_e = {end_key(e) for e in new.ends}

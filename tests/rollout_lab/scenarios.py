@@ -153,6 +153,7 @@ class Scenario:
     naive_destroy: tuple[str, ...] = ()  # deleted first by the naive order (a replacement)
     mbps: float = 16.0  # the transfer's pace: 50 MiB must outlast the safe order
     note: str = ""  # what the negative control shows, where it is not a loss
+    via: tuple[str, str] | None = None  # measured along a flow leaving by (datacenter, router)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -236,6 +237,12 @@ PROD_ROUTERS = {
     "fra": {"edge2": {"publicIp": "192.0.2.202", "platform": "fortios"}},
 }
 
+# ---------------------------------------------------------------- prod (helper prodclasses)
+# prod's lab: two routers per datacenter, ECMP over the TGW, the lab's fabric (iBGP over
+# a datacenter's LAN) between them. Its own stack name (`rprod`), shared with
+# tests/rollout_lab/test_prod_lab.py's module (each module its own lab).
+PROD_STACK = "rprod"
+
 
 def prod_stack() -> str:
     """prod's stack file as it is."""
@@ -253,6 +260,42 @@ def router_remove(dc: str, name: str) -> Edit:
     return edit
 
 
+def dc_router_ip(dc: str, router: str, ip: str, router_id: str = "") -> Edit:
+    """One router's public IP (a new customer gateway for its connections); `router_id`
+    pins its BGP router ID (a new one resets every session of the router at once)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        r = cfg[NET]["datacenters"][dc]["routers"][router]
+        r["publicIp"] = ip
+        if router_id:
+            r["routerId"] = router_id
+
+    return edit
+
+
+def prod_tunnel_options(
+    enc: str, integ: str, dh: int, life: tuple[int, int], dpd: int, conn: str
+) -> Edit:
+    """`tunnel_options` of one prod connection: prod's connections share one YAML anchor
+    (`&prod-crypto`, one mapping once loaded), so the edited one gets its own copy first."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        c = cfg[NET]["connections"][conn]
+        c["tunnelOptions"] = json.loads(json.dumps(c["tunnelOptions"]))
+        tunnel_options(enc, integ, dh, life, dpd, conn)(cfg)
+
+    return edit
+
+
+def dc_asn(dc: str, asn: int) -> Edit:
+    """A datacenter's ASN (a new customer gateway per router: ModifyVpnConnection)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        cfg[NET]["datacenters"][dc]["asn"] = asn
+
+    return edit
+
+
 def router_add(dc: str, name: str) -> Edit:
     """prod's router `dc/name` (PROD_ROUTERS) and its hub connection, added (back)."""
 
@@ -263,6 +306,30 @@ def router_add(dc: str, name: str) -> Edit:
         for n in (1, 2):
             first.pop(f"tunnel{n}", None)
         net["connections"][f"{dc}-{name}-hub"] = {**first, "router": f"{dc}/{name}"}
+
+    return edit
+
+
+def prod_add_vpc(name: str, cidr: str) -> Edit:
+    """A VPC attached to prod's transit gateway `hub`, in the `spokes` route table (like
+    app's), admitting both datacenters."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["vpcs"][name] = {
+            "cidr": cidr,
+            "azs": ["us-east-1a", "us-east-1b"],
+            "tiers": {"private": {"prefixLength": 20}, "transit": {"prefixLength": 28}},
+            "ingress": [
+                {"from": ["10.128.0.0/16", "172.20.0.0/16"], "tiers": ["private"], "icmp": True}
+            ],
+        }
+        hub = net["transitGateways"]["hub"]
+        hub["attachments"][name] = {"tier": "transit"}
+        tables = hub["routeTables"]
+        tables["spokes"]["associations"] = [*tables["spokes"]["associations"], f"vpc:{name}"]
+        for t in ("shared", "onprem"):
+            tables[t]["propagations"] = [*tables[t]["propagations"], f"vpc:{name}"]
 
     return edit
 
@@ -286,6 +353,52 @@ SCENARIOS += (
         mbps=6.0,
         note="a new router joins the host's ECMP set once it routes: the naive order loses "
         "little or nothing",
+    ),
+    Scenario(
+        "prod-vpc-add",
+        PROD_STACK,
+        prod_stack,
+        prod_add_vpc("web", "10.4.0.0/16"),
+        prod_add_vpc("api", "10.5.0.0/16"),
+        via=("fra", "fra-edge2"),
+        note="an addition moves no existing traffic: the naive order loses nothing either",
+    ),
+    Scenario(
+        "prod-router-ip",
+        PROD_STACK,
+        prod_stack,
+        dc_router_ip("fra", "edge2", "192.0.2.212", "192.0.2.202"),
+        dc_router_ip("fra", "edge2", "192.0.2.213"),
+        mbps=6.0,
+        via=("fra", "fra-edge2"),
+    ),
+    Scenario(
+        "prod-tunnel-options",
+        PROD_STACK,
+        prod_stack,
+        prod_tunnel_options("AES256", "SHA2-256", 21, (14400, 1800), 40, "fra-edge2-hub"),
+        prod_tunnel_options("AES128", "SHA2-512", 19, (28800, 3600), 30, "fra-edge2-hub"),
+        mbps=6.0,
+        via=("fra", "fra-edge2"),
+    ),
+    Scenario(
+        "prod-inside-cidr",
+        PROD_STACK,
+        prod_stack,
+        inside_cidr("169.254.44.0/30", "169.254.45.0/30", "fra-edge2-hub"),
+        inside_cidr("169.254.46.0/30", "169.254.47.0/30", "fra-edge2-hub"),
+        mbps=6.0,
+        via=("fra", "fra-edge2"),
+    ),
+    Scenario(
+        "prod-customer-asn",
+        PROD_STACK,
+        prod_stack,
+        dc_asn("fra", 65201),
+        dc_asn("fra", 65202),
+        mbps=6.0,
+        via=("fra", "fra-edge2"),
+        note="not yet 0 in the safe order: the offline apply has no --target (docs/rollout.md)",
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -3,10 +3,11 @@ and that nothing learned over it can reach AWS (the rendered `-out` prefix lists
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
-from netaddr import IPNetwork
+from netaddr import IPAddress, IPNetwork
 
 from network.lab import fabric
 from network.lab.configs import fabric_files, router_frr_conf
@@ -74,6 +75,22 @@ def test_the_fabric_goes_before_the_final_end_and_the_rendering_stays(
     # no key, no AWS address, nothing the renderer owns
     assert "169.254." not in stanza and "prefix-list" not in stanza
     assert fabric_files(lab)[f"{frr_instance('ash-edge1')}/fabric.conf"].text == stanza
+
+
+def test_a_pinned_router_id_is_the_fabrics_too(fake_outputs: FakeOutputs) -> None:
+    """A router whose `routerId` is pinned keeps it in the fabric's stanza: the public IP
+    there would contradict the rendered line, and a router-ip change would reset every
+    session of the router (the fabric's too) even though the router ID was pinned."""
+    lab = _lab(fake_outputs, "prod")
+    r = next(r for r in lab.routers if r.key == "fra-edge2")
+    pinned = dataclasses.replace(
+        r, router=dataclasses.replace(r.router, router_id=IPAddress("192.0.2.99"))
+    )
+    rendered = render_router(pinned.router)["frr.conf"]
+    assert " bgp router-id 192.0.2.99" in rendered.splitlines()
+    lines = fabric.stanza(lab, pinned).splitlines()
+    assert " bgp router-id 192.0.2.99" in lines
+    assert f" bgp router-id {r.router.public_ip}" not in lines
 
 
 def test_compose_without_an_end_line_appends() -> None:
