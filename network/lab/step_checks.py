@@ -59,9 +59,14 @@ def _advertised(rt: Running, c: Check) -> str | None:
 
 
 def _avoids(rt: Running, c: Check) -> str | None:
+    # A drain moves the traffic: every prefix keeps a best route, none through the
+    # drained tunnel (no route at all is traffic dropped, not avoided).
     e = _end(rt, c["tunnel"])
     routes = rt.routes(e.router_ns)
-    bad = [p for p in c["expect"]["prefixes"] if e.ifname in routes.get(p, [])]
+    gone = [p for p in c["expect"]["prefixes"] if not routes.get(p)]
+    if gone:
+        return f"no route to {gone} at all while {c['tunnel']} is drained: nothing carries it"
+    bad = [p for p in c["expect"]["prefixes"] if e.ifname in routes[p]]
     return f"best route to {bad} still leaves through {e.ifname}" if bad else None
 
 
