@@ -51,17 +51,27 @@ def removed(old: Lab, new: Lab) -> tuple[DcRouter, ...]:
     return tuple(r for r in old.routers if r.ns not in keep)
 
 
+def readdressed(old: tuple[str, ...], new: tuple[str, ...]) -> list[str]:
+    """`old -> new` for each LAN prefix in both whose router address changes. A prefix
+    added or withdrawn adds or drops its address only (network.lab.hostside follows it)."""
+    olds = {str(IPNetwork(a).cidr): a for a in old}
+    news = {str(IPNetwork(a).cidr): a for a in new}
+    return [
+        f"{olds[n]} -> {news[n]}" for n in sorted(olds.keys() & news.keys()) if olds[n] != news[n]
+    ]
+
+
 def refusals(old: Lab, new: Lab) -> list[str]:
     """What a router change asks that the lab cannot do in place, one reason each."""
     out = []
     olds = {r.ns: r for r in old.routers}
     for r in new.routers:
         o = olds.get(r.ns)
-        if o is not None and o.lan != r.lan:
+        moved = [] if o is None else readdressed(o.lan, r.lan)
+        if moved:
             out.append(
-                f"{r.key}: its LAN addresses would move from {', '.join(o.lan)} to "
-                f"{', '.join(r.lan)} (the lab numbers a datacenter's routers by key): the lab "
-                "does not re-address a running router"
+                f"{r.key}: its LAN addresses would move ({', '.join(moved)}; the lab numbers "
+                "a datacenter's routers by key): the lab does not re-address a running router"
             )
     ohosts = {h.name for h in old.dc_hosts()}
     nhosts = {h.name for h in new.dc_hosts()}

@@ -109,8 +109,17 @@ def test_removing_the_router_that_sorts_first_is_refused_it_would_readdress_the_
     full = _layout(tmp_path, monkeypatch, _same)
     less = _layout(tmp_path, monkeypatch, _without("fra", "edge1"))
     [why] = structure_changes(full, align(full, less))["refused"]
-    assert why.startswith("fra-edge2: its LAN addresses would move from 172.20.0.2/16")
+    assert why.startswith("fra-edge2: its LAN addresses would move (172.20.0.2/16 -> 172.20.0.1/16")
     assert "does not re-address a running router" in why
+
+
+def test_a_datacenter_prefix_added_or_withdrawn_is_no_readdressing() -> None:
+    # hostside.follow_lan adds or drops the new prefix's address; the others stay
+    assert routers.readdressed(("10.128.0.1/16",), ("10.128.0.1/16", "10.129.0.1/16")) == []
+    assert routers.readdressed(("10.128.0.1/16", "10.129.0.1/16"), ("10.128.0.1/16",)) == []
+    assert routers.readdressed(("10.128.0.2/16",), ("10.128.0.1/16", "10.129.0.1/16")) == [
+        "10.128.0.2/16 -> 10.128.0.1/16"
+    ]
 
 
 def test_a_datacenter_removed_is_still_refused_with_its_reason(
