@@ -19,13 +19,27 @@ CONN = "dc1-edge1-app"
 PREFIX = "10.128.0.0/16"
 
 
+class _Gateway(Running):
+    """The lab read back: the gateway's BGP table for the prefix, its kernel routes."""
+
+    table: dict[str, Any] = {}
+    fib: dict[str, list[str]] = {}
+
+    def vtysh(self, instance: str, *commands: str, timeout: float = 10) -> str:
+        return json.dumps(self.table)
+
+    def routes(self, ns: str) -> dict[str, list[str]]:
+        return self.fib
+
+
 def _rt(fake_outputs: FakeOutputs, fib: dict[str, list[str]]) -> Running:
     outputs, plan = fake_outputs("dev")
-    rt = Running(build_lab(outputs, plan), LabState("dev", "", "", "aws", 0.0))
+    rt = _Gateway(build_lab(outputs, plan), LabState("dev", "", "", "aws", 0.0))
     carrier = next(e for e in rt.lab.ends if (e.side, e.conn_name) == ("dc", f"{CONN}-2"))
-    bgp = {"paths": [{"peer": {"peerId": carrier.inside.split("/")[0]}, "aspath": {"length": 1}}]}
-    rt.vtysh = lambda instance, cmd: json.dumps(bgp)  # type: ignore[method-assign]
-    rt.routes = lambda ns: fib  # type: ignore[method-assign]
+    rt.bgp = {
+        "paths": [{"peer": {"peerId": carrier.inside.split("/")[0]}, "aspath": {"length": 1}}]
+    }
+    rt.fib = fib
     return rt
 
 
