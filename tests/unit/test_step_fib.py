@@ -36,7 +36,7 @@ def _rt(fake_outputs: FakeOutputs, fib: dict[str, list[str]]) -> Running:
     outputs, plan = fake_outputs("dev")
     rt = _Gateway(build_lab(outputs, plan), LabState("dev", "", "", "aws", 0.0))
     carrier = next(e for e in rt.lab.ends if (e.side, e.conn_name) == ("dc", f"{CONN}-2"))
-    rt.bgp = {
+    rt.table = {
         "paths": [{"peer": {"peerId": carrier.inside.split("/")[0]}, "aspath": {"length": 1}}]
     }
     rt.fib = fib
