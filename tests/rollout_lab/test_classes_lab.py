@@ -185,7 +185,7 @@ def test_tunnel_options_rolled_back_after_a_later_step_fails_as_before_and_loses
     options; the routers drop the union tunnel by tunnel. Afterwards state.json,
     outputs.json, the AWS ends' and the routers' configs are as before, and the 20 ms ping
     that ran across all of it lost nothing."""
-    from network.lab import faults
+    from network.lab import faults, step_checks
     from network.lab.runtime import end_instance
     from network.rollout import execute, rollback
     from tests.rollout_lab.test_execflow_lab import running_config, stack_state
@@ -234,13 +234,24 @@ def test_tunnel_options_rolled_back_after_a_later_step_fails_as_before_and_loses
     real_hold = rollback._hold
 
     def hold(run: Any, step: dict[str, Any], checks: list[dict[str, Any]], what: str) -> None:
+        t0 = time.time()
         real_hold(run, step, checks, what)
-        lines.append((time.time(), f"  (rollback: {len(checks)} checks hold: {what})"))
+        done = time.time()
+        lines.append((done, f"  (rollback: {len(checks)} checks hold, {done - t0:.2f} s: {what})"))
 
     monkeypatch.setattr(execute, "_run_checks", run_checks)
     monkeypatch.setattr(rollback, "roll_back", roll_back)
     monkeypatch.setattr(execute, "execute", stamped)
     monkeypatch.setattr(rollback, "_hold", hold)
+    real_fib = step_checks._fib_avoids
+
+    def fib(rt: Any, ns: str, prefixes: list[str], tunnels: list[str]) -> str | None:
+        diff = real_fib(rt, ns, prefixes, tunnels)
+        if diff:  # what the lab shows: AWS's BGP already chose the carrier, its FIB not yet
+            lines.append((time.time(), f"  (poll: {diff})"))
+        return diff
+
+    monkeypatch.setattr(step_checks, "_fib_avoids", fib)
     edit_stack(lab, _options("AES128", "SHA2-256", 14, (10800, 1200), 45))
     argv = ["rollout", "--stack", STACK, "--lab", "--rollback-on-failure", "--check-timeout", "40"]
     try:
@@ -249,6 +260,7 @@ def test_tunnel_options_rolled_back_after_a_later_step_fails_as_before_and_loses
         faults.restore_all(open_lab(STACK))
         stack_file.write_text(text)
     print(phases(lines, m["lostAt"]))
+    print("\n".join(f"{t:.3f} {line}" for t, line in lines if "(poll:" in line))
     assert cut, "the fault was applied in step 4"
     assert m["result"] == 3, m
     p = progress(lab)
