@@ -73,7 +73,8 @@ def _avoids(rt: Running, c: Check) -> str | None:
 def _prepend(rt: Running, c: Check) -> str | None:
     # What AWS received: the path at the gateway from this tunnel's datacenter side:
     # `asPathLength` exactly, or (a tunnel that carries while another is drained)
-    # `asPathBelow`, shorter than the drained path.
+    # `asPathBelow`, shorter than the drained path; with `fibAvoids`, the gateway's kernel
+    # routes to the prefixes also leave by none of those (drained) tunnels.
     dc, aws_end = _end(rt, c["tunnel"]), _end(rt, c["tunnel"], "aws")
     g = next(g for g in rt.lab.gateways if g.ns == aws_end.router_ns)
     peer = dc.inside.split("/")[0]
@@ -85,6 +86,23 @@ def _prepend(rt: Running, c: Check) -> str | None:
         ok = (want in lengths) if want is not None else any(x < below for x in lengths if x)
         if not ok:
             return f"AWS holds {prefix} from {peer} with AS-path lengths {lengths}"
+    return _fib_avoids(rt, g.ns, c["expect"]["prefixes"], c["expect"].get("fibAvoids", []))
+
+
+def _fib_avoids(rt: Running, ns: str, prefixes: list[str], tunnels: list[str]) -> str | None:
+    # BGP's choice is not yet forwarding: the gateway's kernel routes to `prefixes` leave
+    # by none of `tunnels` (zebra installs the new best path after BGP has chosen it).
+    if not tunnels:
+        return None
+    routes = rt.routes(ns)
+    avoid = {_end(rt, t, "aws").ifname: t for t in tunnels}
+    for prefix in prefixes:
+        devs = routes.get(prefix, [])
+        if not devs:
+            return f"AWS's FIB has no route to {prefix}"
+        bad = sorted(avoid[d] for d in devs if d in avoid)
+        if bad:
+            return f"AWS's FIB still routes {prefix} through {', '.join(bad)} ({devs})"
     return None
 
 

@@ -3,8 +3,10 @@ transfer between a datacenter host and a VPC host (the first flow `find_flow` fi
 
 `start(rt)` starts both; `Traffic.finish()` waits for the transfer and counts: ping
 replies lost (by sequence number, so a late reply is not a loss), the transfer's
-verdict and the bytes that did not arrive. Used by the rollout lab tests and
-`bench/rollout_bench.py`.
+verdict and the bytes that did not arrive, and when each lost ping was sent (`lostAt`,
+epoch seconds estimated from its neighbours' replies: ping runs with `-D`), so that a
+loss can be mapped to the phase of the change it fell in. Used by the rollout lab tests
+and `bench/rollout_bench.py`.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class Traffic:
         self.ping_out.seek(0)
         text = self.ping_out.read()
         self.ping_out.close()
-        seqs = {int(m) for m in re.findall(r"icmp_seq=(\d+)", text)}
+        stamps = reply_times(text)
+        seqs = set(stamps)
         last = max(seqs, default=0)
         # Only sequence numbers well before the last reply count: the final ones may
         # still be in flight when ping is stopped.
@@ -56,7 +59,38 @@ class Traffic:
             "replies": len(seqs),
             "transfer": transfer,
             "bytesLost": self.nbytes - max(0, received),
+            "lostAt": lost_times(stamps, lost),
         }
+
+
+REPLY = re.compile(r"^\[(\d+\.\d+)\].*icmp_seq=(\d+)", re.MULTILINE)
+SEQ = re.compile(r"icmp_seq=(\d+)")
+
+
+def reply_times(text: str) -> dict[int, float]:
+    """Sequence number -> the epoch time of its reply (`ping -D`'s stamp); a reply line
+    without a stamp counts with time 0.0 (it still arrived)."""
+    out = {int(m): 0.0 for m in SEQ.findall(text)}
+    out |= {int(seq): float(ts) for ts, seq in REPLY.findall(text)}
+    return out
+
+
+def lost_times(stamps: dict[int, float], lost: list[int]) -> list[float]:
+    """When each lost ping was sent, estimated from the nearest stamped reply before it
+    (its time plus INTERVAL per sequence number between), else the nearest after."""
+    known = sorted((s, t) for s, t in stamps.items() if t > 0)
+    out = []
+    for seq in lost:
+        before = [(s, t) for s, t in known if s < seq]
+        after = [(s, t) for s, t in known if s > seq]
+        if before:
+            s, t = before[-1]
+        elif after:
+            s, t = after[0]
+        else:
+            continue
+        out.append(round(t + (seq - s) * INTERVAL, 3))
+    return out
 
 
 def start(
@@ -68,7 +102,7 @@ def start(
     if flow is None:
         raise LabError("the lab has no datacenter -> VPC flow with ICMP and TCP admitted")
     out = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in finish())
-    argv = ["ping", "-n", "-i", f"{INTERVAL:g}", "-W", "2", "-I", flow.dc.address]
+    argv = ["ping", "-D", "-n", "-i", f"{INTERVAL:g}", "-W", "2", "-I", flow.dc.address]
     ping = subprocess.Popen(
         in_ns(flow.dc.ns, [*argv, flow.vpc.address]),
         stdout=out,

@@ -129,14 +129,18 @@ CARRIERS = ("ipsec-sa", "bgp-established", "prefixes-received")
 
 def _carried(step: dict[str, Any], when: str) -> list[dict[str, Any]]:
     """What AWS must hold from the tunnels that carry while `when`'s tunnels are drained: the
-    datacenter's prefixes with a path shorter than the drained one (BGP). A rollback may
+    datacenter's prefixes with a path shorter than the drained one (BGP), and AWS's FIB
+    (the gateway's kernel routes) leaving by none of the drained tunnels. A rollback may
     find such a tunnel drained itself (the step that failed drained it): its path at AWS
-    as long as the drained one would leave AWS's choice to a tie."""
+    as long as the drained one would leave AWS's choice to a tie. And a carrier that has
+    just come back is AWS's best path in BGP a moment before zebra installs it: the SA
+    of the drained tunnel, renegotiated at once, lost the ping AWS still sent by it."""
     drain = [c for c in step["checks"] if c["when"] == when]
     sent = next((c for c in drain if c["kind"] == "advertised-prepend"), None)
     if sent is None:
         return []
     prefixes = list(sent["expect"]["prefixes"])
+    drained = sorted({c["tunnel"] for c in drain if c["kind"] == "advertised-prepend"})
     return [
         {
             "when": when,
@@ -147,9 +151,11 @@ def _carried(step: dict[str, Any], when: str) -> list[dict[str, Any]]:
                 "neighbor": c["expect"]["neighbor"],
                 "prefixes": prefixes,
                 "asPathBelow": sent["expect"]["asPathLength"],
+                "fibAvoids": drained,
             },
             "text": f"AWS holds {', '.join(prefixes)} from {c['tunnel']}, its path shorter "
-            f"than the drained one's {sent['expect']['asPathLength']}",
+            f"than the drained one's {sent['expect']['asPathLength']}, and forwards them "
+            f"by none of {', '.join(drained)}",
         }
         for c in drain
         if c["kind"] == "bgp-established"

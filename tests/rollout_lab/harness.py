@@ -148,3 +148,20 @@ def measured(
 
 def naive(lab: Lab, path: Path) -> None:
     execute_naive(STACK, path, print)
+
+
+def phases(lines: list[tuple[float, str]], lost_at: list[float]) -> str:
+    """Each lost ping (traffic's `lostAt`) beside the rollout's progress lines around the
+    time it was sent (the line in force, numbered from 1, and the next one): which phase
+    lost it."""
+    if not lost_at:
+        return "no ping lost"
+    out = []
+    for t in lost_at:
+        i = sum(1 for ts, _ in lines if ts <= t)
+        ts, line = lines[i - 1] if i else (t, "(before the rollout's first line)")
+        out.append(f"ping lost at {t:.3f}: {t - ts:+.3f} s after line {i} {line.strip()!r}")
+        if i < len(lines):
+            nts, nline = lines[i]
+            out.append(f"  next, line {i + 1} at {nts - t:+.3f} s: {nline.strip()!r}")
+    return "\n".join(out)

@@ -11,6 +11,7 @@ add-VPC and connection replacement on every push (test_rollout_lab, test_replace
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from tests.rollout_lab.harness import (
     edit_stack,
     measured,
     naive,
+    phases,
     progress,
     rollout,
     settle,
@@ -183,7 +185,7 @@ def test_tunnel_options_rolled_back_after_a_later_step_fails_as_before_and_loses
     options; the routers drop the union tunnel by tunnel. Afterwards state.json,
     outputs.json, the AWS ends' and the routers' configs are as before, and the 20 ms ping
     that ran across all of it lost nothing."""
-    from network.lab import faults
+    from network.lab import faults, step_checks
     from network.lab.runtime import end_instance
     from network.rollout import execute, rollback
     from tests.rollout_lab.test_execflow_lab import running_config, stack_state
@@ -219,8 +221,37 @@ def test_tunnel_options_rolled_back_after_a_later_step_fails_as_before_and_loses
         faults.restore_all(run.rt)  # the path is back: the way back can be checked
         return real_back(run)
 
+    lines: list[tuple[float, str]] = []
+    real_execute = execute.execute
+
+    def stamped(stack: str, plan: Any, say: Any, **kw: Any) -> Any:
+        def note(line: str) -> None:
+            lines.append((time.time(), line))
+            say(line)
+
+        return real_execute(stack, plan, note, **kw)
+
+    real_hold = rollback._hold
+
+    def hold(run: Any, step: dict[str, Any], checks: list[dict[str, Any]], what: str) -> None:
+        t0 = time.time()
+        real_hold(run, step, checks, what)
+        done = time.time()
+        lines.append((done, f"  (rollback: {len(checks)} checks hold, {done - t0:.2f} s: {what})"))
+
     monkeypatch.setattr(execute, "_run_checks", run_checks)
     monkeypatch.setattr(rollback, "roll_back", roll_back)
+    monkeypatch.setattr(execute, "execute", stamped)
+    monkeypatch.setattr(rollback, "_hold", hold)
+    real_fib = step_checks._fib_avoids
+
+    def fib(rt: Any, ns: str, prefixes: list[str], tunnels: list[str]) -> str | None:
+        diff = real_fib(rt, ns, prefixes, tunnels)
+        if diff:  # what the lab shows: AWS's BGP already chose the carrier, its FIB not yet
+            lines.append((time.time(), f"  (poll: {diff})"))
+        return diff
+
+    monkeypatch.setattr(step_checks, "_fib_avoids", fib)
     edit_stack(lab, _options("AES128", "SHA2-256", 14, (10800, 1200), 45))
     argv = ["rollout", "--stack", STACK, "--lab", "--rollback-on-failure", "--check-timeout", "40"]
     try:
@@ -228,6 +259,8 @@ def test_tunnel_options_rolled_back_after_a_later_step_fails_as_before_and_loses
     finally:
         faults.restore_all(open_lab(STACK))
         stack_file.write_text(text)
+    print(phases(lines, m["lostAt"]))
+    print("\n".join(f"{t:.3f} {line}" for t, line in lines if "(poll:" in line))
     assert cut, "the fault was applied in step 4"
     assert m["result"] == 3, m
     p = progress(lab)
