@@ -20,15 +20,16 @@ script, not a test: it asserts nothing; exit 1 only when a lab cannot be built. 
 root; run it under `flock /tmp/crossnet-lab.lock`. Wall times on a shared machine are
 noisy: compare safe with naive of the same run.
 
-Adding a class (dc-prefix, router-ip, customer-asn, vgw-to-tgw, a prod PSK, ...): one
-`Scenario` in tests/rollout_lab/scenarios.py's SCENARIOS, with the stack its lab runs
-(`stack`, `stack_file`: dev's, or a builder such as `rtgw_stack`; a new stack name gets
-its own lab), the edit the safe order rolls out, the edit of the same kind its naive
-order applies (made after the safe one, so it must differ from it), what the naive
-order deletes first (`naive_destroy`, a replacement), whether the naive order needs the
-lab as it was before the safe one (`naive_fresh`: the lab is rebuilt in between, as for
-vgw-to-tgw, which cannot move twice) and the transfer's pace (`mbps`: 50 MiB must
-outlast the safe order). Write the edit as a builder there and use the same
+Adding a class (a prod PSK, a DC prefix withdrawn, ...): one `Scenario` in
+tests/rollout_lab/scenarios.py's SCENARIOS, with the stack its lab runs (`stack`,
+`stack_file`: dev's, or a builder such as `rtgw_stack`; a new stack name gets its own
+lab), the edit the safe order rolls out, the edit of the same kind its naive order
+applies (made after the safe one, so it must differ from it), what the naive order
+deletes first (`naive_destroy`, a replacement), whether the naive order needs the lab as
+it was before the safe one (`naive_fresh`: the lab is rebuilt in between, as for vgw-to-
+tgw, which cannot move twice), what readies the lab before each order (`safe_before`,
+`naive_before`: a DC prefix's addresses put in use) and the transfer's pace (`mbps`: 50
+MiB must outlast the safe order). Write the edit as a builder there and use the same
 entry in the class's lab test (`BY_NAME["<class>"].safe`), so the bench measures what
 the test proves.
 """
@@ -101,10 +102,14 @@ def run_class(s: Scenario, stacks: Path, nbytes: int, mbps: float | None) -> lis
         p = read_progress(s.stack)
         return len(p.steps) if p else 0
 
+    if s.safe_before:
+        s.safe_before(s.stack)
     rows = [{"class": s.name, "order": "safe", **measure(s.stack, safe, nbytes, mbps or s.mbps)}]
     if s.naive_fresh:
         control.down(s.stack)
         build(s, stacks)
+    if s.naive_before:
+        s.naive_before(s.stack)
     path = edit_stack(stacks, s.stack, s.naive)
 
     def naive() -> int:

@@ -154,6 +154,8 @@ class Scenario:
     mbps: float = 16.0  # the transfer's pace: 50 MiB must outlast the safe order
     note: str = ""  # what the negative control shows, where it is not a loss
     naive_fresh: bool = False  # the naive order starts from the lab as it was (rebuilt)
+    safe_before: Callable[[str], None] | None = None  # the lab (by stack) readied first
+    naive_before: Callable[[str], None] | None = None  # the same, for the naive order
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -321,6 +323,19 @@ def add_dc_prefix(prefix: str, vpc: str = "app") -> Edit:
     return edit
 
 
+def prefix_in_use(prefix: str) -> Callable[[str], None]:
+    """Before a DC prefix is added: its addresses on the datacenter's LAN, as the lab
+    lays them out for the new outputs (newprefix.space_in_use)."""
+
+    def prepare(stack: str) -> None:
+        from network.lab.runtime import open_lab
+        from tests.rollout_lab.newprefix import space_in_use
+
+        space_in_use(open_lab(stack), prefix)
+
+    return prepare
+
+
 def remove_vpc(name: str) -> Edit:
     """A VPC, its VGW and its connection from dc1-edge1 removed."""
 
@@ -355,6 +370,8 @@ SCENARIOS += (
         dev_stack,
         add_dc_prefix("10.129.0.0/16"),
         add_dc_prefix("10.130.0.0/16"),
+        safe_before=prefix_in_use("10.129.0.0/16"),
+        naive_before=prefix_in_use("10.130.0.0/16"),
         note="an addition moves no existing flow: the naive order loses nothing on it; "
         "the new prefix's own loss (announced before AWS admits it) is "
         "test_dcprefix_lab.py's",

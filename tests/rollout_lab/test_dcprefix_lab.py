@@ -34,26 +34,14 @@ import pytest
 
 from network.lab.readiness import wait_ready
 from network.lab.runtime import Running, open_lab
-from network.lab.system import in_ns, ip_batch
+from network.lab.system import in_ns
 from network.rollout.execute import apply_routers, aws_side
 from network.rollout.prerender import proposed_routers
 from tests.rollout_lab.harness import STACK, Lab, edit_stack, measured, progress, rollout
-from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after
+from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after, space_in_use
 from tests.rollout_lab.scenarios import BY_NAME, add_dc_prefix
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-
-
-def _space_in_use(rt: Running, prefix: str) -> str:
-    """The datacenter's addresses in `prefix` on its LAN (router .1, host .10): the
-    host's address."""
-    base = prefix.split("/")[0].rsplit(".", 2)[0]
-    plen = prefix.split("/")[1]
-    [router] = rt.lab.routers
-    [dc] = rt.lab.dc_hosts()
-    ip_batch(router.ns, [f"addr add {base}.0.1/{plen} dev lan"])
-    ip_batch(dc.ns, [f"addr add {base}.0.10/{plen} dev lan"])
-    return f"{base}.0.10"
 
 
 def _app(rt: Running) -> str:
@@ -88,7 +76,7 @@ def _measure(
 
 def test_add_dc_prefix_safe_order_loses_nothing_and_the_prefix_is_reached(lab: Lab) -> None:
     rt = open_lab(STACK)
-    src = _space_in_use(rt, "10.129.0.0/16")
+    src = space_in_use(rt, "10.129.0.0/16")
     edit_stack(lab, BY_NAME["dc-prefix"].safe)  # 10.129.0.0/16, as the bench's
     m = _measure("dc-prefix safe", rt, src, "10.129.0.0/16", lambda: rollout(lab))
     assert m["result"] == 0
@@ -120,7 +108,7 @@ def _announce_first(path: Path) -> None:
 
 def test_add_dc_prefix_naive_order_drops_the_new_prefix_until_aws_admits_it(lab: Lab) -> None:
     rt = open_lab(STACK)
-    src = _space_in_use(rt, "10.130.0.0/16")
+    src = space_in_use(rt, "10.130.0.0/16")
     path = edit_stack(lab, add_dc_prefix("10.130.0.0/16"))
     m = _measure("dc-prefix naive", rt, src, "10.130.0.0/16", lambda: _announce_first(path))
     # The existing flows: an additive change moves none of them.
