@@ -17,6 +17,8 @@ LAN veth with them), and its peers' fabric stanzas lose it.
 What is still refused in place (`refusals`): a datacenter added or removed (its host),
 and a change that renumbers a remaining router's LAN addresses (the lab numbers a
 datacenter's routers by key: removing one that sorts first would re-address the others).
+A datacenter prefix added or withdrawn is no renumbering: its address comes or goes, the
+others stay.
 """
 
 from __future__ import annotations
@@ -51,13 +53,22 @@ def removed(old: Lab, new: Lab) -> tuple[DcRouter, ...]:
     return tuple(r for r in old.routers if r.ns not in keep)
 
 
+def renumbered(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
+    """A LAN address in a prefix both layouts have moved. A datacenter prefix added or
+    withdrawn adds or drops an address of its own (the datacenter's space in use before
+    it is announced, or after it is withdrawn): the running ones stay."""
+    before = {str(IPNetwork(a).cidr): a for a in old}
+    after = {str(IPNetwork(a).cidr): a for a in new}
+    return any(before[p] != a for p, a in after.items() if p in before)
+
+
 def refusals(old: Lab, new: Lab) -> list[str]:
     """What a router change asks that the lab cannot do in place, one reason each."""
     out = []
     olds = {r.ns: r for r in old.routers}
     for r in new.routers:
         o = olds.get(r.ns)
-        if o is not None and o.lan != r.lan:
+        if o is not None and renumbered(o.lan, r.lan):
             out.append(
                 f"{r.key}: its LAN addresses would move from {', '.join(o.lan)} to "
                 f"{', '.join(r.lan)} (the lab numbers a datacenter's routers by key): the lab "
