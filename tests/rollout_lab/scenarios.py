@@ -323,6 +323,17 @@ def add_dc_prefix(prefix: str, vpc: str = "app") -> Edit:
     return edit
 
 
+def withdraw_dc_prefix(prefix: str, vpc: str = "app") -> Edit:
+    """`prefix` withdrawn: gone from dc1's prefixes and from the VPC's first ingress rule."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["datacenters"]["dc1"]["prefixes"].remove(prefix)
+        net["vpcs"][vpc]["ingress"][0]["from"].remove(prefix)
+
+    return edit
+
+
 def prefix_in_use(prefix: str) -> Callable[[str], None]:
     """Before a DC prefix is added: its addresses on the datacenter's LAN, as the lab
     lays them out for the new outputs (newprefix.space_in_use)."""
