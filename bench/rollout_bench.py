@@ -21,13 +21,16 @@ script, not a test: it asserts nothing; exit 1 only when a lab cannot be built. 
 root; run it under `flock /tmp/crossnet-lab.lock`. Wall times on a shared machine are
 noisy: compare safe with naive of the same run.
 
-Adding a class (dc-prefix, router-ip, customer-asn, vgw-to-tgw, a prod PSK, ...): one
-`Scenario` in tests/rollout_lab/scenarios.py's SCENARIOS, with the stack its lab runs
-(`stack`, `stack_file`: dev's, or a builder such as `rtgw_stack`; a new stack name gets
-its own lab), the edit the safe order rolls out, the edit of the same kind its naive
-order applies (made after the safe one, so it must differ from it), what the naive
-order deletes first (`naive_destroy`, a replacement) and the transfer's pace (`mbps`:
-50 MiB must outlast the safe order). Write the edit as a builder there and use the same
+Adding a class (a prod PSK, a DC prefix withdrawn, ...): one `Scenario` in
+tests/rollout_lab/scenarios.py's SCENARIOS, with the stack its lab runs (`stack`,
+`stack_file`: dev's, or a builder such as `rtgw_stack`; a new stack name gets its own
+lab), the edit the safe order rolls out, the edit of the same kind its naive order
+applies (made after the safe one, so it must differ from it), what the naive order
+deletes first (`naive_destroy`, a replacement), whether the naive order needs the lab as
+it was before the safe one (`naive_fresh`: the lab is rebuilt in between, as for vgw-to-
+tgw, which cannot move twice), what readies the lab before each order (`safe_before`,
+`naive_before`: a DC prefix's addresses put in use) and the transfer's pace (`mbps`: 50
+MiB must outlast the safe order). Write the edit as a builder there and use the same
 entry in the class's lab test (`BY_NAME["<class>"].safe`), so the bench measures what
 the test proves.
 """
@@ -86,8 +89,18 @@ def measure(
     return {"steps": steps, "wall": round(wall, 1), "spans": spans, **m}
 
 
+def build(s: Scenario, stacks: Path) -> None:
+    """The scenario's lab from its stack file, applied afresh (no state) and up."""
+    (stacks / f"Pulumi.{s.stack}.yaml").write_text(s.stack_file())
+    shutil.rmtree(Path(os.environ["CROSSNET_STATE_DIR"]) / s.stack, ignore_errors=True)
+    if cli.main(["up", "--stack", s.stack]) != 0:
+        raise SystemExit(1)
+    control.up(s.stack, timers="fast")
+
+
 def run_class(s: Scenario, stacks: Path, nbytes: int, mbps: float | None) -> list[dict[str, Any]]:
-    """The safe order, then the naive one, of one scenario on its running lab."""
+    """The safe order, then the naive one, of one scenario on its running lab (rebuilt
+    in between when the naive order must start from the lab as it was: `naive_fresh`)."""
     edit_stack(stacks, s.stack, s.safe)
 
     def safe() -> int:
@@ -97,7 +110,14 @@ def run_class(s: Scenario, stacks: Path, nbytes: int, mbps: float | None) -> lis
         return len(p.steps) if p else 0
 
     pace = mbps or s.mbps
+    if s.safe_before:
+        s.safe_before(s.stack)
     rows = [{"class": s.name, "order": "safe", **measure(s.stack, safe, nbytes, pace, s.via)}]
+    if s.naive_fresh:
+        control.down(s.stack)
+        build(s, stacks)
+    if s.naive_before:
+        s.naive_before(s.stack)
     path = edit_stack(stacks, s.stack, s.naive)
 
     def naive() -> int:
@@ -112,13 +132,10 @@ def run_stack(stack: str, todo: list[Scenario], tmp: Path, args: argparse.Namesp
     """One lab for the scenarios of one stack, taken down afterwards."""
     stacks = tmp / stack
     stacks.mkdir()
-    (stacks / f"Pulumi.{stack}.yaml").write_text(todo[0].stack_file())
     os.environ["CROSSNET_STACKS_DIR"] = str(stacks)
     rows: list[Any] = []
     try:
-        if cli.main(["up", "--stack", stack]) != 0:
-            raise SystemExit(1)
-        control.up(stack, timers="fast")
+        build(todo[0], stacks)
         for s in todo:
             rows += run_class(s, stacks, args.mib * traffic.MIB, args.mbps)
     finally:

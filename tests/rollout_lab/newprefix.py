@@ -7,6 +7,9 @@ that each request's send time is known and the loss after a moment can be counte
 (`ip -ts monitor route`, no polling): the first time the new prefix appears there is
 when the datacenter's announcement reached AWS and traffic to the prefix can return.
 A request counts from that moment on: before it, no order can answer it.
+`space_in_use`: the datacenter's addresses in the new prefix put on its LAN before the
+change, as the lab lays them out for the new outputs (the lab does not re-address a
+running router: the space is in use before it is announced, which is why it is added).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import IO
 
-from network.lab.system import in_ns
+from network.lab.runtime import Running
+from network.lab.system import in_ns, ip_batch
 
 INTERVAL = 0.02
 REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+) .*time=([\d.]+) ms")
@@ -101,3 +105,15 @@ class RouteWatch:
         self.proc.wait(timeout=5)
         self.thread.join(timeout=5)
         return self.seen
+
+
+def space_in_use(rt: Running, prefix: str) -> str:
+    """The datacenter's addresses in `prefix` on its LAN (router .1, host .10): the
+    host's address."""
+    base = prefix.split("/")[0].rsplit(".", 2)[0]
+    plen = prefix.split("/")[1]
+    [router] = rt.lab.routers
+    [dc] = rt.lab.dc_hosts()
+    ip_batch(router.ns, [f"addr add {base}.0.1/{plen} dev lan"])
+    ip_batch(dc.ns, [f"addr add {base}.0.10/{plen} dev lan"])
+    return f"{base}.0.10"

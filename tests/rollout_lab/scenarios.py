@@ -154,6 +154,9 @@ class Scenario:
     mbps: float = 16.0  # the transfer's pace: 50 MiB must outlast the safe order
     note: str = ""  # what the negative control shows, where it is not a loss
     via: tuple[str, str] | None = None  # measured along a flow leaving by (datacenter, router)
+    naive_fresh: bool = False  # the naive order starts from the lab as it was (rebuilt)
+    safe_before: Callable[[str], None] | None = None  # the lab (by stack) readied first
+    naive_before: Callable[[str], None] | None = None  # the same, for the naive order
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -399,6 +402,122 @@ SCENARIOS += (
         mbps=6.0,
         via=("fra", "fra-edge2"),
         note="not yet 0 in the safe order: the offline apply has no --target (docs/rollout.md)",
+    ),
+)
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+# ---------------------------------------------------------------- benchfill2
+# A DC prefix added (BGP, dev), a VPC removed (dev with two more VPCs), the VGW
+# connection moved to a transit gateway (BGP, dev). The lab tests use these builders
+# (test_dcprefix_lab.py, test_dcprefix_static_lab.py, test_vpcremove_lab.py,
+# test_gwmove_lab.py). Each has a stack of its own, so that no other class's change
+# (dev's vpc-add adds web and api too) is in its lab.
+EXTRA_VPCS = {"web": ("10.17.0.0/16", 64513), "api": ("10.18.0.0/16", 64514)}
+
+
+def three_vpcs_stack() -> str:
+    """dev's stack file with two more VPCs (web, api), each with its own VGW and a BGP
+    connection from the one router; their ingress admits ICMP only."""
+    doc = yaml.safe_load(dev_stack())
+    for name, (cidr, asn) in EXTRA_VPCS.items():
+        add_vpc(name, cidr, asn)(doc["config"])
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def add_dc_prefix(prefix: str, vpc: str = "app") -> Edit:
+    """`prefix` added to dc1's prefixes and to the VPC's first ingress rule."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["datacenters"]["dc1"]["prefixes"].append(prefix)
+        net["vpcs"][vpc]["ingress"][0]["from"].append(prefix)
+
+    return edit
+
+
+def withdraw_dc_prefix(prefix: str, vpc: str = "app") -> Edit:
+    """`prefix` withdrawn: gone from dc1's prefixes and from the VPC's first ingress rule."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["datacenters"]["dc1"]["prefixes"].remove(prefix)
+        net["vpcs"][vpc]["ingress"][0]["from"].remove(prefix)
+
+    return edit
+
+
+def prefix_in_use(prefix: str) -> Callable[[str], None]:
+    """Before a DC prefix is added: its addresses on the datacenter's LAN, as the lab
+    lays them out for the new outputs (newprefix.space_in_use)."""
+
+    def prepare(stack: str) -> None:
+        from network.lab.runtime import open_lab
+        from tests.rollout_lab.newprefix import space_in_use
+
+        space_in_use(open_lab(stack), prefix)
+
+    return prepare
+
+
+def remove_vpc(name: str) -> Edit:
+    """A VPC, its VGW and its connection from dc1-edge1 removed."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        del net["vpcs"][name]
+        del net["vpnGateways"][f"{name}-vgw"]
+        del net["connections"][f"dc1-edge1-{name}"]
+
+    return edit
+
+
+def vgw_to_tgw(vpc: str = "app", conn: str = APP) -> Edit:
+    """A transit gateway `hub` (AS 64600, no ECMP) attached to the VPC (a `transit`
+    tier of /28s) and the VGW connection moved onto it (ModifyVpnConnection)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["vpcs"][vpc]["tiers"]["transit"] = {"prefixLength": 28}
+        net["transitGateways"] = {
+            "hub": {"asn": 64600, "ecmp": False, "attachments": {vpc: {"tier": "transit"}}}
+        }
+        net["connections"][conn]["gateway"] = "hub"
+
+    return edit
+
+
+SCENARIOS += (
+    Scenario(
+        "dc-prefix",
+        "rpfx",
+        dev_stack,
+        add_dc_prefix("10.129.0.0/16"),
+        add_dc_prefix("10.130.0.0/16"),
+        safe_before=prefix_in_use("10.129.0.0/16"),
+        naive_before=prefix_in_use("10.130.0.0/16"),
+        note="an addition moves no existing flow: the naive order loses nothing on it; "
+        "the new prefix's own loss (announced before AWS admits it) is "
+        "test_dcprefix_lab.py's",
+    ),
+    Scenario(
+        "vpc-remove",
+        "rvpc",
+        three_vpcs_stack,
+        remove_vpc("web"),
+        remove_vpc("api"),
+        note="a removal moves no remaining flow: the naive order loses nothing either",
+    ),
+    Scenario(
+        "vgw-to-tgw",
+        "rgwm",
+        dev_stack,
+        vgw_to_tgw(),
+        vgw_to_tgw(),
+        mbps=8.0,
+        naive_fresh=True,
+        note="dev's only path: AWS forces an outage either way (the safe order states "
+        "and bounds it); the naive order starts from a rebuilt VGW lab",
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -19,6 +19,18 @@ config pushed at once while `pulumi up` runs takes a second; the apply takes lon
 the existing flows lose nothing either (an additive change), but the new prefix's
 traffic is dropped by the security group from the announcement until AWS catches up.
 
+Withdrawn (the same lab, after both additions): the planner's order puts the routers
+first (`dc.when = before-aws`: they stop announcing, then the apply removes the
+security group rule), measured on the flow from the home address, which the change does
+not remove: 0 lost, the transfer intact, and afterwards AWS's gateway neither routes nor
+holds the prefix in BGP, nothing of the applied state names it (the ingress rule
+gone), and the prefix's address no longer reaches the VPC. Negative control: the other
+added prefix withdrawn the naive way (the apply first, then the routers, no check):
+it loses nothing on the flow that stays either (a withdrawn prefix's own traffic
+ends in both orders: the datacenter stopped using it), so the test asserts what the
+safe order guarantees (its phases in order, 0 lost, AWS's side clean afterwards) and
+prints the naive figures rather than claiming a loss it does not show.
+
 Marked `lab` and `slow` (`make test-slow`); one lab for the module (conftest.py).
 """
 
@@ -34,34 +46,14 @@ import pytest
 
 from network.lab.readiness import wait_ready
 from network.lab.runtime import Running, open_lab
-from network.lab.system import in_ns, ip_batch
+from network.lab.system import in_ns
 from network.rollout.execute import apply_routers, aws_side
 from network.rollout.prerender import proposed_routers
-from tests.rollout_lab.harness import NET, STACK, Lab, edit_stack, measured, progress, rollout
-from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after
+from tests.rollout_lab.harness import STACK, Lab, edit_stack, measured, naive, progress, rollout
+from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after, space_in_use
+from tests.rollout_lab.scenarios import BY_NAME, add_dc_prefix, withdraw_dc_prefix
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-
-
-def _add_prefix(prefix: str, vpc: str = "app") -> Callable[[dict[str, Any]], None]:
-    def edit(cfg: dict[str, Any]) -> None:
-        net = cfg[NET]
-        net["datacenters"]["dc1"]["prefixes"].append(prefix)
-        net["vpcs"][vpc]["ingress"][0]["from"].append(prefix)
-
-    return edit
-
-
-def _space_in_use(rt: Running, prefix: str) -> str:
-    """The datacenter's addresses in `prefix` on its LAN (router .1, host .10): the
-    host's address."""
-    base = prefix.split("/")[0].rsplit(".", 2)[0]
-    plen = prefix.split("/")[1]
-    [router] = rt.lab.routers
-    [dc] = rt.lab.dc_hosts()
-    ip_batch(router.ns, [f"addr add {base}.0.1/{plen} dev lan"])
-    ip_batch(dc.ns, [f"addr add {base}.0.10/{plen} dev lan"])
-    return f"{base}.0.10"
 
 
 def _app(rt: Running) -> str:
@@ -96,8 +88,8 @@ def _measure(
 
 def test_add_dc_prefix_safe_order_loses_nothing_and_the_prefix_is_reached(lab: Lab) -> None:
     rt = open_lab(STACK)
-    src = _space_in_use(rt, "10.129.0.0/16")
-    edit_stack(lab, _add_prefix("10.129.0.0/16"))
+    src = space_in_use(rt, "10.129.0.0/16")
+    edit_stack(lab, BY_NAME["dc-prefix"].safe)  # 10.129.0.0/16, as the bench's
     m = _measure("dc-prefix safe", rt, src, "10.129.0.0/16", lambda: rollout(lab))
     assert m["result"] == 0
     p = progress(lab)
@@ -128,8 +120,8 @@ def _announce_first(path: Path) -> None:
 
 def test_add_dc_prefix_naive_order_drops_the_new_prefix_until_aws_admits_it(lab: Lab) -> None:
     rt = open_lab(STACK)
-    src = _space_in_use(rt, "10.130.0.0/16")
-    path = edit_stack(lab, _add_prefix("10.130.0.0/16"))
+    src = space_in_use(rt, "10.130.0.0/16")
+    path = edit_stack(lab, add_dc_prefix("10.130.0.0/16"))
     m = _measure("dc-prefix naive", rt, src, "10.130.0.0/16", lambda: _announce_first(path))
     # The existing flows: an additive change moves none of them.
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
@@ -139,3 +131,45 @@ def test_add_dc_prefix_naive_order_drops_the_new_prefix_until_aws_admits_it(lab:
     rt = open_lab(STACK)
     wait_ready(rt, 60)
     assert _ping(rt, src, _app(rt))  # once AWS caught up, it is reached
+
+
+def assert_withdrawn(lab: Lab, prefix: str, src: str, kept: str) -> None:
+    """AWS's side no longer routes or holds `prefix` (its gateway's kernel and BGP, the
+    applied state: the ingress rule gone); `kept` (added earlier) is still there; the
+    withdrawn prefix's address no longer reaches the VPC."""
+    rt = open_lab(STACK)
+    wait_ready(rt, 60)
+    gw = rt.lab.gateways[0]
+    routes = subprocess.run(
+        ["ip", "-n", gw.ns, "route", "show", prefix], capture_output=True, text=True, check=True
+    ).stdout
+    assert routes.strip() == "", routes
+    bgp = rt.vtysh(rt.gateway_instance(gw), "show bgp ipv4 unicast json")
+    assert prefix not in bgp and kept in bgp
+    state = (lab.state / STACK / "state.json").read_text()
+    assert prefix not in state and kept in state
+    assert not _ping(rt, src, _app(rt))
+    assert _ping(rt, rt.lab.dc_hosts()[0].address, _app(rt))  # the home address still does
+
+
+def test_withdraw_dc_prefix_safe_order_leaves_the_routers_first_and_loses_nothing(
+    lab: Lab,
+) -> None:
+    src = "10.130.0.10"  # in use since the naive addition
+    edit_stack(lab, withdraw_dc_prefix("10.130.0.0/16"))
+    m = measured("dc-prefix withdraw safe", lambda: rollout(lab))
+    assert m["result"] == 0
+    p = progress(lab)
+    assert p["events"] == ["1.routers-first", "1.aws", "1.routers", "1.done"], p
+    assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] == 0, m
+    assert_withdrawn(lab, "10.130.0.0/16", src, "10.129.0.0/16")
+    assert rollout(lab) == 0  # nothing left to roll out
+
+
+def test_withdraw_dc_prefix_naive_order_loses_nothing_on_the_flow_that_stays(lab: Lab) -> None:
+    path = edit_stack(lab, withdraw_dc_prefix("10.129.0.0/16"))
+    m = measured("dc-prefix withdraw naive", lambda: naive(lab, path))
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0 and m["lost"] == 0, m
+    assert_withdrawn(lab, "10.129.0.0/16", "10.129.0.10", "10.128.0.0/16")

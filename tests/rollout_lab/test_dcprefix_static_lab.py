@@ -12,7 +12,9 @@ import pytest
 from network.lab.readiness import wait_ready
 from network.lab.runtime import open_lab
 from tests.rollout_lab.harness import ROOT, STACK, Lab, edit_stack, rollout, running_lab
-from tests.rollout_lab.test_dcprefix_lab import _add_prefix, _app, _measure, _ping, _space_in_use
+from tests.rollout_lab.newprefix import space_in_use
+from tests.rollout_lab.scenarios import add_dc_prefix
+from tests.rollout_lab.test_dcprefix_lab import _app, _measure, _ping
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -31,8 +33,8 @@ def test_add_dc_prefix_static_aws_routes_it_and_nothing_is_lost(static_lab: Lab)
     and no router-side order can go wrong: there is no naive order to measure). The lab's
     gateway gets the static routes to the new prefix over both tunnels."""
     rt = open_lab(STACK)
-    src = _space_in_use(rt, "10.145.0.0/16")
-    edit_stack(static_lab, _add_prefix("10.145.0.0/16", "web"))
+    src = space_in_use(rt, "10.145.0.0/16")
+    edit_stack(static_lab, add_dc_prefix("10.145.0.0/16", "web"))
     m = _measure("dc-prefix static safe", rt, src, "10.145.0.0/16", lambda: rollout(static_lab))
     assert m["result"] == 0
     plan = json.loads((static_lab.state / STACK / "rollout" / "rollout.json").read_text())

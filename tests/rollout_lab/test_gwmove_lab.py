@@ -39,7 +39,6 @@ from network.lab.system import namespaces
 from network.rollout import execute as executor
 from network.state import outputs_path
 from tests.rollout_lab.harness import (
-    NET,
     ROOT,
     STACK,
     Lab,
@@ -50,6 +49,7 @@ from tests.rollout_lab.harness import (
     rollout,
     running_lab,
 )
+from tests.rollout_lab.scenarios import BY_NAME, vgw_to_tgw
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 CONN = "dc1-edge1-app"
@@ -61,15 +61,6 @@ def lab() -> Iterator[Lab]:
     """A dev lab of the case's own (each case starts on the VGW)."""
     with running_lab(STACK, (ROOT / "stacks" / "Pulumi.dev.yaml").read_text()) as running:
         yield running
-
-
-def _to_tgw(cfg: dict[str, Any]) -> None:
-    net = cfg[NET]
-    net["vpcs"]["app"]["tiers"]["transit"] = {"prefixLength": 28}
-    net["transitGateways"] = {
-        "hub": {"asn": 64600, "ecmp": False, "attachments": {"app": {"tier": "transit"}}}
-    }
-    net["connections"][CONN]["gateway"] = "hub"
 
 
 def _gateway() -> dict[str, Any]:
@@ -128,7 +119,7 @@ def test_move_to_tgw_safe_order_states_its_outage_and_stays_within_it(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before, pid = _gateway(), _app_agent()
-    edit_stack(lab, _to_tgw)
+    edit_stack(lab, BY_NAME["vgw-to-tgw"].safe)
     phases = record_phases(monkeypatch)
     m = measured("gateway-move safe", lambda: rollout(lab), mbps=MBPS)
     assert m["result"] == 0
@@ -152,7 +143,7 @@ def test_move_to_tgw_safe_order_states_its_outage_and_stays_within_it(
 def test_move_to_tgw_naive_in_one_apply(lab: Lab) -> None:
     """Negative control: the TGW and the move in one apply, the router at once."""
     before, pid = _gateway(), _app_agent()
-    path = edit_stack(lab, _to_tgw)
+    path = edit_stack(lab, BY_NAME["vgw-to-tgw"].naive)
     m = measured("gateway-move naive", lambda: naive(lab, path), mbps=MBPS)
     assert m["lost"] > 0, m  # both tunnels down while the endpoints move
     assert_on_the_tgw(before, pid)
@@ -169,13 +160,7 @@ def static_lab() -> Iterator[Lab]:
         yield running
 
 
-def _static_to_tgw(cfg: dict[str, Any]) -> None:
-    net = cfg[NET]
-    net["vpcs"]["web"]["tiers"]["transit"] = {"prefixLength": 28}
-    net["transitGateways"] = {
-        "hub": {"asn": 64600, "ecmp": False, "attachments": {"web": {"tier": "transit"}}}
-    }
-    net["connections"][STATIC_CONN]["gateway"] = "hub"
+_static_to_tgw = vgw_to_tgw("web", STATIC_CONN)
 
 
 def test_static_move_to_tgw_deletes_its_routes_first_and_stays_within_its_outage(

@@ -20,17 +20,13 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-import yaml
 
 from network.lab.readiness import wait_ready
 from network.lab.runtime import Running, open_lab
 from network.lab.system import in_ns, namespaces
 from tests.rollout_lab.harness import (
-    NET,
-    ROOT,
     STACK,
     Lab,
     edit_stack,
@@ -40,33 +36,15 @@ from tests.rollout_lab.harness import (
     rollout,
     running_lab,
 )
-from tests.rollout_lab.test_rollout_lab import _add_vpc
+from tests.rollout_lab.scenarios import BY_NAME, remove_vpc, three_vpcs_stack
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
-EXTRA = {"web": ("10.17.0.0/16", 64513), "api": ("10.18.0.0/16", 64514)}
-
-
-def three_vpcs() -> str:
-    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    for name, (cidr, asn) in EXTRA.items():
-        _add_vpc(name, cidr, asn)(doc["config"])
-    return yaml.safe_dump(doc, sort_keys=False)
 
 
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
-    with running_lab(STACK, three_vpcs()) as running:
+    with running_lab(STACK, three_vpcs_stack()) as running:
         yield running
-
-
-def _remove(name: str) -> Any:
-    def edit(cfg: dict[str, Any]) -> None:
-        net = cfg[NET]
-        del net["vpcs"][name]
-        del net["vpnGateways"][f"{name}-vgw"]
-        del net["connections"][f"dc1-edge1-{name}"]
-
-    return edit
 
 
 def _ping(rt: Running, dst: str) -> bool:
@@ -97,7 +75,7 @@ def test_remove_vpc_safe_order_loses_nothing_on_the_vpc_that_stays(lab: Lab) -> 
     rt = open_lab(STACK)
     web = _host(rt, "web")
     assert _ping(rt, web)  # reached before
-    edit_stack(lab, _remove("web"))
+    edit_stack(lab, BY_NAME["vpc-remove"].safe)  # web, as the bench's
     m = measured("vpc-remove safe", lambda: rollout(lab))
     assert m["result"] == 0
     p = progress(lab)
@@ -113,7 +91,7 @@ def test_remove_vpc_naive_order_loses_nothing_either(lab: Lab) -> None:
     rt = open_lab(STACK)
     api = _host(rt, "api")
     assert _ping(rt, api)
-    path = edit_stack(lab, _remove("api"))
+    path = edit_stack(lab, remove_vpc("api"))
     m = measured("vpc-remove naive", lambda: naive(lab, path))
     assert m["transfer"]["ok"] and m["bytesLost"] == 0 and m["lost"] == 0, m
     assert_gone(open_lab(STACK), "api", api)

@@ -113,7 +113,7 @@ def test_removing_the_router_that_sorts_first_is_refused_it_would_readdress_the_
     assert "does not re-address a running router" in why
 
 
-def test_a_datacenter_prefix_added_or_withdrawn_is_no_readdressing() -> None:
+def test_readdressed_names_only_an_address_that_moves_in_a_kept_prefix() -> None:
     # hostside.follow_lan adds or drops the new prefix's address; the others stay
     assert routers.readdressed(("10.128.0.1/16",), ("10.128.0.1/16", "10.129.0.1/16")) == []
     assert routers.readdressed(("10.128.0.1/16", "10.129.0.1/16"), ("10.128.0.1/16",)) == []
@@ -215,3 +215,26 @@ def test_dev_gains_a_second_router_and_its_fabric_in_place(
 def _without_dev_edge1(net: dict[str, Any]) -> None:
     del net["datacenters"]["dc1"]["routers"]["edge1"]
     del net["connections"]["dc1-edge1-app"]
+
+
+def _prefixes(dc: str, *prefixes: str) -> Callable[[dict[str, Any]], None]:
+    def edit(net: dict[str, Any]) -> None:
+        net["datacenters"][dc]["prefixes"] = list(prefixes)
+
+    return edit
+
+
+def test_a_datacenter_prefix_added_or_withdrawn_is_no_readdressing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The prefix's own LAN address comes or goes; the running ones stay: in place."""
+    full = _layout(tmp_path, monkeypatch, _same)
+    more = _layout(tmp_path, monkeypatch, _prefixes("fra", "172.20.0.0/16", "172.21.0.0/16"))
+    assert structure_changes(full, align(full, more))["refused"] == []
+    for key, n in (("fra-edge1", 1), ("fra-edge2", 2)):
+        [was] = [r.lan for r in full.routers if r.key == key]
+        [now] = [r.lan for r in more.routers if r.key == key]
+        assert was == (f"172.20.0.{n}/16",) and now == (*was, f"172.21.0.{n}/16")
+    assert structure_changes(more, align(more, full))["refused"] == []  # withdrawn again
+    # The existing case stays refused: a router's address in a kept prefix moving.
+    assert routers.readdressed(("172.20.0.2/16",), ("172.20.0.1/16", "172.21.0.1/16"))
