@@ -209,14 +209,6 @@ def test_prod_add_vpc_naive_order_loses_nothing_either(lab: Lab) -> None:
 
 
 # ---------------------------------------------------------------- customer ASN
-@pytest.mark.xfail(
-    strict=True,
-    reason="the plan's steps are one router each (`pulumi up --target '<urn of R-cgw>' "
-    "--target-dependents`), but both share one step file (the ASN is the datacenter's) and "
-    "the offline apply has no --target: step 1 moves every fra router's connection to a "
-    "new customer gateway and the executor re-renders fra-edge2, undrained, with the new "
-    "AS (its sessions reset: 90-96 of ~2980 pings lost, 0 bytes; naive 87 of 1150)",
-)
 def test_prod_customer_asn_router_by_router_loses_nothing(lab: Lab) -> None:
     """fra's ASN, one router per apply (--target its customer gateway), each drained
     while its tunnels move to the new customer gateway and it takes the new local AS."""
