@@ -39,6 +39,7 @@ DISTANCE = {"ebgp": 20, "ibgp": 15, "local": 200}  # FRR's defaults but iBGP (20
 class Peer:
     key: str
     address: str  # its first LAN address
+    asn: int  # its AS as it stands (mid customer-ASN change, the datacenter has two)
 
 
 def address(r: DcRouter) -> str:
@@ -49,7 +50,7 @@ def address(r: DcRouter) -> str:
 def peers(lab: Lab, r: DcRouter) -> tuple[Peer, ...]:
     """The other routers of `r`'s datacenter (none: no fabric)."""
     return tuple(
-        Peer(p.key, address(p))
+        Peer(p.key, address(p), p.router.asn)
         for p in sorted(lab.routers, key=lambda p: p.key)
         if p.datacenter == r.datacenter and p.key != r.key and p.lan
     )

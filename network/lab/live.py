@@ -309,13 +309,23 @@ def apply_router(
     # record of what runs, so a run killed half-way applies the rest when resumed.
     stale = [p for p in sorted((d / "conf.d").glob("*.conf")) if f"conf.d/{p.name}" not in files]
     stale = stale if only is None else []
-    if "frr.conf" in changed:
-        inst = frr_instance(key)
-        conf = rt.config_dir(inst) / "frr.conf"
+    inst = frr_instance(key)
+    conf = rt.config_dir(inst) / "frr.conf"
+    given = router_frr_conf(rt.lab, r, files["frr.conf"]) if "frr.conf" in files else ""
+    # The fabric alone changed (a peer's AS, mid customer-ASN change): FRR is given it too.
+    fabric_moved = (
+        bool(given)
+        and (only is None or "frr.conf" in only)
+        and conf.is_file()
+        and conf.read_text() != given
+    )
+    if "frr.conf" in changed or fabric_moved:
         # with the lab's datacenter fabric: frr-reload.py makes the running config this file
-        conf.write_text(router_frr_conf(rt.lab, r, files["frr.conf"]))
+        conf.write_text(given)
         frr_reload(conf, rt.frr_dir(inst), say)
         write_config_file(d, "frr.conf", files["frr.conf"], secrets)
+        if "frr.conf" not in changed:
+            changed.append("frr.conf")
     for name in changed:
         e = per_tunnel.get(name)
         if e is None:

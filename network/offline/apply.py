@@ -75,6 +75,28 @@ class ApplyError(CrossnetError):
         )
 
 
+class TargetError(ApplyError):
+    """A `--target` that names no resource of the stack: bad input."""
+
+    exit_code = 2
+
+
+def target_key(urn: str) -> tuple[str, str]:
+    """A URN's (type, name): `urn:pulumi:S::P::parent$type::name`."""
+    parts = urn.split("::")
+    if len(parts) < 4 or not urn.startswith("urn:pulumi:"):
+        return ("", urn)
+    return parts[-2].split("$")[-1], parts[-1]
+
+
+def unknown_targets(
+    targets: tuple[str, ...], prior: StackState | None, resources: list[Registration]
+) -> list[str]:
+    """The targets that are neither in the stack's state nor declared by the program."""
+    known = {r.urn for r in (prior.resources if prior else [])} | {r.urn for r in resources}
+    return [t for t in targets if t not in known]
+
+
 @dataclass
 class ApplyResult:
     stack: str
@@ -288,15 +310,22 @@ def run_stateful(
     secret_keys: list[str] | None = None,
     state_file: Path | None = None,
     destroy: tuple[str, ...] = (),
+    targets: tuple[str, ...] = (),
+    target_dependents: bool = False,
 ) -> tuple[dict[str, Any], list[str], list[Registration], Lifecycle]:
     """`run_program` against the stack's previous state, as `pulumi up` runs against
     a stack: the emulator first gets the state's resources back (same IDs), the
     program's resources are then kept, updated, replaced or created, and what
-    it no longer declares (and what was replaced) is deleted at the end."""
+    it no longer declares (and what was replaced) is deleted at the end. `targets`
+    (URNs, `pulumi up --target`): only those (and, with `target_dependents`, what refers
+    to them) change; every other resource keeps its previous state."""
     mocks = MotoMocks(
         emulator, default_region=str(config.get("aws:region") or "us-east-1"), seed=seed
     )
     lifecycle = mocks.lifecycle = Lifecycle(mocks, prior)
+    if targets:
+        lifecycle.targets = frozenset(target_key(t) for t in targets)
+        lifecycle.target_dependents = target_dependents
     try:
         lifecycle.restore()
     except (ClientError, ServiceException, LifecycleError) as e:
@@ -308,7 +337,16 @@ def run_stateful(
         lifecycle.destroy_targets(destroy)
     except (ClientError, ServiceException, LifecycleError) as e:
         raise ApplyError(f"--destroy-target on stack {stack!r} failed", [aws_said(e)]) from None
-    outputs, secret, regs = _run(config, stack, mocks, secret_keys)
+    try:
+        outputs, secret, regs = _run(config, stack, mocks, secret_keys)
+    except ApplyError:
+        bad = unknown_targets(targets, prior, [])
+        if bad and not any(target_key(t) in lifecycle._seen for t in bad):
+            raise _target_error(stack, bad) from None
+        raise
+    bad = unknown_targets(targets, prior, regs)
+    if bad:
+        raise _target_error(stack, bad)
     try:
         lifecycle.finish()
     except (ClientError, ServiceException, LifecycleError) as e:
@@ -317,6 +355,13 @@ def run_stateful(
             [aws_said(e)],
         ) from None
     return outputs, secret, regs, lifecycle
+
+
+def _target_error(stack: str, bad: list[str]) -> TargetError:
+    return TargetError(
+        f"--target names no resource of stack {stack!r}",
+        [f"--target {t}: no such URN in the stack's state or program" for t in bad],
+    )
 
 
 def _new_state(
@@ -351,6 +396,8 @@ def offline_up(
     write: bool = True,
     fresh: bool = False,
     destroy: tuple[str, ...] = (),
+    targets: tuple[str, ...] = (),
+    target_dependents: bool = False,
 ) -> ApplyResult:
     """Plan, run the program against the emulator and the stack's previous state,
     check the emulator's state, write the outputs and the new state.
@@ -360,13 +407,25 @@ def offline_up(
     saying which variable to set. `fresh` ignores the previous state (a new stack).
     `destroy`: resource names deleted with their dependents before the program runs
     (`pulumi destroy --target URN --target-dependents`, then `pulumi up`).
+    `targets`, `target_dependents`: `pulumi up --target URN [--target-dependents]`.
     """
     config, secret_keys = offline_secrets(read_stack_config(stack))
     # every config problem, before anything is declared
     plan = build_plan(config, stack, previous=last_applied_plan(stack))
     sfile = state_path(state_dir(stack, create=False))
     with stack_lock(sfile.parent):
-        return _up_locked(stack, config, secret_keys, plan, sfile, seed, write, fresh, destroy)
+        return _up_locked(
+            stack,
+            config,
+            secret_keys,
+            plan,
+            sfile,
+            seed,
+            write,
+            fresh,
+            destroy,
+            (targets, target_dependents),
+        )
 
 
 def _up_locked(
@@ -379,11 +438,12 @@ def _up_locked(
     write: bool,
     fresh: bool,
     destroy: tuple[str, ...] = (),
+    target: tuple[tuple[str, ...], bool] = ((), False),
 ) -> ApplyResult:
     prior = None if fresh else load_state(sfile, stack)  # a corrupted file: exit 2
     with heap_frozen(), AwsEmulator(seed=seed) as emu:
         outputs, secret, resources, lifecycle = run_stateful(
-            config, stack, emu, prior, seed, secret_keys, sfile, destroy
+            config, stack, emu, prior, seed, secret_keys, sfile, destroy, *target
         )
         parse_outputs(outputs, f"outputs of stack {stack!r}")  # the contract holds
         failures, checks = verify_emulator(emu, plan, outputs)

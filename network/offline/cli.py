@@ -51,6 +51,19 @@ def register(sub: Any) -> None:
         "that refers to it, then apply: `pulumi destroy --target URN --target-dependents` "
         "followed by `pulumi up` (repeatable)",
     )
+    p.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="URN",
+        help="change only this resource (its URN, as the state file records it; repeatable): "
+        "`pulumi up --target URN`; every other resource keeps its state, IDs and outputs",
+    )
+    p.add_argument(
+        "--target-dependents",
+        action="store_true",
+        help="with --target: the resources that refer to a targeted one change too",
+    )
     add_json(p)
     add_progress(p)
     p.set_defaults(func=run)
@@ -63,11 +76,16 @@ def run(args: argparse.Namespace) -> int:
 
     fresh = bool(getattr(args, "fresh", False))
     destroy = tuple(getattr(args, "destroy_target", None) or ())
+    targets = tuple(getattr(args, "target", None) or ())
+    dependents = bool(getattr(args, "target_dependents", False))
+    if dependents and not targets:
+        print("error: --target-dependents: only with --target URN", file=sys.stderr)
+        return 2
     if not fresh:
         # Every config problem first, then the state: both before anything is written.
         config, _ = offline_secrets(read_stack_config(args.stack))
         build_plan(config, args.stack, previous=last_applied_plan(args.stack))
-        same = None if destroy else up_to_date(args.stack, config)
+        same = None if destroy or targets else up_to_date(args.stack, config)
         if same is not None:
             if args.json:
                 print(json.dumps(changes_json(same.stack, same.changes), indent=2, sort_keys=True))
@@ -82,7 +100,14 @@ def run(args: argparse.Namespace) -> int:
         from network.offline.apply import offline_up
 
         steps.step("planning, applying the program to the AWS emulator, checking its state")
-        result = offline_up(args.stack, seed=args.seed, fresh=fresh, destroy=destroy)
+        result = offline_up(
+            args.stack,
+            seed=args.seed,
+            fresh=fresh,
+            destroy=destroy,
+            targets=targets,
+            target_dependents=dependents,
+        )
     if args.json:
         print(json.dumps(summary_json(result), indent=2, sort_keys=True))
     elif sys.stdout.isatty():

@@ -147,6 +147,12 @@ class Lifecycle:
     _deferred: list[StateResource] = field(default_factory=list)
     # `pulumi destroy --target` run before the program: what it deleted, by key.
     _destroyed: dict[tuple[str, str], StateResource] = field(default_factory=dict)
+    # `pulumi up --target URN` (None: every resource): the targeted resources by key, and
+    # whether their dependents are targeted too (`--target-dependents`).
+    targets: frozenset[tuple[str, str]] | None = None
+    target_dependents: bool = False
+    _affected: set[str] = field(default_factory=set)  # IDs of the targeted resources
+    _replaced: set[str] = field(default_factory=set)  # old IDs of the replaced targets
 
     def __post_init__(self) -> None:
         self._old = self.prior.by_key() if self.prior else {}
@@ -210,10 +216,48 @@ class Lifecycle:
     def step(
         self, typ: str, name: str, inputs: dict[str, Any], region: str, handler: Handler
     ) -> tuple[str, dict[str, Any]]:
-        """Create, keep, update or replace one declared resource; return (id, outputs)."""
+        """Create, keep, update or replace one declared resource; return (id, outputs).
+        Under `--target`, a resource neither targeted nor (with `--target-dependents`)
+        referring to one keeps its previous state, ID and outputs: "same"."""
         key = (typ, name)
         self._seen.add(key)
         old = self._old.get(key)
+        if self.targets is None:
+            return self._step(typ, name, inputs, region, handler, old)
+        if key not in self.targets and not (
+            self.target_dependents and _refers(_norm(inputs), self._affected)
+        ):
+            if old is None:
+                raise LifecycleError(
+                    f"{typ} '{name}' is new but not targeted: --target it too (a targeted "
+                    "apply creates only what it targets)"
+                )
+            if _refers(old.inputs, self._replaced):
+                raise LifecycleError(
+                    f"{typ} '{name}' refers to a targeted resource being replaced but is not "
+                    "targeted: add --target-dependents (or --target it)"
+                )
+            self._record("same", typ, name, (), old.id, old.id, old.region, old.inputs, old.outputs)
+            return old.id, dict(old.outputs)
+        rid, outputs = self._step(typ, name, inputs, region, handler, old)
+        # What a dependent refers to: the new ID, the old one, and the IDs each owns.
+        new = StateResource("", typ, name, rid, region, _norm(inputs), _norm(outputs))
+        ids = {rid, *_owned_ids(new), *((old.id, *_owned_ids(old)) if old else ())}
+        self._affected |= {v for v in ids if v and v != "none"}
+        if old is not None and old.id != rid:
+            self._replaced |= {v for v in (old.id, *_owned_ids(old)) if v and v != "none"}
+        return rid, outputs
+
+    def _step(
+        self,
+        typ: str,
+        name: str,
+        inputs: dict[str, Any],
+        region: str,
+        handler: Handler,
+        old: StateResource | None,
+    ) -> tuple[str, dict[str, Any]]:
+        key = (typ, name)
         if old is None:
             rid, outputs = handler(inputs, region, name)
             self.events.append(("create", typ, name))
@@ -275,6 +319,10 @@ class Lifecycle:
     def finish(self) -> None:
         """Delete what the program no longer declares and what was replaced, dependents first."""
         gone = [r for k, r in self._old.items() if k not in self._seen]
+        if self.targets is not None:  # an untargeted resource stays in the state as it was
+            kept = [r for r in gone if (r.type, r.name) not in self.targets]
+            self.resources.extend(kept)
+            gone = [r for r in gone if (r.type, r.name) in self.targets]
         for r in gone:
             self.changes.append(Change("delete", r.type, r.name, (), r.id, ""))
         doomed = {id(r) for r in [*gone, *self._deferred]}

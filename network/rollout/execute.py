@@ -121,13 +121,22 @@ def rollout_sha(rollout: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- phases
-def offline_apply(stack: str, config: Path, destroy: tuple[str, ...] = ()) -> None:
+def offline_apply(
+    stack: str, config: Path, destroy: tuple[str, ...] = (), targets: tuple[str, ...] = ()
+) -> None:
     """The stateful offline apply of one stack file (`crossnet up`), in its own process:
-    Pulumi's mocks are process-wide. `destroy`: deleted first (`pulumi destroy --target`)."""
+    Pulumi's mocks are process-wide. `destroy`: deleted first (`pulumi destroy --target`);
+    `targets`: resource names, only they and their dependents change (`pulumi up --target
+    URN --target-dependents`)."""
+    from network.rollout.targeted import targeted_urns
+
     env = {**os.environ, "CROSSNET_STACKS_DIR": str(config.parent)}
-    targets = [x for name in destroy for x in ("--destroy-target", name)]
+    args = [x for name in destroy for x in ("--destroy-target", name)]
+    if targets:
+        args += [x for urn in targeted_urns(stack, targets) for x in ("--target", urn)]
+        args.append("--target-dependents")
     res = subprocess.run(
-        [sys.executable, "-m", "network.cli", "up", "--stack", stack, *targets],
+        [sys.executable, "-m", "network.cli", "up", "--stack", stack, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -140,10 +149,18 @@ def offline_apply(stack: str, config: Path, destroy: tuple[str, ...] = ()) -> No
         )
 
 
-def lab_of(stack: str, config: Path | None) -> Lab:
-    """The lab layout of the current outputs and a stack file (None: the stack's own)."""
+def lab_of(stack: str, config: Path | None, held: bool = False) -> Lab:
+    """The lab layout of the current outputs and a stack file (None: the stack's own).
+    `held` (after a targeted apply): each router's ASN as its customer gateway holds it."""
     plan = build_plan(read_stack_config(stack, config), stack)
-    return build_lab(load_outputs(outputs_path(stack)), plan)
+    if not held:
+        return build_lab(load_outputs(outputs_path(stack)), plan)
+    from network.contract import parse_outputs
+    from network.rollout.targeted import as_gateways_hold, held_asns
+
+    path = outputs_path(stack)
+    outputs = as_gateways_hold(json.loads(path.read_text()), held_asns(stack))
+    return build_lab(parse_outputs(outputs, str(path)), plan)
 
 
 def apply_routers(
@@ -180,15 +197,22 @@ def _applied(stack: str, config: Path) -> bool:
 
 
 def aws_side(
-    rt: Running, stack: str, config: Path, say: Say, destroy: tuple[str, ...] = ()
+    rt: Running,
+    stack: str,
+    config: Path,
+    say: Say,
+    destroy: tuple[str, ...] = (),
+    targets: tuple[str, ...] = (),
 ) -> Running:
     from network.lab.live import apply_aws
 
     if destroy and _applied(stack, config):
         destroy = ()  # resumed after this step's apply: destroying again would replace twice
-    offline_apply(stack, config, destroy)
-    say(f"  offline apply of {config}: outputs {outputs_path(stack)}")
-    return apply_aws(rt, lab_of(stack, config), outputs_path(stack), say)
+    offline_apply(stack, config, destroy, targets)
+    only = f" (--target {', '.join(targets)} --target-dependents)" if targets else ""
+    say(f"  offline apply of {config}{only}: outputs {outputs_path(stack)}")
+    lab = lab_of(stack, config, held=bool(targets))
+    return apply_aws(rt, lab, outputs_path(stack), say)
 
 
 def _no_phase(step: str, phase: str) -> None:
@@ -265,7 +289,8 @@ def _aws_phase(run: Run, step: dict[str, Any], config: Path | None) -> None:
         run.phase(n, "apply: the AWS side")
         before_move(run.rt, run.stack, step["aws"], run.say)  # a static VGW -> TGW move
         destroy = tuple(step["aws"].get("destroyFirst", ()))
-        run.rt = aws_side(run.rt, run.stack, config, run.say, destroy)
+        targets = tuple(step["aws"].get("targets", ()))
+        run.rt = aws_side(run.rt, run.stack, config, run.say, destroy, targets)
         run.done(n, "aws")
     elif step["aws"]["kind"] == "aws-api":
         from network.rollout import aws_actions

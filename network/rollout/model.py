@@ -105,6 +105,8 @@ class AwsAction:
     #  "crypto"}; `inputs` are the pulumi-aws inputs the request sets (what
     # `pulumi refresh` reads back), `crypto` the tunnel's options as a contract record.
     requests: tuple[dict[str, Any], ...] = ()
+    # `pulumi up --target <urn of NAME> --target-dependents`: the targeted resources' names.
+    targets: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +115,7 @@ class AwsAction:
             "commands": list(self.commands),
             "operations": list(self.operations),
             **({"destroyFirst": list(self.destroy)} if self.destroy else {}),
+            **({"targets": list(self.targets)} if self.targets else {}),
             "requests": [dict(r) for r in self.requests],
         }
 

@@ -195,7 +195,7 @@ def cgw_move(ctx: Ctx, ch: Change) -> list[Sub]:
     subs: list[Sub] = []
     for r in routers:
         conns = [c for c, x in ctx.prev["connections"].items() if x["router"] == r]
-        target = f"<urn of {r}-cgw>" if ch.kind == "customer-asn" else ""
+        target = f"{r}-cgw" if ch.kind == "customer-asn" else ""
         aws = ctx.up(
             f"CreateCustomerGateway for {r}",
             *(f"ModifyVpnConnection {c}: the new customer gateway" for c in conns),

@@ -62,12 +62,19 @@ class Ctx:
     next_config: Mapping[str, Any] = field(default_factory=dict)  # and after this change
 
     def up(self, *operations: str, target: str = "", path: str = "") -> AwsAction:
+        """A `pulumi up` of the step's stack file; `target`: a resource's name, that
+        resource and its dependents only (`--target URN --target-dependents`)."""
         path = path or self.config
         cmd = f"pulumi up --stack {self.stack} --config-file {path}"
         if target:
-            cmd += f" --target '{target}' --target-dependents"
+            cmd += f" --target '<urn of {target}>' --target-dependents"
         offline = f"CROSSNET_STACKS_DIR={path.rsplit('/', 1)[0]} crossnet up --stack {self.stack}"
-        return AwsAction("pulumi-up", (cmd, f"offline: {offline}"), operations, path)
+        if target:
+            offline += f" --target '<urn of {target}>' --target-dependents"
+        targets = (target,) if target else ()
+        return AwsAction(
+            "pulumi-up", (cmd, f"offline: {offline}"), operations, path, targets=targets
+        )
 
     def alt(self, suffix: str) -> str:
         """Another stack file of the same step: steps/03a/Pulumi.<stack>.yaml."""

@@ -211,11 +211,10 @@ def test_prod_add_vpc_naive_order_loses_nothing_either(lab: Lab) -> None:
 # ---------------------------------------------------------------- customer ASN
 @pytest.mark.xfail(
     strict=True,
-    reason="the plan's steps are one router each (`pulumi up --target '<urn of R-cgw>' "
-    "--target-dependents`), but both share one step file (the ASN is the datacenter's) and "
-    "the offline apply has no --target: step 1 moves every fra router's connection to a "
-    "new customer gateway and the executor re-renders fra-edge2, undrained, with the new "
-    "AS (its sessions reset: 90-96 of ~2980 pings lost, 0 bytes; naive 87 of 1150)",
+    reason="step 1 now applies with --target (fra-edge2 keeps its gateway and AS: 4 of "
+    "~4200 pings lost, 80 ms, where 90-96 were), but step 2's drain of fra-edge2 cannot "
+    "hold: with fra-edge1 on the new AS the fabric is eBGP across the LAN and fra-edge2's "
+    "best routes stay on its own tunnels (its after-drain checks fail after 90 s)",
 )
 def test_prod_customer_asn_router_by_router_loses_nothing(lab: Lab) -> None:
     """fra's ASN, one router per apply (--target its customer gateway), each drained

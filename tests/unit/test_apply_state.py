@@ -653,3 +653,97 @@ def test_a_second_apply_of_a_stack_being_applied_is_refused(
         os.close(fd)
     assert {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()} == files
     assert main(["up", "--stack", "dev"]) == 0
+
+
+# ------------------------------------------------------------------ pulumi up --target
+CGW = "aws:ec2/customerGateway:CustomerGateway"
+
+
+def _urn(state_dir: Path, stack: str, name: str) -> str:
+    state = json.loads((state_dir / stack / "state.json").read_text())
+    [urn] = [r["urn"] for r in state["resources"] if r["name"] == name]
+    return str(urn)
+
+
+def _by_name(result: ApplyResult) -> dict[str, str]:
+    return {c.name: c.action for c in result.changes}
+
+
+def test_a_targeted_up_changes_only_the_target_and_its_dependents(
+    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
+) -> None:
+    """The customer ASN of a two-router datacenter, router by router as the rollout plans
+    it (`pulumi up --target <urn of R-cgw> --target-dependents`): the first apply gives
+    fra-edge1 a new customer gateway (and its connection what refers to it); fra-edge2's
+    gateway and connection keep their IDs and their old ASN; the second apply moves it."""
+    config = _start("prod", tmp_path_factory, state_dir, stacks)
+    first = json.loads((state_dir / "prod" / "outputs.json").read_text())
+    config[NET]["datacenters"]["fra"]["asn"] = 65211
+    urn1 = _urn(state_dir, "prod", "fra-edge1-cgw")
+    one = apply(stacks, "prod", config, targets=(urn1,), target_dependents=True)
+    acts = _by_name(one)
+    assert acts["fra-edge1-cgw"] == "replace"
+    assert acts["fra-edge2-cgw"] == "same" and acts["fra-edge2-hub-vpn"] == "same"
+    assert acts["fra-edge1-hub-vpn"] != "same"
+    changed = {n for n, a in acts.items() if a != "same"}
+    assert all(n.startswith("fra-edge1") for n in changed), changed
+    state = {
+        r["name"]: r
+        for r in json.loads((state_dir / "prod" / "state.json").read_text())["resources"]
+    }
+    assert str(state["fra-edge2-cgw"]["inputs"]["bgpAsn"]) != "65211"
+    assert str(state["fra-edge1-cgw"]["inputs"]["bgpAsn"]) == "65211"
+
+    def conn(outputs: dict[str, Any], router: str) -> dict[str, Any]:
+        [c] = outputs["routers"][router]["connections"]
+        return dict(c)
+
+    assert conn(one.outputs, "fra-edge2") == conn(first, "fra-edge2") | {
+        "tunnels": conn(one.outputs, "fra-edge2")["tunnels"]
+    }
+    assert (
+        conn(one.outputs, "fra-edge2")["vpnConnectionId"]
+        == conn(first, "fra-edge2")["vpnConnectionId"]
+    )
+    assert (
+        conn(one.outputs, "fra-edge1")["customerGatewayId"]
+        != conn(first, "fra-edge1")["customerGatewayId"]
+    )
+    # The second router's own step, then an untargeted up: nothing left to do.
+    two = offline_up(
+        "prod", targets=(_urn(state_dir, "prod", "fra-edge2-cgw"),), target_dependents=True
+    )
+    assert _by_name(two)["fra-edge2-cgw"] == "replace" and _by_name(two)["fra-edge1-cgw"] == "same"
+    assert {c.action for c in offline_up("prod").changes} == {"same"}
+
+
+def test_a_replaced_target_without_its_dependents_is_refused(
+    tmp_path_factory: pytest.TempPathFactory, state_dir: Path, stacks: Path
+) -> None:
+    """As Pulumi's engine: a replaced target whose dependents are not targeted is refused
+    (the connection would keep a deleted gateway), naming the dependent."""
+    config = _start("prod", tmp_path_factory, state_dir, stacks)
+    config[NET]["datacenters"]["fra"]["asn"] = 65211
+    urn = _urn(state_dir, "prod", "fra-edge1-cgw")
+    files = {p.name: p.read_bytes() for p in (state_dir / "prod").iterdir()}
+    with pytest.raises(ApplyError) as e:
+        apply(stacks, "prod", config, targets=(urn,))
+    assert "fra-edge1-hub-vpn" in e.value.render() and "--target-dependents" in e.value.render()
+    assert {p.name: p.read_bytes() for p in (state_dir / "prod").iterdir()} == files
+
+
+def test_an_unknown_target_is_exit_2_naming_it_and_writes_nothing(
+    tmp_path_factory: pytest.TempPathFactory,
+    state_dir: Path,
+    stacks: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = _start("dev", tmp_path_factory, state_dir, stacks)
+    write_config(stacks, "dev", config)
+    files = {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()}
+    bad = "urn:pulumi:dev::crossnet::aws:ec2/customerGateway:CustomerGateway::no-such-cgw"
+    assert main(["up", "--stack", "dev", "--target", bad, "--target-dependents"]) == 2
+    err = capsys.readouterr().err
+    assert bad in err and "Traceback" not in err
+    assert main(["up", "--stack", "dev", "--target-dependents"]) == 2
+    assert {p.name: p.read_bytes() for p in (state_dir / "dev").iterdir()} == files

@@ -376,6 +376,10 @@ def test_customer_asn_router_by_router_with_targeted_applies() -> None:
     assert a.drained == ("ash-edge1-hub-1", "ash-edge1-hub-2")
     assert b.drained == ("ash-edge2-hub-1", "ash-edge2-hub-2")
     assert "--target '<urn of ash-edge1-cgw>' --target-dependents" in a.aws.commands[0]
+    assert "crossnet up --stack prod --target '<urn of ash-edge1-cgw>'" in a.aws.commands[1]
+    # the executor's targets, as data (it looks up their URNs in the stack's state)
+    assert a.aws.targets == ("ash-edge1-cgw",) and b.aws.targets == ("ash-edge2-cgw",)
+    assert a.aws.as_json()["targets"] == ["ash-edge1-cgw"]
     assert [c.router for c in a.dc] == ["ash-edge1"] and [c.router for c in b.dc] == ["ash-edge2"]
     # while edge2 drains, edge1 already speaks the new ASN
     assert {c.expect["localAs"] for c in checks(b, "bgp-established", "after-drain")} == {65101}
