@@ -46,7 +46,12 @@ class FakeLab:
             return []
 
         def aws_side(
-            rt: Any, stack: str, config: Path, say: Any, destroy: tuple[str, ...] = ()
+            rt: Any,
+            stack: str,
+            config: Path,
+            say: Any,
+            destroy: tuple[str, ...] = (),
+            targets: tuple[str, ...] = (),
         ) -> Any:
             self.config = config.parent.name
             self.calls.append(("aws", self.config))

@@ -84,7 +84,12 @@ class Recorder:
             return []
 
         def aws_side(
-            rt: Any, stack: str, config: Path, say: Any, destroy: tuple[str, ...] = ()
+            rt: Any,
+            stack: str,
+            config: Path,
+            say: Any,
+            destroy: tuple[str, ...] = (),
+            targets: tuple[str, ...] = (),
         ) -> Any:
             saved = os.environ["CROSSNET_STACKS_DIR"]
             os.environ["CROSSNET_STACKS_DIR"] = str(config.parent)
