@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import shlex
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 from network.contract import Router, StackOutputs
 from network.errors import ConfigError, Problem
 from network.rollout.push import (
+    PHASES,
     WHEN,
     RouterPush,
     drained_for,
@@ -35,6 +36,7 @@ from network.rollout.push import (
 )
 
 POLL = 2.0  # seconds between two reads of the checks while they settle
+T = TypeVar("T")
 
 
 class PushError(Exception):
@@ -198,8 +200,25 @@ def _aws_note(step: Mapping[str, Any]) -> str:
     )
 
 
+def _gathered(problems: list[Problem], read: Callable[[], T]) -> T | None:
+    """`read()`, or None with its ConfigError's problems added (each named by its file)."""
+    try:
+        return read()
+    except ConfigError as e:
+        problems += [Problem(_where(e.source, p.field), p.value, p.rule) for p in e.problems]
+        return None
+
+
+def _where(source: str, field: str) -> str:
+    """A problem's field named with its file, once."""
+    if field.startswith(source):
+        return field
+    return source if field == "file" else f"{source}: {field}"
+
+
 def main(args: argparse.Namespace) -> int:
-    """Bad input raises ConfigError (exit 2) before any router is touched."""
+    """Bad input raises ConfigError (exit 2) before any router is touched: every problem
+    of the flags, rollout.json, the inventory and the outputs at once."""
     from rich.console import Console
 
     from network.contract import load_outputs
@@ -207,37 +226,47 @@ def main(args: argparse.Namespace) -> int:
     from network.rollout.verify import load_step
     from network.state import outputs_path
 
+    problems: list[Problem] = []
     if (
         args.push_step is None
         or args.inventory is None
         or getattr(args, "lab", False)
         or args.verify_step is not None
     ):
-        raise ConfigError(
-            "crossnet rollout",
-            [
-                Problem(
-                    "--push-step",
-                    str(args.push_step),
-                    "--push-step N needs --inventory F and --phase P, without --lab or "
-                    "--verify-step",
-                )
-            ],
+        problems.append(
+            Problem(
+                "--push-step",
+                str(args.push_step),
+                "--push-step N needs --inventory F and --phase P, without --lab or --verify-step",
+            )
         )
-    step = load_step(args.stack, args.out, args.push_step)
-    inv = read_inventory(args.inventory)
-    problems = phase_problems(step, str(args.phase), inv)
+    step = (
+        None
+        if args.push_step is None
+        else _gathered(problems, lambda: load_step(args.stack, args.out, args.push_step))
+    )
+    inv = (
+        None
+        if args.inventory is None
+        else _gathered(problems, lambda: read_inventory(args.inventory))
+    )
+    if step is not None and inv is not None:
+        problems += [
+            Problem(f"{args.inventory}: {p.field}", p.value, p.rule)
+            for p in phase_problems(step, str(args.phase), inv)
+        ]
+    outputs = _gathered(
+        problems, lambda: load_outputs(args.outputs or outputs_path(args.stack, create=False))
+    )
+    if step is not None and outputs is not None and args.phase in PHASES:
+        problems += [
+            Problem(f"stack outputs: routers.{e['router']}", "missing", "the phase renders it")
+            for e in phase_entries(step, args.phase)
+            if e["router"] not in outputs.routers
+        ]
     if problems:
-        raise ConfigError(str(args.inventory), problems)
-    outputs = load_outputs(args.outputs or outputs_path(args.stack, create=False))
-    missing = [
-        e["router"] for e in phase_entries(step, args.phase) if e["router"] not in outputs.routers
-    ]
-    if missing:
-        raise ConfigError(
-            "stack outputs",
-            [Problem(f"routers.{k}", "missing", "the phase renders it") for k in missing],
-        )
+        raise ConfigError("crossnet rollout --push-step", problems)
+    assert step is not None and inv is not None and outputs is not None
     return run_push(args, step, outputs, inv, Console())
 
 

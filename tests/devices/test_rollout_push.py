@@ -405,3 +405,20 @@ def test_a_router_only_the_phases_checks_read_must_be_in_the_inventory_too(
     )
     assert code == 2 and not sent
     assert "routers.ash-edge2" in screen and "a check after the drain reads it" in screen
+
+
+def test_every_problem_of_a_push_is_on_one_screen(
+    site: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A wrong flag, a router the inventory lacks and an outputs file that is not there:
+    all three at once (a user fixing one does not meet the next), exit 2, nothing sent."""
+    inv = yaml.safe_load((site / "inventory.yaml").read_text())
+    del inv["routers"]["ash-edge1"]
+    (site / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    args = ["--push-step", "1", "--phase", "drain", "--lab", "--outputs", str(site / "nope.json")]
+    code, screen, sent = push(site, monkeypatch, capsys, {}, *args, "--yes")
+    assert code == 2 and not sent and "Traceback" not in screen, screen
+    assert "needs --inventory F and --phase P, without --lab" in screen
+    assert "routers.ash-edge1" in screen
+    assert "nope.json" in screen and "not found" in screen
+    assert "3 problem(s)" in screen
