@@ -19,7 +19,7 @@ from network.offline.aws import (
     set_tunnel_status,
     tunnel_attachment_id,
 )
-from tests.emulator.env import error, vpn
+from tests.unit.emulator.env import error, vpn
 
 # ------------------------------------------------------- 4. static routes
 

@@ -1,4 +1,4 @@
-"""Every emulator test starts the emulator in a fixture (tests/emulator/env.py has the
+"""Every emulator test starts the emulator in a fixture (tests/unit/emulator/env.py has the
 network it builds)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from network.offline.aws import (
     AwsEmulator,
 )
-from tests.emulator.env import REGION, make_network, vpn
+from tests.unit.emulator.env import REGION, make_network, vpn
 
 
 @pytest.fixture

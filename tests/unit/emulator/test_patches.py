@@ -28,7 +28,7 @@ from network.offline.aws import (
     patching,
     uninstall_extensions,
 )
-from tests.emulator.env import REGION
+from tests.unit.emulator.env import REGION
 
 # ---------------------------------------------------- lifecycle: stop()
 

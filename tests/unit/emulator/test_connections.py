@@ -40,7 +40,7 @@ from network.aws_rules import (
 from network.offline.aws import (
     AwsEmulator,
 )
-from tests.emulator.env import (
+from tests.unit.emulator.env import (
     CGW_ASN,
     CGW_IP,
     GIVEN_PSK,
