@@ -129,8 +129,12 @@ def write_config_file(d: Path, name: str, text: str, secrets: list[str]) -> None
     if any(secret in text for secret in secrets):
         write_private(path, text)
     else:
-        path.write_text(text)
-        path.chmod(0o755 if name.endswith(".sh") else 0o644)
+        # A new file renamed over the old: a script charon is running right now (the
+        # updown script) cannot be opened for writing (ETXTBSY), and is never half-written.
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(text)
+        tmp.chmod(0o755 if name.endswith(".sh") else 0o644)
+        os.replace(tmp, path)
 
 
 def _network(lab: Lab) -> None:
