@@ -77,6 +77,26 @@ def fake_stack_outputs(stack: str) -> tuple[StackOutputs, Plan]:
     return parse_outputs(data, f"fake outputs of {stack}"), plan
 
 
+def edited_lab(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    stack: str,
+    edit: Callable[[dict[str, Any]], None],
+) -> Any:
+    """The lab layout (network.lab.topology.Lab) of stack `stack` with `edit` applied to
+    its `crossnet:network` config, from fake outputs: each call its own stacks directory
+    under `tmp_path`, which CROSSNET_STACKS_DIR then names."""
+    from network.lab.topology import build_lab
+
+    doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    edit(doc["config"]["crossnet:network"])
+    d = tmp_path / str(len(list(tmp_path.iterdir())))
+    d.mkdir()
+    (d / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(d))
+    return build_lab(*fake_stack_outputs(stack))
+
+
 @pytest.fixture(scope="session")
 def fake_outputs() -> FakeOutputs:
     """`fake_outputs(stack)`: (outputs, plan) of an example stack with fake AWS values,

@@ -9,28 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from network.lab.gwmove import moved_ends, moved_hosts
 from network.lab.reshape import align
-from network.lab.topology import Lab, build_lab
+from network.lab.topology import Lab
 from network.rollout.prefix_rules import revert_prefix_rules
-from tests.conftest import fake_stack_outputs
-
-ROOT = Path(__file__).resolve().parents[2]
-NET = "crossnet:network"
+from tests.conftest import edited_lab
 
 
 def _layout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[dict[str, Any]], None]
 ) -> Lab:
-    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-    edit(doc["config"][NET])
-    d = tmp_path / str(len(list(tmp_path.iterdir())))
-    d.mkdir()
-    (d / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(d))
-    return build_lab(*fake_stack_outputs("dev"))
+    lab: Lab = edited_lab(tmp_path, monkeypatch, "dev", edit)
+    return lab
 
 
 def _same(net: dict[str, Any]) -> None:

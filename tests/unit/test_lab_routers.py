@@ -9,27 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from network.lab import fabric, routers
 from network.lab.reshape import align, structure_changes
-from network.lab.topology import Lab, build_lab
-from tests.conftest import fake_stack_outputs
-
-ROOT = Path(__file__).resolve().parents[2]
-NET = "crossnet:network"
+from network.lab.topology import Lab
+from tests.conftest import edited_lab
 
 
 def _layout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[dict[str, Any]], None]
 ) -> Lab:
-    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
-    edit(doc["config"][NET])
-    d = tmp_path / str(len(list(tmp_path.iterdir())))
-    d.mkdir()
-    (d / "Pulumi.prod.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    monkeypatch.setenv("CROSSNET_STACKS_DIR", str(d))
-    return build_lab(*fake_stack_outputs("prod"))
+    lab: Lab = edited_lab(tmp_path, monkeypatch, "prod", edit)
+    return lab
 
 
 def _same(net: dict[str, Any]) -> None:
@@ -175,13 +166,8 @@ def test_dev_gains_a_second_router_and_its_fabric_in_place(
     address and gains a fabric stanza, the host's route becomes ECMP over both."""
 
     def dev(edit: Callable[[dict[str, Any]], None]) -> Lab:
-        doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
-        edit(doc["config"][NET])
-        d = tmp_path / str(len(list(tmp_path.iterdir())))
-        d.mkdir()
-        (d / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-        monkeypatch.setenv("CROSSNET_STACKS_DIR", str(d))
-        return build_lab(*fake_stack_outputs("dev"))
+        lab: Lab = edited_lab(tmp_path, monkeypatch, "dev", edit)
+        return lab
 
     def second(net: dict[str, Any]) -> None:
         net["datacenters"]["dc1"]["routers"]["edge2"] = {
