@@ -127,12 +127,13 @@ def aws_cgw(lab: Lab, stack: str) -> dict[str, Any]:
     }
 
 
-def outside_addresses(stack: str) -> set[str]:
-    """The addresses the router's tunnel ends hold on the internet side (lab `dce`s)."""
+def outside_addresses(stack: str, router: str | None = None) -> set[str]:
+    """The addresses the routers' tunnel ends (or `router`'s alone) hold on the internet
+    side (the lab's `dce`s)."""
     rt = open_lab(stack)
-    out = set()
+    out: set[str] = set()
     for e in rt.lab.ends:
-        if e.side == "dc":
+        if e.side == "dc" and (router is None or rt.lab.router_of(e).key == router):
             res = run(["ip", "-n", e.ns, "-j", "addr", "show"], check=True)
             out |= {
                 a["local"]

@@ -36,6 +36,7 @@ from network.rollout.execute import execute_naive
 from tests.rollout_lab import harness
 from tests.rollout_lab.harness import MBPS, Lab, running_lab
 from tests.rollout_lab.scenarios import BY_NAME, PROD_STACK, prod_stack
+from tests.rollout_lab.test_cgw_lab import outside_addresses
 
 STACK = PROD_STACK
 ROUTER = "fra-edge2"
@@ -71,18 +72,7 @@ def _rollout() -> int:
 
 def _outside(router: str) -> set[str]:
     """The addresses `router`'s tunnel ends hold on the internet side (the lab's `dce`s)."""
-    rt = open_lab(STACK)
-    out: set[str] = set()
-    for e in rt.lab.ends:
-        if e.side == "dc" and rt.lab.router_of(e).key == router:
-            res = run(["ip", "-n", e.ns, "-j", "addr", "show"], check=True)
-            out |= {
-                a["local"]
-                for link in json.loads(res.stdout)
-                for a in link.get("addr_info", [])
-                if a.get("family") == "inet" and not a["local"].startswith("127.")
-            }
-    return out
+    return outside_addresses(STACK, router)
 
 
 def _safe(lab: Lab, kind: str, scenario: str) -> dict[str, Any]:
