@@ -33,7 +33,7 @@ from network.rollout.push import (
     prune,
     vendor_push,
 )
-from tests.devices.test_rollout_verify import STACK, _rotate_tunnel2, reader
+from tests.devices.test_rollout_verify import STACK, _rotate_tunnel2, reader, write_site
 from tests.unit.test_review_support import stack_config
 from tests.unit.test_rollout import applied, rollout
 
@@ -237,15 +237,9 @@ def site(
 ) -> Path:
     plan_json, before, after = planned
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
-    d = tmp_path / "state" / STACK
-    (d / "rollout").mkdir(parents=True)
-    (d / "outputs.json").write_text(json.dumps(before))
     (tmp_path / "after.json").write_text(json.dumps(after))
-    (d / "rollout" / "rollout.json").write_text(json.dumps(plan_json))
     entry = {"identity_file": str(tmp_path / "k"), "known_hosts": str(tmp_path / "kh")}
-    inv = {"routers": {k: {"target": f"ssh://{k}.example", **entry} for k in before["routers"]}}
-    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
-    return tmp_path
+    return write_site(tmp_path, before, plan_json, entry)
 
 
 def push(

@@ -65,12 +65,24 @@ def site(
     """The state directory holding prod's outputs and the written rollout; the inventory."""
     plan, outputs = planned
     monkeypatch.setenv("CROSSNET_STATE_DIR", str(tmp_path / "state"))
+    return write_site(tmp_path, outputs, plan)
+
+
+def write_site(
+    tmp_path: Path,
+    outputs: dict[str, Any],
+    plan: dict[str, Any],
+    entry: dict[str, str] | None = None,
+) -> Path:
+    """Under `tmp_path`: the stack's state directory with `outputs` and the written
+    rollout `plan`, and an inventory naming each router (`ssh://<key>.example`, `entry`'s
+    settings beside)."""
     d = tmp_path / "state" / STACK
     (d / "rollout").mkdir(parents=True)
     (d / "outputs.json").write_text(json.dumps(outputs))
     (d / "rollout" / "rollout.json").write_text(json.dumps(plan))
-    inv = {"routers": {k: {"target": f"ssh://{k}.example"} for k in outputs["routers"]}}
-    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump(inv))
+    routers = {k: {"target": f"ssh://{k}.example", **(entry or {})} for k in outputs["routers"]}
+    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump({"routers": routers}))
     return tmp_path
 
 
