@@ -37,6 +37,13 @@ TRANSFER = 64 * 1024 * 1024
 # Packets the transfer has sent over the flow's tunnel when the silent failure cuts it.
 CARRIED = 1000
 IKE_DELETE_BOUND = 1.0
+# Linux's ceiling on the retransmission timeout, which a transfer may wait out once the
+# path is back. A static connection's ends give the tunnel up at different times (the
+# datacenter's DPD first): in between, data reaches AWS over the other tunnel but the
+# ACKs are still sent down the dead one. The first ACK that gets back then acknowledges
+# segments sent before the cut, never retransmitted, so Karn's rule lets TCP take the
+# outage as a round-trip sample (`ss -ti` on the lab: mrtt 57079 ms, rto 64220 ms).
+TCP_RTO_MAX = 120.0
 
 
 @pytest.fixture(scope="module")
@@ -120,8 +127,9 @@ def silent_failure(flow: Flow, behaviour_timers: str) -> dict[str, Any]:
     out["flow"], out["bound"], out["timers"] = flow, flow.silent_bound, flow.rt.state.timers
     t_ping = time.time()
     pinger = flow.pinger().start()
-    # Each socket operation may wait out the whole outage (TCP's retransmissions back off).
-    argv = flow.send_argv(TRANSFER, timeout=2 * out["bound"] + 30)
+    # One socket operation may wait out the outage and then TCP's longest retransmission
+    # timer (see TCP_RTO_MAX).
+    argv = flow.send_argv(TRANSFER, timeout=out["bound"] + TCP_RTO_MAX + 30)
     proc: subprocess.Popen[str] | None = None
     try:
         pinger.wait_reply(after=t_ping)  # the flow answers before anything breaks
@@ -143,7 +151,7 @@ def silent_failure(flow: Flow, behaviour_timers: str) -> dict[str, Any]:
         except LabError as e:
             out["moved error"] = str(e)
         faults.configure_timers(flow.rt, behaviour_timers)
-        transfer, _ = proc.communicate(timeout=4 * out["bound"] + 120)
+        transfer, _ = proc.communicate(timeout=out["bound"] + TCP_RTO_MAX + 90)
         out["transfer"] = transfer
         # Still cut: are both ends routing around the tunnel? (Names the culprit of
         # a transfer that never resumed: a tunnel interface left up without its SA.)
