@@ -2,6 +2,7 @@
 
     sudo .venv/bin/python bench/rollout_bench.py [--only psk,tunnel-options] [--mib 50]
     sudo .venv/bin/python bench/rollout_bench.py --stack rprod   # prod's lab only
+    sudo .venv/bin/python bench/rollout_bench.py --only prod-dc-prefix --stack rprod
 
 The classes are the scenarios of `tests/rollout_lab/scenarios.py` (SCENARIOS), the same
 edits the lab tests prove. Scenarios of one stack share one lab (a private state
