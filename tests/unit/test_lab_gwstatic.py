@@ -1,7 +1,6 @@
 """network.lab.gwstatic: a gateway's new static routes entered one by one *before*
-frr-reload.py, so that a new prefix is never unrouted once AWS's side first routes it
-(the static dc-prefix lab case lost a reply to the new prefix when they were removed
-and entered again after the reload)."""
+frr-reload.py, so that a new prefix's routes only ever grow (routed by the preferred
+tunnel from its first moment, never removed once AWS's side first routes it)."""
 
 from __future__ import annotations
 
