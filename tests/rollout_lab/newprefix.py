@@ -22,7 +22,8 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -161,6 +162,34 @@ def lost_timeline(
     return "\n".join(out)
 
 
+@contextmanager
+def probing(
+    rt: Running, src: str, prefix: str, flow: Flow | None = None
+) -> Iterator[dict[str, Any]]:
+    """The new prefix's ping from `src` to the flow's VPC host (else the lab's first)
+    around the block, and the gateway in front of that host (`flow.gateway`, else the
+    lab's first) watched for the prefix's route. The dict yielded holds, once the block
+    is done: `newPrefix` (sent, lost from one interval after the route first appeared:
+    GUARD), `newPrefixBefore` (sent before) and `timeline` (lost_timeline)."""
+    gw = flow.gateway.ns if flow else rt.lab.gateways[0].ns
+    dst = flow.vpc.address if flow else rt.lab.vpc_hosts()[0].address
+    dc = flow.dc.ns if flow else rt.lab.dc_hosts()[0].ns
+    watch = RouteWatch(gw, prefix).start()
+    probe = SourcedProbe(dc, src, dst).start()
+    time.sleep(0.5)
+    out: dict[str, Any] = {}
+    try:
+        yield out
+    finally:
+        seqs = probe.stop()
+        announced = watch.stop()
+    if announced is None:
+        raise AssertionError(f"AWS's gateway ({gw}) never routed {prefix}")
+    out["newPrefix"] = count_after(seqs, announced)
+    out["newPrefixBefore"] = len([s for s in seqs.values() if s[0] < announced + GUARD])
+    out["timeline"] = lost_timeline(seqs, watch.events, announced)
+
+
 def measured_with_prefix(
     kind: str,
     rt: Running,
@@ -172,25 +201,13 @@ def measured_with_prefix(
     flow: Flow | None = None,
     mbps: float = MBPS,
 ) -> dict[str, Any]:
-    """`run` with both probes going (harness.measured's traffic along `flow`, else the
-    lab's first; the new prefix's ping from `src` to the flow's VPC host, else the lab's
-    first), the new prefix's loss counted from the moment the gateway in front of that
-    host (`flow.gateway`, else the lab's first) routes it, one interval later (GUARD):
-    `newPrefix` (sent, lost from then on) and `newPrefixBefore` (sent before)."""
-    gw = flow.gateway.ns if flow else rt.lab.gateways[0].ns
-    dst = flow.vpc.address if flow else rt.lab.vpc_hosts()[0].address
-    dc = flow.dc.ns if flow else rt.lab.dc_hosts()[0].ns
-    watch = RouteWatch(gw, prefix).start()
-    probe = SourcedProbe(dc, src, dst).start()
-    time.sleep(0.5)
-    m = measured(kind, run, mbps, stack, flow)
-    seqs = probe.stop()
-    announced = watch.stop()
-    assert announced is not None, f"AWS's gateway ({gw}) never routed {prefix}"
-    m["newPrefix"] = count_after(seqs, announced)
-    m["newPrefixBefore"] = len([s for s in seqs.values() if s[0] < announced + GUARD])
+    """`run` with both probes going: harness.measured's traffic along `flow` (else the
+    lab's first) and the new prefix's (`probing`)."""
+    with probing(rt, src, prefix, flow) as new:
+        m = measured(kind, run, mbps, stack, flow)
+    m |= new
     print(f"{kind}: the new prefix's pings after the announcement: {m['newPrefix']}")
-    print(lost_timeline(seqs, watch.events, announced))
+    print(m["timeline"])
     return m
 
 

@@ -157,6 +157,10 @@ class Scenario:
     naive_fresh: bool = False  # the naive order starts from the lab as it was (rebuilt)
     safe_before: Callable[[str], None] | None = None  # the lab (by stack) readied first
     naive_before: Callable[[str], None] | None = None  # the same, for the naive order
+    # an added DC prefix (safe's, naive's, in `new_prefix_dc`): the bench probes from it too
+    new_prefixes: tuple[str, str] | None = None
+    new_prefix_dc: str | None = None
+    naive_order: Callable[[str, Path], None] | None = None  # else execute_naive
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -460,6 +464,14 @@ def prefix_in_use(prefix: str, datacenter: str | None = None) -> Callable[[str],
     return prepare
 
 
+def announce_first(stack: str, path: Path) -> None:
+    """The naive order of an added DC prefix (newprefix.announce_first): the routers
+    announce it, then the apply admits it."""
+    from tests.rollout_lab.newprefix import announce_first as naive
+
+    naive(stack, path)
+
+
 def remove_vpc(name: str) -> Edit:
     """A VPC, its VGW and its connection from dc1-edge1 removed."""
 
@@ -496,9 +508,10 @@ SCENARIOS += (
         add_dc_prefix("10.130.0.0/16"),
         safe_before=prefix_in_use("10.129.0.0/16"),
         naive_before=prefix_in_use("10.130.0.0/16"),
-        note="an addition moves no existing flow: the naive order loses nothing on it; "
-        "the new prefix's own loss (announced before AWS admits it) is "
-        "test_dcprefix_lab.py's",
+        new_prefixes=("10.129.0.0/16", "10.130.0.0/16"),
+        naive_order=announce_first,
+        note="an addition moves no existing flow: the naive order (the routers announce "
+        "before the apply, as test_dcprefix_lab.py's) loses on the new prefix only",
     ),
     Scenario(
         "vpc-remove",
@@ -553,9 +566,11 @@ SCENARIOS += (
         via=("fra", "fra-edge2"),
         safe_before=prefix_in_use("172.21.0.0/16", "fra"),
         naive_before=prefix_in_use("172.22.0.0/16", "fra"),
-        note="an addition moves no existing flow: the naive order loses nothing on it; "
-        "the new prefix's own loss (announced before AWS admits it) is "
-        "test_prod_dcprefix_lab.py's",
+        new_prefixes=("172.21.0.0/16", "172.22.0.0/16"),
+        new_prefix_dc="fra",
+        naive_order=announce_first,
+        note="an addition moves no existing flow: the naive order (the routers announce "
+        "before the apply, as test_prod_dcprefix_lab.py's) loses on the new prefix only",
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}
