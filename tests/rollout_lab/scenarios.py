@@ -157,9 +157,9 @@ class Scenario:
     naive_fresh: bool = False  # the naive order starts from the lab as it was (rebuilt)
     safe_before: Callable[[str], None] | None = None  # the lab (by stack) readied first
     naive_before: Callable[[str], None] | None = None  # the same, for the naive order
-    # an added DC prefix (safe's, naive's, in `new_prefix_dc`): the bench probes from it too
+    # an added DC prefix (safe's, naive's): the bench probes from it too, from the host of
+    # the measured flow's datacenter (`via`'s, else the lab's first) to its VPC host
     new_prefixes: tuple[str, str] | None = None
-    new_prefix_dc: str | None = None
     naive_order: Callable[[str, Path], None] | None = None  # else execute_naive
 
 
@@ -567,7 +567,6 @@ SCENARIOS += (
         safe_before=prefix_in_use("172.21.0.0/16", "fra"),
         naive_before=prefix_in_use("172.22.0.0/16", "fra"),
         new_prefixes=("172.21.0.0/16", "172.22.0.0/16"),
-        new_prefix_dc="fra",
         naive_order=announce_first,
         note="an addition moves no existing flow: the naive order (the routers announce "
         "before the apply, as test_prod_dcprefix_lab.py's) loses on the new prefix only",
