@@ -2,6 +2,7 @@
 
     sudo .venv/bin/python bench/rollout_bench.py [--only psk,tunnel-options] [--mib 50]
     sudo .venv/bin/python bench/rollout_bench.py --stack rprod   # prod's lab only
+    sudo .venv/bin/python bench/rollout_bench.py --only prod-dc-prefix --stack rprod
 
 The classes are the scenarios of `tests/rollout_lab/scenarios.py` (SCENARIOS), the same
 edits the lab tests prove. Scenarios of one stack share one lab (a private state
@@ -16,7 +17,10 @@ transfer run between the datacenter host and the VPC host (network.lab.traffic):
 
 Printed per class and order (a rich table): steps, wall time, pings sent and lost,
 probe loss (ms: lost pings x 20 ms), bytes lost, whether the transfer arrived intact
-and whether it was still running when the change ended (it spans the change). A
+and whether it was still running when the change ended (it spans the change); for an
+added DC prefix (`new_prefixes`) also the new prefix's own ping (from its host address,
+counted from AWS's gateway's first route to it: tests/rollout_lab/newprefix.probing),
+its naive order the routers announcing before the apply (`naive_order`). A
 script, not a test: it asserts nothing; exit 1 only when a lab cannot be built. Needs
 root; run it under `flock /tmp/crossnet-lab.lock`. Wall times on a shared machine are
 noisy: compare safe with naive of the same run.
@@ -44,10 +48,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import yaml
+from netaddr import IPNetwork
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,7 +63,9 @@ from network.lab import control, traffic  # noqa: E402
 from network.lab.faults import find_flow  # noqa: E402
 from network.lab.readiness import wait_ready  # noqa: E402
 from network.lab.runtime import open_lab  # noqa: E402
+from network.lab.topology import HOST_OFFSET  # noqa: E402
 from network.rollout.execute import execute_naive, read_progress  # noqa: E402
+from tests.rollout_lab.newprefix import probing  # noqa: E402
 from tests.rollout_lab.scenarios import SCENARIOS, Edit, Scenario  # noqa: E402
 
 
@@ -74,19 +82,31 @@ def quiet(_: str) -> None:
 
 
 def measure(
-    stack: str, run: Callable[[], int], nbytes: int, mbps: float, via: tuple[str, str] | None
+    stack: str,
+    run: Callable[[], int],
+    nbytes: int,
+    mbps: float,
+    via: tuple[str, str] | None,
+    prefix: str | None = None,
 ) -> dict[str, Any]:
+    """`run` while the traffic flows; with `prefix` (a DC prefix being added, its
+    addresses in use), also the new prefix's own probe (newprefix.probing)."""
     rt = open_lab(stack)
     # a scenario's `via`: along a flow that leaves by the router it changes (prod's ECMP)
     flow = find_flow(rt, datacenter=via[0], router=via[1]) if via else None
-    t = traffic.start(rt, nbytes, mbps, flow=flow)
-    t0 = time.monotonic()
-    steps = run()
-    wall = time.monotonic() - t0
-    spans = t.send.poll() is None
-    m = t.finish()
+    with ExitStack() as probes:
+        new: dict[str, Any] = {}
+        if prefix:
+            src = str(IPNetwork(prefix)[HOST_OFFSET])  # newprefix.space_in_use's host
+            new = probes.enter_context(probing(rt, src, prefix, flow))
+        t = traffic.start(rt, nbytes, mbps, flow=flow)
+        t0 = time.monotonic()
+        steps = run()
+        wall = time.monotonic() - t0
+        spans = t.send.poll() is None
+        m = t.finish()
     wait_ready(open_lab(stack), 90)  # converged again before the next row
-    return {"steps": steps, "wall": round(wall, 1), "spans": spans, **m}
+    return {"steps": steps, "wall": round(wall, 1), "spans": spans, **m, **new}
 
 
 def build(s: Scenario, stacks: Path) -> None:
@@ -110,9 +130,11 @@ def run_class(s: Scenario, stacks: Path, nbytes: int, mbps: float | None) -> lis
         return len(p.steps) if p else 0
 
     pace = mbps or s.mbps
+    prefixes = s.new_prefixes or (None, None)
     if s.safe_before:
         s.safe_before(s.stack)
-    rows = [{"class": s.name, "order": "safe", **measure(s.stack, safe, nbytes, pace, s.via)}]
+    safe_row = measure(s.stack, safe, nbytes, pace, s.via, prefixes[0])
+    rows = [{"class": s.name, "order": "safe", **safe_row}]
     if s.naive_fresh:
         control.down(s.stack)
         build(s, stacks)
@@ -121,10 +143,14 @@ def run_class(s: Scenario, stacks: Path, nbytes: int, mbps: float | None) -> lis
     path = edit_stack(stacks, s.stack, s.naive)
 
     def naive() -> int:
-        execute_naive(s.stack, path, quiet, destroy=s.naive_destroy)
+        if s.naive_order:
+            s.naive_order(s.stack, path)
+        else:
+            execute_naive(s.stack, path, quiet, destroy=s.naive_destroy)
         return 1
 
-    rows.append({"class": s.name, "order": "naive", **measure(s.stack, naive, nbytes, 16.0, s.via)})
+    naive_row = measure(s.stack, naive, nbytes, 16.0, s.via, prefixes[1])
+    rows.append({"class": s.name, "order": "naive", **naive_row})
     return rows
 
 
@@ -149,8 +175,9 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
 
     t = Table(
         title=f"rollout bench: {args.mib} MiB paced TCP transfer, 20 ms ping, --timers fast",
-        caption="safe: crossnet rollout --lab; naive: execute_naive (all at once, no drain). "
-        "Steps -1: the rollout failed.",
+        caption="safe: crossnet rollout --lab; naive: execute_naive (all at once, no drain; "
+        "an added DC prefix: the routers announce before the apply). Steps -1: the rollout "
+        "failed.",
     )
     for col in ("class", "order", "steps", "wall s", "pings sent", "lost", "loss ms"):
         left = col in ("class", "order")
@@ -158,7 +185,9 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     t.add_column("bytes lost", justify="right")
     t.add_column("intact")
     t.add_column("spans")
+    t.add_column("new prefix lost/sent", justify="right")
     for r in rows:
+        new = r.get("newPrefix")
         t.add_row(
             r["class"],
             r["order"],
@@ -170,6 +199,7 @@ def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
             str(r["bytesLost"]),
             "yes" if r["transfer"].get("ok") else "NO",
             "yes" if r["spans"] else "no",
+            f"{new['lost']}/{new['sent']}" if new else "-",
         )
     Console(width=None if sys.stdout.isatty() else 120).print(t)  # a log keeps whole rows
 

@@ -432,8 +432,8 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
         g = next(g for g in new.gateways if nrt.gateway_instance(g) == inst)
         if g.ns in old_ns:
             _staticd_for_static_routes(nrt, g, say)
+            gwstatic.preenter(nrt, inst, before, path.read_text(), say)
             frr_reload(path, nrt.frr_dir(inst), say)
-            gwstatic.reassert(nrt, inst, before, path.read_text(), say)
     for e in restarted:
         conf = nrt.config_dir(end_instance(e)) / "swanctl.conf"
         Charon(nrt.vici_socket(e)).load(conf.read_text())

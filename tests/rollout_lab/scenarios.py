@@ -157,6 +157,10 @@ class Scenario:
     naive_fresh: bool = False  # the naive order starts from the lab as it was (rebuilt)
     safe_before: Callable[[str], None] | None = None  # the lab (by stack) readied first
     naive_before: Callable[[str], None] | None = None  # the same, for the naive order
+    # an added DC prefix (safe's, naive's): the bench probes from it too, from the host of
+    # the measured flow's datacenter (`via`'s, else the lab's first) to its VPC host
+    new_prefixes: tuple[str, str] | None = None
+    naive_order: Callable[[str, Path], None] | None = None  # else execute_naive
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -447,7 +451,7 @@ def withdraw_dc_prefix(prefix: str, vpc: str = "app") -> Edit:
     return edit
 
 
-def prefix_in_use(prefix: str) -> Callable[[str], None]:
+def prefix_in_use(prefix: str, datacenter: str | None = None) -> Callable[[str], None]:
     """Before a DC prefix is added: its addresses on the datacenter's LAN, as the lab
     lays them out for the new outputs (newprefix.space_in_use)."""
 
@@ -455,9 +459,17 @@ def prefix_in_use(prefix: str) -> Callable[[str], None]:
         from network.lab.runtime import open_lab
         from tests.rollout_lab.newprefix import space_in_use
 
-        space_in_use(open_lab(stack), prefix)
+        space_in_use(open_lab(stack), prefix, datacenter)
 
     return prepare
+
+
+def announce_first(stack: str, path: Path) -> None:
+    """The naive order of an added DC prefix (newprefix.announce_first): the routers
+    announce it, then the apply admits it."""
+    from tests.rollout_lab.newprefix import announce_first as naive
+
+    naive(stack, path)
 
 
 def remove_vpc(name: str) -> Edit:
@@ -496,9 +508,10 @@ SCENARIOS += (
         add_dc_prefix("10.130.0.0/16"),
         safe_before=prefix_in_use("10.129.0.0/16"),
         naive_before=prefix_in_use("10.130.0.0/16"),
-        note="an addition moves no existing flow: the naive order loses nothing on it; "
-        "the new prefix's own loss (announced before AWS admits it) is "
-        "test_dcprefix_lab.py's",
+        new_prefixes=("10.129.0.0/16", "10.130.0.0/16"),
+        naive_order=announce_first,
+        note="an addition moves no existing flow: the naive order (the routers announce "
+        "before the apply, as test_dcprefix_lab.py's) loses on the new prefix only",
     ),
     Scenario(
         "vpc-remove",
@@ -518,6 +531,45 @@ SCENARIOS += (
         naive_fresh=True,
         note="dev's only path: AWS forces an outage either way (the safe order states "
         "and bounds it); the naive order starts from a rebuilt VGW lab",
+    ),
+)
+BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+# ---------------------------------------------------------------- prod dc-prefix (dcprefixprod)
+# A datacenter prefix added on prod (BGP, ECMP over the TGW, two routers in the
+# datacenter): fra's 172.21.0.0/16, admitted by every ingress rule that admits fra's
+# prefix. test_prod_dcprefix_lab.py uses the builder.
+def prod_add_dc_prefix(dc: str, prefix: str) -> Edit:
+    """`prefix` added to datacenter `dc`'s prefixes and to every ingress rule that
+    admits one of `dc`'s prefixes (what the datacenter's new space needs to reach)."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        mine = set(net["datacenters"][dc]["prefixes"])
+        net["datacenters"][dc]["prefixes"] = [*net["datacenters"][dc]["prefixes"], prefix]
+        for v in net["vpcs"].values():
+            for rule in v.get("ingress", []):
+                if mine & set(rule["from"]):
+                    rule["from"] = [*rule["from"], prefix]
+
+    return edit
+
+
+SCENARIOS += (
+    Scenario(
+        "prod-dc-prefix",
+        PROD_STACK,
+        prod_stack,
+        prod_add_dc_prefix("fra", "172.21.0.0/16"),
+        prod_add_dc_prefix("fra", "172.22.0.0/16"),
+        via=("fra", "fra-edge2"),
+        safe_before=prefix_in_use("172.21.0.0/16", "fra"),
+        naive_before=prefix_in_use("172.22.0.0/16", "fra"),
+        new_prefixes=("172.21.0.0/16", "172.22.0.0/16"),
+        naive_order=announce_first,
+        note="an addition moves no existing flow: the naive order (the routers announce "
+        "before the apply, as test_prod_dcprefix_lab.py's) loses on the new prefix only",
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}

@@ -37,9 +37,7 @@ Marked `lab` and `slow` (`make test-slow`); one lab for the module (conftest.py)
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,10 +45,8 @@ import pytest
 from network.lab.readiness import wait_ready
 from network.lab.runtime import Running, open_lab
 from network.lab.system import in_ns
-from network.rollout.execute import apply_routers, aws_side
-from network.rollout.prerender import proposed_routers
 from tests.rollout_lab.harness import STACK, Lab, edit_stack, measured, naive, progress, rollout
-from tests.rollout_lab.newprefix import RouteWatch, SourcedProbe, count_after, space_in_use
+from tests.rollout_lab.newprefix import announce_first, measured_with_prefix, space_in_use
 from tests.rollout_lab.scenarios import BY_NAME, add_dc_prefix, withdraw_dc_prefix
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -72,18 +68,7 @@ def _measure(
 ) -> dict[str, Any]:
     """`run` with both probes going; the new prefix's loss counted from the moment the
     gateway routes it."""
-    gw = rt.lab.gateways[0]
-    watch = RouteWatch(gw.ns, prefix).start()
-    probe = SourcedProbe(rt.lab.dc_hosts()[0].ns, src, _app(rt)).start()
-    time.sleep(0.5)
-    m = measured(kind, run)
-    seqs = probe.stop()
-    announced = watch.stop()
-    assert announced is not None, "AWS's gateway never routed the new prefix"
-    m["newPrefix"] = count_after(seqs, announced)
-    m["newPrefixBefore"] = len([s for s in seqs.values() if s[0] < announced])
-    print(f"{kind}: the new prefix's pings after the announcement: {m['newPrefix']}")
-    return m
+    return measured_with_prefix(kind, rt, src, prefix, run)
 
 
 def test_add_dc_prefix_safe_order_loses_nothing_and_the_prefix_is_reached(lab: Lab) -> None:
@@ -108,21 +93,11 @@ def test_add_dc_prefix_safe_order_loses_nothing_and_the_prefix_is_reached(lab: L
     assert rollout(lab) == 0  # nothing left to roll out
 
 
-def _announce_first(path: Path) -> None:
-    """The naive order: the routers announce the prefix (rendered from the edited file
-    over the current outputs), then the AWS apply admits it, then the routers follow
-    the new outputs (no change left)."""
-    rt = open_lab(STACK)
-    apply_routers(rt, frozenset(), print, routers=proposed_routers(STACK, path))
-    rt = aws_side(rt, STACK, path, print)
-    apply_routers(rt, frozenset(), print)
-
-
 def test_add_dc_prefix_naive_order_drops_the_new_prefix_until_aws_admits_it(lab: Lab) -> None:
     rt = open_lab(STACK)
     src = space_in_use(rt, "10.130.0.0/16")
     path = edit_stack(lab, add_dc_prefix("10.130.0.0/16"))
-    m = _measure("dc-prefix naive", rt, src, "10.130.0.0/16", lambda: _announce_first(path))
+    m = _measure("dc-prefix naive", rt, src, "10.130.0.0/16", lambda: announce_first(STACK, path))
     # The existing flows: an additive change moves none of them.
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
     # The new prefix: announced, so AWS sends its replies back, but the security group

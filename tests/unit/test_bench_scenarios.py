@@ -1,7 +1,7 @@
-"""The bench's dc-prefix, vpc-remove and vgw-to-tgw scenarios (tests/rollout_lab/scenarios.py)
-plan as their class: the offline apply of the scenario's stack, its safe edit, then
-`crossnet rollout --json` (no lab). Each naive edit is a change of its own on top of the
-safe one (or, `naive_fresh`, on the stack as it was)."""
+"""The bench's dc-prefix, vpc-remove, vgw-to-tgw and prod-dc-prefix scenarios
+(tests/rollout_lab/scenarios.py) plan as their class: the offline apply of the scenario's
+stack, its safe edit, then `crossnet rollout --json` (no lab). Each naive edit is a change
+of its own on top of the safe one (or, `naive_fresh`, on the stack as it was)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ EXPECTED = {
     "dc-prefix": [("dc-prefix", "0")],
     "vpc-remove": [("vpc-remove", "0")],
     "vgw-to-tgw": [("other", "0"), ("gateway-move", "outage")],
+    "prod-dc-prefix": [("dc-prefix", "0")],
 }
 
 
@@ -54,3 +55,20 @@ def test_scenario_plans_as_its_class(
         assert cli.main(["up", "--stack", s.stack]) == 0  # the safe order applied
     _edit(path, s.naive)
     assert _plan(s, capsys) == EXPECTED[name]
+
+
+def test_prod_dc_prefix_is_admitted_wherever_the_datacenter_is() -> None:
+    """prod-dc-prefix: fra's new prefix joins every ingress rule that admits fra's
+    172.20.0.0/16 (shared, app, media), and no other (data admits one ash subnet)."""
+    doc = yaml.safe_load(BY_NAME["prod-dc-prefix"].stack_file())
+    BY_NAME["prod-dc-prefix"].safe(doc["config"])
+    net = doc["config"]["crossnet:network"]
+    assert net["datacenters"]["fra"]["prefixes"] == ["172.20.0.0/16", "172.21.0.0/16"]
+    admits = {
+        v
+        for v, spec in net["vpcs"].items()
+        for r in spec.get("ingress", [])
+        if "172.21.0.0/16" in r["from"]
+    }
+    assert admits == {"shared", "app", "media"}
+    assert "172.21.0.0/16" not in net["datacenters"]["ash"]["prefixes"]
