@@ -82,10 +82,12 @@ def edited_lab(
     monkeypatch: pytest.MonkeyPatch,
     stack: str,
     edit: Callable[[dict[str, Any]], None],
+    kept: dict[str, int] | None = None,
 ) -> Any:
     """The lab layout (network.lab.topology.Lab) of stack `stack` with `edit` applied to
     its `crossnet:network` config, from fake outputs: each call its own stacks directory
-    under `tmp_path`, which CROSSNET_STACKS_DIR then names."""
+    under `tmp_path`, which CROSSNET_STACKS_DIR then names. `kept`: the LAN slots of the
+    running lab it changes (topology.lan_slots)."""
     from network.lab.topology import build_lab
 
     doc = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
@@ -94,7 +96,7 @@ def edited_lab(
     d.mkdir()
     (d / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     monkeypatch.setenv("CROSSNET_STACKS_DIR", str(d))
-    return build_lab(*fake_stack_outputs(stack))
+    return build_lab(*fake_stack_outputs(stack), kept)
 
 
 @pytest.fixture(scope="session")

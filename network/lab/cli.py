@@ -213,7 +213,7 @@ def run_apply(args: argparse.Namespace) -> int:
         raise LabError(
             f"the lab of stack {args.stack!r} is not up: run `crossnet lab up --stack {args.stack}`"
         )
-    new = lab_of(args.stack, None)
+    new = lab_of(args.stack, None, kept=st.lan_slots)
     if sorted(new.namespaces()) != sorted(st.namespaces):
         raise LabError(
             "the applied outputs need other lab namespaces (a connection, VPC, router or host "

@@ -133,6 +133,7 @@ def up(
             timers=timers,
             started=time.time(),
             namespaces=lab.namespaces(),
+            lan_slots=lab.lan_slots(),
         )
         write_state(state)
         rt = Running(lab, state)

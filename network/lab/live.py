@@ -442,5 +442,6 @@ def apply_aws(rt: Running, new: Lab, outputs: Path, say: Say = _quiet) -> Runnin
         say(f"  AWS end of {e.conn_name} restarted with its new options")
     rt.state.outputs = str(outputs.resolve())
     rt.state.outputs_sha256 = sha256_file(outputs)
+    rt.state.lan_slots = new.lan_slots()
     write_state(rt.state)
     return nrt

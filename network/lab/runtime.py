@@ -70,6 +70,9 @@ class LabState:
     procs: list[Proc] = field(default_factory=list)
     ready: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    # router key -> its LAN slot (topology.lan_slots): a router added or removed in
+    # place moves no other router's address. Absent from older files: numbered by key.
+    lan_slots: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         # Copies taken at once: bring-up threads add processes and timings meanwhile.
@@ -108,13 +111,14 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build(stack: str, outputs: Path) -> Lab:
-    """The lab's layout from an outputs file and the stack's plan."""
+def build(stack: str, outputs: Path, kept: dict[str, int] | None = None) -> Lab:
+    """The lab's layout from an outputs file and the stack's plan (`kept`: the running
+    lab's LAN slots)."""
     out = load_outputs(outputs)
     if out.stack != stack:
         raise LabError(f"{outputs} holds the outputs of stack {out.stack!r}, not {stack!r}")
     plan = build_plan(read_stack_config(stack), stack)
-    return build_lab(out, plan)
+    return build_lab(out, plan, kept)
 
 
 @dataclass
@@ -219,7 +223,7 @@ def open_lab(stack: str) -> Running:
             f"{outputs} changed since the lab came up: run `crossnet lab down "
             f"--stack {stack}` and `lab up` again"
         )
-    return Running(build(stack, outputs), state)
+    return Running(build(stack, outputs, state.lan_slots), state)
 
 
 def chown_frr(path: Path) -> None:

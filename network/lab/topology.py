@@ -32,6 +32,7 @@ What differs from a real router, and why (tested in tests/reachability):
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,7 @@ class DcRouter:
     platform: str  # as the stack declares it
     lan: tuple[str, ...]  # "10.128.0.1/16", one per datacenter prefix
     lan_port: str  # its port on the datacenter host's LAN bridge
+    slot: int = 1  # its host index in each of those prefixes (`lan_slots`)
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,10 @@ class Lab:
     def connections(self) -> list[tuple[DcRouter, Connection]]:
         return [(r, c) for r in self.routers for c in r.router.connections]
 
+    def lan_slots(self) -> dict[str, int]:
+        """router key -> its LAN slot, as lab.json records them."""
+        return {r.key: r.slot for r in self.routers}
+
     def router_of(self, e: TunnelEnd) -> DcRouter:
         """The datacenter router whose namespace holds a datacenter end's tunnel."""
         return next(r for r in self.routers if r.ns == e.router_ns)
@@ -200,9 +206,31 @@ def _mac(side: int, index: int) -> str:
     return f"02:{side:02x}:00:00:{index >> 8 & 0xFF:02x}:{index & 0xFF:02x}"
 
 
-def build_lab(outputs: StackOutputs, plan: Plan) -> Lab:
-    """Lay out the lab of one stack. Raises ValueError for what the lab cannot build."""
+def lan_slots(routers: Mapping[str, str], kept: Mapping[str, int]) -> dict[str, int]:
+    """router key -> its host index on its datacenter's LAN (`routers`: key -> datacenter).
+
+    A running lab keeps its routers' addresses (`kept`, recorded in lab.json): a router
+    added takes the lowest index free in its datacenter, and removing one moves no other.
+    With nothing kept (a lab coming up), a datacenter's routers are numbered by key."""
+    out: dict[str, int] = {}
+    used: dict[str, set[int]] = {}
+    for key in sorted(routers):
+        slot, taken = kept.get(key), used.setdefault(routers[key], set())
+        if slot is not None and slot >= 1 and slot not in taken:
+            out[key] = slot
+            taken.add(slot)
+    for key in sorted(set(routers) - set(out)):
+        taken = used[routers[key]]
+        out[key] = min(set(range(1, len(taken) + 2)) - taken)
+        taken.add(out[key])
+    return out
+
+
+def build_lab(outputs: StackOutputs, plan: Plan, kept: Mapping[str, int] | None = None) -> Lab:
+    """Lay out the lab of one stack (`kept`: the LAN slots of the running lab, see
+    `lan_slots`). Raises ValueError for what the lab cannot build."""
     stack = outputs.stack
+    slots = lan_slots({k: r.datacenter for k, r in outputs.routers.items()}, kept or {})
     ends: list[TunnelEnd] = []
     routers: list[DcRouter] = []
     notes: list[str] = []
@@ -214,8 +242,7 @@ def build_lab(outputs: StackOutputs, plan: Plan) -> Lab:
             notes.append(
                 f"router {key}: platform {r.platform} is rendered as {LAB_PLATFORM} for the lab"
             )
-        index = 1 + sum(1 for x in routers if x.datacenter == r.datacenter)
-        routers.append(_dc_router(stack, outputs, key, r, index))
+        routers.append(_dc_router(stack, outputs, key, r, slots[key]))
         for c in r.connections:
             gw = c.gateway["name"]
             gw_conns.setdefault(gw, []).append(c)
@@ -260,6 +287,7 @@ def _dc_router(stack: str, outputs: StackOutputs, key: str, r: Router, index: in
         platform=r.platform,
         lan=tuple(f"{IPNetwork(p)[index]}/{IPNetwork(p).prefixlen}" for p in dc),
         lan_port=ifname(f"r-{r.name}"),
+        slot=index,
     )
 
 

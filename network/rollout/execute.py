@@ -149,18 +149,21 @@ def offline_apply(
         )
 
 
-def lab_of(stack: str, config: Path | None, held: bool = False) -> Lab:
+def lab_of(
+    stack: str, config: Path | None, held: bool = False, kept: dict[str, int] | None = None
+) -> Lab:
     """The lab layout of the current outputs and a stack file (None: the stack's own).
-    `held` (after a targeted apply): each router's ASN as its customer gateway holds it."""
+    `held` (after a targeted apply): each router's ASN as its customer gateway holds it.
+    `kept`: the running lab's LAN slots (its routers keep their addresses)."""
     plan = build_plan(read_stack_config(stack, config), stack)
     if not held:
-        return build_lab(load_outputs(outputs_path(stack)), plan)
+        return build_lab(load_outputs(outputs_path(stack)), plan, kept)
     from network.contract import parse_outputs
     from network.rollout.targeted import as_gateways_hold, held_asns
 
     path = outputs_path(stack)
     outputs = as_gateways_hold(json.loads(path.read_text()), held_asns(stack))
-    return build_lab(parse_outputs(outputs, str(path)), plan)
+    return build_lab(parse_outputs(outputs, str(path)), plan, kept)
 
 
 def apply_routers(
@@ -211,7 +214,7 @@ def aws_side(
     offline_apply(stack, config, destroy, targets)
     only = f" (--target {', '.join(targets)} --target-dependents)" if targets else ""
     say(f"  offline apply of {config}{only}: outputs {outputs_path(stack)}")
-    lab = lab_of(stack, config, held=bool(targets))
+    lab = lab_of(stack, config, held=bool(targets), kept=rt.state.lan_slots)
     return apply_aws(rt, lab, outputs_path(stack), say)
 
 

@@ -309,7 +309,9 @@ def router_add(dc: str, name: str) -> Edit:
     def edit(cfg: dict[str, Any]) -> None:
         net = cfg[NET]
         net["datacenters"][dc]["routers"][name] = dict(PROD_ROUTERS[dc][name])
-        first = json.loads(json.dumps(net["connections"][f"{dc}-edge1-hub"]))
+        # the settings of a hub connection the datacenter still has
+        mate = min(k for k in net["connections"] if k.startswith(f"{dc}-") and k.endswith("-hub"))
+        first = json.loads(json.dumps(net["connections"][mate]))
         for n in (1, 2):
             first.pop(f"tunnel{n}", None)
         net["connections"][f"{dc}-{name}-hub"] = {**first, "router": f"{dc}/{name}"}

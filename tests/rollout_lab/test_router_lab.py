@@ -3,10 +3,9 @@
 The stack (`rrtr`) is prod's config under a name of its own (namespaces `cxl.rrtr.*`): two
 datacenters of two routers each, one BGP connection per router to the transit gateway
 (ECMP), the lab's datacenter fabric between a datacenter's routers. The router removed
-is a datacenter's second one (`<dc>-edge2`: the lab numbers a datacenter's routers by
-key, so removing the first would re-address the other: refused in place), chosen so
-that the measured flow (a 20 ms ping and a paced 50 MiB SHA-256-checked transfer from
-the datacenter host to a VPC host, `faults.find_flow`) leaves through it.
+is a datacenter's second one (`<dc>-edge2`), chosen so that the measured flow (a 20 ms
+ping and a paced 50 MiB SHA-256-checked transfer from the datacenter host to a VPC
+host, `faults.find_flow`) leaves through it.
 
 - Safe removal (`router-remove`: drain its tunnels, the apply deletes its connection,
   the lab takes the router out of the host's ECMP set, stops it by PID, removes its
@@ -17,6 +16,9 @@ the datacenter host to a VPC host, `faults.find_flow`) leaves through it.
   restore): 0 lost.
 - Negative controls: the same removal and addition the naive way (everything at once,
   no drain, no check), measured the same way.
+- The datacenter's first router (`<dc>-edge1`) removed and added back the same way: the
+  lab keeps each running router's LAN address (lab.json's slots), so the other router
+  keeps .2 and nothing is re-addressed (this was refused before the slots). 0 lost.
 - Afterwards `crossnet check --quick` is green.
 
 Marked `lab` and `slow`; one lab for the module.
@@ -195,6 +197,57 @@ def test_add_a_router_naive_order(lab: Lab) -> None:
     wait_ready(open_lab(STACK), 90)
     assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
     SEEN["naive-add"] = m["lost"]
+
+
+def _lan_of(key: str) -> tuple[str, ...]:
+    return next(r.lan for r in open_lab(STACK).lab.routers if r.key == key)
+
+
+def test_remove_the_first_router_keeps_the_others_address_and_loses_nothing(lab: Lab) -> None:
+    """What a hardware refresh does last: the original router goes, the one added beside
+    it stays where it is on the LAN (before lab.json kept slots: refused, re-addressing)."""
+    rt = open_lab(STACK)
+    flow = next(
+        (f for dc in ("ash", "fra") if (f := find_flow(rt, datacenter=dc, router=f"{dc}-edge1"))),
+        None,
+    )
+    if flow is None:
+        pytest.skip("no datacenter -> VPC flow hashes onto a datacenter's first router")
+    dc = flow.router.datacenter
+    first, other = f"{dc}-edge1", f"{dc}-edge2"
+    lan_before = _lan_of(other)
+    SEEN["first"] = first
+    harness.edit_stack(lab, scenarios.router_remove(dc, "edge1"), STACK)
+    m = _measured("first router-remove safe", _rollout, flow)
+    assert m["result"] == 0, _progress(lab)
+    assert _step_kinds(lab) == ["router-remove"]
+    assert m["spans"], "the transfer ended before the rollout did: it proves nothing"
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] == 0, m
+    wait_ready(open_lab(STACK), 60)
+    assert _lan_of(other) == lan_before  # not re-addressed
+    state = read_state(STACK)
+    assert state is not None and state.lan_slots[other] == 2 and first not in state.lan_slots
+    assert _left_of(first) == []
+    assert _nothing_to_do()
+
+
+def test_add_the_first_router_back_takes_its_freed_slot(lab: Lab) -> None:
+    first = SEEN.get("first")
+    if first is None:
+        pytest.skip("the first router's removal did not run")
+    dc = first.split("-", 1)[0]
+    flow = find_flow(open_lab(STACK), datacenter=dc)
+    assert flow is not None
+    harness.edit_stack(lab, scenarios.router_add(dc, "edge1"), STACK)
+    m = _measured("first router-add safe", _rollout, flow)
+    assert m["result"] == 0, _progress(lab)
+    assert m["transfer"]["ok"] and m["bytesLost"] == 0, m
+    assert m["lost"] == 0, m
+    wait_ready(open_lab(STACK), 60)
+    state = read_state(STACK)
+    assert state is not None and (state.lan_slots[first], state.lan_slots[f"{dc}-edge2"]) == (1, 2)
+    assert _nothing_to_do()
 
 
 def test_afterwards_the_lab_is_the_stack_and_check_quick_is_green(lab: Lab) -> None:

@@ -17,9 +17,14 @@ from tests.conftest import edited_lab
 
 
 def _layout(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: Callable[[dict[str, Any]], None]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: Callable[[dict[str, Any]], None],
+    kept: Lab | None = None,
 ) -> Lab:
-    lab: Lab = edited_lab(tmp_path, monkeypatch, "prod", edit)
+    """`kept`: the running lab whose LAN slots the layout keeps (as lab.json records them)."""
+    slots = None if kept is None else kept.lan_slots()
+    lab: Lab = edited_lab(tmp_path, monkeypatch, "prod", edit, slots)
     return lab
 
 
@@ -94,14 +99,49 @@ def test_adding_a_router_back_builds_it_and_its_ends_with_fresh_ports(
     assert fabric.neighbors(new, edge1) == {"172.20.0.2": "fra-edge2"}
 
 
-def test_removing_the_router_that_sorts_first_is_refused_it_would_readdress_the_other(
+def test_removing_the_router_that_sorts_first_keeps_the_others_address(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    full = _layout(tmp_path, monkeypatch, _same)
+    less = _layout(tmp_path, monkeypatch, _without("fra", "edge1"), kept=full)
+    assert structure_changes(full, align(full, less))["refused"] == []
+    [edge2] = [r for r in less.routers if r.key == "fra-edge2"]
+    assert edge2.lan == ("172.20.0.2/16",) and edge2.slot == 2
+    [host] = [h for h in less.dc_hosts() if h.name == "fra"]
+    assert routers.default_route(host) == "route replace default via 172.20.0.2"
+    # and a router added afterwards takes the slot that was freed
+    back = _layout(tmp_path, monkeypatch, _same, kept=less)
+    assert back.lan_slots() == full.lan_slots()
+    assert structure_changes(less, align(less, back))["refused"] == []
+
+
+def test_a_layout_that_forgets_the_running_slots_is_refused_it_would_readdress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guard stays: numbered afresh (by key), fra-edge2 would move to .1."""
     full = _layout(tmp_path, monkeypatch, _same)
     less = _layout(tmp_path, monkeypatch, _without("fra", "edge1"))
     [why] = structure_changes(full, align(full, less))["refused"]
     assert why.startswith("fra-edge2: its LAN addresses would move (172.20.0.2/16 -> 172.20.0.1/16")
     assert "does not re-address a running router" in why
+
+
+def test_lan_slots_keep_what_runs_and_fill_the_lowest_free() -> None:
+    from network.lab.topology import lan_slots
+
+    dcs = {"a-r1": "a", "a-r2": "a", "b-r1": "b"}
+    assert lan_slots(dcs, {}) == {"a-r1": 1, "a-r2": 2, "b-r1": 1}  # a lab coming up
+    # a router that sorts first, added beside one that runs: the running one keeps .1
+    assert lan_slots({"a-r0": "a", "a-r1": "a"}, {"a-r1": 1}) == {"a-r0": 2, "a-r1": 1}
+    # the first removed: the second keeps .2; then a new one takes the freed .1
+    assert lan_slots({"a-r2": "a"}, {"a-r1": 1, "a-r2": 2}) == {"a-r2": 2}
+    assert lan_slots({"a-r2": "a", "a-r3": "a"}, {"a-r2": 2}) == {"a-r2": 2, "a-r3": 1}
+    # the dev hardware refresh: add edge2, then remove edge1 (edge2 stays .2)
+    step1 = lan_slots({"dc-edge1": "dc", "dc-edge2": "dc"}, {"dc-edge1": 1})
+    assert step1 == {"dc-edge1": 1, "dc-edge2": 2}
+    assert lan_slots({"dc-edge2": "dc"}, step1) == {"dc-edge2": 2}
+    # a clash in what was recorded (a hand-edited lab.json): the first by key keeps it
+    assert lan_slots({"a-r1": "a", "a-r2": "a"}, {"a-r1": 1, "a-r2": 1}) == {"a-r1": 1, "a-r2": 2}
 
 
 def test_readdressed_names_only_an_address_that_moves_in_a_kept_prefix() -> None:
@@ -224,3 +264,12 @@ def test_a_datacenter_prefix_added_or_withdrawn_is_no_readdressing(
     assert structure_changes(more, align(more, full))["refused"] == []  # withdrawn again
     # The existing case stays refused: a router's address in a kept prefix moving.
     assert routers.readdressed(("172.20.0.2/16",), ("172.20.0.1/16", "172.21.0.1/16"))
+
+
+def test_lab_json_records_the_slots_and_an_older_file_without_them_still_reads() -> None:
+    from network.lab.runtime import LabState
+
+    st = LabState("dev", "o.json", "0" * 64, "aws", 1.0, lan_slots={"dc-edge2": 2})
+    assert LabState.from_json(st.to_json()).lan_slots == {"dc-edge2": 2}
+    older = {k: v for k, v in st.to_json().items() if k != "lan_slots"}
+    assert LabState.from_json(older).lan_slots == {}
