@@ -212,6 +212,8 @@ def test_prod_customer_asn_router_by_router_loses_nothing(lab: Lab) -> None:
     assert m["lost"] == 0, m
     wait_ready(open_lab(STACK), 60)
     assert _rollout() == 0
+    res = harness.crossnet("check", "--stack", STACK, "--quick")
+    assert res.returncode == 0 and " 0 failed" in res.stdout, res.stdout[-3000:]
 
 
 def test_prod_customer_asn_naive_order(lab: Lab) -> None:
