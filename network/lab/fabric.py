@@ -8,7 +8,13 @@ LAN hands it, to a peer that has them. crossnet renders only a router's AWS-faci
 - per router with peers in its datacenter, one `router bgp <dc asn>` stanza
   (templates/lab/fabric.conf.j2): a neighbour per peer at its first LAN address, the
   same AS, `next-hop-self` (the peer's AWS next hops are inside addresses this router
-  cannot reach), iBGP distance 15;
+  cannot reach), iBGP distance 15; a permit-all route map in and out (`POLICY`): while a
+  customer-ASN rollout has one router on the new AS, the session is eBGP, and FRR's
+  `bgp ebgp-requires-policy` (RFC 8212) carries nothing on an eBGP session without one;
+- the site IGP's stand-in: per AWS prefix a peer accepts, a floating static route via
+  that peer (distance `FLOATING`, above every BGP path), installed only while this
+  router's BGP has no path at all, as when its bgpd instance is rebuilt for a new local
+  AS (every session down at once: 1.5 s of the LAN's packets were lost before it);
 - it is composed into every `frr.conf` the lab gives FRR (`frr_conf`): at bring-up
   (network.lab.daemons) and before each `frr-reload.py` (network.lab.live), which makes
   the running config the file it is given, so no rollout step ever deletes it. The
@@ -33,6 +39,8 @@ from network.render.environment import environment
 LAN = "lan"  # a router's LAN interface (network.lab.daemons)
 CONNECT_RETRY = 1  # s: at bring-up both bgpds start together; FRR's default is 120 s
 DISTANCE = {"ebgp": 20, "ibgp": 15, "local": 200}  # FRR's defaults but iBGP (200)
+FLOATING = 250  # the site IGP's stand-in via a peer: used only when BGP has no path at all
+POLICY = "crossnet-lab-fabric"  # the fabric's route map, in and out: permits everything
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class Peer:
     key: str
     address: str  # its first LAN address
     asn: int  # its AS as it stands (mid customer-ASN change, the datacenter has two)
+    carries: tuple[str, ...]  # the AWS prefixes it accepts (its connections' `accept`)
 
 
 def address(r: DcRouter) -> str:
@@ -50,10 +59,16 @@ def address(r: DcRouter) -> str:
 def peers(lab: Lab, r: DcRouter) -> tuple[Peer, ...]:
     """The other routers of `r`'s datacenter (none: no fabric)."""
     return tuple(
-        Peer(p.key, address(p), p.router.asn)
+        Peer(p.key, address(p), p.router.asn, accepted(p))
         for p in sorted(lab.routers, key=lambda p: p.key)
         if p.datacenter == r.datacenter and p.key != r.key and p.lan
     )
+
+
+def accepted(r: DcRouter) -> tuple[str, ...]:
+    """The AWS prefixes a router accepts from AWS, over all its connections, sorted."""
+    got = {str(IPNetwork(str(p))) for c in r.router.connections for p in c.accept}
+    return tuple(sorted(got, key=IPNetwork))
 
 
 def stanza(lab: Lab, r: DcRouter) -> str:
@@ -71,6 +86,8 @@ def stanza(lab: Lab, r: DcRouter) -> str:
             peers=ps,
             connect=CONNECT_RETRY,
             distance=DISTANCE,
+            policy=POLICY,
+            floating=FLOATING,
         )
     )
 

@@ -199,16 +199,12 @@ def test_prod_add_vpc_naive_order_loses_nothing_either(lab: Lab) -> None:
 
 
 # ---------------------------------------------------------------- customer ASN
-@pytest.mark.xfail(
-    strict=True,
-    reason="step 1 now applies with --target (fra-edge2 keeps its gateway and AS: 4 of "
-    "~4200 pings lost, 80 ms, where 90-96 were), but step 2's drain of fra-edge2 cannot "
-    "hold: with fra-edge1 on the new AS the fabric is eBGP across the LAN and fra-edge2's "
-    "best routes stay on its own tunnels (its after-drain checks fail after 90 s)",
-)
 def test_prod_customer_asn_router_by_router_loses_nothing(lab: Lab) -> None:
     """fra's ASN, one router per apply (--target its customer gateway), each drained
-    while its tunnels move to the new customer gateway and it takes the new local AS."""
+    while its tunnels move to the new customer gateway and it takes the new local AS.
+    Mid-way the lab's fabric is eBGP across the LAN (its explicit route map: FRR's
+    `ebgp-requires-policy`), and its floating routes via the peer carry the LAN's
+    packets while the router's bgpd instance is rebuilt for the new AS."""
     m = _safe(lab, "customer-asn", "prod-customer-asn")
     steps = _plan(lab)["steps"]
     assert [s["title"] for s in steps] == ["customer-asn fra-edge1", "customer-asn fra-edge2"]
@@ -216,6 +212,8 @@ def test_prod_customer_asn_router_by_router_loses_nothing(lab: Lab) -> None:
     assert m["lost"] == 0, m
     wait_ready(open_lab(STACK), 60)
     assert _rollout() == 0
+    res = harness.crossnet("check", "--stack", STACK, "--quick")
+    assert res.returncode == 0 and " 0 failed" in res.stdout, res.stdout[-3000:]
 
 
 def test_prod_customer_asn_naive_order(lab: Lab) -> None:

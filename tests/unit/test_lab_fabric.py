@@ -161,3 +161,59 @@ def test_a_router_without_its_tunnels_routes_over_its_fabric_peer(
     peer = next(q for q in lab.routers if q.key == "ash-edge2")
     everything = own | {e.tunnel for e in lab.ends if e.side == "dc" and e.router_ns == peer.ns}
     assert all(n == 0 for _d, n in expected_routes_dc(lab, r, frozenset(everything)).values())
+
+
+def test_a_peer_on_another_as_is_ebgp_with_an_explicit_policy(fake_outputs: FakeOutputs) -> None:
+    """Mid customer-ASN change (fra-edge1 already on 65201, fra-edge2 still on 65200) the
+    fabric is eBGP across the LAN: each side names the other's own AS, and both
+    directions have a route map, without which FRR's `bgp ebgp-requires-policy`
+    (RFC 8212) accepts and sends nothing ("(Policy)": the drained router kept its own
+    tunnels, seen on the lab)."""
+    lab = _lab(fake_outputs, "prod")
+    moved = [
+        dataclasses.replace(r, router=dataclasses.replace(r.router, asn=65201))
+        if r.key == "fra-edge1"
+        else r
+        for r in lab.routers
+    ]
+    lab = dataclasses.replace(lab, routers=tuple(moved))
+    by = {r.key: r for r in lab.routers}
+    one = fabric.stanza(lab, by["fra-edge1"]).splitlines()
+    two = fabric.stanza(lab, by["fra-edge2"]).splitlines()
+    assert "router bgp 65201" in one and " neighbor 172.20.0.2 remote-as 65200" in one
+    assert "router bgp 65200" in two and " neighbor 172.20.0.1 remote-as 65201" in two
+    for lines, peer in ((one, "172.20.0.2"), (two, "172.20.0.1")):
+        for way in ("in", "out"):
+            assert f"  neighbor {peer} route-map {fabric.POLICY} {way}" in lines
+        # the map permits everything (no match, no set): the fabric carries all it has
+        i = lines.index(f"route-map {fabric.POLICY} permit 10")
+        assert lines[i + 1] == "exit"
+        assert not [x for x in lines if x.startswith("route-map ") and " deny " in x]
+
+
+def test_floating_routes_via_the_peer_only_when_bgp_has_nothing(
+    fake_outputs: FakeOutputs,
+) -> None:
+    """The site IGP's stand-in: per AWS prefix the router accepts, a route via each peer
+    that carries it at distance 250, above every BGP distance (15/20/200) and every
+    static route the renderer writes, so it is installed only while BGP has no path (a
+    router's bgpd instance rebuilt for a new local AS: 1.5 s of the LAN's packets lost,
+    seen on the lab, before it)."""
+    lab = _lab(fake_outputs, "prod")
+    assert max(fabric.DISTANCE.values()) < fabric.FLOATING
+    route = re.compile(r"^ip route (\S+) (\S+)(?: (\d+))?$")
+    for r in lab.routers:
+        stanza = fabric.stanza(lab, r)
+        got = {(m[1], m[2], m[3]) for x in stanza.splitlines() if (m := route.match(x)) is not None}
+        want = {
+            (prefix, address, str(fabric.FLOATING))
+            for address, key in fabric.neighbors(lab, r).items()
+            for prefix in fabric.accepted(next(q for q in lab.routers if q.key == key))
+        }
+        assert got == want and want
+        assert {p for p, _a, _d in got} == {p for c in r.router.connections for p in c.accept}
+        rendered = render_router(r.router)["frr.conf"]
+        for x in rendered.splitlines():  # its own prefixes' blackhole (254) aside
+            if (m := route.match(x)) is not None and m[1] not in r.router.prefixes:
+                assert int(m[3] or 1) < fabric.FLOATING, x
+        assert not set(r.router.prefixes) & {p for p, _a, _d in got}  # never its own
