@@ -239,11 +239,6 @@ BY_NAME = {s.name: s for s in SCENARIOS}
 # the transit gateway (ECMP), the lab's fabric between a datacenter's routers. A
 # datacenter's *second* router goes and comes back (removing the first would re-address
 # the other's LAN: the lab refuses that in place). test_router_lab.py uses the builders.
-PROD_ROUTERS = {
-    "ash": {"edge2": {"publicIp": "192.0.2.102", "platform": "junos"}},
-    "fra": {"edge2": {"publicIp": "192.0.2.202", "platform": "fortios"}},
-}
-
 # ---------------------------------------------------------------- prod (helper prodclasses)
 # prod's lab: two routers per datacenter, ECMP over the TGW, the lab's fabric (iBGP over
 # a datacenter's LAN) between them. Its own stack name (`rprod`), shared with
@@ -304,17 +299,14 @@ def dc_asn(dc: str, asn: int) -> Edit:
 
 
 def router_add(dc: str, name: str) -> Edit:
-    """prod's router `dc/name` (PROD_ROUTERS) and its hub connection, added (back)."""
+    """prod's router `dc/name` and its hub connection, added (back) as prod declares them."""
+    prod = yaml.safe_load(prod_stack())["config"][NET]
 
     def edit(cfg: dict[str, Any]) -> None:
         net = cfg[NET]
-        net["datacenters"][dc]["routers"][name] = dict(PROD_ROUTERS[dc][name])
-        # the settings of a hub connection the datacenter still has
-        mate = min(k for k in net["connections"] if k.startswith(f"{dc}-") and k.endswith("-hub"))
-        first = json.loads(json.dumps(net["connections"][mate]))
-        for n in (1, 2):
-            first.pop(f"tunnel{n}", None)
-        net["connections"][f"{dc}-{name}-hub"] = {**first, "router": f"{dc}/{name}"}
+        net["datacenters"][dc]["routers"][name] = dict(prod["datacenters"][dc]["routers"][name])
+        conn = json.loads(json.dumps(prod["connections"][f"{dc}-{name}-hub"]))
+        net["connections"][f"{dc}-{name}-hub"] = conn
 
     return edit
 
