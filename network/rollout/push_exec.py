@@ -165,12 +165,15 @@ def apply_push(p: RouterPush, entry: Mapping[str, Any], inv: Mapping[str, Any]) 
                 if rc != 0 and not _nothing_to_terminate(cmd, text):
                     raise PushError(f"{cmd}: exit {rc}: {redact(text.strip(), p.secrets)[-300:]}")
         return out
-    from network.devices.session import open_session, target
+    from network.devices.session import SessionError, open_session, target
 
-    with open_session(p.platform, target(entry, inv)) as s:
-        text = s.configure(p.lines, p.commit)
-        for cmd in p.commands:
-            text += f"\n{cmd}\n" + s.run(cmd)
+    try:
+        with open_session(p.platform, target(entry, inv)) as s:
+            text = s.configure(p.lines, p.commit)
+            for cmd in p.commands:
+                text += f"\n{cmd}\n" + s.run(cmd)
+    except SessionError as e:  # a refused line names it: it may hold the new key
+        raise PushError(f"{p.router}: {redact(str(e), p.secrets)}") from None
     return [redact(text, p.secrets)]
 
 
@@ -286,6 +289,14 @@ def settle(
         time.sleep(POLL)
 
 
+def _answer(question: str) -> str:
+    """The engineer's answer; none (stdin closed, as under cron or CI) is a no."""
+    try:
+        return input(question).strip().lower()
+    except EOFError:
+        return ""
+
+
 def run_push(
     args: argparse.Namespace,
     step: dict[str, Any],
@@ -310,7 +321,7 @@ def run_push(
     for p in pushes:
         console.rule(f"{p.router} ({p.platform})")
         console.print(p.shown(), markup=False, highlight=False)
-    if not args.yes and input("push this? [y/N] ").strip().lower() not in ("y", "yes"):
+    if not args.yes and _answer("push this? [y/N] ") not in ("y", "yes"):
         console.print("nothing pushed")
         return 1
     try:
