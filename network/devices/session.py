@@ -30,10 +30,11 @@ DEVICE_TYPES: dict[str, str] = {
 # searched in each line's answer): IOS-XE's `% Invalid input`, Junos's `error:`, VyOS's
 # `Set failed` / `Nothing to delete`, FortiOS's `Command fail. Return code -N`.
 REFUSED: dict[str, str] = {
-    "iosxe": r"^% (?:Invalid|Incomplete|Ambiguous|Unknown)",
-    "junos": r"^(?:error:|syntax error|unknown command)",
-    "vyos": r"Set failed|Delete failed|is not valid|Nothing to delete|Invalid command",
-    "fortios": r"Command fail\. Return code",
+    "iosxe": r"^% (?:Invalid|Incomplete|Ambiguous|Unknown).*$",
+    "junos": r"^(?:error:|syntax error|unknown command).*$",
+    "vyos": r"^.*(?:Set failed|Delete failed|is not valid|Nothing to delete|Invalid command).*$",
+    # The line before FortiOS's return code says why (`command parse error before ...`).
+    "fortios": r"^(?:.*\S.*\r?\n)?Command fail\. Return code -?\d+",
 }
 # Where a refused push leaves the router (the lines after the refused one are never sent).
 LEFT = {
@@ -156,16 +157,23 @@ class Session:
                 self._conn.exit_config_mode()
         except ConfigInvalidException as e:
             m = _REFUSED_AT.search(str(e))
-            line, err = (m["cmd"].strip(), m["err"].strip()) if m else ("a line", str(e))
+            line, err = (m["cmd"].strip(), m["err"]) if m else ("a line", str(e))
+            err = " / ".join(x.strip() for x in err.splitlines() if x.strip())
             self._abandon()
             raise SessionError(
-                "refused", f"{host} refused {line!r} ({err}); {self._left()}"
+                "refused", f"{host} did not take {line!r}: {err}; {self._left()}"
             ) from None
         except ValueError as e:  # netmiko's commit: "Commit failed with following errors"
+            if "Commit failed" not in str(e):
+                raise SessionError("config", f"{host}: {e}") from None
             self._abandon()
-            why = " / ".join(x.strip() for x in str(e).splitlines()[1:] if x.strip())[-300:]
+            said = [x.strip() for x in str(e).splitlines()[1:]]
+            # its answer without the echo, `[edit]` and the prompts
+            why = " / ".join(
+                x for x in said if x and x not in ("commit", "[edit]") and x[-1] != "#"
+            )
             raise SessionError(
-                "refused", f"{host} refused the commit ({why}); {self._left()}"
+                "refused", f"{host} did not take the commit: {why}; {self._left()}"
             ) from None
         except ReadTimeout:
             raise SessionError(

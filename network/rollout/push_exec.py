@@ -36,6 +36,9 @@ from network.rollout.push import (
 )
 
 POLL = 2.0  # seconds between two reads of the checks while they settle
+# A device's answer printed as it is: VyOS's `[protocols bgp]` is no rich markup, and a
+# long line is wrapped by the terminal, not cut into lines.
+_PLAIN: dict[str, Any] = {"markup": False, "highlight": False, "soft_wrap": True}
 T = TypeVar("T")
 
 
@@ -316,7 +319,7 @@ def run_push(
             r = outputs.routers[e["router"]]
             pushes.append(plan_router(r, routers[r.key], inv, step, args.phase))
     except SessionError as e:
-        console.print(f"FAIL: a router could not be read, nothing pushed: {e}")
+        console.print(f"FAIL: a router could not be read, nothing pushed: {e}", **_PLAIN)
         return 1
     for p in pushes:
         console.rule(f"{p.router} ({p.platform})")
@@ -329,14 +332,14 @@ def run_push(
             for line in apply_push(p, routers[p.router], inv):
                 console.print(f"{p.router}: {line}", markup=False, highlight=False)
     except (PushError, SessionError) as e:
-        console.print(f"FAIL: push stopped: {e}")
+        console.print(f"FAIL: push stopped: {e}", **_PLAIN)
         console.print(_go_back(args, step))
         return 1
     results = settle(selected(step, WHEN[args.phase]), outputs, inv, float(args.check_timeout))
     console.print(table(step, results))
     failed = [x for x in results if x.status == "FAIL"]
     for x in failed:
-        console.print(f"FAIL {x.check['kind']} {x.check.get('tunnel', '')}: {x.detail}")
+        console.print(f"FAIL {x.check['kind']} {x.check.get('tunnel', '')}: {x.detail}", **_PLAIN)
     if failed:
         console.print(_go_back(args, step))
         return 1

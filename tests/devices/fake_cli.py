@@ -13,7 +13,8 @@ Each keeps a running config that the pushed lines really change, as the real CLI
   `end` nesting, prompts `host (table) # `; no commit: a top-level block is applied at
   its `end` (`abort` drops it). A `set` naming a route-map or prefix-list that does not
   exist is refused (`entry not found in datasource`), and so is deleting one that is
-  still named somewhere (`The entry is used by other 1 entries`). `show` prints the tree.
+  still named somewhere (`The entry is used by other 1 entries`). `show` prints the tree
+  (an empty table, a default, not at all).
 
 `refuse`: a line containing it is refused with the platform's error (a device that
 does not take one of the pushed lines).
@@ -208,6 +209,8 @@ class Fortios:
             pad = "    " * depth
             out.extend(f"{pad}set {k} {v}" for k, v in b.settings.items())
             for head, child in b.blocks.items():
+                if head.startswith("config ") and not (child.settings or child.blocks):
+                    continue  # an empty table is the default: `show` prints none
                 out.append(pad + head)
                 walk(child, depth + 1)
                 out.append(pad + ("end" if head.startswith("config ") else "next"))
