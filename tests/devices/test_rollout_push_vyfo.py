@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from network.contract import Router, parse_outputs
 from network.devices.drift import RENDERED_FILE, config_drift, running_config
@@ -35,6 +34,7 @@ from network.state import PROJECT_DIR
 from tests.devices import test_devices_session as base
 from tests.devices.stack_recording import write_recording
 from tests.devices.test_devices_session import DEVICE, HERE, Device
+from tests.devices.test_rollout_verify import write_site
 from tests.unit.test_review_support import stack_config
 from tests.unit.test_rollout import NET, applied
 
@@ -133,19 +133,15 @@ def site(
     plan_json, before, after = rotation(platform)
     for step in plan_json["steps"]:  # fra-edge1's (Linux) checks: not this fake's
         step["checks"] = [c for c in step["checks"] if c.get("router") == ROUTER]
-    d = tmp_path / "state" / STACK
-    (d / "rollout").mkdir(parents=True)
-    (d / "outputs.json").write_text(json.dumps(before))
-    (tmp_path / "after.json").write_text(json.dumps(after))
-    (d / "rollout" / "rollout.json").write_text(json.dumps(plan_json))
     entry = {
         "target": f"ssh://netops@{DEVICE}",
         "identity_file": str(keys["client"]),
         "known_hosts": str(keys["known_hosts"]),
-        "timeout": 3,
-        "read_timeout": 10,
+        "timeout": "3",
+        "read_timeout": "10",
     }
-    (tmp_path / "inventory.yaml").write_text(yaml.safe_dump({"routers": {ROUTER: entry}}))
+    write_site(tmp_path, before, plan_json, entry)
+    (tmp_path / "after.json").write_text(json.dumps(after))
     (tmp_path / "running.cfg").write_text(device_view(platform, target(before, frozenset())))
     rec = write_recording(platform, router(after), tmp_path / "rec")
     (tmp_path / "config.log").write_text("")
