@@ -168,15 +168,20 @@ def apply_push(p: RouterPush, entry: Mapping[str, Any], inv: Mapping[str, Any]) 
                 if rc != 0 and not _nothing_to_terminate(cmd, text):
                     raise PushError(f"{cmd}: exit {rc}: {redact(text.strip(), p.secrets)[-300:]}")
         return out
+    from network.devices.parsing import CommandError, device_error
     from network.devices.session import SessionError, open_session, target
 
     try:
         with open_session(p.platform, target(entry, inv)) as s:
             text = s.configure(p.lines, p.commit)
-            for cmd in p.commands:
-                text += f"\n{cmd}\n" + s.run(cmd)
+            for cmd in p.commands:  # the soft clears: one the router refuses stops here
+                answer = s.run(cmd)
+                device_error(p.platform, cmd, answer)
+                text += f"\n{cmd}\n" + answer
     except SessionError as e:  # a refused line names it: it may hold the new key
         raise PushError(f"{p.router}: {redact(str(e), p.secrets)}") from None
+    except CommandError as e:
+        raise PushError(f"{p.router}: the config is applied, but {e}") from None
     return [redact(text, p.secrets)]
 
 

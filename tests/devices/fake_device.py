@@ -214,7 +214,8 @@ class Shell:
             return d.show()
         if cmd.startswith(LOGGED_EXEC):
             self.log(f"exec: {cmd}")
-            return ""
+            refused = self.args.refuse and self.args.refuse in cmd
+            return UNKNOWN[self.args.platform].format(cmd=cmd) if refused else ""
         return answer(self.args, commands, line)
 
 

@@ -128,7 +128,7 @@ def site(
     net: None, keys: dict[str, Path], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Site]:
     """fra-edge2 on `request.param`, running the applied render (refusing REFUSE's line
-    when the test asks for `refusing`)."""
+    when the test asks for `refusing`, the soft clear for `refusing_clear`)."""
     platform = str(request.param)
     plan_json, before, after = rotation(platform)
     for step in plan_json["steps"]:  # fra-edge1's (Linux) checks: not this fake's
@@ -145,14 +145,15 @@ def site(
     (tmp_path / "running.cfg").write_text(device_view(platform, target(before, frozenset())))
     rec = write_recording(platform, router(after), tmp_path / "rec")
     (tmp_path / "config.log").write_text("")
-    marker = "refusing" in request.fixturenames
+    refuse = {"refusing": REFUSE[platform], "refusing_clear": "execute router clear"}
+    marker = next((v for k, v in refuse.items() if k in request.fixturenames), "")
     cmd = [
         "ip", "netns", "exec", base.NS, sys.executable, str(HERE / "fake_device.py"),
         "--platform", platform, "--listen", DEVICE, "--port", "22",
         "--host-key", str(keys["host"]), "--authorized-key", str(keys["client.pub"]),
         "--recording", str(rec), "--running", str(tmp_path / "running.cfg"),
         "--config-log", str(tmp_path / "config.log"),
-        *(("--refuse", REFUSE[platform]) if marker else ()),
+        *(("--refuse", marker) if marker else ()),
     ]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -256,3 +257,22 @@ def test_a_vyos_commit_the_router_refuses_is_discarded(site: Site) -> None:
     assert "the candidate was discarded" in str(e.value)
     assert site.log_lines() == [line, "commit", "exit", "exit discard"]
     assert site.running() == first
+
+
+@pytest.fixture()
+def refusing_clear() -> bool:
+    """Asked for by a test: its router refuses the soft clear."""
+    return True
+
+
+@pytest.mark.parametrize("site", ["fortios"], indirect=True)
+def test_a_soft_clear_the_router_refuses_fails_the_push(refusing_clear: bool, site: Site) -> None:
+    """The drain's lines are applied, then the router does not know the soft clear: exit 1
+    naming it, never "pushed"."""
+    r = site.crossnet("drain", "--yes")
+    screen = r.stdout + r.stderr
+    assert r.returncode == 1, screen
+    assert "the config is applied, but execute router clear bgp ip 169.254.219.117 soft" in screen
+    assert "Unknown action 0" in screen and "pushed:" not in screen
+    _, before, _ = rotation(site.platform)
+    assert_same(site.platform, target(before, site.drained), site.running())
