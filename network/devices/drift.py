@@ -210,18 +210,28 @@ def _scope(style: str, rendered: str, running: str, pattern: re.Pattern[str] | N
 
 
 def _fortios_scope(rendered: str, running: str, pattern: re.Pattern[str] | None) -> str:
-    """FortiOS's running config reduced to what crossnet manages: a table the render
-    holds, whole; of any other table, the entries naming crossnet's objects (`edit
-    "aws14045-in"` of `config router route-map`, left by a drain the restore removes)."""
-    tops = {ln for ln in rendered.splitlines() if ln and not ln[0].isspace()}
+    """FortiOS's running config reduced to what crossnet manages: of each table, the
+    entries the render holds or that name crossnet's objects (`edit "aws14045-in"` of
+    `config router route-map`, left by a drain the restore removes), never the site's
+    own entries beside them; a rendered table's settings and sub-tables whole."""
+    lines = set(rendered.splitlines())
+    tops = {ln for ln in lines if ln and not ln[0].isspace()}
+
+    def ours(entry: list[str], table_rendered: bool) -> bool:
+        if not entry[0].lstrip().startswith("edit "):
+            return table_rendered  # a table's own settings and sub-tables (bgp's neighbor)
+        if entry[0] in lines or '"crossnet-' in entry[0]:  # its firewall addresses' names
+            return True
+        return bool(pattern and pattern.search(entry[0]))
+
     out: list[str] = []
     for block in _blocks(running.splitlines(), 0):
         head, body = block[0], block[1:]
-        if head in tops or (pattern and pattern.search(head)):
+        if pattern and pattern.search(head):
             out += block
             continue
-        entries = [e for e in _blocks(body, 4) if pattern and pattern.search(e[0])]
-        if entries:
+        entries = [e for e in _blocks(body, 4) if ours(e, head in tops)]
+        if entries or head in tops:
             out += [head, *(ln for e in entries for ln in e)]
     return "\n".join(out) + "\n"
 
