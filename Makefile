@@ -35,7 +35,7 @@ test: lint types
 # The long lab cases (marked slow; `make test` skips them): the nightly runs these. Then
 # prod's whole-router failover over the datacenter fabric (docs/lab.md, item 8).
 test-slow: setup
-	$(VENV)/pytest -q tests/rollout_lab tests/unit --run-slow -m slow
+	$(VENV)/pytest -q tests/rollout_lab tests/unit tests/devices/test_rollout_push_vyfo.py --run-slow -m slow
 	$(VENV)/pytest -q tests/reachability/test_reach_failover.py --crossnet-stack prod --run-slow -m "lab and slow"
 
 unit: setup

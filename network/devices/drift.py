@@ -112,8 +112,8 @@ def _clean(kind: str, text: str) -> str:
         s = line.strip()
         if not s or s.startswith(_COMMENT[kind]):
             continue
-        if kind == "fortios" and s in ("next", "end"):
-            continue
+        if kind == "fortios" and (s in ("next", "end") or s.startswith("unset ")):
+            continue  # FortiOS's `show` never prints an `unset` (a default): nor compare it
         if kind in ("junos", "vyos") and not s.startswith("set "):
             continue
         lines.append(line.rstrip())
@@ -159,8 +159,13 @@ def config_drift(
     running_text = _clean(kind, mask_keys(kind, running) if mask else running)
     pattern = _names_re(names) if names else None
     host = Host(router, style)
+    if kind == "fortios":
+        scoped = _fortios_scope(rendered_text, running_text, pattern)
+        rendered_text += _absent_tables(rendered_text, scoped)
+    else:
+        scoped = _scope(style, rendered_text, running_text, pattern)
     host.load_generated_config(rendered_text)
-    host.load_running_config(_scope(style, rendered_text, running_text, pattern))
+    host.load_running_config(scoped)
     rem = host.remediation_config()
     if kind == "fortios":
         lines = _fortios_text(rem)
@@ -202,6 +207,53 @@ def _scope(style: str, rendered: str, running: str, pattern: re.Pattern[str] | N
         if keeping:
             out.append(ln)
     return "\n".join(out) + "\n"
+
+
+def _fortios_scope(rendered: str, running: str, pattern: re.Pattern[str] | None) -> str:
+    """FortiOS's running config reduced to what crossnet manages: of each table, the
+    entries the render holds or that name crossnet's objects (`edit "aws14045-in"` of
+    `config router route-map`, left by a drain the restore removes), never the site's
+    own entries beside them; a rendered table's settings and sub-tables whole."""
+    lines = set(rendered.splitlines())
+    tops = {ln for ln in lines if ln and not ln[0].isspace()}
+
+    def ours(entry: list[str], table_rendered: bool) -> bool:
+        if not entry[0].lstrip().startswith("edit "):
+            return table_rendered  # a table's own settings and sub-tables (bgp's neighbor)
+        if entry[0] in lines or '"crossnet-' in entry[0]:  # its firewall addresses' names
+            return True
+        return bool(pattern and pattern.search(entry[0]))
+
+    out: list[str] = []
+    for block in _blocks(running.splitlines(), 0):
+        head, body = block[0], block[1:]
+        if pattern and pattern.search(head):
+            out += block
+            continue
+        entries = [e for e in _blocks(body, 4) if ours(e, head in tops)]
+        if entries or head in tops:
+            out += [head, *(ln for e in entries for ln in e)]
+    return "\n".join(out) + "\n"
+
+
+def _blocks(lines: Sequence[str], depth: int) -> list[list[str]]:
+    """`lines` cut into the blocks that start at indentation `depth`."""
+    out: list[list[str]] = []
+    for ln in lines:
+        if len(ln) - len(ln.lstrip()) == depth:
+            out.append([ln])
+        elif out:
+            out[-1].append(ln)
+    return out
+
+
+def _absent_tables(rendered: str, running: str) -> str:
+    """The tables the running config holds crossnet entries of and the render has none
+    of, as empty tables: hier_config then deletes those entries one by one (a FortiOS
+    table itself is never deleted)."""
+    tops = {ln for ln in rendered.splitlines() if ln and not ln[0].isspace()}
+    gone = [ln for ln in running.splitlines() if ln.startswith("config ") and ln not in tops]
+    return "".join(f"{ln}\n" for ln in gone)
 
 
 def _fortios_text(rem: Any) -> list[str]:

@@ -26,6 +26,24 @@ DEVICE_TYPES: dict[str, str] = {
     "fortios": "fortinet",
     "linux": "linux",
 }
+# What a platform answers a configuration line it does not take (netmiko's error_pattern,
+# searched in each line's answer): IOS-XE's `% Invalid input`, Junos's `error:`, VyOS's
+# `Set failed` / `Nothing to delete`, FortiOS's `Command fail. Return code -N`.
+REFUSED: dict[str, str] = {
+    "iosxe": r"^% (?:Invalid|Incomplete|Ambiguous|Unknown).*$",
+    "junos": r"^(?:error:|syntax error|unknown command).*$",
+    "vyos": r"^.*(?:Set failed|Delete failed|is not valid|Nothing to delete|Invalid command).*$",
+    # The line before FortiOS's return code says why (`command parse error before ...`).
+    "fortios": r"^(?:.*\S.*\r?\n)?Command fail\. Return code -?\d+",
+}
+# Where a refused push leaves the router (the lines after the refused one are never sent).
+LEFT = {
+    "iosxe": "the lines before it are applied (IOS-XE applies each line as sent)",
+    "junos": "the candidate was rolled back (rollback 0): the running config is as before",
+    "vyos": "the candidate was discarded (exit discard): the running config is as before",
+    "fortios": "the blocks ended before it are applied (each `end` applies), the open one aborted",
+}
+_REFUSED_AT = re.compile(r"at command: (?P<cmd>.*), matched error: (?P<err>.*)$", re.S)
 _TARGET = re.compile(
     r"^ssh://(?:(?P<user>[^@/]+)@)?(?P<host>[^:/@]+|\[[^\]]+\])(?::(?P<port>\d+))?/?$"
 )
@@ -96,9 +114,10 @@ def target(entry: Mapping[str, Any], inventory: Mapping[str, Any]) -> Target:
 class Session:
     """An open netmiko connection: `run(command)` returns the device's answer."""
 
-    def __init__(self, conn: Any, t: Target) -> None:
+    def __init__(self, conn: Any, t: Target, platform: str = "") -> None:
         self._conn = conn
         self._target = t
+        self._platform = platform
 
     def run(self, command: str) -> str:
         from netmiko.exceptions import ReadTimeout
@@ -117,15 +136,45 @@ class Session:
 
     def configure(self, lines: tuple[str, ...], commit: tuple[str, ...] = ()) -> str:
         """`lines` in the platform's config mode (netmiko's send_config_set), then each
-        of `commit` in it (`commit`: netmiko's commit; `save`: sent as a command)."""
-        from netmiko.exceptions import ReadTimeout
+        of `commit` in it (`commit`: netmiko's commit; `save`: sent as a command). A line
+        or commit the router refuses stops there: nothing after it is sent, the candidate
+        is dropped where the platform has one, and SessionError("refused") says where the
+        router was left."""
+        from netmiko.exceptions import ConfigInvalidException, ReadTimeout
 
+        host = self._target.host
         try:
-            out = str(self._conn.send_config_set(list(lines), exit_config_mode=not commit))
+            out = str(
+                self._conn.send_config_set(
+                    list(lines),
+                    exit_config_mode=not commit,
+                    error_pattern=REFUSED.get(self._platform, ""),
+                )
+            )
             for c in commit:
                 out += str(self._conn.commit() if c == "commit" else self._conn.send_command(c))
             if commit:
                 self._conn.exit_config_mode()
+        except ConfigInvalidException as e:
+            m = _REFUSED_AT.search(str(e))
+            line, err = (m["cmd"].strip(), m["err"]) if m else ("a line", str(e))
+            err = " / ".join(x.strip() for x in err.splitlines() if x.strip())
+            self._abandon()
+            raise SessionError(
+                "refused", f"{host} did not take {line!r}: {err}; {self._left()}"
+            ) from None
+        except ValueError as e:  # netmiko's commit: "Commit failed with following errors"
+            if "Commit failed" not in str(e):
+                raise SessionError("config", f"{host}: {e}") from None
+            self._abandon()
+            said = [x.strip() for x in str(e).splitlines()[1:]]
+            # its answer without the echo, `[edit]` and the prompts
+            why = " / ".join(
+                x for x in said if x and x not in ("commit", "[edit]") and x[-1] != "#"
+            )
+            raise SessionError(
+                "refused", f"{host} did not take the commit: {why}; {self._left()}"
+            ) from None
         except ReadTimeout:
             raise SessionError(
                 "timeout", f"{self._target.host}: a config line got no answer"
@@ -133,6 +182,23 @@ class Session:
         except OSError as e:
             raise SessionError("unreachable", f"{self._target.host}: session lost ({e})") from None
         return out
+
+    def _left(self) -> str:
+        return f"nothing after it was sent; {LEFT.get(self._platform, 'check the router')}"
+
+    def _abandon(self) -> None:
+        """Leave configuration mode without what was refused: Junos's candidate rolled
+        back, VyOS's discarded (netmiko's exit sends `exit discard`), FortiOS's open
+        block aborted (its prompt names the block: `host (bgp) #`)."""
+        c = self._conn
+        with suppress(Exception):  # best effort: the error raised next says what happened
+            if self._platform == "junos":
+                c.send_command_timing("rollback 0")
+            if self._platform == "fortios":
+                if "(" in c.find_prompt():
+                    c.send_command_timing("abort")
+                return
+            c.exit_config_mode()
 
 
 @contextmanager
@@ -143,7 +209,7 @@ def open_session(platform: str, t: Target) -> Iterator[Session]:
             raise SessionError("config", f"{t.host}: {what} {path} does not exist")
     conn = _connect(platform, t)
     try:
-        yield Session(conn, t)
+        yield Session(conn, t, platform)
     finally:
         with suppress(Exception):  # a dead transport while closing: nothing left to do
             conn.disconnect()

@@ -276,12 +276,74 @@ def vendor_lines(router: Router, rendered: str, running: str, diff: str) -> tupl
     d = config_drift(router.key, p, target, _masked(p, running), crossnet_names(router), mask=False)
     lines = [ln for ln in d.remediation if ln.strip()]
     kept = prune(lines, [_MARK not in ln for ln in lines], same_depth_closers=p == "fortios")
+    if p == "vyos":
+        return whole_deletes(kept, _masked(p, running), target)
+    if p == "fortios":
+        return deletes_last(kept)
     if p != "iosxe":
         return kept  # a commit applies the whole candidate at once
     # IOS-XE applies each line as sent: an object goes once nothing refers to it (a
     # neighbour's route-map reference before the route-map itself).
     gone = tuple(ln for ln in kept if ln.startswith("no "))
     return tuple(ln for ln in kept if not ln.startswith("no ")) + gone
+
+
+def _words(line: str) -> tuple[str, ...]:
+    """A set/delete line's words, a quoted value kept whole."""
+    import shlex
+
+    lexer = shlex.shlex(line, posix=False)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    return tuple(lexer)
+
+
+def whole_deletes(lines: tuple[str, ...], running: str, target: str) -> tuple[str, ...]:
+    """VyOS: leaf deletes folded into one `delete` of the shortest path (two words at
+    least: never a top-level node) all of whose running lines go and that the target
+    does not keep. Deleting a leaf leaves its parent node (an emptied `policy route-map
+    X rule 10` stays, and a route-map rule without an action is not what was rendered)."""
+    run = [_words(ln)[1:] for ln in running.splitlines() if ln.startswith("set ")]
+    keep = [_words(ln)[1:] for ln in target.splitlines() if ln.startswith("set ")]
+    gone = {_words(ln)[1:] for ln in lines if ln.startswith("delete ")}
+    out: list[str] = []
+    for ln in lines:
+        path = _words(ln)[1:] if ln.startswith("delete ") else ()
+        for k in range(2, len(path)):  # never a top-level node (`delete policy`)
+            pre = path[:k]
+            under = [r for r in run if r[:k] == pre]
+            if all(r in gone for r in under) and not any(t[:k] == pre for t in keep):
+                ln = "delete " + " ".join(pre)
+                break
+        if ln not in out:
+            out.append(ln)
+    return tuple(out)
+
+
+def deletes_last(lines: tuple[str, ...]) -> tuple[str, ...]:
+    """FortiOS applies each block at its `end` and refuses to delete an entry something
+    still names (a route-map a neighbour uses): every `delete`, under its own headers,
+    goes after all the other lines, which stop naming it first."""
+    heads: list[str] = []
+    moved: dict[tuple[str, ...], list[str]] = {}
+    rest: list[str] = []
+    for ln in lines:
+        d = _depth(ln)
+        heads = [h for h in heads if _depth(h) < d]
+        if ln.strip().startswith("delete "):
+            moved.setdefault(tuple(heads), []).append(ln)
+            continue
+        rest.append(ln)
+        if ln.strip().startswith(("config ", "edit ")):
+            heads.append(ln)
+    if not moved:
+        return lines
+    leaf = [not ln.strip().startswith(("config ", "edit ")) for ln in rest]
+    out = list(prune(rest, leaf, same_depth_closers=True))
+    for path, dels in moved.items():
+        out += [*path, *dels]
+        out += [h[: _depth(h)] + ("end" if "config " in h else "next") for h in reversed(path)]
+    return tuple(out)
 
 
 def _depth(line: str) -> int:

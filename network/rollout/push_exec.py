@@ -36,6 +36,9 @@ from network.rollout.push import (
 )
 
 POLL = 2.0  # seconds between two reads of the checks while they settle
+# A device's answer printed as it is: VyOS's `[protocols bgp]` is no rich markup, and a
+# long line is wrapped by the terminal, not cut into lines.
+_PLAIN: dict[str, Any] = {"markup": False, "highlight": False, "soft_wrap": True}
 T = TypeVar("T")
 
 
@@ -165,12 +168,20 @@ def apply_push(p: RouterPush, entry: Mapping[str, Any], inv: Mapping[str, Any]) 
                 if rc != 0 and not _nothing_to_terminate(cmd, text):
                     raise PushError(f"{cmd}: exit {rc}: {redact(text.strip(), p.secrets)[-300:]}")
         return out
-    from network.devices.session import open_session, target
+    from network.devices.parsing import CommandError, device_error
+    from network.devices.session import SessionError, open_session, target
 
-    with open_session(p.platform, target(entry, inv)) as s:
-        text = s.configure(p.lines, p.commit)
-        for cmd in p.commands:
-            text += f"\n{cmd}\n" + s.run(cmd)
+    try:
+        with open_session(p.platform, target(entry, inv)) as s:
+            text = s.configure(p.lines, p.commit)
+            for cmd in p.commands:  # the soft clears: one the router refuses stops here
+                answer = s.run(cmd)
+                device_error(p.platform, cmd, answer)
+                text += f"\n{cmd}\n" + answer
+    except SessionError as e:  # a refused line names it: it may hold the new key
+        raise PushError(f"{p.router}: {redact(str(e), p.secrets)}") from None
+    except CommandError as e:
+        raise PushError(f"{p.router}: the config is applied, but {e}") from None
     return [redact(text, p.secrets)]
 
 
@@ -286,6 +297,14 @@ def settle(
         time.sleep(POLL)
 
 
+def _answer(question: str) -> str:
+    """The engineer's answer; none (stdin closed, as under cron or CI) is a no."""
+    try:
+        return input(question).strip().lower()
+    except EOFError:
+        return ""
+
+
 def run_push(
     args: argparse.Namespace,
     step: dict[str, Any],
@@ -305,12 +324,12 @@ def run_push(
             r = outputs.routers[e["router"]]
             pushes.append(plan_router(r, routers[r.key], inv, step, args.phase))
     except SessionError as e:
-        console.print(f"FAIL: a router could not be read, nothing pushed: {e}")
+        console.print(f"FAIL: a router could not be read, nothing pushed: {e}", **_PLAIN)
         return 1
     for p in pushes:
         console.rule(f"{p.router} ({p.platform})")
         console.print(p.shown(), markup=False, highlight=False)
-    if not args.yes and input("push this? [y/N] ").strip().lower() not in ("y", "yes"):
+    if not args.yes and _answer("push this? [y/N] ") not in ("y", "yes"):
         console.print("nothing pushed")
         return 1
     try:
@@ -318,14 +337,14 @@ def run_push(
             for line in apply_push(p, routers[p.router], inv):
                 console.print(f"{p.router}: {line}", markup=False, highlight=False)
     except (PushError, SessionError) as e:
-        console.print(f"FAIL: push stopped: {e}")
+        console.print(f"FAIL: push stopped: {e}", **_PLAIN)
         console.print(_go_back(args, step))
         return 1
     results = settle(selected(step, WHEN[args.phase]), outputs, inv, float(args.check_timeout))
     console.print(table(step, results))
     failed = [x for x in results if x.status == "FAIL"]
     for x in failed:
-        console.print(f"FAIL {x.check['kind']} {x.check.get('tunnel', '')}: {x.detail}")
+        console.print(f"FAIL {x.check['kind']} {x.check.get('tunnel', '')}: {x.detail}", **_PLAIN)
     if failed:
         console.print(_go_back(args, step))
         return 1

@@ -2,7 +2,7 @@
 
     python tests/devices/fake_device.py --platform iosxe --listen 198.18.0.2 --port 22 \
         --host-key KEY --authorized-key KEY.pub --recording tests/devices/recorded/iosxe \
-        [--running FILE] [--down] [--hang] [--config-log FILE]
+        [--running FILE] [--down] [--hang] [--config-log FILE] [--refuse TEXT]
 
 It answers an interactive shell as the platform's CLI does (prompt, echo, the
 commands netmiko sends to set up a session), and each recorded command with
@@ -15,7 +15,11 @@ authentication with the one authorized key is accepted.
 `--config-log FILE`: the platform's configuration mode (IOS-XE `configure terminal` ...
 `end`; Junos `configure` ... `commit` ... `exit configuration-mode`), every line received
 in it appended to FILE as received, and the exec commands a push sends after it (IOS-XE's
-`clear ip bgp ... soft`) as `exec: <command>`.
+`clear ip bgp ... soft`) as `exec: <command>`. VyOS and FortiOS with `--running` then keep
+that config and change it as their CLIs do (fake_cli.py: VyOS's candidate and `commit`,
+FortiOS's `config`/`edit` blocks applied at `end`); `show configuration commands` / `show`
+print it as it stands. `--refuse TEXT`: a configuration line holding TEXT is refused with
+the platform's error.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from typing import Any
 
 import paramiko
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: fake_cli beside it
+from fake_cli import Fortios, Vyos
 
 PROMPTS = {
     "iosxe": "ash-edge1#",
@@ -126,17 +133,33 @@ CONFIG_ANSWERS = {
     "commit": "commit complete",
     "exit configuration-mode": "Exiting configuration mode",
 }
-LOGGED_EXEC = ("clear ip bgp ",)
+LOGGED_EXEC = ("clear ip bgp ", "reset ip bgp ", "execute router clear bgp ")
+VENDOR_CONFIG = ("vyos", "fortios")  # a running config the pushed lines change (fake_cli.py)
+
+
+def vendor_config(args: argparse.Namespace) -> Vyos | Fortios | None:
+    """The device's configuration, kept across sessions, when its config mode is emulated."""
+    if args.platform not in VENDOR_CONFIG or not (args.config_log and args.running):
+        return None
+    text = Path(args.running).read_text()
+    if args.platform == "vyos":
+        return Vyos(text, args.refuse)
+    return Fortios(text, PROMPTS["fortios"].split()[0], args.refuse)
 
 
 class Shell:
     """One session's mode: exec, or configuration (with --config-log)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, device: Vyos | Fortios | None = None) -> None:
         self.args = args
         self.config = False
+        self.device = device
 
     def prompt(self) -> str:
+        if isinstance(self.device, Fortios):
+            return self.device.prompt()
+        if self.config and isinstance(self.device, Vyos):
+            return "[edit]\n" + PROMPTS["vyos"].replace(":~$ ", "# ")
         if self.config:
             return CONFIG[self.args.platform].prompt
         return PROMPTS[self.args.platform]
@@ -146,6 +169,8 @@ class Shell:
             f.write(line + "\n")
 
     def answer(self, commands: dict[str, str], line: str) -> str | None:
+        if self.device is not None:
+            return self.vendor(commands, line)
         mode = CONFIG.get(self.args.platform) if self.args.config_log else None
         cmd = " ".join(line.split())
         if mode is None:
@@ -167,6 +192,30 @@ class Shell:
         if cmd.startswith(LOGGED_EXEC):
             self.log(f"exec: {cmd}")
             return ""
+        return answer(self.args, commands, line)
+
+    def vendor(self, commands: dict[str, str], line: str) -> str | None:
+        """VyOS or FortiOS with its configuration kept (fake_cli.py)."""
+        cmd = " ".join(line.split())
+        d = self.device
+        if isinstance(d, Vyos) and not self.config and cmd == "configure":
+            d.configure()
+            self.config = True
+            return ""
+        if isinstance(d, Vyos) and self.config:
+            if cmd:
+                self.log(line.rstrip("\r"))
+            reply, self.config = d.command(line) if cmd else ("", True)
+            return reply
+        if isinstance(d, Fortios) and cmd and d.is_config(line):
+            self.log(line.rstrip("\r"))
+            return d.command(line)
+        if d is not None and cmd == RUNNING[self.args.platform]:
+            return d.show()
+        if cmd.startswith(LOGGED_EXEC):
+            self.log(f"exec: {cmd}")
+            refused = self.args.refuse and self.args.refuse in cmd
+            return UNKNOWN[self.args.platform].format(cmd=cmd) if refused else ""
         return answer(self.args, commands, line)
 
 
@@ -192,8 +241,13 @@ def answer(args: argparse.Namespace, commands: dict[str, str], line: str) -> str
     return UNKNOWN[args.platform].format(cmd=cmd)
 
 
-def serve_shell(args: argparse.Namespace, chan: Any, commands: dict[str, str]) -> None:
-    shell = Shell(args)
+def serve_shell(
+    args: argparse.Namespace,
+    chan: Any,
+    commands: dict[str, str],
+    device: Vyos | Fortios | None = None,
+) -> None:
+    shell = Shell(args, device)
     chan.send(shell.prompt())
     buf = ""
     while True:
@@ -218,7 +272,12 @@ def serve_shell(args: argparse.Namespace, chan: Any, commands: dict[str, str]) -
                 chan.send(ch)
 
 
-def handle(args: argparse.Namespace, sock: socket.socket, commands: dict[str, str]) -> None:
+def handle(
+    args: argparse.Namespace,
+    sock: socket.socket,
+    commands: dict[str, str],
+    device: Vyos | Fortios | None = None,
+) -> None:
     transport = paramiko.Transport(sock)
     try:
         transport.add_server_key(paramiko.Ed25519Key.from_private_key_file(args.host_key))
@@ -228,7 +287,7 @@ def handle(args: argparse.Namespace, sock: socket.socket, commands: dict[str, st
         chan = transport.accept(20)
         if chan is None or not server.shell.wait(20):
             return
-        serve_shell(args, chan, commands)
+        serve_shell(args, chan, commands, device)
     except (paramiko.SSHException, EOFError, OSError):
         pass
     finally:
@@ -247,7 +306,9 @@ def main() -> None:
     p.add_argument("--down", action="store_true")
     p.add_argument("--hang", action="store_true")
     p.add_argument("--config-log", default=None)
+    p.add_argument("--refuse", default="")
     args = p.parse_args()
+    device = vendor_config(args)
     commands = yaml.safe_load((Path(args.recording) / "commands.yaml").read_text()) or {}
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -256,7 +317,7 @@ def main() -> None:
     print("ready", flush=True)
     while True:
         sock, _ = srv.accept()
-        threading.Thread(target=handle, args=(args, sock, commands), daemon=True).start()
+        threading.Thread(target=handle, args=(args, sock, commands, device), daemon=True).start()
 
 
 if __name__ == "__main__":

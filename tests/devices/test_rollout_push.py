@@ -416,3 +416,62 @@ def test_every_problem_of_a_push_is_on_one_screen(
     assert "routers.ash-edge1" in screen
     assert "nope.json" in screen and "not found" in screen
     assert "3 problem(s)" in screen
+
+
+# VyOS and FortiOS: what their CLIs refuse or leave behind (proven end to end against the
+# fake routers in test_rollout_push_vyfo.py).
+
+
+def test_vyos_leaf_deletes_fold_into_the_node_they_empty() -> None:
+    """Deleting each leaf leaves `policy route-map X rule 10` behind on VyOS: the fold
+    deletes the named node, never one the target or another running line still needs."""
+    from network.rollout.push import whole_deletes
+
+    running = "\n".join(
+        [
+            "set policy route-map own rule 10 action 'permit'",
+            "set policy route-map cx-in rule 10 action 'permit'",
+            "set policy route-map cx-in rule 10 set local-preference '10'",
+            "set protocols bgp neighbor 1.1.1.1 address-family ipv4-unicast route-map import 'cx-in'",  # noqa: E501
+            "set protocols bgp neighbor 1.1.1.1 address-family ipv4-unicast maximum-prefix '10'",
+        ]
+    )
+    target = "\n".join(ln for ln in running.splitlines() if "cx-in" not in ln)
+    lines = tuple(f"delete {ln[4:]}" for ln in running.splitlines() if "cx-in" in ln)
+    assert whole_deletes(lines, running, target) == (
+        "delete policy route-map cx-in",
+        "delete protocols bgp neighbor 1.1.1.1 address-family ipv4-unicast route-map",
+    )
+    mine = running + "\nset policy route-map cx-in rule 20 action 'deny'"  # not ours to drop
+    assert whole_deletes(lines, mine, target)[0] == "delete policy route-map cx-in rule 10"
+
+
+def test_fortios_deletes_go_after_the_lines_that_stop_naming_them() -> None:
+    from network.rollout.push import deletes_last
+
+    lines = (
+        "config router route-map",
+        '    delete "aws2-in"',
+        '    edit "aws1-in"',
+        "        set set-local-preference 10",
+        "    next",
+        "end",
+        "config router bgp",
+        "    config neighbor",
+        '        edit "169.254.0.1"',
+        "            unset route-map-in",
+        "        next",
+        "    end",
+        "end",
+    )
+    assert deletes_last(lines) == (
+        "config router route-map",
+        '    edit "aws1-in"',
+        "        set set-local-preference 10",
+        "    next",
+        "end",
+        *lines[6:],
+        "config router route-map",
+        '    delete "aws2-in"',
+        "end",
+    )

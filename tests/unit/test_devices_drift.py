@@ -84,6 +84,28 @@ def test_fortios_remediation_is_fortios_cli() -> None:
     assert (d.add, d.remove) == ((keylife.strip(),), ("unset auto-negotiate",))
 
 
+def test_fortios_entries_of_a_table_the_render_dropped_are_deleted_not_left() -> None:
+    """A drain's route-maps (`config router route-map`, named after a tunnel interface) on a
+    router whose render has no route-map table: each crossnet entry deleted, the site's own
+    kept; `unset` lines (defaults: FortiOS's `show` never prints them) are no drift."""
+    r, text = _rendered("fortios")
+    iface = next(ln.split('"')[1] for ln in text.splitlines() if ln.startswith('    edit "aws'))
+    shown = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith("unset "))
+    extra = [
+        "config router route-map",
+        f'    edit "{iface}-in"',
+        "        set comments x",
+        "    next",
+        '    edit "site-own"',
+        "        set comments y",
+        "    next",
+        "end",
+    ]
+    d = config_drift(r.key, "fortios", text, shown + "\n" + "\n".join(extra), crossnet_names(r))
+    assert d.remediation == ("config router route-map", f'    delete "{iface}-in"', "end")
+    assert config_drift(r.key, "fortios", text, shown, crossnet_names(r)).clean
+
+
 def test_frr_running_config_and_swanctl_connections() -> None:
     r = _router("linux")
     files = render_router(r)
