@@ -515,3 +515,34 @@ SCENARIOS += (
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+# ---------------------------------------------------------------- router replacement (dev)
+# dev's only router replaced (a hardware refresh) as a user does it, in two changes: a
+# second router and its connection added, then the original removed. The survivor keeps
+# its LAN slot (topology.lan_slots): test_devreplace_lab.py uses the builders.
+DEV_NEW_ROUTER = {"publicIp": "192.0.2.20", "platform": "linux"}
+DEV_OLD_ROUTER = {"publicIp": "192.0.2.10", "platform": "linux"}
+
+
+def dev_router_add(name: str, router: dict[str, Any], like: str = APP) -> Edit:
+    """Router `dc1/name` added with a connection to dev's VGW shaped like `like`'s."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["datacenters"]["dc1"]["routers"][name] = dict(router)
+        conn = {k: v for k, v in net["connections"][like].items() if not k.startswith("tunnel")}
+        net["connections"][f"dc1-{name}-app"] = {**conn, "router": f"dc1/{name}"}
+
+    return edit
+
+
+def dev_router_remove(name: str) -> Edit:
+    """Router `dc1/name` and its connection removed."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        del net["datacenters"]["dc1"]["routers"][name]
+        del net["connections"][f"dc1-{name}-app"]
+
+    return edit
