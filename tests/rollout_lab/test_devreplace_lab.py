@@ -50,9 +50,13 @@ def lab() -> Iterator[Lab]:
 
 
 def _flow(router: str | None = None) -> Flow:
-    flow = find_flow(open_lab(STACK), datacenter="dc1", router=router)
+    """The flow leaving through `router`, else dc1's flow as its host's ECMP hashes it:
+    its replies may still come back through `router` (the VGW picks its own connection),
+    which is what the removal's drain moves."""
+    rt = open_lab(STACK)
+    flow = find_flow(rt, datacenter="dc1", router=router) or find_flow(rt, datacenter="dc1")
     if flow is None:
-        pytest.skip(f"no datacenter -> VPC flow leaves through {router}")
+        pytest.skip("no datacenter -> VPC flow at all")
     return flow
 
 
