@@ -90,7 +90,7 @@ def _revert_vpc_remove(net: dict[str, Any], old: Mapping[str, Any], vpc: str) ->
                 for kind in ("associations", "propagations"):
                     ref = f"vpc:{vpc}"
                     if have is not None and ref in rt[kind] and ref not in have.get(kind, []):
-                        have.setdefault(kind, []).append(ref)
+                        _put_back(have.setdefault(kind, []), rt[kind], ref)
     for p, peering in old["peerings"].items():
         if vpc in (peering["requester"], peering["accepter"]):
             net.setdefault("peerings", {})[p] = {
@@ -98,6 +98,14 @@ def _revert_vpc_remove(net: dict[str, Any], old: Mapping[str, Any], vpc: str) ->
                 "accepter": peering["accepter"],
                 "dnsResolution": peering["dnsResolution"],
             }
+
+
+def _put_back(entries: list[str], applied: list[str], ref: str) -> None:
+    """`ref` into `entries` where the applied list had it: after the entry before it
+    there (an order changed is a route table changed, and the step would not be the
+    applied plan rebuilt)."""
+    before = [x for x in applied[: applied.index(ref)] if x in entries]
+    entries.insert(entries.index(before[-1]) + 1 if before else 0, ref)
 
 
 def _drop_vpc(net: dict[str, Any], new: Mapping[str, Any], vpc: str) -> None:

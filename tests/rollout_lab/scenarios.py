@@ -567,3 +567,79 @@ SCENARIOS += (
     ),
 )
 BY_NAME = {s.name: s for s in SCENARIOS}
+
+
+# ---------------------------------------------------------------- router replacement (dev)
+# dev's only router replaced (a hardware refresh) as a user does it, in two changes: a
+# second router and its connection added, then the original removed. The survivor keeps
+# its LAN slot (topology.lan_slots): test_devreplace_lab.py uses the builders.
+DEV_NEW_ROUTER = {"publicIp": "192.0.2.20", "platform": "linux"}
+DEV_OLD_ROUTER = {"publicIp": "192.0.2.10", "platform": "linux"}
+
+
+def dev_router_add(name: str, router: dict[str, Any], like: str = APP) -> Edit:
+    """Router `dc1/name` added with a connection to dev's VGW shaped like `like`'s."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        net["datacenters"]["dc1"]["routers"][name] = dict(router)
+        conn = {k: v for k, v in net["connections"][like].items() if not k.startswith("tunnel")}
+        net["connections"][f"dc1-{name}-app"] = {**conn, "router": f"dc1/{name}"}
+
+    return edit
+
+
+def dev_router_remove(name: str) -> Edit:
+    """Router `dc1/name` and its connection removed."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        del net["datacenters"]["dc1"]["routers"][name]
+        del net["connections"][f"dc1-{name}-app"]
+
+    return edit
+
+
+# ---------------------------------------------------------------- remove a VPC (prod)
+# prod with two more VPCs on the transit gateway (prod_add_vpc's web and api), then one
+# removed: its attachment, its association and propagations go; the TGW's ECMP over both
+# datacenters' routers carries the VPCs that stay (test_prod_classes_lab.py).
+PROD_EXTRA_VPCS = {"web": "10.4.0.0/16", "api": "10.5.0.0/16"}
+
+
+def prod_remove_vpc(name: str) -> Edit:
+    """prod_add_vpc's VPC `name` removed, with its attachment and route-table entries."""
+
+    def edit(cfg: dict[str, Any]) -> None:
+        net = cfg[NET]
+        del net["vpcs"][name]
+        hub = net["transitGateways"]["hub"]
+        del hub["attachments"][name]
+        for table in hub["routeTables"].values():
+            for key in ("associations", "propagations"):
+                if key in table:
+                    table[key] = [x for x in table[key] if x != f"vpc:{name}"]
+
+    return edit
+
+
+def prod_more_vpcs_stack() -> str:
+    """prod's stack file with web and api added (prod_add_vpc)."""
+    doc = yaml.safe_load(prod_stack())
+    for name, cidr in PROD_EXTRA_VPCS.items():
+        prod_add_vpc(name, cidr)(doc["config"])
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+SCENARIOS += (
+    Scenario(
+        "prod-vpc-remove",
+        PROD_STACK,
+        prod_more_vpcs_stack,
+        prod_remove_vpc("web"),
+        prod_remove_vpc("api"),
+        via=("fra", "fra-edge2"),
+        note="a removal moves no remaining flow: the naive order loses nothing either",
+    ),
+)
+BY_NAME = {s.name: s for s in SCENARIOS}

@@ -273,13 +273,26 @@ def test_remove_vpc_is_one_apply_and_the_routers_stop_accepting_it() -> None:
     assert_configs_plan(r, "prod", new)
 
 
-def _drop_media(net: dict[str, Any]) -> None:
-    del net["vpcs"]["media"]
+def _drop_media(net: dict[str, Any], vpc: str = "media") -> None:
+    del net["vpcs"][vpc]
     hub = net["transitGateways"]["hub"]
-    del hub["attachments"]["media"]
+    del hub["attachments"][vpc]
     for rt in hub["routeTables"].values():
         for k in ("associations", "propagations"):
-            rt[k] = [x for x in rt[k] if x != "vpc:media"]
+            rt[k] = [x for x in rt[k] if x != f"vpc:{vpc}"]
+
+
+def test_remove_a_vpc_listed_mid_table_is_still_one_step() -> None:
+    """A VPC that is not last in its route tables' lists (found on the prod lab: the
+    reverted step config appended it, so the table's order changed and an "other" step
+    came first)."""
+    old = stack_config("prod")
+    tables = old[NET]["transitGateways"]["hub"]["routeTables"]
+    mid = [rt[k][:-1] for rt in tables.values() for k in ("associations", "propagations")]
+    assert any("vpc:data" in m for m in mid), "data is not mid-list in prod: pick another VPC"
+    r, new = rollout("prod", lambda cfg, net: _drop_media(net, "data"))
+    assert kinds(r) == ["vpc-remove"]
+    assert_configs_plan(r, "prod", new)
 
 
 # ------------------------------------------------------------------ datacenter prefix
