@@ -90,6 +90,16 @@ class Device:
     def __init__(self, proc: subprocess.Popen[str]) -> None:
         self.proc = proc
 
+    @classmethod
+    def started(cls, cmd: list[str]) -> Device:
+        """fake_device.py started by `cmd`, once it says it is ready."""
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        if proc.stdout.readline().strip() != "ready":
+            proc.kill()
+            raise AssertionError(f"fake device did not start: {proc.stderr and proc.stderr.read()}")
+        return cls(proc)
+
     def stop(self) -> None:
         self.proc.terminate()
         try:

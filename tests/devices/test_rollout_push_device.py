@@ -46,12 +46,7 @@ def start(keys: dict[str, Path], recording: Path, running_file: Path, log: Path)
         "--recording", str(recording), "--running", str(running_file),
         "--config-log", str(log),
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    if proc.stdout.readline().strip() != "ready":
-        proc.kill()
-        raise AssertionError(f"fake device did not start: {proc.stderr and proc.stderr.read()}")
-    return Device(proc)
+    return Device.started(cmd)
 
 
 @pytest.fixture()

@@ -155,12 +155,7 @@ def site(
         "--config-log", str(tmp_path / "config.log"),
         *(("--refuse", marker) if marker else ()),
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    if proc.stdout.readline().strip() != "ready":
-        proc.kill()
-        raise AssertionError(f"fake device did not start: {proc.stderr and proc.stderr.read()}")
-    dev = Device(proc)
+    dev = Device.started(cmd)
     t = Target(DEVICE, 22, "netops", keys["client"], keys["known_hosts"], 3, 10)
     yield Site(tmp_path, platform, plan_json, t)
     dev.stop()

@@ -28,8 +28,8 @@ from network import cli
 from network.lab import control, traffic
 from network.lab.faults import Flow
 from network.lab.readiness import wait_ready
-from network.lab.runtime import open_lab
-from network.lab.system import missing_requirements
+from network.lab.runtime import open_lab, read_state
+from network.lab.system import Proc, alive, missing_requirements, namespaces
 from network.rollout.execute import execute_naive
 
 # dev's config under a stack name of its own, so that this package's lab (namespaces
@@ -165,3 +165,28 @@ def phases(lines: list[tuple[float, str]], lost_at: list[float]) -> str:
             nts, nline = lines[i]
             out.append(f"  next, line {i + 1} at {nts - t:+.3f} s: {nline.strip()!r}")
     return "\n".join(out)
+
+
+def nothing_to_do(stack: str) -> bool:
+    """A second rollout plans no step (`rollout --json`, its own process)."""
+    res = crossnet("rollout", "--stack", stack, "--json")
+    assert res.returncode == 0, res.stderr[-2000:]
+    return bool(json.loads(res.stdout)["steps"] == [])
+
+
+def router_procs(stack: str, key: str) -> list[Proc]:
+    """The processes lab.json records for router `key` (its FRR, its ends' charons)."""
+    state = read_state(stack)
+    assert state is not None
+    return [p for p in state.procs if p.ns.endswith(f".{key}") or f".{key}-" in p.ns]
+
+
+def router_left(stack: str, key: str) -> list[str]:
+    """What of router `key` is still in the lab: namespaces, live processes, files."""
+    rt = open_lab(stack)
+    state = read_state(stack)
+    assert state is not None
+    ns = [n for n in namespaces() if n == f"cxl.{stack}.rtr.{key}"]
+    ns += [n for n in namespaces() if n.startswith(f"cxl.{stack}.") and f".{key}-" in n]
+    procs = [f"{p.name} ({p.pid})" for p in state.procs if key in p.ns and alive(p)]
+    return ns + procs + [str(p) for p in [rt.router_dir(key)] if p.exists()]

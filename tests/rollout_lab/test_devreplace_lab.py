@@ -83,26 +83,15 @@ def _step_kinds(lab: Lab) -> list[str]:
 
 
 def _nothing_to_do() -> bool:
-    res = harness.crossnet("rollout", "--stack", STACK, "--json")
-    assert res.returncode == 0, res.stderr[-2000:]
-    return json.loads(res.stdout)["steps"] == []
+    return harness.nothing_to_do(STACK)
 
 
 def _procs_of(key: str) -> list[Proc]:
-    state = read_state(STACK)
-    assert state is not None
-    return [p for p in state.procs if p.ns.endswith(f".{key}") or f".{key}-" in p.ns]
+    return harness.router_procs(STACK, key)
 
 
 def _left_of(key: str) -> list[str]:
-    """What of router `key` is still in the lab: namespaces, live processes, files."""
-    rt = open_lab(STACK)
-    state = read_state(STACK)
-    assert state is not None
-    ns = [n for n in namespaces() if n == f"cxl.{STACK}.rtr.{key}"]
-    ns += [n for n in namespaces() if n.startswith(f"cxl.{STACK}.") and f".{key}-" in n]
-    procs = [f"{p.name} ({p.pid})" for p in state.procs if key in p.ns and alive(p)]
-    return ns + procs + [str(p) for p in [rt.router_dir(key)] if p.exists()]
+    return harness.router_left(STACK, key)
 
 
 def _lan(key: str) -> tuple[str, ...]:
